@@ -1,0 +1,68 @@
+# Médiation numérique — two commands: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
+export FLASK_APP := mediation
+
+.PHONY: install demo serve test test-sqlite test-postgres lint check-migrations browser bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## make demo: install, migrate the embedded SQLite database (or DATABASE_URL), load the demo, serve.
+demo: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo
+	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+serve: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+## Debian's Chromium for the browser tests (Playwright drives it; no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installation de Chromium (paquet Debian)…"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
+
+## make test: the whole suite on SQLite, then on PostgreSQL when a server answers.
+test: install browser
+	@$(MAKE) --no-print-directory test-sqlite
+	@$(MAKE) --no-print-directory test-postgres
+
+test-sqlite: install
+	@echo "== Suite de tests sur SQLite (base embarquée) =="
+	$(BIN)/python -m pytest -q
+
+test-postgres: install
+	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_TEST_URL)', connect_timeout=3).close()" 2>/dev/null; then \
+	  echo "== Suite de tests sur PostgreSQL ($(PG_TEST_URL)) =="; \
+	  TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q -m "not browser"; \
+	else \
+	  echo "!! PostgreSQL injoignable sur $(PG_TEST_URL) : la suite PostgreSQL N'A PAS été exécutée."; \
+	  if [ -n "$$CI" ]; then exit 1; fi; \
+	fi
+
+lint: install
+	$(BIN)/ruff check .
+
+## Migration drift: the models and the Alembic revisions describe the same schema.
+check-migrations: install
+	@tmp=$$(mktemp -d); \
+	DATABASE_URL=sqlite:///$$tmp/drift.sqlite3 MEDIATION_INSTANCE_PATH=$$tmp $(BIN)/flask db upgrade >/dev/null && \
+	DATABASE_URL=sqlite:///$$tmp/drift.sqlite3 MEDIATION_INSTANCE_PATH=$$tmp $(BIN)/flask db check && \
+	DATABASE_URL=sqlite:///$$tmp/drift.sqlite3 MEDIATION_INSTANCE_PATH=$$tmp $(BIN)/flask db downgrade base >/dev/null && \
+	echo "Migrations : upgrade, check et downgrade OK (SQLite)"; status=$$?; rm -rf $$tmp; exit $$status
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

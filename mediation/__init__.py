@@ -1,0 +1,88 @@
+"""mediation — the back office of digital-inclusion networks."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from mediation.config import INSTANCE, ROOT, from_environment
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(INSTANCE),
+    )
+    app.config.update(from_environment())
+    if config:
+        app.config.update(config)
+    configure_logging(app)
+    register_extensions(app)
+    register_blueprints(app)
+    register_cli(app)
+    from mediation import web
+
+    web.init_app(app)
+    check_every_route_declares_access(app)
+    return app
+
+
+def configure_logging(app: Flask) -> None:
+    # Log lines carry ids and routes, never names, e-mails or notes.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def register_extensions(app: Flask) -> None:
+    from mediation.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    with app.app_context():
+        from mediation.extensions import configure_sqlite
+
+        configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Connectez-vous pour accéder à cette page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "strong"
+
+    # Import every model so that Alembic and relationships see the whole schema.
+    import mediation.models  # noqa: F401
+
+
+def register_blueprints(app: Flask) -> None:
+    from mediation.api import bp as api_bp
+    from mediation.audit.views import bp as audit_bp
+    from mediation.auth.views import bp as auth_bp
+    from mediation.directory.views import bp as directory_bp
+    from mediation.home import bp as home_bp
+
+    app.register_blueprint(home_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(directory_bp)
+    app.register_blueprint(audit_bp)
+    app.register_blueprint(api_bp)
+
+
+def register_cli(app: Flask) -> None:
+    from mediation.cli import register
+
+    register(app)
+
+
+def check_every_route_declares_access(app: Flask) -> None:
+    """Refuse to start when a view does not say who may reach it (see mediation.policy.access)."""
+    missing = [
+        rule.endpoint
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        and not hasattr(app.view_functions[rule.endpoint], "access_roles")
+    ]
+    if missing:
+        raise RuntimeError(f"routes without an access declaration: {', '.join(sorted(missing))}")

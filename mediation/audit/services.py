@@ -1,0 +1,151 @@
+"""Writing and reading the audit log.
+
+Services call :func:`record` inside the same transaction as the change they make, so the event
+and the change are committed (or rolled back) together. Details must never hold personal data
+(names, contact details, notes): ids and field names only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from mediation.audit.models import AuditEvent
+from mediation.types import utcnow
+
+# French labels of the actions, shown on the admin page. Each domain adds its own here.
+ACTION_LABELS: dict[str, str] = {
+    "auth.login": "Connexion",
+    "auth.login_failed": "Échec de connexion",
+    "auth.logout": "Déconnexion",
+    "auth.locked": "Compte temporairement bloqué",
+    "auth.totp_enabled": "Double authentification activée",
+    "auth.totp_disabled": "Double authentification désactivée",
+    "auth.recovery_code_used": "Code de secours utilisé",
+    "auth.password_reset_requested": "Réinitialisation du mot de passe demandée",
+    "auth.password_changed": "Mot de passe modifié",
+    "auth.token_created": "Jeton d'API créé",
+    "auth.token_revoked": "Jeton d'API révoqué",
+    "user.created": "Compte créé",
+    "user.updated": "Compte modifié",
+    "user.role_changed": "Rôle modifié",
+    "user.deactivated": "Compte désactivé",
+    "territory.created": "Territoire créé",
+    "territory.updated": "Territoire modifié",
+    "commune.created": "Commune créée",
+    "commune.updated": "Commune modifiée",
+    "structure.created": "Structure créée",
+    "structure.updated": "Structure modifiée",
+    "structure.archived": "Structure archivée",
+    "structure.imported": "Structures importées",
+    "membership.created": "Rattachement à une structure",
+    "membership.ended": "Fin de rattachement",
+}
+
+
+def _digest(prev_hash: str | None, event: AuditEvent) -> str:
+    payload = json.dumps(
+        {
+            "prev": prev_hash,
+            "at": event.at.isoformat(),
+            "actor": event.actor_id,
+            "action": event.action,
+            "type": event.object_type,
+            "id": event.object_id,
+            "structure": event.structure_id,
+            "details": event.details,
+        },
+        sort_keys=True,
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def record(
+    session: Session,
+    action: str,
+    *,
+    actor=None,
+    obj=None,
+    object_type: str | None = None,
+    object_id=None,
+    structure_id: int | None = None,
+    details: dict | None = None,
+    at: datetime | None = None,
+) -> AuditEvent:
+    """Append one event to the chain, in the caller's transaction."""
+    if obj is not None:
+        object_type = object_type or obj.__tablename__
+        object_id = object_id if object_id is not None else getattr(obj, "id", None)
+    if session.get_bind().dialect.name == "postgresql":
+        # Serialise writers of the chain for the rest of this transaction.
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(7270001)"))
+    prev_hash = session.scalar(sa.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    event = AuditEvent(
+        at=at or utcnow(),
+        actor_id=getattr(actor, "id", actor),
+        action=action,
+        object_type=object_type or "system",
+        object_id=None if object_id is None else str(object_id),
+        structure_id=structure_id,
+        details=details or {},
+        prev_hash=prev_hash,
+    )
+    event.hash = _digest(prev_hash, event)
+    session.add(event)
+    session.flush()
+    return event
+
+
+@dataclass
+class ChainCheck:
+    checked: int
+    broken_at: int | None
+
+    @property
+    def ok(self) -> bool:
+        return self.broken_at is None
+
+
+def verify_chain(session: Session, batch: int = 5000) -> ChainCheck:
+    """Recompute every hash in order; report the first event whose hash does not match."""
+    prev = None
+    checked = 0
+    last_id = 0
+    while True:
+        rows = session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+        ).all()
+        if not rows:
+            return ChainCheck(checked, None)
+        for event in rows:
+            if event.prev_hash != prev or _digest(prev, event) != event.hash:
+                return ChainCheck(checked, event.id)
+            prev = event.hash
+            checked += 1
+            last_id = event.id
+
+
+def search(session: Session, *, action=None, actor_id=None, object_type=None, object_id=None,
+           since=None, until=None):
+    """Query for the admin page, newest first (the caller paginates)."""
+    query = sa.select(AuditEvent).order_by(AuditEvent.id.desc())
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if actor_id:
+        query = query.where(AuditEvent.actor_id == actor_id)
+    if object_type:
+        query = query.where(AuditEvent.object_type == object_type)
+    if object_id:
+        query = query.where(AuditEvent.object_id == str(object_id))
+    if since:
+        query = query.where(AuditEvent.at >= since)
+    if until:
+        query = query.where(AuditEvent.at < until)
+    return query

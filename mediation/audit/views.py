@@ -1,0 +1,34 @@
+"""Admin page to read the audit log with filters."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request, url_for
+from sqlalchemy.orm import selectinload
+
+from mediation.audit import services
+from mediation.audit.models import AuditEvent
+from mediation.auth.models import Role
+from mediation.extensions import db
+from mediation.pagination import page_arg, paginate
+from mediation.policy import access
+
+bp = Blueprint("audit", __name__, url_prefix="/admin/journal")
+
+
+@bp.route("/")
+@access(Role.ADMIN)
+def event_list():
+    filters = {
+        "action": request.args.get("action") or None,
+        "object_type": request.args.get("object_type") or None,
+        "object_id": request.args.get("object_id") or None,
+    }
+    actor = request.args.get("actor_id", "")
+    filters["actor_id"] = int(actor) if actor.isdigit() else None
+    query = services.search(db.session, **filters).options(selectinload(AuditEvent.actor))
+    page = paginate(db.session, query, page_arg(request.args), per_page=50)
+    args = {k: v for k, v in filters.items() if v}
+    return render_template(
+        "audit/event_list.html", page=page, filters=filters, labels=services.ACTION_LABELS,
+        page_url=lambda n: url_for("audit.event_list", page=n, **args),
+    )

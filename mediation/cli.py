@@ -1,0 +1,55 @@
+"""Command-line entry points: ``flask --app mediation <command>``."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import click
+from flask import Flask, current_app
+
+from mediation.extensions import db
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(demo_command)
+    app.cli.add_command(verify_audit_command)
+
+
+@click.command("demo")
+@click.option("--reset/--no-reset", default=True, help="Vider la base de démonstration avant de la remplir.")
+def demo_command(reset: bool) -> None:
+    """Charge les données de démonstration (métropole, structures, comptes de chaque rôle)."""
+    from mediation.demo import load_demo
+
+    if current_app.config["MEDIATION_ENV"] == "production":
+        raise click.ClickException("Refusé : la démonstration ne se charge pas sur une configuration de production.")
+    password = os.environ.get("MEDIATION_DEMO_PASSWORD") or secrets.token_urlsafe(12)
+    totp_secret = os.environ.get("MEDIATION_DEMO_TOTP_SECRET") or None
+    accounts = load_demo(db.session, password=password, totp_secret=totp_secret, reset=reset)
+    db.session.commit()
+    base = current_app.config["MEDIATION_PUBLIC_BASE_URL"]
+    click.echo("")
+    click.echo(f"Démonstration prête : {base}")
+    click.echo(f"Mot de passe de tous les comptes : {password}")
+    if totp_secret:
+        click.echo("Double authentification : les comptes qui l'exigent sont enrôlés avec MEDIATION_DEMO_TOTP_SECRET.")
+    else:
+        click.echo("Double authentification : les comptes qui l'exigent l'activeront à la première connexion.")
+    click.echo("")
+    click.echo(f"{'Rôle':<34} Adresse e-mail")
+    for role_label, email in accounts:
+        click.echo(f"{role_label:<34} {email}")
+    click.echo("")
+
+
+@click.command("verify-audit")
+def verify_audit_command() -> None:
+    """Vérifie la chaîne d'empreintes du journal d'audit."""
+    from mediation.audit.services import verify_chain
+
+    check = verify_chain(db.session)
+    if check.ok:
+        click.echo(f"Journal d'audit intègre : {check.checked} évènements vérifiés.")
+    else:
+        raise click.ClickException(f"Journal d'audit altéré à l'évènement n° {check.broken_at}.")

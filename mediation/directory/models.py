@@ -1,0 +1,128 @@
+"""Directory: territories → communes → structures, and who works where, when."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mediation.extensions import db
+from mediation.types import LabelledEnum, UTCDateTime, enum_column, utcnow
+
+
+class TerritoryKind(LabelledEnum):
+    METROPOLE = ("metropole", "Métropole")
+    DEPARTEMENT = ("departement", "Département")
+    AGGLOMERATION = ("agglomeration", "Communauté d'agglomération")
+    COMMUNAUTE_COMMUNES = ("communaute_communes", "Communauté de communes")
+
+
+class Territory(db.Model):
+    __tablename__ = "territories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    kind: Mapped[TerritoryKind] = mapped_column(enum_column(TerritoryKind))
+    code: Mapped[str | None] = mapped_column(sa.String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    communes: Mapped[list[Commune]] = relationship(back_populates="territory", order_by="Commune.name")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Commune(db.Model):
+    __tablename__ = "communes"
+    __table_args__ = (
+        sa.CheckConstraint("population IS NULL OR population >= 0", name="population_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    territory_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("territories.id", ondelete="RESTRICT"), index=True
+    )
+    insee_code: Mapped[str] = mapped_column(sa.String(5), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200), index=True)
+    postal_code: Mapped[str | None] = mapped_column(sa.String(5))
+    population: Mapped[int | None] = mapped_column(sa.Integer)
+    latitude: Mapped[float | None] = mapped_column(sa.Float)
+    longitude: Mapped[float | None] = mapped_column(sa.Float)
+
+    territory: Mapped[Territory] = relationship(back_populates="communes")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.insee_code})"
+
+
+class Structure(db.Model):
+    """A "lieu de médiation numérique" with the national schema's fields that matter.
+
+    Multi-valued fields of the schema are stored as JSON lists of their French values.
+    """
+
+    __tablename__ = "structures"
+    __table_args__ = (
+        sa.CheckConstraint("siret IS NULL OR length(siret) = 14", name="siret_length"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune_id: Mapped[int] = mapped_column(sa.ForeignKey("communes.id", ondelete="RESTRICT"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(250), index=True)
+    siret: Mapped[str | None] = mapped_column(sa.String(14), unique=True)
+    rna: Mapped[str | None] = mapped_column(sa.String(10))
+    address: Mapped[str] = mapped_column(sa.String(300), default="")
+    complement_address: Mapped[str | None] = mapped_column(sa.String(300))
+    postal_code: Mapped[str | None] = mapped_column(sa.String(5))
+    latitude: Mapped[float | None] = mapped_column(sa.Float)
+    longitude: Mapped[float | None] = mapped_column(sa.Float)
+    typologies: Mapped[list] = mapped_column(sa.JSON, default=list)
+    services: Mapped[list] = mapped_column(sa.JSON, default=list)
+    publics: Mapped[list] = mapped_column(sa.JSON, default=list)
+    prise_en_charge: Mapped[list] = mapped_column(sa.JSON, default=list)
+    frais: Mapped[list] = mapped_column(sa.JSON, default=list)
+    modalites_acces: Mapped[list] = mapped_column(sa.JSON, default=list)
+    modalites_accompagnement: Mapped[list] = mapped_column(sa.JSON, default=list)
+    dispositifs: Mapped[list] = mapped_column(sa.JSON, default=list)
+    itinerance: Mapped[list] = mapped_column(sa.JSON, default=list)
+    horaires: Mapped[str | None] = mapped_column(sa.String(500))
+    telephone: Mapped[str | None] = mapped_column(sa.String(20))
+    courriels: Mapped[list] = mapped_column(sa.JSON, default=list)
+    site_web: Mapped[str | None] = mapped_column(sa.String(300))
+    prise_rdv: Mapped[str | None] = mapped_column(sa.String(300))
+    presentation_resume: Mapped[str | None] = mapped_column(sa.String(280))
+    date_maj: Mapped[date] = mapped_column(sa.Date, default=date.today)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    commune: Mapped[Commune] = relationship()
+    memberships: Mapped[list[StaffMembership]] = relationship(back_populates="structure")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StaffMembership(db.Model):
+    """A person works for a structure from ``started_on`` to ``ended_on`` (inclusive, open if null)."""
+
+    __tablename__ = "staff_memberships"
+    __table_args__ = (
+        sa.CheckConstraint("ended_on IS NULL OR ended_on >= started_on", name="dates_ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    structure_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("structures.id", ondelete="RESTRICT"), index=True
+    )
+    job_title: Mapped[str | None] = mapped_column(sa.String(120))
+    started_on: Mapped[date] = mapped_column(sa.Date)
+    ended_on: Mapped[date | None] = mapped_column(sa.Date)
+
+    structure: Mapped[Structure] = relationship(back_populates="memberships")
+    user: Mapped[User] = relationship(back_populates="memberships")  # noqa: F821
+
+    def is_active_on(self, day: date) -> bool:
+        return self.started_on <= day and (self.ended_on is None or day <= self.ended_on)

@@ -1,0 +1,59 @@
+"""Landing page per role and the main navigation."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from mediation.auth.models import Role
+from mediation.policy import PUBLIC, access
+
+bp = Blueprint("home", __name__)
+
+# (endpoint, label, roles allowed). Endpoints that do not exist yet are skipped.
+NAVIGATION = [
+    ("home.index", "Accueil", None),
+    ("cases.activity_new", "Enregistrer une activité", {Role.MEDIATOR}),
+    ("cases.case_list", "Dossiers", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
+    ("cases.activity_list", "Activités", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
+    ("directory.structure_list", "Structures", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
+    ("directory.territory_list", "Territoires", {Role.COORDINATOR, Role.ADMIN}),
+    ("directory.user_list", "Équipe et comptes", {Role.COORDINATOR, Role.ADMIN}),
+    ("audit.event_list", "Journal d'audit", {Role.ADMIN}),
+]
+
+
+def main_navigation():
+    items = []
+    for endpoint, label, roles in NAVIGATION:
+        if endpoint not in current_app.view_functions:
+            continue
+        if roles is not None and current_user.role not in roles:
+            continue
+        url = url_for(endpoint)
+        items.append({"url": url, "label": label, "current": request.path == url})
+    return items
+
+
+@bp.app_context_processor
+def inject_navigation():
+    return {"main_navigation": main_navigation}
+
+
+@bp.route("/")
+@access(PUBLIC)
+def index():
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    return render_template("home.html")
+
+
+@bp.route("/sante")
+@access(PUBLIC)
+def health():
+    from sqlalchemy import text
+
+    from mediation.extensions import db
+
+    db.session.execute(text("SELECT 1"))
+    return {"status": "ok"}

@@ -1,0 +1,5 @@
+"""Import every domain's models so that metadata (and Alembic) see the whole schema."""
+
+from mediation.audit.models import *  # noqa: F403
+from mediation.auth.models import *  # noqa: F403
+from mediation.directory.models import *  # noqa: F403

@@ -1,0 +1,196 @@
+"""Request-wide behaviour: one commit per request, security headers, errors, template helpers."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
+from flask import (
+    Flask,
+    flash,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from mediation.errors import DomainError
+from mediation.extensions import db, login_manager
+
+log = logging.getLogger("mediation")
+PARIS = ZoneInfo("Europe/Paris")
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+
+# Endpoints a signed-in user who must enrol a second factor may still reach.
+TOTP_ENROLMENT_ENDPOINTS = {"auth.totp_setup", "auth.logout", "static"}
+
+
+def init_app(app: Flask) -> None:
+    from mediation.auth import services as auth_services
+
+    @login_manager.user_loader
+    def load_user(session_id: str):
+        return auth_services.user_from_session_id(db.session, session_id)
+
+    @app.before_request
+    def keep_session_alive():
+        session.permanent = True  # idle timeout: PERMANENT_SESSION_LIFETIME, refreshed per request
+
+    @app.before_request
+    def enforce_second_factor():
+        if (
+            current_user.is_authenticated
+            and current_user.requires_totp
+            and not current_user.totp_enabled
+            and request.endpoint not in TOTP_ENROLMENT_ENDPOINTS
+            and not request.path.startswith("/api/")
+        ):
+            flash("Votre rôle exige une double authentification : activez-la pour continuer.", "warning")
+            return redirect(url_for("auth.totp_setup"))
+        return None
+
+    @app.after_request
+    def commit_or_rollback(response):
+        if g.get("rollback_only") or response.status_code >= 400:
+            db.session.rollback()
+        else:
+            db.session.commit()
+        return response
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CSP)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if current_user and current_user.is_authenticated:
+            headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    register_error_handlers(app)
+    register_template_helpers(app)
+
+
+def rollback_only() -> None:
+    """Mark the request so that nothing it flushed is committed (used after a DomainError)."""
+    db.session.rollback()
+    g.rollback_only = True
+
+
+def _error_response(status: int, title: str, message: str):
+    if request.path.startswith("/api/"):
+        body = jsonify({"error": {"status": status, "title": title, "message": message}})
+    else:
+        body = render_template("errors/error.html", status=status, title=title, message=message)
+    return make_response(body, status)
+
+
+def register_error_handlers(app: Flask) -> None:
+    messages = {
+        400: ("Requête invalide", "La requête n'a pas pu être traitée."),
+        401: ("Authentification requise", "Connectez-vous ou fournissez un jeton d'API valide."),
+        403: ("Accès refusé", "Vous n'avez pas les droits nécessaires pour cette page."),
+        404: ("Page introuvable", "Cette page n'existe pas ou n'est pas accessible avec votre compte."),
+        405: ("Méthode non autorisée", "Cette action n'est pas possible ainsi."),
+        413: ("Fichier trop volumineux", "Le fichier envoyé dépasse la taille autorisée."),
+        429: ("Trop de tentatives", "Trop de tentatives : réessayez dans quelques minutes."),
+        500: ("Erreur interne", "Une erreur est survenue ; rien n'a été enregistré. Réessayez."),
+        503: ("Service indisponible", "La base de données est momentanément indisponible ; rien n'a été "
+              "enregistré. Réessayez dans un instant."),
+    }
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        db.session.rollback()
+        return _error_response(
+            400, "Formulaire expiré", "Le formulaire a expiré ou n'est pas valide : rechargez la page et "
+            "recommencez."
+        )
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        db.session.rollback()
+        return _error_response(error.status_code, "Action impossible", error.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        db.session.rollback()
+        title, message = messages.get(error.code, (error.name, error.description or ""))
+        if error.code == 400 and error.description and "browser (or proxy)" not in error.description:
+            message = error.description
+        return _error_response(error.code or 500, title, message)
+
+    @app.errorhandler(sa.exc.OperationalError)
+    @app.errorhandler(sa.exc.InterfaceError)
+    def database_down(error):
+        log.error("database unavailable: %s", type(error).__name__)
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            db.session.rollback()
+        response = _error_response(503, *messages[503])
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        if isinstance(error, HTTPException):
+            return http_error(error)
+        log.exception("unexpected error on %s %s", request.method, request.endpoint)
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            db.session.rollback()
+        return _error_response(500, *messages[500])
+
+
+def to_paris(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(PARIS)
+
+
+def register_template_helpers(app: Flask) -> None:
+    @app.template_filter("date_fr")
+    def date_fr(value, fmt: str = "medium"):
+        if value is None:
+            return "—"
+        if isinstance(value, datetime):
+            value = to_paris(value).date()
+        if isinstance(value, date):
+            return format_date(value, format=fmt, locale="fr_FR")
+        return value
+
+    @app.template_filter("datetime_fr")
+    def datetime_fr(value, fmt: str = "d MMM y 'à' HH:mm"):
+        if value is None:
+            return "—"
+        return format_datetime(to_paris(value), format=fmt, locale="fr_FR", tzinfo=PARIS)
+
+    @app.template_filter("number_fr")
+    def number_fr(value, digits: int = 0):
+        if value is None:
+            return "—"
+        fmt = "#,##0" + ("." + "0" * digits if digits else "")
+        return format_decimal(value, format=fmt, locale="fr_FR")
+
+    @app.context_processor
+    def inject_globals():
+        return {"network_name": app.config["MEDIATION_NETWORK_NAME"]}

@@ -1,0 +1,252 @@
+"""Test fixtures: a real database (SQLite by default, PostgreSQL when TEST_DATABASE_URL says so),
+built by running the Alembic migrations once, and each test isolated in a transaction that is
+rolled back at the end (services may commit: commits release a SAVEPOINT only)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import date
+from pathlib import Path
+
+import pyotp
+import pytest
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from flask_sqlalchemy.session import Session as FlaskSession
+
+from mediation import create_app
+from mediation.auth import services as auth_services
+from mediation.auth.models import Role, User
+from mediation.directory.models import Commune, StaffMembership, Structure, Territory, TerritoryKind
+from mediation.extensions import db
+
+# Cheap hashes in tests; production keeps argon2-cffi's defaults.
+auth_services.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+PASSWORD = "mot-de-passe-de-test-123"
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+TMP = Path(tempfile.mkdtemp(prefix="mediation-tests-"))
+
+
+def database_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{TMP / 'test.sqlite3'}"
+    from mediation.config import normalise_database_url
+
+    return normalise_database_url(url)
+
+
+def is_postgres() -> bool:
+    return database_url().startswith("postgresql")
+
+
+def _prepare_postgres(url: str) -> str:
+    """Use a dedicated database next to the one given (created if needed), emptied."""
+    base = sa.engine.make_url(url)
+    name = f"mediation_test_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+        if not exists:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    target = base.set(database=name)
+    engine = sa.create_engine(target)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+    return target.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def app():
+    url = database_url()
+    if url.startswith("postgresql"):
+        url = _prepare_postgres(url)
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": url,
+            "WTF_CSRF_ENABLED": False,
+            "SECRET_KEY": "test-secret",
+            "MEDIATION_PUBLIC_BASE_URL": "https://mediation.example.org",
+            "SESSION_COOKIE_SECURE": False,
+            "OUTBOX_DIR": str(TMP / "outbox"),
+            "MEDIATION_ENV": "test",
+        }
+    )
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade()
+
+    # The test body holds an app context (for its database session), and Flask reuses it for
+    # the test client's requests: start each request with a clean ``g`` as in production.
+    def fresh_g():
+        from flask import g
+
+        for key in list(g.__dict__):
+            delattr(g, key)
+
+    app.before_request_funcs.setdefault(None, []).insert(0, fresh_g)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+class BoundSession(FlaskSession):
+    """Flask-SQLAlchemy's session picks the app's engine per model; tests pin the connection."""
+
+    def get_bind(self, *args, **kwargs):
+        return self.bind
+
+
+@pytest.fixture
+def session(app):
+    """The test's database session; everything it does is rolled back after the test."""
+    with app.app_context():
+        connection = db.engine.connect()
+        transaction = connection.begin()
+        original = db.session
+        db.session = db._make_scoped_session(
+            {"bind": connection, "join_transaction_mode": "create_savepoint", "class_": BoundSession}
+        )
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            db.session = original
+            transaction.rollback()
+            connection.close()
+    app.extensions["outbox"] = []
+
+
+@pytest.fixture
+def client(app, session):
+    return app.test_client()
+
+
+@pytest.fixture
+def outbox(app, session):
+    app.extensions["outbox"] = []
+    return app.extensions["outbox"]
+
+
+# --- factories ------------------------------------------------------------------------------
+
+@pytest.fixture
+def make_territory(session):
+    counter = iter(range(1, 10_000))
+
+    def make(name: str | None = None, kind=TerritoryKind.METROPOLE) -> Territory:
+        territory = Territory(name=name or f"Territoire {next(counter)}", kind=kind)
+        session.add(territory)
+        session.flush()
+        return territory
+
+    return make
+
+
+@pytest.fixture
+def make_commune(session, make_territory):
+    counter = iter(range(10_000, 99_999))
+
+    def make(territory: Territory | None = None, name: str | None = None, insee: str | None = None,
+             **fields) -> Commune:
+        n = next(counter)
+        commune = Commune(territory=territory or make_territory(), insee_code=insee or f"{n:05d}",
+                          name=name or f"Commune {n}", population=fields.pop("population", 10_000),
+                          latitude=fields.pop("latitude", 49.4), longitude=fields.pop("longitude", 1.09),
+                          postal_code=fields.pop("postal_code", "76000"), **fields)
+        session.add(commune)
+        session.flush()
+        return commune
+
+    return make
+
+
+@pytest.fixture
+def make_structure(session, make_commune):
+    counter = iter(range(1, 10_000))
+
+    def make(commune: Commune | None = None, name: str | None = None, **fields) -> Structure:
+        structure = Structure(commune=commune or make_commune(), name=name or f"Structure {next(counter)}",
+                              address=fields.pop("address", "1 place de la Mairie"), **fields)
+        session.add(structure)
+        session.flush()
+        return structure
+
+    return make
+
+
+@pytest.fixture
+def make_user(session):
+    counter = iter(range(1, 100_000))
+    password_hash = auth_services.hash_password(PASSWORD)
+
+    def make(role: Role = Role.MEDIATOR, *, structures=(), territory: Territory | None = None,
+             totp: bool | None = None, email: str | None = None, **fields) -> User:
+        n = next(counter)
+        user = User(email=email or f"user{n}@test.example", first_name=fields.pop("first_name", "Prénom"),
+                    last_name=fields.pop("last_name", f"Nom{n}"), role=role, password_hash=password_hash,
+                    territory=territory, **fields)
+        session.add(user)
+        session.flush()
+        for structure in structures:
+            session.add(StaffMembership(user=user, structure=structure, started_on=date(2024, 1, 1)))
+        if totp if totp is not None else user.requires_totp:
+            auth_services.enrol_totp_with_secret(session, user, TOTP_SECRET)
+        session.flush()
+        return user
+
+    return make
+
+
+@pytest.fixture
+def login(session):
+    """Sign ``user`` in through the real forms (password, then TOTP when enrolled)."""
+
+    def do_login(client, user: User):
+        response = client.post("/connexion", data={"email": user.email, "password": PASSWORD})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        if response.headers["Location"].endswith("/connexion/verification"):
+            user.totp_last_step = None
+            session.flush()
+            response = client.post("/connexion/verification", data={"code": pyotp.TOTP(TOTP_SECRET).now()})
+            assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+    return do_login
+
+
+@pytest.fixture
+def network(make_territory, make_commune, make_structure, make_user):
+    """A small network: one territory with two communes and three structures, a second territory,
+    and one account per role. Returns a simple namespace."""
+
+    class Network:
+        pass
+
+    n = Network()
+    n.territory = make_territory("Métropole Test")
+    n.other_territory = make_territory("Département Ailleurs", kind=TerritoryKind.DEPARTEMENT)
+    n.commune_a = make_commune(n.territory, name="Ville-A")
+    n.commune_b = make_commune(n.territory, name="Ville-B")
+    n.commune_far = make_commune(n.other_territory, name="Ville-Lointaine")
+    n.structure_a = make_structure(n.commune_a, name="France Services A")
+    n.structure_b = make_structure(n.commune_b, name="Médiathèque B")
+    n.structure_far = make_structure(n.commune_far, name="CCAS Lointain")
+    n.admin = make_user(Role.ADMIN, email="admin@test.example")
+    n.coordinator = make_user(Role.COORDINATOR, territory=n.territory, email="coord@test.example")
+    n.other_coordinator = make_user(Role.COORDINATOR, territory=n.other_territory, email="coord2@test.example")
+    n.mediator = make_user(Role.MEDIATOR, structures=[n.structure_a], email="med@test.example",
+                           is_conseiller_numerique=True)
+    n.mediator_b = make_user(Role.MEDIATOR, structures=[n.structure_b], email="medb@test.example")
+    n.mediator_far = make_user(Role.MEDIATOR, structures=[n.structure_far], email="medfar@test.example")
+    n.aidant = make_user(Role.MEDIATOR, structures=[n.structure_a], email="aidant@test.example",
+                         is_aidant=True, aidant_trained_on=date(2025, 1, 1))
+    n.funder = make_user(Role.FUNDER, email="funder@test.example", organisation="Département")
+    return n
