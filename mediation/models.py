@@ -2,4 +2,5 @@
 
 from mediation.audit.models import *  # noqa: F403
 from mediation.auth.models import *  # noqa: F403
+from mediation.cases.models import *  # noqa: F403
 from mediation.directory.models import *  # noqa: F403

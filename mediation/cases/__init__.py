@@ -1,0 +1,1 @@
+"""Cases and activity logging: beneficiaries, consents, case files, individual sessions and workshops."""
