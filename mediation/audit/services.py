@@ -45,6 +45,20 @@ ACTION_LABELS: dict[str, str] = {
     "structure.imported": "Structures importées",
     "membership.created": "Rattachement à une structure",
     "membership.ended": "Fin de rattachement",
+    "beneficiary.created": "Bénéficiaire créé",
+    "beneficiary.updated": "Bénéficiaire modifié",
+    "consent.recorded": "Consentement enregistré",
+    "consent.withdrawn": "Consentement retiré",
+    "case.opened": "Dossier ouvert",
+    "case.paused": "Dossier mis en pause",
+    "case.resumed": "Dossier repris",
+    "case.closed": "Dossier clos",
+    "case.reopened": "Dossier rouvert",
+    "case.note_added": "Note ajoutée au dossier",
+    "activity.created": "Activité enregistrée",
+    "activity.updated": "Activité modifiée",
+    "activity.deleted": "Activité supprimée",
+    "activity.restored": "Activité restaurée",
 }
 
 

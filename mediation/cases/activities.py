@@ -1,0 +1,616 @@
+"""Logging activity records (CRA) the national way: individual sessions and workshops.
+
+Rules (shared/domain/activity-records.md §1): a date, a duration, a place, at least one
+thématique (démarche thématiques only with "Aide aux démarches administratives"), at least one
+beneficiary, followed or anonymous. Anonymous workshop participants become anonymous
+:class:`Beneficiary` rows whose genre, age band and status are drawn from the counters, so that
+every statistic works per person. Each change recomputes ``first_accompaniment`` and
+``accompaniments_count`` and writes an ``activity.*`` audit event.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from mediation.audit.services import record
+from mediation.cases import services
+from mediation.cases.enums import (
+    DEMARCHE_CODES,
+    THEMATIQUE_CODES,
+    ActivityType,
+    Autonomie,
+    EquipmentKind,
+    Genre,
+    Materiel,
+    NiveauAtelier,
+    PlaceType,
+    StatutSocial,
+    StructureRedirection,
+    Thematique,
+    TrancheAge,
+)
+from mediation.cases.models import Activity, ActivityThematique, Beneficiary, Participation
+from mediation.cases.services import BeneficiaryInput, Errors
+from mediation.directory.models import Commune, StaffMembership, Structure
+from mediation.errors import DomainError, ValidationFailed
+from mediation.policy import active_membership_clause
+from mediation.types import utcnow
+
+DEFAULT_DURATION = 60
+AIDE_DEMARCHES = Thematique.AIDE_AUX_DEMARCHES_ADMINISTRATIVES.value
+
+# Genre, age band and status values that workshop counters count (non communiqué is the remainder).
+COUNTED_GENRES = [Genre.MASCULIN, Genre.FEMININ]
+COUNTED_AGES = [t for t in TrancheAge if t != TrancheAge.NON_COMMUNIQUE]
+COUNTED_STATUTS = [s for s in StatutSocial if s != StatutSocial.NON_COMMUNIQUE]
+
+
+@dataclass
+class AnonymousInput:
+    """Optional information on an anonymous individual beneficiary."""
+
+    residence_commune_id: int | None = None
+    genre: str | None = None
+    tranche_age: str | None = None
+    statut_social: str | None = None
+    already_accompanied: bool = False
+
+
+@dataclass
+class AnonymousCounters:
+    """Anonymous participants of a workshop: a total and breakdowns (the rest is "Non communiqué")."""
+
+    total: int = 0
+    already_accompanied: int = 0
+    genres: dict[str, int] = field(default_factory=dict)
+    ages: dict[str, int] = field(default_factory=dict)
+    statuts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class ActivityInput:
+    type: ActivityType
+    structure_id: int | None = None
+    date: date | None = None
+    duration_min: int | None = None
+    place_type: str | None = None
+    place_structure_id: int | None = None
+    place_commune_id: int | None = None
+    thematiques: list[str] = field(default_factory=list)
+    demarche_name: str | None = None
+    materiel: list[str] = field(default_factory=list)
+    autonomie: str | None = None
+    oriented: bool | None = None
+    redirection: str | None = None
+    equipment_kind: str | None = None
+    equipment_count: int | None = None
+    notes: str | None = None
+    workshop_title: str | None = None
+    workshop_level: str | None = None
+    # individual: a followed beneficiary, a new one created inline, or anonymous
+    beneficiary_id: int | None = None
+    new_beneficiary: BeneficiaryInput | None = None
+    anonymous: AnonymousInput = field(default_factory=AnonymousInput)
+    # workshop: followed participants and anonymous counters
+    participant_ids: list[int] = field(default_factory=list)
+    counters: AnonymousCounters = field(default_factory=AnonymousCounters)
+
+
+# --- the mediator's structures and defaults -----------------------------------------------------
+
+def mediator_structures(session: Session, user, day: date | None = None) -> list[Structure]:
+    """Structures ``user`` works for on ``day`` (today by default), by name."""
+    ids = sa.select(StaffMembership.structure_id).where(active_membership_clause(user.id, day))
+    return list(session.scalars(sa.select(Structure).where(Structure.id.in_(ids)).order_by(Structure.name)))
+
+
+@dataclass
+class Defaults:
+    structure_id: int | None
+    place_type: str
+    place_structure_id: int | None
+    place_commune_id: int | None
+    duration_min: int
+
+
+def activity_defaults(session: Session, user) -> Defaults:
+    """The mediator's usual place and duration: those of their last activity, else their structure
+    (when they have only one) and 60 min. The acting structure defaults to their only active one."""
+    structures = mediator_structures(session, user)
+    only = structures[0].id if len(structures) == 1 else None
+    last = session.scalar(
+        sa.select(Activity).where(Activity.mediator_id == user.id, Activity.deleted_at.is_(None))
+        .order_by(Activity.created_at.desc(), Activity.id.desc()).limit(1)
+    )
+    allowed = {s.id for s in structures}
+    if last is not None:
+        return Defaults(
+            structure_id=last.structure_id if last.structure_id in allowed else only,
+            place_type=last.place_type.value, place_structure_id=last.place_structure_id,
+            place_commune_id=last.place_commune_id, duration_min=last.duration_min,
+        )
+    return Defaults(structure_id=only, place_type=PlaceType.LIEU_ACTIVITE.value,
+                    place_structure_id=only, place_commune_id=None, duration_min=DEFAULT_DURATION)
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+def _enum_or_error(enum_cls, value, errors: Errors, name: str, message: str):
+    if value in (None, ""):
+        return None
+    try:
+        return enum_cls(value)
+    except ValueError:
+        errors.add(name, message)
+        return None
+
+
+def _validate(session: Session, user, data: ActivityInput, errors: Errors, today: date) -> dict:
+    """Common rules of both kinds of activity; returns the column values."""
+    allowed = {s.id for s in mediator_structures(session, user, data.date if data.date else None)}
+    if not allowed:
+        allowed = {s.id for s in mediator_structures(session, user)}
+    if not data.structure_id:
+        errors.add("structure_id", "Veuillez choisir la structure pour laquelle vous intervenez")
+    elif data.structure_id not in allowed:
+        errors.add("structure_id", "Vous n'intervenez pas pour cette structure à cette date")
+    if data.date is None:
+        errors.add("date", "Veuillez renseigner une date")
+    elif data.date > today:
+        errors.add("date", "La date ne peut pas être dans le futur")
+    elif data.date.year < 2000:
+        errors.add("date", "Veuillez renseigner une date valide")
+    if not data.duration_min:
+        errors.add("duration_min", "Veuillez renseigner une durée")
+    elif not 0 < data.duration_min <= 24 * 60:
+        errors.add("duration_min", "La durée doit être comprise entre 1 minute et 24 heures")
+
+    place_type = _enum_or_error(PlaceType, data.place_type, errors, "place_type", "Lieu inconnu")
+    place_structure_id = place_commune_id = None
+    if place_type is None and "place_type" not in errors.by_field:
+        errors.add("place_type", "Veuillez renseigner un lieu d’accompagnement")
+    elif place_type == PlaceType.LIEU_ACTIVITE:
+        place_structure_id = data.place_structure_id or None
+        if not place_structure_id:
+            errors.add("place_structure_id", "Veuillez renseigner le lieu d’activité")
+        elif session.get(Structure, place_structure_id) is None:
+            errors.add("place_structure_id", "Lieu d’activité inconnu")
+    elif place_type in (PlaceType.AUTRE, PlaceType.DOMICILE):
+        place_commune_id = data.place_commune_id or None
+        if not place_commune_id:
+            errors.add("place_commune_id", "Veuillez renseigner la commune")
+        elif session.get(Commune, place_commune_id) is None:
+            errors.add("place_commune_id", "Commune inconnue")
+    elif place_type == PlaceType.A_DISTANCE and data.structure_id in allowed:
+        # As the national tool does: the commune of the structure the mediator acts for.
+        place_commune_id = session.get(Structure, data.structure_id).commune_id
+
+    codes = list(dict.fromkeys(data.thematiques or []))
+    unknown = [c for c in codes if c not in THEMATIQUE_CODES and c not in DEMARCHE_CODES]
+    if unknown:
+        errors.add("thematiques", "Thématique inconnue")
+    if not [c for c in codes if c in THEMATIQUE_CODES]:
+        errors.add("thematiques", "Veuillez renseigner au moins une thématique")
+    has_demarches = AIDE_DEMARCHES in codes
+    if not has_demarches and any(c in DEMARCHE_CODES for c in codes):
+        errors.add("demarches", "Les thématiques de démarches administratives ne sont possibles qu’avec "
+                                "la thématique « Aide aux démarches administratives »")
+    demarche_name = services.clean_text(data.demarche_name)
+    if demarche_name and not has_demarches:
+        errors.add("demarche_name", "Le nom de la démarche n’est possible qu’avec la thématique "
+                                    "« Aide aux démarches administratives »")
+    if demarche_name and len(demarche_name) > 200:
+        errors.add("demarche_name", "200 caractères au maximum")
+
+    materiel = list(dict.fromkeys(data.materiel or []))
+    if any(m not in {x.value for x in Materiel} for m in materiel):
+        errors.add("materiel", "Matériel inconnu")
+    if Materiel.AUCUN.value in materiel and len(materiel) > 1:
+        errors.add("materiel", "« Pas de matériel » ne peut pas être combiné avec un autre matériel")
+
+    equipment_kind = _enum_or_error(EquipmentKind, data.equipment_kind, errors, "equipment_kind",
+                                    "Type d’équipement inconnu")
+    equipment_count = data.equipment_count
+    if equipment_kind and not equipment_count:
+        errors.add("equipment_count", "Veuillez renseigner le nombre d’équipements remis")
+    elif equipment_count and not equipment_kind:
+        errors.add("equipment_kind", "Veuillez renseigner le type d’équipement remis (don, prêt ou achat solidaire)")
+    elif equipment_count is not None and not 0 < equipment_count <= 1000:
+        errors.add("equipment_count", "Le nombre d’équipements remis doit être compris entre 1 et 1 000")
+    if not equipment_kind:
+        equipment_count = None
+    return {
+        "structure_id": data.structure_id,
+        "date": data.date,
+        "duration_min": data.duration_min,
+        "place_type": place_type,
+        "place_structure_id": place_structure_id,
+        "place_commune_id": place_commune_id,
+        "demarche_name": demarche_name if has_demarches else None,
+        "materiel": materiel,
+        "equipment_kind": equipment_kind,
+        "equipment_count": equipment_count,
+        "notes": services.clean_text(data.notes),
+        "_codes": [c for c in codes if c in THEMATIQUE_CODES or (has_demarches and c in DEMARCHE_CODES)],
+    }
+
+
+def _validate_individual(session: Session, user, data: ActivityInput, errors: Errors, values: dict,
+                         visible_beneficiary) -> dict:
+    values["autonomie"] = _enum_or_error(Autonomie, data.autonomie, errors, "autonomie", "Niveau inconnu")
+    values["oriented"] = data.oriented
+    values["redirection"] = None
+    if data.oriented:
+        values["redirection"] = _enum_or_error(StructureRedirection, data.redirection, errors, "redirection",
+                                               "Structure de redirection inconnue")
+        if values["redirection"] is None and "redirection" not in errors.by_field:
+            errors.add("redirection", "Veuillez renseigner la structure de redirection")
+    values["workshop_title"] = values["workshop_level"] = None
+    new = data.new_beneficiary
+    if data.beneficiary_id:
+        beneficiary = visible_beneficiary(data.beneficiary_id)
+        if beneficiary is None or beneficiary.anonymous or beneficiary.deleted_at is not None:
+            errors.add("beneficiary_id", "Bénéficiaire introuvable")
+        values["_beneficiary"] = beneficiary
+    elif new is not None and (services.clean_text(new.first_name) or services.clean_text(new.last_name)):
+        values["_new_beneficiary"] = services.validate_beneficiary(session, new, errors, prefix="new_")
+    else:
+        anon = data.anonymous
+        values["_anonymous"] = {
+            "residence_commune_id": anon.residence_commune_id or None,
+            "genre": _enum_or_error(Genre, anon.genre, errors, "anon_genre", "Genre inconnu"),
+            "tranche_age": _enum_or_error(TrancheAge, anon.tranche_age, errors, "anon_tranche_age",
+                                          "Tranche d’âge inconnue"),
+            "statut_social": _enum_or_error(StatutSocial, anon.statut_social, errors, "anon_statut_social",
+                                            "Statut inconnu"),
+            "already_accompanied": bool(anon.already_accompanied),
+        }
+        commune_id = values["_anonymous"]["residence_commune_id"]
+        if commune_id and session.get(Commune, commune_id) is None:
+            errors.add("anon_residence_commune_id", "Commune inconnue")
+    return values
+
+
+def _breakdown_error(counts: dict[str, int], allowed, total: int, label: str, name: str, errors: Errors) -> dict:
+    clean = {}
+    for key, value in (counts or {}).items():
+        if not value:
+            continue
+        if key not in {m.value for m in allowed}:
+            errors.add(name, f"{label} : valeur inconnue")
+            continue
+        if value < 0:
+            errors.add(name, "Les nombres ne peuvent pas être négatifs")
+            continue
+        clean[key] = int(value)
+    if sum(clean.values()) > total:
+        errors.add(name, f"La répartition par {label} ({sum(clean.values())}) dépasse le nombre de "
+                         f"bénéficiaires anonymes ({total})")
+    return clean
+
+
+def _validate_workshop(session: Session, user, data: ActivityInput, errors: Errors, values: dict,
+                       visible_beneficiary) -> dict:
+    values["autonomie"] = values["oriented"] = values["redirection"] = None
+    title = services.clean_text(data.workshop_title)
+    if title and len(title) > 200:
+        errors.add("workshop_title", "200 caractères au maximum")
+    values["workshop_title"] = title
+    values["workshop_level"] = _enum_or_error(NiveauAtelier, data.workshop_level, errors, "workshop_level",
+                                              "Niveau inconnu")
+    participants = []
+    for beneficiary_id in dict.fromkeys(data.participant_ids or []):
+        beneficiary = visible_beneficiary(beneficiary_id)
+        if beneficiary is None or beneficiary.anonymous or beneficiary.deleted_at is not None:
+            errors.add("participant_ids", "Bénéficiaire introuvable")
+        else:
+            participants.append(beneficiary)
+    values["_participants"] = participants
+    counters = data.counters
+    total = counters.total or 0
+    if total < 0:
+        errors.add("anon_total", "Les nombres ne peuvent pas être négatifs")
+        total = 0
+    if total > 500:
+        errors.add("anon_total", "500 bénéficiaires anonymes au maximum par atelier")
+    if not participants and total == 0 and "participant_ids" not in errors.by_field:
+        errors.add("participant_ids", "Veuillez renseigner au moins un bénéficiaire suivi ou anonyme")
+    already = counters.already_accompanied or 0
+    if already < 0:
+        errors.add("anon_already", "Les nombres ne peuvent pas être négatifs")
+    elif already > total:
+        errors.add("anon_already", f"Le nombre de bénéficiaires déjà accompagnés ({already}) dépasse le "
+                                   f"nombre de bénéficiaires anonymes ({total})")
+    values["_counters"] = AnonymousCounters(
+        total=total, already_accompanied=max(already, 0),
+        genres=_breakdown_error(counters.genres, COUNTED_GENRES, total, "genre", "anon_genres", errors),
+        ages=_breakdown_error(counters.ages, COUNTED_AGES, total, "tranche d’âge", "anon_ages", errors),
+        statuts=_breakdown_error(counters.statuts, COUNTED_STATUTS, total, "statut", "anon_statuts", errors),
+    )
+    return values
+
+
+def validate_activity(session: Session, user, data: ActivityInput, *, visible_beneficiary,
+                      today: date | None = None) -> dict:
+    """All the rules, with every error at once (ValidationFailed carries them by field)."""
+    errors = Errors()
+    values = _validate(session, user, data, errors, today or date.today())
+    if data.type == ActivityType.INDIVIDUEL:
+        _validate_individual(session, user, data, errors, values, visible_beneficiary)
+    else:
+        _validate_workshop(session, user, data, errors, values, visible_beneficiary)
+    errors.raise_if_any()
+    return values
+
+
+# --- participants -------------------------------------------------------------------------------
+
+def _draw(counts: dict[str, int], total: int, rest, rng: random.Random) -> list:
+    pool = [key for key, n in counts.items() for _ in range(n)]
+    pool += [rest] * (total - len(pool))
+    rng.shuffle(pool)
+    return pool
+
+
+def anonymous_participants(counters: AnonymousCounters, *, structure_id: int, created_by_id: int | None,
+                           rng: random.Random | None = None) -> list[tuple[dict, bool]]:
+    """Rows (beneficiary values, first accompaniment) for the anonymous participants of a workshop,
+    their attributes drawn from the counters exactly (the remainder is "Non communiqué")."""
+    rng = rng or random.Random()  # noqa: S311 - not security sensitive
+    total = counters.total
+    genres = _draw(counters.genres, total, None, rng)
+    ages = _draw(counters.ages, total, None, rng)
+    statuts = _draw(counters.statuts, total, None, rng)
+    already = [True] * counters.already_accompanied + [False] * (total - counters.already_accompanied)
+    rng.shuffle(already)
+    return [
+        ({"owner_structure_id": structure_id, "created_by_id": created_by_id, "anonymous": True,
+          "random_attributes": True, "genre": genres[i] and Genre(genres[i]),
+          "tranche_age": ages[i] and TrancheAge(ages[i]),
+          "statut_social": statuts[i] and StatutSocial(statuts[i])},
+         not already[i])
+        for i in range(total)
+    ]
+
+
+def workshop_counters(activity: Activity) -> AnonymousCounters:
+    """The counters of a saved workshop, read back from its anonymous participants."""
+    anonymous = [p for p in activity.participations if p.beneficiary.random_attributes]
+    return AnonymousCounters(
+        total=len(anonymous),
+        already_accompanied=sum(1 for p in anonymous if not p.first_accompaniment),
+        genres=dict(Counter(str(p.beneficiary.genre) for p in anonymous if p.beneficiary.genre)),
+        ages=dict(Counter(str(p.beneficiary.tranche_age) for p in anonymous if p.beneficiary.tranche_age)),
+        statuts=dict(Counter(str(p.beneficiary.statut_social) for p in anonymous if p.beneficiary.statut_social)),
+    )
+
+
+def _participation_for(session: Session, user, activity: Activity, beneficiary: Beneficiary,
+                       first: bool = False) -> Participation:
+    case_id = None
+    if not beneficiary.anonymous:
+        case = services.live_case(session, beneficiary.id)
+        if case is None:
+            case = services.open_case_for(session, user, beneficiary, structure_id=activity.structure_id,
+                                          mediator_id=user.id)
+        case_id = case.id
+    participation = Participation(beneficiary=beneficiary, case_id=case_id, first_accompaniment=first)
+    activity.participations.append(participation)
+    return participation
+
+
+def _drop_participation(session: Session, activity: Activity, participation: Participation) -> None:
+    beneficiary = participation.beneficiary
+    activity.participations.remove(participation)
+    session.flush()
+    if beneficiary.anonymous:
+        # Anonymous rows exist only for this one participation.
+        session.delete(beneficiary)
+
+
+def _anonymous_values(anon: dict, structure_id: int, user) -> dict:
+    return {"owner_structure_id": structure_id, "created_by_id": user.id, "anonymous": True,
+            "random_attributes": False, "residence_commune_id": anon["residence_commune_id"],
+            "genre": anon["genre"], "tranche_age": anon["tranche_age"], "statut_social": anon["statut_social"]}
+
+
+def _set_individual_beneficiary(session: Session, user, activity: Activity, values: dict) -> set[int]:
+    """Attach the individual session's one beneficiary; returns ids whose counters must change."""
+    touched = {p.beneficiary_id for p in activity.participations}
+    current = activity.participations[0] if activity.participations else None
+    if "_anonymous" in values:
+        anon = values["_anonymous"]
+        if current is not None and current.beneficiary.anonymous:
+            for key, value in _anonymous_values(anon, activity.structure_id, user).items():
+                if key not in ("created_by_id",):
+                    setattr(current.beneficiary, key, value)
+            current.first_accompaniment = not anon["already_accompanied"]
+            return touched
+        if current is not None:
+            _drop_participation(session, activity, current)
+        beneficiary = Beneficiary(**_anonymous_values(anon, activity.structure_id, user))
+        session.add(beneficiary)
+        _participation_for(session, user, activity, beneficiary, first=not anon["already_accompanied"])
+        session.flush()
+        return touched | {beneficiary.id}
+    if "_new_beneficiary" in values:
+        beneficiary = Beneficiary(owner_structure_id=activity.structure_id, created_by_id=user.id,
+                                  **values["_new_beneficiary"])
+        session.add(beneficiary)
+        session.flush()
+        record(session, "beneficiary.created", actor=user, obj=beneficiary, structure_id=activity.structure_id,
+               details={"fields": sorted(k for k, v in values["_new_beneficiary"].items() if v not in (None, False)),
+                        "from_activity": True})
+    else:
+        beneficiary = values["_beneficiary"]
+    if current is not None and current.beneficiary_id == beneficiary.id:
+        return touched
+    if current is not None:
+        _drop_participation(session, activity, current)
+    _participation_for(session, user, activity, beneficiary)
+    session.flush()
+    return touched | {beneficiary.id}
+
+
+def _set_workshop_participants(session: Session, user, activity: Activity, values: dict,
+                               rng: random.Random | None = None) -> set[int]:
+    touched = {p.beneficiary_id for p in activity.participations}
+    wanted = {b.id: b for b in values["_participants"]}
+    for participation in list(activity.participations):
+        if not participation.beneficiary.anonymous and participation.beneficiary_id not in wanted:
+            _drop_participation(session, activity, participation)
+    present = {p.beneficiary_id for p in activity.participations}
+    for beneficiary in values["_participants"]:
+        if beneficiary.id not in present:
+            _participation_for(session, user, activity, beneficiary)
+    counters: AnonymousCounters = values["_counters"]
+    if activity.id is None or workshop_counters(activity) != counters:
+        for participation in [p for p in activity.participations if p.beneficiary.anonymous]:
+            _drop_participation(session, activity, participation)
+        for beneficiary_values, first in anonymous_participants(
+                counters, structure_id=activity.structure_id, created_by_id=user.id, rng=rng):
+            beneficiary = Beneficiary(**beneficiary_values)
+            session.add(beneficiary)
+            _participation_for(session, user, activity, beneficiary, first=first)
+    session.flush()
+    return touched | {p.beneficiary_id for p in activity.participations}
+
+
+def _apply(activity: Activity, values: dict) -> list[str]:
+    changed = []
+    for name, value in values.items():
+        if name.startswith("_"):
+            continue
+        if getattr(activity, name) != value:
+            setattr(activity, name, value)
+            changed.append(name)
+    codes = values["_codes"]
+    if sorted(activity.thematiques) != sorted(codes):
+        activity.thematique_rows = [ActivityThematique(code=c) for c in codes]
+        changed.append("thematiques")
+    return changed
+
+
+def _finish(session: Session, activity: Activity, touched: set[int]) -> None:
+    session.flush()
+    activity.participants_count = len(activity.participations)
+    services.recompute_first_accompaniments(session, touched)
+    services.recompute_counts(session, touched)
+
+
+# --- mutations ----------------------------------------------------------------------------------
+
+def log_activity(session: Session, user, data: ActivityInput, *, visible_beneficiary,
+                 rng: random.Random | None = None) -> Activity:
+    """Create an individual session or a workshop logged by ``user`` (a mediator).
+
+    ``visible_beneficiary(id)`` loads a beneficiary through the user's scope (policy) or returns
+    None. Raises ValidationFailed with every field error; nothing is written then.
+    """
+    values = validate_activity(session, user, data, visible_beneficiary=visible_beneficiary)
+    activity = Activity(type=data.type, mediator_id=user.id, created_by_id=user.id)
+    _apply(activity, values)
+    session.add(activity)
+    session.flush()
+    if data.type == ActivityType.INDIVIDUEL:
+        touched = _set_individual_beneficiary(session, user, activity, values)
+    else:
+        touched = _set_workshop_participants(session, user, activity, values, rng)
+    _finish(session, activity, touched)
+    record(session, "activity.created", actor=user, obj=activity, structure_id=activity.structure_id,
+           details={"type": activity.type.value, "participants": activity.participants_count})
+    return activity
+
+
+def update_activity(session: Session, user, activity: Activity, data: ActivityInput, *,
+                    visible_beneficiary, rng: random.Random | None = None) -> list[str]:
+    """Edit an activity (its type cannot change); recompute the derived counters; audited with the
+    names of the fields that changed."""
+    if activity.deleted_at is not None:
+        raise DomainError("Cette activité a été supprimée.")
+    if data.type != activity.type:
+        raise ValidationFailed("Le type d’une activité ne peut pas être modifié", field="type")
+    values = validate_activity(session, user, data, visible_beneficiary=visible_beneficiary)
+    before = {(p.beneficiary_id, p.first_accompaniment) for p in activity.participations}
+    changed = _apply(activity, values)
+    session.flush()
+    if activity.type == ActivityType.INDIVIDUEL:
+        touched = _set_individual_beneficiary(session, user, activity, values)
+    else:
+        touched = _set_workshop_participants(session, user, activity, values, rng)
+    _finish(session, activity, touched)
+    after = {(p.beneficiary_id, p.first_accompaniment) for p in activity.participations}
+    if before != after:
+        changed.append("participants")
+    if changed:
+        activity.updated_at = utcnow()
+        session.flush()
+        record(session, "activity.updated", actor=user, obj=activity, structure_id=activity.structure_id,
+               details={"fields": sorted(set(changed)), "participants": activity.participants_count})
+    return changed
+
+
+def delete_activity(session: Session, user, activity: Activity) -> Activity:
+    """Soft-delete: the activity counts nowhere any more; counters are recomputed; audited."""
+    if activity.deleted_at is not None:
+        raise DomainError("Cette activité a déjà été supprimée.")
+    activity.deleted_at = utcnow()
+    ids = {p.beneficiary_id for p in activity.participations}
+    session.flush()
+    services.recompute_first_accompaniments(session, ids)
+    services.recompute_counts(session, ids)
+    record(session, "activity.deleted", actor=user, obj=activity, structure_id=activity.structure_id,
+           details={"type": activity.type.value, "participants": activity.participants_count})
+    return activity
+
+
+def restore_activity(session: Session, user, activity: Activity) -> Activity:
+    """Undo a soft delete; counters are recomputed; audited."""
+    if activity.deleted_at is None:
+        raise DomainError("Cette activité n’est pas supprimée.")
+    activity.deleted_at = None
+    ids = {p.beneficiary_id for p in activity.participations}
+    session.flush()
+    services.recompute_first_accompaniments(session, ids)
+    services.recompute_counts(session, ids)
+    record(session, "activity.restored", actor=user, obj=activity, structure_id=activity.structure_id)
+    return activity
+
+
+def input_from_activity(activity: Activity, *, for_copy: bool = False) -> ActivityInput:
+    """The form values of a saved activity (to edit it, or to duplicate it with today's date)."""
+    data = ActivityInput(
+        type=activity.type, structure_id=activity.structure_id,
+        date=date.today() if for_copy else activity.date, duration_min=activity.duration_min,
+        place_type=activity.place_type.value, place_structure_id=activity.place_structure_id,
+        place_commune_id=activity.place_commune_id if activity.place_type != PlaceType.A_DISTANCE else None,
+        thematiques=list(activity.thematiques), demarche_name=activity.demarche_name,
+        materiel=list(activity.materiel or []),
+        autonomie=activity.autonomie.value if activity.autonomie else None, oriented=activity.oriented,
+        redirection=activity.redirection.value if activity.redirection else None,
+        equipment_kind=activity.equipment_kind.value if activity.equipment_kind else None,
+        equipment_count=activity.equipment_count, notes=None if for_copy else activity.notes,
+        workshop_title=activity.workshop_title,
+        workshop_level=activity.workshop_level.value if activity.workshop_level else None,
+    )
+    if activity.type == ActivityType.INDIVIDUEL:
+        participation = activity.participations[0] if activity.participations else None
+        if participation is not None and not participation.beneficiary.anonymous:
+            data.beneficiary_id = participation.beneficiary_id
+        elif participation is not None and not for_copy:
+            b = participation.beneficiary
+            data.anonymous = AnonymousInput(
+                residence_commune_id=b.residence_commune_id, genre=b.genre.value if b.genre else None,
+                tranche_age=b.tranche_age.value if b.tranche_age else None,
+                statut_social=b.statut_social.value if b.statut_social else None,
+                already_accompanied=not participation.first_accompaniment)
+    else:
+        data.participant_ids = [p.beneficiary_id for p in activity.participations if not p.beneficiary.anonymous]
+        data.counters = workshop_counters(activity)
+    return data
