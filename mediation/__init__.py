@@ -62,12 +62,14 @@ def register_blueprints(app: Flask) -> None:
     from mediation.auth.views import bp as auth_bp
     from mediation.directory.views import bp as directory_bp
     from mediation.home import bp as home_bp
+    from mediation.jobs.views import bp as jobs_bp
 
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(directory_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(jobs_bp)
 
 
 def register_cli(app: Flask) -> None:

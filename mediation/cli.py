@@ -14,6 +14,8 @@ from mediation.extensions import db
 def register(app: Flask) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(verify_audit_command)
+    app.cli.add_command(worker_command)
+    app.cli.add_command(jobs_recover_command)
 
 
 @click.command("demo")
@@ -53,3 +55,29 @@ def verify_audit_command() -> None:
         click.echo(f"Journal d'audit intègre : {check.checked} évènements vérifiés.")
     else:
         raise click.ClickException(f"Journal d'audit altéré à l'évènement n° {check.broken_at}.")
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="S'arrêter quand la file est vide.")
+def worker_command(burst: bool) -> None:
+    """Lance un worker RQ (REDIS_URL requis) qui exécute les tâches longues."""
+    from redis import Redis
+    from rq import Queue, Worker
+
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        raise click.ClickException("REDIS_URL n'est pas défini : les tâches tournent dans le serveur web.")
+    connection = Redis.from_url(url)
+    queue = Queue(current_app.config.get("JOBS_QUEUE", "mediation"), connection=connection)
+    Worker([queue], connection=connection).work(burst=burst)
+
+
+@click.command("jobs-recover")
+@click.option("--minutes", default=10, show_default=True)
+def jobs_recover_command(minutes: int) -> None:
+    """Marque en échec (donc relançables) les tâches dont le worker s'est arrêté."""
+    from mediation.jobs.services import recover_stalled
+
+    count = recover_stalled(db.session, minutes)
+    db.session.commit()
+    click.echo(f"{count} tâche(s) interrompue(s) marquée(s) en échec.")

@@ -72,4 +72,6 @@ def from_environment() -> dict:
         "LOGIN_LOCK_MINUTES": int(os.environ.get("MEDIATION_LOGIN_LOCK_MINUTES", "15")),
         "OUTBOX_DIR": os.environ.get("MEDIATION_OUTBOX_DIR", str(INSTANCE / "outbox")),
         "PAGE_SIZE": 25,
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "JOBS_BACKEND": os.environ.get("MEDIATION_JOBS_BACKEND") or None,
     }

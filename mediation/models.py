@@ -4,3 +4,4 @@ from mediation.audit.models import *  # noqa: F403
 from mediation.auth.models import *  # noqa: F403
 from mediation.cases.models import *  # noqa: F403
 from mediation.directory.models import *  # noqa: F403
+from mediation.jobs.models import *  # noqa: F403
