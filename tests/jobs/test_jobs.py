@@ -8,7 +8,6 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from mediation.auth.models import Role
 from mediation.directory.models import Territory, TerritoryKind
 from mediation.errors import DomainError
 from mediation.extensions import db
