@@ -60,6 +60,7 @@ def register_blueprints(app: Flask) -> None:
     from mediation.api import bp as api_bp
     from mediation.audit.views import bp as audit_bp
     from mediation.auth.views import bp as auth_bp
+    from mediation.cases.views import bp as cases_bp
     from mediation.directory.views import bp as directory_bp
     from mediation.home import bp as home_bp
     from mediation.jobs.views import bp as jobs_bp
@@ -67,6 +68,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(directory_bp)
+    app.register_blueprint(cases_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(jobs_bp)

@@ -22,6 +22,7 @@ from mediation.cases.enums import (
     ConsentScope,
     EquipmentKind,
     Genre,
+    Materiel,
     NiveauAtelier,
     PlaceType,
     RecordSource,
@@ -392,6 +393,10 @@ class Activity(db.Model):
     @property
     def thematique_labels(self) -> list[str]:
         return [thematique_label(code) for code in self.thematiques]
+
+    @property
+    def materiel_labels(self) -> list[str]:
+        return [Materiel.label_of(code) for code in self.materiel or []]
 
     @property
     def is_deleted(self) -> bool:

@@ -113,13 +113,14 @@ def get_beneficiary(session: Session, user: User, beneficiary_id: int) -> Benefi
     return session.scalar(visible_beneficiaries(user).where(Beneficiary.id == beneficiary_id))
 
 
-def get_case(session: Session, user: User, case_id: int) -> Case | None:
-    return session.scalar(visible_cases(user).where(Case.id == case_id))
+def get_case(session: Session, user: User, case_id: int, *options) -> Case | None:
+    return session.scalar(visible_cases(user).where(Case.id == case_id).options(*options))
 
 
-def get_activity(session: Session, user: User, activity_id: int) -> Activity | None:
+def get_activity(session: Session, user: User, activity_id: int, *options) -> Activity | None:
     """Deleted activities stay reachable for the mediator who logged them (to restore them)."""
-    activity = session.scalar(visible_activities(user, with_deleted=True).where(Activity.id == activity_id))
+    activity = session.scalar(visible_activities(user, with_deleted=True).where(Activity.id == activity_id)
+                              .options(*options))
     if activity is not None and activity.deleted_at is not None and not can_edit_activity(user, activity):
         return None
     return activity

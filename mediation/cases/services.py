@@ -16,14 +16,16 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
+from mediation.audit.models import AuditEvent
 from mediation.audit.services import record
 from mediation.cases.enums import CaseState, ClosureReason, ConsentScope, Genre, StatutSocial
 from mediation.cases.models import Activity, Beneficiary, Case, CaseNote, Consent, Participation
 from mediation.directory.models import Commune
 from mediation.errors import Conflict, DomainError, ValidationFailed
 from mediation.types import utcnow
+from mediation.web import to_paris
 
 
 class Errors:
@@ -358,3 +360,57 @@ def recompute_for(session: Session, beneficiary_ids: Iterable[int] | None) -> No
     ids = None if beneficiary_ids is None else set(beneficiary_ids)
     recompute_first_accompaniments(session, ids)
     recompute_counts(session, ids)
+
+
+# --- case timeline ------------------------------------------------------------------------------
+
+@dataclass
+class TimelineEntry:
+    """One line of a case's timeline; ``kind`` is activity, note, consent or state."""
+
+    day: date
+    at: datetime | None
+    kind: str
+    activity: Activity | None = None
+    participation: Participation | None = None
+    note: CaseNote | None = None
+    consent: Consent | None = None
+    consent_event: str | None = None
+    action: str | None = None
+    details: dict | None = None
+    actor_id: int | None = None
+
+
+def case_timeline(session: Session, case: Case, *, with_notes: bool) -> list[TimelineEntry]:
+    """Everything that happened on ``case``, newest first: its activities (non-deleted), notes
+    (only when ``with_notes``), consents of the person and state changes. A fixed number of queries."""
+    entries: list[TimelineEntry] = []
+    participations = session.scalars(
+        sa.select(Participation).join(Activity, Activity.id == Participation.activity_id)
+        .where(Participation.case_id == case.id, Activity.deleted_at.is_(None))
+        .options(joinedload(Participation.activity).joinedload(Activity.mediator),
+                 joinedload(Participation.activity).joinedload(Activity.structure),
+                 joinedload(Participation.activity).selectinload(Activity.thematique_rows))
+    ).all()
+    for p in participations:
+        entries.append(TimelineEntry(day=p.activity.date, at=None, kind="activity", activity=p.activity,
+                                     participation=p))
+    if with_notes:
+        for note in session.scalars(sa.select(CaseNote).where(CaseNote.case_id == case.id)
+                                    .options(joinedload(CaseNote.author))):
+            entries.append(TimelineEntry(day=to_paris(note.created_at).date(), at=note.created_at, kind="note",
+                                         note=note))
+    for consent in session.scalars(sa.select(Consent).where(Consent.beneficiary_id == case.beneficiary_id)
+                                   .options(joinedload(Consent.structure))):
+        entries.append(TimelineEntry(day=to_paris(consent.given_at).date(), at=consent.given_at, kind="consent",
+                                     consent=consent, consent_event="recorded"))
+        if consent.withdrawn_at:
+            entries.append(TimelineEntry(day=to_paris(consent.withdrawn_at).date(), at=consent.withdrawn_at,
+                                         kind="consent", consent=consent, consent_event="withdrawn"))
+    for event in session.scalars(sa.select(AuditEvent).where(
+            AuditEvent.object_type == Case.__tablename__, AuditEvent.object_id == str(case.id),
+            AuditEvent.action.like("case.%"))):
+        entries.append(TimelineEntry(day=to_paris(event.at).date(), at=event.at, kind="state", action=event.action,
+                                     details=event.details, actor_id=event.actor_id))
+    entries.sort(key=lambda e: (e.day, e.at.isoformat() if e.at else ""), reverse=True)
+    return entries
