@@ -139,7 +139,10 @@ def register_error_handlers(app: Flask) -> None:
         title, message = messages.get(error.code, (error.name, error.description or ""))
         if error.code == 400 and error.description and "browser (or proxy)" not in error.description:
             message = error.description
-        return _error_response(error.code or 500, title, message)
+        response = _error_response(error.code or 500, title, message)
+        if getattr(error, "valid_methods", None):  # 405: say which methods are allowed
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
 
     @app.errorhandler(sa.exc.OperationalError)
     @app.errorhandler(sa.exc.InterfaceError)

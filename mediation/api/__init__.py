@@ -1,7 +1,10 @@
 """JSON API under /api/v1: personal tokens (``Authorization: Bearer med_…``), JSON errors,
 pagination, and the OpenAPI 3 document at /api/v1/openapi.json.
 
-Each domain's ``api.py`` adds its routes to ``bp`` and documents them with :func:`openapi_path`.
+Each domain's ``api.py`` adds its routes to ``bp`` and documents them with :func:`openapi_path`
+(a test checks that every route of the blueprint is documented and that the document is valid).
+Errors are JSON everywhere under /api/ (see ``mediation.web``): ``{"error": {"status", "title",
+"message", "errors"?}}`` with French messages.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from functools import wraps
 
 from flask import Blueprint, current_app, g, jsonify, request
 
+from mediation.errors import DomainError
 from mediation.extensions import csrf, db
 from mediation.policy import PUBLIC
 
@@ -41,16 +45,61 @@ def openapi_path(path: str, method: str, operation: dict) -> None:
     OPENAPI_PATHS.setdefault(path, {})[method.lower()] = operation
 
 
-def api_error(status: int, message: str, title: str = "Erreur", errors: dict | None = None):
-    body = {"status": status, "title": title, "message": message}
+# ``api_access(ANY_TOKEN)``: any valid token, whatever its permissions.
+ANY_TOKEN = "*"
+MAX_PAGE = 100_000
+MAX_PER_PAGE = 200
+DEFAULT_PER_PAGE = 50
+
+ERROR_TITLES = {
+    400: "Requête invalide",
+    401: "Non authentifié",
+    403: "Accès refusé",
+    404: "Introuvable",
+    409: "Conflit",
+    422: "Données invalides",
+    429: "Trop de requêtes",
+}
+
+
+class InvalidParameter(DomainError):
+    """A query-string parameter has a value the API does not accept (400)."""
+
+    status_code = 400
+
+
+def api_error(status: int, message: str, title: str | None = None, errors: dict | None = None):
+    body = {"status": status, "title": title or ERROR_TITLES.get(status, "Erreur"), "message": message}
     if errors:
         body["errors"] = errors
-    return jsonify({"error": body}), status
+    response = jsonify({"error": body})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+@bp.errorhandler(DomainError)
+def domain_error(error: DomainError):
+    """Services' refusals as JSON, with the offending field(s) in ``errors``."""
+    db.session.rollback()
+    errors = dict(error.errors)
+    if error.field and error.field not in errors:
+        errors[error.field] = error.message
+    return api_error(error.status_code, error.message, errors=errors or None)
+
+
+@bp.after_request
+def no_store(response):
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
 
 
 def api_access(scope: str | None, *roles):
-    """Declare what an API route needs: a valid token with ``scope`` (None for PUBLIC) and,
-    optionally, one of ``roles``. Sets ``g.api_user`` and ``g.api_token``."""
+    """Declare what an API route needs: a valid token with ``scope`` (None for PUBLIC,
+    ``ANY_TOKEN`` for any valid token) and, optionally, one of ``roles``. Missing, unknown,
+    expired or revoked token → 401; valid token without the scope or the role → 403.
+    Sets ``g.api_user`` and ``g.api_token``."""
 
     def decorator(view):
         @wraps(view)
@@ -65,7 +114,7 @@ def api_access(scope: str | None, *roles):
             if found is None:
                 return api_error(401, "Jeton d'API absent, invalide, expiré ou révoqué.", "Non authentifié")
             user, token = found
-            if scope not in token.scopes:
+            if scope != ANY_TOKEN and scope not in token.scopes:
                 return api_error(403, f"Ce jeton n'a pas la permission « {scope} ».", "Accès refusé")
             if roles and user.role not in roles:
                 return api_error(403, "Votre rôle ne permet pas cette opération.", "Accès refusé")
@@ -78,12 +127,24 @@ def api_access(scope: str | None, *roles):
     return decorator
 
 
-def page_params() -> tuple[int, int]:
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-        per_page = min(200, max(1, int(request.args.get("per_page", 50))))
-    except ValueError:
-        page, per_page = 1, 50
+def _int_param(name: str, default: int, minimum: int, maximum: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    raw = raw.strip()
+    value = int(raw) if raw.isascii() and raw.isdigit() else None
+    if value is None or not minimum <= value <= maximum:
+        message = (f"Le paramètre « {name} » doit être un nombre entier compris entre {minimum} et "
+                   f"{maximum:,}.".replace(",", "\u202f"))
+        raise InvalidParameter(message, field=name)
+    return value
+
+
+def page_params(default_per_page: int = DEFAULT_PER_PAGE) -> tuple[int, int]:
+    """``page`` (from 1) and ``per_page`` (1 to 200) from the query string. A value that is not
+    such a number is refused with a 400 JSON error naming the parameter (no silent default)."""
+    page = _int_param("page", 1, 1, MAX_PAGE)
+    per_page = _int_param("per_page", default_per_page, 1, MAX_PER_PAGE)
     return page, per_page
 
 
@@ -98,9 +159,10 @@ def page_body(page, items: list) -> dict:
 
 
 PAGE_PARAMETERS = [
-    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "default": 1}},
-    {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 200,
-                                                   "default": 50}},
+    {"name": "page", "in": "query", "description": "Numéro de page, à partir de 1",
+     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}},
+    {"name": "per_page", "in": "query", "description": "Nombre d'éléments par page",
+     "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": DEFAULT_PER_PAGE}},
 ]
 
 
@@ -118,36 +180,53 @@ def paged_schema(item_ref: str) -> dict:
     }
 
 
+def error_response(description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+
+
 ERROR_RESPONSES = {
-    "401": {"description": "Jeton absent ou invalide",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-    "403": {"description": "Permission insuffisante",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+    "400": error_response("Paramètre invalide (par exemple page ou per_page)"),
+    "401": error_response("Jeton absent, invalide, expiré ou révoqué"),
+    "403": error_response("Permission insuffisante"),
 }
+
+
+def openapi_document() -> dict:
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Médiation numérique — API",
+            "version": "1.0.0",
+            "description": "API du back office de médiation numérique. Authentification par jeton "
+            "personnel (en-tête Authorization: Bearer …), créé depuis « Mon compte ». Les listes "
+            "sont paginées (page, per_page) ; les erreurs sont des objets JSON « error » aux "
+            "messages en français.",
+        },
+        "servers": [{"url": current_app.config["MEDIATION_PUBLIC_BASE_URL"] + "/api/v1"}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": OPENAPI_SCHEMAS,
+        },
+        "security": [{"bearer": []}],
+        "paths": {path: OPENAPI_PATHS[path] for path in sorted(OPENAPI_PATHS)},
+    }
 
 
 @bp.route("/openapi.json")
 @api_access(None)
 def openapi():
-    return jsonify(
-        {
-            "openapi": "3.0.3",
-            "info": {
-                "title": "Médiation numérique — API",
-                "version": "1.0.0",
-                "description": "API du back office de médiation numérique. Authentification par jeton "
-                "personnel (en-tête Authorization: Bearer …), créé depuis « Mon compte ».",
-            },
-            "servers": [{"url": current_app.config["MEDIATION_PUBLIC_BASE_URL"] + "/api/v1"}],
-            "components": {
-                "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-                "schemas": OPENAPI_SCHEMAS,
-            },
-            "security": [{"bearer": []}],
-            "paths": {path: OPENAPI_PATHS[path] for path in sorted(OPENAPI_PATHS)},
-        }
-    )
+    return jsonify(openapi_document())
+
+
+openapi_path("/openapi.json", "get", {
+    "summary": "Ce document OpenAPI 3",
+    "security": [],
+    "responses": {"200": {"description": "Le document OpenAPI de l'API",
+                          "content": {"application/json": {"schema": {"type": "object"}}}}},
+})
 
 
 # Domain API modules register their routes on ``bp`` when imported.
+from mediation.auth import api as _auth_api  # noqa: E402,F401
 from mediation.directory import api as _directory_api  # noqa: E402,F401
