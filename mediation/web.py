@@ -19,7 +19,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_login import current_user
@@ -49,8 +48,11 @@ def init_app(app: Flask) -> None:
         return auth_services.user_from_session_id(db.session, session_id)
 
     @app.before_request
-    def keep_session_alive():
-        session.permanent = True  # idle timeout: PERMANENT_SESSION_LIFETIME, refreshed per request
+    def session_lifetime():
+        # Idle timeout (PERMANENT_SESSION_LIFETIME, from the last request) and 12 h maximum.
+        from mediation.auth.sessions import enforce_lifetime
+
+        return enforce_lifetime()
 
     @app.before_request
     def enforce_second_factor():

@@ -27,6 +27,7 @@ ACTION_LABELS: dict[str, str] = {
     "auth.totp_enabled": "Double authentification activée",
     "auth.totp_disabled": "Double authentification désactivée",
     "auth.recovery_code_used": "Code de secours utilisé",
+    "auth.recovery_codes_regenerated": "Codes de secours régénérés",
     "auth.password_reset_requested": "Réinitialisation du mot de passe demandée",
     "auth.password_changed": "Mot de passe modifié",
     "auth.token_created": "Jeton d'API créé",

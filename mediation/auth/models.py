@@ -100,6 +100,12 @@ class LoginAttempt(db.Model):
     success: Mapped[bool] = mapped_column(default=False)
 
 
+class TokenStatus(LabelledEnum):
+    ACTIVE = ("active", "Actif")
+    EXPIRED = ("expired", "Expiré")
+    REVOKED = ("revoked", "Révoqué")
+
+
 class ApiToken(db.Model):
     """A personal API token: shown once, stored as a SHA-256 hash, scoped and revocable."""
 
@@ -117,3 +123,11 @@ class ApiToken(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+    @property
+    def status(self) -> TokenStatus:
+        if self.revoked_at is not None:
+            return TokenStatus.REVOKED
+        if self.expires_at is not None and self.expires_at <= utcnow():
+            return TokenStatus.EXPIRED
+        return TokenStatus.ACTIVE

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from datetime import datetime, timedelta
 
@@ -19,12 +20,17 @@ from sqlalchemy.orm import Session
 
 from mediation.audit.services import record
 from mediation.auth.models import ApiToken, LoginAttempt, Role, User
-from mediation.errors import DomainError, ValidationFailed
+from mediation.errors import DomainError, NotFound, ValidationFailed
 from mediation.types import utcnow
 
 hasher = PasswordHasher()
+# Log lines name accounts by id only: never an e-mail address or a name.
+log = logging.getLogger("mediation.auth")
 MIN_PASSWORD_LENGTH = 12
 TOTP_ISSUER = "Médiation numérique"
+# Roles that may hold personal API tokens, and the validity periods offered (days).
+API_TOKEN_ROLES = frozenset({Role.ADMIN, Role.COORDINATOR, Role.MEDIATOR})
+API_TOKEN_DAYS = (30, 90, 365)
 API_SCOPES = {
     "directory:read": "Lire l'annuaire (structures, communes)",
     "activities:read": "Lire les activités",
@@ -36,6 +42,11 @@ API_SCOPES = {
 
 class LoginLocked(DomainError):
     status_code = 429
+
+
+class ReauthenticationFailed(ValidationFailed):
+    """A wrong current password or code on the account page. It was recorded as a failed sign-in:
+    the caller commits that record (it feeds throttling) although the action is refused."""
 
 
 # --- passwords -----------------------------------------------------------------------------
@@ -97,33 +108,42 @@ def _attempt_key(email: str) -> str:
     return hashlib.sha256(normalise_email(email).encode()).hexdigest()
 
 
+def _last_success(session: Session, key: str) -> datetime | None:
+    return session.scalar(
+        sa.select(LoginAttempt.at)
+        .where(LoginAttempt.key == key, LoginAttempt.success)
+        .order_by(LoginAttempt.at.desc())
+        .limit(1)
+    )
+
+
 def lock_remaining(session: Session, email: str) -> timedelta | None:
-    """How long the account stays locked after too many failures in the lock window."""
+    """How long sign-in stays locked for ``email``, or None.
+
+    Rule: LOGIN_MAX_FAILURES failures (password or second-factor step) within LOGIN_LOCK_MINUTES
+    of each other, with no successful sign-in since, lock the account for LOGIN_LOCK_MINUTES
+    counted from the last failure. Attempts refused while locked are not recorded, so they do not
+    extend the lock."""
     cfg = current_app.config
     window = timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
-    since = utcnow() - window
+    now = utcnow()
     key = _attempt_key(email)
-    last_success = session.scalar(
-        sa.select(sa.func.max(LoginAttempt.at)).where(LoginAttempt.key == key, LoginAttempt.success)
-    )
-    if last_success is not None and last_success.tzinfo is None:
-        from datetime import UTC
-
-        last_success = last_success.replace(tzinfo=UTC)
-    start = max(since, last_success) if last_success else since
+    start = now - 2 * window  # older failures cannot belong to a lock still running
+    last_success = _last_success(session, key)
+    if last_success is not None and last_success > start:
+        start = last_success
     failures = session.scalars(
         sa.select(LoginAttempt.at)
         .where(LoginAttempt.key == key, ~LoginAttempt.success, LoginAttempt.at > start)
         .order_by(LoginAttempt.at.desc())
     ).all()
-    if len(failures) < cfg["LOGIN_MAX_FAILURES"]:
+    if not failures or failures[0] + window <= now:
         return None
     newest = failures[0]
-    if newest.tzinfo is None:
-        from datetime import UTC
-
-        newest = newest.replace(tzinfo=UTC)
-    return max(newest + window - utcnow(), timedelta(seconds=1))
+    in_burst = [at for at in failures if at >= newest - window]
+    if len(in_burst) < cfg["LOGIN_MAX_FAILURES"]:
+        return None
+    return max(newest + window - now, timedelta(seconds=1))
 
 
 def _locked_message(remaining: timedelta) -> str:
@@ -148,6 +168,7 @@ def authenticate(session: Session, email: str, password: str) -> User:
         session.flush()
         record(session, "auth.login_failed", actor=user, object_type="users",
                object_id=user.id if user else None)
+        log.info("sign-in failed (user %s)", user.id if user else "unknown")
         remaining = lock_remaining(session, email)
         if remaining:
             record(session, "auth.locked", actor=user, object_type="users",
@@ -159,16 +180,28 @@ def authenticate(session: Session, email: str, password: str) -> User:
     return user
 
 
-def record_failed_second_factor(session: Session, user: User) -> None:
-    """A wrong second-factor code counts as a failed sign-in (same throttling)."""
+def record_failed_second_factor(session: Session, user: User) -> timedelta | None:
+    """A wrong second-factor code counts as a failed sign-in (same throttling). Returns how long
+    sign-in is now locked, if this failure locked it."""
     session.add(LoginAttempt(key=_attempt_key(user.email), success=False))
+    session.flush()
     record(session, "auth.login_failed", actor=user, obj=user, details={"step": "totp"})
+    log.info("sign-in failed at the second-factor step (user %s)", user.id)
+    remaining = lock_remaining(session, user.email)
+    if remaining:
+        record(session, "auth.locked", actor=user, obj=user)
+    return remaining
+
+
+def locked_message(remaining: timedelta) -> str:
+    return _locked_message(remaining)
 
 
 def complete_login(session: Session, user: User, *, method: str) -> None:
     user.last_login_at = utcnow()
     session.add(LoginAttempt(key=_attempt_key(user.email), success=True))
     record(session, "auth.login", actor=user, obj=user, details={"method": method})
+    log.info("sign-in succeeded (user %s, %s)", user.id, method)
 
 
 # --- TOTP ----------------------------------------------------------------------------------
@@ -220,9 +253,15 @@ def enable_totp(session: Session, user: User, secret: str, code: str) -> list[st
     user.totp_secret = secret
     user.totp_enabled_at = utcnow()
     user.totp_last_step = step
+    codes = _new_recovery_codes(user)
+    record(session, "auth.totp_enabled", actor=user, obj=user)
+    return codes
+
+
+def _new_recovery_codes(user: User) -> list[str]:
+    """Replace the user's recovery codes by ten new ones; returns them in clear (shown once)."""
     codes = [f"{secrets.token_hex(2)}-{secrets.token_hex(2)}-{secrets.token_hex(2)}" for _ in range(10)]
     user.recovery_codes = [_hash_code(c) for c in codes]
-    record(session, "auth.totp_enabled", actor=user, obj=user)
     return codes
 
 
@@ -297,6 +336,106 @@ def request_password_reset(session: Session, email: str) -> None:
         f"(valable une heure) :\n{link}\n\nSi vous n'avez rien demandé, ignorez ce message.\n",
     )
     record(session, "auth.password_reset_requested", actor=user, obj=user)
+    log.info("password reset link sent (user %s)", user.id)
+
+
+# --- own account: overview ------------------------------------------------------------------
+
+def current_memberships(session: Session, user: User) -> list:
+    """The structures ``user`` works for today (StaffMembership rows with their structure)."""
+    from sqlalchemy.orm import joinedload
+
+    from mediation.directory.models import StaffMembership, Structure
+    from mediation.policy import active_membership_clause
+
+    return list(session.scalars(
+        sa.select(StaffMembership)
+        .join(StaffMembership.structure)
+        .options(joinedload(StaffMembership.structure).joinedload(Structure.commune))
+        .where(active_membership_clause(user.id))
+        .order_by(Structure.name)
+    ))
+
+
+# --- own account: re-authentication, password change, second factor -----------------------
+
+def _refuse_and_count(session: Session, user: User, message: str, field: str, step: str):
+    session.add(LoginAttempt(key=_attempt_key(user.email), success=False))
+    session.flush()
+    record(session, "auth.login_failed", actor=user, obj=user, details={"step": step})
+    log.info("re-authentication failed (user %s, %s)", user.id, step)
+    remaining = lock_remaining(session, user.email)
+    if remaining:
+        record(session, "auth.locked", actor=user, obj=user)
+        raise LoginLocked(_locked_message(remaining), field=field)
+    raise ReauthenticationFailed(message, field=field)
+
+
+def confirm_password(session: Session, user: User, password: str, *, step: str,
+                     field: str = "current_password") -> None:
+    """Ask a signed-in user for their password again before a sensitive change.
+
+    A wrong password counts as a failed sign-in (same throttling as the sign-in page). Raises
+    LoginLocked while sign-in is locked, ReauthenticationFailed on a wrong password."""
+    remaining = lock_remaining(session, user.email)
+    if remaining:
+        raise LoginLocked(_locked_message(remaining), field=field)
+    if not _verify(user, password):
+        _refuse_and_count(session, user, "Le mot de passe actuel est incorrect.", field, step)
+
+
+def confirm_totp(session: Session, user: User, code: str, *, step: str, field: str = "code") -> None:
+    """Ask a signed-in user for a current second-factor code (each code works once).
+    Same throttling and errors as :func:`confirm_password`."""
+    remaining = lock_remaining(session, user.email)
+    if remaining:
+        raise LoginLocked(_locked_message(remaining), field=field)
+    if not verify_totp(session, user, code):
+        _refuse_and_count(session, user, "Code incorrect ou déjà utilisé : saisissez le code à 6 "
+                          "chiffres affiché par votre application.", field, step)
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    """A signed-in user changes their own password: the current one is required, the change is
+    audited, and every other session of the account ends (see :func:`session_id_for`; the caller
+    signs the current session in again). Raises LoginLocked, ReauthenticationFailed,
+    ValidationFailed."""
+    confirm_password(session, user, current, step="password_change")
+    if new == current:
+        raise ValidationFailed("Choisissez un mot de passe différent de l'actuel.", field="password")
+    set_password(session, user, new)
+    log.info("password changed (user %s)", user.id)
+
+
+def reset_password(session: Session, user: User, password: str) -> None:
+    """Set a new password through an e-mailed reset link. Proving access to the mailbox counts as
+    a successful sign-in for throttling: it lifts a lock caused by failed attempts."""
+    set_password(session, user, password)
+    session.add(LoginAttempt(key=_attempt_key(user.email), success=True))
+    log.info("password reset (user %s)", user.id)
+
+
+def regenerate_recovery_codes(session: Session, user: User, code: str) -> list[str]:
+    """Replace the ten recovery codes (the old ones stop working) after checking a current
+    second-factor code. Returns the new codes, shown once. Raises DomainError when the second
+    factor is not enrolled, LoginLocked or ReauthenticationFailed on a wrong code."""
+    if not user.totp_enabled:
+        raise DomainError("Activez d'abord la double authentification.")
+    confirm_totp(session, user, code, step="recovery_codes")
+    codes = _new_recovery_codes(user)
+    record(session, "auth.recovery_codes_regenerated", actor=user, obj=user)
+    return codes
+
+
+def disable_own_totp(session: Session, user: User, password: str) -> None:
+    """A user whose role does not require a second factor turns it off (password required).
+    Raises DomainError for roles where it is compulsory, LoginLocked, ReauthenticationFailed."""
+    if not user.totp_enabled:
+        raise DomainError("La double authentification n'est pas activée sur ce compte.")
+    if user.requires_totp:
+        raise DomainError("La double authentification est obligatoire pour ce rôle.")
+    confirm_password(session, user, password, step="totp_disable")
+    disable_totp(session, user, actor=user)
 
 
 # --- API tokens ----------------------------------------------------------------------------
@@ -306,28 +445,51 @@ def _token_digest(raw: str) -> str:
 
 
 def create_api_token(session: Session, user: User, name: str, scopes: list[str],
-                     days: int | None = 365) -> tuple[ApiToken, str]:
-    """Returns the token row and the raw secret, shown once to its owner."""
+                     days: int = 90) -> tuple[ApiToken, str]:
+    """Create a personal token for ``user`` (staff roles only: API_TOKEN_ROLES), valid ``days``
+    days (one of API_TOKEN_DAYS). Returns the row and the raw secret, shown once to its owner;
+    only a SHA-256 hash is stored. Raises DomainError (role), ValidationFailed (fields)."""
+    if user.role not in API_TOKEN_ROLES:
+        raise DomainError("Votre rôle ne permet pas de créer de jeton d'API.")
     name = (name or "").strip()
     if not name:
         raise ValidationFailed("Donnez un nom au jeton (par exemple : « Tableur de suivi »).", field="name")
-    unknown = set(scopes) - set(API_SCOPES)
+    if len(name) > 100:
+        raise ValidationFailed("Le nom du jeton ne doit pas dépasser 100 caractères.", field="name")
+    unknown = set(scopes or ()) - set(API_SCOPES)
     if unknown or not scopes:
         raise ValidationFailed("Choisissez au moins une permission valide.", field="scopes")
-    if user.role in (Role.FUNDER, Role.BENEFICIARY):
-        raise DomainError("Votre rôle ne permet pas de créer de jeton d'API.")
+    if days not in API_TOKEN_DAYS:
+        raise ValidationFailed("Choisissez une durée de validité de 30, 90 ou 365 jours.", field="days")
     raw = "med_" + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=user.id, name=name, prefix=raw[:12], token_hash=_token_digest(raw), scopes=sorted(scopes),
-        expires_at=(utcnow() + timedelta(days=days)) if days else None,
+        expires_at=utcnow() + timedelta(days=days),
     )
     session.add(token)
     session.flush()
-    record(session, "auth.token_created", actor=user, obj=token, details={"scopes": token.scopes})
+    record(session, "auth.token_created", actor=user, obj=token,
+           details={"scopes": token.scopes, "days": days})
     return token, raw
 
 
+def own_api_tokens(session: Session, user: User) -> list[ApiToken]:
+    """The user's own tokens, newest first (nobody lists another person's tokens)."""
+    return list(session.scalars(
+        sa.select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())
+    ))
+
+
+def own_api_token(session: Session, user: User, token_id: int) -> ApiToken:
+    """One of the user's own tokens; raises NotFound for anybody else's (same as a missing id)."""
+    token = session.scalar(sa.select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id))
+    if token is None:
+        raise NotFound("Ce jeton n'existe pas.")
+    return token
+
+
 def revoke_api_token(session: Session, token: ApiToken, *, actor: User) -> None:
+    """Revoke a token at once (idempotent; audited the first time)."""
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         record(session, "auth.token_revoked", actor=actor, obj=token)

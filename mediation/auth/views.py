@@ -6,23 +6,28 @@ import io
 
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
-from mediation.auth import services
+from mediation.auth import services, sessions
 from mediation.auth.forms import (
+    ApiTokenForm,
+    ConfirmPasswordForm,
+    ConfirmTotpForm,
     EmptyForm,
     LoginForm,
+    PasswordChangeForm,
     PasswordForgottenForm,
     PasswordResetForm,
     TotpForm,
     TotpSetupForm,
 )
 from mediation.auth.models import User
-from mediation.errors import DomainError
+from mediation.errors import DomainError, NotFound
 from mediation.extensions import db
 from mediation.policy import AUTHENTICATED, PUBLIC, access
+from mediation.web import rollback_only
 
 bp = Blueprint("auth", __name__)
 
@@ -64,6 +69,7 @@ def login():
         services.complete_login(db.session, user, method="password")
         session.clear()
         login_user(user)
+        sessions.start()
         return redirect(_safe_next(request.args.get("next")))
     return render_template("auth/login.html", form=form)
 
@@ -79,24 +85,28 @@ def login_second_factor():
     if form.validate_on_submit():
         remaining = services.lock_remaining(db.session, user.email)
         code = form.code.data.strip()
+        method = None
         if remaining:
-            form.code.errors.append(services._locked_message(remaining))
+            form.code.errors.append(services.locked_message(remaining))
         elif services.verify_totp(db.session, user, code):
             method = "totp"
         elif services.use_recovery_code(db.session, user, code):
             method = "recovery_code"
             flash("Vous avez utilisé un code de secours. Il ne servira plus.", "warning")
         else:
-            method = None
-            services.record_failed_second_factor(db.session, user)
-            db.session.commit()
-            form.code.errors.append("Code incorrect ou déjà utilisé.")
-        if not form.code.errors and method:
+            remaining = services.record_failed_second_factor(db.session, user)
+            db.session.commit()  # keep the failed attempt: it feeds throttling
+            form.code.errors.append(services.locked_message(remaining) if remaining
+                                    else "Code incorrect ou déjà utilisé.")
+        if method:
             target = session.get("next")
             services.complete_login(db.session, user, method=method)
             session.clear()
             login_user(user)
+            sessions.start()
             return redirect(_safe_next(target))
+        if remaining:
+            return render_template("auth/second_factor.html", form=form), 429
     return render_template("auth/second_factor.html", form=form)
 
 
@@ -131,7 +141,7 @@ def totp_setup():
             session.pop("totp_setup_secret", None)
             db.session.commit()
             login_user(current_user._get_current_object())  # new session id with the 2nd factor
-            return render_template("auth/recovery_codes.html", codes=codes)
+            return render_template("auth/recovery_codes.html", codes=codes, regenerated=False)
     uri = services.totp_uri(current_user, secret)
     return render_template("auth/totp_setup.html", form=form, qr=qr_svg(uri), secret=secret)
 
@@ -159,8 +169,9 @@ def password_reset(token: str):
     form = PasswordResetForm()
     if form.validate_on_submit():
         try:
-            services.set_password(db.session, user, form.password.data)
+            services.reset_password(db.session, user, form.password.data)
         except DomainError as error:
+            rollback_only()
             form.add_domain_error(error)
         else:
             flash("Votre mot de passe a été modifié. Vous pouvez vous connecter.", "success")
@@ -168,7 +179,143 @@ def password_reset(token: str):
     return render_template("auth/password_reset.html", form=form)
 
 
+def _refused(form, error: DomainError) -> None:
+    """Show a service's refusal on the form. A wrong current password or code was recorded as a
+    failed sign-in: keep that record (it feeds throttling); otherwise commit nothing."""
+    if isinstance(error, (services.ReauthenticationFailed, services.LoginLocked)):
+        db.session.commit()
+    else:
+        rollback_only()
+    form.add_domain_error(error)
+
+
+def _form_status(error: DomainError | None) -> int:
+    return 429 if isinstance(error, services.LoginLocked) else 200
+
+
+def _sign_in_again() -> None:
+    """The session id embeds a fingerprint of the password and second factor: after changing
+    them, sign the current session in again (other sessions of the account end)."""
+    login_user(current_user._get_current_object())
+
+
 @bp.route("/compte")
 @access(AUTHENTICATED)
 def account():
-    return render_template("auth/account.html")
+    user = current_user._get_current_object()
+    return render_template(
+        "auth/account.html",
+        memberships=services.current_memberships(db.session, user),
+        totp_optional=not user.requires_totp,
+        api_tokens_allowed=user.role in services.API_TOKEN_ROLES,
+    )
+
+
+@bp.route("/compte/mot-de-passe", methods=["GET", "POST"])
+@access(AUTHENTICATED)
+def password_change():
+    form = PasswordChangeForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            services.change_password(db.session, current_user._get_current_object(),
+                                     form.current_password.data, form.password.data)
+        except DomainError as exc:
+            error = exc
+            _refused(form, error)
+        else:
+            _sign_in_again()
+            flash("Votre mot de passe a été modifié. Vos autres sessions ont été fermées.", "success")
+            return redirect(url_for("auth.account"))
+    return render_template("auth/password_change.html", form=form), _form_status(error)
+
+
+@bp.route("/compte/codes-de-secours", methods=["GET", "POST"])
+@access(AUTHENTICATED)
+def recovery_codes():
+    if not current_user.totp_enabled:
+        return redirect(url_for("auth.totp_setup"))
+    form = ConfirmTotpForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            codes = services.regenerate_recovery_codes(db.session, current_user._get_current_object(),
+                                                       form.code.data)
+        except DomainError as exc:
+            error = exc
+            _refused(form, error)
+        else:
+            return render_template("auth/recovery_codes.html", codes=codes, regenerated=True)
+    return render_template("auth/recovery_codes_regenerate.html", form=form), _form_status(error)
+
+
+@bp.route("/compte/double-authentification/desactivation", methods=["GET", "POST"])
+@access(AUTHENTICATED)
+def totp_disable():
+    if not current_user.totp_enabled:
+        return redirect(url_for("auth.account"))
+    if current_user.requires_totp:
+        flash("La double authentification est obligatoire pour votre rôle : elle ne peut pas être "
+              "désactivée.", "error")
+        return redirect(url_for("auth.account"))
+    form = ConfirmPasswordForm()
+    error = None
+    if form.validate_on_submit():
+        try:
+            services.disable_own_totp(db.session, current_user._get_current_object(),
+                                      form.current_password.data)
+        except DomainError as exc:
+            error = exc
+            _refused(form, error)
+        else:
+            _sign_in_again()
+            flash("La double authentification est désactivée. Vous pouvez la réactiver à tout moment.",
+                  "success")
+            return redirect(url_for("auth.account"))
+    return render_template("auth/totp_disable.html", form=form), _form_status(error)
+
+
+# --- personal API tokens -------------------------------------------------------------------
+
+TOKEN_ROLES = sorted(services.API_TOKEN_ROLES)
+
+
+@bp.route("/compte/jetons")
+@access(*TOKEN_ROLES)
+def token_list():
+    return render_template(
+        "auth/token_list.html",
+        tokens=services.own_api_tokens(db.session, current_user),
+        scopes=services.API_SCOPES,
+        revoke_form=EmptyForm(),
+    )
+
+
+@bp.route("/compte/jetons/nouveau", methods=["GET", "POST"])
+@access(*TOKEN_ROLES)
+def token_new():
+    form = ApiTokenForm()
+    if form.validate_on_submit():
+        try:
+            token, raw = services.create_api_token(db.session, current_user, form.name.data,
+                                                   form.scopes.data, days=form.days.data)
+        except DomainError as error:
+            rollback_only()
+            form.add_domain_error(error)
+        else:
+            return render_template("auth/token_created.html", token=token, raw=raw,
+                                   scopes=services.API_SCOPES)
+    return render_template("auth/token_new.html", form=form)
+
+
+@bp.route("/compte/jetons/<int:token_id>/revocation", methods=["POST"])
+@access(*TOKEN_ROLES)
+def token_revoke(token_id: int):
+    try:
+        token = services.own_api_token(db.session, current_user, token_id)
+    except NotFound:
+        abort(404)
+    if EmptyForm().validate_on_submit():
+        services.revoke_api_token(db.session, token, actor=current_user)
+        flash(f"Le jeton « {token.name} » est révoqué : il ne permet plus d'accéder à l'API.", "success")
+    return redirect(url_for("auth.token_list"))
