@@ -1,0 +1,295 @@
+"""Import and export of structures in the national schema of "lieux de médiation numérique"
+(CSV, UTF-8, comma separated, ``|`` between the values of a multi-valued field).
+
+:func:`import_structures` validates every row first and reports errors per line and column;
+if any row is invalid nothing changes. Rows are matched to existing structures by SIRET (the
+``pivot`` column), then — rows without SIRET — by name and commune; matched structures are
+updated with the columns present in the file, the others are created. Used by the web page and
+reusable from the API or a CLI command.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from mediation.audit.services import record
+from mediation.auth.models import User
+from mediation.directory import policy, services
+from mediation.directory.models import Commune, Structure
+from mediation.directory.national_schema import (
+    COLUMN_OF_ATTR,
+    CSV_COLUMNS,
+    CSV_HEADER,
+    LIST_FIELDS_BY_ATTR,
+    LIST_SEPARATOR,
+)
+from mediation.errors import DomainError, Forbidden
+
+MAX_ROWS = 5000
+REQUIRED_COLUMNS = ("nom", "code_insee")
+
+
+# --- export ----------------------------------------------------------------------------------
+
+def _cell(structure: Structure, column: str, attr: str | None) -> str:
+    if column == "id":
+        return str(structure.id)
+    if column == "pivot":
+        return structure.siret or structure.rna or ""
+    if column == "commune":
+        return structure.commune.name
+    if column == "code_insee":
+        return structure.commune.insee_code
+    value: Any = getattr(structure, attr)
+    if value is None:
+        return ""
+    if attr in LIST_FIELDS_BY_ATTR or attr == "courriels":
+        return LIST_SEPARATOR.join(value)
+    if isinstance(value, float):
+        return repr(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def export_rows(structures: Iterable[Structure]) -> Iterable[list[str]]:
+    yield list(CSV_HEADER)
+    for structure in structures:
+        yield [_cell(structure, column, attr) for column, attr in CSV_COLUMNS]
+
+
+def export_csv(structures: Iterable[Structure]) -> str:
+    """The structures as a national-schema CSV document (their commune must be loaded)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerows(export_rows(structures))
+    return buffer.getvalue()
+
+
+# --- import ----------------------------------------------------------------------------------
+
+@dataclass
+class RowError:
+    line: int  # line of the file (the header is line 1); 0 for the file as a whole
+    column: str | None
+    message: str
+
+
+@dataclass
+class ImportReport:
+    rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    applied: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def error(self, line: int, column: str | None, message: str) -> None:
+        self.errors.append(RowError(line, column, message))
+
+    def as_dict(self) -> dict:
+        return {
+            "lignes": self.rows, "creees": self.created, "mises_a_jour": self.updated,
+            "inchangees": self.unchanged, "appliquee": self.applied,
+            "colonnes_ignorees": self.ignored_columns,
+            "erreurs": [{"ligne": e.line, "colonne": e.column, "message": e.message} for e in self.errors],
+        }
+
+
+@dataclass
+class _Row:
+    line: int
+    commune: Commune
+    values: dict[str, Any]
+    target: Structure | None = None
+
+
+def _decode(content: bytes | str, report: ImportReport) -> str | None:
+    if isinstance(content, str):
+        return content.lstrip("\ufeff")
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        report.error(0, None, "Le fichier n'est pas encodé en UTF-8 : enregistrez-le au format « CSV UTF-8 » "
+                              "et recommencez.")
+        return None
+
+
+def _read(text: str, report: ImportReport) -> tuple[list[str], list[tuple[int, dict]]] | None:
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = [h.strip().lstrip("\ufeff").lower() for h in next(reader, [])]
+    except csv.Error as error:
+        report.error(1, None, f"Ligne d'en-tête illisible ({error}).")
+        return None
+    if not any(header):
+        report.error(0, None, "Le fichier est vide : la première ligne doit nommer les colonnes "
+                              f"({', '.join(CSV_HEADER)}).")
+        return None
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        report.error(1, None, "Colonne obligatoire absente : " + ", ".join(missing) + ". Les colonnes "
+                              "attendues sont celles du schéma national : " + ", ".join(CSV_HEADER) + ".")
+    duplicated = sorted({h for h in header if h and header.count(h) > 1})
+    if duplicated:
+        report.error(1, None, "Colonne en double : " + ", ".join(duplicated) + ".")
+    report.ignored_columns = [h for h in header if h and h not in CSV_HEADER]
+    rows = []
+    line = reader.line_num
+    try:
+        for cells in reader:
+            start, line = line + 1, reader.line_num
+            if not any(c.strip() for c in cells):
+                continue
+            if len(rows) >= MAX_ROWS:
+                report.error(start, None, f"Le fichier dépasse {MAX_ROWS} lignes : découpez-le.")
+                return None
+            if len(cells) != len(header):
+                report.error(start, None, f"La ligne compte {len(cells)} colonnes au lieu de {len(header)} : "
+                                          "vérifiez les séparateurs et les guillemets.")
+                continue
+            rows.append((start, dict(zip(header, cells, strict=True))))
+    except csv.Error as error:
+        report.error(line + 1, None, f"Ligne illisible ({error}) : vérifiez les guillemets.")
+    return header, rows
+
+
+def _row_data(cells: dict[str, str]) -> dict[str, Any]:
+    """Model attributes from the columns present in the row (pivot split into SIRET or RNA)."""
+    data = {attr: cells[column] for column, attr in CSV_COLUMNS if attr and column in cells}
+    if "pivot" in cells:
+        pivot = cells["pivot"].strip()
+        if pivot.upper().startswith("W"):
+            data["rna"] = pivot
+        else:
+            data["siret"] = pivot
+    return data
+
+
+def _validate(session: Session, actor: User, rows: list[tuple[int, dict]], report: ImportReport) -> list[_Row]:
+    """Check every row; return the valid ones with the structure each one updates (if any)."""
+    communes = services.communes_by_insee(
+        session, [cells.get("code_insee", "").strip().upper() for _, cells in rows]
+    )
+    cleaned: list[tuple[int, dict, Commune, dict]] = []
+    for line, cells in rows:
+        before = len(report.errors)
+        insee = cells.get("code_insee", "").strip().upper()
+        commune = communes.get(insee)
+        if not insee:
+            report.error(line, "code_insee", "Le code INSEE de la commune est obligatoire.")
+        elif commune is None:
+            report.error(line, "code_insee", f"Commune inconnue : aucun territoire du réseau ne contient la "
+                                             f"commune de code INSEE « {insee} ».")
+        elif not policy.can_use_commune(actor, commune):
+            report.error(line, "code_insee", f"La commune {commune.name} ({insee}) n'est pas dans votre "
+                                             "territoire.")
+        try:
+            values = services.clean_structure(_row_data(cells), partial=True)
+        except DomainError as error:
+            for attr, message in (error.errors or {"": error.message}).items():
+                report.error(line, COLUMN_OF_ATTR.get(attr), message)
+            continue
+        if len(report.errors) == before:
+            cleaned.append((line, cells, commune, values))
+
+    sirets = {values["siret"] for _, _, _, values in cleaned if values.get("siret")}
+    by_siret = {s.siret: s for s in session.scalars(
+        sa.select(Structure).options(selectinload(Structure.commune)).where(Structure.siret.in_(sirets))
+    )} if sirets else {}
+    commune_ids = {commune.id for _, _, commune, values in cleaned if not values.get("siret")}
+    by_name = {(s.commune_id, s.name.casefold()): s for s in session.scalars(
+        sa.select(Structure).options(selectinload(Structure.commune))
+        .where(Structure.commune_id.in_(commune_ids), Structure.siret.is_(None))
+    )} if commune_ids else {}
+
+    valid: list[_Row] = []
+    seen: dict[Any, int] = {}
+    for line, cells, commune, values in cleaned:
+        siret = values.get("siret")
+        if siret:
+            target, key = by_siret.get(siret), ("siret", siret)
+        else:
+            target = by_name.get((commune.id, values["name"].casefold()))
+            key = ("name", commune.id, values["name"].casefold())
+        if target is not None:
+            key = ("id", target.id)
+        if key in seen:
+            report.error(line, "pivot" if siret else "nom",
+                         f"Cette ligne désigne la même structure que la ligne {seen[key]}.")
+            continue
+        seen[key] = line
+        if target is not None and not policy.can_edit_structure(actor, target):
+            report.error(line, "pivot", f"Ce SIRET est celui de la structure « {target.name} », hors de votre "
+                                        "territoire : vous ne pouvez pas la modifier.")
+            continue
+        if target is None and "adresse" not in cells:
+            report.error(line, "adresse", "L'adresse est obligatoire pour créer une structure : ajoutez la "
+                                          "colonne « adresse ».")
+            continue
+        valid.append(_Row(line, commune, values, target))
+    return valid
+
+
+def import_structures(session: Session, actor: User, content: bytes | str, *, dry_run: bool = False
+                      ) -> ImportReport:
+    """Validate the whole file, then (if every row is valid and not ``dry_run``) create or update
+    the structures and write one ``structure.imported`` audit event with the counts.
+    Returns the report; raises Forbidden if the actor may not import."""
+    if not policy.can_import_structures(actor):
+        raise Forbidden("Votre rôle ne permet pas d'importer des structures.")
+    report = ImportReport()
+    text = _decode(content, report)
+    parsed = _read(text, report) if text is not None else None
+    if parsed is None:
+        return report
+    _, rows = parsed
+    report.rows = len(rows)
+    if not rows and report.ok:
+        report.error(0, None, "Le fichier ne contient aucune ligne de structure sous l'en-tête.")
+    if not report.ok:
+        # Still validate the rows that could be read, to list every problem at once.
+        _validate(session, actor, rows, report)
+        return report
+    valid = _validate(session, actor, rows, report)
+    if not report.ok:
+        return report
+    if dry_run:
+        report.created = sum(1 for row in valid if row.target is None)
+        report.updated = len(valid) - report.created
+        return report
+    try:
+        with session.begin_nested():
+            for row in valid:
+                if row.target is None:
+                    services.create_structure(session, actor, row.commune, row.values,
+                                              details={"source": "import"})
+                    report.created += 1
+                elif services.update_structure(session, actor, row.target, row.values, commune=row.commune,
+                                               details={"source": "import"}):
+                    report.updated += 1
+                else:
+                    report.unchanged += 1
+    except DomainError as error:  # validated above: only a concurrent change can get here
+        report.created = report.updated = report.unchanged = 0
+        report.error(row.line, None, error.message)
+        return report
+    record(session, "structure.imported", actor=actor, object_type="structures",
+           details={"rows": report.rows, "created": report.created, "updated": report.updated,
+                    "unchanged": report.unchanged})
+    report.applied = True
+    return report
