@@ -20,6 +20,16 @@ def options(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+class Required:
+    """Marks a field as required (label and ``required`` attribute) and leaves the check to the
+    service, so that every error of the form is reported at once."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form, field):
+        return None
+
+
 class Select(SelectField):
     """A select whose value the view resolves through the user's scope (and reports in French)."""
 
@@ -68,13 +78,13 @@ class CommuneForm(BaseForm):
 
 
 class StructureForm(BaseForm):
-    name = StringField("Nom de la structure", validators=[DataRequired("Saisissez le nom de la structure.")])
+    name = StringField("Nom de la structure", validators=[Required()])
     siret = StringField("SIRET", description="14 chiffres, sans espace. Facultatif pour les lieux sans SIRET.",
                         render_kw={"inputmode": "numeric", "autocomplete": "off", "maxlength": 17})
     rna = StringField("Numéro RNA", description="Associations : W suivi de 9 chiffres. Facultatif.",
                       render_kw={"autocomplete": "off", "maxlength": 10})
-    commune = Select("Commune")
-    address = StringField("Adresse", validators=[DataRequired("Saisissez l'adresse.")],
+    commune = Select("Commune", validators=[Required()])
+    address = StringField("Adresse", validators=[Required()],
                           description="Numéro et voie, par exemple : 12 rue Henri Gadeau de Kerville.",
                           render_kw={"autocomplete": "off"})
     complement_address = StringField("Complément d'adresse", description="Bâtiment, étage… Facultatif.")

@@ -92,10 +92,12 @@ def test_invalid_siret_shows_the_french_message_and_creates_nothing(client, logi
     login(client, network.coordinator)
     before = count(session, Structure)
     response = client.post("/annuaire/structures/nouvelle", data={
-        "name": "Lieu test", "commune": str(network.commune_a.id), "address": "1 rue", "siret": "21760540400012",
+        "name": "", "commune": str(network.commune_a.id), "address": "1 rue", "siret": "21760540400012",
     })
     assert response.status_code == 200
     page = text(response)
+    assert "Le formulaire contient 2 erreurs" in page  # every error at once
+    assert "Le nom de la structure est obligatoire." in page
     assert "Ce numéro SIRET n&#39;existe pas : sa clé de contrôle est incorrecte" in page
     assert 'aria-describedby="siret-hint siret-error"' in page
     assert count(session, Structure) == before
