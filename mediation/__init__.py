@@ -20,6 +20,7 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     configure_logging(app)
+    allow_demo_email_domains(app)
     register_extensions(app)
     register_blueprints(app)
     register_cli(app)
@@ -34,6 +35,15 @@ def configure_logging(app: Flask) -> None:
     # Log lines carry ids and routes, never names, e-mails or notes.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def allow_demo_email_domains(app: Flask) -> None:
+    """Demo and test accounts use the reserved ``.test`` domain; production keeps the full check."""
+    if app.config["MEDIATION_ENV"] != "production":
+        import email_validator
+
+        if "test" in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+            email_validator.SPECIAL_USE_DOMAIN_NAMES.remove("test")
 
 
 def register_extensions(app: Flask) -> None:
@@ -64,6 +74,7 @@ def register_blueprints(app: Flask) -> None:
     from mediation.directory.views import bp as directory_bp
     from mediation.home import bp as home_bp
     from mediation.jobs.views import bp as jobs_bp
+    from mediation.mandates.views import bp as mandates_bp
 
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp)
@@ -72,6 +83,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(mandates_bp)
 
 
 def register_cli(app: Flask) -> None:

@@ -67,6 +67,8 @@ def from_environment() -> dict:
             minutes=int(os.environ.get("MEDIATION_SESSION_MINUTES", "30"))
         ),
         "WTF_CSRF_TIME_LIMIT": None,
+        # WTForms' own French messages (Flask-WTF's i18n needs Flask-Babel, which we do not use).
+        "WTF_I18N_ENABLED": False,
         "MAX_CONTENT_LENGTH": int(os.environ.get("MEDIATION_MAX_UPLOAD_MB", "20")) * 1024 * 1024,
         "LOGIN_MAX_FAILURES": int(os.environ.get("MEDIATION_LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCK_MINUTES": int(os.environ.get("MEDIATION_LOGIN_LOCK_MINUTES", "15")),
