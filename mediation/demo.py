@@ -31,17 +31,17 @@ STRUCTURES = [
     ("Médiathèque Simone-de-Beauvoir", "76540", ["BIB"], ["Conseillers numériques", "Bibliothèques numérique de référence"],
      ["Maîtrise des outils numériques du quotidien", "Compréhension du monde numérique"], "Place Saint-Sever", "21760540400029"),
     ("CCAS de Sotteville-lès-Rouen", "76681", ["CCAS"], ["Aidants Connect"],
-     ["Aide aux démarches administratives", "Accès internet et matériel informatique"], "Place de l'Hôtel de Ville", "26760681900017"),
+     ["Aide aux démarches administratives", "Accès internet et matériel informatique"], "Place de l'Hôtel de Ville", "26760681900014"),
     ("Espace public numérique du Madrillet", "76575", ["EPN"], ["Conseillers numériques"],
-     ["Maîtrise des outils numériques du quotidien", "Insertion professionnelle via le numérique"], "Rue Georges Braque", "21760575100014"),
+     ["Maîtrise des outils numériques du quotidien", "Insertion professionnelle via le numérique"], "Rue Georges Braque", "21760575100015"),
     ("Centre social Jean-Jaurès", "76322", ["CS"], ["Conseillers numériques", "Point d'accès numérique CAF"],
-     ["Parentalité et éducation avec le numérique", "Aide aux démarches administratives"], "6 avenue Jean Jaurès", "77889900100016"),
+     ["Parentalité et éducation avec le numérique", "Aide aux démarches administratives"], "6 avenue Jean Jaurès", "77889900100011"),
     ("Association Connexions Solidaires", "76498", ["ASSO"], ["Emmaüs Connect", "Conseillers numériques"],
-     ["Acquisition de matériel informatique à prix solidaire", "Utilisation sécurisée du numérique"], "25 rue Jules Ferry", "81234567800019"),
+     ["Acquisition de matériel informatique à prix solidaire", "Utilisation sécurisée du numérique"], "25 rue Jules Ferry", "81234567800013"),
     ("Tiers-lieu La Fabrique", "76451", ["TIERS_LIEUX", "FABLAB"], [],
-     ["Loisirs et créations numériques", "Compréhension du monde numérique"], "Campus, rue Thomas Becket", "82345678900011"),
+     ["Loisirs et créations numériques", "Compréhension du monde numérique"], "Campus, rue Thomas Becket", "82345678900010"),
     ("France Services Elbeuf", "76231", ["RFS"], ["France Services", "Aidants Connect", "Conseillers numériques"],
-     ["Aide aux démarches administratives", "Maîtrise des outils numériques du quotidien"], "Place Aristide Briand", "21760231700012"),
+     ["Aide aux démarches administratives", "Maîtrise des outils numériques du quotidien"], "Place Aristide Briand", "21760231700018"),
     ("Mairie annexe de Canteleu", "76157", ["MUNI"], ["Conseillers numériques"],
      ["Aide aux démarches administratives"], "Place Jean Jaurès", "21760157300017"),
 ]
@@ -155,3 +155,15 @@ def load_demo(session: Session, *, password: str, totp_secret: str | None = None
 
 # Later domains append callables ``hook(session, territory=, structures=, users=)``.
 DEMO_EXTENSIONS: list = []
+
+
+def _register_domain_demos() -> None:
+    """Each domain's demo hook, in order (imported here so that ``flask demo`` loads them)."""
+    from mediation.cases.demo import load_cases_demo
+
+    for hook in (load_cases_demo,):
+        if hook not in DEMO_EXTENSIONS:
+            DEMO_EXTENSIONS.append(hook)
+
+
+_register_domain_demos()
