@@ -96,6 +96,8 @@ class Structure(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Démarches (mediation.mandates.enums.Demarche values) its aidants may use; null means all.
+    allowed_mandate_scopes: Mapped[list | None] = mapped_column(sa.JSON(none_as_null=True))
 
     commune: Mapped[Commune] = relationship()
     memberships: Mapped[list[StaffMembership]] = relationship(back_populates="structure")

@@ -1,0 +1,1 @@
+"""Mandates in the style of Aidants Connect: scoped, time-limited, consented, revocable, every use journaled."""
