@@ -118,7 +118,7 @@ def case_detail(case_id: int):
         "cases/case_detail.html", case=case, beneficiary=case.beneficiary, timeline=timeline, actors=actors,
         other_cases=other_cases, show_identity=policy.can_see_identity(current_user), show_notes=show_notes,
         can_manage=policy.can_manage_case(current_user, case), action_labels=ACTION_LABELS,
-        state_form=CaseStateForm(), note_form=CaseNoteForm(), consent_form=ConsentForm(), csrf_form=BaseForm(),
+        state_form=CaseStateForm(), note_form=CaseNoteForm(), consent_form=ConsentForm(),
         consents=case.beneficiary.consents, states=CaseState, closure_reasons=ClosureReason,
         age_band=case.beneficiary.tranche_age_at(),
     )

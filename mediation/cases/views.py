@@ -234,7 +234,7 @@ def activity_detail(activity_id: int):
         "cases/activity_detail.html", activity=activity, counters=counters, followed=followed,
         anonymous=anonymous, anonymous_new=sum(1 for p in anonymous if p.first_accompaniment),
         can_edit=policy.can_edit_activity(current_user, activity), show_notes=policy.can_see_notes(current_user),
-        show_identity=policy.can_see_identity(current_user), csrf_form=BaseForm(),
+        show_identity=policy.can_see_identity(current_user),
     )
 
 
