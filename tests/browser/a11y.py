@@ -26,13 +26,19 @@ def format_violations(url: str, violations: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def check_a11y(page) -> None:
-    """Fail the test if the page, as it is now, breaks a WCAG 2.1 A/AA rule that axe-core checks."""
+def a11y_report(page) -> str | None:
+    """axe-core's WCAG 2.1 A/AA violations on the page as it is now, readably, or None."""
     page.wait_for_load_state("load")
     results = _axe.run(page, options=AXE_OPTIONS)
     tracker = getattr(page, "_a11y_tracker", None)
     if tracker is not None:
         tracker.checked()
     violations = results.response["violations"]
-    if violations:
-        pytest.fail(format_violations(page.url, violations), pytrace=False)
+    return format_violations(page.url, violations) if violations else None
+
+
+def check_a11y(page) -> None:
+    """Fail the test if the page, as it is now, breaks a WCAG 2.1 A/AA rule that axe-core checks."""
+    report = a11y_report(page)
+    if report:
+        pytest.fail(report, pytrace=False)

@@ -56,15 +56,12 @@ def test_each_role_signs_in_and_finds_its_way(page, live_server, sign_in, sign_o
     assert not (account["hidden"] & set(navigation)), navigation
     expect(page.get_by_role("link", name="Accueil")).to_have_attribute("aria-current", "page")
 
-    # Every page of the role's navigation opens and is accessible.
+    # Every page of the role's navigation opens and marks itself as the current one (their
+    # accessibility is checked by test_every_page's crawl; a plain request keeps this test fast).
     for label, href in navigation.items():
-        if label == "Accueil":
-            continue
-        response = page.goto(href)
+        response = page.request.get(href, max_redirects=0)
         assert response.status == 200, (label, href, response.status)
-        check_a11y(page)
-        expect(page.get_by_role("heading", level=1)).to_be_visible()
-        expect(page.get_by_role("link", name=label, exact=True)).to_have_attribute("aria-current", "page")
+        assert f'href="{href}" aria-current="page"' in response.text(), (label, href)
 
     page.get_by_role("link", name="Mon compte").click()
     page.wait_for_url("**/compte")
