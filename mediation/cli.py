@@ -16,6 +16,10 @@ def register(app: Flask) -> None:
     app.cli.add_command(verify_audit_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(jobs_recover_command)
+    app.cli.add_command(audit_group)
+    from mediation.mandates.cli import mandates_group
+
+    app.cli.add_command(mandates_group)
 
 
 @click.command("demo")
@@ -55,6 +59,17 @@ def verify_audit_command() -> None:
         click.echo(f"Journal d'audit intègre : {check.checked} évènements vérifiés.")
     else:
         raise click.ClickException(f"Journal d'audit altéré à l'évènement n° {check.broken_at}.")
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """Journal d'audit."""
+
+
+@audit_group.command("verify")
+def audit_verify_command() -> None:
+    """Vérifie la chaîne d'empreintes du journal d'audit (même chose que « verify-audit »)."""
+    verify_audit_command.callback()
 
 
 @click.command("worker")

@@ -10,7 +10,7 @@ from mediation.policy import PUBLIC, access
 
 bp = Blueprint("home", __name__)
 
-# (endpoint, label, roles allowed). Endpoints that do not exist yet are skipped.
+# (endpoint, label, roles allowed or a predicate on the user). Endpoints that do not exist yet are skipped.
 NAVIGATION = [
     ("home.index", "Accueil", None),
     ("cases.activity_new", "Enregistrer une activité", {Role.MEDIATOR}),
@@ -20,6 +20,8 @@ NAVIGATION = [
     ("directory.territory_list", "Territoires", {Role.COORDINATOR, Role.ADMIN}),
     ("directory.user_list", "Équipe et comptes", {Role.COORDINATOR, Role.ADMIN}),
     ("audit.event_list", "Journal d'audit", {Role.ADMIN}),
+    ("mandates.index", "Mandats", lambda user: user.role in {Role.ADMIN, Role.COORDINATOR} or (
+        user.role == Role.MEDIATOR and user.is_aidant)),
 ]
 
 
@@ -28,7 +30,9 @@ def main_navigation():
     for endpoint, label, roles in NAVIGATION:
         if endpoint not in current_app.view_functions:
             continue
-        if roles is not None and current_user.role not in roles:
+        if callable(roles) and not roles(current_user):
+            continue
+        if roles is not None and not callable(roles) and current_user.role not in roles:
             continue
         url = url_for(endpoint)
         items.append({"url": url, "label": label, "current": request.path == url})

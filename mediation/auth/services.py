@@ -37,6 +37,8 @@ API_SCOPES = {
     "activities:write": "Enregistrer et modifier des activités",
     "beneficiaries:read": "Lire les bénéficiaires",
     "beneficiaries:write": "Enregistrer et modifier des bénéficiaires",
+    "mandates:read": "Lire les mandats de vos structures (aidants habilités)",
+    "mandates:write": "Créer et révoquer des mandats (aidants habilités, code de double authentification requis)",
 }
 
 
