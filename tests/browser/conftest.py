@@ -97,25 +97,33 @@ class LiveServer:
     tmp: Path
     accounts: list = field(default_factory=list)
 
-    def create_user(self, role, *, email: str, first_name: str = "Prénom", last_name: str = "Nom",
-                    territory_name: str | None = None, **fields):
-        """Create an account in the live database (committed), with the demo password."""
+    def invite_user(self, role, *, email: str, first_name: str, last_name: str,
+                    territory_name: str | None = None) -> str:
+        """Create an account in the live database as the demo administrator, through the
+        directory's service (which e-mails an invitation); returns the invitation link."""
         import sqlalchemy as sa
 
         from mediation.auth.models import User
-        from mediation.auth.services import hash_password
+        from mediation.directory import staff
         from mediation.directory.models import Territory
         from mediation.extensions import db
 
         with self.app.app_context():
+            admin = db.session.scalar(sa.select(User).where(User.email == "admin@demo.test"))
             territory = None
             if territory_name:
                 territory = db.session.scalar(sa.select(Territory).where(Territory.name == territory_name))
-            user = User(email=email, first_name=first_name, last_name=last_name, role=role,
-                        password_hash=hash_password(self.password), territory=territory, **fields)
-            db.session.add(user)
+            outbox = self.app.extensions.setdefault("outbox", [])
+            sent = len(outbox)
+            staff.create_user(db.session, admin, email=email, first_name=first_name, last_name=last_name,
+                              role=role, territory=territory)
             db.session.commit()
-            return user.id
+            db.session.remove()
+        invitations = [m for m in outbox[sent:] if m["To"] == email]
+        assert invitations, f"no invitation e-mailed to {email}"
+        link = re.search(r"https?://\S+", invitations[-1].get_content())
+        assert link, invitations[-1].get_content()
+        return link.group(0)
 
 
 @pytest.fixture(scope="session")

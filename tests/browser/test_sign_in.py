@@ -125,9 +125,22 @@ def test_skip_link_moves_focus_to_main(page, sign_in):
 
 
 def test_totp_enrolment_for_an_account_without_second_factor(page, live_server, sign_in, sign_out):
+    # An administrator creates a coordinator account; the invitation e-mail leads to choosing a
+    # password, then to the compulsory second factor at the first sign-in.
     email = "nina.coordination@demo.test"
-    live_server.create_user(Role.COORDINATOR, email=email, first_name="Nina", last_name="Lambert",
-                            territory_name="Métropole Rouen Normandie")
+    link = live_server.invite_user(Role.COORDINATOR, email=email, first_name="Nina", last_name="Lambert",
+                                   territory_name="Métropole Rouen Normandie")
+    page.goto(link)
+    check_a11y(page)
+    page.get_by_label("Nouveau mot de passe").fill(live_server.password)
+    confirm = page.get_by_label("Confirmez le mot de passe")
+    confirm.fill(live_server.password)
+    with page.expect_navigation():
+        confirm.press("Enter")
+    check_a11y(page)
+    assert page.url.endswith("/connexion")
+    expect(page.get_by_role("status")).to_contain_text("Votre mot de passe a été modifié.")
+
     assert sign_in(page, email) is False
     # The role requires a second factor: every page leads to the enrolment until it is done.
     assert page.url.endswith("/compte/double-authentification")
