@@ -53,13 +53,8 @@ def editable_beneficiary(beneficiary_id: int) -> Beneficiary:
 def search_cases(user: User, q: str, state: str | None, mine: bool) -> sa.Select:
     """Scoped case search: by name for mediators, by case or beneficiary number for everyone
     (coordinators never search by name: they do not see names)."""
-    last_activity = (
-        sa.select(sa.func.max(Activity.date)).join(Participation, Participation.activity_id == Activity.id)
-        .where(Participation.case_id == Case.id, Activity.deleted_at.is_(None))
-        .correlate(Case).scalar_subquery().label("last_activity")
-    )
     query = (
-        policy.visible_cases(user).add_columns(last_activity)
+        policy.visible_cases(user)
         .join(Beneficiary, Beneficiary.id == Case.beneficiary_id)
         .options(joinedload(Case.beneficiary), joinedload(Case.structure), joinedload(Case.mediator))
     )
@@ -88,11 +83,16 @@ def case_list():
     q = (request.args.get("q") or "").strip()[:100]
     state = request.args.get("etat") or None
     mine = request.args.get("mes") == "1" and current_user.role == Role.MEDIATOR
-    page = paginate(db.session, search_cases(current_user, q, state, mine), page_arg(request.args), per_page=25,
-                    scalars=False)
+    page = paginate(db.session, search_cases(current_user, q, state, mine), page_arg(request.args), per_page=25)
+    last_activity = dict(db.session.execute(
+        sa.select(Participation.case_id, sa.func.max(Activity.date))
+        .join(Activity, Activity.id == Participation.activity_id)
+        .where(Participation.case_id.in_([c.id for c in page.items]), Activity.deleted_at.is_(None))
+        .group_by(Participation.case_id)
+    ).all()) if page.items else {}
     args = {k: v for k, v in {"q": q, "etat": state, "mes": "1" if mine else None}.items() if v}
     return render_template(
-        "cases/case_list.html", page=page, q=q, state=state, mine=mine, states=CaseState,
+        "cases/case_list.html", page=page, last_activity=last_activity, q=q, state=state, mine=mine, states=CaseState,
         can_search_names=policy.can_see_identity(current_user),
         can_create=current_user.role == Role.MEDIATOR,
         page_url=lambda n: url_for("cases.case_list", page=n, **args),

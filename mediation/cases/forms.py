@@ -175,6 +175,11 @@ class ActivityForm(BaseForm):
         self.place_structure_id.choices = _opts([("", "— Choisir —")] + [(str(s.id), s.name) for s in places])
         self.place_commune_id.choices = _opts([("", "— Choisir —")] + [(str(c.id), c.name) for c in communes])
 
+    @staticmethod
+    def beneficiary_choices(beneficiaries) -> list[SelectChoice]:
+        return [SelectChoice(str(b.id), f"{b.last_name} {b.first_name}" + (f" ({b.birth_year})" if b.birth_year else ""))
+                for b in beneficiaries]
+
     def duration_minutes(self) -> int | None:
         if self.duration.data == CUSTOM:
             return self.duration_custom.number
@@ -251,10 +256,8 @@ class IndividualActivityForm(ActivityForm):
 
     def set_choices(self, *, structures, places, communes, beneficiaries=()) -> None:
         super().set_choices(structures=structures, places=places, communes=communes)
-        self.beneficiary_id.choices = _opts([("", "— Aucun : anonyme ou nouveau —")] + [
-            (str(b.id), f"{b.last_name} {b.first_name}" + (f" ({b.birth_year})" if b.birth_year else ""))
-            for b in beneficiaries
-        ])
+        self.beneficiary_id.choices = [SelectChoice("", "— Aucun : anonyme ou nouveau —"),
+                                       *self.beneficiary_choices(beneficiaries)]
         communes_choices = [("", "Non renseignée")] + [(str(c.id), c.name) for c in communes]
         self.new_residence_commune_id.choices = _opts(communes_choices)
         self.anon_residence_commune_id.choices = _opts(communes_choices)
@@ -328,10 +331,7 @@ class WorkshopForm(ActivityForm):
 
     def set_choices(self, *, structures, places, communes, beneficiaries=()) -> None:
         super().set_choices(structures=structures, places=places, communes=communes)
-        self.participant_ids.choices = _opts([
-            (str(b.id), f"{b.last_name} {b.first_name}" + (f" ({b.birth_year})" if b.birth_year else ""))
-            for b in beneficiaries
-        ])
+        self.participant_ids.choices = self.beneficiary_choices(beneficiaries)
 
     def counter_fields(self, group: str) -> list:
         return [getattr(self, name) for name in COUNTER_FIELDS[group]]

@@ -321,16 +321,21 @@ def recompute_first_accompaniments(session: Session, beneficiary_ids: Iterable[i
         ranked = ranked.where(Participation.beneficiary_id.in_(ids))
     ranked = ranked.subquery()
     firsts = sa.select(ranked.c.pid).where(ranked.c.rank == 1)
-    identified = sa.select(Beneficiary.id).where(Beneficiary.anonymous.is_(False))
-    statement = (
+    # Two set-based updates (semi-joins), fast on large tables: unmark, then mark the earliest.
+    unmark = (
         sa.update(Participation)
-        .where(Participation.beneficiary_id.in_(identified))
-        .values(first_accompaniment=Participation.id.in_(firsts))
+        .where(Participation.first_accompaniment.is_(True),
+               Participation.beneficiary_id.in_(sa.select(Beneficiary.id).where(Beneficiary.anonymous.is_(False))))
+        .values(first_accompaniment=False)
         .execution_options(synchronize_session=False)
     )
     if ids is not None:
-        statement = statement.where(Participation.beneficiary_id.in_(ids))
-    session.execute(statement)
+        unmark = unmark.where(Participation.beneficiary_id.in_(ids))
+    session.execute(unmark)
+    session.execute(
+        sa.update(Participation).where(Participation.id.in_(firsts)).values(first_accompaniment=True)
+        .execution_options(synchronize_session=False)
+    )
     _expire(session, Participation, None, ["first_accompaniment"])
 
 

@@ -19,12 +19,13 @@ from mediation.cases import activities, policy
 from mediation.cases.enums import (
     DURATION_PRESETS,
     ActivityType,
+    CaseState,
     DemarcheThematique,
     Thematique,
     thematique_label,
 )
 from mediation.cases.forms import IndividualActivityForm, WorkshopForm
-from mediation.cases.models import Activity, ActivityThematique, Beneficiary, Participation
+from mediation.cases.models import Activity, ActivityThematique, Beneficiary, Case, Participation
 from mediation.directory.models import Commune, Structure
 from mediation.errors import DomainError
 from mediation.extensions import db
@@ -69,10 +70,32 @@ def _territory_communes(structures) -> list[Commune]:
 
 
 def _followed_beneficiaries(user: User) -> list[Beneficiary]:
-    return list(db.session.scalars(
-        policy.visible_beneficiaries(user).where(Beneficiary.anonymous.is_(False))
+    """The people followed right now: a case in progress held by one of the user's structures
+    (others are reached from their case page, « Enregistrer un accompagnement »)."""
+    # A case held in scope makes the person visible (policy.visible_beneficiaries): join on it directly.
+    query = (
+        sa.select(Beneficiary).join(Case, Case.beneficiary_id == Beneficiary.id)
+        .where(Case.state != CaseState.CLOS, Beneficiary.deleted_at.is_(None), Beneficiary.anonymous.is_(False))
         .order_by(Beneficiary.last_name, Beneficiary.first_name, Beneficiary.id)
-    ))
+    )
+    scope = structure_scope(user)
+    if scope is not None:
+        query = query.where(Case.structure_id.in_(scope))
+    return list(db.session.scalars(query))
+
+
+def _keep_selected(form) -> None:
+    """Offer the people already chosen (preselected, on the activity, or just submitted) even when
+    they are not in the list of people followed right now."""
+    field = getattr(form, "beneficiary_id", None) or getattr(form, "participant_ids", None)
+    data = field.data if isinstance(field.data, list) else [field.data]
+    offered = {choice.value for choice in field.choices}
+    missing = {int(v) for v in data if v and str(v).isdigit() and str(v) not in offered}
+    if not missing:
+        return
+    extra = db.session.scalars(policy.visible_beneficiaries(current_user).where(
+        Beneficiary.id.in_(missing), Beneficiary.anonymous.is_(False)))
+    field.choices = [*field.choices, *form.beneficiary_choices(extra)]
 
 
 def _places(structures) -> list[Structure]:
@@ -123,7 +146,7 @@ def _initial_input(activity_type: ActivityType):
 
 def _activity_form_page(activity_type: ActivityType, activity: Activity | None = None):
     form = _form_for(activity_type)
-    structures = _prepare(form, current_user)
+    structures = activities.mediator_structures(db.session, current_user)
     if not structures:
         flash("Vous n'êtes rattaché·e à aucune structure : demandez à votre coordination de vous rattacher.", "error")
         return redirect(url_for("home.index"))
@@ -150,6 +173,8 @@ def _activity_form_page(activity_type: ActivityType, activity: Activity | None =
             form.attach(error)
         else:
             return redirect(url_for("cases.activity_detail", activity_id=saved.id))
+    _prepare(form, current_user)  # the choices, only when the page is shown
+    _keep_selected(form)
     template = "cases/activity_individual.html" if activity_type == ActivityType.INDIVIDUEL else "cases/activity_workshop.html"
     return render_template(template, form=form, activity=activity, single_structure=structures[0]
                            if len(structures) == 1 else None, presets=DURATION_PRESETS)

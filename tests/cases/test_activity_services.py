@@ -217,3 +217,14 @@ def test_edit_and_delete_are_audited_without_personal_data(session, log, edit, a
     assert [e.action for e in events] == ["activity.created", "activity.updated", "activity.deleted"]
     assert events[1].details["fields"] == ["duration_min"]
     assert "Secret" not in str([e.details for e in events]) and "confidentiel" not in str([e.details for e in events])
+
+
+def test_a_person_back_after_a_closed_case_gets_a_new_case(session, log, activity_input, make_beneficiary, network):
+    from mediation.cases import services
+
+    person = make_beneficiary()
+    first_case = services.live_case(session, person.id)
+    services.close_case(session, network.mediator, first_case, "ne_vient_plus")
+    activity = log(activity_input(beneficiary_id=person.id))
+    new_case = services.live_case(session, person.id)
+    assert new_case.id != first_case.id and activity.participations[0].case_id == new_case.id

@@ -286,3 +286,19 @@ def test_beneficiary_create_and_edit(client, login, network, session):
     assert response.status_code == 302
     event = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "beneficiary.updated")).one()
     assert event.details == {"fields": ["birth_year", "phone"]}
+
+
+def test_people_offered_are_those_followed_now_plus_the_one_asked_for(client, login, network, session,
+                                                                        make_beneficiary):
+    from mediation.cases import services
+
+    current, former = make_beneficiary(last_name="Actuelle"), make_beneficiary(last_name="Ancienne")
+    services.close_case(session, network.mediator, services.live_case(session, former.id), "autonomie_atteinte")
+    login(client, network.mediator)
+    page = client.get("/activites/nouvelle").get_data(as_text=True)
+    assert "Actuelle" in page and "Ancienne" not in page
+    page = client.get(f"/activites/nouvelle?beneficiaire={former.id}").get_data(as_text=True)
+    assert re.search(rf'<option selected value="{former.id}"|<option value="{former.id}" selected', page)
+    response = client.post("/activites/nouvelle", data=individual_form(network, beneficiary_id=str(former.id)))
+    assert response.status_code == 302
+    assert services.live_case(session, former.id).state == CaseState.OUVERT
