@@ -20,6 +20,12 @@ def register(app: Flask) -> None:
     from mediation.mandates.cli import mandates_group
 
     app.cli.add_command(mandates_group)
+    from mediation.backup import backup_command, restore_command
+    from mediation.stats.cli import rollups_group
+    from mediation.synth.cli import synth_command
+
+    for command in (synth_command, rollups_group, backup_command, restore_command):
+        app.cli.add_command(command)
 
 
 @click.command("demo")

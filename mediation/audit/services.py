@@ -62,6 +62,7 @@ ACTION_LABELS: dict[str, str] = {
     "activity.updated": "Activité modifiée",
     "activity.deleted": "Activité supprimée",
     "activity.restored": "Activité restaurée",
+    "synth.loaded": "Données synthétiques chargées",
     "mandate.created": "Mandat créé",
     "mandate.renewed": "Mandat renouvelé",
     "mandate.authorization_created": "Autorisation de mandat créée",

@@ -1,0 +1,192 @@
+"""The "means" statistics of a scope (a territory, some structures, everything) over a period: what
+the dashboard shows first (shared/domain/activity-records.md §3.1–§3.2).
+
+Two implementations that must give the same numbers:
+
+- :func:`means` reads the rollups (:mod:`mediation.stats.models`) for the whole months of the
+  period and the raw tables only for the days at its edges (a period need not be month-aligned);
+- :func:`means_raw` reads the raw tables with plain ``GROUP BY`` queries. It is the reference the
+  tests and the benchmark compare against.
+
+Counting rules: the unit is the accompagnement (participation); soft-deleted activities count
+nowhere; each anonymous participant counts as one beneficiary; "nouveaux bénéficiaires" are the
+accompagnements marked as a first accompaniment in the period.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from mediation.cases.enums import ActivityType
+from mediation.cases.models import Activity, ActivityThematique, Beneficiary, Participation
+from mediation.stats.models import ActivityRollup, BeneficiaryMonthRollup, ThematiqueRollup
+from mediation.stats.rollups import first_of_month, month_start, next_month
+
+
+@dataclass
+class Means:
+    activities: int = 0
+    accompaniments: int = 0
+    individual_accompaniments: int = 0
+    workshop_participants: int = 0
+    workshops: int = 0
+    followed_beneficiaries: int = 0
+    anonymous_beneficiaries: int = 0
+    new_beneficiaries: int = 0
+    by_month: dict[date, int] = field(default_factory=dict)
+    by_thematique: dict[str, int] = field(default_factory=dict)
+    by_structure: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def beneficiaries(self) -> int:
+        """"Bénéficiaires accompagnés": followed people (distinct) plus anonymous participants."""
+        return self.followed_beneficiaries + self.anonymous_beneficiaries
+
+
+def full_months(start: date, end: date) -> tuple[date, date] | None:
+    """(first month, last month) of the whole months inside [start, end], or None."""
+    first = start if start.day == 1 else next_month(first_of_month(start))
+    last = first_of_month(end)
+    if next_month(last) - timedelta(days=1) != end:
+        last = first_of_month(last - timedelta(days=1))
+    return (first, last) if first <= last else None
+
+
+def _scope(column, structure_ids, mediator_ids, mediator_column):
+    clauses = []
+    if structure_ids is not None:
+        clauses.append(column.in_(structure_ids))
+    if mediator_ids is not None:
+        clauses.append(mediator_column.in_(mediator_ids))
+    return clauses
+
+
+# --- raw ----------------------------------------------------------------------------------------
+
+def _raw_into(session: Session, result: Means, ranges: list[tuple[date, date]], structure_ids,
+              mediator_ids) -> list:
+    """Add the raw aggregates of the date ranges to ``result``; returns the followed-beneficiary
+    select for those ranges (for a distinct count across sources)."""
+    period = sa.or_(*[sa.and_(Activity.date >= a, Activity.date <= b) for a, b in ranges])
+    where = [Activity.deleted_at.is_(None), period,
+             *_scope(Activity.structure_id, structure_ids, mediator_ids, Activity.mediator_id)]
+    month = month_start(Activity.date)
+    for structure_id, month_value, type_, activities, accompaniments in session.execute(
+        sa.select(Activity.structure_id, month, Activity.type, sa.func.count(),
+                  sa.func.sum(Activity.participants_count))
+        .where(*where).group_by(Activity.structure_id, month, Activity.type)
+    ):
+        _add_cell(result, structure_id, month_value, type_, activities, accompaniments or 0)
+    thematiques = Counter(result.by_thematique)
+    for code, accompaniments in session.execute(
+        sa.select(ActivityThematique.code, sa.func.sum(Activity.participants_count))
+        .join(Activity, Activity.id == ActivityThematique.activity_id)
+        .where(*where).group_by(ActivityThematique.code)
+    ):
+        thematiques[code] += accompaniments or 0
+    result.by_thematique = dict(thematiques)
+    anonymous, first = session.execute(
+        sa.select(sa.func.sum(sa.case((Beneficiary.anonymous, 1), else_=0)),
+                  sa.func.sum(sa.case((Participation.first_accompaniment, 1), else_=0)))
+        .select_from(Participation)
+        .join(Activity, Activity.id == Participation.activity_id)
+        .join(Beneficiary, Beneficiary.id == Participation.beneficiary_id)
+        .where(*where)
+    ).one()
+    result.anonymous_beneficiaries += anonymous or 0
+    result.new_beneficiaries += first or 0
+    return (
+        sa.select(Participation.beneficiary_id.label("beneficiary_id"))
+        .join(Activity, Activity.id == Participation.activity_id)
+        .join(Beneficiary, Beneficiary.id == Participation.beneficiary_id)
+        .where(*where, Beneficiary.anonymous.is_(False))
+    )
+
+
+def _add_cell(result: Means, structure_id, month_value, type_, activities, accompaniments) -> None:
+    month_value = month_value if isinstance(month_value, date) else date.fromisoformat(str(month_value)[:10])
+    result.activities += activities
+    result.accompaniments += accompaniments
+    if ActivityType(type_) == ActivityType.INDIVIDUEL:
+        result.individual_accompaniments += accompaniments
+    else:
+        result.workshop_participants += accompaniments
+        result.workshops += activities
+    result.by_month[month_value] = result.by_month.get(month_value, 0) + accompaniments
+    result.by_structure[structure_id] = result.by_structure.get(structure_id, 0) + accompaniments
+
+
+def _distinct(session: Session, selects: list) -> int:
+    if not selects:
+        return 0
+    union = selects[0] if len(selects) == 1 else sa.union_all(*selects)
+    ids = union.subquery()
+    return session.scalar(sa.select(sa.func.count(sa.distinct(ids.c.beneficiary_id)))) or 0
+
+
+def means_raw(session: Session, start: date, end: date, *, structure_ids=None, mediator_ids=None) -> Means:
+    """The reference: plain GROUP BY over the raw tables. ``structure_ids``/``mediator_ids`` are
+    selects or lists of ids (None: no restriction)."""
+    result = Means()
+    followed = _raw_into(session, result, [(start, end)], structure_ids, mediator_ids)
+    result.followed_beneficiaries = _distinct(session, [followed])
+    return _sorted(result)
+
+
+# --- rollups ------------------------------------------------------------------------------------
+
+def means(session: Session, start: date, end: date, *, structure_ids=None, mediator_ids=None) -> Means:
+    """The same numbers as :func:`means_raw`, from the rollups for whole months and from the raw
+    tables for the days at the edges of the period."""
+    result = Means()
+    months = full_months(start, end)
+    followed = []
+    edges = [(start, end)]
+    if months is not None:
+        first, last = months
+        edges = [(a, b) for a, b in ((start, first - timedelta(days=1)),
+                                     (next_month(last), end)) if a <= b]
+        followed.append(_rollups_into(session, result, first, last, structure_ids, mediator_ids))
+    if edges:
+        followed.append(_raw_into(session, result, edges, structure_ids, mediator_ids))
+    result.followed_beneficiaries = _distinct(session, followed)
+    return _sorted(result)
+
+
+def _rollups_into(session: Session, result: Means, first: date, last: date, structure_ids, mediator_ids):
+    def where(table):
+        return [table.month >= first, table.month <= last,
+                *_scope(table.structure_id, structure_ids, mediator_ids, table.mediator_id)]
+
+    r = ActivityRollup
+    for structure_id, month_value, type_, activities, accompaniments, anonymous, firsts in session.execute(
+        sa.select(r.structure_id, r.month, r.type, sa.func.sum(r.activities), sa.func.sum(r.accompaniments),
+                  sa.func.sum(r.anonymous_accompaniments), sa.func.sum(r.first_accompaniments))
+        .where(*where(r)).group_by(r.structure_id, r.month, r.type)
+    ):
+        _add_cell(result, structure_id, month_value, type_, activities, accompaniments)
+        result.anonymous_beneficiaries += anonymous
+        result.new_beneficiaries += firsts
+    t = ThematiqueRollup
+    thematiques = Counter(result.by_thematique)
+    for code, accompaniments in session.execute(
+        sa.select(t.code, sa.func.sum(t.accompaniments)).where(*where(t)).group_by(t.code)
+    ):
+        thematiques[code] += accompaniments
+    result.by_thematique = dict(thematiques)
+    b = BeneficiaryMonthRollup
+    return sa.select(b.beneficiary_id.label("beneficiary_id")).where(*where(b))
+
+
+def _sorted(result: Means) -> Means:
+    result.by_month = dict(sorted(result.by_month.items()))
+    result.by_thematique = dict(sorted(((k, v) for k, v in result.by_thematique.items() if v),
+                                       key=lambda kv: (-kv[1], kv[0])))
+    result.by_structure = dict(sorted((k, v) for k, v in result.by_structure.items() if v))
+    result.by_month = {k: v for k, v in result.by_month.items() if v}
+    return result

@@ -1,0 +1,86 @@
+"""Pre-aggregated activity statistics ("rollups"), kept exact by :mod:`mediation.stats.rollups`.
+
+The grain is one *cell* = (structure, month, mediator): every statistic of the dashboard over whole
+months is a SUM over cells, so a change to an activity only rewrites the few cells it touches.
+Counts of accompagnements are additive and exact at that grain; distinct beneficiaries are not
+additive, so identified beneficiaries get their own table at (cell, beneficiary) grain and are
+counted with ``COUNT(DISTINCT)``. Anonymous people are one row per participation (the national
+rule: each counts as one beneficiary), so they are a plain sum.
+
+Soft-deleted activities count nowhere. ``month`` is the first day of the month of
+``Activity.date`` (a local date: no time zone involved).
+
+These tables are derived data and carry no foreign keys on purpose: every row comes from
+activities and participations whose own foreign keys (RESTRICT) already guarantee the referenced
+structures, users and beneficiaries exist and stay; checking them again on each rollup row
+doubled the time of a full rebuild and would take row locks on users and structures in every
+transaction that logs an activity.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from mediation.cases.enums import ActivityType
+from mediation.extensions import db
+from mediation.types import enum_column
+
+__all__ = ["ActivityRollup", "BeneficiaryMonthRollup", "ThematiqueRollup"]
+
+
+def _key():
+    return mapped_column(sa.Integer, primary_key=True)
+
+
+class ActivityRollup(db.Model):
+    """Activities and accompagnements per (structure, month, mediator, activity type)."""
+
+    __tablename__ = "activity_rollups"
+    __table_args__ = (sa.Index("ix_activity_rollups_mediator_month", "mediator_id", "month"),)
+
+    structure_id: Mapped[int] = _key()
+    month: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    mediator_id: Mapped[int] = _key()
+    type: Mapped[ActivityType] = mapped_column(enum_column(ActivityType), primary_key=True)
+    activities: Mapped[int] = mapped_column(sa.Integer)
+    accompaniments: Mapped[int] = mapped_column(sa.Integer)
+    anonymous_accompaniments: Mapped[int] = mapped_column(sa.Integer)
+    first_accompaniments: Mapped[int] = mapped_column(sa.Integer)
+    duration_min: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class ThematiqueRollup(db.Model):
+    """Activities and accompagnements per cell, activity type and thématique code (either family).
+
+    An activity with two thématiques counts in both, weighted by its participants (national rule).
+    """
+
+    __tablename__ = "activity_thematique_rollups"
+    __table_args__ = (sa.Index("ix_activity_thematique_rollups_mediator_month", "mediator_id", "month"),)
+
+    structure_id: Mapped[int] = _key()
+    month: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    mediator_id: Mapped[int] = _key()
+    type: Mapped[ActivityType] = mapped_column(enum_column(ActivityType), primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    activities: Mapped[int] = mapped_column(sa.Integer)
+    accompaniments: Mapped[int] = mapped_column(sa.Integer)
+
+
+class BeneficiaryMonthRollup(db.Model):
+    """Identified beneficiaries seen in a cell, with their number of accompagnements there."""
+
+    __tablename__ = "beneficiary_month_rollups"
+    __table_args__ = (
+        sa.Index("ix_beneficiary_month_rollups_mediator_month", "mediator_id", "month"),
+        sa.Index("ix_beneficiary_month_rollups_beneficiary_id", "beneficiary_id"),
+    )
+
+    structure_id: Mapped[int] = _key()
+    month: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    mediator_id: Mapped[int] = _key()
+    beneficiary_id: Mapped[int] = _key()
+    accompaniments: Mapped[int] = mapped_column(sa.Integer)

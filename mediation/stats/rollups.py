@@ -1,0 +1,256 @@
+"""Keeping the activity rollups exact: incremental refresh of the cells a change touches, full
+rebuild, and a check against the raw tables.
+
+A *cell* is (structure_id, month, mediator_id). Refreshing a cell deletes its rows from the three
+rollup tables and recomputes them from ``activities`` / ``participations`` / ``beneficiaries`` in
+the caller's transaction: the result is exact whatever the change was, as long as every cell whose
+inputs changed is refreshed. The cells a change to activities touches are:
+
+- the cells the activities are in now, and the cells they were in before an edit (date or
+  structure changed: capture them with :func:`capture` before the change);
+- the cells of every activity of their participants: moving someone's first accompaniment (a new
+  earlier session, a deletion) changes "nouveaux bénéficiaires" in another activity's cell.
+
+Concurrent refreshes of the same cell are serialised on PostgreSQL by transaction-level advisory
+locks (one per cell, taken in a fixed order); SQLite has a single writer anyway.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterable
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.functions import GenericFunction
+
+from mediation.cases.models import Activity, ActivityThematique, Beneficiary, Participation
+from mediation.stats.models import ActivityRollup, BeneficiaryMonthRollup, ThematiqueRollup
+
+Cell = tuple[int, date, int]  # (structure_id, month, mediator_id)
+
+ROLLUP_TABLES = (ActivityRollup.__table__, ThematiqueRollup.__table__, BeneficiaryMonthRollup.__table__)
+LOCK_NAMESPACE = 7270002
+# Above this many cells, refreshing whole months is cheaper than a long OR of cells.
+MAX_CELLS = 400
+
+
+class month_start(GenericFunction):
+    """First day of the month of a date column, as a date, on both databases."""
+
+    type = sa.Date()
+    name = "month_start"
+    inherit_cache = True
+
+
+@compiles(month_start, "postgresql")
+def _month_start_pg(element, compiler, **kw):
+    return f"CAST(date_trunc('month', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
+@compiles(month_start, "sqlite")
+def _month_start_sqlite(element, compiler, **kw):
+    return f"date({compiler.process(element.clauses, **kw)}, 'start of month')"
+
+
+def first_of_month(day: date) -> date:
+    return day.replace(day=1)
+
+
+def next_month(month: date) -> date:
+    return date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+
+
+# --- which cells a change touches ---------------------------------------------------------------
+
+def cells_of(session: Session, activity_ids: Iterable[int] = (), beneficiary_ids: Iterable[int] = ()) -> set[Cell]:
+    """The cells of ``activity_ids``, of every activity of their participants, and of every activity
+    of ``beneficiary_ids`` (deleted activities included: their contribution must go)."""
+    activity_ids = sorted({int(i) for i in activity_ids if i is not None})
+    beneficiary_ids = sorted({int(i) for i in beneficiary_ids if i is not None})
+    if not activity_ids and not beneficiary_ids:
+        return set()
+    session.flush()
+    people = sa.select(Participation.beneficiary_id).where(Participation.activity_id.in_(activity_ids))
+    their_activities = sa.select(Participation.activity_id).where(
+        sa.or_(Participation.beneficiary_id.in_(people), Participation.beneficiary_id.in_(beneficiary_ids))
+    )
+    rows = session.execute(
+        sa.select(Activity.structure_id, month_start(Activity.date), Activity.mediator_id).distinct()
+        .where(sa.or_(Activity.id.in_(activity_ids), Activity.id.in_(their_activities)))
+    )
+    return {(s, _as_date(m), med) for s, m, med in rows}
+
+
+def capture(session: Session, activity_ids: Iterable[int]) -> set[Cell]:
+    """Call BEFORE changing activities whose date, structure or participants may change; pass the
+    result as ``previous`` to :func:`refresh_rollups` after the change."""
+    return cells_of(session, activity_ids)
+
+
+def refresh_rollups(session: Session, activity_ids: Iterable[int] | None = None, *,
+                    dates: Iterable[date] | None = None, beneficiary_ids: Iterable[int] | None = None,
+                    previous: Iterable[Cell] | None = None) -> int:
+    """Make the rollups exact again after a change, in the caller's transaction (flushes first).
+
+    - ``activity_ids``: activities created, edited, deleted or restored;
+    - ``beneficiary_ids``: people whose participations moved or whose identity status changed
+      (merge, anonymisation);
+    - ``previous``: cells captured with :func:`capture` before an edit;
+    - ``dates``: recompute the whole months of these dates, every structure (bulk fixes).
+
+    Returns the number of cells (or months × all structures, counted as one each) refreshed.
+    """
+    cells = set(previous or ())
+    cells |= cells_of(session, activity_ids or (), beneficiary_ids or ())
+    months = {first_of_month(d) for d in (dates or ())}
+    if len(cells) > MAX_CELLS:
+        months |= {cell[1] for cell in cells}
+        cells = set()
+    cells = {c for c in cells if c[1] not in months}
+    if months:
+        _refresh_months(session, sorted(months))
+    if cells:
+        _refresh_cells(session, sorted(cells))
+    return len(cells) + len(months)
+
+
+def rebuild(session: Session) -> dict[str, int]:
+    """Empty and recompute every rollup from the raw tables (after a bulk load or to repair)."""
+    session.flush()
+    for table in ROLLUP_TABLES:
+        session.execute(table.delete())
+    _insert_aggregates(session, None)
+    return rollup_counts(session)
+
+
+def rollup_counts(session: Session) -> dict[str, int]:
+    return {t.name: session.scalar(sa.select(sa.func.count()).select_from(t)) for t in ROLLUP_TABLES}
+
+
+# --- recomputation ------------------------------------------------------------------------------
+
+def _as_date(value) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def _lock(session: Session, keys: list[str]) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted({zlib.crc32(k.encode()) & 0x7FFFFFFF for k in keys}):
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:ns, :key)"), {"ns": LOCK_NAMESPACE, "key": key})
+
+
+def _cells_clause(cells: list[Cell]):
+    """Activities of the cells, in an index-friendly shape: (mediator, date range) per cell."""
+    return sa.or_(*[
+        sa.and_(Activity.mediator_id == mediator, Activity.structure_id == structure,
+                Activity.date >= month, Activity.date < next_month(month))
+        for structure, month, mediator in cells
+    ])
+
+
+def _refresh_cells(session: Session, cells: list[Cell]) -> None:
+    _lock(session, [f"cell:{s}:{m.isoformat()}:{med}" for s, m, med in cells])
+    for table in ROLLUP_TABLES:
+        key = sa.tuple_(table.c.structure_id, table.c.month, table.c.mediator_id)
+        session.execute(table.delete().where(key.in_(cells)))
+    _insert_aggregates(session, _cells_clause(cells))
+
+
+def _refresh_months(session: Session, months: list[date]) -> None:
+    _lock(session, [f"month:{m.isoformat()}" for m in months])
+    for table in ROLLUP_TABLES:
+        session.execute(table.delete().where(table.c.month.in_(months)))
+    _insert_aggregates(session, sa.or_(*[
+        sa.and_(Activity.date >= m, Activity.date < next_month(m)) for m in months
+    ]))
+
+
+def aggregate_selects(where=None) -> dict[str, sa.Select]:
+    """The three ``SELECT … GROUP BY`` that define the rollups (over live activities matching
+    ``where``), keyed by rollup table name. Also used by :func:`differences`."""
+    live = Activity.deleted_at.is_(None)
+    condition = live if where is None else sa.and_(live, where)
+    month = month_start(Activity.date).label("month")
+    per_activity = (
+        sa.select(
+            Participation.activity_id.label("activity_id"),
+            sa.func.count().label("n"),
+            sa.func.sum(sa.case((Beneficiary.anonymous, 1), else_=0)).label("anonymous"),
+            sa.func.sum(sa.case((Participation.first_accompaniment, 1), else_=0)).label("first"),
+        )
+        .join(Beneficiary, Beneficiary.id == Participation.beneficiary_id)
+        .where(Participation.activity_id.in_(sa.select(Activity.id).where(condition)))
+        .group_by(Participation.activity_id)
+        .subquery("per_activity")
+    )
+    activities = (
+        sa.select(
+            Activity.structure_id, month, Activity.mediator_id, Activity.type,
+            sa.func.count().label("activities"),
+            sa.func.coalesce(sa.func.sum(per_activity.c.n), 0).label("accompaniments"),
+            sa.func.coalesce(sa.func.sum(per_activity.c.anonymous), 0).label("anonymous_accompaniments"),
+            sa.func.coalesce(sa.func.sum(per_activity.c.first), 0).label("first_accompaniments"),
+            sa.func.sum(Activity.duration_min).label("duration_min"),
+        )
+        .select_from(Activity)
+        .outerjoin(per_activity, per_activity.c.activity_id == Activity.id)
+        .where(condition)
+        .group_by(Activity.structure_id, month, Activity.mediator_id, Activity.type)
+    )
+    thematiques = (
+        sa.select(
+            Activity.structure_id, month, Activity.mediator_id, Activity.type, ActivityThematique.code,
+            sa.func.count().label("activities"),
+            sa.func.coalesce(sa.func.sum(per_activity.c.n), 0).label("accompaniments"),
+        )
+        .select_from(Activity)
+        .join(ActivityThematique, ActivityThematique.activity_id == Activity.id)
+        .outerjoin(per_activity, per_activity.c.activity_id == Activity.id)
+        .where(condition)
+        .group_by(Activity.structure_id, month, Activity.mediator_id, Activity.type, ActivityThematique.code)
+    )
+    beneficiaries = (
+        sa.select(
+            Activity.structure_id, month, Activity.mediator_id, Participation.beneficiary_id,
+            sa.func.count().label("accompaniments"),
+        )
+        .select_from(Activity)
+        .join(Participation, Participation.activity_id == Activity.id)
+        .join(Beneficiary, Beneficiary.id == Participation.beneficiary_id)
+        .where(condition, Beneficiary.anonymous.is_(False))
+        .group_by(Activity.structure_id, month, Activity.mediator_id, Participation.beneficiary_id)
+    )
+    return {
+        ActivityRollup.__tablename__: activities,
+        ThematiqueRollup.__tablename__: thematiques,
+        BeneficiaryMonthRollup.__tablename__: beneficiaries,
+    }
+
+
+def _insert_aggregates(session: Session, where) -> None:
+    for table in ROLLUP_TABLES:
+        select = aggregate_selects(where)[table.name]
+        columns = [c.name for c in select.selected_columns]
+        session.execute(table.insert().from_select(columns, select))
+
+
+# --- exactness check ----------------------------------------------------------------------------
+
+def differences(session: Session, limit: int = 20) -> dict[str, list[tuple]]:
+    """Rows where a rollup table and its defining aggregate disagree (empty dict: exact)."""
+    session.flush()
+    found: dict[str, list[tuple]] = {}
+    for table in ROLLUP_TABLES:
+        expected = aggregate_selects()[table.name].subquery()
+        stored = sa.select(*[table.c[c.name] for c in expected.c]).subquery()
+        only_expected = sa.select(expected).except_(sa.select(stored))
+        only_stored = sa.select(stored).except_(sa.select(expected))
+        rows = [("manquant",) + tuple(r) for r in session.execute(only_expected.limit(limit))]
+        rows += [("en trop",) + tuple(r) for r in session.execute(only_stored.limit(limit))]
+        if rows:
+            found[table.name] = rows
+    return found
