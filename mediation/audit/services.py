@@ -76,6 +76,7 @@ ACTION_LABELS: dict[str, str] = {
     "mandate.revocation_request_handled": "Demande de révocation traitée",
     "mandate.expiry_notified": "Expiration prochaine d'un mandat signalée",
     "mandate.anonymised": "Mandat anonymisé (fin de conservation)",
+    "mandate.structure_scopes": "Démarches autorisées pour les mandats d'une structure modifiées",
 }
 
 

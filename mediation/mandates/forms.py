@@ -109,5 +109,12 @@ class CloseRequestForm(BaseForm):
                                      Length(max=300, message="300 caractères au plus.")])
 
 
+class StructureScopesForm(BaseForm):
+    demarches = CheckboxListField("Démarches que les aidants de la structure peuvent inclure dans un mandat",
+                                  validate_choice=False,
+                                  description="Les mandats déjà signés ne changent pas ; la restriction vaut pour "
+                                  "les nouveaux mandats, les renouvellements et les transferts.")
+
+
 class EmptyForm(BaseForm):
     """POST-only buttons: CSRF only."""

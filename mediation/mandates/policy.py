@@ -73,8 +73,29 @@ def can_see_identity(user: User) -> bool:
     return is_habilitated(user)
 
 
-def can_transfer(user: User) -> bool:
+def can_supervise(user: User) -> bool:
+    """Administrators and coordinators: list mandates (pseudonymised), transfer them, and set which
+    démarches the structures of their scope allow."""
     return user.role in (Role.ADMIN, Role.COORDINATOR)
+
+
+def can_transfer(user: User) -> bool:
+    return can_supervise(user)
+
+
+def supervised_structures(session: Session, user: User, *, with_aidants: bool = True) -> sa.Select:
+    """Structures of the user's scope (not archived), optionally only those where an aidant works today."""
+    query = sa.select(Structure).where(Structure.archived_at.is_(None))
+    if not can_supervise(user):
+        return query.where(sa.false())
+    scope = structure_scope(user)
+    if scope is not None:
+        query = query.where(Structure.id.in_(scope))
+    if with_aidants:
+        aidants = (sa.select(StaffMembership.structure_id).join(User, User.id == StaffMembership.user_id)
+                   .where(User.is_aidant, active_membership_clause(User.id)))
+        query = query.where(Structure.id.in_(aidants))
+    return query.order_by(Structure.name)
 
 
 def visible_mandates(user: User) -> sa.Select:

@@ -101,6 +101,33 @@ def allowed_demarches(structure: Structure) -> list[Demarche]:
     return [d for d in Demarche if d.value in allowed]
 
 
+def set_allowed_demarches(session: Session, actor: User, structure: Structure, values: list[str] | None) -> Structure:
+    """An administrator, or a coordinator for a structure of their territory, chooses the démarches
+    the structure's aidants may put in new mandates (and renewals, transfers). All ten means no
+    restriction (stored as null); at least one is required. Existing mandates are left as they are."""
+    if not policy.can_supervise(actor) or not policy.in_scope(session, actor, structure.id):
+        raise Forbidden("Seules l'administration et la coordination du territoire choisissent les démarches "
+                        "autorisées d'une structure.")
+    chosen = []
+    for value in dict.fromkeys(values or []):
+        try:
+            chosen.append(Demarche(value))
+        except ValueError:
+            raise ValidationFailed("Démarche inconnue.", field="demarches") from None
+    if not chosen:
+        raise ValidationFailed("Cochez au moins une démarche. Pour qu'une structure ne fasse plus de mandats, "
+                               "retirez l'habilitation de ses aidants.", field="demarches")
+    stored = None if set(chosen) == set(Demarche) else [d.value for d in Demarche if d in chosen]
+    previous = structure.allowed_mandate_scopes
+    if stored == previous:
+        return structure
+    structure.allowed_mandate_scopes = stored
+    session.flush()
+    record(session, "mandate.structure_scopes", actor=actor, obj=structure, structure_id=structure.id,
+           details={"before": previous, "after": stored})
+    return structure
+
+
 # --- creation -------------------------------------------------------------------------------
 
 @dataclass

@@ -24,6 +24,7 @@ from mediation.auth.models import Role
 from mediation.auth.sessions import LOGIN_AT_KEY
 from mediation.cases import policy as cases_policy
 from mediation.cases.models import Beneficiary
+from mediation.directory.models import Structure
 from mediation.errors import DomainError, Forbidden
 from mediation.extensions import db
 from mediation.mandates import attestation, policy, services
@@ -42,6 +43,7 @@ from mediation.mandates.forms import (
     MandateForm,
     RevokeForm,
     ScanForm,
+    StructureScopesForm,
     TransferForm,
     UseForm,
     options,
@@ -196,8 +198,33 @@ def _supervisor_index():
         selectinload(Mandate.authorizations), selectinload(Mandate.beneficiary), selectinload(Mandate.structure)
     ).order_by(Mandate.structure_id, Mandate.expires_at)
     page = paginate(db.session, query, page_arg(request.args), 50)
-    return render_template("mandates/supervisor_index.html", page=page, now=now,
+    structures = db.session.scalars(policy.supervised_structures(db.session, current_user)).all()
+    return render_template("mandates/supervisor_index.html", page=page, now=now, structures=structures,
+                           allowed=services.allowed_demarches, all_demarches=len(Demarche),
                            page_url=lambda n: url_for("mandates.index", page=n))
+
+
+@bp.route("/structures/<int:structure_id>/demarches", methods=["GET", "POST"])
+@access(Role.ADMIN, Role.COORDINATOR)
+def structure_scopes(structure_id: int):
+    structure = db.session.scalar(policy.supervised_structures(db.session, current_user, with_aidants=False)
+                                  .where(Structure.id == structure_id))
+    if structure is None:
+        abort(404)
+    form = StructureScopesForm()
+    form.demarches.choices = options((d.value, f"{d.label} — {d.description}") for d in Demarche)
+    if request.method == "GET":
+        form.demarches.data = [d.value for d in services.allowed_demarches(structure)]
+    elif form.validate_on_submit():
+        try:
+            services.set_allowed_demarches(db.session, current_user, structure, form.demarches.data)
+        except DomainError as exc:
+            rollback_only()
+            form.add_domain_error(exc)
+        else:
+            flash(f"Démarches autorisées pour {structure.name} enregistrées.", "success")
+            return redirect(url_for("mandates.index"))
+    return render_template("mandates/structure_scopes.html", form=form, structure=structure)
 
 
 # --- creation wizard ------------------------------------------------------------------------

@@ -156,6 +156,13 @@ ROUTES = {
         {"url": lambda n: f"/mandats/{mine(n).id}/transfert", "method": "POST", "data": {}, "expect": TRANSFER,
          "note": "sans code : formulaire affiché"},
     ],
+    "mandates.structure_scopes": [
+        {"url": lambda n: f"/mandats/structures/{n.structure_a.id}/demarches", "expect": TRANSFER},
+        {"url": lambda n: f"/mandats/structures/{n.structure_far.id}/demarches", "expect": TRANSFER_FAR,
+         "note": "hors territoire"},
+        {"url": lambda n: f"/mandats/structures/{n.structure_a.id}/demarches", "method": "POST",
+         "data": {"demarches": ["social"]}, "expect": expect(403, anonymous=302, admin=302, coordinator=302)},
+    ],
     "mandates.verify": [
         {"url": lambda n: f"/mandats/verifier/{mine(n).public_token}", "expect": expect(200)},
         {"url": "/mandats/verifier/inconnu-inconnu-inconnu-inconnu", "expect": expect(404)},

@@ -389,3 +389,21 @@ def test_aidant_without_structure_is_told(client, login, session, network, path)
     assert response.status_code in (200, 403)
     if path == "/mandats/nouveau":
         assert response.status_code == 403 and "aucune structure" in _text(response)
+
+
+def test_coordinator_restricts_a_structure_s_demarches(client, login, session, network):
+    login(client, network.coordinator)
+    session.commit()
+    index = _text(client.get("/mandats/"))
+    assert "France Services A" in index and "Toutes" in index  # the aidant's structure
+    assert "Médiathèque B" not in index.split("Démarches autorisées par structure")[1]  # no aidant there
+    form = _text(client.get(f"/mandats/structures/{network.structure_a.id}/demarches"))
+    assert form.count('checked') == 10
+    response = client.post(f"/mandats/structures/{network.structure_a.id}/demarches",
+                           data={"demarches": ["social", "logement"]})
+    assert response.status_code == 302
+    session.refresh(network.structure_a)
+    assert network.structure_a.allowed_mandate_scopes == ["social", "logement"]
+    empty = client.post(f"/mandats/structures/{network.structure_a.id}/demarches", data={})
+    assert "Cochez au moins une démarche" in _text(empty)
+    assert client.get(f"/mandats/structures/{network.structure_far.id}/demarches").status_code == 404

@@ -468,3 +468,21 @@ def test_mandates_are_anonymised_six_years_after_they_end(session, network, make
     assert recent.anonymised_at is None
     assert _actions(session, before) == ["mandate.anonymised"]
     assert services.anonymise_ended(session) == 0
+
+
+# --- per-structure démarches ----------------------------------------------------------------
+
+def test_admin_and_coordinator_choose_the_structure_s_demarches(session, network):
+    structure = network.structure_a
+    services.set_allowed_demarches(session, network.coordinator, structure, ["social", "papiers"])
+    assert structure.allowed_mandate_scopes == ["papiers", "social"]
+    event = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "mandate.structure_scopes"))
+    assert event.details == {"before": None, "after": ["papiers", "social"]}
+    services.set_allowed_demarches(session, network.admin, structure, [d.value for d in Demarche])
+    assert structure.allowed_mandate_scopes is None  # all ten: no restriction
+    with pytest.raises(ValidationFailed, match="au moins une démarche"):
+        services.set_allowed_demarches(session, network.admin, structure, [])
+    with pytest.raises(Forbidden):
+        services.set_allowed_demarches(session, network.other_coordinator, structure, ["social"])
+    with pytest.raises(Forbidden):
+        services.set_allowed_demarches(session, network.aidant, structure, ["social"])
