@@ -119,21 +119,24 @@ class Defaults:
     duration_min: int
 
 
-def activity_defaults(session: Session, user) -> Defaults:
-    """The mediator's usual place and duration: those of their last activity, else their structure
-    (when they have only one) and 60 min. The acting structure defaults to their only active one."""
+def activity_defaults(session: Session, user, activity_type: ActivityType | None = None) -> Defaults:
+    """The mediator's usual place and duration: those of their last activity of the same type (the
+    place of any last activity otherwise), else their structure (when they have only one) and 60 min.
+    The acting structure defaults to their only active one."""
     structures = mediator_structures(session, user)
     only = structures[0].id if len(structures) == 1 else None
-    last = session.scalar(
-        sa.select(Activity).where(Activity.mediator_id == user.id, Activity.deleted_at.is_(None))
-        .order_by(Activity.created_at.desc(), Activity.id.desc()).limit(1)
-    )
+    query = (sa.select(Activity).where(Activity.mediator_id == user.id, Activity.deleted_at.is_(None))
+             .order_by(Activity.created_at.desc(), Activity.id.desc()).limit(1))
+    last = session.scalar(query.where(Activity.type == activity_type)) if activity_type else None
+    same_type = last is not None or activity_type is None
+    last = last or session.scalar(query)
     allowed = {s.id for s in structures}
     if last is not None:
         return Defaults(
             structure_id=last.structure_id if last.structure_id in allowed else only,
             place_type=last.place_type.value, place_structure_id=last.place_structure_id,
-            place_commune_id=last.place_commune_id, duration_min=last.duration_min,
+            place_commune_id=last.place_commune_id,
+            duration_min=last.duration_min if same_type else DEFAULT_DURATION,
         )
     return Defaults(structure_id=only, place_type=PlaceType.LIEU_ACTIVITE.value,
                     place_structure_id=only, place_commune_id=None, duration_min=DEFAULT_DURATION)

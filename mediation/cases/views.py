@@ -129,7 +129,7 @@ def _initial_input(activity_type: ActivityType):
         source = load_activity(copy_id)
         if source.type == activity_type:
             return activities.input_from_activity(source, for_copy=True)
-    defaults = activities.activity_defaults(db.session, current_user)
+    defaults = activities.activity_defaults(db.session, current_user, activity_type)
     data = activities.ActivityInput(
         type=activity_type, structure_id=defaults.structure_id, date=date.today(),
         duration_min=defaults.duration_min, place_type=defaults.place_type,

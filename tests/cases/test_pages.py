@@ -292,7 +292,7 @@ def test_people_offered_are_those_followed_now_plus_the_one_asked_for(client, lo
                                                                         make_beneficiary):
     from mediation.cases import services
 
-    current, former = make_beneficiary(last_name="Actuelle"), make_beneficiary(last_name="Ancienne")
+    _current, former = make_beneficiary(last_name="Actuelle"), make_beneficiary(last_name="Ancienne")
     services.close_case(session, network.mediator, services.live_case(session, former.id), "autonomie_atteinte")
     login(client, network.mediator)
     page = client.get("/activites/nouvelle").get_data(as_text=True)
