@@ -418,9 +418,9 @@ def case_timeline(session: Session, case: Case, *, with_notes: bool) -> list[Tim
         if consent.withdrawn_at:
             entries.append(TimelineEntry(day=to_paris(consent.withdrawn_at).date(), at=consent.withdrawn_at,
                                          kind="consent", consent=consent, consent_event="withdrawn"))
-    for event in session.scalars(sa.select(AuditEvent).where(
-            AuditEvent.object_type == Case.__tablename__, AuditEvent.object_id == str(case.id),
-            AuditEvent.action.like("case.%"))):
+    events = sa.select(AuditEvent).where(AuditEvent.object_type == Case.__tablename__,
+                                         AuditEvent.object_id == str(case.id))
+    for event in session.scalars(events):
         entries.append(TimelineEntry(day=to_paris(event.at).date(), at=event.at, kind="state", action=event.action,
                                      details=event.details, actor_id=event.actor_id))
     entries.sort(key=lambda e: (e.day, e.at.isoformat() if e.at else ""), reverse=True)
