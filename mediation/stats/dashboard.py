@@ -9,8 +9,10 @@ Two implementations that must give the same numbers:
   tests and the benchmark compare against.
 
 Counting rules: the unit is the accompagnement (participation); soft-deleted activities count
-nowhere; each anonymous participant counts as one beneficiary; "nouveaux bénéficiaires" are the
-accompagnements marked as a first accompaniment in the period.
+nowhere; "bénéficiaires accompagnés" are the distinct followed (identified) people plus one per
+anonymous participation (the national rule: each anonymous participant counts as one beneficiary —
+a person anonymised at the end of the retention period then counts that way too); "nouveaux
+bénéficiaires" are the accompagnements marked as a first accompaniment in the period.
 """
 
 from __future__ import annotations
@@ -55,6 +57,13 @@ def full_months(start: date, end: date) -> tuple[date, date] | None:
     if next_month(last) - timedelta(days=1) != end:
         last = first_of_month(last - timedelta(days=1))
     return (first, last) if first <= last else None
+
+
+def _resolve(session: Session, ids):
+    """A select of ids becomes a list: the planner then uses the (structure, date) indexes."""
+    if ids is None or isinstance(ids, list | tuple | set | frozenset):
+        return None if ids is None else sorted(ids)
+    return [row[0] for row in session.execute(ids)]
 
 
 def _scope(column, structure_ids, mediator_ids, mediator_column):
@@ -133,6 +142,7 @@ def means_raw(session: Session, start: date, end: date, *, structure_ids=None, m
     """The reference: plain GROUP BY over the raw tables. ``structure_ids``/``mediator_ids`` are
     selects or lists of ids (None: no restriction)."""
     result = Means()
+    structure_ids, mediator_ids = _resolve(session, structure_ids), _resolve(session, mediator_ids)
     followed = _raw_into(session, result, [(start, end)], structure_ids, mediator_ids)
     result.followed_beneficiaries = _distinct(session, [followed])
     return _sorted(result)
@@ -144,6 +154,7 @@ def means(session: Session, start: date, end: date, *, structure_ids=None, media
     """The same numbers as :func:`means_raw`, from the rollups for whole months and from the raw
     tables for the days at the edges of the period."""
     result = Means()
+    structure_ids, mediator_ids = _resolve(session, structure_ids), _resolve(session, mediator_ids)
     months = full_months(start, end)
     followed = []
     edges = [(start, end)]

@@ -67,20 +67,24 @@ def next_month(month: date) -> date:
 
 def cells_of(session: Session, activity_ids: Iterable[int] = (), beneficiary_ids: Iterable[int] = ()) -> set[Cell]:
     """The cells of ``activity_ids``, of every activity of their participants, and of every activity
-    of ``beneficiary_ids`` (deleted activities included: their contribution must go)."""
+    of ``beneficiary_ids`` (deleted activities included: their contribution must go).
+
+    A UNION of index-driven lookups (activity ids; participations by activity, then by person)."""
     activity_ids = sorted({int(i) for i in activity_ids if i is not None})
     beneficiary_ids = sorted({int(i) for i in beneficiary_ids if i is not None})
     if not activity_ids and not beneficiary_ids:
         return set()
     session.flush()
-    people = sa.select(Participation.beneficiary_id).where(Participation.activity_id.in_(activity_ids))
-    their_activities = sa.select(Participation.activity_id).where(
-        sa.or_(Participation.beneficiary_id.in_(people), Participation.beneficiary_id.in_(beneficiary_ids))
-    )
-    rows = session.execute(
-        sa.select(Activity.structure_id, month_start(Activity.date), Activity.mediator_id).distinct()
-        .where(sa.or_(Activity.id.in_(activity_ids), Activity.id.in_(their_activities)))
-    )
+    cell = (Activity.structure_id, month_start(Activity.date).label("month"), Activity.mediator_id)
+    with_people = sa.select(*cell).join(Participation, Participation.activity_id == Activity.id)
+    parts = []
+    if activity_ids:
+        people = sa.select(Participation.beneficiary_id).where(Participation.activity_id.in_(activity_ids))
+        parts.append(sa.select(*cell).where(Activity.id.in_(activity_ids)))
+        parts.append(with_people.where(Participation.beneficiary_id.in_(people)))
+    if beneficiary_ids:
+        parts.append(with_people.where(Participation.beneficiary_id.in_(beneficiary_ids)))
+    rows = session.execute(sa.union(*parts) if len(parts) > 1 else parts[0].distinct())
     return {(s, _as_date(m), med) for s, m, med in rows}
 
 
@@ -171,47 +175,66 @@ def _refresh_months(session: Session, months: list[date]) -> None:
 
 def aggregate_selects(where=None) -> dict[str, sa.Select]:
     """The three ``SELECT … GROUP BY`` that define the rollups (over live activities matching
-    ``where``), keyed by rollup table name. Also used by :func:`differences`."""
+    ``where``), keyed by rollup table name. Also used by :func:`differences`.
+
+    Activity-level and participation-level measures are aggregated separately, then joined on the
+    group keys: each side is one plain aggregate, whatever the planner's estimates (a join with a
+    per-activity subquery degenerated into a nested loop on freshly written cells).
+    """
     live = Activity.deleted_at.is_(None)
     condition = live if where is None else sa.and_(live, where)
     month = month_start(Activity.date).label("month")
+    keys = (Activity.structure_id, month, Activity.mediator_id, Activity.type)
+
+    def joined(left, right, names):
+        return sa.and_(*[left.c[name] == right.c[name] for name in names])
+
+    names = ("structure_id", "month", "mediator_id", "type")
     per_activity = (
-        sa.select(
-            Participation.activity_id.label("activity_id"),
-            sa.func.count().label("n"),
-            sa.func.sum(sa.case((Beneficiary.anonymous, 1), else_=0)).label("anonymous"),
-            sa.func.sum(sa.case((Participation.first_accompaniment, 1), else_=0)).label("first"),
-        )
+        sa.select(*keys, sa.func.count().label("activities"), sa.func.sum(Activity.duration_min).label("minutes"))
+        .where(condition).group_by(*keys).subquery("per_activity")
+    )
+    per_participation = (
+        sa.select(*keys, sa.func.count().label("n"),
+                  sa.func.sum(sa.case((Beneficiary.anonymous, 1), else_=0)).label("anonymous"),
+                  sa.func.sum(sa.case((Participation.first_accompaniment, 1), else_=0)).label("first"))
+        .select_from(Activity)
+        .join(Participation, Participation.activity_id == Activity.id)
         .join(Beneficiary, Beneficiary.id == Participation.beneficiary_id)
-        .where(Participation.activity_id.in_(sa.select(Activity.id).where(condition)))
-        .group_by(Participation.activity_id)
-        .subquery("per_activity")
+        .where(condition).group_by(*keys).subquery("per_participation")
     )
     activities = (
         sa.select(
-            Activity.structure_id, month, Activity.mediator_id, Activity.type,
-            sa.func.count().label("activities"),
-            sa.func.coalesce(sa.func.sum(per_activity.c.n), 0).label("accompaniments"),
-            sa.func.coalesce(sa.func.sum(per_activity.c.anonymous), 0).label("anonymous_accompaniments"),
-            sa.func.coalesce(sa.func.sum(per_activity.c.first), 0).label("first_accompaniments"),
-            sa.func.sum(Activity.duration_min).label("duration_min"),
+            *[per_activity.c[name] for name in names],
+            per_activity.c.activities,
+            sa.func.coalesce(per_participation.c.n, 0).label("accompaniments"),
+            sa.func.coalesce(per_participation.c.anonymous, 0).label("anonymous_accompaniments"),
+            sa.func.coalesce(per_participation.c.first, 0).label("first_accompaniments"),
+            per_activity.c.minutes.label("duration_min"),
         )
-        .select_from(Activity)
-        .outerjoin(per_activity, per_activity.c.activity_id == Activity.id)
-        .where(condition)
-        .group_by(Activity.structure_id, month, Activity.mediator_id, Activity.type)
+        .select_from(per_activity.outerjoin(per_participation, joined(per_activity, per_participation, names)))
+    )
+    code_names = (*names, "code")
+    code_keys = (*keys, ActivityThematique.code)
+    codes_per_activity = (
+        sa.select(*code_keys, sa.func.count().label("activities"))
+        .select_from(Activity).join(ActivityThematique, ActivityThematique.activity_id == Activity.id)
+        .where(condition).group_by(*code_keys).subquery("codes_per_activity")
+    )
+    codes_per_participation = (
+        sa.select(*code_keys, sa.func.count().label("n"))
+        .select_from(Activity).join(ActivityThematique, ActivityThematique.activity_id == Activity.id)
+        .join(Participation, Participation.activity_id == Activity.id)
+        .where(condition).group_by(*code_keys).subquery("codes_per_participation")
     )
     thematiques = (
         sa.select(
-            Activity.structure_id, month, Activity.mediator_id, Activity.type, ActivityThematique.code,
-            sa.func.count().label("activities"),
-            sa.func.coalesce(sa.func.sum(per_activity.c.n), 0).label("accompaniments"),
+            *[codes_per_activity.c[name] for name in code_names],
+            codes_per_activity.c.activities,
+            sa.func.coalesce(codes_per_participation.c.n, 0).label("accompaniments"),
         )
-        .select_from(Activity)
-        .join(ActivityThematique, ActivityThematique.activity_id == Activity.id)
-        .outerjoin(per_activity, per_activity.c.activity_id == Activity.id)
-        .where(condition)
-        .group_by(Activity.structure_id, month, Activity.mediator_id, Activity.type, ActivityThematique.code)
+        .select_from(codes_per_activity.outerjoin(
+            codes_per_participation, joined(codes_per_activity, codes_per_participation, code_names)))
     )
     beneficiaries = (
         sa.select(

@@ -172,3 +172,19 @@ def test_full_months_of_a_period():
     assert dashboard.full_months(date(2026, 1, 2), date(2026, 3, 30)) == (date(2026, 2, 1), date(2026, 2, 1))
     assert dashboard.full_months(date(2026, 1, 2), date(2026, 2, 27)) is None
     assert dashboard.full_months(date(2025, 12, 1), date(2026, 1, 31)) == (date(2025, 12, 1), date(2026, 1, 1))
+
+
+def test_refresh_after_anonymisation_for_retention(loaded):
+    session = loaded
+    people = session.scalars(sa.select(Beneficiary.id).where(
+        Beneficiary.anonymous.is_(False), Beneficiary.accompaniments_count >= 2).order_by(Beneficiary.id).limit(3)).all()
+    before = dashboard.means(session, date(2000, 1, 1), END)
+    session.execute(sa.update(Beneficiary).where(Beneficiary.id.in_(people))
+                    .values(anonymous=True, first_name=None, last_name=None, email=None, phone=None, birth_year=None)
+                    .execution_options(synchronize_session=False))
+    rollups.refresh_rollups(session, beneficiary_ids=people)
+    assert_exact(session)
+    after = dashboard.means(session, date(2000, 1, 1), END)
+    assert after.accompaniments == before.accompaniments
+    assert after.followed_beneficiaries == before.followed_beneficiaries - 3
+    assert after == dashboard.means_raw(session, date(2000, 1, 1), END)
