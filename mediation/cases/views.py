@@ -313,14 +313,16 @@ def filter_structures(user: User) -> list[Structure]:
 @access(*STAFF)
 def activity_list():
     filters = list_filters(request.args)
-    query = (
-        filtered_activities(current_user, filters)
+    ids = filtered_activities(current_user, filters).with_only_columns(Activity.id).order_by(
+        Activity.date.desc(), Activity.id.desc())
+    page = paginate(db.session, ids, page_arg(request.args), per_page=25)
+    # Narrow ids first (a cheap sort), then the page's rows with what they show.
+    loaded = {a.id: a for a in db.session.scalars(
+        sa.select(Activity).where(Activity.id.in_(page.items))
         .options(joinedload(Activity.mediator), joinedload(Activity.structure),
                  selectinload(Activity.thematique_rows),
-                 selectinload(Activity.participations).joinedload(Participation.beneficiary))
-        .order_by(Activity.date.desc(), Activity.id.desc())
-    )
-    page = paginate(db.session, query, page_arg(request.args), per_page=25)
+                 selectinload(Activity.participations).joinedload(Participation.beneficiary)))}
+    page.items = [loaded[activity_id] for activity_id in page.items]
     args = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in filters.items() if v}
     return render_template(
         "cases/activity_list.html", page=page, filters=filters, args=args,
