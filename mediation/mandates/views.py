@@ -25,7 +25,7 @@ from mediation.auth.sessions import LOGIN_AT_KEY
 from mediation.cases import policy as cases_policy
 from mediation.cases.models import Beneficiary
 from mediation.directory.models import Structure
-from mediation.errors import DomainError, Forbidden
+from mediation.errors import DomainError, Forbidden, ValidationFailed
 from mediation.extensions import db
 from mediation.mandates import attestation, policy, services
 from mediation.mandates.enums import (
@@ -431,7 +431,7 @@ def revoke(mandate_id: int):
         revocation_request = pending.get(form.request_id.data or "")
         try:
             if not form.demarches.data:
-                raise services.ValidationFailed("Cochez au moins une démarche à révoquer.", field="demarches")
+                raise ValidationFailed("Cochez au moins une démarche à révoquer.", field="demarches")
             services.revoke(db.session, current_user, mandate, form.demarches.data, form.reason.data,
                             totp_code=form.totp_code.data, request=revocation_request)
         except DomainError as exc:
