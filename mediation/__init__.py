@@ -70,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
     from mediation.api import bp as api_bp
     from mediation.audit.views import bp as audit_bp
     from mediation.auth.views import bp as auth_bp
+    from mediation.cases.exchange_views import bp as cases_exchange_bp
     from mediation.cases.views import bp as cases_bp
     from mediation.directory.views import bp as directory_bp
     from mediation.home import bp as home_bp
@@ -80,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(directory_bp)
     app.register_blueprint(cases_bp)
+    app.register_blueprint(cases_exchange_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(jobs_bp)

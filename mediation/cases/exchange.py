@@ -1,0 +1,769 @@
+"""Import of beneficiaries and activities in the national tool's export columns (XLSX or CSV).
+
+Two steps (shared/domain/activity-records.md §2.2, §3.4):
+
+1. **Analysis** (:func:`analyse`): every row is read and validated; errors are listed per line and
+   column ("Ligne 12, colonne « Date » : date invalide (attendu JJ/MM/AAAA)") with a summary of
+   what would be created. Nothing is written. A file without error is kept as an
+   :class:`~mediation.cases.exchange_models.ImportUpload` until the mediator confirms it.
+2. **Apply** (job ``cases.import``): the file is analysed again, then written in batches with a
+   progress bar. The job runs in one transaction: if anything fails, nothing is written.
+
+Files: XLSX (first sheet, or the sheet named "Bénéficiaires" / "Activités") or CSV (UTF-8 with or
+without BOM, ``;`` or ``,`` detected), read by :mod:`mediation.cases.tabular`. Messages never
+repeat cell values: they end up in job records, which hold no personal data.
+
+Imported records have ``source = "import"`` and keep their external id (the "ID CRA" column for
+activities; for beneficiaries, an "ID" column when present, else a digest of the normalised
+identity): importing the same file again into the same structure creates nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from mediation.audit.services import record
+from mediation.auth.models import User
+from mediation.cases import activities as activity_rules
+from mediation.cases import services
+from mediation.cases.duplicates import normalise_name
+from mediation.cases.enums import (
+    DEMARCHE_CODES,
+    THEMATIQUE_CODES,
+    ActivityType,
+    Autonomie,
+    CaseState,
+    Genre,
+    Materiel,
+    NiveauAtelier,
+    PlaceType,
+    RecordSource,
+    StatutSocial,
+    StructureRedirection,
+    TrancheAge,
+)
+from mediation.cases.exchange_models import ImportKind, ImportUpload
+from mediation.cases.models import Activity, ActivityThematique, Beneficiary, Case, Participation
+from mediation.cases.tabular import (
+    MATERIELS,
+    PLACES,
+    REDIRECTIONS,
+    STATUTS,
+    THEMATIQUES,
+    TRANCHES,
+    TYPES,
+    YES_NO,
+    CellError,
+    Column,
+    ImportAnalysis,
+    Table,
+    insee_code,
+    parse_choice,
+    parse_date,
+    parse_genre,
+    parse_int,
+    parse_list,
+    parse_phone,
+    parse_stars,
+    read_table,
+    text_of,
+    value_key,
+)
+from mediation.directory.models import Commune, StaffMembership, Structure
+from mediation.errors import DomainError, Forbidden, NotFound
+from mediation.jobs import enqueue, register
+from mediation.types import utcnow
+
+BATCH = 500
+UPLOAD_TTL = timedelta(hours=24)
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _communes_byinsee_code(session: Session, codes) -> dict[str, Commune]:
+    codes = {c.strip().upper() for c in codes if c}
+    found: dict[str, Commune] = {}
+    codes_list = sorted(codes)
+    for start in range(0, len(codes_list), 1000):
+        for commune in session.scalars(sa.select(Commune).where(Commune.insee_code.in_(codes_list[start:start + 1000]))):
+            found[commune.insee_code] = commune
+    return found
+
+
+def _check_structure(session: Session, user: User, structure: Structure) -> None:
+    """The importer is a mediator working for ``structure`` today."""
+    allowed = {s.id for s in activity_rules.mediator_structures(session, user)}
+    if structure.id not in allowed:
+        raise Forbidden("Vous ne pouvez importer que dans une structure pour laquelle vous intervenez.")
+
+
+# --- beneficiaries ------------------------------------------------------------------------------
+
+class B:
+    """Columns of the national beneficiaries export (§3.4)."""
+
+    NOM = Column("Nom", required=True)
+    PRENOM = Column("Prénom", required=True)
+    ANNEE = Column("Année de naissance")
+    COMMUNE = Column("Nom de la commune")
+    INSEE = Column("Code INSEE")
+    CODE_POSTAL = Column("Code postal")
+    TELEPHONE = Column("N° de téléphone", aliases=("Téléphone", "Numéro de téléphone"))
+    EMAIL = Column("E-mail", aliases=("Email", "Courriel"))
+    GENRE = Column("Genre")
+    TRANCHE = Column("Tranche d’âge")  # ignored: derived from the birth year
+    STATUT = Column("Statut", aliases=("Statut du bénéficiaire",))
+    NOMBRE = Column("Nombre d’accompagnements")  # ignored: recomputed
+    NOTES = Column("Notes supplémentaires", aliases=("Notes",))
+    ID = Column("ID", aliases=("Identifiant", "ID bénéficiaire"))
+
+    ALL = [NOM, PRENOM, ANNEE, COMMUNE, INSEE, CODE_POSTAL, TELEPHONE, EMAIL, GENRE, TRANCHE, STATUT, NOMBRE,
+           NOTES, ID]
+    EXPORT = [NOM, PRENOM, ANNEE, COMMUNE, INSEE, CODE_POSTAL, TELEPHONE, EMAIL, GENRE, TRANCHE, STATUT, NOMBRE,
+              NOTES]
+
+
+FIELD_COLUMNS = {"first_name": B.PRENOM.label, "last_name": B.NOM.label, "email": B.EMAIL.label,
+                 "phone": B.TELEPHONE.label, "birth_year": B.ANNEE.label, "genre": B.GENRE.label,
+                 "statut_social": B.STATUT.label, "residence_commune_id": B.INSEE.label,
+                 "notes": B.NOTES.label}
+
+
+def identity_digest(values: dict) -> str:
+    """External id of a beneficiary imported without an id column: a digest of the normalised identity."""
+    parts = [normalise_name(values.get("last_name")), normalise_name(values.get("first_name")),
+             str(values.get("birth_year") or ""), (values.get("email") or "").lower(),
+             re.sub(r"\D", "", values.get("phone") or "")]
+    return "h:" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:40]
+
+
+def _commune_for_row(analysis, line, table, cells, communes, columns) -> int | None:
+    """Resolve the commune of residence by INSEE code; name and postal code must agree with it."""
+    insee_col, name_col, postal_col = columns
+    insee = insee_code(table.get(cells, insee_col))
+    if insee is None:
+        return None
+    commune = communes.get(insee)
+    if commune is None:
+        analysis.warn(line, insee_col.label, "commune hors des territoires du réseau : la commune de résidence "
+                                             "ne sera pas renseignée")
+        return None
+    postal = text_of(table.get(cells, postal_col))
+    if postal and commune.postal_code and postal.zfill(5) != commune.postal_code:
+        analysis.error(line, postal_col.label, "Le code postal de la commune ne correspond pas")
+    name = text_of(table.get(cells, name_col))
+    if name and normalise_name(name) != normalise_name(commune.name):
+        analysis.error(line, name_col.label, "Le nom de la commune ne correspond pas")
+    return commune.id
+
+
+@dataclass
+class BeneficiaryPlan:
+    structure_id: int
+    to_create: list[dict] = field(default_factory=list)
+    already: int = 0
+    repeated: int = 0
+
+
+def analyse_beneficiaries(session: Session, user: User, structure: Structure, content: bytes,
+                          filename: str | None) -> ImportAnalysis:
+    analysis = ImportAnalysis(ImportKind.BENEFICIARIES)
+    _check_structure(session, user, structure)
+    table = read_table(content, filename, B.ALL, [B.NOM, B.PRENOM], "Bénéficiaires", analysis)
+    if table is None:
+        return analysis
+    communes = _communes_byinsee_code(session, (insee_code(table.get(c, B.INSEE)) for _, c in table.rows))
+    existing = set(session.scalars(sa.select(Beneficiary.external_id).where(
+        Beneficiary.owner_structure_id == structure.id, Beneficiary.external_id.is_not(None))))
+    plan = BeneficiaryPlan(structure.id)
+    seen: dict[str, int] = {}
+    today = date.today()
+    for line, cells in table.rows:
+        errors_before = len(analysis.errors)
+        parsed: dict[str, Any] = {}
+        for key, column, parser in (
+            ("birth_year", B.ANNEE, lambda v: parse_int(v, "année de naissance invalide (attendu AAAA)")),
+            ("genre", B.GENRE, parse_genre),
+            ("statut_social", B.STATUT, lambda v: parse_choice(v, STATUTS, "statut inconnu")),
+        ):
+            try:
+                parsed[key] = parser(table.get(cells, column))
+            except CellError as error:
+                analysis.error(line, column.label, str(error))
+                parsed[key] = None
+        commune_id = _commune_for_row(analysis, line, table, cells, communes, (B.INSEE, B.COMMUNE, B.CODE_POSTAL))
+        data = services.BeneficiaryInput(
+            first_name=text_of(table.get(cells, B.PRENOM)), last_name=text_of(table.get(cells, B.NOM)),
+            email=text_of(table.get(cells, B.EMAIL)), phone=parse_phone(table.get(cells, B.TELEPHONE)),
+            birth_year=parsed["birth_year"], residence_commune_id=commune_id, genre=parsed["genre"],
+            statut_social=parsed["statut_social"], notes=text_of(table.get(cells, B.NOTES)),
+        )
+        row_errors = services.Errors()
+        values = services.validate_beneficiary(session, data, row_errors, today=today)
+        for name, message in row_errors.by_field.items():
+            analysis.error(line, FIELD_COLUMNS.get(name), message)
+        if len(analysis.errors) > errors_before:
+            continue
+        given_id = text_of(table.get(cells, B.ID))
+        if given_id and len(given_id) > 100:
+            analysis.error(line, B.ID.label, "identifiant trop long (100 caractères au maximum)")
+            continue
+        external_id = given_id or identity_digest(values)
+        if external_id in seen:
+            if given_id:
+                analysis.error(line, B.ID.label, f"identifiant déjà utilisé ligne {seen[external_id]}")
+            else:
+                analysis.warn(line, None, f"ligne identique à la ligne {seen[external_id]} : ignorée")
+                plan.repeated += 1
+            continue
+        seen[external_id] = line
+        if external_id in existing:
+            plan.already += 1
+            continue
+        values.update(owner_structure_id=structure.id, created_by_id=user.id, anonymous=False,
+                      source=RecordSource.IMPORT, external_id=external_id)
+        plan.to_create.append(values)
+    analysis.summary = {
+        "Lignes lues": analysis.rows,
+        "Bénéficiaires à créer": len(plan.to_create),
+        "Déjà importés (ignorés)": plan.already,
+        "Lignes en double (ignorées)": plan.repeated,
+    }
+    analysis.plan = plan
+    return analysis
+
+
+def _insert_returning_ids(session: Session, model, rows: list[dict]) -> list[int]:
+    if not rows:
+        return []
+    result = session.execute(sa.insert(model).returning(model.id, sort_by_parameter_order=True), rows)
+    return list(result.scalars())
+
+
+def apply_beneficiaries(session: Session, user: User, plan: BeneficiaryPlan, progress) -> dict:
+    total = len(plan.to_create)
+    progress(0, total)
+    created = 0
+    for start in range(0, total, BATCH):
+        batch = plan.to_create[start:start + BATCH]
+        _insert_returning_ids(session, Beneficiary, batch)
+        created += len(batch)
+        progress(created, total)
+    return {"Bénéficiaires créés": created, "Déjà importés (ignorés)": plan.already,
+            "Lignes en double (ignorées)": plan.repeated}
+
+
+# --- activities ---------------------------------------------------------------------------------
+
+class A:
+    """Columns of the national activities export, one row per accompagnement (§3.4)."""
+
+    DATE = Column("Date", required=True)
+    CREATED = Column("Enregistré le")
+    MODIFIED = Column("Dernière modification le")
+    MEDIATOR_FIRST_NAME = Column("Prénom du médiateur")
+    MEDIATOR_LAST_NAME = Column("Nom du médiateur")
+    ROLE = Column("Rôle")
+    CONUM = Column("ID - Conum")
+    TYPE = Column("Type", required=True)
+    PARTICIPANTS = Column("Participants")
+    BENEFICIAIRE = Column("Bénéficiaire")
+    CANAL = Column("Canaux d’accompagnement", required=True, aliases=("Canal", "Lieu"))
+    LIEU_NOM = Column("Nom du lieu")
+    LIEU_ADRESSE = Column("Adresse")
+    LIEU_COMMUNE = Column("Commune")
+    LIEU_CODE_POSTAL = Column("Code postal")
+    LIEU_INSEE = Column("Code Insee")
+    DUREE = Column("Durée (min)", required=True, aliases=("Durée",))
+    ATELIER = Column("Nom de l’atelier")
+    MATERIEL = Column("Matériel numérique utilisé")
+    THEMATIQUES = Column("Thématique(s) d’accompagnement", required=True, aliases=("Thématiques",))
+    TAGS = Column("Tags")
+    DEMARCHE = Column("Nom de la démarche administrative")
+    NIVEAU = Column("Niveau d’autonomie (ou de l’atelier)")
+    REORIENTE = Column("Bénéficiaire réorienté")
+    REDIRECTION = Column("Structure de redirection")
+    BEN_COMMUNE = Column("Commune du bénéficiaire")
+    BEN_CODE_POSTAL = Column("Code postal du bénéficiaire")
+    BEN_INSEE = Column("Code Insee du bénéficiaire")
+    BEN_GENRE = Column("Genre du bénéficiaire", aliases=("Genre",))
+    BEN_TRANCHE = Column("Tranche d’âge du bénéficiaire", aliases=("Tranche d’âge",))
+    BEN_STATUT = Column("Statut du bénéficiaire")
+    NOTES = Column("Notes supplémentaires")
+    SOURCE = Column("Source de la donnée")
+    ID_CRA = Column("ID CRA", required=True)
+
+    ALL = [DATE, CREATED, MODIFIED, MEDIATOR_FIRST_NAME, MEDIATOR_LAST_NAME, ROLE, CONUM, TYPE, PARTICIPANTS,
+           BENEFICIAIRE, CANAL, LIEU_NOM, LIEU_ADRESSE, LIEU_COMMUNE, LIEU_CODE_POSTAL, LIEU_INSEE, DUREE, ATELIER,
+           MATERIEL, THEMATIQUES, TAGS, DEMARCHE, NIVEAU, REORIENTE, REDIRECTION, BEN_COMMUNE, BEN_CODE_POSTAL,
+           BEN_INSEE, BEN_GENRE, BEN_TRANCHE, BEN_STATUT, NOTES, SOURCE, ID_CRA]
+
+
+ANONYMOUS_NAMES = {"anonyme", "beneficiaire anonyme", "non communique"}
+# Activity-level columns that every row of one CRA must repeat identically.
+GROUP_COLUMNS = (A.DATE, A.TYPE, A.CANAL, A.DUREE, A.THEMATIQUES)
+
+
+@dataclass
+class _ActivityRow:
+    line: int
+    group_values: dict  # column label → raw text (consistency check)
+    activity: dict
+    codes: list[str]
+    participant_index: tuple[int, int] | None
+    beneficiary_id: int | None
+    anonymous: dict
+
+
+@dataclass
+class ActivityPlan:
+    structure_id: int
+    groups: list[tuple[str, list[_ActivityRow]]] = field(default_factory=list)
+    already: int = 0
+
+    @property
+    def accompaniments(self) -> int:
+        return sum(len(rows) for _, rows in self.groups)
+
+
+class _Context:
+    """Lookups shared by every row of an activities import (loaded once)."""
+
+    def __init__(self, session: Session, user: User, structure: Structure, table: Table):
+        self.structure = structure
+        self.user = user
+        insee_codes = set()
+        for _, cells in table.rows:
+            insee_codes.add(insee_code(table.get(cells, A.LIEU_INSEE)))
+            insee_codes.add(insee_code(table.get(cells, A.BEN_INSEE)))
+        self.communes = _communes_byinsee_code(session, insee_codes)
+        territory_id = structure.commune.territory_id
+        places = session.execute(
+            sa.select(Structure.id, Structure.name, Commune.insee_code).join(Commune, Commune.id == Structure.commune_id)
+            .where(sa.or_(Commune.territory_id == territory_id, Structure.id == structure.id))
+        ).all()
+        self.places: dict[str, list[tuple[int, str]]] = defaultdict(list)
+        for place_id, name, insee in places:
+            self.places[normalise_name(name)].append((place_id, insee))
+        staff = session.execute(
+            sa.select(User.id, User.first_name, User.last_name).join(StaffMembership, StaffMembership.user_id == User.id)
+            .where(StaffMembership.structure_id == structure.id).distinct()
+        ).all()
+        self.mediators: dict[tuple[str, str], set[int]] = defaultdict(set)
+        for user_id, first, last in staff:
+            self.mediators[(normalise_name(first), normalise_name(last))].add(user_id)
+        held = sa.select(Case.beneficiary_id).where(Case.structure_id == structure.id)
+        people = session.execute(
+            sa.select(Beneficiary.id, Beneficiary.first_name, Beneficiary.last_name).where(
+                Beneficiary.anonymous.is_(False), Beneficiary.deleted_at.is_(None),
+                sa.or_(Beneficiary.owner_structure_id == structure.id, Beneficiary.id.in_(held)))
+        ).all()
+        self.people: dict[str, set[int]] = defaultdict(set)
+        for person_id, first, last in people:
+            self.people[normalise_name(f"{first}{last}")].add(person_id)
+            self.people[normalise_name(f"{last}{first}")].add(person_id)
+
+    def place(self, name: str | None, insee: str | None) -> int | None:
+        candidates = self.places.get(normalise_name(name), []) if name else []
+        if insee:
+            candidates = [c for c in candidates if c[1] == insee] or candidates
+        return candidates[0][0] if len(candidates) == 1 else None
+
+    def mediator(self, first: str | None, last: str | None) -> int | None:
+        found = self.mediators.get((normalise_name(first), normalise_name(last))) if first and last else None
+        return next(iter(found)) if found and len(found) == 1 else None
+
+
+def _parse_activity_row(ctx: _Context, analysis: ImportAnalysis, table: Table, line: int, cells: list,
+                        today: date) -> _ActivityRow | None:
+    before = len(analysis.errors)
+
+    def cell(column):
+        return table.get(cells, column)
+
+    def parse(column, parser, *args):
+        try:
+            return parser(cell(column), *args)
+        except CellError as error:
+            analysis.error(line, column.label, str(error))
+            return None
+
+    day = parse(A.DATE, parse_date)
+    if day is None and len(analysis.errors) == before:
+        analysis.error(line, A.DATE.label, "Veuillez renseigner une date")
+    elif day is not None and day > today:
+        analysis.error(line, A.DATE.label, "La date ne peut pas être dans le futur")
+    elif day is not None and day.year < 2000:
+        analysis.error(line, A.DATE.label, "date invalide (attendu JJ/MM/AAAA)")
+    kind = parse(A.TYPE, parse_choice, TYPES,
+                 "type inconnu (attendu « Accompagnement individuel » ou « Atelier collectif »)")
+    if kind is None and not any(e.line == line and e.column == A.TYPE.label for e in analysis.errors):
+        analysis.error(line, A.TYPE.label, "Veuillez renseigner le type d’activité")
+    duration = parse(A.DUREE, parse_int, "durée invalide (attendu un nombre de minutes)")
+    if duration is None and not any(e.line == line and e.column == A.DUREE.label for e in analysis.errors):
+        analysis.error(line, A.DUREE.label, "Veuillez renseigner une durée")
+    elif duration is not None and not 0 < duration <= 24 * 60:
+        analysis.error(line, A.DUREE.label, "La durée doit être comprise entre 1 minute et 24 heures")
+
+    place_type = parse(A.CANAL, parse_choice, PLACES, "canal inconnu (attendu Lieu d’activité, Autre lieu, "
+                                                      "À domicile ou À distance)")
+    place_structure_id = place_commune_id = None
+    if place_type is None and not any(e.line == line and e.column == A.CANAL.label for e in analysis.errors):
+        analysis.error(line, A.CANAL.label, "Veuillez renseigner un lieu d’accompagnement")
+    elif place_type == PlaceType.LIEU_ACTIVITE.value:
+        place_structure_id = ctx.place(text_of(cell(A.LIEU_NOM)), insee_code(cell(A.LIEU_INSEE)))
+        if place_structure_id is None:
+            place_structure_id = ctx.structure.id
+            analysis.warn(line, A.LIEU_NOM.label, "lieu d’activité introuvable dans l’annuaire : la structure "
+                                                  "d’import est retenue")
+    elif place_type in (PlaceType.AUTRE.value, PlaceType.DOMICILE.value):
+        insee = insee_code(cell(A.LIEU_INSEE))
+        commune = ctx.communes.get(insee) if insee else None
+        if insee is None:
+            analysis.error(line, A.LIEU_INSEE.label, "Veuillez renseigner la commune")
+        elif commune is None:
+            analysis.error(line, A.LIEU_INSEE.label, "Code commune non trouvé")
+        else:
+            place_commune_id = commune.id
+    elif place_type == PlaceType.A_DISTANCE.value:
+        place_commune_id = ctx.structure.commune_id
+
+    codes = parse(A.THEMATIQUES, parse_list, THEMATIQUES, "thématique inconnue") or []
+    if not [c for c in codes if c in THEMATIQUE_CODES] and not any(
+            e.line == line and e.column == A.THEMATIQUES.label for e in analysis.errors):
+        analysis.error(line, A.THEMATIQUES.label, "Veuillez renseigner au moins une thématique")
+    has_demarches = activity_rules.AIDE_DEMARCHES in codes
+    if not has_demarches and any(c in DEMARCHE_CODES for c in codes):
+        analysis.error(line, A.THEMATIQUES.label, "Les thématiques de démarches administratives ne sont possibles "
+                                                  "qu’avec la thématique « Aide aux démarches administratives »")
+    demarche = text_of(cell(A.DEMARCHE))
+    if demarche and not has_demarches:
+        analysis.error(line, A.DEMARCHE.label, "Le nom de la démarche n’est possible qu’avec la thématique "
+                                               "« Aide aux démarches administratives »")
+    elif demarche and len(demarche) > 200:
+        analysis.error(line, A.DEMARCHE.label, "200 caractères au maximum")
+    materiel = parse(A.MATERIEL, parse_list, MATERIELS, "matériel inconnu") or []
+    if Materiel.AUCUN.value in materiel and len(materiel) > 1:
+        analysis.error(line, A.MATERIEL.label, "« Pas de matériel » ne peut pas être combiné avec un autre matériel")
+
+    individual = kind == ActivityType.INDIVIDUEL.value
+    autonomie = level = oriented = redirection = title = None
+    if individual:
+        autonomie = parse(A.NIVEAU, parse_stars, Autonomie)
+        oriented_text = text_of(cell(A.REORIENTE))
+        if oriented_text is not None:
+            oriented = YES_NO.get(value_key(oriented_text))
+            if oriented is None:
+                analysis.error(line, A.REORIENTE.label, "valeur invalide (attendu Oui ou Non)")
+        if oriented:
+            redirection = parse(A.REDIRECTION, parse_choice, REDIRECTIONS, "structure de redirection inconnue")
+            if redirection is None and not any(
+                    e.line == line and e.column == A.REDIRECTION.label for e in analysis.errors):
+                analysis.error(line, A.REDIRECTION.label, "Veuillez renseigner la structure de redirection")
+    elif kind == ActivityType.COLLECTIF.value:
+        level = parse(A.NIVEAU, parse_stars, NiveauAtelier)
+        title = text_of(cell(A.ATELIER))
+        if title and len(title) > 200:
+            analysis.error(line, A.ATELIER.label, "200 caractères au maximum")
+
+    participants = text_of(cell(A.PARTICIPANTS))
+    participant_index = None
+    if participants:
+        match = re.fullmatch(r"(\d+)\s*/\s*(\d+)", participants)
+        if match:
+            participant_index = (int(match.group(1)), int(match.group(2)))
+        elif participants == "1":
+            participant_index = (1, 1)
+        else:
+            analysis.error(line, A.PARTICIPANTS.label, "nombre de participants invalide (attendu 1 ou i/N)")
+
+    genre = parse(A.BEN_GENRE, parse_genre)
+    tranche = parse(A.BEN_TRANCHE, parse_choice, TRANCHES, "tranche d’âge inconnue")
+    statut = parse(A.BEN_STATUT, parse_choice, STATUTS, "statut inconnu")
+    residence = ctx.communes.get(insee_code(cell(A.BEN_INSEE)) or "")
+    beneficiary_id = None
+    name = text_of(cell(A.BENEFICIAIRE))
+    if name and value_key(name) not in ANONYMOUS_NAMES:
+        found = ctx.people.get(normalise_name(name), set())
+        if len(found) == 1:
+            beneficiary_id = next(iter(found))
+        else:
+            analysis.warn(line, A.BENEFICIAIRE.label,
+                          "plusieurs bénéficiaires suivis portent ce nom : accompagnement importé comme anonyme"
+                          if found else "bénéficiaire suivi introuvable : accompagnement importé comme anonyme")
+
+    external_id = text_of(cell(A.ID_CRA))
+    if external_id is None:
+        analysis.error(line, A.ID_CRA.label, "identifiant du CRA obligatoire")
+    elif len(external_id) > 100:
+        analysis.error(line, A.ID_CRA.label, "identifiant trop long (100 caractères au maximum)")
+    notes = text_of(cell(A.NOTES))
+    if len(analysis.errors) > before:
+        return None
+    mediator_id = ctx.mediator(text_of(cell(A.MEDIATOR_FIRST_NAME)), text_of(cell(A.MEDIATOR_LAST_NAME))) or ctx.user.id
+    return _ActivityRow(
+        line=line,
+        group_values={c.label: value_key(text_of(cell(c)) or "") for c in GROUP_COLUMNS},
+        activity={
+            "type": ActivityType(kind), "mediator_id": mediator_id, "structure_id": ctx.structure.id, "date": day,
+            "duration_min": duration, "place_type": PlaceType(place_type), "place_structure_id": place_structure_id,
+            "place_commune_id": place_commune_id, "demarche_name": demarche if has_demarches else None,
+            "materiel": materiel, "autonomie": autonomie and Autonomie(autonomie), "oriented": oriented if individual
+            else None, "redirection": redirection and StructureRedirection(redirection), "notes": notes,
+            "workshop_title": title, "workshop_level": level and NiveauAtelier(level),
+            "source": RecordSource.IMPORT, "external_id": external_id, "created_by_id": ctx.user.id,
+        },
+        codes=codes,
+        participant_index=participant_index,
+        beneficiary_id=beneficiary_id,
+        anonymous={"genre": genre and Genre(genre), "tranche_age": tranche and TrancheAge(tranche),
+                   "statut_social": statut and StatutSocial(statut),
+                   "residence_commune_id": residence.id if residence else None},
+    )
+
+
+def _check_group(analysis: ImportAnalysis, external_id: str, rows: list[_ActivityRow]) -> bool:
+    first = rows[0]
+    ok = True
+    for row in rows[1:]:
+        for label, value in row.group_values.items():
+            if value != first.group_values[label]:
+                analysis.error(row.line, label, f"valeur différente de la ligne {first.line} pour le même CRA "
+                                                "(même « ID CRA »)")
+                ok = False
+    if first.activity["type"] == ActivityType.INDIVIDUEL and len(rows) > 1:
+        analysis.error(rows[1].line, A.ID_CRA.label, "un accompagnement individuel ne compte qu’un bénéficiaire "
+                                                     f"(CRA déjà présent ligne {first.line})")
+        ok = False
+    declared = {r.participant_index[1] for r in rows if r.participant_index}
+    if declared and declared != {len(rows)}:
+        analysis.error(first.line, A.PARTICIPANTS.label, f"le CRA compte {max(declared)} participants mais "
+                                                         f"{len(rows)} ligne{'s' if len(rows) > 1 else ''}")
+        ok = False
+    followed = [r.beneficiary_id for r in rows if r.beneficiary_id]
+    if len(followed) != len(set(followed)):
+        analysis.error(first.line, A.BENEFICIAIRE.label, "le même bénéficiaire apparaît deux fois dans ce CRA")
+        ok = False
+    return ok
+
+
+def analyse_activities(session: Session, user: User, structure: Structure, content: bytes,
+                       filename: str | None) -> ImportAnalysis:
+    analysis = ImportAnalysis(ImportKind.ACTIVITIES)
+    _check_structure(session, user, structure)
+    table = read_table(content, filename, A.ALL, [A.DATE, A.TYPE, A.ID_CRA], "Activités", analysis)
+    if table is None:
+        return analysis
+    ctx = _Context(session, user, structure, table)
+    today = date.today()
+    groups: dict[str, list[_ActivityRow]] = {}
+    for line, cells in table.rows:
+        row = _parse_activity_row(ctx, analysis, table, line, cells, today)
+        if row is not None:
+            groups.setdefault(row.activity["external_id"], []).append(row)
+    for external_id, rows in groups.items():
+        _check_group(analysis, external_id, rows)
+    existing = set()
+    ids = list(groups)
+    for start in range(0, len(ids), 1000):
+        existing |= set(session.scalars(sa.select(Activity.external_id).where(
+            Activity.structure_id == structure.id, Activity.external_id.in_(ids[start:start + 1000]))))
+    existing |= _own_exported_ids(session, structure, ids)
+    plan = ActivityPlan(structure.id)
+    for external_id, rows in groups.items():
+        if external_id in existing:
+            plan.already += 1
+        else:
+            plan.groups.append((external_id, rows))
+    rows = [r for _, group in plan.groups for r in group]
+    analysis.summary = {
+        "Lignes lues": analysis.rows,
+        "Activités à créer": len(plan.groups),
+        "dont ateliers collectifs": sum(1 for _, g in plan.groups if g[0].activity["type"] == ActivityType.COLLECTIF),
+        "Accompagnements à créer": len(rows),
+        "rattachés à un bénéficiaire suivi": sum(1 for r in rows if r.beneficiary_id),
+        "Activités déjà importées (ignorées)": plan.already,
+    }
+    analysis.plan = plan
+    return analysis
+
+
+OWN_ID_PREFIX = "med-"
+
+
+def export_id(activity_id: int, external_id: str | None) -> str:
+    """The "ID CRA" of an export: the external id of imported activities, else ``med-<id>``."""
+    return external_id or f"{OWN_ID_PREFIX}{activity_id}"
+
+
+def _own_exported_ids(session: Session, structure: Structure, ids: list[str]) -> set[str]:
+    """``med-<id>`` of our own exports, when that activity already is in the structure."""
+    own = {int(i[len(OWN_ID_PREFIX):]): i for i in ids if i.startswith(OWN_ID_PREFIX) and i[len(OWN_ID_PREFIX):].isdigit()}
+    found = set()
+    keys = list(own)
+    for start in range(0, len(keys), 1000):
+        found |= set(session.scalars(sa.select(Activity.id).where(
+            Activity.structure_id == structure.id, Activity.id.in_(keys[start:start + 1000]))))
+    return {own[i] for i in found}
+
+
+def _live_cases(session: Session, beneficiary_ids: set[int]) -> dict[int, int]:
+    ids = sorted(beneficiary_ids)
+    found = {}
+    for start in range(0, len(ids), 1000):
+        for beneficiary_id, case_id in session.execute(sa.select(Case.beneficiary_id, Case.id).where(
+                Case.beneficiary_id.in_(ids[start:start + 1000]), Case.state != CaseState.CLOS)):
+            found[beneficiary_id] = case_id
+    return found
+
+
+def apply_activities(session: Session, user: User, plan: ActivityPlan, progress) -> dict:
+    total = plan.accompaniments
+    progress(0, total)
+    followed = {r.beneficiary_id for _, rows in plan.groups for r in rows if r.beneficiary_id}
+    cases = _live_cases(session, followed)
+    done = created = anonymous = 0
+    batch: list[tuple[str, list[_ActivityRow]]] = []
+
+    def flush_batch():
+        nonlocal done, created, anonymous
+        activity_rows = []
+        for _, rows in batch:
+            values = dict(rows[0].activity)
+            values["participants_count"] = len(rows)
+            activity_rows.append(values)
+        activity_ids = _insert_returning_ids(session, Activity, activity_rows)
+        themes, anonymous_rows, pending = [], [], []
+        for activity_id, (_, rows) in zip(activity_ids, batch, strict=True):
+            themes.extend({"activity_id": activity_id, "code": code} for code in rows[0].codes)
+            for row in rows:
+                if row.beneficiary_id:
+                    pending.append((activity_id, row.beneficiary_id, False))
+                else:
+                    anonymous_rows.append({"owner_structure_id": plan.structure_id, "created_by_id": user.id,
+                                           "anonymous": True, "random_attributes": False,
+                                           "source": RecordSource.IMPORT, **row.anonymous})
+                    pending.append((activity_id, None, True))
+        if themes:
+            session.execute(sa.insert(ActivityThematique), themes)
+        anonymous_ids = iter(_insert_returning_ids(session, Beneficiary, anonymous_rows))
+        participations = []
+        for activity_id, beneficiary_id, is_anonymous in pending:
+            if is_anonymous:
+                # "Bénéficiaires anonymes sont comptabilisés comme 1 nouveau bénéficiaire à chaque accompagnement."
+                participations.append({"activity_id": activity_id, "beneficiary_id": next(anonymous_ids),
+                                       "case_id": None, "first_accompaniment": True})
+            else:
+                participations.append({"activity_id": activity_id, "beneficiary_id": beneficiary_id,
+                                       "case_id": cases.get(beneficiary_id), "first_accompaniment": False})
+        session.execute(sa.insert(Participation), participations)
+        created += len(batch)
+        anonymous += len(anonymous_rows)
+        done += len(participations)
+        progress(done, total)
+        batch.clear()
+
+    rows_in_batch = 0
+    for group in plan.groups:
+        batch.append(group)
+        rows_in_batch += len(group[1])
+        if rows_in_batch >= BATCH:
+            flush_batch()
+            rows_in_batch = 0
+    if batch:
+        flush_batch()
+    ids = sorted(followed)
+    for start in range(0, len(ids), BATCH):
+        services.recompute_for(session, ids[start:start + BATCH])
+    return {"Activités créées": created, "Accompagnements créés": done,
+            "dont bénéficiaires anonymes": anonymous, "Activités déjà importées (ignorées)": plan.already}
+
+
+# --- the two steps ------------------------------------------------------------------------------
+
+ANALYSERS = {ImportKind.BENEFICIARIES: analyse_beneficiaries, ImportKind.ACTIVITIES: analyse_activities}
+
+
+def analyse(session: Session, user: User, structure: Structure, kind: ImportKind | str, content: bytes,
+            filename: str | None = None) -> ImportAnalysis:
+    """Read and validate every row; write nothing. Raises Forbidden for a structure the user
+    does not work for."""
+    return ANALYSERS[ImportKind(kind)](session, user, structure, content, filename)
+
+
+def store_upload(session: Session, user: User, structure: Structure, analysis: ImportAnalysis, content: bytes,
+                 filename: str | None) -> ImportUpload:
+    """Keep a file analysed without error until the user confirms it (stale uploads are purged)."""
+    if not analysis.ok:
+        raise DomainError("Seul un fichier sans erreur peut être importé.")
+    purge_stale_uploads(session)
+    upload = ImportUpload(kind=analysis.kind, structure_id=structure.id, user_id=user.id,
+                          filename=(filename or "fichier")[:200], data=content,
+                          sha256=hashlib.sha256(content).hexdigest(), summary=analysis.summary)
+    session.add(upload)
+    session.flush()
+    return upload
+
+
+def purge_stale_uploads(session: Session, now: datetime | None = None) -> int:
+    limit = (now or utcnow()) - UPLOAD_TTL
+    return session.execute(sa.delete(ImportUpload).where(ImportUpload.created_at < limit)
+                           .execution_options(synchronize_session=False)).rowcount or 0
+
+
+def get_upload(session: Session, user: User, upload_id: int) -> ImportUpload:
+    """The user's own pending upload (404 otherwise)."""
+    upload = session.scalar(sa.select(ImportUpload).where(ImportUpload.id == upload_id,
+                                                          ImportUpload.user_id == user.id))
+    if upload is None or upload.created_at < utcnow() - UPLOAD_TTL:
+        raise NotFound("Ce fichier n'est plus disponible : envoyez-le de nouveau.")
+    return upload
+
+
+def start_import(session: Session, user: User, upload: ImportUpload, *, return_url: str | None = None):
+    """Hand the confirmed file to the ``cases.import`` job (progress page) and forget the upload."""
+    job = enqueue(session, "cases.import", user=user, structure_id=upload.structure_id,
+                  params={"kind": upload.kind.value, "structure_id": upload.structure_id, "return_url": return_url},
+                  input_name=upload.filename, input_data=upload.data)
+    session.delete(upload)
+    session.flush()
+    return job
+
+
+def discard_upload(session: Session, upload: ImportUpload) -> None:
+    session.delete(upload)
+    session.flush()
+
+
+@register("cases.import")
+def import_job(session: Session, job, progress):
+    """Analyse the file again, then write everything (one transaction), reporting progress."""
+    kind = ImportKind(job.params["kind"])
+    user = session.get(User, job.created_by_id)
+    structure = session.get(Structure, job.params["structure_id"])
+    if user is None or structure is None:
+        raise DomainError("L'import n'a pas été appliqué : le compte ou la structure n'existe plus.")
+    analysis = analyse(session, user, structure, kind, job.input_data or b"", job.input_name)
+    if not analysis.ok:
+        raise DomainError(analysis.failure_message())
+    if kind == ImportKind.BENEFICIARIES:
+        result = apply_beneficiaries(session, user, analysis.plan, progress)
+        action, created = "import.beneficiaries", result["Bénéficiaires créés"]
+    else:
+        result = apply_activities(session, user, analysis.plan, progress)
+        action, created = "import.activities", result["Accompagnements créés"]
+    session.flush()
+    record(session, action, actor=user, obj=structure, structure_id=structure.id,
+           details={"job_id": job.id, "rows": analysis.rows, "created": created,
+                    "skipped": analysis.summary.get("Déjà importés (ignorés)",
+                                                    analysis.summary.get("Activités déjà importées (ignorées)", 0))})
+    if job.params.get("return_url"):
+        result["url"] = job.params["return_url"]
+    return result

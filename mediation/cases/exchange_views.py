@@ -1,0 +1,318 @@
+"""Pages of imports, exports, duplicates (merge and undo) and retention; the ``retention`` command.
+
+Thin handlers: load through the user's scope (cases/policy.py), check the role, act through a
+service (exchange, exports, duplicates, retention), render. An out-of-scope id is a 404.
+Exports are POST forms: each one is recorded in the audit log (a GET never writes).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import click
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
+
+from mediation.audit.services import record
+from mediation.auth.models import Role
+from mediation.cases import activities, duplicates, exchange, exports, policy, retention
+from mediation.cases.enums import ActivityType, thematique_label
+from mediation.cases.exchange_forms import (
+    ActivityExportForm,
+    BeneficiaryExportForm,
+    ConfirmForm,
+    ImportForm,
+    MergeForm,
+    PersonalDataForm,
+    RetentionForm,
+)
+from mediation.cases.exchange_models import ImportKind
+from mediation.cases.models import Beneficiary
+from mediation.cases.views import filter_structures, filtered_activities, list_filters
+from mediation.directory.models import Structure
+from mediation.errors import DomainError, NotFound
+from mediation.extensions import db
+from mediation.jobs import enqueue
+from mediation.pagination import Page, page_arg
+from mediation.policy import access
+from mediation.types import utcnow
+from mediation.web import rollback_only
+
+bp = Blueprint("cases_exchange", __name__, url_prefix="/echanges", cli_group=None)
+
+STAFF = (Role.ADMIN, Role.COORDINATOR, Role.MEDIATOR)
+PAIRS_PER_PAGE = 25
+
+
+@bp.route("/")
+@access(*STAFF)
+def index():
+    return render_template("cases_exchange/index.html", is_mediator=policy.can_see_identity(current_user),
+                           is_admin=current_user.role == Role.ADMIN)
+
+
+# --- import -------------------------------------------------------------------------------------
+
+def _import_structures():
+    return activities.mediator_structures(db.session, current_user)
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@access(Role.MEDIATOR)
+def import_file():
+    """Step 1: send a file; every row is analysed, nothing is written."""
+    form = ImportForm()
+    structures = _import_structures()
+    form.set_structures(structures)
+    analysis = upload = None
+    if not structures:
+        flash("Vous n'êtes rattaché·e à aucune structure : demandez à votre coordination de vous rattacher.", "error")
+    elif form.validate_on_submit():
+        content = form.file.data.read()
+        filename = form.file.data.filename
+        structure = db.session.get(Structure, form.structure_id.data)
+        try:
+            analysis = exchange.analyse(db.session, current_user, structure, form.kind.data, content, filename)
+            if analysis.ok:
+                upload = exchange.store_upload(db.session, current_user, structure, analysis, content, filename)
+        except DomainError as error:
+            rollback_only()
+            form.add_domain_error(error)
+            analysis = None
+    return render_template("cases_exchange/import.html", form=form, analysis=analysis, upload=upload,
+                           shown_errors=analysis.errors[:200] if analysis else [],
+                           shown_warnings=analysis.warnings[:200] if analysis else [],
+                           confirm_form=ConfirmForm())
+
+
+@bp.route("/import/<int:upload_id>/appliquer", methods=["POST"])
+@access(Role.MEDIATOR)
+def import_apply(upload_id: int):
+    """Step 2: the confirmed file becomes a job; its progress page follows."""
+    try:
+        upload = exchange.get_upload(db.session, current_user, upload_id)
+    except NotFound:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("cases_exchange.import_file"))
+    kind = upload.kind
+    return_url = url_for("cases.activity_list") if kind == ImportKind.ACTIVITIES else url_for("cases.case_list")
+    job = exchange.start_import(db.session, current_user, upload, return_url=return_url)
+    return redirect(url_for("jobs.job_detail", job_id=job.id))
+
+
+@bp.route("/import/<int:upload_id>/abandonner", methods=["POST"])
+@access(Role.MEDIATOR)
+def import_discard(upload_id: int):
+    try:
+        upload = exchange.get_upload(db.session, current_user, upload_id)
+    except NotFound:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        exchange.discard_upload(db.session, upload)
+        flash("Import abandonné : rien n'a été enregistré.", "success")
+    return redirect(url_for("cases_exchange.import_file"))
+
+
+# --- exports ------------------------------------------------------------------------------------
+
+def _download(export_or_sheets, fmt: str, filename: str):
+    if fmt == "csv":
+        return Response(_chunks_then_close(exports.write_csv(export_or_sheets)), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'})
+    return Response(_chunks_then_close(exports.write_xlsx(export_or_sheets)), mimetype=exchange.XLSX_MIMETYPE,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'})
+
+
+def _chunks_then_close(file, size: int = 64 * 1024):
+    try:
+        while chunk := file.read(size):
+            yield chunk
+    finally:
+        file.close()
+
+
+def _filter_labels(filters: dict, structures) -> list[tuple[str, str]]:
+    names = {s.id: s.name for s in structures}
+    return [
+        ("Du", filters["du"].strftime("%d/%m/%Y") if filters["du"] else ""),
+        ("Au", filters["au"].strftime("%d/%m/%Y") if filters["au"] else ""),
+        ("Type", ActivityType.label_of(filters["type"]) if filters["type"] else ""),
+        ("Thématique", thematique_label(filters["thematique"]) if filters["thematique"] else ""),
+        ("Structure", names.get(filters["structure"], "") if filters["structure"] else ""),
+    ]
+
+
+@bp.route("/export/activites", methods=["GET", "POST"])
+@access(*STAFF)
+def export_activities():
+    """Filters (pre-filled from the activity list's query string) and format, then the file."""
+    structures = filter_structures(current_user)
+    form = ActivityExportForm(formdata=request.form if request.method == "POST" else request.args)
+    form.set_structures(structures)
+    if request.method == "POST" and form.validate_on_submit():
+        filters = list_filters(request.form)
+        query = filtered_activities(current_user, filters)
+        export = exports.export_activities(db.session, current_user, query, _filter_labels(filters, structures))
+        record(db.session, "export.activities", actor=current_user,
+               details={"format": form.format.data, "self_export": exports.is_self_export(current_user),
+                        "filters": sorted(k for k, v in filters.items() if v)})
+        return _download(export, form.format.data, export.filename)
+    return render_template("cases_exchange/export_activities.html", form=form,
+                           self_export=exports.is_self_export(current_user))
+
+
+@bp.route("/export/beneficiaires", methods=["GET", "POST"])
+@access(Role.MEDIATOR)
+def export_beneficiaries():
+    form = BeneficiaryExportForm()
+    if form.validate_on_submit():
+        export = exports.export_beneficiaries(db.session, current_user, form.q.data)
+        record(db.session, "export.beneficiaries", actor=current_user,
+               details={"format": form.format.data, "search": bool(form.q.data)})
+        return _download(export, form.format.data, export.filename)
+    return render_template("cases_exchange/export_beneficiaries.html", form=form)
+
+
+def _identified(beneficiary_id: int) -> Beneficiary:
+    beneficiary = policy.get_beneficiary(db.session, current_user, beneficiary_id)
+    if beneficiary is None or beneficiary.anonymous:
+        abort(404)
+    return beneficiary
+
+
+@bp.route("/beneficiaires/<int:beneficiary_id>/donnees", methods=["GET", "POST"])
+@access(Role.MEDIATOR)
+def personal_data(beneficiary_id: int):
+    """Right of access: everything held on one person, to hand over to them."""
+    beneficiary = _identified(beneficiary_id)
+    form = PersonalDataForm()
+    if form.validate_on_submit():
+        data = exports.personal_data(db.session, beneficiary)
+        record(db.session, "export.personal_data", actor=current_user, obj=beneficiary,
+               structure_id=beneficiary.owner_structure_id, details={"format": form.format.data})
+        filename = f"donnees-beneficiaire-{beneficiary.id}-{date.today().isoformat()}"
+        if form.format.data == "json":
+            body = json.dumps(data, ensure_ascii=False, indent=2, default=str)
+            return Response(body, mimetype="application/json",
+                            headers={"Content-Disposition": f'attachment; filename="{filename}.json"'})
+        return _download(exports.personal_data_exports(current_user, data), "xlsx", filename)
+    return render_template("cases_exchange/personal_data.html", form=form, beneficiary=beneficiary)
+
+
+# --- duplicates and merges ----------------------------------------------------------------------
+
+@bp.route("/doublons")
+@access(Role.MEDIATOR)
+def duplicate_list():
+    pairs = duplicates.find_duplicate_pairs(db.session, current_user)
+    number = page_arg(request.args)
+    start = (number - 1) * PAIRS_PER_PAGE
+    page = Page(items=pairs[start:start + PAIRS_PER_PAGE], page=number, per_page=PAIRS_PER_PAGE, total=len(pairs))
+    records = duplicates.load_pair_records(db.session, page.items)
+    return render_template("cases_exchange/duplicates.html", page=page, records=records,
+                           page_url=lambda n: url_for("cases_exchange.duplicate_list", page=n))
+
+
+@bp.route("/doublons/<int:first_id>/<int:second_id>", methods=["GET", "POST"])
+@access(Role.MEDIATOR)
+def duplicate_merge(first_id: int, second_id: int):
+    first, second = _identified(first_id), _identified(second_id)
+    if first.id == second.id:
+        abort(404)
+    form = MergeForm()
+    form.keep.choices = [SelectChoice(b.id, f"Fiche n° {b.id} — {b.display_name}") for b in (first, second)]
+    if form.validate_on_submit():
+        destination, source = (first, second) if form.keep.data == first.id else (second, first)
+        try:
+            merge = duplicates.merge_beneficiaries(db.session, current_user, destination, source)
+        except DomainError as error:
+            rollback_only()
+            form.add_domain_error(error)
+        else:
+            deadline = duplicates.undo_deadline(merge)
+            flash(f"Fiches fusionnées : la fiche n° {source.id} est rattachée à la fiche n° {destination.id}. "
+                  f"Vous pouvez annuler cette fusion jusqu'au {deadline.strftime('%d/%m/%Y')}.", "success")
+            return redirect(url_for("cases_exchange.merge_list"))
+    criteria = duplicates.find_duplicate_pairs(db.session, current_user, beneficiary_id=first.id)
+    pair = next((p for p in criteria if {p.first_id, p.second_id} == {first.id, second.id}), None)
+    return render_template("cases_exchange/merge.html", form=form, first=first, second=second, pair=pair,
+                           filled_first=duplicates.merge_preview(first, second),
+                           filled_second=duplicates.merge_preview(second, first))
+
+
+@bp.route("/fusions")
+@access(Role.MEDIATOR)
+def merge_list():
+    merges = duplicates.recent_merges(db.session, current_user)
+    now = utcnow()
+    return render_template("cases_exchange/merges.html", merges=merges,
+                           undoable={m.id for m in merges if duplicates.can_undo(m, now)},
+                           deadline=duplicates.undo_deadline, form=ConfirmForm())
+
+
+@bp.route("/fusions/<int:merge_id>/annuler", methods=["POST"])
+@access(Role.MEDIATOR)
+def merge_undo(merge_id: int):
+    try:
+        merge = duplicates.get_merge(db.session, current_user, merge_id)
+    except NotFound:
+        abort(404)
+    if ConfirmForm().validate_on_submit():
+        try:
+            source = duplicates.undo_merge(db.session, current_user, merge)
+        except DomainError as error:
+            rollback_only()
+            flash(error.message, "error")
+        else:
+            flash(f"Fusion annulée : la fiche n° {source.id} est de nouveau séparée.", "success")
+    return redirect(url_for("cases_exchange.merge_list"))
+
+
+# --- retention ----------------------------------------------------------------------------------
+
+@bp.route("/conservation", methods=["GET", "POST"])
+@access(Role.ADMIN)
+def retention_page():
+    """Administrators see what is due and may run the anonymisation now (a job)."""
+    months = retention.retention_months()
+    form = RetentionForm()
+    if form.validate_on_submit():
+        job = enqueue(db.session, "cases.retention", user=current_user,
+                      params={"months": months, "return_url": url_for("cases_exchange.retention_page")})
+        return redirect(url_for("jobs.job_detail", job_id=job.id))
+    report = retention.run_retention(db.session, months=months, apply=False)
+    return render_template("cases_exchange/retention.html", report=report, form=form)
+
+
+@bp.cli.command("retention")
+@click.option("--apply/--dry-run", default=False,
+              help="--dry-run (par défaut) compte seulement ; --apply anonymise.")
+@click.option("--months", type=int, default=None,
+              help="Délai d'inactivité en mois (par défaut MEDIATION_RETENTION_MONTHS, sinon 24).")
+def retention_command(apply: bool, months: int | None) -> None:
+    """Anonymise les bénéficiaires sans activité depuis le délai de conservation (dossiers clos)."""
+    months = months or retention.retention_months(current_app)
+    report = retention.run_retention(db.session, months=months, apply=apply)
+    cutoff = report.cutoff.date().strftime("%d/%m/%Y")
+    if apply:
+        db.session.commit()
+        click.echo(f"Délai : {months} mois (sans activité depuis le {cutoff}). {report.anonymised} bénéficiaire(s) "
+                   f"anonymisé(s), {report.case_notes_erased} note(s) de dossier et {report.activity_notes_erased} "
+                   "note(s) d'accompagnement effacée(s).")
+    else:
+        click.echo(f"Délai : {months} mois (sans activité depuis le {cutoff}). {report.due} bénéficiaire(s) "
+                   "seraient anonymisé(s). Rien n'a été modifié (--apply pour anonymiser).")
+

@@ -1,0 +1,374 @@
+"""Reading the tables of an import (XLSX or CSV) and parsing their cells, with French messages.
+
+- :func:`read_table` finds the header row among the first 50 rows (so that a national export with
+  its "Informations export" block reads as is), maps the known columns (compared without case,
+  accents or apostrophe style) and returns the non-empty rows with their line numbers, as
+  spreadsheet software shows them.
+- Cell parsers raise :class:`CellError` with a message that never repeats the value (messages end
+  up in job records, which hold no personal data).
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import re
+import unicodedata
+import warnings
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from mediation.cases.enums import (
+    ActivityType,
+    DemarcheThematique,
+    Genre,
+    Materiel,
+    PlaceType,
+    StatutSocial,
+    StructureRedirection,
+    Thematique,
+    TrancheAge,
+)
+from mediation.cases.exchange_models import ImportKind
+
+MAX_ROWS = 100_000
+HEADER_SEARCH_ROWS = 50
+
+# --- reading a table ----------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=8192)
+def header_key(value: Any) -> str:
+    """Header cells compare without case, accents, apostrophe style or extra spaces (cached: the same
+    labels repeat on every row)."""
+    text = unicodedata.normalize("NFKD", str(value or ""))
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    text = text.replace("’", "'").replace("‘", "'").replace("\xa0", " ").replace("\u202f", " ")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def value_key(value: Any) -> str:
+    """Cell values compared with labels (same rules as headers)."""
+    return header_key(value)
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str  # as written in the national export
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return (header_key(self.label), *(header_key(a) for a in self.aliases))
+
+
+@dataclass
+class RowError:
+    line: int  # line of the file (1 = first line); 0 = the file as a whole
+    column: str | None
+    message: str
+
+    def __str__(self) -> str:
+        if self.line and self.column:
+            return f"Ligne {self.line}, colonne « {self.column} » : {self.message}"
+        if self.line:
+            return f"Ligne {self.line} : {self.message}"
+        return self.message
+
+
+def _lower_first(message: str) -> str:
+    first = message.split(" ", 1)[0]
+    return message if first.isupper() or not message else message[0].lower() + message[1:]
+
+
+@dataclass
+class ImportAnalysis:
+    kind: ImportKind
+    rows: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    summary: dict[str, int] = field(default_factory=dict)
+    plan: Any = None  # what apply writes (internal)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and self.plan is not None
+
+    def error(self, line: int, column: str | None, message: str) -> None:
+        self.errors.append(RowError(line, column, _lower_first(message) if column else message))
+
+    def warn(self, line: int, column: str | None, message: str) -> None:
+        self.warnings.append(RowError(line, column, message))
+
+    def failure_message(self, limit: int = 5) -> str:
+        n = len(self.errors)
+        listed = " ; ".join(str(e) for e in self.errors[:limit])
+        more = f" (et {n - limit} autre{'s' if n - limit > 1 else ''})" if n > limit else ""
+        return (f"L'import n'a pas été appliqué : le fichier contient {n} erreur{'s' if n > 1 else ''}. "
+                f"{listed}{more}.")
+
+
+@dataclass
+class Table:
+    columns: dict[str, int]  # column label → index in the row
+    rows: list[tuple[int, list]]  # (line, cells)
+
+    def get(self, cells: list, column: Column) -> Any:
+        index = self.columns.get(column.label)
+        if index is None or index >= len(cells):
+            return None
+        return cells[index]
+
+
+def _is_xlsx(content: bytes, filename: str | None) -> bool:
+    return content[:4] == b"PK\x03\x04" or (filename or "").lower().endswith((".xlsx", ".xlsm"))
+
+
+def _find_header(rows, columns: list[Column], detect: list[Column]):
+    """(index of the header row, {label: cell index}, ignored headers) or None."""
+    wanted = {key: column for column in columns for key in column.keys}
+    for index, cells in enumerate(rows[:HEADER_SEARCH_ROWS]):
+        keys = [header_key(c) for c in cells]
+        if not all(any(k in keys for k in column.keys) for column in detect):
+            continue
+        mapping: dict[str, int] = {}
+        ignored = []
+        for position, key in enumerate(keys):
+            column = wanted.get(key)
+            if column is None:
+                if key:
+                    ignored.append(str(cells[position]).strip())
+            elif column.label not in mapping:
+                mapping[column.label] = position
+        return index, mapping, ignored
+    return None
+
+
+def _xlsx_rows(content: bytes, sheet_name: str, analysis: ImportAnalysis):
+    from openpyxl import load_workbook
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        analysis.error(0, None, "Le fichier n'est pas un classeur Excel (.xlsx) lisible : enregistrez-le au "
+                                "format .xlsx ou CSV UTF-8 et recommencez.")
+        return None
+    try:
+        names = {header_key(n): n for n in workbook.sheetnames}
+        sheet = workbook[names[header_key(sheet_name)]] if header_key(sheet_name) in names else workbook.worksheets[0]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return [list(row) for row in sheet.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+
+
+def _csv_rows(content: bytes, analysis: ImportAnalysis, columns, detect):
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        analysis.error(0, None, "Le fichier n'est pas encodé en UTF-8 : enregistrez-le au format « CSV UTF-8 » "
+                                "et recommencez.")
+        return None
+    for delimiter in (";", ","):
+        head = []
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        try:
+            for _ in range(HEADER_SEARCH_ROWS):
+                head.append(next(reader))
+        except (StopIteration, csv.Error):
+            pass
+        if _find_header(head, columns, detect) is not None:
+            break
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows = []
+    try:
+        for cells in reader:
+            rows.append(cells)
+            if len(rows) > MAX_ROWS + HEADER_SEARCH_ROWS:
+                break
+    except csv.Error:
+        analysis.error(len(rows) + 1, None, "ligne illisible : vérifiez les guillemets.")
+        return None
+    return rows
+
+
+def read_table(content: bytes, filename: str | None, columns: list[Column], detect: list[Column],
+               sheet_name: str, analysis: ImportAnalysis) -> Table | None:
+    """Find the header row and return the data rows with their line numbers (empty rows skipped).
+
+    Line numbers are the rows of the sheet as spreadsheet software shows them (1 = first row)."""
+    if not content:
+        analysis.error(0, None, "Le fichier est vide.")
+        return None
+    if _is_xlsx(content, filename):
+        rows = _xlsx_rows(content, sheet_name, analysis)
+    else:
+        rows = _csv_rows(content, analysis, columns, detect)
+    if rows is None:
+        return None
+    # Lines are rows of the sheet as a spreadsheet shows them (a cell may hold several text lines).
+    lines = list(range(1, len(rows) + 1))
+    header = _find_header(rows, columns, detect)
+    if header is None:
+        analysis.error(0, None, "En-tête introuvable : le tableau doit commencer par une ligne de titres de "
+                                "colonnes comprenant " + ", ".join(f"« {c.label} »" for c in detect) + ".")
+        return None
+    index, mapping, ignored = header
+    missing = [c.label for c in columns if c.required and c.label not in mapping]
+    for label in missing:
+        analysis.error(lines[index], None, f"Colonne obligatoire absente : « {label} ».")
+    analysis.ignored_columns = ignored
+    data = []
+    for line, cells in zip(lines[index + 1:], rows[index + 1:], strict=True):
+        if not any(text_of(c) for c in cells):
+            continue
+        if len(data) >= MAX_ROWS:
+            analysis.error(line, None, f"le fichier dépasse {MAX_ROWS:,} lignes : découpez-le.".replace(",", "\u202f"))
+            return None
+        data.append((line, cells))
+    if missing:
+        return None
+    if not data:
+        analysis.error(0, None, "Le fichier ne contient aucune ligne à importer sous l'en-tête.")
+        return None
+    analysis.rows = len(data)
+    return Table(mapping, data)
+
+
+# --- cell parsers -------------------------------------------------------------------------------
+
+def text_of(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    text = str(value).strip()
+    return None if text in ("", "-", "—") else text
+
+
+class CellError(ValueError):
+    """A cell's value is refused; the message is in French, without the value itself."""
+
+
+def parse_date(value: Any) -> date | None:
+    if value is None or text_of(value) is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = text_of(value)
+    for pattern in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d/%m/%y"):
+        try:
+            return datetime.strptime(text.split(" ")[0].split("T")[0], pattern).date()  # noqa: DTZ007
+        except ValueError:
+            continue
+    raise CellError("date invalide (attendu JJ/MM/AAAA)")
+
+
+def parse_int(value: Any, message: str) -> int | None:
+    text = text_of(value)
+    if text is None:
+        return None
+    if re.fullmatch(r"\d+([.,]0+)?", text):
+        return int(re.split(r"[.,]", text)[0])
+    raise CellError(message)
+
+
+def parse_phone(value: Any) -> str | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        digits = str(int(value))
+        return "0" + digits if len(digits) == 9 else digits  # Excel drops the leading zero
+    return text_of(value)
+
+
+def _labels(enum_cls, extra: dict[str, str] | None = None) -> dict[str, str]:
+    mapping = {value_key(m.label): m.value for m in enum_cls}
+    mapping.update({value_key(m.value): m.value for m in enum_cls})
+    mapping.update({value_key(k): v for k, v in (extra or {}).items()})
+    return mapping
+
+
+GENRES = _labels(Genre, {"Homme": Genre.MASCULIN.value, "Femme": Genre.FEMININ.value, "H": Genre.MASCULIN.value,
+                         "F": Genre.FEMININ.value, "M": Genre.MASCULIN.value})
+STATUTS = _labels(StatutSocial, {"Non communiqué": StatutSocial.NON_COMMUNIQUE.value,
+                                 "Non communiqué ou hétérogène": StatutSocial.NON_COMMUNIQUE.value,
+                                 "Retraitée": StatutSocial.RETRAITE.value, "Scolarisée": StatutSocial.SCOLARISE.value})
+TRANCHES = _labels(TrancheAge)
+TYPES = _labels(ActivityType, {"Individuel": "individuel", "Collectif": "collectif",
+                               "Demande ponctuelle": "individuel"})
+PLACES = _labels(PlaceType, {"Lieu d'activité": "lieu_activite", "A distance": "a_distance",
+                             "A domicile": "domicile", "Autre": "autre"})
+MATERIELS = _labels(Materiel)
+THEMATIQUES = {**_labels(Thematique), **_labels(DemarcheThematique)}
+REDIRECTIONS = _labels(StructureRedirection)
+YES_NO = {"oui": True, "non": False, "true": True, "false": False, "1": True, "0": False}
+
+
+def parse_choice(value: Any, mapping: dict[str, str], message: str) -> str | None:
+    text = text_of(value)
+    if text is None:
+        return None
+    found = mapping.get(value_key(text))
+    if found is None:
+        raise CellError(message)
+    return found
+
+
+def parse_genre(value: Any) -> str | None:
+    text = text_of(value)
+    if text is None:
+        return None
+    found = GENRES.get(value_key(text))
+    if found is None:  # the national import reads the first letter
+        found = {"f": Genre.FEMININ.value, "m": Genre.MASCULIN.value, "h": Genre.MASCULIN.value,
+                 "n": Genre.NON_COMMUNIQUE.value}.get(value_key(text)[:1])
+    if found is None:
+        raise CellError("genre invalide (attendu Masculin, Féminin ou Non communiqué)")
+    return found
+
+
+def parse_list(value: Any, mapping: dict[str, str], message: str) -> list[str]:
+    text = text_of(value)
+    if text is None:
+        return []
+    codes = []
+    for part in re.split(r"[\n;|,]", text):
+        if part.strip():
+            code = mapping.get(value_key(part))
+            if code is None:
+                raise CellError(message)
+            codes.append(code)
+    return list(dict.fromkeys(codes))
+
+
+def parse_stars(value: Any, enum_cls) -> str | None:
+    """"2/3" (the national export), "2" or a label."""
+    text = text_of(value)
+    if text is None:
+        return None
+    match = re.fullmatch(r"([1-3])\s*(/\s*3)?", text)
+    members = list(enum_cls)
+    if match:
+        return members[int(match.group(1)) - 1].value
+    found = _labels(enum_cls).get(value_key(text))
+    if found is None:
+        raise CellError("niveau invalide (attendu 1/3, 2/3 ou 3/3)")
+    return found
+
+
+def insee_code(value: Any) -> str | None:
+    text = text_of(value)
+    if text is None:
+        return None
+    text = text.upper()
+    return text.zfill(5) if text.isdigit() and len(text) == 4 else text  # Excel drops the leading zero
