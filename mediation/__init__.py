@@ -76,6 +76,7 @@ def register_blueprints(app: Flask) -> None:
     from mediation.home import bp as home_bp
     from mediation.jobs.views import bp as jobs_bp
     from mediation.mandates.views import bp as mandates_bp
+    from mediation.pathways.views import bp as pathways_bp
 
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp)
@@ -86,6 +87,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(mandates_bp)
+    app.register_blueprint(pathways_bp)
 
 
 def register_cli(app: Flask) -> None:

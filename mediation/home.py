@@ -16,6 +16,7 @@ NAVIGATION = [
     ("cases.activity_new", "Enregistrer une activité", {Role.MEDIATOR}),
     ("cases.case_list", "Dossiers", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("cases.activity_list", "Activités", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
+    ("pathways.index", "Parcours et orientations", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("cases_exchange.index", "Import, export et doublons", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("directory.structure_list", "Structures", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("directory.territory_list", "Territoires", {Role.COORDINATOR, Role.ADMIN}),

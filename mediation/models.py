@@ -7,4 +7,5 @@ from mediation.cases.models import *  # noqa: F403
 from mediation.directory.models import *  # noqa: F403
 from mediation.jobs.models import *  # noqa: F403
 from mediation.mandates.models import *  # noqa: F403
+from mediation.pathways.models import *  # noqa: F403
 from mediation.stats.models import *  # noqa: F403

@@ -39,6 +39,8 @@ API_SCOPES = {
     "beneficiaries:write": "Enregistrer et modifier des bénéficiaires",
     "mandates:read": "Lire les mandats de vos structures (aidants habilités)",
     "mandates:write": "Créer et révoquer des mandats (aidants habilités, code de double authentification requis)",
+    "pathways:read": "Lire les parcours, validations d'étapes et orientations de vos structures",
+    "pathways:write": "Inscrire à un parcours, valider des étapes, orienter et répondre aux orientations",
 }
 
 

@@ -526,6 +526,9 @@ def log_activity(session: Session, user, data: ActivityInput, *, visible_benefic
     else:
         touched = _set_workshop_participants(session, user, activity, values, rng)
     _finish(session, activity, touched)
+    from mediation.pathways.referrals import honour_for_activity  # referrals to this structure are honoured
+
+    honour_for_activity(session, activity)
     record(session, "activity.created", actor=user, obj=activity, structure_id=activity.structure_id,
            details={"type": activity.type.value, "participants": activity.participants_count})
     return activity

@@ -31,6 +31,7 @@ from mediation.errors import DomainError
 from mediation.extensions import db
 from mediation.forms import BaseForm
 from mediation.pagination import page_arg, paginate
+from mediation.pathways.loans import loan_places_for
 from mediation.policy import access, structure_scope
 from mediation.web import rollback_only
 
@@ -112,7 +113,9 @@ def _places(structures) -> list[Structure]:
 
 def _prepare(form, user: User):
     structures = activities.mediator_structures(db.session, user)
-    form.set_choices(structures=structures, places=_places(structures), communes=_territory_communes(structures),
+    lent = loan_places_for(db.session, user, date.today())  # places of a current loan (pathways), offered first
+    form.set_choices(structures=structures, places=list(dict.fromkeys([*structures, *lent.structures, *_places(structures)])),
+                     communes=list(dict.fromkeys([*lent.communes, *_territory_communes(structures)])),
                      beneficiaries=_followed_beneficiaries(user))
     return structures
 

@@ -1,0 +1,1 @@
+"""Pathways across structures: templates, diagnosis, progress, referrals, reassignment, loans."""

@@ -1,0 +1,286 @@
+"""Moving cases between structures, communes and mediators (réaffectation).
+
+A case is held by one structure at a time. Coordinators (of the territory of both the current and
+the target structure) and administrators move it, alone or in bulk (a mediator leaves), with a
+reason; an accepted referral moves it too. Rules:
+- moving to another structure needs the person's live *network* consent given in the target's
+  territory (changing the mediator within the structure does not);
+- optimistic concurrency on ``Case.version``: the version the user saw must still be the current
+  one, and the UPDATE itself is guarded by it (SQLAlchemy ``version_id_col``), so when two
+  coordinators move the same case at once one wins and the other gets :data:`CONFLICT_MESSAGE`;
+  the request then rolls back, nothing is half-moved (bulk moves are all-or-nothing);
+- history is kept (:class:`CaseTransfer`), both structures are notified in the app, the move is
+  audited on the case (its timeline shows it); activities stay attributed to whoever did them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.exc import StaleDataError
+
+from mediation.audit.services import record
+from mediation.auth.models import Role
+from mediation.cases.enums import CaseState, ConsentScope
+from mediation.cases.models import Case, Consent
+from mediation.directory.models import Commune, StaffMembership, Structure
+from mediation.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
+from mediation.pathways.enums import COORDINATOR_TRANSFER_REASONS, NotificationKind, TransferReason
+from mediation.pathways.models import CaseTransfer, Referral
+from mediation.pathways.notifications import notify
+from mediation.policy import active_membership_clause
+
+CONFLICT_MESSAGE = ("Ce dossier vient d'être modifié par quelqu'un d'autre (dossier n° {case_id}) : rien n'a été "
+                    "déplacé. Rechargez la page pour voir son état actuel, puis recommencez si besoin.")
+MAX_BULK = 500
+
+
+def conflict(case_id: int) -> Conflict:
+    return Conflict(CONFLICT_MESSAGE.format(case_id=case_id))
+
+
+# --- rules --------------------------------------------------------------------------------------
+
+def territory_id_of(session: Session, structure_id: int) -> int:
+    return session.scalar(sa.select(Commune.territory_id).join(Structure, Structure.commune_id == Commune.id)
+                          .where(Structure.id == structure_id))
+
+
+def has_network_consent(session: Session, beneficiary_id: int, territory_id: int) -> bool:
+    """A live network consent given at a structure of ``territory_id``."""
+    return session.scalar(
+        sa.select(Consent.id).join(Structure, Structure.id == Consent.structure_id)
+        .join(Commune, Commune.id == Structure.commune_id)
+        .where(Consent.beneficiary_id == beneficiary_id, Consent.scope == ConsentScope.RESEAU,
+               Consent.withdrawn_at.is_(None), Commune.territory_id == territory_id).limit(1)) is not None
+
+
+def check_sharing_consent(session: Session, case: Case, to_structure_id: int) -> None:
+    """Raises DomainError unless the person consented to share their case with ``to_structure_id``."""
+    if to_structure_id == case.structure_id:
+        return
+    if not has_network_consent(session, case.beneficiary_id, territory_id_of(session, to_structure_id)):
+        raise DomainError("La personne n'a pas consenti au partage de son dossier dans le réseau de ce territoire : "
+                          "recueillez son consentement (portée « réseau ») avant de confier son dossier à une autre "
+                          "structure.", field="target")
+
+
+def is_active_mediator(session: Session, user_id: int, structure_id: int) -> bool:
+    from mediation.auth.models import User
+
+    return session.scalar(
+        sa.select(StaffMembership.id).join(User, User.id == StaffMembership.user_id)
+        .where(active_membership_clause(user_id), StaffMembership.structure_id == structure_id,
+               User.role == Role.MEDIATOR, User.is_active_account.is_(True)).limit(1)) is not None
+
+
+def may_reassign_between(session: Session, actor, from_structure_id: int, to_structure_id: int) -> bool:
+    """Admins anywhere; coordinators when both structures are in their territory."""
+    if actor.role == Role.ADMIN:
+        return True
+    if actor.role != Role.COORDINATOR:
+        return False
+    return {territory_id_of(session, from_structure_id), territory_id_of(session, to_structure_id)} == {
+        actor.territory_id}
+
+
+# --- the move -----------------------------------------------------------------------------------
+
+def move_case(session: Session, actor, case: Case, *, to_structure: Structure, to_mediator_id: int | None,
+              reason: TransferReason, comment: str | None = None, expected_version: int | None = None,
+              referral: Referral | None = None, batch: str | None = None, notify_structures: bool = True
+              ) -> CaseTransfer:
+    """Move ``case`` (version-checked), keep the history, notify, audit. The caller checked who
+    may. Raises Conflict when someone changed the case in between (nothing is written then:
+    the case row is updated first, before anything else of this move)."""
+    case_id = case.id
+    if expected_version is not None and int(expected_version) != case.version:
+        raise conflict(case_id)
+    if case.state == CaseState.CLOS:
+        raise DomainError(f"Le dossier n° {case.id} est clos : rouvrez-le avant de le confier à une autre structure.")
+    if to_structure.archived_at is not None:
+        raise DomainError("Cette structure est archivée.", field="target")
+    if to_structure.id == case.structure_id and to_mediator_id == case.mediator_id:
+        raise DomainError(f"Le dossier n° {case.id} est déjà suivi par cette structure et ce référent.",
+                          field="target")
+    check_sharing_consent(session, case, to_structure.id)
+    if to_mediator_id is not None and not is_active_mediator(session, to_mediator_id, to_structure.id):
+        raise ValidationFailed("Ce médiateur ne travaille pas pour cette structure.", field="target")
+    from_structure_id, from_mediator_id = case.structure_id, case.mediator_id
+    case.structure_id = to_structure.id
+    case.mediator_id = to_mediator_id
+    try:
+        session.flush()  # UPDATE … WHERE id = :id AND version = :seen — before anything else
+    except StaleDataError:
+        raise conflict(case_id) from None
+    transfer = CaseTransfer(case_id=case.id, from_structure_id=from_structure_id, to_structure_id=to_structure.id,
+                            from_mediator_id=from_mediator_id, to_mediator_id=to_mediator_id, reason=reason,
+                            comment=comment, referral_id=referral.id if referral else None, batch=batch,
+                            transferred_by_id=actor.id)
+    session.add(transfer)
+    session.flush()
+    if notify_structures:
+        _notify_move(session, from_structure_id, to_structure.id, case_id=case.id)
+    record(session, "case.transferred", actor=actor, obj=case, structure_id=to_structure.id,
+           details={"transfer_id": transfer.id, "from_structure_id": from_structure_id,
+                    "to_structure_id": to_structure.id, "from_mediator_id": from_mediator_id,
+                    "to_mediator_id": to_mediator_id, "transfer_reason": reason.value, "batch": batch,
+                    "referral_id": referral.id if referral else None})
+    return transfer
+
+
+def _notify_move(session: Session, from_id: int, to_id: int, *, case_id: int | None, count: int = 1) -> None:
+    if from_id == to_id:
+        notify(session, to_id, NotificationKind.DOSSIER_REAFFECTE, case_id=case_id, count=count)
+        return
+    notify(session, from_id, NotificationKind.DOSSIER_PARTI, other_structure_id=to_id, case_id=case_id, count=count)
+    notify(session, to_id, NotificationKind.DOSSIER_RECU, other_structure_id=from_id, case_id=case_id, count=count)
+
+
+# --- by coordinators ----------------------------------------------------------------------------
+
+@dataclass
+class Target:
+    structure_id: int | None
+    mediator_id: int | None = None
+
+    @classmethod
+    def parse(cls, value: str | None) -> Target:
+        """``"12:34"`` (structure 12, mediator 34) or ``"12:0"`` / ``"12"`` (no referent)."""
+        structure, _, mediator = (value or "").partition(":")
+        try:
+            return cls(int(structure), int(mediator) or None if mediator else None)
+        except ValueError:
+            return cls(None)
+
+
+def _inputs(session: Session, actor, target: Target, reason: str | None, comment: str | None):
+    if actor.role not in (Role.ADMIN, Role.COORDINATOR):
+        raise Forbidden("Seules la coordination et l'administration réaffectent les dossiers.")
+    errors = {}
+    structure = session.get(Structure, target.structure_id) if target.structure_id else None
+    if structure is None:
+        errors["target"] = "Veuillez choisir la structure (et le référent) qui reprend le dossier"
+    try:
+        reason = TransferReason(reason) if reason else None
+    except ValueError:
+        reason = None
+    if reason is None or reason not in COORDINATOR_TRANSFER_REASONS:
+        errors["reason"] = "Veuillez indiquer le motif de la réaffectation"
+    comment = (comment or "").strip() or None
+    if comment and len(comment) > 500:
+        errors["comment"] = "500 caractères au maximum"
+    if reason == TransferReason.AUTRE and not comment:
+        errors["comment"] = "Précisez le motif"
+    if errors:
+        raise ValidationFailed(next(iter(errors.values())), errors=errors)
+    return structure, reason, comment
+
+
+def reassign(session: Session, actor, case: Case, *, target: Target, reason: str | None,
+             comment: str | None = None, expected_version: int | None = None) -> CaseTransfer:
+    """A coordinator (both structures in their territory) or an admin moves one case.
+
+    Raises Forbidden (mediators), NotFound (target outside the actor's territory), ValidationFailed
+    (target, reason), DomainError (consent, closed case), Conflict (someone changed it meanwhile).
+    """
+    structure, reason, comment = _inputs(session, actor, target, reason, comment)
+    if not may_reassign_between(session, actor, case.structure_id, structure.id):
+        raise NotFound("Structure introuvable dans votre territoire.")
+    return move_case(session, actor, case, to_structure=structure, to_mediator_id=target.mediator_id, reason=reason,
+                     comment=comment, expected_version=expected_version)
+
+
+def bulk_reassign(session: Session, actor, seen: dict[int, int], *, target: Target, reason: str | None,
+                  comment: str | None = None) -> list[CaseTransfer]:
+    """Move several cases (``{case_id: version seen}``) to one structure and referent, all or
+    nothing: the first refusal or conflict raises and the request rolls back. Each structure is
+    notified once per move with the number of cases."""
+    structure, reason, comment = _inputs(session, actor, target, reason, comment)
+    if not seen:
+        raise ValidationFailed("Cochez au moins un dossier à réaffecter.", field="cases")
+    if len(seen) > MAX_BULK:
+        raise ValidationFailed(f"{MAX_BULK} dossiers au plus par réaffectation groupée.", field="cases")
+    from mediation.pathways.policy import shared_cases
+
+    cases = list(session.scalars(shared_cases(actor).where(Case.id.in_(seen)).order_by(Case.id)
+                                 .options(joinedload(Case.structure))))
+    if len(cases) != len(seen):
+        raise NotFound("Un des dossiers cochés est introuvable dans votre territoire.")
+    batch = secrets.token_hex(8)
+    transfers = []
+    for case in cases:
+        if not may_reassign_between(session, actor, case.structure_id, structure.id):
+            raise NotFound("Structure introuvable dans votre territoire.")
+        try:
+            transfers.append(move_case(session, actor, case, to_structure=structure, to_mediator_id=target.mediator_id,
+                                       reason=reason, comment=comment, expected_version=seen[case.id], batch=batch,
+                                       notify_structures=False))
+        except DomainError as error:
+            if isinstance(error, Conflict):
+                raise
+            raise type(error)(f"Dossier n° {case.id} : {error.message} Aucun dossier n'a été déplacé.",
+                              field=error.field) from None
+    counts: dict[tuple[int, int], int] = {}
+    for t in transfers:
+        counts[(t.from_structure_id, t.to_structure_id)] = counts.get((t.from_structure_id, t.to_structure_id), 0) + 1
+    for (from_id, to_id), count in counts.items():
+        _notify_move(session, from_id, to_id, case_id=transfers[0].case_id if len(transfers) == 1 else None,
+                     count=count)
+    session.flush()
+    return transfers
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+def history(session: Session, case: Case) -> list[CaseTransfer]:
+    return list(session.scalars(
+        sa.select(CaseTransfer).where(CaseTransfer.case_id == case.id)
+        .options(joinedload(CaseTransfer.from_structure), joinedload(CaseTransfer.to_structure),
+                 joinedload(CaseTransfer.from_mediator), joinedload(CaseTransfer.to_mediator),
+                 joinedload(CaseTransfer.transferred_by))
+        .order_by(CaseTransfer.transferred_at.desc(), CaseTransfer.id.desc())))
+
+
+@dataclass
+class TargetOption:
+    value: str
+    label: str
+    structure: Structure
+
+
+def target_options(session: Session, actor) -> list[tuple[Structure, list[TargetOption]]]:
+    """Structures of the actor's territory (all for admins) with their active mediators, for one
+    select: « Structure — sans référent », « Structure — Prénom Nom »."""
+    from mediation.auth.models import User
+
+    query = (sa.select(Structure).join(Commune, Commune.id == Structure.commune_id)
+             .where(Structure.archived_at.is_(None)).options(joinedload(Structure.commune))
+             .order_by(Commune.name, Structure.name))
+    if actor.role == Role.COORDINATOR:
+        query = query.where(Commune.territory_id == actor.territory_id)
+    elif actor.role != Role.ADMIN:
+        return []
+    structures = list(session.scalars(query))
+    today = date.today()
+    staff = session.execute(
+        sa.select(StaffMembership.structure_id, User)
+        .join(User, User.id == StaffMembership.user_id)
+        .where(StaffMembership.structure_id.in_([s.id for s in structures]),
+               StaffMembership.started_on <= today,
+               sa.or_(StaffMembership.ended_on.is_(None), StaffMembership.ended_on >= today),
+               User.role == Role.MEDIATOR, User.is_active_account.is_(True))
+        .order_by(User.last_name, User.first_name)).all()
+    by_structure: dict[int, list] = {}
+    for structure_id, user in staff:
+        by_structure.setdefault(structure_id, []).append(user)
+    result = []
+    for s in structures:
+        options = [TargetOption(f"{s.id}:0", f"{s.name} — sans référent", s)]
+        options += [TargetOption(f"{s.id}:{u.id}", f"{s.name} — {u.full_name}", s) for u in by_structure.get(s.id, [])]
+        result.append((s, options))
+    return result

@@ -1,0 +1,177 @@
+"""The pathway pages as mediators and coordinators use them: forms, French messages, scope."""
+
+from __future__ import annotations
+
+import html
+import re
+
+import sqlalchemy as sa
+
+from mediation.cases.models import Case
+from mediation.pathways.models import Assessment, Enrolment, MilestoneValidation, PathwayTemplate, Referral
+from tests.pathways.conftest import MAITRISE
+
+GRID_FORM = {"autonomy_appareils": "entierement_accompagne", "autonomy_internet": "entierement_accompagne",
+             "autonomy_communication": "partiellement_autonome", "autonomy_demarches": "entierement_accompagne",
+             "autonomy_securite": "autonome", "comfort": "2", "equipment": ["smartphone"], "needs": ["email"],
+             "language": "français", "moment": "initial"}
+
+
+def raw(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def text(response) -> str:
+    """What a reader reads: tags removed, entities decoded, spaces collapsed."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", raw(response)))).replace(" .", ".")
+
+
+def test_a_mediator_enrols_diagnoses_and_validates_from_the_case_page(client, login, session, network, template,
+                                                                      person, steps):
+    case = person()
+    login(client, network.mediator)
+    assert f'href="/parcours/dossiers/{case.id}"' in raw(client.get(f"/dossiers/{case.id}"))  # link from the case page
+    page = text(client.get(f"/parcours/dossiers/{case.id}"))
+    assert "Cette personne ne suit encore aucun parcours." in page and "Inscrire au parcours" in page
+    response = client.post(f"/parcours/dossiers/{case.id}/inscription", data={"template_id": template.id})
+    assert response.headers["Location"].endswith(f"/parcours/dossiers/{case.id}/diagnostic")
+    page = text(client.post(f"/parcours/dossiers/{case.id}/diagnostic", data={"comfort": "9"}))
+    assert "Le formulaire contient" in page and "L'aisance se note de 1 à 5" in page
+    assert ("Utiliser un ordinateur, un smartphone ou une tablette : Veuillez indiquer le niveau d'autonomie dans "
+            "ce domaine") in page
+    assert session.scalar(sa.select(sa.func.count(Assessment.id))) == 0
+    response = client.post(f"/parcours/dossiers/{case.id}/diagnostic", data=GRID_FORM)
+    assert response.status_code == 302
+    enrolment = session.scalar(sa.select(Enrolment).where(Enrolment.case_id == case.id))
+    page = text(client.get(f"/parcours/dossiers/{case.id}"))
+    assert "Prochaine étape conseillée : Prendre en main un ordinateur ou un smartphone" in page
+    assert "Diagnostic du" in page and "Avec guidage (1/3)" in page
+    # prerequisites refused on the server, whatever the page shows
+    page = text(client.post(f"/parcours/inscriptions/{enrolment.id}/etapes/{steps[1].id}/valider",
+                            data={"narrative": "Cherche seule un horaire de bus."}))
+    assert ("L'étape « Naviguer et chercher sur internet » ne peut pas encore être validée : il faut d'abord "
+            "valider « Prendre en main un ordinateur ou un smartphone ».") in page
+    page = text(client.post(f"/parcours/inscriptions/{enrolment.id}/etapes/{steps[0].id}/valider", data={}))
+    assert "Indiquez l'activité où l'étape a été observée" in page
+    for step in steps[:2]:
+        response = client.post(f"/parcours/inscriptions/{enrolment.id}/etapes/{step.id}/valider",
+                               data={"narrative": "Seule, sans aide.", "pix_score": "12"})
+        assert response.status_code == 302
+    page = text(client.get(f"/parcours/dossiers/{case.id}"))
+    assert "Étapes validées : 2 sur 8" in page and "Niveaux atteints : 1 sur 4" in page
+    assert "Prochaine étape conseillée : Créer et utiliser une adresse e-mail" in page
+    assert session.scalar(sa.select(sa.func.count(MilestoneValidation.id))) == 3
+
+
+def test_a_structure_outside_the_consent_sees_nothing(client, login, session, network, enrolled, steps):
+    enrolment = enrolled()  # structure consent only
+    login(client, network.mediator_b)
+    assert client.get(f"/parcours/dossiers/{enrolment.case_id}").status_code == 404
+    assert client.get(f"/parcours/inscriptions/{enrolment.id}/etapes/{steps[0].id}/valider").status_code == 404
+    assert client.post(f"/parcours/inscriptions/{enrolment.id}/etapes/{steps[0].id}/valider",
+                       data={"narrative": "x"}).status_code == 404
+    assert client.get(f"/parcours/dossiers/{enrolment.case_id}/orienter").status_code == 404
+    assert session.scalar(sa.select(sa.func.count(MilestoneValidation.id))) == 0
+
+
+def test_referral_pages_from_suggestion_to_acceptance(client, login, session, network, person):
+    network.structure_b.services = [MAITRISE]
+    network.structure_b.horaires = "Tu-Sa 10:00-18:00"
+    case = person(network_consent=True)
+    login(client, network.mediator)
+    page = text(client.get(f"/parcours/dossiers/{case.id}/orienter?service={MAITRISE}"))
+    assert "Médiathèque B" in page and "Du mardi au samedi : 10 h – 18 h" in page
+    page = text(client.post(f"/parcours/dossiers/{case.id}/orienter", data={"service": MAITRISE}))
+    assert "Veuillez choisir la structure vers laquelle orienter la personne" in page
+    response = client.post(f"/parcours/dossiers/{case.id}/orienter",
+                           data={"service": MAITRISE, "to_structure_id": network.structure_b.id, "motive": "Atelier"})
+    assert response.status_code == 302
+    referral = session.scalar(sa.select(Referral))
+    client.post("/deconnexion")
+    login(client, network.mediator_b)
+    page = text(client.get("/parcours"))
+    assert "Nouvelle orientation reçue" in page and "Orientations reçues (1 en attente)" in page
+    page = text(client.get("/parcours/orientations?sens=recues"))
+    assert "Jeanne Parcours" in page and "En attente de réponse" in page
+    page = text(client.post(f"/parcours/orientations/{referral.id}/refuser", data={}, follow_redirects=True))
+    assert "Veuillez indiquer le motif du refus" in page
+    response = client.post(f"/parcours/orientations/{referral.id}/accepter")
+    assert response.headers["Location"].endswith(f"/parcours/dossiers/{case.id}")
+    assert session.get(Case, case.id).structure_id == network.structure_b.id
+    assert client.post(f"/parcours/orientations/{referral.id}/inconnue").status_code == 404
+
+
+def test_coordinator_reassigns_and_a_stale_form_shows_the_conflict(client, login, session, network, person):
+    case = person(network_consent=True)
+    login(client, network.coordinator)
+    page = text(client.get(f"/parcours/dossiers/{case.id}"))
+    assert "Bénéficiaire n° " in page and "Jeanne" not in page  # coordinators do not see names
+    page = raw(client.get(f"/parcours/dossiers/{case.id}/reaffecter"))
+    assert f'value="{network.structure_b.id}:{network.mediator_b.id}"' in page
+    assert re.search(rf'<input[^>]*name="version"[^>]*value="{case.version}"', page)
+    stale = case.version
+    response = client.post(f"/parcours/dossiers/{case.id}/reaffecter", data={
+        "version": stale, "target": f"{network.structure_b.id}:{network.mediator_b.id}", "reason": "demenagement"})
+    assert response.status_code == 302
+    page = text(client.post(f"/parcours/dossiers/{case.id}/reaffecter", data={
+        "version": stale, "target": f"{network.structure_a.id}:0", "reason": "effectifs"}))
+    assert "Ce dossier vient d'être modifié par quelqu'un d'autre" in page
+    assert session.get(Case, case.id).structure_id == network.structure_b.id
+
+
+def test_mediators_cannot_reassign(client, login, network, person):
+    case = person(network_consent=True)
+    login(client, network.mediator)
+    assert client.get(f"/parcours/dossiers/{case.id}/reaffecter").status_code == 403
+    assert client.post(f"/parcours/dossiers/{case.id}/reaffecter", data={
+        "version": case.version, "target": f"{network.structure_b.id}:0", "reason": "effectifs"}).status_code == 403
+    assert client.get("/parcours/reaffectations").status_code == 403
+
+
+def test_bulk_page_moves_the_ticked_cases(client, login, session, network, person):
+    cases = [person(network_consent=True, last_name=f"Lot{i}") for i in range(2)]
+    login(client, network.coordinator)
+    page = raw(client.get(f"/parcours/reaffectations?mediateur={network.mediator.id}"))
+    for c in cases:
+        assert f'value="{c.id}:{c.version}"' in page
+    response = client.post(f"/parcours/reaffectations?mediateur={network.mediator.id}", data={
+        "cases": [f"{c.id}:{c.version}" for c in cases], "target": f"{network.structure_b.id}:0",
+        "reason": "depart_mediateur"}, follow_redirects=True)
+    assert "2 dossiers réaffectés à « Médiathèque B »" in text(response)
+    assert {session.get(Case, c.id).structure_id for c in cases} == {network.structure_b.id}
+
+
+def test_coordinator_designs_a_template_and_sees_versions(client, login, session, network, template, enrolled):
+    enrolled()
+    login(client, network.coordinator)
+    page = text(client.get(f"/parcours/modeles/{template.id}"))
+    assert "1 personne inscrite à cette version" in page and "toute modification créera la version 2" in page
+    level = template.current_version.levels[0]
+    response = client.post(f"/parcours/modeles/{template.id}/niveaux/{level.id}/etapes/nouvelle", data={
+        "title": "Allumer une tablette", "criteria": "Seule.", "pix_codes": ["5.2"], "pix_level": "1",
+        "digcomp_codes": ["5.1"], "awards_badge": "y"}, follow_redirects=True)
+    page = text(response)
+    assert "a créé la version 2" in page and "Allumer une tablette" in page
+    assert "Pix 5.2 — Construire un environnement numérique (niveau 1)" in page
+    page = text(client.get(f"/parcours/modeles/{template.id}?version=1"))
+    assert "Allumer une tablette" not in page and "Version antérieure" in page
+    page = text(client.post(f"/parcours/modeles/{template.id}/niveaux/nouveau", data={"title": ""}))
+    assert "Veuillez donner un titre au niveau" in page
+
+
+def test_mediators_read_templates_and_funders_see_nothing(client, login, network, template):
+    login(client, network.mediator)
+    assert client.get(f"/parcours/modeles/{template.id}").status_code == 200
+    assert client.post(f"/parcours/modeles/{template.id}/niveaux/nouveau", data={"title": "x"}).status_code == 403
+    client.post("/deconnexion")
+    login(client, network.funder)
+    assert client.get("/parcours").status_code == 403
+
+
+def test_a_coordinator_creates_the_default_template_once(client, login, session, network):
+    login(client, network.coordinator)
+    page = text(client.get("/parcours/modeles"))
+    assert "Créer le parcours par défaut" in page
+    client.post("/parcours/modeles/par-defaut")
+    assert session.scalar(sa.select(sa.func.count(PathwayTemplate.id))) == 1
+    assert "Créer le parcours par défaut" not in text(client.get("/parcours/modeles"))
