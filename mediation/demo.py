@@ -161,8 +161,9 @@ def _register_domain_demos() -> None:
     """Each domain's demo hook, in order (imported here so that ``flask demo`` loads them)."""
     from mediation.cases.demo import load_cases_demo
     from mediation.mandates.demo import load_mandates_demo
+    from mediation.pathways.demo import load_pathways_demo
 
-    for hook in (load_cases_demo, load_mandates_demo):
+    for hook in (load_cases_demo, load_mandates_demo, load_pathways_demo):
         if hook not in DEMO_EXTENSIONS:
             DEMO_EXTENSIONS.append(hook)
 
