@@ -5,6 +5,7 @@ from mediation.auth.models import *  # noqa: F403
 from mediation.cases.exchange_models import *  # noqa: F403
 from mediation.cases.models import *  # noqa: F403
 from mediation.directory.models import *  # noqa: F403
+from mediation.evaluation.models import *  # noqa: F403
 from mediation.jobs.models import *  # noqa: F403
 from mediation.mandates.models import *  # noqa: F403
 from mediation.pathways.models import *  # noqa: F403

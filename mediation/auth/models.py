@@ -42,6 +42,7 @@ class User(UserMixin, db.Model):
         sa.ForeignKey("territories.id", ondelete="RESTRICT"), index=True
     )
     organisation: Mapped[str | None] = mapped_column(sa.String(200))
+    funder_id: Mapped[int | None] = mapped_column(sa.ForeignKey("funders.id", ondelete="RESTRICT"), index=True)
     is_conseiller_numerique: Mapped[bool] = mapped_column(default=False)
     is_aidant: Mapped[bool] = mapped_column(default=False)
     aidant_trained_on: Mapped[date | None] = mapped_column(sa.Date)

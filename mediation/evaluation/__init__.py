@@ -1,0 +1,1 @@
+"""Impact evaluation: funders and programmes, indicators, dashboards, impact reports and exports."""
