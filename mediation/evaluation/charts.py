@@ -1,0 +1,123 @@
+"""Server-side SVG charts of result tables: horizontal bars for a breakdown, a line for a series
+over months. The same markup goes into the dashboard and the PDF.
+
+Accessible: ``role="img"`` with a ``<title>`` and a ``<desc>`` referenced by ``aria-labelledby``;
+every chart is printed next to its data table (the table is the accessible alternative and holds
+the exact figures). Hidden (suppressed) values draw no bar and are labelled like in the table.
+Presentation attributes only (no ``style``): the pages' Content-Security-Policy forbids inline
+styles.
+"""
+
+from __future__ import annotations
+
+from markupsafe import Markup, escape
+
+from mediation.evaluation.method import fmt_number
+from mediation.evaluation.results import Table
+
+WIDTH = 640
+BAR_HEIGHT = 18
+ROW_GAP = 8
+LABEL_WIDTH = 230
+VALUE_WIDTH = 70
+INK = "#1b1b1b"
+BAR = "#1d4f73"
+GRID = "#c8c8c8"
+MAX_LABEL = 34
+
+
+def _short(label: str, limit: int = MAX_LABEL) -> str:
+    return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"
+
+
+def _frame(table: Table, height: int, kind: str, body: list[str]) -> Markup:
+    ident = f"{table.dom_id}-chart"
+    description = (f"{kind} : {table.title.lower()}. Les valeurs exactes sont dans le tableau "
+                   "« " + table.title + " » qui suit.")
+    return Markup(  # noqa: S704 - every text part is escaped above or here
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {WIDTH} {height}" '
+        f'width="{WIDTH}" height="{height}" aria-labelledby="{ident}-title {ident}-desc" '
+        f'font-family="DejaVu Sans, Arial, sans-serif" font-size="12">'
+        f'<title id="{ident}-title">{escape(table.title)}</title>'
+        f'<desc id="{ident}-desc">{escape(description)}</desc>'
+        + "".join(body) + "</svg>"
+    )
+
+
+def bar_chart(table: Table) -> Markup | None:
+    """One horizontal bar per row (value column ``table.chart_column``)."""
+    rows = [r for r in table.rows if r.cells]
+    if not rows:
+        return None
+    values = [r.cells[table.chart_column].value for r in rows]
+    largest = max((v for v in values if v), default=0)
+    plot = WIDTH - LABEL_WIDTH - VALUE_WIDTH
+    body = []
+    for index, (row, value) in enumerate(zip(rows, values, strict=True)):
+        y = index * (BAR_HEIGHT + ROW_GAP)
+        middle = y + BAR_HEIGHT / 2 + 4
+        body.append(f'<text x="{LABEL_WIDTH - 8}" y="{middle:.0f}" text-anchor="end" fill="{INK}">'
+                    f'{escape(_short(row.label))}</text>')
+        length = plot * value / largest if value and largest else 0
+        if length:
+            body.append(f'<rect x="{LABEL_WIDTH}" y="{y}" width="{length:.1f}" height="{BAR_HEIGHT}" fill="{BAR}"/>')
+        display = row.cells[table.chart_column].display
+        body.append(f'<text x="{LABEL_WIDTH + length + 6:.1f}" y="{middle:.0f}" fill="{INK}">{escape(display)}</text>')
+    body.append(f'<line x1="{LABEL_WIDTH}" y1="0" x2="{LABEL_WIDTH}" y2="{len(rows) * (BAR_HEIGHT + ROW_GAP)}" '
+                f'stroke="{INK}" stroke-width="1"/>')
+    return _frame(table, len(rows) * (BAR_HEIGHT + ROW_GAP) + 4, "Graphique en barres", body)
+
+
+def line_chart(table: Table) -> Markup | None:
+    """A series over months: points joined by a line, hidden values leave a gap."""
+    rows = table.rows
+    if not rows:
+        return None
+    height, left, right, top, bottom = 240, 60, 16, 12, 44
+    plot_w, plot_h = WIDTH - left - right, height - top - bottom
+    values = [r.cells[table.chart_column].value for r in rows]
+    largest = max((v for v in values if v), default=0) or 1
+    step = plot_w / max(1, len(rows) - 1)
+
+    def xy(index, value):
+        return left + index * step, top + plot_h * (1 - value / largest)
+
+    body = []
+    for fraction in (0, 0.5, 1):
+        y = top + plot_h * (1 - fraction)
+        body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{WIDTH - right}" y2="{y:.1f}" stroke="{GRID}" '
+                    'stroke-width="1"/>')
+        body.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{INK}">'
+                    f'{escape(fmt_number(largest * fraction))}</text>')
+    segment: list[str] = []
+    segments = []
+    for index, value in enumerate(values):
+        if value is None:
+            if segment:
+                segments.append(segment)
+            segment = []
+            continue
+        x, y = xy(index, value)
+        segment.append(f"{x:.1f},{y:.1f}")
+        body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{BAR}"/>')
+    if segment:
+        segments.append(segment)
+    for points in segments:
+        if len(points) > 1:
+            body.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="{BAR}" stroke-width="2"/>')
+    every = max(1, round(len(rows) / 6))
+    for index, row in enumerate(rows):
+        if index % every == 0 or index == len(rows) - 1:
+            x = left + index * step
+            body.append(f'<text x="{x:.1f}" y="{height - bottom + 18}" text-anchor="middle" fill="{INK}">'
+                        f'{escape(row.label)}</text>')
+    return _frame(table, height, "Graphique en courbe", body)
+
+
+def chart(table: Table) -> Markup | None:
+    """The chart of a table, or None when it has none."""
+    if table.chart == "bar":
+        return bar_chart(table)
+    if table.chart == "line":
+        return line_chart(table)
+    return None

@@ -1,0 +1,245 @@
+"""The method rules that make the figures trustworthy (shared/domain/impact-indicators.md):
+
+- small-cell suppression: a count from 1 to ``threshold - 1`` is shown as « < 5 », with secondary
+  suppression so that a hidden cell cannot be recomputed from the totals of its row or column;
+- Wilson 95 % intervals on proportions;
+- percentages of a breakdown that sum to 100 (largest-remainder rounding);
+- French formatting of numbers (babel), the same strings everywhere (dashboard, PDF, exports).
+
+Pure functions on small in-memory tables (the aggregates, never the rows).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from babel.dates import format_date
+from babel.numbers import format_decimal
+
+DEFAULT_THRESHOLD = 5
+Z95 = 1.959963984540054
+
+PRIMARY = "primary"
+SECONDARY = "secondary"
+
+
+def threshold_label(threshold: int) -> str:
+    return f"< {threshold}"
+
+
+SECONDARY_LABEL = "s"
+NOT_COMPUTED = "—"
+
+
+# --- suppression --------------------------------------------------------------------------------
+
+def is_small(value: int | None, threshold: int) -> bool:
+    """A count that identifies people: strictly between 0 and the threshold."""
+    return value is not None and 0 < value < threshold
+
+
+@dataclass
+class Suppressed:
+    """Which cells of a table (and of its margins) must be hidden, and why.
+
+    ``cells[i][j]``, ``row_totals[i]``, ``col_totals[j]`` and ``grand`` are None (shown),
+    :data:`PRIMARY` (a small count) or :data:`SECONDARY` (hidden so that a small count cannot be
+    recomputed).
+    """
+
+    cells: list[list[str | None]]
+    row_totals: list[str | None]
+    col_totals: list[str | None]
+    grand: str | None
+
+    @property
+    def count(self) -> int:
+        flat = [c for row in self.cells for c in row] + self.row_totals + self.col_totals + [self.grand]
+        return sum(1 for c in flat if c)
+
+
+def suppress(counts: Sequence[Sequence[int]], threshold: int = DEFAULT_THRESHOLD, *,
+             row_totals: bool = True, col_totals: bool = True, grand_total: bool = True) -> Suppressed:
+    """Primary and secondary suppression of a table of counts with its published margins.
+
+    The table is extended with its margins (row totals as a last column, column totals as a last
+    row, the grand total in the corner); each row and each column of that extended table is a
+    *line* whose cells sum to its total. Primary: every count from 1 to ``threshold - 1`` (zeros
+    stay: nobody is identified by a zero). Secondary, repeated until nothing changes: in a line
+    where exactly one entry is hidden, or where the hidden cells of a published total add up to
+    less than ``threshold``, the smallest non-zero visible cell is hidden too (the line's total when
+    no cell is left). Margins that are not published are not lines' totals.
+    """
+    rows = [list(map(int, r)) for r in counts]
+    n_rows = len(rows)
+    n_cols = max((len(r) for r in rows), default=0)
+    rows = [r + [0] * (n_cols - len(r)) for r in rows]
+    row_sum = [sum(r) for r in rows]
+    col_sum = [sum(rows[i][j] for i in range(n_rows)) for j in range(n_cols)]
+    grand = sum(row_sum)
+
+    # Extended table: value and mask; None marks an absent (unpublished) margin.
+    values: list[list[int | None]] = []
+    for i in range(n_rows):
+        values.append(rows[i] + [row_sum[i] if row_totals else None])
+    values.append(list(col_sum) + [grand] if col_totals else [None] * (n_cols + 1))
+    if not (row_totals and col_totals) and grand_total and n_rows:
+        # The grand total is published on its own (e.g. a one-row breakdown with its total).
+        values[-1][-1] = grand
+    mask: list[list[str | None]] = [[PRIMARY if is_small(v, threshold) else None for v in row] for row in values]
+
+    def lines():
+        height, width = len(values), n_cols + 1
+        for i in range(height):
+            yield [(i, j) for j in range(width)]
+        for j in range(width):
+            yield [(i, j) for i in range(height)]
+
+    changed = True
+    while changed:
+        changed = False
+        for line in lines():
+            present = [(i, j) for i, j in line if values[i][j] is not None]
+            if len(present) < 2:
+                continue
+            total = present[-1]
+            cells = present[:-1]
+            hidden = [p for p in present if mask[p[0]][p[1]]]
+            if not hidden:
+                continue
+            hidden_cells = [p for p in cells if mask[p[0]][p[1]]]
+            total_hidden = bool(mask[total[0]][total[1]])
+            hidden_sum = sum(values[i][j] for i, j in hidden_cells)
+            needs_more = len(hidden) == 1 or (not total_hidden and 0 < hidden_sum < threshold)
+            if not needs_more:
+                continue
+            candidates = [p for p in cells if not mask[p[0]][p[1]] and values[p[0]][p[1]]]
+            if candidates:
+                i, j = min(candidates, key=lambda p: (values[p[0]][p[1]], p))
+            elif not total_hidden and values[total[0]][total[1]]:
+                i, j = total
+            else:
+                continue
+            mask[i][j] = SECONDARY
+            changed = True
+
+    return Suppressed(
+        cells=[mask[i][:n_cols] for i in range(n_rows)],
+        row_totals=[mask[i][n_cols] if row_totals else None for i in range(n_rows)],
+        col_totals=list(mask[n_rows][:n_cols]) if col_totals else [None] * n_cols,
+        grand=mask[n_rows][n_cols] if (grand_total and n_rows) else None,
+    )
+
+
+def suppress_breakdown(counts: Sequence[int], threshold: int = DEFAULT_THRESHOLD, *,
+                       total: bool = True) -> tuple[list[str | None], str | None]:
+    """One breakdown (a single line of categories) with its published total: (cell masks, total mask)."""
+    result = suppress([list(counts)], threshold, row_totals=total, col_totals=False, grand_total=False)
+    return result.cells[0] if counts else [], result.row_totals[0] if counts and total else None
+
+
+def suppress_rates(pairs: Sequence[tuple[int, int]], threshold: int = DEFAULT_THRESHOLD, *,
+                   total: bool = True) -> list[tuple[str | None, str | None]]:
+    """Rows of (numerator, denominator): for each, the masks of the numerator and the denominator.
+
+    The table suppressed is (numerator, denominator − numerator) with the denominators as row
+    totals, so that neither the people counted nor the others can be singled out; a rate is shown
+    only when both its numerator and the complement are visible.
+    """
+    table = [[k, n - k] for k, n in pairs]
+    result = suppress(table, threshold, row_totals=True, col_totals=total, grand_total=total)
+    out = []
+    for i, _ in enumerate(pairs):
+        k_mask, rest_mask = result.cells[i]
+        n_mask = result.row_totals[i]
+        out.append((k_mask or rest_mask or n_mask, n_mask))
+    return out
+
+
+# --- proportions --------------------------------------------------------------------------------
+
+def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float] | None:
+    """Wilson score interval of a proportion (as fractions in [0, 1]); None when n = 0."""
+    if n <= 0:
+        return None
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def largest_remainder(counts: Sequence[int | float], total: int = 100, decimals: int = 0) -> list[float]:
+    """Percentages of ``counts`` rounded so that they sum exactly to ``total`` (largest remainder).
+
+    Each share is floored at ``decimals`` places; the units left are given to the largest
+    remainders (ties: the larger count, then the first). All zeros give zeros.
+    """
+    whole = sum(counts)
+    if whole <= 0:
+        return [0.0 for _ in counts]
+    scale = 10 ** decimals
+    exact = [c * total * scale / whole for c in counts]
+    floors = [math.floor(e + 1e-9) for e in exact]
+    left = total * scale - sum(floors)
+    order = sorted(range(len(counts)), key=lambda i: (-(exact[i] - floors[i]), -counts[i], i))
+    for i in order[:left]:
+        floors[i] += 1
+    return [f / scale if decimals else float(f) for f in floors]
+
+
+def median_from_frequencies(frequencies: Sequence[tuple[float, int]]) -> float | None:
+    """The median of a distribution given as (value, how many) pairs (as SQL ``GROUP BY`` returns
+    them): the middle value, or the mean of the two middle values for an even count."""
+    items = sorted((v, c) for v, c in frequencies if c > 0)
+    n = sum(c for _, c in items)
+    if n == 0:
+        return None
+    wanted = [(n - 1) // 2, n // 2]
+    found = []
+    seen = 0
+    for value, count in items:
+        while wanted and wanted[0] < seen + count:
+            found.append(value)
+            wanted.pop(0)
+        seen += count
+    return (found[0] + found[1]) / 2
+
+
+# --- formatting ---------------------------------------------------------------------------------
+
+def fmt_number(value: float | int | None, digits: int = 0) -> str:
+    """« 1 234 », « 12,5 » (French, babel); « — » for None."""
+    if value is None:
+        return NOT_COMPUTED
+    pattern = "#,##0" + ("." + "0" * digits if digits else "")
+    return format_decimal(value, format=pattern, locale="fr_FR")
+
+
+def fmt_percent(value: float | None, digits: int = 0) -> str:
+    """« 42 % » (with a narrow no-break space before the sign, as babel's French does)."""
+    if value is None:
+        return NOT_COMPUTED
+    return f"{fmt_number(value, digits)}\u202f%"
+
+
+def fmt_interval(interval: tuple[float, float] | None) -> str:
+    """« IC 95 % : 52 – 75 % » from fractions."""
+    if interval is None:
+        return ""
+    low, high = interval
+    return f"IC 95\u202f% : {fmt_number(low * 100)}\u202f–\u202f{fmt_percent(high * 100)}"
+
+
+def mask_label(mask: str | None, threshold: int) -> str:
+    return threshold_label(threshold) if mask == PRIMARY else SECONDARY_LABEL
+
+
+def fmt_date(value: date | None, pattern: str = "d MMMM y") -> str:
+    """« 1 janvier 2026 » (babel, French)."""
+    if value is None:
+        return NOT_COMPUTED
+    return format_date(value, format=pattern, locale="fr_FR")
