@@ -6,8 +6,9 @@ A beneficiary is due when all of these hold:
 - no case in progress (every case closed, or none), and no case closed after the cut-off;
 - no participation in a (non-deleted) activity dated on or after the cut-off day.
 
-Merged records (soft-deleted, ``merged_into_id``) follow the same rule: after the delay their
-copy of the identity serves nothing (a merge can be undone for 30 days only).
+Merged records (soft-deleted, ``merged_into_id``) follow the same rule once merged for longer
+than the delay (and at least the 30 days during which a merge can be undone): their copy of the
+identity then serves nothing.
 
 Anonymising erases the identity, contact details, birth year, notes and external id of the person
 (``anonymous = true``), the notes of their cases and of their individual sessions. It keeps the
@@ -23,13 +24,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session
 
 from mediation.audit.services import record
+from mediation.cases.duplicates import UNDO_DAYS
 from mediation.cases.enums import ActivityType, CaseState
 from mediation.cases.models import Activity, Beneficiary, Case, CaseNote, Participation, tranche_age_for
 from mediation.jobs import register
@@ -85,7 +87,10 @@ class RetentionReport:
 
 def due_for_anonymisation(months: int, now: datetime | None = None) -> sa.Select:
     """Ids of the beneficiaries due for anonymisation (see the module docstring)."""
-    cutoff = months_before(now or utcnow(), months)
+    now = now or utcnow()
+    cutoff = months_before(now, months)
+    # A merged record keeps its identity as long as the merge can be undone (30 days).
+    merge_cutoff = min(cutoff, now - timedelta(days=UNDO_DAYS))
     live_cases = sa.select(Case.beneficiary_id).where(Case.state != CaseState.CLOS)
     recently_closed = sa.select(Case.beneficiary_id).where(Case.closed_at >= cutoff)
     recent_activity = (
@@ -96,6 +101,7 @@ def due_for_anonymisation(months: int, now: datetime | None = None) -> sa.Select
     return sa.select(Beneficiary.id).where(
         Beneficiary.anonymous.is_(False),
         Beneficiary.created_at < cutoff,
+        sa.or_(Beneficiary.deleted_at.is_(None), Beneficiary.deleted_at < merge_cutoff),
         Beneficiary.id.not_in(live_cases),
         Beneficiary.id.not_in(recently_closed),
         Beneficiary.id.not_in(recent_activity),

@@ -36,6 +36,7 @@ from mediation.cases.exchange_models import ImportKind
 
 MAX_ROWS = 100_000
 HEADER_SEARCH_ROWS = 50
+MAX_COLUMNS = 200
 
 # --- reading a table ----------------------------------------------------------------------------
 
@@ -162,9 +163,14 @@ def _xlsx_rows(content: bytes, sheet_name: str, analysis: ImportAnalysis):
     try:
         names = {header_key(n): n for n in workbook.sheetnames}
         sheet = workbook[names[header_key(sheet_name)]] if header_key(sheet_name) in names else workbook.worksheets[0]
+        rows = []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return [list(row) for row in sheet.iter_rows(values_only=True)]
+            for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
+                rows.append(list(row))
+                if len(rows) > MAX_ROWS + HEADER_SEARCH_ROWS:  # read_table reports the excess
+                    break
+        return rows
     finally:
         workbook.close()
 

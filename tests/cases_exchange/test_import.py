@@ -10,9 +10,9 @@ from werkzeug.datastructures import FileStorage, MultiDict
 from werkzeug.test import encode_multipart
 
 from mediation.cases import exchange, exports
-from mediation.cases.enums import ActivityType, Genre, PlaceType, RecordSource, StatutSocial
+from mediation.cases.enums import ActivityType, CaseState, Genre, PlaceType, RecordSource, StatutSocial
 from mediation.cases.exchange_models import ImportKind, ImportUpload
-from mediation.cases.models import Activity, Beneficiary, Participation
+from mediation.cases.models import Activity, Beneficiary, Case, Participation
 from mediation.jobs import enqueue
 from mediation.jobs.models import Job, JobStatus
 from tests.cases_exchange.conftest import csv_bytes, xlsx_bytes
@@ -84,6 +84,9 @@ def test_beneficiaries_analysed_then_imported_once(client, login, network, sessi
     assert marie.residence_commune_id == commune.id and marie.notes == "Vient le mardi"
     assert marie.source == RecordSource.IMPORT and marie.external_id.startswith("h:")
     assert marie.owner_structure_id == network.structure_a.id
+    case = session.scalar(sa.select(Case).where(Case.beneficiary_id == marie.id))
+    assert case.structure_id == network.structure_a.id and case.state == CaseState.OUVERT
+    assert "Dossiers ouverts" in job_page
     paul = session.scalar(sa.select(Beneficiary).where(Beneficiary.last_name == "Durand"))
     assert paul.genre == Genre.MASCULIN and paul.birth_year is None  # the age band column is derived, ignored
 
@@ -184,8 +187,9 @@ def test_activities_xlsx_grouped_by_cra_linked_to_followed_people(client, login,
     assert jeanne in people and sum(1 for b in people if b.anonymous) == 2
     session.refresh(jeanne)
     assert jeanne.accompaniments_count == 1
-    assert session.scalar(sa.select(Participation.first_accompaniment).where(
-        Participation.beneficiary_id == jeanne.id)) is True
+    participation = session.scalar(sa.select(Participation).where(Participation.beneficiary_id == jeanne.id))
+    assert participation.first_accompaniment is True
+    assert participation.case_id == session.scalar(sa.select(Case.id).where(Case.beneficiary_id == jeanne.id))
 
     individual = session.scalar(sa.select(Activity).where(Activity.external_id == "i-1"))
     assert individual.place_type == PlaceType.DOMICILE and individual.place_commune_id == network.commune_b.id

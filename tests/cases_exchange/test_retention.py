@@ -86,6 +86,24 @@ def test_due_beneficiaries(session, population):
     assert never_seen.id not in set(session.scalars(retention.due_for_anonymisation(36)))
 
 
+def test_a_recently_merged_record_waits_for_the_end_of_the_undo_window(session, network, make_beneficiary):
+    from mediation.cases import duplicates
+
+    kept = make_beneficiary(first_name="Gardée", last_name="Fusion")
+    merged = make_beneficiary(first_name="Partie", last_name="Fusion")
+    services.close_case(session, network.mediator, services.live_case(session, merged.id), ClosureReason.AUTRE)
+    age(session, merged, 900)
+    assert merged.id in set(session.scalars(retention.due_for_anonymisation(24)))
+    merge = duplicates.merge_beneficiaries(session, network.mediator, session.get(Beneficiary, kept.id),
+                                           session.get(Beneficiary, merged.id))
+    assert merged.id not in set(session.scalars(retention.due_for_anonymisation(24)))
+    within_undo = utcnow() + timedelta(days=20)  # even with a one-month delay
+    assert merged.id not in set(session.scalars(retention.due_for_anonymisation(1, now=within_undo)))
+    assert merge.source_id == merged.id
+    much_later = utcnow() + timedelta(days=2 * 365 + 40)
+    assert merged.id in set(session.scalars(retention.due_for_anonymisation(24, now=much_later)))
+
+
 def test_anonymisation_keeps_every_count_exact(session, network, population):
     gone, back, *_ = population
     before = statistics(session)
