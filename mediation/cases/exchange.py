@@ -239,6 +239,7 @@ def analyse_beneficiaries(session: Session, user: User, structure: Structure, co
         "Lignes en double (ignorées)": plan.repeated,
     }
     analysis.plan = plan
+    analysis.to_create = len(plan.to_create)
     return analysis
 
 
@@ -600,6 +601,7 @@ def analyse_activities(session: Session, user: User, structure: Structure, conte
         "Activités déjà importées (ignorées)": plan.already,
     }
     analysis.plan = plan
+    analysis.to_create = len(plan.groups)
     return analysis
 
 

@@ -85,7 +85,7 @@ def import_file():
         structure = db.session.get(Structure, form.structure_id.data)
         try:
             analysis = exchange.analyse(db.session, current_user, structure, form.kind.data, content, filename)
-            if analysis.ok:
+            if analysis.ok and analysis.to_create:
                 upload = exchange.store_upload(db.session, current_user, structure, analysis, content, filename)
         except DomainError as error:
             rollback_only()

@@ -94,6 +94,7 @@ class ImportAnalysis:
     ignored_columns: list[str] = field(default_factory=list)
     summary: dict[str, int] = field(default_factory=dict)
     plan: Any = None  # what apply writes (internal)
+    to_create: int = 0  # records the apply step would create
 
     @property
     def ok(self) -> bool:
@@ -212,6 +213,10 @@ def read_table(content: bytes, filename: str | None, columns: list[Column], dete
     Line numbers are the rows of the sheet as spreadsheet software shows them (1 = first row)."""
     if not content:
         analysis.error(0, None, "Le fichier est vide.")
+        return None
+    if content[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":  # the old binary Excel format
+        analysis.error(0, None, "Les classeurs .xls (ancien format Excel) ne sont pas lus : enregistrez le "
+                                "fichier au format .xlsx ou CSV UTF-8 et recommencez.")
         return None
     if _is_xlsx(content, filename):
         rows = _xlsx_rows(content, sheet_name, analysis)

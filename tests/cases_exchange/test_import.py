@@ -92,8 +92,8 @@ def test_beneficiaries_analysed_then_imported_once(client, login, network, sessi
 
     # The same file again: recognised, nothing created.
     page = upload(client, network, content, "beneficiaires").get_data(as_text=True)
-    assert "Déjà importés (ignorés)" in page
-    apply_upload(client, session)
+    assert "Déjà importés (ignorés)" in page and "Rien de nouveau à importer" in page
+    assert count(session, ImportUpload) == 0
     assert count(session, Beneficiary, Beneficiary.source == RecordSource.IMPORT) == 2
 
 
@@ -139,6 +139,9 @@ def test_file_level_errors(session, network):
     analysis = exchange.analyse(session, network.mediator, network.structure_a, ImportKind.BENEFICIARIES,
                                 b"PK\x03\x04 not really a workbook", "x.xlsx")
     assert "classeur Excel" in analysis.errors[0].message
+    analysis = exchange.analyse(session, network.mediator, network.structure_a, ImportKind.BENEFICIARIES,
+                                b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 100, "x.xls")
+    assert ".xls (ancien format Excel)" in analysis.errors[0].message
 
 
 def test_a_structure_the_mediator_does_not_work_for_is_refused(client, login, network, session):
@@ -203,8 +206,13 @@ def test_activities_xlsx_grouped_by_cra_linked_to_followed_people(client, login,
     # Idempotent: the same file again creates nothing.
     before = count(session, Activity)
     page = upload(client, network, content, "activites", filename="activites.xlsx").get_data(as_text=True)
-    assert "Activités déjà importées (ignorées)" in page
-    apply_upload(client, session)
+    assert "Activités déjà importées (ignorées)" in page and "Rien de nouveau à importer" in page
+    assert count(session, Activity) == before
+    # Even a job started with that file creates nothing.
+    job = enqueue(session, "cases.import", user=network.mediator,
+                  params={"kind": "activites", "structure_id": network.structure_a.id}, input_name="a.xlsx",
+                  input_data=content)
+    assert job.status == JobStatus.DONE and job.result["Activités créées"] == 0
     assert count(session, Activity) == before
 
 
