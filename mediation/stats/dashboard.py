@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from mediation.cases.enums import ActivityType
@@ -127,7 +128,8 @@ def _add_cell(result: Means, structure_id, month_value, type_, activities, accom
         result.workshop_participants += accompaniments
         result.workshops += activities
     result.by_month[month_value] = result.by_month.get(month_value, 0) + accompaniments
-    result.by_structure[structure_id] = result.by_structure.get(structure_id, 0) + accompaniments
+    if structure_id is not None:
+        result.by_structure[structure_id] = result.by_structure.get(structure_id, 0) + accompaniments
 
 
 def _distinct(session: Session, selects: list) -> int:
@@ -164,25 +166,31 @@ def means(session: Session, start: date, end: date, *, structure_ids=None, media
                                      (next_month(last), end)) if a <= b]
         followed.append(_rollups_into(session, result, first, last, structure_ids, mediator_ids))
     if edges:
-        followed.append(_raw_into(session, result, edges, structure_ids, mediator_ids))
+        followed.append(_edges_into(session, result, edges, structure_ids, mediator_ids))
     result.followed_beneficiaries = _distinct(session, followed)
     return _sorted(result)
 
 
 def _rollups_into(session: Session, result: Means, first: date, last: date, structure_ids, mediator_ids):
+    """Two small GROUP BY on the activity rollups (by month and type, by structure), one on the
+    thématique rollups; returns the followed-beneficiary select for the distinct count."""
     def where(table):
         return [table.month >= first, table.month <= last,
                 *_scope(table.structure_id, structure_ids, mediator_ids, table.mediator_id)]
 
     r = ActivityRollup
-    for structure_id, month_value, type_, activities, accompaniments, anonymous, firsts in session.execute(
-        sa.select(r.structure_id, r.month, r.type, sa.func.sum(r.activities), sa.func.sum(r.accompaniments),
+    for month_value, type_, activities, accompaniments, anonymous, firsts in session.execute(
+        sa.select(r.month, r.type, sa.func.sum(r.activities), sa.func.sum(r.accompaniments),
                   sa.func.sum(r.anonymous_accompaniments), sa.func.sum(r.first_accompaniments))
-        .where(*where(r)).group_by(r.structure_id, r.month, r.type)
+        .where(*where(r)).group_by(r.month, r.type)
     ):
-        _add_cell(result, structure_id, month_value, type_, activities, accompaniments)
+        _add_cell(result, None, month_value, type_, activities, accompaniments)
         result.anonymous_beneficiaries += anonymous
         result.new_beneficiaries += firsts
+    for structure_id, accompaniments in session.execute(
+        sa.select(r.structure_id, sa.func.sum(r.accompaniments)).where(*where(r)).group_by(r.structure_id)
+    ):
+        result.by_structure[structure_id] = result.by_structure.get(structure_id, 0) + accompaniments
     t = ThematiqueRollup
     thematiques = Counter(result.by_thematique)
     for code, accompaniments in session.execute(
@@ -192,6 +200,55 @@ def _rollups_into(session: Session, result: Means, first: date, last: date, stru
     result.by_thematique = dict(thematiques)
     b = BeneficiaryMonthRollup
     return sa.select(b.beneficiary_id.label("beneficiary_id")).where(*where(b))
+
+
+EDGE_ACTIVITIES_MAX = 5000
+
+
+def _among(session: Session, column, ids: list[int]):
+    """``column IN ids``; on PostgreSQL one array parameter (``= ANY``), which the planner costs
+    with the real list and serves from the index, where thousands of bound values led it to scan."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == sa.any_(sa.literal(ids, type_=postgresql.ARRAY(sa.Integer)))
+    return column.in_(ids)
+
+
+def _edges_into(session: Session, result: Means, ranges: list[tuple[date, date]], structure_ids, mediator_ids):
+    """The days outside whole months, from the raw tables, driven by the activities found through
+    the (structure, date) index: their ids then select thématiques, participations and people by
+    key (joins let the planner scan those tables whole). Many activities: plain GROUP BY instead."""
+    period = sa.or_(*[sa.and_(Activity.date >= a, Activity.date <= b) for a, b in ranges])
+    where = [Activity.deleted_at.is_(None), period,
+             *_scope(Activity.structure_id, structure_ids, mediator_ids, Activity.mediator_id)]
+    rows = session.execute(
+        sa.select(Activity.id, Activity.structure_id, Activity.date, Activity.type, Activity.participants_count)
+        .where(*where).limit(EDGE_ACTIVITIES_MAX + 1)
+    ).all()
+    if len(rows) > EDGE_ACTIVITIES_MAX:
+        return _raw_into(session, result, ranges, structure_ids, mediator_ids)
+    weights = {}
+    for activity_id, structure_id, day, type_, participants in rows:
+        weights[activity_id] = participants
+        _add_cell(result, structure_id, first_of_month(day), type_, 1, participants)
+    if not weights:
+        return sa.select(Participation.beneficiary_id.label("beneficiary_id")).where(sa.false())
+    ids = sorted(weights)
+    thematiques = Counter(result.by_thematique)
+    for activity_id, code in session.execute(
+        sa.select(ActivityThematique.activity_id, ActivityThematique.code)
+        .where(_among(session, ActivityThematique.activity_id, ids))
+    ):
+        thematiques[code] += weights[activity_id]
+    result.by_thematique = dict(thematiques)
+    people = session.execute(sa.select(Participation.beneficiary_id, Participation.first_accompaniment)
+                             .where(_among(session, Participation.activity_id, ids))).all()
+    identified = set()
+    if people:
+        identified = set(session.scalars(sa.select(Beneficiary.id).where(
+            _among(session, Beneficiary.id, sorted({b for b, _ in people})), Beneficiary.anonymous.is_(False))))
+    result.anonymous_beneficiaries += sum(1 for b, _ in people if b not in identified)
+    result.new_beneficiaries += sum(1 for _, first in people if first)
+    return sa.select(Beneficiary.id.label("beneficiary_id")).where(_among(session, Beneficiary.id, sorted(identified)))
 
 
 def _sorted(result: Means) -> Means:

@@ -44,7 +44,9 @@ def periods():
     ]
 
 
-def test_rollups_equal_the_raw_group_by_after_a_load(loaded):
+@pytest.mark.parametrize("edge_limit", [dashboard.EDGE_ACTIVITIES_MAX, 3])
+def test_rollups_equal_the_raw_group_by_after_a_load(loaded, edge_limit, monkeypatch):
+    monkeypatch.setattr(dashboard, "EDGE_ACTIVITIES_MAX", edge_limit)  # both ways of reading the edges
     assert_exact(loaded)
     assert loaded.scalar(sa.select(sa.func.sum(ActivityRollup.accompaniments))) == loaded.scalar(
         sa.select(sa.func.count(Participation.id)).join(Activity).where(Activity.deleted_at.is_(None)))
