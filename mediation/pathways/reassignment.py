@@ -117,6 +117,7 @@ def move_case(session: Session, actor, case: Case, *, to_structure: Structure, t
         session.flush()  # UPDATE … WHERE id = :id AND version = :seen — before anything else
     except StaleDataError:
         raise conflict(case_id) from None
+    session.expire(case, ["structure", "mediator"])  # relationships follow the new ids
     transfer = CaseTransfer(case_id=case.id, from_structure_id=from_structure_id, to_structure_id=to_structure.id,
                             from_mediator_id=from_mediator_id, to_mediator_id=to_mediator_id, reason=reason,
                             comment=comment, referral_id=referral.id if referral else None, batch=batch,

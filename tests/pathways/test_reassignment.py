@@ -28,6 +28,7 @@ def test_coordinator_moves_a_case_to_another_commune_and_both_structures_know(se
                                      reason="demenagement", comment="Vit désormais à Ville-B.",
                                      expected_version=case.version)
     assert case.structure_id == network.structure_b.id and case.mediator_id == network.mediator_b.id
+    assert case.structure.name == "Médiathèque B" and case.mediator == network.mediator_b
     assert case.version == 2
     assert (transfer.from_structure_id, transfer.to_structure_id) == (network.structure_a.id, network.structure_b.id)
     assert transfer.from_mediator_id == network.mediator.id and transfer.transferred_by_id == network.coordinator.id
