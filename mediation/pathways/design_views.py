@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import joinedload, selectinload
 
-from mediation.auth.models import Role
 from mediation.cases.forms import attach_errors
 from mediation.errors import DomainError
 from mediation.extensions import db
@@ -48,15 +48,15 @@ def _after_edit(template: PathwayTemplate, target: versions.Writable, message: s
 @access(*STAFF)
 def template_list():
     templates = db.session.scalars(policy.visible_templates(current_user)
+                                   .options(selectinload(PathwayTemplate.versions), joinedload(PathwayTemplate.territory))
                                    .order_by(PathwayTemplate.archived_at.is_not(None), PathwayTemplate.name)).all()
     counts = dict(db.session.execute(
         sa.select(Enrolment.template_id, sa.func.count(Enrolment.id))
         .where(Enrolment.template_id.in_([t.id for t in templates])).group_by(Enrolment.template_id)).all())
     user = current_user
-    has_own = any(t.territory_id == user.territory_id for t in templates) if user.role == Role.COORDINATOR else True
+    has_own = any(t.territory_id == user.territory_id for t in templates)  # admins: a national one
     return render_template("pathways/template_list.html", templates=templates, counts=counts,
-                           can_create=policy.can_create_template(user), offer_default=not has_own or not templates,
-                           form=BaseForm())
+                           can_create=policy.can_create_template(user), offer_default=not has_own, form=BaseForm())
 
 
 @bp.route("/modeles/nouveau", methods=["GET", "POST"])

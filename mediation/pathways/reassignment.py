@@ -92,8 +92,8 @@ def may_reassign_between(session: Session, actor, from_structure_id: int, to_str
 
 def move_case(session: Session, actor, case: Case, *, to_structure: Structure, to_mediator_id: int | None,
               reason: TransferReason, comment: str | None = None, expected_version: int | None = None,
-              referral: Referral | None = None, batch: str | None = None, notify_structures: bool = True
-              ) -> CaseTransfer:
+              referral: Referral | None = None, batch: str | None = None, notify_structures: bool = True,
+              prechecked: bool = False) -> CaseTransfer:
     """Move ``case`` (version-checked), keep the history, notify, audit. The caller checked who
     may. Raises Conflict when someone changed the case in between (nothing is written then:
     the case row is updated first, before anything else of this move)."""
@@ -107,9 +107,10 @@ def move_case(session: Session, actor, case: Case, *, to_structure: Structure, t
     if to_structure.id == case.structure_id and to_mediator_id == case.mediator_id:
         raise DomainError(f"Le dossier n° {case.id} est déjà suivi par cette structure et ce référent.",
                           field="target")
-    check_sharing_consent(session, case, to_structure.id)
-    if to_mediator_id is not None and not is_active_mediator(session, to_mediator_id, to_structure.id):
-        raise ValidationFailed("Ce médiateur ne travaille pas pour cette structure.", field="target")
+    if not prechecked:  # bulk moves check consent and referent for all cases at once
+        check_sharing_consent(session, case, to_structure.id)
+        if to_mediator_id is not None and not is_active_mediator(session, to_mediator_id, to_structure.id):
+            raise ValidationFailed("Ce médiateur ne travaille pas pour cette structure.", field="target")
     from_structure_id, from_mediator_id = case.structure_id, case.mediator_id
     case.structure_id = to_structure.id
     case.mediator_id = to_mediator_id
@@ -209,18 +210,29 @@ def bulk_reassign(session: Session, actor, seen: dict[int, int], *, target: Targ
     from mediation.pathways.policy import shared_cases
 
     cases = list(session.scalars(shared_cases(actor).where(Case.id.in_(seen)).order_by(Case.id)
-                                 .options(joinedload(Case.structure))))
+                                 .options(joinedload(Case.structure).joinedload(Structure.commune))))
     if len(cases) != len(seen):
         raise NotFound("Un des dossiers cochés est introuvable dans votre territoire.")
+    target_territory = territory_id_of(session, structure.id)
+    if actor.role == Role.COORDINATOR and (target_territory != actor.territory_id or any(
+            c.structure.commune.territory_id != actor.territory_id for c in cases)):
+        raise NotFound("Structure introuvable dans votre territoire.")
+    if target.mediator_id is not None and not is_active_mediator(session, target.mediator_id, structure.id):
+        raise ValidationFailed("Ce médiateur ne travaille pas pour cette structure.", field="target")
+    consenting = set(session.scalars(
+        sa.select(Consent.beneficiary_id).join(Structure, Structure.id == Consent.structure_id)
+        .join(Commune, Commune.id == Structure.commune_id)
+        .where(Consent.beneficiary_id.in_([c.beneficiary_id for c in cases]), Consent.scope == ConsentScope.RESEAU,
+               Consent.withdrawn_at.is_(None), Commune.territory_id == target_territory)))
     batch = secrets.token_hex(8)
     transfers = []
     for case in cases:
-        if not may_reassign_between(session, actor, case.structure_id, structure.id):
-            raise NotFound("Structure introuvable dans votre territoire.")
         try:
+            if case.structure_id != structure.id and case.beneficiary_id not in consenting:
+                check_sharing_consent(session, case, structure.id)  # raises with the message
             transfers.append(move_case(session, actor, case, to_structure=structure, to_mediator_id=target.mediator_id,
                                        reason=reason, comment=comment, expected_version=seen[case.id], batch=batch,
-                                       notify_structures=False))
+                                       notify_structures=False, prechecked=True))
         except DomainError as error:
             if isinstance(error, Conflict):
                 raise

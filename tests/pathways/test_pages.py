@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import html
 import re
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 
 from mediation.cases.models import Case
+from mediation.extensions import db
 from mediation.pathways.models import Assessment, Enrolment, MilestoneValidation, PathwayTemplate, Referral
 from tests.pathways.conftest import MAITRISE
 
@@ -175,3 +177,61 @@ def test_a_coordinator_creates_the_default_template_once(client, login, session,
     client.post("/parcours/modeles/par-defaut")
     assert session.scalar(sa.select(sa.func.count(PathwayTemplate.id))) == 1
     assert "Créer le parcours par défaut" not in text(client.get("/parcours/modeles"))
+
+
+@contextmanager
+def count_queries():
+    statements = []
+
+    def listener(conn, cursor, statement, *args):
+        if not statement.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
+            statements.append(statement)  # the test fixture's savepoints are not the page's queries
+
+    sa.event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listener)
+
+
+def test_list_pages_do_not_query_per_row(client, login, session, network, person, template):
+    from mediation.pathways import referrals, versions
+
+    login(client, network.mediator_b)
+
+    def measure(url):
+        with count_queries() as statements:
+            assert client.get(url).status_code == 200
+        return len(statements)
+
+    def refer(n):
+        for i in range(n):
+            case = person(network_consent=True, last_name=f"Liste{i}")
+            referrals.create_referral(session, network.mediator, case,
+                                      referrals.ReferralInput(to_structure_id=network.structure_b.id))
+        session.flush()
+
+    refer(1)
+    one = measure("/parcours/orientations?sens=recues")
+    refer(4)
+    assert measure("/parcours/orientations?sens=recues") == one
+    one = measure("/parcours/modeles")
+    for i in range(3):
+        versions.create_default_template(session, network.coordinator, network.territory.id).name += f" {i}"
+    session.flush()
+    assert measure("/parcours/modeles") == one
+
+
+def test_the_case_timeline_shows_pathway_events(client, login, session, network, enrolled, validate, steps):
+    from mediation.pathways import reassignment
+
+    enrolment = enrolled(network_consent=True)
+    validate(enrolment, steps[0])
+    case = enrolment.case
+    reassignment.reassign(session, network.coordinator, case, target=reassignment.Target(network.structure_a.id,
+                                                                                         network.aidant.id),
+                          reason="effectifs", expected_version=case.version)
+    login(client, network.aidant)
+    page = text(client.get(f"/dossiers/{case.id}"))
+    for label in ("Inscription à un parcours", "Étape de parcours validée", "Dossier réaffecté"):
+        assert label in page
