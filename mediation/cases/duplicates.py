@@ -4,12 +4,14 @@ Detection (shared/domain/activity-records.md §2.3, extended to every structure 
 for): identified, non-deleted beneficiaries the mediator may see. Names are lowercased, stripped
 of accents, spaces, hyphens and apostrophes; phones keep their digits (``+33`` → ``0``); e-mails
 are trimmed and lowercased. A pair is probable when at least 2 of the 4 criteria match (nom,
-prénom, téléphone, e-mail). Names also match fuzzily: pg_trgm ``similarity > 0.4`` on PostgreSQL
-(when the extension is installed), ``difflib`` ratio ≥ 0.7 elsewhere.
+prénom, téléphone, e-mail). Names also match fuzzily: trigram ``similarity > 0.4``, computed by
+pg_trgm on PostgreSQL (when the extension is installed) and elsewhere by :func:`trigram_similarity`,
+a Python copy of pg_trgm's measure, so that both databases find the same pairs.
 
-Never O(n²): candidate pairs come from blocks (same 3-letter prefix of the nom or of the prénom,
-same phone, same e-mail; oversized name blocks are split on a longer prefix), then only those
-pairs are scored. A pair whose nom AND prénom are both misspelt in their first letters is missed.
+Never O(n²): candidate pairs come from blocks — the same first 3 letters of both nom and prénom,
+the same phone, or the same e-mail (any two matching criteria go through one of them); oversized
+blocks are split on longer prefixes. Only those pairs are scored. A pair matching on nom and
+prénom only, with a misspelling in the first 3 letters of either, is missed.
 
 Merge (§2.3 "fusionner"): the destination's non-empty values win and its empty fields are filled
 from the source; participations move to the destination, the source's participation in an
@@ -21,7 +23,6 @@ the source is soft-deleted with ``merged_into_id``. Everything needed to undo it
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from collections import defaultdict
@@ -41,11 +42,9 @@ from mediation.errors import DomainError, NotFound
 from mediation.types import utcnow
 
 UNDO_DAYS = 30
-PG_TRGM_THRESHOLD = 0.4
-DIFFLIB_THRESHOLD = 0.7
+SIMILARITY_THRESHOLD = 0.4  # pg_trgm's similarity, as the national tool uses it
 PREFIX = 3
-LONG_PREFIX = 5
-MAX_BLOCK = 300  # name blocks bigger than this are split on LONG_PREFIX letters
+MAX_BLOCK = 200  # name blocks bigger than this are split on longer prefixes
 
 CRITERIA_LABELS = {"nom": "Nom", "prenom": "Prénom", "telephone": "Téléphone", "email": "E-mail"}
 
@@ -101,11 +100,11 @@ class DuplicatePair:
 # --- detection ----------------------------------------------------------------------------------
 
 def fuzzy_backend(session: Session) -> str:
-    """``"pg_trgm"`` on PostgreSQL with the extension installed, else ``"difflib"``."""
+    """``"pg_trgm"`` on PostgreSQL with the extension installed, else ``"python"``."""
     if session.get_bind().dialect.name == "postgresql" and session.scalar(
             sa.text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'")):
         return "pg_trgm"
-    return "difflib"
+    return "python"
 
 
 def _people(session: Session, user: User) -> list[_Person]:
@@ -119,32 +118,36 @@ def _people(session: Session, user: User) -> list[_Person]:
                     normalise_email(r.email)) for r in rows]
 
 
-def _name_blocks(people: list[_Person], attribute: str) -> list[list[_Person]]:
-    blocks: dict[str, list[_Person]] = defaultdict(list)
-    for person in people:
-        value = getattr(person, attribute)
-        if value:
-            blocks[value[:PREFIX]].append(person)
-    result = []
-    for members in blocks.values():
-        if len(members) <= MAX_BLOCK:
-            result.append(members)
-            continue
-        finer: dict[str, list[_Person]] = defaultdict(list)
-        for person in members:
-            finer[getattr(person, attribute)[:LONG_PREFIX]].append(person)
-        result.extend(finer.values())
-    return result
+def _split(members: list[_Person], key, length: int) -> list[list[_Person]]:
+    """Oversized blocks are split on longer name prefixes (up to the whole names)."""
+    if len(members) <= MAX_BLOCK or length > 12:
+        return [members]
+    finer: dict[tuple, list[_Person]] = defaultdict(list)
+    for person in members:
+        finer[key(person, length)].append(person)
+    if len(finer) == 1:
+        return [members]
+    return [block for group in finer.values() for block in _split(group, key, length + 2)]
 
 
 def _candidate_pairs(people: list[_Person]) -> set[tuple[_Person, _Person]]:
-    blocks = _name_blocks(people, "nom") + _name_blocks(people, "prenom")
-    for attribute in ("telephone", "email"):
-        exact: dict[str, list[_Person]] = defaultdict(list)
-        for person in people:
-            if getattr(person, attribute):
-                exact[getattr(person, attribute)].append(person)
-        blocks.extend(exact.values())
+    """Pairs that may match on 2 criteria: same nom and prénom prefixes, or same phone, or same
+    e-mail (every way of matching twice goes through one of these blocks)."""
+
+    def names(person: _Person, length: int) -> tuple:
+        return person.nom[:length], person.prenom[:length]
+
+    by_names: dict[tuple, list[_Person]] = defaultdict(list)
+    exact: dict[tuple, list[_Person]] = defaultdict(list)
+    for person in people:
+        if person.nom and person.prenom:
+            by_names[names(person, PREFIX)].append(person)
+        if person.telephone:
+            exact[("t", person.telephone)].append(person)
+        if person.email:
+            exact[("e", person.email)].append(person)
+    blocks = [block for members in by_names.values() for block in _split(members, names, PREFIX + 2)]
+    blocks += list(exact.values())
     pairs = set()
     for members in blocks:
         if len(members) < 2:
@@ -154,6 +157,24 @@ def _candidate_pairs(people: list[_Person]) -> set[tuple[_Person, _Person]]:
             for second in members[i + 1:]:
                 pairs.add((first, second))
     return pairs
+
+
+def trigrams(text: str) -> set[str]:
+    """pg_trgm's trigrams: each alphanumeric word, lowercased, padded with two spaces before and
+    one after."""
+    grams: set[str] = set()
+    for word in re.findall(r"[^\W_]+", text.lower()):
+        padded = f"  {word} "
+        grams.update(padded[i:i + 3] for i in range(len(padded) - 2))
+    return grams
+
+
+def trigram_similarity(a: str, b: str) -> float:
+    """pg_trgm's ``similarity(a, b)``: shared trigrams over all the trigrams of both."""
+    first, second = trigrams(a), trigrams(b)
+    if not first or not second:
+        return 0.0
+    return len(first & second) / len(first | second)
 
 
 def _similarities(session: Session, backend: str, couples: list[tuple[str, str]]) -> list[float]:
@@ -167,7 +188,7 @@ def _similarities(session: Session, backend: str, couples: list[tuple[str, str]]
                 {"a": [a for a, _ in chunk], "b": [b for _, b in chunk]},
             ).all())
         return [float(s) for s in scores]
-    return [difflib.SequenceMatcher(None, a, b).ratio() for a, b in couples]
+    return [trigram_similarity(a, b) for a, b in couples]
 
 
 def find_duplicate_pairs(session: Session, user: User, *, beneficiary_id: int | None = None) -> list[DuplicatePair]:
@@ -178,7 +199,6 @@ def find_duplicate_pairs(session: Session, user: User, *, beneficiary_id: int | 
     if beneficiary_id is not None:
         candidates = {(a, b) for a, b in candidates if beneficiary_id in (a.id, b.id)}
     backend = fuzzy_backend(session)
-    threshold = PG_TRGM_THRESHOLD if backend == "pg_trgm" else DIFFLIB_THRESHOLD
     # Fuzzy comparisons only where the names differ and both are present.
     to_score: dict[tuple[str, str], float] = {}
     for a, b in candidates:
@@ -194,7 +214,7 @@ def find_duplicate_pairs(session: Session, user: User, *, beneficiary_id: int | 
         matched, fuzzy = [], []
         for attribute in ("nom", "prenom"):
             x, y = getattr(a, attribute), getattr(b, attribute)
-            if x and y and (x == y or to_score[(x, y)] > threshold):
+            if x and y and (x == y or to_score[(x, y)] > SIMILARITY_THRESHOLD):
                 matched.append(attribute)
                 if x != y:
                     fuzzy.append(attribute)

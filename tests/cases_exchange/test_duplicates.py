@@ -1,4 +1,4 @@
-"""Duplicates: normalisation, ≥2 of 4 criteria (fuzzy names: pg_trgm on PostgreSQL, difflib
+"""Duplicates: normalisation, ≥2 of 4 criteria (fuzzy names: pg_trgm on PostgreSQL, its Python copy
 elsewhere), scope, merge that moves everything and recomputes counts, undo within 30 days."""
 
 from __future__ import annotations
@@ -69,13 +69,17 @@ def test_fuzzy_names(session, network, make_beneficiary):
     assert pair.criteria == ["nom", "prenom"] and pair.fuzzy == ["nom", "prenom"]
     assert pair.criteria_labels == ["Nom (approchant)", "Prénom (approchant)"]
     assert (c.id, d.id) not in pairs
-    assert duplicates.fuzzy_backend(session) == ("pg_trgm" if is_postgres() else "difflib")
+    assert duplicates.fuzzy_backend(session) == ("pg_trgm" if is_postgres() else "python")
 
 
 @pytest.mark.postgres_only
 @pytest.mark.skipif(not is_postgres(), reason="pg_trgm is PostgreSQL's")
-def test_pg_trgm_is_installed_by_the_migration(session):
-    assert session.scalar(sa.text("SELECT similarity('dupont', 'dupond')")) > 0.4
+def test_pg_trgm_is_installed_and_the_python_copy_agrees(session):
+    couples = [("dupont", "dupond"), ("jean", "jeanne"), ("paul", "pauline"), ("li", "lo"), ("martin", "martinez"),
+               ("lefebvre", "lefevre"), ("nguyen", "nguyenvan"), ("a", "b"), ("x2", "x22"), ("oeuvre", "euvre")]
+    database = duplicates._similarities(session, "pg_trgm", couples)
+    python = [duplicates.trigram_similarity(a, b) for a, b in couples]
+    assert python == pytest.approx(database, abs=1e-6)
 
 
 def test_blocking_never_compares_everyone(session, network, make_beneficiary):
