@@ -73,6 +73,7 @@ def register_blueprints(app: Flask) -> None:
     from mediation.cases.exchange_views import bp as cases_exchange_bp
     from mediation.cases.views import bp as cases_bp
     from mediation.directory.views import bp as directory_bp
+    from mediation.evaluation.views import bp as evaluation_bp
     from mediation.home import bp as home_bp
     from mediation.jobs.views import bp as jobs_bp
     from mediation.mandates.views import bp as mandates_bp
@@ -87,6 +88,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(mandates_bp)
+    app.register_blueprint(evaluation_bp)
     app.register_blueprint(pathways_bp)
 
 

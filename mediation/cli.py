@@ -20,6 +20,11 @@ def register(app: Flask) -> None:
     from mediation.mandates.cli import mandates_group
 
     app.cli.add_command(mandates_group)
+    from mediation.evaluation.cli import evaluation_group
+    from mediation.evaluation.report import report_command
+
+    app.cli.add_command(evaluation_group)
+    app.cli.add_command(report_command)
     from mediation.backup import backup_command, restore_command
     from mediation.stats.cli import rollups_group
     from mediation.synth.cli import synth_command

@@ -166,6 +166,10 @@ def _register_domain_demos() -> None:
     for hook in (load_cases_demo, load_mandates_demo, load_pathways_demo):
         if hook not in DEMO_EXTENSIONS:
             DEMO_EXTENSIONS.append(hook)
+    from mediation.evaluation.demo import load_evaluation_demo  # last: it reads every domain's demo data
+
+    if load_evaluation_demo not in DEMO_EXTENSIONS:
+        DEMO_EXTENSIONS.append(load_evaluation_demo)
 
 
 _register_domain_demos()

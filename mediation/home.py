@@ -18,6 +18,8 @@ NAVIGATION = [
     ("cases.activity_list", "Activités", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("pathways.index", "Parcours et orientations", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("cases_exchange.index", "Import, export et doublons", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
+    ("evaluation.dashboard", "Tableau de bord", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN, Role.FUNDER}),
+    ("evaluation.reports", "Rapports d'impact", {Role.COORDINATOR, Role.ADMIN, Role.FUNDER}),
     ("directory.structure_list", "Structures", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("directory.territory_list", "Territoires", {Role.COORDINATOR, Role.ADMIN}),
     ("directory.user_list", "Équipe et comptes", {Role.COORDINATOR, Role.ADMIN}),

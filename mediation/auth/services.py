@@ -29,10 +29,13 @@ log = logging.getLogger("mediation.auth")
 MIN_PASSWORD_LENGTH = 12
 TOTP_ISSUER = "Médiation numérique"
 # Roles that may hold personal API tokens, and the validity periods offered (days).
-API_TOKEN_ROLES = frozenset({Role.ADMIN, Role.COORDINATOR, Role.MEDIATOR})
+API_TOKEN_ROLES = frozenset({Role.ADMIN, Role.COORDINATOR, Role.MEDIATOR, Role.FUNDER})
+# Roles limited to some permissions (funders read their programmes' aggregated indicators only).
+ROLE_API_SCOPES = {Role.FUNDER: ("indicators:read",)}
 API_TOKEN_DAYS = (30, 90, 365)
 API_SCOPES = {
     "directory:read": "Lire l'annuaire (structures, communes)",
+    "indicators:read": "Lire les indicateurs d'impact agrégés (financeurs : leurs programmes seulement)",
     "activities:read": "Lire les activités",
     "activities:write": "Enregistrer et modifier des activités",
     "beneficiaries:read": "Lire les bénéficiaires",
@@ -460,7 +463,7 @@ def create_api_token(session: Session, user: User, name: str, scopes: list[str],
         raise ValidationFailed("Donnez un nom au jeton (par exemple : « Tableur de suivi »).", field="name")
     if len(name) > 100:
         raise ValidationFailed("Le nom du jeton ne doit pas dépasser 100 caractères.", field="name")
-    unknown = set(scopes or ()) - set(API_SCOPES)
+    unknown = set(scopes or ()) - set(ROLE_API_SCOPES.get(user.role, API_SCOPES))
     if unknown or not scopes:
         raise ValidationFailed("Choisissez au moins une permission valide.", field="scopes")
     if days not in API_TOKEN_DAYS:

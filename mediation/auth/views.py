@@ -295,6 +295,8 @@ def token_list():
 @access(*TOKEN_ROLES)
 def token_new():
     form = ApiTokenForm()
+    if current_user.role in services.ROLE_API_SCOPES:
+        form.scopes.choices = [c for c in form.scopes.choices if c.value in services.ROLE_API_SCOPES[current_user.role]]
     if form.validate_on_submit():
         try:
             token, raw = services.create_api_token(db.session, current_user, form.name.data,

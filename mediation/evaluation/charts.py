@@ -10,6 +10,8 @@ styles.
 
 from __future__ import annotations
 
+import math
+
 from markupsafe import Markup, escape
 
 from mediation.evaluation.method import fmt_number
@@ -68,15 +70,23 @@ def bar_chart(table: Table) -> Markup | None:
     return _frame(table, len(rows) * (BAR_HEIGHT + ROW_GAP) + 4, "Graphique en barres", body)
 
 
+def nice_ceiling(value: float) -> float:
+    """The axis maximum: 1, 2, 2.5 or 5 times a power of ten, at least ``value`` (1 for nothing)."""
+    if value <= 0:
+        return 1
+    power = 10 ** math.floor(math.log10(value))
+    return next(step * power for step in (1, 2, 2.5, 5, 10) if step * power >= value)
+
+
 def line_chart(table: Table) -> Markup | None:
     """A series over months: points joined by a line, hidden values leave a gap."""
     rows = table.rows
     if not rows:
         return None
-    height, left, right, top, bottom = 240, 60, 16, 12, 44
+    height, left, right, top, bottom = 240, 60, 40, 12, 44
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
     values = [r.cells[table.chart_column].value for r in rows]
-    largest = max((v for v in values if v), default=0) or 1
+    largest = nice_ceiling(max((v for v in values if v), default=0))
     step = plot_w / max(1, len(rows) - 1)
 
     def xy(index, value):
@@ -109,7 +119,8 @@ def line_chart(table: Table) -> Markup | None:
     for index, row in enumerate(rows):
         if index % every == 0 or index == len(rows) - 1:
             x = left + index * step
-            body.append(f'<text x="{x:.1f}" y="{height - bottom + 18}" text-anchor="middle" fill="{INK}">'
+            anchor = "end" if index == len(rows) - 1 and len(rows) > 1 else "middle"
+            body.append(f'<text x="{x:.1f}" y="{height - bottom + 18}" text-anchor="{anchor}" fill="{INK}">'
                         f'{escape(row.label)}</text>')
     return _frame(table, height, "Graphique en courbe", body)
 

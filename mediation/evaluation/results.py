@@ -222,7 +222,8 @@ def breakdown_table(code: str, indicator: str, title: str, category: str,
         cells = [count_cell(value, threshold, mask)]
         if percent:
             cells.append(Cell(None, mask_label(mask, threshold), mask) if mask else
-                         Cell(share, fmt_percent(share)))
+                         Cell(None if share is None else round(share, 1),
+                              fmt_percent(share, 0 if base is None else 1)))
         rows.append(Row(label, cells, key))
     total_row = None
     if total:

@@ -58,11 +58,11 @@ def test_coordinator_sees_territory_and_compulsory_second_factor(client, network
     assert "/compte/codes-de-secours" in page
 
 
-def test_funder_account_has_no_api_tokens(client, network, login):
+def test_funder_account_offers_indicator_tokens(client, network, login):
     login(client, network.funder)
     page = client.get("/compte").get_data(as_text=True)
     assert "Département" in page  # organisation
-    assert "/compte/jetons" not in page
+    assert "/compte/jetons" in page  # tokens limited to indicators:read (see test_tokens)
 
 
 # --- password change -------------------------------------------------------------------------

@@ -139,19 +139,26 @@ def test_expired_token_is_listed_as_expired(client, network, login, session):
     assert "Expiré" in listing and "aria-label=\"Révoquer" not in listing
 
 
-def test_funders_cannot_hold_tokens(client, network, login, session):
+def test_funders_hold_indicator_tokens_only(client, network, login, session):
     login(client, network.funder)
-    assert client.get("/compte/jetons").status_code == 403
-    assert client.get("/compte/jetons/nouveau").status_code == 403
-    assert create(client).status_code == 403
+    assert client.get("/compte/jetons").status_code == 200
+    assert "directory:read" not in client.get("/compte/jetons/nouveau").get_data(as_text=True)
+    refused = create(client)  # directory:read is not offered to funders
+    assert refused.status_code == 200 and "Choisissez des permissions de la liste" in text(refused)
     assert session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 0
+    assert raw_token_in(text(create(client, scopes=["indicators:read"])))
+    assert session.scalar(sa.select(ApiToken.scopes)) == ["indicators:read"]
 
 
-def test_token_service_refuses_funders_and_beneficiaries(session, make_user):
+def test_token_service_refuses_beneficiaries_and_limits_funders(session, make_user):
     import pytest
 
-    from mediation.errors import DomainError
+    from mediation.errors import DomainError, ValidationFailed
 
-    for role in (Role.FUNDER, Role.BENEFICIARY):
-        with pytest.raises(DomainError, match="Votre rôle ne permet pas"):
-            services.create_api_token(session, make_user(role), "x", ["directory:read"])
+    with pytest.raises(DomainError, match="Votre rôle ne permet pas"):
+        services.create_api_token(session, make_user(Role.BENEFICIARY), "x", ["directory:read"])
+    funder = make_user(Role.FUNDER)
+    with pytest.raises(ValidationFailed, match="permission valide"):
+        services.create_api_token(session, funder, "x", ["directory:read"])
+    token, _ = services.create_api_token(session, funder, "x", ["indicators:read"])
+    assert token.scopes == ["indicators:read"]

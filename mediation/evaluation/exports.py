@@ -1,0 +1,141 @@
+"""Exports of the dashboard's tables — XLSX (openpyxl) and CSV, with the same figures — and the
+open-data CSV of a territory's statistics per commune, suppression applied.
+
+The spreadsheets hold numbers as numbers; a hidden (suppressed) cell holds its marker (« < 5 » or
+« s ») as text, exactly as the dashboard and the PDF print it. Every file starts with the filters
+and the method (threshold), so the figures can be traced back.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+from mediation.evaluation.method import SECONDARY_LABEL, threshold_label
+from mediation.evaluation.results import Cell, Dashboard, Figure, Table
+from mediation.web import to_paris
+
+FIGURE_COLUMNS = ["Code", "Indicateur", "Valeur", "Unité", "Numérateur", "Dénominateur", "IC 95 %", "Détail",
+                  "Taux de réponse"]
+
+
+def _value(cell: Cell | None):
+    if cell is None:
+        return None
+    return cell.display if cell.hidden or cell.value is None else cell.value
+
+
+def _figure_row(figure: Figure) -> list:
+    value = figure.display if figure.mask or figure.value is None else figure.value
+    return [figure.code, figure.label, value, figure.unit, _value(figure.numerator), _value(figure.denominator),
+            figure.interval, figure.detail, figure.response]
+
+
+def _table_rows(table: Table) -> list[list]:
+    rows = [[table.category, *table.columns]]
+    for row in table.rows + ([table.total] if table.total else []):
+        rows.append([row.label, *[_value(c) for c in row.cells]])
+    return rows
+
+
+def header_rows(dashboard: Dashboard) -> list[list]:
+    rows = [["Indicateurs d'impact — médiation numérique"], ["Filtres"]]
+    rows += [[label, value] for label, value in dashboard.filters]
+    rows += [["Produit le", to_paris(dashboard.generated_at).strftime("%d/%m/%Y à %H:%M")],
+             ["Secret statistique", f"« {threshold_label(dashboard.threshold)} » : effectif de 1 à "
+                                    f"{dashboard.threshold - 1} ; « {SECONDARY_LABEL} » : valeur masquée pour "
+                                    "qu'une petite valeur ne puisse pas être recalculée"], []]
+    return rows
+
+
+def dashboard_sheets(dashboard: Dashboard) -> list[tuple[str, list[list], set[int]]]:
+    """(sheet name, rows, indexes of title rows) for each part of the dashboard."""
+    sheets = [("Filtres", header_rows(dashboard) + [["Définitions"], ["Code", "Indicateur", "Famille", "Définition",
+                                                                        "Numérateur", "Dénominateur", "Unité"]]
+               + [[i.code, i.label, i.family_label, i.definition, i.numerator or "", i.denominator or "", i.unit]
+                  for i in dashboard.definitions], {0, 1})]
+    for section in dashboard.sections:
+        rows: list[list] = []
+        titles = set()
+        if section.figures:
+            titles.add(len(rows))
+            rows.append(["Chiffres clés"])
+            rows.append(FIGURE_COLUMNS)
+            rows += [_figure_row(f) for f in section.figures]
+            rows.append([])
+        for table in section.tables:
+            titles.add(len(rows))
+            rows.append([table.title])
+            rows += _table_rows(table)
+            if table.note:
+                rows.append([table.note])
+            rows.append([])
+        sheets.append((section.title.split(" :")[0][:31], rows, titles))
+    return sheets
+
+
+def dashboard_xlsx(dashboard: Dashboard) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    bold = Font(bold=True)
+    for name, rows, titles in dashboard_sheets(dashboard):
+        sheet = workbook.create_sheet(name)
+        for index, row in enumerate(rows):
+            sheet.append(row)
+            if index in titles:
+                sheet.cell(row=index + 1, column=1).font = bold
+        sheet.column_dimensions["A"].width = 48
+        for letter in "BCDEFGHI":
+            sheet.column_dimensions[letter].width = 18
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _csv_value(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        text = f"{value:.1f}".rstrip("0").rstrip(".") if not value.is_integer() else str(int(value))
+        return text.replace(".", ",")
+    if isinstance(value, date):
+        return value.strftime("%d/%m/%Y")
+    return str(value)
+
+
+def dashboard_csv(dashboard: Dashboard) -> str:
+    """Every sheet one after the other (``;``, decimal comma, UTF-8 with BOM for spreadsheets)."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    for name, rows, _ in dashboard_sheets(dashboard):
+        writer.writerow([f"== {name} =="])
+        for row in rows:
+            writer.writerow([_csv_value(v) for v in row])
+        writer.writerow([])
+    return buffer.getvalue()
+
+
+OPEN_DATA_COLUMNS = ["date_debut", "date_fin", "code_insee", "commune", "population", "nombre_structures",
+                     "accompagnements", "beneficiaires_residents", "accompagnements_pour_1000_habitants",
+                     "residents_accompagnes_pour_1000_habitants"]
+
+
+def open_data_csv(dashboard: Dashboard, start: date, end: date) -> str:
+    """Territory statistics per commune for open data: plain CSV (``,``, dot decimals, UTF-8),
+    small cells suppressed like everywhere (« < 5 », « s »)."""
+    table = dashboard.table("maillage.communes")
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(OPEN_DATA_COLUMNS)
+    for row in table.rows if table else []:
+        values = []
+        for cell in row.cells:
+            value = _value(cell)
+            values.append("" if value is None else value)
+        writer.writerow([start.isoformat(), end.isoformat(), row.key, row.label, *values])
+    return buffer.getvalue()

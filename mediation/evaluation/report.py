@@ -1,0 +1,163 @@
+"""The impact report: a PDF (WeasyPrint) printed from the same :class:`Dashboard` as the web page
+— cover, key figures, means, outputs, outcomes with their charts, coverage, method and
+definitions, data-quality annex — French formatting, page numbers and running headers (CSS
+``@page``), tagged PDF. Reports (and the XLSX/CSV tables) are produced by a background job with a
+progress page and kept for download (:class:`ReportFile`); ``flask --app mediation report`` makes
+the same file from the command line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from datetime import date
+
+import click
+import sqlalchemy as sa
+from flask import current_app, render_template
+from flask.cli import with_appcontext
+from sqlalchemy.orm import Session
+
+from mediation.audit.services import record
+from mediation.auth.models import Role, User
+from mediation.errors import DomainError
+from mediation.evaluation import charts, exports, indicators
+from mediation.evaluation.models import ReportFile, ReportFormat
+from mediation.evaluation.scope import EvaluationFilter, Scope, authorise
+from mediation.extensions import db
+from mediation.jobs import register
+
+JOB_KIND = "evaluation.report"
+# WeasyPrint reports every rendering step at INFO: keep the application's log readable.
+logging.getLogger("weasyprint").setLevel(logging.WARNING)
+
+
+def report_title(scope: Scope) -> str:
+    if scope.programme is not None:
+        return f"Rapport d'impact — {scope.programme.name}"
+    territory = scope.territory()
+    if territory is not None:
+        return f"Rapport d'impact — {territory.name}"
+    return "Rapport d'impact — médiation numérique"
+
+
+def render_html(dashboard, scope: Scope) -> str:
+    return render_template(
+        "evaluation/report_pdf.html", dashboard=dashboard, scope=scope, chart=charts.chart,
+        title=report_title(scope), period=indicators.period_label(scope),
+        funder=scope.programme.funder if scope.programme is not None else None,
+        territory=scope.territory(), network_name=current_app.config["MEDIATION_NETWORK_NAME"])
+
+
+def render_pdf(html: str) -> bytes:
+    from weasyprint import HTML
+
+    return HTML(string=html, base_url=current_app.root_path).write_pdf(pdf_tags=True)
+
+
+def _slug(text: str) -> str:
+    text = re.sub(r"[^a-z0-9]+", "-", text.lower().encode("ascii", "ignore").decode()).strip("-")
+    return text[:60] or "rapport"
+
+
+def build(session: Session, user: User, f: EvaluationFilter, fmt: ReportFormat, *, compare: str | None = None,
+          progress=None) -> tuple[bytes, str, Scope]:
+    """The file's bytes, its name and the scope, for ``user`` (who must be allowed ``f``)."""
+    progress = progress or (lambda *_args, **_kw: None)
+    scope = Scope(session, user, authorise(session, user, f))
+    progress(1, 3)
+    dashboard = indicators.compute_dashboard(scope, compare=compare)
+    progress(2, 3)
+    stem = f"{_slug(report_title(scope))}-{scope.start.isoformat()}-{scope.end.isoformat()}"
+    if fmt == ReportFormat.PDF:
+        content = render_pdf(render_html(dashboard, scope))
+    elif fmt == ReportFormat.XLSX:
+        content = exports.dashboard_xlsx(dashboard)
+    else:
+        content = exports.dashboard_csv(dashboard).encode("utf-8")
+    progress(3, 3)
+    return content, f"{stem}.{fmt.value}", scope
+
+
+def store(session: Session, user: User, content: bytes, filename: str, scope: Scope, fmt: ReportFormat,
+          job_id: int | None = None) -> ReportFile:
+    report = ReportFile(created_by_id=user.id, job_id=job_id, format=fmt, title=report_title(scope),
+                        params=scope.filter.query_args(), filename=filename, size=len(content),
+                        sha256=hashlib.sha256(content).hexdigest(), content=content)
+    session.add(report)
+    session.flush()
+    record(session, "report.generated", actor=user, obj=report,
+           details={"format": fmt.value, "params": report.params})
+    return report
+
+
+def start_report(session: Session, user: User, f: EvaluationFilter, fmt: ReportFormat | str,
+                 compare: str | None = None):
+    """Check the filters now (a refusal is immediate), then enqueue the job."""
+    fmt = ReportFormat(fmt)
+    authorise(session, user, f)
+    from mediation.jobs import enqueue
+
+    return enqueue(session, JOB_KIND, user=user, total=3,
+                   params={"filters": f.query_args(), "format": fmt.value, "compare": compare})
+
+
+@register(JOB_KIND)
+def report_job(session: Session, job, progress) -> dict:
+    user = session.get(User, job.created_by_id)
+    if user is None or not user.is_active_account:
+        raise DomainError("Le compte qui a demandé ce rapport n'est plus actif.")
+    f = EvaluationFilter.from_params(job.params["filters"])
+    fmt = ReportFormat(job.params["format"])
+    content, filename, scope = build(session, user, f, fmt, compare=job.params.get("compare"), progress=progress)
+    report = store(session, user, content, filename, scope, fmt, job_id=job.id)
+    path = current_app.url_map.bind("").build("evaluation.report_download",
+                                              {"report_id": report.id, "fmt": report.format.value})
+    return {"Rapport": report.title, "Fichier": filename, "url": path}
+
+
+# --- command line -------------------------------------------------------------------------------
+
+@click.command("report")
+@click.option("--du", "start", required=True, help="Début de la période (AAAA-MM-JJ).")
+@click.option("--au", "end", required=True, help="Fin de la période (AAAA-MM-JJ).")
+@click.option("--programme", type=int, help="Identifiant du programme.")
+@click.option("--territoire", type=int, help="Identifiant du territoire.")
+@click.option("--commune", type=int)
+@click.option("--structure", type=int)
+@click.option("--format", "fmt", type=click.Choice([f.value for f in ReportFormat]), default="pdf", show_default=True)
+@click.option("--compte", "email", help="Produire le rapport avec les droits de ce compte (un administrateur par défaut).")
+@click.option("--sortie", "output", type=click.Path(dir_okay=False, writable=True), help="Fichier à écrire.")
+@with_appcontext
+def report_command(start, end, programme, territoire, commune, structure, fmt, email, output) -> None:
+    """Produit un rapport d'impact (PDF) ou ses tableaux (XLSX, CSV) pour une période."""
+    session = db.session
+    if email:
+        user = session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+    else:
+        user = session.scalar(sa.select(User).where(User.role == Role.ADMIN, User.is_active_account.is_(True))
+                              .order_by(User.id).limit(1))
+    if user is None:
+        raise click.ClickException("Compte introuvable : indiquez --compte avec l'adresse d'un compte existant.")
+    try:
+        f = EvaluationFilter(start=date.fromisoformat(start), end=date.fromisoformat(end), programme_id=programme,
+                             territory_id=territoire, commune_id=commune, structure_id=structure)
+    except ValueError:
+        raise click.ClickException("Dates au format AAAA-MM-JJ, par exemple --du 2026-01-01 --au 2026-12-31.") from None
+    if f.start > f.end:
+        raise click.ClickException("La date de fin doit être postérieure ou égale à la date de début.")
+
+    def progress(done, total=None):
+        click.echo(f"Étape {done} sur {total or 3}…")
+
+    try:
+        content, filename, scope = build(session, user, f, ReportFormat(fmt), progress=progress)
+    except DomainError as error:
+        raise click.ClickException(error.message) from None
+    path = output or filename
+    with open(path, "wb") as handle:
+        handle.write(content)
+    store(session, user, content, filename, scope, ReportFormat(fmt))
+    session.commit()
+    click.echo(f"Rapport écrit dans {path} ({len(content):,} octets).".replace(",", " "))
