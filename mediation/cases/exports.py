@@ -9,8 +9,8 @@
   workbook with one sheet per kind, or as JSON.
 
 Large exports never load ORM objects: the ordered ids come first (integers), then rows are read
-with core selects in batches of :data:`BATCH`. XLSX is written by openpyxl's write-only mode to a
-spooled temporary file; CSV (``;``, UTF-8 with BOM, for spreadsheet software) too,
+with core selects in batches of :data:`BATCH`. XLSX is streamed by :mod:`mediation.cases.xlsx` into
+a spooled temporary file; CSV (``;``, UTF-8 with BOM, for spreadsheet software) too,
 from a generator of text chunks. The request's work ends before the download streams (no database
 access while the client reads).
 """
@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from mediation.auth.models import User
-from mediation.cases import policy
+from mediation.cases import policy, xlsx
 from mediation.cases.enums import (
     ActivityType,
     Autonomie,
@@ -314,33 +314,18 @@ def write_csv(export: Export):
 
 def write_xlsx(sheets: list[Export] | Export):
     """A spooled temporary file holding the workbook (one sheet per Export), positioned at 0."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-
-    workbook = Workbook(write_only=True)
-    bold = Font(bold=True)
-    for export in sheets if isinstance(sheets, list) else [sheets]:
-        sheet = workbook.create_sheet(export.sheet[:31])
-
-        def cell(value, *, strong=False, sheet=sheet):
-            c = WriteOnlyCell(sheet, value=value)
-            if strong:
-                c.font = bold
-            if isinstance(value, date | datetime):
-                c.number_format = "DD/MM/YYYY"
-            return c
-
-        for row in export.block:
-            if row and row[0] is TITLE:
-                sheet.append([cell(row[1], strong=True)])
-            else:
-                sheet.append([cell(v, strong=i == 0) for i, v in enumerate(row)])
-        sheet.append([cell(c, strong=True) for c in export.columns])
-        for row in export.rows:
-            sheet.append([cell(v) if isinstance(v, date) else v for v in row])
     output = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115 - returned open
-    workbook.save(output)
+    with xlsx.Workbook(output) as workbook:
+        for export in sheets if isinstance(sheets, list) else [sheets]:
+            with workbook.sheet(export.sheet) as sheet:
+                for row in export.block:
+                    if row and row[0] is TITLE:
+                        sheet.row(row[1:], xlsx.BOLD)
+                    else:
+                        sheet.row(row)
+                sheet.row(export.columns, xlsx.BOLD)
+                for row in export.rows:
+                    sheet.row(row)
     output.seek(0)
     return output
 

@@ -1,0 +1,158 @@
+"""A small streaming XLSX writer for large exports (100k rows and more).
+
+openpyxl's write-only mode costs about 15 µs per cell without lxml: a 100k-accompaniment export
+took more than a minute. This writer streams each sheet's XML into the zip as rows come, with
+inline strings, numbers, dates (``dd/mm/yyyy``) and a bold style: a few µs per cell, constant
+memory. The result opens in Excel, LibreOffice and openpyxl (tests read it back with openpyxl).
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Iterable
+from contextlib import contextmanager
+from datetime import date, datetime
+from xml.sax.saxutils import escape
+
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_EPOCH = date(1899, 12, 30)
+# Style indexes of styles.xml below.
+PLAIN, DATE, BOLD = 0, 1, 2
+
+_CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/styles.xml" '
+    'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+    "{sheets}</Types>"
+)
+_SHEET_TYPE = ('<Override PartName="/xl/worksheets/sheet{n}.xml" '
+               'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>')
+_ROOT_RELS = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" '
+    'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
+    'Target="xl/workbook.xml"/></Relationships>'
+)
+_STYLES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    '<numFmts count="1"><numFmt numFmtId="164" formatCode="dd/mm/yyyy"/></numFmts>'
+    '<fonts count="2"><font><sz val="11"/><name val="Calibri"/></font>'
+    '<font><b/><sz val="11"/><name val="Calibri"/></font></fonts>'
+    '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+    '<fill><patternFill patternType="gray125"/></fill></fills>'
+    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>'
+    '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+    "</styleSheet>"
+)
+_SHEET_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+)
+_SHEET_TAIL = "</sheetData></worksheet>"
+
+
+def column_letter(index: int) -> str:
+    """0 → A, 25 → Z, 26 → AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _cell(ref: str, value, style: int) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, bool):
+        return f'<c r="{ref}" t="b"{_s(style)}><v>{int(value)}</v></c>'
+    if isinstance(value, int | float):
+        return f'<c r="{ref}"{_s(style)}><v>{value}</v></c>'
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        return f'<c r="{ref}" s="{DATE}"><v>{(value - _EPOCH).days}</v></c>'
+    text = escape(_ILLEGAL.sub("", str(value)))
+    space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
+    return f'<c r="{ref}" t="inlineStr"{_s(style)}><is><t{space}>{text}</t></is></c>'
+
+
+def _s(style: int) -> str:
+    return f' s="{style}"' if style else ""
+
+
+class _Sheet:
+    def __init__(self, stream):
+        self.stream = stream
+        self.number = 0
+        self.letters: list[str] = []
+
+    def row(self, values: Iterable, style: int = PLAIN) -> None:
+        self.number += 1
+        cells = []
+        for index, value in enumerate(values):
+            while index >= len(self.letters):
+                self.letters.append(column_letter(len(self.letters)))
+            cells.append(_cell(f"{self.letters[index]}{self.number}", value, style))
+        self.stream.write(f'<row r="{self.number}">{"".join(cells)}</row>'.encode())
+
+
+class Workbook:
+    """``with Workbook(file) as book: with book.sheet("Activités") as s: s.row([...])``."""
+
+    def __init__(self, output):
+        self.zip = zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=5)
+        self.names: list[str] = []
+
+    @contextmanager
+    def sheet(self, name: str):
+        self.names.append(name[:31])
+        with self.zip.open(f"xl/worksheets/sheet{len(self.names)}.xml", "w", force_zip64=True) as stream:
+            stream.write(_SHEET_HEAD.encode())
+            yield _Sheet(stream)
+            stream.write(_SHEET_TAIL.encode())
+
+    def close(self) -> None:
+        sheets = "".join(
+            f'<sheet name="{escape(name, {chr(34): "&quot;"})}" sheetId="{n}" r:id="rId{n}"/>'
+            for n, name in enumerate(self.names, start=1)
+        )
+        self.zip.writestr("[Content_Types].xml", _CONTENT_TYPES.format(
+            sheets="".join(_SHEET_TYPE.format(n=n) for n in range(1, len(self.names) + 1))))
+        self.zip.writestr("_rels/.rels", _ROOT_RELS)
+        self.zip.writestr("xl/workbook.xml", (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+            f"<sheets>{sheets}</sheets></workbook>"))
+        relations = "".join(
+            f'<Relationship Id="rId{n}" '
+            'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
+            f'Target="worksheets/sheet{n}.xml"/>' for n in range(1, len(self.names) + 1))
+        styles = len(self.names) + 1
+        self.zip.writestr("xl/_rels/workbook.xml.rels", (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            f'{relations}<Relationship Id="rId{styles}" '
+            'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" '
+            'Target="styles.xml"/></Relationships>'))
+        self.zip.writestr("xl/styles.xml", _STYLES)
+        self.zip.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
