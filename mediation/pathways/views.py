@@ -158,6 +158,7 @@ def case_pathway(case_id: int):
         referrals=referrals.of_case(db.session, case), transfers=reassignment.history(db.session, case),
         show_notes=case_policy.can_see_notes(user), offered_services=offered,
         network_consent=bool(_network_territories(case)), form=BaseForm(),
+        case_page=case_policy.get_case(db.session, user, case.id) is not None,
     )
 
 
@@ -181,6 +182,21 @@ def enrol(case_id: int):
             if not services.assessments_of(db.session, case):
                 return redirect(url_for("pathways.assessment_new", case_id=case.id))
     return redirect(url_for("pathways.case_pathway", case_id=case.id))
+
+
+@bp.route("/inscriptions/<int:enrolment_id>/abandonner", methods=["POST"])
+@access(Role.MEDIATOR)
+def abandon(enrolment_id: int):
+    enrolment = _found(policy.get_enrolment(db.session, current_user, enrolment_id, joinedload(Enrolment.case)))
+    if BaseForm().validate_on_submit():
+        try:
+            services.abandon(db.session, current_user, enrolment)
+        except DomainError as error:
+            rollback_only()
+            flash(error.message, "error")
+        else:
+            flash("Parcours arrêté : les étapes validées restent dans le dossier.", "success")
+    return redirect(url_for("pathways.case_pathway", case_id=enrolment.case_id))
 
 
 @bp.route("/dossiers/<int:case_id>/diagnostic", methods=["GET", "POST"])

@@ -117,6 +117,10 @@ ROUTES = {
         {"url": _far("/parcours/dossiers/{spare}/inscription"), "method": "POST",
          "data": lambda n: {"template_id": theirs(n)["template"]}, "expect": MEDIATORS_404},
     ],
+    "pathways.abandon": [
+        {"url": _url("/parcours/inscriptions/{enrolment}/abandonner"), "method": "POST", "expect": MEDIATORS_302},
+        {"url": _far("/parcours/inscriptions/{enrolment}/abandonner"), "method": "POST", "expect": MEDIATORS_404},
+    ],
     "pathways.assessment_new": [
         {"url": _url("/parcours/dossiers/{case}/diagnostic"), "expect": MEDIATORS_200},
         {"url": _url("/parcours/dossiers/{case}/diagnostic"), "method": "POST", "data": {},

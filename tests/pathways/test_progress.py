@@ -151,3 +151,16 @@ def test_a_closed_case_takes_no_validation(session, network, enrolled, validate,
     with pytest.raises(DomainError, match="Ce dossier est clos"):
         validate(enrolment, steps[0])
 
+
+
+def test_an_abandoned_pathway_keeps_its_progress_and_allows_a_new_enrolment(session, network, template, enrolled,
+                                                                            validate, steps):
+    enrolment = enrolled()
+    validate(enrolment, steps[0])
+    pathway_services.abandon(session, network.mediator, enrolment)
+    assert enrolment.state == EnrolmentState.ABANDONNE
+    assert pathway_services.compute_progress(session, enrolment).done_steps == 1
+    with pytest.raises(DomainError, match="n'est plus en cours"):
+        validate(enrolment, steps[1])
+    again = pathway_services.enrol(session, network.mediator, enrolment.case, template)
+    assert again.id != enrolment.id
