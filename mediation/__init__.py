@@ -70,6 +70,9 @@ def register_blueprints(app: Flask) -> None:
     from mediation.api import bp as api_bp
     from mediation.audit.views import bp as audit_bp
     from mediation.auth.views import bp as auth_bp
+    from mediation.badges.views import bp as badges_bp
+    from mediation.badges.views import ob as ob_bp
+    from mediation.badges.wallet_views import bp as wallet_bp
     from mediation.cases.exchange_views import bp as cases_exchange_bp
     from mediation.cases.views import bp as cases_bp
     from mediation.directory.views import bp as directory_bp
@@ -90,6 +93,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(mandates_bp)
     app.register_blueprint(evaluation_bp)
     app.register_blueprint(pathways_bp)
+    app.register_blueprint(ob_bp)
+    app.register_blueprint(badges_bp)
+    app.register_blueprint(wallet_bp)
 
 
 def register_cli(app: Flask) -> None:

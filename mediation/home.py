@@ -20,6 +20,7 @@ NAVIGATION = [
     ("cases_exchange.index", "Import, export et doublons", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("evaluation.dashboard", "Tableau de bord", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN, Role.FUNDER}),
     ("evaluation.reports", "Rapports d'impact", {Role.COORDINATOR, Role.ADMIN, Role.FUNDER}),
+    ("badges.index", "Badges", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("directory.structure_list", "Structures", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("directory.territory_list", "Territoires", {Role.COORDINATOR, Role.ADMIN}),
     ("directory.user_list", "Équipe et comptes", {Role.COORDINATOR, Role.ADMIN}),

@@ -2,6 +2,7 @@
 
 from mediation.audit.models import *  # noqa: F403
 from mediation.auth.models import *  # noqa: F403
+from mediation.badges.models import *  # noqa: F403
 from mediation.cases.exchange_models import *  # noqa: F403
 from mediation.cases.models import *  # noqa: F403
 from mediation.directory.models import *  # noqa: F403

@@ -44,6 +44,8 @@ API_SCOPES = {
     "mandates:write": "Créer et révoquer des mandats (aidants habilités, code de double authentification requis)",
     "pathways:read": "Lire les parcours, validations d'étapes et orientations de vos structures",
     "pathways:write": "Inscrire à un parcours, valider des étapes, orienter et répondre aux orientations",
+    "badges:read": "Lire les modèles de badges et les badges délivrés dans votre périmètre",
+    "badges:write": "Délivrer et révoquer des badges (médiateurs)",
 }
 
 

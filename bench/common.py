@@ -1,0 +1,106 @@
+"""Timing, results and machine description shared by the benchmark suites."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sqlite3
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in 0..100) of a non-empty list."""
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+@dataclass
+class Timing:
+    samples_ms: list[float]
+
+    @property
+    def p50(self) -> float:
+        return statistics.median(self.samples_ms)
+
+    @property
+    def p95(self) -> float:
+        return percentile(self.samples_ms, 95)
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.samples_ms)
+
+
+def measure(operation: Callable[[], object], *, repeat: int = 30, budget_s: float = 60.0, warmup: int = 1) -> Timing:
+    """Run ``operation`` ``warmup`` times unmeasured, then up to ``repeat`` times (at least 5, at
+    most ``budget_s`` seconds); returns the wall-clock samples in milliseconds."""
+    for _ in range(warmup):
+        operation()
+    samples = []
+    started = time.perf_counter()
+    while len(samples) < repeat and (len(samples) < 5 or time.perf_counter() - started < budget_s):
+        t0 = time.perf_counter()
+        operation()
+        samples.append((time.perf_counter() - t0) * 1000)
+    return Timing(samples)
+
+
+@dataclass
+class Results:
+    """``name: value`` lines, printed as they come and kept for RESULTS.md."""
+
+    lines: list[tuple[str, str]] = field(default_factory=list)
+    verdicts: list[tuple[str, str, str]] = field(default_factory=list)  # (target, measure, verdict)
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, name: str, value) -> None:
+        if isinstance(value, float):
+            text = f"{value:.3f}" if abs(value) < 10 else f"{value:.1f}"
+        else:
+            text = str(value)
+        self.lines.append((name, text))
+        print(f"{name}: {text}", flush=True)
+
+    def timing(self, name: str, timing: Timing) -> None:
+        self.add(f"{name}.p50_ms", timing.p50)
+        self.add(f"{name}.p95_ms", timing.p95)
+        self.add(f"{name}.samples", len(timing.samples_ms))
+
+    def ratio(self, name: str, numerator: float, denominator: float) -> float:
+        value = numerator / denominator if denominator else float("inf")
+        self.add(name, value)
+        return value
+
+    def verdict(self, target: str, measured: str, ok: bool | None) -> None:
+        text = "atteint" if ok else ("non mesuré" if ok is None else "MANQUÉ")
+        self.verdicts.append((target, measured, text))
+        print(f"target: {target} — {measured} — {text}", flush=True)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        print(f"note: {text}", flush=True)
+
+
+def machine() -> dict[str, str]:
+    info = {"nproc": str(os.cpu_count())}
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemTotal:"):
+                    info["ram"] = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    info["load_average"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    info["python"] = platform.python_version()
+    info["sqlite"] = sqlite3.sqlite_version
+    info["os"] = platform.platform()
+    return info

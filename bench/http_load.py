@@ -1,0 +1,251 @@
+"""Logging an activity through HTTP against a trivial authenticated page of the same app.
+
+A real server (gunicorn, gthread workers) on the loopback, over the benchmark database, and a small
+load client (threads, ``http.client``, keep-alive): sign-in through the form with its CSRF token,
+then ``POST /activites/nouvelle`` (form validation, scope checks, the activity service, the audit
+event, the commit) against ``GET /`` (the home page of a signed-in user).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import threading
+import time
+from datetime import date
+from html.parser import HTMLParser
+from http.client import HTTPConnection, HTTPException
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+
+from bench.common import Results, Timing
+from bench.database import STATE_DIR, BenchDatabase
+from mediation.config import ROOT
+from mediation.extensions import db
+
+PASSWORD = "banc-d-essai-mot-de-passe-42"
+SINGLE_USER_TARGET_MS = 30
+
+
+class _Csrf(HTMLParser):
+    token: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        values = dict(attrs)
+        if tag == "input" and values.get("name") == "csrf_token" and self.token is None:
+            self.token = values.get("value")
+
+
+def csrf_token(html: str) -> str:
+    parser = _Csrf()
+    parser.feed(html)
+    if not parser.token:
+        raise RuntimeError("pas de jeton CSRF dans la page")
+    return parser.token
+
+
+class Client:
+    """One browser: its own connection (keep-alive) and cookies."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.connection = HTTPConnection("127.0.0.1", port, timeout=60)
+        self.cookies: dict[str, str] = {}
+
+    def request(self, method: str, path: str, form: list[tuple[str, str]] | None = None):
+        headers = {"User-Agent": "mediation-bench/1", "Accept": "text/html"}
+        if self.cookies:
+            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        for attempt in (1, 2):
+            try:
+                self.connection.request(method, path, body=body, headers=headers)
+                response = self.connection.getresponse()
+                data = response.read()
+                break
+            except (HTTPException, OSError):
+                self.connection.close()
+                self.connection = HTTPConnection("127.0.0.1", self.port, timeout=60)
+                if attempt == 2:
+                    raise
+        for cookie in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = cookie.partition("=")
+            self.cookies[name.strip()] = rest.split(";", 1)[0]
+        return response.status, response.headers, data.decode("utf-8", "replace")
+
+    def sign_in(self, email: str) -> None:
+        status, _, html = self.request("GET", "/connexion")
+        status, headers, html = self.request("POST", "/connexion", [
+            ("csrf_token", csrf_token(html)), ("email", email), ("password", PASSWORD)])
+        if status != 302:
+            raise RuntimeError(f"connexion refusée ({status}) : {re.sub(r'<[^>]+>', ' ', html)[:300]}")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _prepare_user(database: BenchDatabase):
+    """A mediator of a busy structure, not an aidant (no second factor), with a known password."""
+    from mediation.auth.services import hash_password
+
+    with database.app.app_context():
+        row = db.session.execute(sa.text(
+            "SELECT u.id, u.email, m.structure_id FROM users u JOIN staff_memberships m ON m.user_id = u.id "
+            "WHERE u.role = 'mediator' AND NOT u.is_aidant AND m.ended_on IS NULL AND m.started_on <= :today "
+            "AND (SELECT count(*) FROM staff_memberships m2 WHERE m2.user_id = u.id) = 1 "
+            "ORDER BY (SELECT count(*) FROM activities a WHERE a.mediator_id = u.id) DESC LIMIT 1"),
+            {"today": date.today()}).one()
+        db.session.execute(sa.text("UPDATE users SET password_hash = :h WHERE id = :id"),
+                           {"h": hash_password(PASSWORD), "id": row.id})
+        db.session.commit()
+        return row.id, row.email, row.structure_id
+
+
+class Server:
+    def __init__(self, database: BenchDatabase, workers: int = 2, threads: int = 2) -> None:
+        self.port = _free_port()
+        folder = STATE_DIR / "http"
+        folder.mkdir(parents=True, exist_ok=True)
+        env = dict(os.environ, DATABASE_URL=database.url, SECRET_KEY="bench-secret", MEDIATION_ENV="development",
+                   MEDIATION_SECURE_COOKIES="0", MEDIATION_INSTANCE_PATH=str(folder),
+                   MEDIATION_LOGIN_MAX_FAILURES="1000")
+        self.log = open(folder / f"gunicorn-{database.backend}.log", "w")  # noqa: SIM115
+        gunicorn = str(ROOT / ".venv" / "bin" / "gunicorn")
+        self.process = subprocess.Popen(
+            [gunicorn, "--worker-class", "gthread", "--workers", str(workers), "--threads", str(threads),
+             "--bind", f"127.0.0.1:{self.port}", "--keep-alive", "30", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                status, _, _ = Client(self.port).request("GET", "/sante")
+                if status == 200:
+                    return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError("le serveur gunicorn n'a pas démarré (voir instance/bench/http/)")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+def _activity_form(token: str, structure_id: int, n: int) -> list[tuple[str, str]]:
+    themes = ("email", "navigation_sur_internet", "aide_aux_demarches_administratives", "prendre_en_main_du_materiel")
+    return [("csrf_token", token), ("structure_id", str(structure_id)), ("date", date.today().isoformat()),
+            ("duration", "45"), ("place_type", "lieu_activite"), ("place_structure_id", str(structure_id)),
+            ("thematiques", themes[n % len(themes)]), ("materiel", "ordinateur"), ("autonomie", "autonome"),
+            ("oriented", "non")]
+
+
+def bench_http(database: BenchDatabase, results: Results, requests: int, seconds: float, clients: int) -> None:
+    from mediation.stats import rollups
+
+    if "cases.activity_new" not in {rule.endpoint for rule in database.app.url_map.iter_rules()}:
+        results.note("pages d'activités absentes (cases.activity_new) : banc HTTP non mesuré")
+        results.verdict("enregistrement HTTP", "—", None)
+        return
+    prefix = f"{database.backend}.http"
+    _, email, structure_id = _prepare_user(database)
+    server = Server(database)
+    created: list[int] = []
+    lock = threading.Lock()
+    errors: list[str] = []
+    try:
+        def signed_in() -> tuple[Client, str]:
+            client = Client(server.port)
+            client.sign_in(email)
+            _, _, html = client.request("GET", "/activites/nouvelle")
+            return client, csrf_token(html)
+
+        counter = iter(range(10**9))
+
+        def log_one(client: Client, token: str) -> None:
+            status, headers, html = client.request("POST", "/activites/nouvelle",
+                                                   _activity_form(token, structure_id, next(counter)))
+            location = headers.get("Location") or ""
+            match = re.search(r"/activites/(\d+)$", location)
+            with lock:
+                if status == 302 and match:
+                    created.append(int(match.group(1)))
+                else:
+                    title = re.search(r"<title>(.*?)</title>", html, re.S)
+                    errors.append(f"{status} {' '.join((title.group(1) if title else html[:200]).split())}")
+
+        def home(client: Client, token: str) -> None:
+            status, _, _ = client.request("GET", "/")
+            if status != 200:
+                with lock:
+                    errors.append(f"GET / {status}")
+
+        # one user, one request at a time: latency
+        client, token = signed_in()
+        for label, operation in (("home", home), ("log_activity", log_one)):
+            for _ in range(5):
+                operation(client, token)
+            samples = []
+            for _ in range(requests):
+                t0 = time.perf_counter()
+                operation(client, token)
+                samples.append((time.perf_counter() - t0) * 1000)
+            results.timing(f"{prefix}.single_user.{label}", Timing(samples))
+            if errors:
+                raise RuntimeError(f"réponses inattendues : {errors[:3]}")
+
+        # several users at once: throughput
+        throughput = {}
+        for label, operation in (("home", home), ("log_activity", log_one)):
+            sessions = [signed_in() for _ in range(clients)]
+            done = [0] * clients
+            failed_before = len(errors)
+            stop_at = time.perf_counter() + seconds
+
+            def run(index: int, operation=operation, sessions=sessions, done=done, stop_at=stop_at) -> None:
+                client, token = sessions[index]
+                while time.perf_counter() < stop_at:
+                    operation(client, token)
+                    done[index] += 1
+
+            threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+            started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            elapsed = time.perf_counter() - started
+            failed = len(errors) - failed_before
+            throughput[label] = (sum(done) - failed) / elapsed  # successful requests only
+            results.add(f"{prefix}.{clients}_users.{label}.requests_per_s", throughput[label])
+            results.add(f"{prefix}.{clients}_users.{label}.errors", failed)
+            if failed:
+                results.note(f"{database.backend} : {failed} réponses en erreur sur {sum(done)} pour {label} à "
+                             f"{clients} utilisateurs, par exemple : {errors[failed_before][:120]}")
+        ratio = results.ratio(f"{prefix}.ratio_log_over_home_throughput", throughput["log_activity"], throughput["home"])
+        single_p95 = [v for k, v in results.lines if k == f"{prefix}.single_user.log_activity.p95_ms"][0]
+        results.verdict(f"{database.backend} — enregistrer une activité (HTTP) : ≥ 50 % du débit d'une page "
+                        "authentifiée triviale", f"{ratio:.0%} ({throughput['log_activity']:.1f} contre "
+                        f"{throughput['home']:.1f} req/s, {clients} utilisateurs, {len(errors)} erreurs)",
+                        ratio >= 0.5 and not errors)
+        results.verdict(f"{database.backend} — enregistrer une activité (HTTP), un utilisateur : p95 < "
+                        f"{SINGLE_USER_TARGET_MS} ms", f"p95 {single_p95} ms", float(single_p95) < SINGLE_USER_TARGET_MS)
+    finally:
+        server.stop()
+        if created:  # what the rollup hook will do once wired into the activity services
+            with database.app.app_context():
+                rollups.refresh_rollups(db.session, created)
+                db.session.commit()
+        results.add(f"{prefix}.activities_created", len(created))

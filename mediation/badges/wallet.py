@@ -1,0 +1,354 @@
+"""The beneficiary's wallet (« mon carnet »): printed cards, one-time codes, throttling, contents.
+
+- A card carries a QR code to ``/carnet/c/<token>`` (an opaque 256-bit token) and a short code of
+  8 characters without ambiguous letters, typed on ``/carnet``. Only keyed hashes are stored: a
+  lost card cannot be reprinted, it is revoked and a new one is printed.
+- A person with an e-mail or a phone number may ask for a one-time code (6 digits, 15 minutes,
+  used once), written to the outbox (e-mail) or to the SMS log.
+- 5 wrong codes within 15 minutes lock the key (the client's address, or the contact) for 15
+  minutes, with a French message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session, joinedload
+
+from mediation.audit.services import record
+from mediation.badges import documents, services
+from mediation.badges.models import Assertion, RecipientType, Wallet, WalletAttempt, WalletCard, WalletCode
+from mediation.cases.models import Beneficiary, Case
+from mediation.errors import DomainError, NotFound, ValidationFailed
+from mediation.types import utcnow
+
+log = logging.getLogger("mediation.wallet")
+
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no I, L, O, 0, 1
+CODE_LENGTH = 8
+MAX_FAILURES = 5
+LOCK = timedelta(minutes=15)
+ONE_TIME_VALIDITY = timedelta(minutes=15)
+
+
+class Locked(DomainError):
+    status_code = 429
+
+    def __init__(self, until: datetime):
+        minutes = max(1, round((until - utcnow()).total_seconds() / 60))
+        super().__init__(f"Trop de codes erronés : par sécurité, réessayez dans {minutes} minute"
+                         f"{'s' if minutes > 1 else ''}. Si vous avez perdu votre carte, demandez-en une "
+                         "nouvelle à votre médiateur.")
+        self.until = until
+
+
+def _keyed(value: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def normalise_code(code: str | None) -> str:
+    """What people type: spaces, dashes and lower case are forgiven."""
+    return "".join(ch for ch in (code or "").upper() if ch.isalnum())
+
+
+def format_code(code: str) -> str:
+    return f"{code[:4]}-{code[4:]}"
+
+
+def new_card_code() -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+# --- cards --------------------------------------------------------------------------------------
+
+@dataclass
+class PrintedCard:
+    card: WalletCard
+    token: str
+    code: str
+
+    @property
+    def url(self) -> str:
+        return documents.public_url(f"/carnet/c/{self.token}")
+
+
+def print_card(session: Session, actor, beneficiary: Beneficiary, *, structure_id: int | None = None,
+               code: str | None = None) -> PrintedCard:
+    """A new card for the person (the previous one, if any, is revoked: it is a reprint). The token
+    and code are returned once, for the PDF; only their hashes are kept."""
+    wallet = services.wallet_for(session, beneficiary)
+    reprint = False
+    for card in wallet.cards:
+        if card.revoked_at is None:
+            card.revoked_at, card.revoked_by_id = utcnow(), getattr(actor, "id", None)
+            reprint = True
+    session.flush()
+    token = secrets.token_urlsafe(32)
+    code = normalise_code(code) if code else new_card_code()
+    card = WalletCard(wallet_id=wallet.id, token_hash=token_hash(token), code_hash=_keyed("card:" + code),
+                      created_by_id=getattr(actor, "id", None), structure_id=structure_id)
+    session.add(card)
+    session.flush()
+    session.expire(wallet, ["cards"])
+    record(session, "wallet.card_reprinted" if reprint else "wallet.card_printed", actor=actor, obj=card,
+           structure_id=structure_id, details={"beneficiary_id": beneficiary.id, "wallet_id": wallet.id})
+    return PrintedCard(card, token, code)
+
+
+def revoke_card(session: Session, actor, card: WalletCard) -> WalletCard:
+    """A lost card stops opening the wallet at once."""
+    if card.revoked_at is not None:
+        raise DomainError("Cette carte est déjà désactivée.")
+    card.revoked_at, card.revoked_by_id = utcnow(), getattr(actor, "id", None)
+    session.flush()
+    record(session, "wallet.card_revoked", actor=actor, obj=card,
+           details={"beneficiary_id": card.wallet.beneficiary_id, "wallet_id": card.wallet_id})
+    return card
+
+
+def card_by_token(session: Session, token: str) -> WalletCard | None:
+    if not token or len(token) > 100:
+        return None
+    card = session.scalar(sa.select(WalletCard).where(WalletCard.token_hash == token_hash(token),
+                                                      WalletCard.revoked_at.is_(None)))
+    if card is not None:
+        card.last_used_at = utcnow()
+        session.flush()
+    return card
+
+
+# --- throttling ---------------------------------------------------------------------------------
+
+def attempt_key(kind: str, value: str) -> str:
+    return _keyed(f"attempt:{kind}:{value}")
+
+
+def locked_until(session: Session, key_hash: str) -> datetime | None:
+    """5 wrong codes within 15 minutes (since the last success) lock for 15 minutes after the last."""
+    now = utcnow()
+    last_success = session.scalar(sa.select(sa.func.max(WalletAttempt.at))
+                                  .where(WalletAttempt.key_hash == key_hash, WalletAttempt.success))
+    query = (sa.select(WalletAttempt.at)
+             .where(WalletAttempt.key_hash == key_hash, ~WalletAttempt.success, WalletAttempt.at > now - 2 * LOCK)
+             .order_by(WalletAttempt.at.desc()).limit(MAX_FAILURES))
+    if last_success is not None:
+        query = query.where(WalletAttempt.at > last_success)
+    failures = session.scalars(query).all()
+    if len(failures) < MAX_FAILURES or failures[0] - failures[-1] > LOCK:
+        return None
+    until = failures[0] + LOCK
+    return until if until > now else None
+
+
+def _check_lock(session: Session, keys: list[str]) -> None:
+    for key in keys:
+        until = locked_until(session, key)
+        if until is not None:
+            raise Locked(until)
+
+
+def _record(session: Session, keys: list[str], success: bool) -> None:
+    for key in keys:
+        session.add(WalletAttempt(key_hash=key, success=success))
+    session.flush()
+
+
+def _wrong(session: Session, keys: list[str], message: str) -> None:
+    """Record a wrong try (the caller commits: a form error is answered with status 200); the try
+    that locks says so at once, the next ones are refused with Locked (429)."""
+    _record(session, keys, False)
+    for key in keys:
+        until = locked_until(session, key)
+        if until is not None:
+            raise ValidationFailed(Locked(until).message, field="code")
+    raise ValidationFailed(message, field="code")
+
+
+def open_by_code(session: Session, code: str | None, client: str) -> WalletCard:
+    """The live card whose short code is ``code``. Raises Locked (too many wrong codes from this
+    client) or ValidationFailed (wrong code; the try is recorded: the caller must commit)."""
+    keys = [attempt_key("client", client)]
+    _check_lock(session, keys)
+    value = normalise_code(code)
+    if len(value) != CODE_LENGTH:
+        raise ValidationFailed("Le code de la carte compte 8 caractères (lettres et chiffres), par exemple "
+                               "ABCD-2345.", field="code")
+    card = session.scalar(sa.select(WalletCard).where(WalletCard.code_hash == _keyed("card:" + value),
+                                                      WalletCard.revoked_at.is_(None)))
+    if card is None:
+        _wrong(session, keys, "Ce code ne correspond à aucune carte en service. Vérifiez les caractères, ou "
+                              "demandez une nouvelle carte à votre médiateur.")
+    _record(session, keys, True)
+    card.last_used_at = utcnow()
+    session.flush()
+    return card
+
+
+# --- one-time codes -----------------------------------------------------------------------------
+
+def _contact(value: str | None) -> tuple[RecipientType, str] | None:
+    value = (value or "").strip()
+    if "@" in value:
+        email = documents.normalise_email(value)
+        return (RecipientType.EMAIL, email) if services.EMAIL_RE.match(email or "") else None
+    phone = services.to_e164(value)
+    return (RecipientType.TELEPHONE, phone) if phone else None
+
+
+def _beneficiary_for(session: Session, channel: RecipientType, value: str) -> Beneficiary | None:
+    query = sa.select(Beneficiary).where(Beneficiary.deleted_at.is_(None), Beneficiary.merged_into_id.is_(None),
+                                         ~Beneficiary.anonymous)
+    if channel == RecipientType.EMAIL:
+        query = query.where(sa.func.lower(sa.func.trim(Beneficiary.email)) == value)
+    else:
+        query = query.where(Beneficiary.phone.in_(services.phone_variants(value)))
+    return session.scalar(query.order_by(Beneficiary.updated_at.desc(), Beneficiary.id.desc()).limit(1))
+
+
+def send_sms(phone: str, body: str) -> None:
+    """SMS are not sent from here: they are written to the SMS log next to the outbox."""
+    current_app.extensions.setdefault("sms_outbox", []).append({"to": phone, "body": body})
+    if not current_app.testing:
+        folder = Path(current_app.config["OUTBOX_DIR"])
+        folder.mkdir(parents=True, exist_ok=True)
+        name = f"sms-{utcnow():%Y%m%dT%H%M%S%f}.txt"
+        (folder / name).write_text(f"To: {phone}\n\n{body}\n", encoding="utf-8")
+        log.info("sms written to outbox: %s", name)
+
+
+def request_code(session: Session, contact: str | None) -> RecipientType:
+    """Send a one-time code to a known e-mail or phone. Whether the contact is known is never told
+    (same answer either way). Raises ValidationFailed if ``contact`` is neither."""
+    from mediation.mail import send_mail
+
+    parsed = _contact(contact)
+    if parsed is None:
+        raise ValidationFailed("Indiquez votre adresse e-mail ou votre numéro de téléphone portable.",
+                               field="contact")
+    channel, value = parsed
+    beneficiary = _beneficiary_for(session, channel, value)
+    if beneficiary is None:
+        return channel
+    wallet = services.wallet_for(session, beneficiary)
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    now = utcnow()
+    session.add(WalletCode(wallet_id=wallet.id, contact_hash=_keyed("contact:" + value), channel=channel,
+                           code_hash=_keyed(f"otp:{value}:{code}"), created_at=now,
+                           expires_at=now + ONE_TIME_VALIDITY))
+    session.flush()
+    text = (f"Votre code pour ouvrir votre carnet de badges : {code}\n"
+            f"Il est valable 15 minutes, une seule fois. Saisissez-le sur {documents.public_url('/carnet/code')}\n"
+            "Si vous n'avez rien demandé, ignorez ce message.")
+    if channel == RecipientType.EMAIL:
+        send_mail(value, "Votre code pour ouvrir votre carnet de badges", text)
+    else:
+        send_sms(value, text)
+    record(session, "wallet.code_sent", object_type="wallets", object_id=wallet.id,
+           details={"channel": channel.value})
+    return channel
+
+
+def open_by_one_time_code(session: Session, contact: str | None, code: str | None, client: str) -> Wallet:
+    """The wallet a valid, unused, unexpired one-time code opens (the code is then used). Raises
+    Locked or ValidationFailed (the wrong try is recorded: the caller must commit)."""
+    parsed = _contact(contact)
+    if parsed is None:
+        raise ValidationFailed("Indiquez l'adresse e-mail ou le numéro de téléphone où vous avez reçu le code.",
+                               field="contact")
+    channel, value = parsed
+    keys = [attempt_key("client", client), attempt_key("contact", value)]
+    _check_lock(session, keys)
+    digits = "".join(ch for ch in (code or "") if ch.isdigit())
+    if len(digits) != 6:
+        raise ValidationFailed("Le code reçu compte 6 chiffres.", field="code")
+    now = utcnow()
+    found = session.scalar(
+        sa.select(WalletCode).where(WalletCode.contact_hash == _keyed("contact:" + value),
+                                    WalletCode.code_hash == _keyed(f"otp:{value}:{digits}"),
+                                    WalletCode.used_at.is_(None), WalletCode.expires_at > now)
+        .order_by(WalletCode.id.desc()).limit(1))
+    if found is None:
+        _wrong(session, keys, "Ce code n'est pas valable (erroné, expiré ou déjà utilisé). Vous pouvez demander un "
+                              "nouveau code.")
+    found.used_at = now
+    _record(session, keys, True)
+    return found.wallet
+
+
+# --- contents -----------------------------------------------------------------------------------
+
+@dataclass
+class WalletBadge:
+    assertion: Assertion
+
+    @property
+    def badge_class(self):
+        return self.assertion.badge_class
+
+    @property
+    def endorsers(self) -> list[str]:
+        return [e.endorser.name for e in self.badge_class.live_endorsements]
+
+
+@dataclass
+class WalletContents:
+    wallet: Wallet
+    first_name: str | None
+    badges: list[WalletBadge]
+    progresses: list = field(default_factory=list)
+    referrals: list = field(default_factory=list)
+    mandates: list = field(default_factory=list)
+    mandates_available: bool = False
+
+
+def contents(session: Session, wallet: Wallet) -> WalletContents:
+    """What the person sees: live badges, pathway progress and next step, live referrals, mandates
+    in force (when the mandates domain is there)."""
+    from mediation.pathways.enums import LIVE_REFERRAL_STATUSES, EnrolmentState
+    from mediation.pathways.models import Enrolment, Referral
+    from mediation.pathways.services import compute_progress
+
+    beneficiary = wallet.beneficiary
+    badges = [WalletBadge(a) for a in services.assertions_of(session, beneficiary.id, live_only=True)]
+    cases = sa.select(Case.id).where(Case.beneficiary_id == beneficiary.id)
+    enrolments = session.scalars(
+        sa.select(Enrolment).where(Enrolment.case_id.in_(cases), Enrolment.state != EnrolmentState.ABANDONNE)
+        .options(joinedload(Enrolment.template))
+        .order_by(Enrolment.state != EnrolmentState.EN_COURS, Enrolment.enrolled_at.desc())).all()
+    progresses = [compute_progress(session, e) for e in enrolments]
+    referrals = session.scalars(
+        sa.select(Referral).where(Referral.case_id.in_(cases), Referral.status.in_(LIVE_REFERRAL_STATUSES))
+        .options(joinedload(Referral.to_structure)).order_by(Referral.due_on)).all()
+    result = WalletContents(wallet, None if beneficiary.anonymous else beneficiary.first_name, badges,
+                            progresses, list(referrals))
+    try:
+        from mediation.mandates.services import mandates_in_force
+    except ImportError:  # the mandates domain is optional here
+        return result
+    result.mandates_available = True
+    result.mandates = mandates_in_force(session, beneficiary)
+    return result
+
+
+def wallet_of_case(session: Session, case: Case) -> Wallet:
+    return services.wallet_for(session, case.beneficiary)
+
+
+def get_card(session: Session, wallet: Wallet, card_id: int) -> WalletCard:
+    card = session.scalar(sa.select(WalletCard).where(WalletCard.id == card_id, WalletCard.wallet_id == wallet.id))
+    if card is None:
+        raise NotFound("Carte introuvable.")
+    return card

@@ -1,0 +1,150 @@
+"""The public wallet (« mon carnet »): no staff login. Opened by the card's QR code URL, by the
+card's short code, or by a one-time code sent to the person's e-mail or phone. Works without
+JavaScript; large, plain French.
+
+The opened wallet is remembered in the browser session (``wallet``: wallet id, the card used if
+any, last activity) for 30 minutes of inactivity; a revoked card closes it at once.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+
+from mediation.badges import documents, wallet
+from mediation.badges.forms import CardCodeForm, ContactForm, EmptyForm, OneTimeCodeForm
+from mediation.badges.models import Wallet, WalletCard
+from mediation.errors import DomainError
+from mediation.extensions import db
+from mediation.policy import PUBLIC, access
+
+bp = Blueprint("wallet", __name__, url_prefix="/carnet")
+SESSION_KEY = "wallet"
+IDLE_SECONDS = 30 * 60
+
+
+def _client() -> str:
+    return request.remote_addr or "inconnu"
+
+
+def _open(wallet_id: int, card_id: int | None) -> None:
+    session[SESSION_KEY] = {"id": wallet_id, "card": card_id, "at": int(time.time())}
+
+
+def current_wallet() -> Wallet | None:
+    """The wallet opened in this browser, if still allowed (card live, not idle for too long)."""
+    data = session.get(SESSION_KEY)
+    if not isinstance(data, dict) or time.time() - data.get("at", 0) > IDLE_SECONDS:
+        session.pop(SESSION_KEY, None)
+        return None
+    found = db.session.get(Wallet, data.get("id"))
+    if found is None:
+        session.pop(SESSION_KEY, None)
+        return None
+    if data.get("card"):
+        card = db.session.get(WalletCard, data["card"])
+        if card is None or card.revoked_at is not None or card.wallet_id != found.id:
+            session.pop(SESSION_KEY, None)
+            return None
+    data["at"] = int(time.time())
+    session[SESSION_KEY] = data
+    return found
+
+
+@bp.after_request
+def private(response):
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"  # the card's token never leaks to other sites
+    return response
+
+
+@bp.route("/", methods=["GET", "POST"])
+@access(PUBLIC)
+def enter():
+    """Type the card's code."""
+    if request.method == "GET" and current_wallet() is not None:
+        return redirect(url_for("wallet.home"))
+    form = CardCodeForm()
+    if form.validate_on_submit():
+        try:
+            card = wallet.open_by_code(db.session, form.code.data, _client())
+        except wallet.Locked as error:
+            return render_template("wallet/enter.html", form=form, locked=error.message), 429
+        except DomainError as error:
+            form.add_domain_error(error)  # the wrong try is recorded (status 200: it is committed)
+        else:
+            _open(card.wallet_id, card.id)
+            return redirect(url_for("wallet.home"))
+    return render_template("wallet/enter.html", form=form, locked=None)
+
+
+@bp.route("/c/<token>")
+@access(PUBLIC)
+def by_card(token: str):
+    """The URL of the card's QR code."""
+    card = wallet.card_by_token(db.session, token)
+    if card is None:
+        return render_template("wallet/card_invalid.html"), 404
+    _open(card.wallet_id, card.id)
+    return redirect(url_for("wallet.home"))
+
+
+@bp.route("/code", methods=["GET", "POST"])
+@access(PUBLIC)
+def code_request():
+    form = ContactForm()
+    if form.validate_on_submit():
+        try:
+            wallet.request_code(db.session, form.contact.data)
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            session["wallet_contact"] = form.contact.data.strip()
+            flash("Si cette adresse ou ce numéro est connu de votre médiateur, un code vient de vous être envoyé. "
+                  "Il est valable 15 minutes.", "info")
+            return redirect(url_for("wallet.code_enter"))
+    return render_template("wallet/code_request.html", form=form)
+
+
+@bp.route("/code/saisir", methods=["GET", "POST"])
+@access(PUBLIC)
+def code_enter():
+    form = OneTimeCodeForm()
+    if request.method == "GET":
+        form.contact.data = session.get("wallet_contact", "")
+    if form.validate_on_submit():
+        try:
+            found = wallet.open_by_one_time_code(db.session, form.contact.data, form.code.data, _client())
+        except wallet.Locked as error:
+            return render_template("wallet/code_enter.html", form=form, locked=error.message), 429
+        except DomainError as error:
+            form.add_domain_error(error)
+        else:
+            session.pop("wallet_contact", None)
+            _open(found.id, None)
+            return redirect(url_for("wallet.home"))
+    return render_template("wallet/code_enter.html", form=form, locked=None)
+
+
+@bp.route("/mon-carnet")
+@access(PUBLIC)
+def home():
+    found = current_wallet()
+    if found is None:
+        flash("Pour ouvrir votre carnet, scannez le code QR de votre carte ou tapez son code.", "info")
+        return redirect(url_for("wallet.enter"))
+    data = wallet.contents(db.session, found)
+    return render_template("wallet/home.html", data=data, button=EmptyForm(),
+                           baked_url=lambda a: documents.baked_url(a, "png") + "?telecharger=1",
+                           share_url=documents.verify_page_url)
+
+
+@bp.route("/quitter", methods=["POST"])
+@access(PUBLIC)
+def leave():
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    session.pop(SESSION_KEY, None)
+    flash("Votre carnet est fermé sur cet appareil.", "info")
+    return redirect(url_for("wallet.enter"))
