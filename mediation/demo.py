@@ -150,6 +150,10 @@ def load_demo(session: Session, *, password: str, totp_secret: str | None = None
     for hook in DEMO_EXTENSIONS:
         hook(session, territory=territory, structures=structures, users=users)
     session.flush()
+    # Demo hooks bulk-insert activities: rebuild the statistics rollups from them once.
+    from mediation.stats import rollups
+
+    rollups.rebuild(session)
     return ROLE_ACCOUNTS
 
 

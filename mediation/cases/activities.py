@@ -40,6 +40,7 @@ from mediation.cases.services import BeneficiaryInput, Errors
 from mediation.directory.models import Commune, StaffMembership, Structure
 from mediation.errors import DomainError, ValidationFailed
 from mediation.policy import active_membership_clause
+from mediation.stats import rollups
 from mediation.types import utcnow
 
 DEFAULT_DURATION = 60
@@ -526,6 +527,7 @@ def log_activity(session: Session, user, data: ActivityInput, *, visible_benefic
     else:
         touched = _set_workshop_participants(session, user, activity, values, rng)
     _finish(session, activity, touched)
+    rollups.refresh_rollups(session, [activity.id])
     from mediation.pathways.referrals import honour_for_activity  # referrals to this structure are honoured
 
     honour_for_activity(session, activity)
@@ -542,6 +544,7 @@ def update_activity(session: Session, user, activity: Activity, data: ActivityIn
         raise DomainError("Cette activité a été supprimée.")
     if data.type != activity.type:
         raise ValidationFailed("Le type d’une activité ne peut pas être modifié", field="type")
+    before_cells = rollups.capture(session, [activity.id])
     values = validate_activity(session, user, data, visible_beneficiary=visible_beneficiary)
     before = {(p.beneficiary_id, p.first_accompaniment) for p in activity.participations}
     changed = _apply(activity, values)
@@ -551,6 +554,7 @@ def update_activity(session: Session, user, activity: Activity, data: ActivityIn
     else:
         touched = _set_workshop_participants(session, user, activity, values, rng)
     _finish(session, activity, touched)
+    rollups.refresh_rollups(session, [activity.id], previous=before_cells)
     after = {(p.beneficiary_id, p.first_accompaniment) for p in activity.participations}
     if before != after:
         changed.append("participants")
@@ -571,6 +575,7 @@ def delete_activity(session: Session, user, activity: Activity) -> Activity:
     session.flush()
     services.recompute_first_accompaniments(session, ids)
     services.recompute_counts(session, ids)
+    rollups.refresh_rollups(session, [activity.id])
     record(session, "activity.deleted", actor=user, obj=activity, structure_id=activity.structure_id,
            details={"type": activity.type.value, "participants": activity.participants_count})
     return activity
@@ -585,6 +590,7 @@ def restore_activity(session: Session, user, activity: Activity) -> Activity:
     session.flush()
     services.recompute_first_accompaniments(session, ids)
     services.recompute_counts(session, ids)
+    rollups.refresh_rollups(session, [activity.id])
     record(session, "activity.restored", actor=user, obj=activity, structure_id=activity.structure_id)
     return activity
 

@@ -1,0 +1,41 @@
+"""Every change to activities through the cases services keeps the statistics rollups exact
+(the dashboard reads them): log, edit (date moved to another month), delete, restore."""
+
+from datetime import date, timedelta
+
+from mediation.cases import activities
+from mediation.cases.activities import AnonymousCounters
+from mediation.cases.enums import ActivityType
+from mediation.stats import dashboard, rollups
+
+
+def test_rollups_follow_every_change_to_activities(session, network, make_beneficiary, activity_input, log, edit):
+    person = make_beneficiary()
+    earlier = date.today().replace(day=1) - timedelta(days=40)
+    first = log(activity_input(beneficiary_id=person.id))
+    workshop = log(activity_input(type=ActivityType.COLLECTIF, participant_ids=[person.id],
+                                  counters=AnonymousCounters(total=4), workshop_title="Atelier e-mail"))
+    assert rollups.differences(session) == {}
+    edit(first, activity_input(beneficiary_id=person.id, date=earlier))
+    assert rollups.differences(session) == {}
+    activities.delete_activity(session, network.mediator, workshop)
+    assert rollups.differences(session) == {}
+    activities.restore_activity(session, network.mediator, workshop)
+    assert rollups.differences(session) == {}
+
+
+def test_dashboard_counts_a_logged_session_at_once(session, network, make_beneficiary, activity_input, log):
+    """A whole-year period is read from the rollups: a session and a 5-person workshop logged
+    just now are counted there (1 + 5 accompaniments), as in the raw GROUP BY."""
+    start = date.today().replace(month=1, day=1) - timedelta(days=366)
+    start = start.replace(day=1)
+    end = date.today()
+    scope = [network.structure_a.id]
+    before = dashboard.means(session, start, end, structure_ids=scope)
+    person = make_beneficiary()
+    log(activity_input(beneficiary_id=person.id))
+    log(activity_input(type=ActivityType.COLLECTIF, counters=AnonymousCounters(total=5),
+                       workshop_title="Atelier"))
+    after = dashboard.means(session, start, end, structure_ids=scope)
+    assert after == dashboard.means_raw(session, start, end, structure_ids=scope)
+    assert after.accompaniments == before.accompaniments + 6
