@@ -69,11 +69,13 @@ def _months(start: date, end: date) -> list[date]:
 
 # --- means --------------------------------------------------------------------------------------
 
-def _participations(scope: Scope, *columns):
-    return (sa.select(*columns).select_from(Participation)
-            .join(Activity, Activity.id == Participation.activity_id)
-            .join(Beneficiary, Beneficiary.id == Participation.beneficiary_id)
-            .where(scope.activity_clause()))
+def _participations(scope: Scope, *columns, people: bool = True):
+    """Participations of the scope's activities (joined to the beneficiaries when ``people``)."""
+    query = (sa.select(*columns).select_from(Participation)
+             .join(Activity, Activity.id == Participation.activity_id))
+    if people:
+        query = query.join(Beneficiary, Beneficiary.id == Participation.beneficiary_id)
+    return query.where(scope.activity_clause())
 
 
 IDENTIFIED = sa.case((Beneficiary.anonymous.is_(False), Participation.beneficiary_id))
@@ -140,18 +142,45 @@ def scope_means(scope: Scope) -> tuple[Means, str]:
 
 
 def _hours(scope: Scope) -> float:
-    minutes = scope.session.scalar(sa.select(sa.func.sum(Activity.duration_min)).where(scope.activity_clause()))
-    return (minutes or 0) / 60
+    if "hours" not in scope.cache:
+        minutes = scope.session.scalar(sa.select(sa.func.sum(Activity.duration_min)).where(scope.activity_clause()))
+        scope.cache["hours"] = (minutes or 0) / 60
+    return scope.cache["hours"]
 
 
-def _grouped_accompaniments(scope: Scope, expression) -> list[tuple]:
-    return list(scope.session.execute(
-        _participations(scope, expression.label("key"), sa.func.count(Participation.id)).group_by(expression)))
+def activity_profile(scope: Scope) -> list[tuple]:
+    """Accompagnements per (canal, duration bucket): the canal and duration breakdowns in one
+    query."""
+    if "activity_profile" not in scope.cache:
+        bucket = duration_bucket_expr()
+        scope.cache["activity_profile"] = list(scope.session.execute(
+            _participations(scope, Activity.place_type, bucket.label("bucket"), sa.func.count(Participation.id),
+                            people=False).group_by(Activity.place_type, bucket)))
+    return scope.cache["activity_profile"]
 
 
-def _grouped_beneficiaries(scope: Scope, expression) -> dict[str, int]:
-    return {key: count for key, count in scope.session.execute(
-        _participations(scope, expression.label("key"), beneficiaries_expr()).group_by(expression))}
+def person_profile(scope: Scope) -> list[tuple]:
+    """Per (genre, age band, statut, commune of residence): accompagnements and beneficiaries
+    (distinct followed people plus anonymous participations). These are attributes of the person,
+    so each person falls in one group and the marginals are exact: the genre, age and statut
+    breakdowns, the residents per commune and the data-quality shares in one query."""
+    if "person_profile" not in scope.cache:
+        genre = sa.func.coalesce(Beneficiary.genre, Genre.NON_COMMUNIQUE.value)
+        age = tranche_age_sql(scope.end.year)
+        statut = sa.func.coalesce(Beneficiary.statut_social, StatutSocial.NON_COMMUNIQUE.value)
+        commune = Beneficiary.residence_commune_id
+        scope.cache["person_profile"] = list(scope.session.execute(
+            _participations(scope, genre.label("genre"), age.label("age"), statut.label("statut"),
+                            commune.label("commune"), sa.func.count(Participation.id), beneficiaries_expr())
+            .group_by(genre, age, statut, commune)))
+    return scope.cache["person_profile"]
+
+
+def _marginal(rows, index: int, value_index: int) -> dict:
+    totals: dict = defaultdict(int)
+    for row in rows:
+        totals[row[index]] += row[value_index] or 0
+    return totals
 
 
 def duration_bucket_expr():
@@ -191,11 +220,11 @@ def means_section(scope: Scope, threshold: int) -> tuple[Section, Means]:
         [(code, thematique_label(code), count) for code, count in means.by_thematique.items()], threshold,
         base=means.accompaniments, note="Une activité peut avoir plusieurs thématiques : les parts ne s'additionnent "
         "pas à 100 %."))
-    places = dict(_grouped_accompaniments(scope, Activity.place_type))
+    places = _marginal(activity_profile(scope), 0, 2)
     section.tables.append(results.breakdown_table(
         "moyens.par_canal", "moyens.accompagnements", "Accompagnements par canal", "Canal",
         [(p.value, p.label, places.get(p.value, places.get(p, 0))) for p in PlaceType], threshold))
-    durations = dict(_grouped_accompaniments(scope, duration_bucket_expr()))
+    durations = _marginal(activity_profile(scope), 1, 2)
     section.tables.append(results.breakdown_table(
         "moyens.par_duree", "moyens.accompagnements", "Accompagnements par durée de l'activité", "Durée",
         [(key, label, durations.get(key, 0)) for key, label, _, _ in DURATION_BUCKETS], threshold))
@@ -211,20 +240,22 @@ def means_section(scope: Scope, threshold: int) -> tuple[Section, Means]:
         "moyens.par_commune", "moyens.accompagnements", "Accompagnements par commune de la structure", "Commune",
         sorted([(insee, name, count) for (name, insee), count in by_commune.items()], key=lambda r: (-r[2], r[1])),
         threshold))
-    genre = _grouped_beneficiaries(scope, sa.func.coalesce(Beneficiary.genre, Genre.NON_COMMUNIQUE.value))
+    profile = person_profile(scope)
+    genre = _marginal(profile, 0, 5)
     section.tables.append(results.breakdown_table(
         "moyens.par_genre", "moyens.beneficiaires", "Bénéficiaires par genre", "Genre",
         [(g.value, g.label, genre.get(g.value, 0)) for g in Genre], threshold, count_label="Bénéficiaires"))
-    ages = _grouped_beneficiaries(scope, tranche_age_sql(scope.end.year))
+    ages = _marginal(profile, 1, 5)
     section.tables.append(results.breakdown_table(
         "moyens.par_age", "moyens.beneficiaires", f"Bénéficiaires par tranche d'âge (âge en {scope.end.year})",
         "Tranche d'âge", [(t.value, t.label, ages.get(t.value, 0)) for t in TrancheAge], threshold,
         count_label="Bénéficiaires"))
-    statut = _grouped_beneficiaries(scope, sa.func.coalesce(Beneficiary.statut_social, StatutSocial.NON_COMMUNIQUE.value))
+    statut = _marginal(profile, 2, 5)
     section.tables.append(results.breakdown_table(
         "moyens.par_statut", "moyens.beneficiaires", "Bénéficiaires par statut", "Statut",
         [(s.value, s.label, statut.get(s.value, 0)) for s in StatutSocial], threshold, count_label="Bénéficiaires"))
     section.source = source
+    scope.cache["means"] = means
     return section, means
 
 
@@ -274,15 +305,9 @@ def comparison_section(scope: Scope, dimension: str, threshold: int) -> Section:
         workshops, minutes = extra.get(key, (0, 0))
         items.append((str(key), name, [acc, ben, new or 0, workshops or 0, (minutes or 0) / 60,
                                        acc / ben if ben else None]))
-    totals_row = session.execute(_participations(
-        scope, sa.func.count(Participation.id), beneficiaries_expr(),
-        sa.func.sum(sa.case((Participation.first_accompaniment, 1), else_=0)))).one()
-    total_activities = session.execute(sa.select(
-        sa.func.sum(sa.case((Activity.type == ActivityType.COLLECTIF, 1), else_=0)),
-        sa.func.sum(Activity.duration_min)).where(scope.activity_clause())).one()
-    acc, ben, new = totals_row
-    totals = [acc, ben, new or 0, total_activities[0] or 0, (total_activities[1] or 0) / 60,
-              acc / ben if ben else None]
+    means = scope.cache.get("means") or scope_means(scope)[0]
+    acc, ben = means.accompaniments, means.beneficiaries
+    totals = [acc, ben, means.new_beneficiaries, means.workshops, _hours(scope), acc / ben if ben else None]
     title = COMPARE_DIMENSIONS[dimension]
     section = Section("comparaison", f"Comparaison : {title.lower()}",
                       "Une même personne accompagnée dans deux unités compte dans chacune : les bénéficiaires ne "
@@ -324,9 +349,7 @@ def coverage_section(scope: Scope, means: Means, threshold: int) -> Section:
         commune_id = insee_to_id.get(names[sid][2])
         if commune_id is not None:
             accompaniments[commune_id] += count
-    residents = dict(session.execute(
-        _participations(scope, Beneficiary.residence_commune_id, beneficiaries_expr())
-        .where(Beneficiary.residence_commune_id.in_(ids or [-1])).group_by(Beneficiary.residence_commune_id)).all())
+    residents = _marginal(person_profile(scope), 3, 5)
     items = []
     for c in communes:
         acc, res, pop = accompaniments.get(c.id, 0), residents.get(c.id, 0), c.population
@@ -366,17 +389,12 @@ def quality_section(scope: Scope, threshold: int) -> Section:
     breakdown."""
     session = scope.session
     filled = lambda condition: sa.func.sum(sa.case((condition, 1), else_=0))  # noqa: E731
-    row = session.execute(_participations(
-        scope, sa.func.count(Participation.id),
-        filled(sa.and_(Beneficiary.genre.is_not(None), Beneficiary.genre != Genre.NON_COMMUNIQUE.value)),
-        filled(sa.or_(Beneficiary.birth_year.is_not(None),
-                      sa.and_(Beneficiary.tranche_age.is_not(None),
-                              Beneficiary.tranche_age != TrancheAge.NON_COMMUNIQUE.value))),
-        filled(sa.and_(Beneficiary.statut_social.is_not(None),
-                       Beneficiary.statut_social != StatutSocial.NON_COMMUNIQUE.value)),
-        filled(Beneficiary.residence_commune_id.is_not(None)),
-    )).one()
-    total, genre, age, statut, commune = (v or 0 for v in row)
+    profile = person_profile(scope)
+    total = sum(r[4] for r in profile)
+    genre = sum(r[4] for r in profile if r[0] != Genre.NON_COMMUNIQUE.value)
+    age = sum(r[4] for r in profile if r[1] != TrancheAge.NON_COMMUNIQUE.value)
+    statut = sum(r[4] for r in profile if r[2] != StatutSocial.NON_COMMUNIQUE.value)
+    commune = sum(r[4] for r in profile if r[3] is not None)
     individual = session.execute(sa.select(
         sa.func.count(), filled(Activity.autonomie.is_not(None)),
         filled(sa.func.json_array_length(Activity.materiel) > 0),

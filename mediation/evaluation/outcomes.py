@@ -366,7 +366,13 @@ def _referrals(scope: Scope, threshold: int, section: Section) -> None:
 
 
 def follow_up_counts(scope: Scope):
-    """(people whose follow-up was due, people who answered, latest answers aggregated)."""
+    """(people whose follow-up was due, [people who answered, then the latest answers aggregated])."""
+    if "follow_ups" not in scope.cache:
+        scope.cache["follow_ups"] = _follow_up_counts(scope)
+    return scope.cache["follow_ups"]
+
+
+def _follow_up_counts(scope: Scope):
     session = scope.session
     due = (sa.select(FollowUp).where(FollowUp.beneficiary_id.in_(scope.people()), FollowUp.due_on <= scope.end)
            .subquery("due"))
@@ -409,12 +415,19 @@ def _follow_ups(scope: Scope, threshold: int, section: Section) -> None:
     section.figures.append(comfort)
 
 
+def people_counts(scope: Scope) -> tuple[int, int]:
+    """(people followed in scope, those accompanied at least twice in scope during the period)."""
+    if "people_counts" not in scope.cache:
+        per_person = (_participations(scope, Participation.beneficiary_id, sa.func.count(Participation.id).label("n"))
+                      .where(Beneficiary.anonymous.is_(False)).group_by(Participation.beneficiary_id).subquery())
+        scope.cache["people_counts"] = tuple(v or 0 for v in scope.session.execute(
+            sa.select(sa.func.count(), sa.func.sum(sa.case((per_person.c.n >= 2, 1), else_=0)))).one())
+    return scope.cache["people_counts"]
+
+
 def _return_rate(scope: Scope, means, threshold: int, section: Section) -> None:
     ind = definitions.INDICATORS
-    per_person = (_participations(scope, Participation.beneficiary_id, sa.func.count(Participation.id).label("n"))
-                  .where(Beneficiary.anonymous.is_(False)).group_by(Participation.beneficiary_id).subquery())
-    n, returning = (v or 0 for v in scope.session.execute(
-        sa.select(sa.func.count(), sa.func.sum(sa.case((per_person.c.n >= 2, 1), else_=0)))).one())
+    n, returning = people_counts(scope)
     section.figures.append(results.rate_figure("resultats.taux_retour", ind["resultats.taux_retour"].label,
                                                returning, n, threshold))
     ratio = means.accompaniments / means.beneficiaries if means.beneficiaries >= threshold else None
@@ -438,11 +451,10 @@ def outcomes_section(scope: Scope, means, threshold: int) -> Section:
 def quality_items(scope: Scope) -> list[tuple[str, str, int, int]]:
     """Rows of the data-quality table about outcome data: diagnoses and follow-up answers."""
     session = scope.session
-    people = scope.people().subquery()
-    n_people = session.scalar(sa.select(sa.func.count()).select_from(people)) or 0
+    n_people = people_counts(scope)[0]
     per_person = (sa.select(Case.beneficiary_id.label("person"), sa.func.count(Assessment.id).label("n"))
                   .join(Assessment, Assessment.case_id == Case.id)
-                  .where(Case.beneficiary_id.in_(sa.select(people.c.beneficiary_id)),
+                  .where(Case.beneficiary_id.in_(scope.people()),
                          scope.until_end_clause(Assessment.taken_at))
                   .group_by(Case.beneficiary_id).subquery())
     one, two = (v or 0 for v in session.execute(sa.select(

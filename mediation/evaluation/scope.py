@@ -223,6 +223,8 @@ class Scope:
     start: date = field(init=False)
     end: date = field(init=False)
     empty: bool = field(default=False, init=False)
+    # Aggregates shared by several indicators of one computation (read once per scope).
+    cache: dict = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         f = self.filter
