@@ -46,4 +46,10 @@ def configure_sqlite(engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        # A request that writes takes the write lock up front (waiting up to busy_timeout): a
+        # deferred BEGIN that reads then writes fails at once in WAL mode if another writer came
+        # in between ("database is locked"), which would turn concurrent saves into errors.
+        from flask import has_request_context, request
+
+        writes = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
