@@ -1,0 +1,113 @@
+"""Impact evaluation at scale (issue 8): the whole dashboard (every family, the coordinator's
+comparison), a funder's programme dashboard on the rollups path and on the raw path, and the impact
+PDF, on the benchmark databases of the scale harness.
+
+``bench_evaluation(database, results, repeat)`` fits the harness (``bench/runner.py``);
+``python -m bench.evaluation`` runs it alone on the PostgreSQL benchmark database (1 million
+accompaniments by default) and prints ``name: value`` lines. The funders and programmes it needs
+are created inside a transaction that is rolled back: the benchmark database is left as it was.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from bench.common import Results, measure
+from bench.database import BenchDatabase, prepare
+from mediation.auth.models import Role, User
+from mediation.directory.models import Commune, Structure
+from mediation.extensions import db
+
+DASHBOARD_TARGET_MS = 2000
+PDF_TARGET_S = 30
+
+
+def _busiest_territory(session) -> int:
+    return session.scalar(sa.text(
+        "SELECT c.territory_id FROM activities a JOIN structures s ON s.id = a.structure_id "
+        "JOIN communes c ON c.id = s.commune_id GROUP BY c.territory_id ORDER BY count(*) DESC LIMIT 1"))
+
+
+def bench_evaluation(database: BenchDatabase, results: Results, repeat: int = 5) -> None:
+    from mediation.evaluation import indicators, report
+    from mediation.evaluation.models import Funder, FunderKind, Programme, ReportFormat
+    from mediation.evaluation.scope import EvaluationFilter, Scope, authorise
+
+    prefix = f"{database.backend}.evaluation"
+    with database.app.app_context(), database.app.test_request_context():
+        session = db.session
+        territory_id = _busiest_territory(session)
+        admin = session.scalar(sa.select(User).where(User.role == Role.ADMIN).order_by(User.id).limit(1))
+        coordinator = session.scalar(sa.select(User).where(User.role == Role.COORDINATOR,
+                                                           User.territory_id == territory_id).limit(1)) or admin
+        end = date.fromisoformat(database.end) if database.end else date.today()
+        start = end - timedelta(days=364)
+        structures = list(session.scalars(sa.select(Structure).join(Commune, Commune.id == Structure.commune_id)
+                                          .where(Commune.territory_id == territory_id)))
+        mediators = list(session.scalars(
+            sa.select(User).where(User.role == Role.MEDIATOR, User.is_conseiller_numerique.is_(True)).limit(200)))
+        funder = Funder(name="Banc d'essai", kind=FunderKind.METROPOLE)
+        session.add(funder)
+        session.flush()
+        by_structures = Programme(funder_id=funder.id, name="Structures", starts_on=start, ends_on=end,
+                                  territory_id=territory_id)
+        by_structures.structures = structures
+        mixed = Programme(funder_id=funder.id, name="Mixte", starts_on=start, ends_on=end, territory_id=territory_id)
+        mixed.structures = structures[: len(structures) // 2]
+        mixed.mediators = mediators
+        session.add_all([by_structures, mixed])
+        session.flush()
+        results.add(f"{prefix}.period", f"{start.isoformat()}..{end.isoformat()}")
+        results.add(f"{prefix}.territory_structures", len(structures))
+        cases = [
+            ("territory_coordinator", coordinator, EvaluationFilter(start=start, end=end), "structures"),
+            ("programme_rollups", admin, EvaluationFilter(start=start, end=end, programme_id=by_structures.id), None),
+            ("programme_raw", admin, EvaluationFilter(start=start, end=end, programme_id=mixed.id), None),
+        ]
+        for label, user, f, compare in cases:
+            scope = Scope(session, user, authorise(session, user, f))
+
+            def run(scope=scope, compare=compare):
+                return indicators.compute_dashboard(scope, compare=compare)
+
+            dashboard = run()
+            results.add(f"{prefix}.{label}.means_source", dashboard.section("moyens").source)
+            results.add(f"{prefix}.{label}.accompaniments", dashboard.figure("moyens.accompagnements").display)
+            timing = measure(run, repeat=repeat, budget_s=120, warmup=0)
+            results.timing(f"{prefix}.{label}.dashboard", timing)
+            if label == "territory_coordinator":
+                results.verdict(f"{database.backend} {database.accompaniments:,} — tableau de bord d'impact complet "
+                                f"d'un territoire (toutes familles, comparaison) < {DASHBOARD_TARGET_MS} ms"
+                                .replace(",", " "), f"p95 {timing.p95:.0f} ms", timing.p95 < DASHBOARD_TARGET_MS)
+        started = time.perf_counter()
+        content, _, _ = report.build(session, admin, cases[1][2], ReportFormat.PDF)
+        seconds = time.perf_counter() - started
+        results.add(f"{prefix}.pdf.seconds", seconds)
+        results.add(f"{prefix}.pdf.bytes", len(content))
+        results.verdict(f"{database.backend} {database.accompaniments:,} — rapport d'impact PDF d'un programme "
+                        f"< {PDF_TARGET_S} s".replace(",", " "), f"{seconds:.1f} s", seconds < PDF_TARGET_S)
+        session.rollback()
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.evaluation", description=__doc__)
+    parser.add_argument("--backend", choices=("postgresql", "sqlite"), default="postgresql")
+    parser.add_argument("--url", default=os.environ.get("BENCH_PG_URL",
+                                                        "postgresql://postgres@127.0.0.1:5432/mediation_bench"))
+    parser.add_argument("-n", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args(argv)
+    results = Results()
+    database = prepare(args.backend, args.url, args.n, args.seed)
+    bench_evaluation(database, results, args.repeat)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
