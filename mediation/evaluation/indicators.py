@@ -17,6 +17,7 @@ Definitions: :mod:`mediation.evaluation.definitions`; outputs and outcomes:
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from datetime import date
 
@@ -46,9 +47,11 @@ COMPARE_DIMENSIONS = {"communes": "Communes", "structures": "Structures", "media
 
 
 def suppression_threshold() -> int:
-    if has_app_context():
-        return int(current_app.config.get("EVALUATION_SUPPRESSION_THRESHOLD", DEFAULT_THRESHOLD))
-    return DEFAULT_THRESHOLD
+    """``EVALUATION_SUPPRESSION_THRESHOLD`` (configuration) or ``MEDIATION_SUPPRESSION_THRESHOLD``
+    (environment), 5 by default: counts from 1 to the threshold − 1 are hidden."""
+    if has_app_context() and current_app.config.get("EVALUATION_SUPPRESSION_THRESHOLD"):
+        return int(current_app.config["EVALUATION_SUPPRESSION_THRESHOLD"])
+    return int(os.environ.get("MEDIATION_SUPPRESSION_THRESHOLD", DEFAULT_THRESHOLD))
 
 
 def month_label(month: date) -> str:
