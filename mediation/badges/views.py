@@ -177,10 +177,14 @@ def index():
                       joinedload(Assertion.structure))
              .order_by(Assertion.issued_at.desc(), Assertion.id.desc()))
     page = paginate(db.session, query, page_arg(request.args), 25)
+    people = {a.beneficiary_id for a in page.items}
+    case_of = dict(db.session.execute(
+        pathways_policy.shared_cases(current_user).with_only_columns(Case.beneficiary_id, Case.id)
+        .where(Case.beneficiary_id.in_(people)).order_by(Case.opened_at)).all()) if people else {}
     templates = db.session.scalars(pathways_policy.visible_templates(current_user)
                                    .where(PathwayTemplate.archived_at.is_(None))
                                    .order_by(PathwayTemplate.name)).all()
-    return render_template("badges/index.html", page=page, templates=templates,
+    return render_template("badges/index.html", page=page, templates=templates, case_of=case_of,
                            can_manage=current_user.role in MANAGERS,
                            label=lambda b: cases_policy.beneficiary_label(current_user, b),
                            page_url=lambda n: url_for("badges.index", page=n))
