@@ -63,6 +63,8 @@ class EvaluationFilter:
     structure_id: int | None = None
     programme_id: int | None = None
     mediator_id: int | None = None
+    # The period was not asked for: a programme's own period replaces the default one.
+    default_dates: bool = field(default=False, compare=False)
 
     def query_args(self) -> dict[str, str]:
         """The query string that reproduces these figures (shareable, bookmarkable)."""
@@ -126,7 +128,8 @@ def parse_filter(args, *, today: date | None = None) -> EvaluationFilter:
             errors["du"] = "La période commence au plus tôt en 2000."
     if errors:
         raise ValidationFailed(next(iter(errors.values())), errors=errors)
-    return EvaluationFilter(**values)
+    return EvaluationFilter(**values, default_dates=not (args.get("du") or "").strip()
+                            and not (args.get("au") or "").strip())
 
 
 # --- what the user may see ---------------------------------------------------------------------
@@ -159,8 +162,11 @@ def authorise(session: Session, user: User, f: EvaluationFilter) -> EvaluationFi
         raise NotFound("Vous ne consultez que vos propres indicateurs ou ceux de votre structure.")
     f = replace(f, **changes)
 
-    if f.programme_id is not None and policy.get_programme(session, user, f.programme_id) is None:
+    programme = policy.get_programme(session, user, f.programme_id) if f.programme_id is not None else None
+    if f.programme_id is not None and programme is None:
         raise NotFound("Ce programme n'existe pas ou ne vous est pas accessible.")
+    if programme is not None and f.default_dates:
+        f = replace(f, start=programme.starts_on, end=programme.ends_on, default_dates=False)
     if user.role == Role.FUNDER:
         # Within a programme, a funder may look at one commune or one structure it covers.
         covered = Scope(session, user, f).covered_structure_ids()

@@ -59,6 +59,7 @@ def test_funder_gets_their_programme_by_default(client, login, network, funder_s
     login(client, network.funder)
     html = page(client, "/evaluation/")
     assert "Conseillers numériques (État — ANCT)" in html
+    assert f"du 1 janvier {YEAR} au 31 décembre {YEAR}" in html  # the programme's period by default
     assert "Inclusion métropole" not in html  # the other funder's programme is not offered
     html = page(client, "/evaluation/programmes")
     assert "Conseillers numériques" in html and "Inclusion métropole" not in html
