@@ -16,13 +16,13 @@ import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
 
+from mediation.badges.models import Assertion, BadgeClass
 from mediation.cases.enums import Autonomie, EquipmentKind, StatutSocial
 from mediation.cases.models import Activity, Beneficiary, Case, Participation
 from mediation.evaluation import definitions, method, results
 from mediation.evaluation.models import FollowUp, FollowUpStatus
 from mediation.evaluation.results import Section
 from mediation.evaluation.scope import Scope
-from mediation.extensions import db
 from mediation.mandates.enums import RevocationReason
 from mediation.mandates.models import Authorization, Mandate, MandateUse
 from mediation.pathways.enums import (
@@ -127,11 +127,9 @@ def outputs_section(scope: Scope, threshold: int) -> Section:
             (MilestoneKind.STEP, "Étapes validées"), (MilestoneKind.LEVEL, "Niveaux atteints"),
             (MilestoneKind.PATHWAY, "Parcours terminés (Autonomie numérique)"))],
         threshold, count_label="Validations", percent=False, total=False))
-    badges = _badges_by_level(scope)
-    if badges is not None:
-        section.tables.append(results.breakdown_table(
-            "realisations.badges", "realisations.badges", "Badges délivrés par niveau", "Niveau", badges,
-            threshold, count_label="Badges"))
+    section.tables.append(results.breakdown_table(
+        "realisations.badges", "realisations.badges", "Badges délivrés par niveau", "Niveau",
+        _badges_by_level(scope), threshold, count_label="Badges"))
     statuses = {ReferralStatus(k): v for k, v in session.execute(
         sa.select(Referral.status, sa.func.count())
         .where(scope.period_clause(Referral.created_at),
@@ -153,11 +151,7 @@ def outputs_section(scope: Scope, threshold: int) -> Section:
 
 
 def _badges_by_level(scope: Scope):
-    """Badges issued in the period by level, when the badges domain is installed (None otherwise)."""
-    if "badge_assertions" not in db.metadata.tables:
-        return None
-    from mediation.badges.models import Assertion, BadgeClass
-
+    """Badges issued in the period (and not revoked since) by level, by the structures in scope."""
     rows = scope.session.execute(
         sa.select(BadgeClass.level_label, sa.func.count(Assertion.id))
         .join(BadgeClass, BadgeClass.id == Assertion.badge_class_id)

@@ -146,6 +146,25 @@ def data(build, session, network):
     for day in (date(YEAR, 4, 2), date(YEAR, 4, 20)):
         session.add(MandateUse(authorization_id=a1.id, mandate_id=m1.id, structure_id=n.structure_a.id,
                                used_by_id=n.aidant.id, used_at=at(day), demarche=Demarche.PAPIERS))
+    # Badges: two issued at A in the period (one revoked since), one the year before.
+    from mediation.badges.models import Assertion, BadgeClass, BadgeKind, IssuerKind, IssuerProfile
+
+    issuer = IssuerProfile(kind=IssuerKind.RESEAU, territory_id=n.territory.id, name="Réseau", email="r@test.example",
+                           url="https://reseau.example.org")
+    session.add(issuer)
+    session.flush()
+    badge_class = BadgeClass(milestone_id=level_milestones[1].id, issuer_id=issuer.id, kind=BadgeKind.NIVEAU,
+                             name="Premiers pas", description="d", criteria="c", level_label="Niveau 1",
+                             pathway_name="Parcours")
+    session.add(badge_class)
+    session.flush()
+    for index, (day, revoked) in enumerate([(date(YEAR, 3, 2), False), (date(YEAR, 4, 2), True),
+                                            (date(YEAR - 1, 6, 1), False)]):
+        session.add(Assertion(uid=f"uid{index}", badge_class_id=badge_class.id, beneficiary_id=people["q1"].id,
+                              structure_id=n.structure_a.id, issued_by_id=n.mediator.id, issued_at=at(day),
+                              recipient_type="url", salt="s", identity_hash="sha256$x", evidence="e",
+                              revoked_at=at(date(YEAR, 5, 1)) if revoked else None,
+                              revocation_reason="erreur" if revoked else None))
     build.done()
     return people
 
@@ -225,6 +244,7 @@ def test_outputs(data, scope_for):
     assert figure(d, "realisations.mandats_actifs").value == 1
     assert figure(d, "realisations.mandats_revoques").value == 1
     assert figure(d, "realisations.demarches_mandat").value == 2
+    assert {r.key: r.cells[0].value for r in d.table("realisations.badges").rows} == {"Niveau 1": 1}
     equipped = figure(d, "realisations.personnes_equipees")
     assert equipped.value == 1 and "2 équipement" in equipped.detail
 
