@@ -93,8 +93,7 @@ def import_file():
             analysis = None
     return render_template("cases_exchange/import.html", form=form, analysis=analysis, upload=upload,
                            shown_errors=analysis.errors[:200] if analysis else [],
-                           shown_warnings=analysis.warnings[:200] if analysis else [],
-                           confirm_form=ConfirmForm())
+                           shown_warnings=analysis.warnings[:200] if analysis else [])
 
 
 @bp.route("/import/<int:upload_id>/appliquer", methods=["POST"])
@@ -260,7 +259,7 @@ def merge_list():
     now = utcnow()
     return render_template("cases_exchange/merges.html", merges=merges,
                            undoable={m.id for m in merges if duplicates.can_undo(m, now)},
-                           deadline=duplicates.undo_deadline, form=ConfirmForm())
+                           deadline=duplicates.undo_deadline)
 
 
 @bp.route("/fusions/<int:merge_id>/annuler", methods=["POST"])
