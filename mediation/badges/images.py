@@ -93,7 +93,7 @@ def _png(kind: str, level_label: str, name: str, network_name: str) -> bytes:
         _centred(draw, first_y + i * 28, line, _font(24, True))
     _centred(draw, 318, _network_line(network_name), _font(15, False))
     out = io.BytesIO()
-    image.save(out, format="PNG", optimize=True)
+    image.save(out, format="PNG")
     return out.getvalue()
 
 

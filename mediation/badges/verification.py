@@ -85,7 +85,8 @@ def available() -> bool:
 
 
 def network_policy() -> str:
-    configured = current_app.config.get("MEDIATION_OB_VALIDATOR_NETWORK")
+    configured = current_app.config.get("MEDIATION_OB_VALIDATOR_NETWORK") or os.environ.get(
+        "MEDIATION_OB_VALIDATOR_NETWORK")
     if configured:
         return configured
     return "loopback" if current_app.testing else "public"
