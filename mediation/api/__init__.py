@@ -127,6 +127,34 @@ def api_access(scope: str | None, *roles):
     return decorator
 
 
+MAX_ID = 2**63 - 1  # a BIGINT: larger identifiers match nothing (SQLite cannot even bind them)
+
+
+def is_id(raw: str) -> bool:
+    """An identifier in a query string: ASCII digits within the database's integer range."""
+    return raw.isascii() and raw.isdigit() and int(raw) <= MAX_ID
+
+
+def _too_large(value) -> bool:
+    if isinstance(value, dict):
+        return any(_too_large(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_too_large(v) for v in value)
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) > MAX_ID
+
+
+@bp.before_request
+def integers_in_range():
+    """``/<int:…_id>`` beyond the database's integer range: no such record (404); a JSON body holding
+    such a number: a 400 naming the problem, not a crash of the database driver."""
+    if any(isinstance(v, int) and v > MAX_ID for v in (request.view_args or {}).values()):
+        return api_error(404, "Cette ressource n'existe pas ou n'est pas accessible avec ce jeton.",
+                         "Introuvable")
+    if request.is_json and _too_large(request.get_json(silent=True)):
+        return api_error(400, "Un nombre du corps JSON dépasse les valeurs admises.")
+    return None
+
+
 def _int_param(name: str, default: int, minimum: int, maximum: int) -> int:
     raw = request.args.get(name)
     if raw is None:

@@ -30,6 +30,7 @@ from mediation.api import (
     api_error,
     bp,
     error_response,
+    is_id,
     openapi_path,
     page_body,
     page_params,
@@ -302,7 +303,7 @@ def activity_list():
         query = query.where(Activity.type == kind)
     structure = request.args.get("structure")
     if structure:
-        if not structure.isdigit():
+        if not is_id(structure):
             raise InvalidParameter("Le paramètre « structure » est un identifiant numérique.", field="structure")
         query = query.where(Activity.structure_id == int(structure))
     result = paginate(db.session, query.options(*ACTIVITY_OPTIONS).order_by(Activity.date.desc(), Activity.id.desc()),

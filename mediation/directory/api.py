@@ -14,6 +14,7 @@ from mediation.api import (
     api_error,
     bp,
     error_response,
+    is_id,
     openapi_path,
     page_body,
     page_params,
@@ -184,7 +185,7 @@ def communes():
         query = query.where(sa.or_(Commune.name.ilike(f"{q}%"), Commune.insee_code.startswith(q.upper())))
     territory = _text_param("territoire")
     if territory:
-        if not territory.isdigit():
+        if not is_id(territory):
             raise InvalidParameter("Le paramètre « territoire » doit être un identifiant numérique.",
                                    field="territoire")
         query = query.where(Commune.territory_id == int(territory))

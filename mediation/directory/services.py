@@ -8,6 +8,7 @@ memberships are in ``directory.staff``; the CSV exchange in ``directory.exchange
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
@@ -141,7 +142,7 @@ def clean_population(value: Any) -> int | None:
         number = _number(value)
     except ValueError:
         number = -1.0
-    if number < 0 or number != int(number):
+    if not math.isfinite(number) or number < 0 or number != int(number):
         raise FieldError("La population doit être un nombre entier positif ou nul.")
     return int(number)
 
@@ -196,7 +197,10 @@ def clean_date(value: Any, *, label: str = "La date") -> date | None:
 def _split(value: Any) -> list[str]:
     if _blank(value):
         return []
-    items = value.split(LIST_SEPARATOR) if isinstance(value, str) else list(value)
+    if isinstance(value, str):
+        items = value.split(LIST_SEPARATOR)
+    else:  # a list from a form or JSON; a lone number or other scalar (JSON, spreadsheet cell) is one item
+        items = list(value) if isinstance(value, list | tuple | set) else [value]
     return [str(item).strip() for item in items if not _blank(item)]
 
 

@@ -29,6 +29,7 @@ from mediation.api import (
     api_error,
     bp,
     error_response,
+    is_id,
     openapi_path,
     page_body,
     page_params,
@@ -132,7 +133,7 @@ def enrolment_list():
     query = policy.visible_enrolments(g.api_user).options(joinedload(Enrolment.version))
     case_id = request.args.get("dossier")
     if case_id:
-        if not case_id.isdigit():
+        if not is_id(case_id):
             raise InvalidParameter("Le paramètre « dossier » est un identifiant numérique.", field="dossier")
         query = query.where(Enrolment.case_id == int(case_id))
     state = request.args.get("etat")
