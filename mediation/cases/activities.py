@@ -518,16 +518,22 @@ def log_activity(session: Session, user, data: ActivityInput, *, visible_benefic
     None. Raises ValidationFailed with every field error; nothing is written then.
     """
     values = validate_activity(session, user, data, visible_beneficiary=visible_beneficiary)
-    activity = Activity(type=data.type, mediator_id=user.id, created_by_id=user.id)
+    # An empty collection from the start: no lazy load of a new activity's participations.
+    activity = Activity(type=data.type, mediator_id=user.id, created_by_id=user.id, participations=[])
     _apply(activity, values)
     session.add(activity)
     session.flush()
     if data.type == ActivityType.INDIVIDUEL:
-        touched = _set_individual_beneficiary(session, user, activity, values)
+        _set_individual_beneficiary(session, user, activity, values)
     else:
-        touched = _set_workshop_participants(session, user, activity, values, rng)
-    _finish(session, activity, touched)
-    rollups.refresh_rollups(session, [activity.id])
+        _set_workshop_participants(session, user, activity, values, rng)
+    activity.participants_count = len(activity.participations)
+    # Targeted upkeep (a new activity only adds): the counters of its participants, and the
+    # statistics of its own cell plus those of the first accompaniments it displaced.
+    moved = services.count_new_participations(session, activity, activity.participations)
+    cells = {(s, rollups.first_of_month(d), m) for s, d, m in
+             [(activity.structure_id, activity.date, activity.mediator_id), *moved]}
+    rollups.refresh_rollups(session, previous=cells)
     from mediation.pathways.referrals import honour_for_activity  # referrals to this structure are honoured
 
     honour_for_activity(session, activity)

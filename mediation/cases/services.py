@@ -366,6 +366,58 @@ def recompute_counts(session: Session, beneficiary_ids: Iterable[int] | None = N
     _expire(session, Beneficiary, ids, ["accompaniments_count"])
 
 
+def count_new_participations(session: Session, activity: Activity, participations: Iterable[Participation]
+                             ) -> list[tuple[int, date, int]]:
+    """Targeted upkeep of the derived counters after ``participations`` were added to the live,
+    just-created ``activity`` (same result as both recomputations, without re-ranking anyone).
+
+    Anonymous people have exactly one participation, so their count is 1 and their first
+    accompaniment stays as declared. For identified people: one increment of the count, and one
+    lookup of their current first participation; the new one replaces it when it is earlier (by
+    date, then id: the new activity has the highest id, so only a strictly later date loses).
+    Returns the (structure_id, date, mediator_id) of the activities whose first accompaniments
+    were unmarked, so that the caller refreshes their statistics too.
+    """
+    session.flush()
+    identified = {p.beneficiary_id: p for p in participations if not p.beneficiary.anonymous}
+    anonymous = [p.beneficiary for p in participations if p.beneficiary.anonymous]
+    for beneficiary in anonymous:
+        beneficiary.accompaniments_count = 1
+    if not identified:
+        session.flush()
+        return []
+    ids = sorted(identified)
+    session.execute(
+        sa.update(Beneficiary).where(Beneficiary.id.in_(ids))
+        .values(accompaniments_count=Beneficiary.accompaniments_count + 1, updated_at=Beneficiary.updated_at)
+        .execution_options(synchronize_session=False))
+    _expire(session, Beneficiary, set(ids), ["accompaniments_count"])
+    current = session.execute(
+        sa.select(Participation.id, Participation.beneficiary_id, Activity.structure_id, Activity.date,
+                  Activity.mediator_id)
+        .join(Activity, Activity.id == Participation.activity_id)
+        .where(Participation.beneficiary_id.in_(ids), Participation.first_accompaniment.is_(True),
+               Activity.deleted_at.is_(None), Activity.id != activity.id)
+    ).all()
+    firsts = {row.beneficiary_id: row for row in current}
+    unmark, moved = [], []
+    for beneficiary_id, participation in identified.items():
+        old = firsts.get(beneficiary_id)
+        if old is None or old.date > activity.date:
+            participation.first_accompaniment = True
+            if old is not None:
+                unmark.append(old.id)
+                moved.append((old.structure_id, old.date, old.mediator_id))
+        else:
+            participation.first_accompaniment = False
+    if unmark:
+        session.execute(sa.update(Participation).where(Participation.id.in_(unmark))
+                        .values(first_accompaniment=False).execution_options(synchronize_session=False))
+        _expire(session, Participation, set(unmark), ["first_accompaniment"])
+    session.flush()
+    return moved
+
+
 def recompute_for(session: Session, beneficiary_ids: Iterable[int] | None) -> None:
     """Both recomputations, for the merge and import code paths."""
     ids = None if beneficiary_ids is None else set(beneficiary_ids)
