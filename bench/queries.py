@@ -71,7 +71,7 @@ def _raw_case_page(scope_ids, *, page=1, name=None, number=None, state=None):
     condition = " AND ".join(where)
     page_sql = sa.text(
         f"SELECT c.id FROM cases c {join} WHERE {condition} "  # noqa: S608 - fixed fragments
-        "ORDER BY CASE WHEN c.state = 'clos' THEN 1 ELSE 0 END, c.updated_at DESC, c.id DESC "
+        "ORDER BY (c.state = 'clos'), c.updated_at DESC, c.id DESC "
         "LIMIT :limit OFFSET :offset")
     count_sql = sa.text(f"SELECT count(*) FROM cases c {join} WHERE {condition}")  # noqa: S608
     if scope_ids is not None:

@@ -219,6 +219,11 @@ class Case(db.Model):
     __tablename__ = "cases"
     __table_args__ = (
         sa.Index("ix_cases_structure_state", "structure_id", "state"),
+        # The case list's order (in progress first, then last change), per structure and overall.
+        sa.Index("ix_cases_structure_closed_updated", "structure_id", sa.text("(state = 'clos')"),
+                 sa.text("updated_at DESC"), sa.text("id DESC")),
+        sa.Index("ix_cases_closed_updated", sa.text("(state = 'clos')"), sa.text("updated_at DESC"),
+                 sa.text("id DESC")),
         sa.Index(
             "uq_cases_live_beneficiary", "beneficiary_id", unique=True,
             sqlite_where=sa.text("state <> 'clos'"), postgresql_where=sa.text("state <> 'clos'"),
@@ -323,6 +328,7 @@ class Activity(db.Model):
     __table_args__ = (
         sa.Index("ix_activities_structure_date", "structure_id", "date"),
         sa.Index("ix_activities_mediator_date", "mediator_id", "date"),
+        sa.Index("ix_activities_date_id", "date", "id"),  # coordinator and national lists by date
         sa.UniqueConstraint("structure_id", "external_id", name="uq_activities_structure_external_id"),
         sa.CheckConstraint("duration_min > 0 AND duration_min <= 1440", name="duration_range"),
         sa.CheckConstraint("participants_count >= 0", name="participants_positive"),
