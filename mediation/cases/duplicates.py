@@ -39,6 +39,7 @@ from mediation.cases.enums import CaseState, ClosureReason, Genre, StatutSocial
 from mediation.cases.exchange_models import BeneficiaryMerge
 from mediation.cases.models import Activity, Beneficiary, Case, Consent, Participation
 from mediation.errors import DomainError, NotFound
+from mediation.stats import rollups
 from mediation.types import utcnow
 
 UNDO_DAYS = 30
@@ -342,6 +343,7 @@ def merge_beneficiaries(session: Session, actor: User, destination: Beneficiary,
     source.merged_into_id = destination.id
     session.flush()
     services.recompute_for(session, {destination.id, source.id})
+    rollups.refresh_rollups(session, beneficiary_ids={destination.id, source.id})
 
     merge = BeneficiaryMerge(
         source_id=source.id, destination_id=destination.id, structure_id=destination.owner_structure_id,
@@ -434,6 +436,7 @@ def undo_merge(session: Session, actor: User, merge: BeneficiaryMerge) -> Benefi
     session.flush()
     _recount_participants(session, restored_activities)
     services.recompute_for(session, {source.id, destination.id})
+    rollups.refresh_rollups(session, beneficiary_ids={source.id, destination.id})
 
     merge.undone_at = utcnow()
     merge.undone_by_id = actor.id

@@ -80,6 +80,7 @@ from mediation.cases.tabular import (
 from mediation.directory.models import Commune, StaffMembership, Structure
 from mediation.errors import DomainError, Forbidden, NotFound
 from mediation.jobs import enqueue, register
+from mediation.stats import rollups
 from mediation.types import utcnow
 
 BATCH = 500
@@ -692,6 +693,9 @@ def apply_activities(session: Session, user: User, plan: ActivityPlan, progress)
     ids = sorted(followed)
     for start in range(0, len(ids), BATCH):
         services.recompute_for(session, ids[start:start + BATCH])
+    # Statistics rollups: the imported months (every structure) and the followed people's cells.
+    months = {rows[0].activity["date"] for _, rows in plan.groups}
+    rollups.refresh_rollups(session, dates=months, beneficiary_ids=followed)
     return {"Activités créées": created, "Accompagnements créés": done,
             "dont bénéficiaires anonymes": anonymous, "Activités déjà importées (ignorées)": plan.already}
 

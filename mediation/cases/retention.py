@@ -35,6 +35,7 @@ from mediation.cases.duplicates import UNDO_DAYS
 from mediation.cases.enums import ActivityType, CaseState
 from mediation.cases.models import Activity, Beneficiary, Case, CaseNote, Participation, tranche_age_for
 from mediation.jobs import register
+from mediation.stats import rollups
 from mediation.types import utcnow
 
 DEFAULT_MONTHS = 24
@@ -124,6 +125,8 @@ def _anonymise_batch(session: Session, ids: list[int], today: date, report: Rete
             values["tranche_age"] = band
         session.execute(sa.update(Beneficiary).where(Beneficiary.id.in_(band_ids)).values(**values)
                         .execution_options(synchronize_session=False))
+    # Anonymised people now count as anonymous beneficiaries in the statistics rollups.
+    rollups.refresh_rollups(session, beneficiary_ids=ids)
     case_ids = sa.select(Case.id).where(Case.beneficiary_id.in_(ids))
     report.case_notes_erased += session.execute(
         sa.delete(CaseNote).where(CaseNote.case_id.in_(case_ids)).execution_options(synchronize_session=False)

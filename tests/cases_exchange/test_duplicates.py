@@ -16,6 +16,7 @@ from mediation.cases.enums import ActivityType, CaseState, ConsentScope, Genre
 from mediation.cases.exchange_models import BeneficiaryMerge
 from mediation.cases.models import Activity, Beneficiary, Case, Consent, Participation
 from mediation.errors import DomainError
+from mediation.stats import rollups
 from tests.conftest import is_postgres
 
 ANCIENT = "2024-01-10"
@@ -148,6 +149,7 @@ def test_undo_restores_both_records(session, network, two_records):
     assert other_case.beneficiary_id == other.id and other_case.state == CaseState.OUVERT
     assert session.scalar(sa.select(Consent.beneficiary_id)) == other.id
     assert merge.undone_at is not None
+    assert rollups.differences(session) == {}  # the dashboard's rollups follow merge and undo
     with pytest.raises(DomainError, match="déjà été annulée"):
         duplicates.undo_merge(session, network.mediator, merge)
 

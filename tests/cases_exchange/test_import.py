@@ -15,6 +15,7 @@ from mediation.cases.exchange_models import ImportKind, ImportUpload
 from mediation.cases.models import Activity, Beneficiary, Case, Participation
 from mediation.jobs import enqueue
 from mediation.jobs.models import Job, JobStatus
+from mediation.stats import rollups
 from tests.cases_exchange.conftest import csv_bytes, xlsx_bytes
 
 BEN_HEADER = [c.label for c in exchange.B.EXPORT]
@@ -214,6 +215,7 @@ def test_activities_xlsx_grouped_by_cra_linked_to_followed_people(client, login,
                   input_data=content)
     assert job.status == JobStatus.DONE and job.result["Activités créées"] == 0
     assert count(session, Activity) == before
+    assert rollups.differences(session) == {}  # imported activities are in the dashboard's rollups
 
 
 def test_activity_rows_are_checked_one_by_one_and_as_groups(session, network):

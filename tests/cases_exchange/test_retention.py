@@ -14,6 +14,7 @@ from mediation.cases import retention, services
 from mediation.cases.activities import AnonymousCounters
 from mediation.cases.enums import ActivityType, ClosureReason, Genre
 from mediation.cases.models import Activity, Beneficiary, Case, CaseNote, Participation, tranche_age_sql
+from mediation.stats import rollups
 from mediation.types import utcnow
 
 LONG_AGO = date.today() - timedelta(days=3 * 365)
@@ -110,6 +111,7 @@ def test_anonymisation_keeps_every_count_exact(session, network, population):
     report = retention.run_retention(session, months=24, apply=True)
     assert report.anonymised == 2 and report.case_notes_erased == 1 and report.activity_notes_erased == 1
     assert statistics(session) == before
+    assert rollups.differences(session) == {}  # and so do the dashboard's rollups
     gone = session.get(Beneficiary, gone.id)
     assert gone.anonymous and (gone.first_name, gone.last_name, gone.phone, gone.email, gone.birth_year,
                                gone.notes) == (None,) * 6
