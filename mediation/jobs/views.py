@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from babel.numbers import format_decimal
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
@@ -32,7 +33,24 @@ def _own_job(job_id: int) -> Job:
 def job_detail(job_id: int):
     job = services.live_progress(_own_job(job_id))
     db.session.expunge(job)  # the overlay is for display only
-    return render_template("jobs/detail.html", job=job, form=EmptyForm())
+    return render_template("jobs/detail.html", job=job, form=EmptyForm(), progress_label=_label(job))
+
+
+def _label(job: Job) -> str:
+    label = f"Avancement : {job.percent} %"
+    if job.total:
+        label += f" ({format_decimal(job.progress, locale='fr_FR')} sur {format_decimal(job.total, locale='fr_FR')})"
+    return label
+
+
+@bp.route("/<int:job_id>/etat")
+@access(AUTHENTICATED)
+def job_status(job_id: int):
+    """The same figures as the page, as JSON, for the progressive-enhancement script."""
+    job = services.live_progress(_own_job(job_id))
+    db.session.expunge(job)
+    return {"status": job.status.value, "finished": job.finished, "percent": job.percent,
+            "progress": job.progress, "total": job.total, "label": _label(job)}
 
 
 @bp.route("/<int:job_id>/relancer", methods=["POST"])

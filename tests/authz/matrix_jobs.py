@@ -17,6 +17,10 @@ ROUTES = {
         "url": lambda n: f"/taches/{_job_of_mediator(n)}",
         "expect": expect(404, anonymous=302, admin=200, mediator=200),
     },
+    "jobs.job_status": {
+        "url": lambda n: f"/taches/{_job_of_mediator(n, JobStatus.RUNNING)}/etat",
+        "expect": expect(404, anonymous=302, admin=200, mediator=200),
+    },
     "jobs.job_retry": {
         "url": lambda n: f"/taches/{_job_of_mediator(n, JobStatus.DONE)}/relancer",
         "method": "POST",

@@ -174,3 +174,18 @@ def test_stalled_jobs_are_marked_failed(session):
     session.flush()
     assert recover_stalled(session, minutes=10) >= 1
     assert job.status == JobStatus.FAILED and "relancer" in job.error
+
+
+def test_running_job_page_has_no_meta_refresh_and_a_status_endpoint(client, login, network, session):
+    """WCAG 2.2.1: no automatic refresh; a link refreshes by hand, a script polls the JSON status."""
+    job = Job(kind="test.create_territories", created_by_id=network.mediator.id, status=JobStatus.RUNNING,
+              progress=250, total=1000)
+    session.add(job)
+    session.flush()
+    login(client, network.mediator)
+    page = client.get(f"/taches/{job.id}").get_data(as_text=True)
+    assert 'http-equiv="refresh"' not in page
+    assert "Actualiser l'avancement" in page and "job-progress.js" in page
+    assert "Avancement : 25 % (250 sur 1\u202f000)" in page or "Avancement : 25 % (250 sur 1 000)" in page
+    status = client.get(f"/taches/{job.id}/etat").get_json()
+    assert status["percent"] == 25 and status["finished"] is False and status["total"] == 1000
