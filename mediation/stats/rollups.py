@@ -255,8 +255,9 @@ def aggregate_selects(where=None) -> dict[str, sa.Select]:
 
 
 def _insert_aggregates(session: Session, where) -> None:
+    selects = aggregate_selects(where)  # built once: constructing them costs more than running them
     for table in ROLLUP_TABLES:
-        select = aggregate_selects(where)[table.name]
+        select = selects[table.name]
         columns = [c.name for c in select.selected_columns]
         session.execute(table.insert().from_select(columns, select))
 
