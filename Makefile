@@ -6,7 +6,7 @@ PORT ?= 5000
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export FLASK_APP := mediation
 
-.PHONY: install demo serve test test-sqlite test-postgres lint check-migrations browser ob-validator bench clean
+.PHONY: install demo serve test test-sqlite test-postgres lint check-migrations browser ob-validator bench loadtest fault clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -88,6 +88,19 @@ check-migrations: install
 
 bench: install
 	$(BIN)/python -m bench
+
+## Load test (locust, loopback, dedicated PostgreSQL database mediation_load): 50 mediators for
+## LOADTEST_DURATION seconds (default 60), then every acknowledged write checked in the database.
+LOADTEST_DURATION ?= 60
+loadtest: install
+	$(BIN)/python -m loadtest --duration $(LOADTEST_DURATION)
+
+## Fault tests: PostgreSQL restarted during the load (French 503s, nothing lost, recovery), and a job
+## killed midway (SIGKILL) on SQLite and PostgreSQL. Restarts the local cluster: not in `make test`.
+fault: install
+	$(BIN)/python -m loadtest --fault --duration $(LOADTEST_DURATION)
+	$(BIN)/python -m pytest -q tests/fault
+	TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q tests/fault
 
 clean:
 	rm -rf $(VENV) $(OB_VENV) instance .pytest_cache
