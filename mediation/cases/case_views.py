@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from mediation.audit.services import ACTION_LABELS
 from mediation.auth.models import Role, User
-from mediation.cases import activities, policy, services
+from mediation.cases import activities, duplicates, policy, services
 from mediation.cases.enums import CaseState, ClosureReason
 from mediation.cases.forms import BeneficiaryForm, CaseNoteForm, CaseStateForm, ConsentForm, attach_errors
 from mediation.cases.models import Activity, Beneficiary, Case, Participation
@@ -120,9 +120,14 @@ def case_detail(case_id: int):
         policy.visible_cases(current_user).where(Case.beneficiary_id == case.beneficiary_id, Case.id != case.id)
         .order_by(Case.opened_at.desc())
     ).all()
+    show_identity = policy.can_see_identity(current_user)
+    # Mediators only (the duplicates pages are theirs); anonymous records have nothing to compare.
+    duplicate_pairs = (duplicates.find_duplicate_pairs(db.session, current_user, beneficiary_id=case.beneficiary_id)
+                       if show_identity and not case.beneficiary.anonymous else [])
     return render_template(
         "cases/case_detail.html", case=case, beneficiary=case.beneficiary, timeline=timeline, actors=actors,
-        other_cases=other_cases, show_identity=policy.can_see_identity(current_user), show_notes=show_notes,
+        duplicate_pairs=duplicate_pairs,
+        other_cases=other_cases, show_identity=show_identity, show_notes=show_notes,
         can_manage=policy.can_manage_case(current_user, case), action_labels=ACTION_LABELS,
         state_form=CaseStateForm(), note_form=CaseNoteForm(), consent_form=ConsentForm(),
         consents=case.beneficiary.consents, states=CaseState, closure_reasons=ClosureReason,
