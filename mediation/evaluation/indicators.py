@@ -145,20 +145,27 @@ def scope_means(scope: Scope) -> tuple[Means, str]:
 
 
 def _hours(scope: Scope) -> float:
-    if "hours" not in scope.cache:
-        minutes = scope.session.scalar(sa.select(sa.func.sum(Activity.duration_min)).where(scope.activity_clause()))
-        scope.cache["hours"] = (minutes or 0) / 60
+    activity_profile(scope)
     return scope.cache["hours"]
 
 
 def activity_profile(scope: Scope) -> list[tuple]:
     """Accompagnements per (canal, duration bucket): the canal and duration breakdowns in one
-    query."""
+    query on the activities alone (``participants_count`` is the number of live participations,
+    the stats weight), which also gives the hours and the filled shares of the individual
+    accompaniments' optional fields (data quality)."""
     if "activity_profile" not in scope.cache:
         bucket = duration_bucket_expr()
-        scope.cache["activity_profile"] = list(scope.session.execute(
-            _participations(scope, Activity.place_type, bucket.label("bucket"), sa.func.count(Participation.id),
-                            people=False).group_by(Activity.place_type, bucket)))
+        individual = Activity.type == ActivityType.INDIVIDUEL
+        filled = lambda condition: sa.func.sum(sa.case((sa.and_(individual, condition), 1), else_=0))  # noqa: E731
+        rows = list(scope.session.execute(
+            sa.select(Activity.place_type, bucket.label("bucket"), sa.func.sum(Activity.participants_count),
+                      sa.func.sum(Activity.duration_min), sa.func.sum(sa.case((individual, 1), else_=0)),
+                      filled(Activity.autonomie.is_not(None)), filled(sa.func.json_array_length(Activity.materiel) > 0))
+            .where(scope.activity_clause()).group_by(Activity.place_type, bucket)))
+        scope.cache["activity_profile"] = [(r[0], r[1], r[2] or 0) for r in rows]
+        scope.cache["hours"] = sum(r[3] or 0 for r in rows) / 60
+        scope.cache["individual_quality"] = tuple(sum(r[i] or 0 for r in rows) for i in (4, 5, 6))
     return scope.cache["activity_profile"]
 
 
@@ -166,16 +173,39 @@ def person_profile(scope: Scope) -> list[tuple]:
     """Per (genre, age band, statut, commune of residence): accompagnements and beneficiaries
     (distinct followed people plus anonymous participations). These are attributes of the person,
     so each person falls in one group and the marginals are exact: the genre, age and statut
-    breakdowns, the residents per commune and the data-quality shares in one query."""
+    breakdowns, the residents per commune and the data-quality shares in one query.
+
+    The participations are first counted per person (one pass over the scope's participations),
+    then grouped by the person's attributes, anonymity and « accompanied at least twice »: the
+    same query gives the people counts of the outcomes (:func:`outcomes.people_counts`)."""
     if "person_profile" not in scope.cache:
+        per_person = (sa.select(Participation.beneficiary_id.label("person"),
+                                sa.func.count(Participation.id).label("n"))
+                      .select_from(Participation).join(Activity, Activity.id == Participation.activity_id)
+                      .where(scope.activity_clause()).group_by(Participation.beneficiary_id).subquery("per_person"))
         genre = sa.func.coalesce(Beneficiary.genre, Genre.NON_COMMUNIQUE.value)
         age = tranche_age_sql(scope.end.year)
         statut = sa.func.coalesce(Beneficiary.statut_social, StatutSocial.NON_COMMUNIQUE.value)
         commune = Beneficiary.residence_commune_id
-        scope.cache["person_profile"] = list(scope.session.execute(
-            _participations(scope, genre.label("genre"), age.label("age"), statut.label("statut"),
-                            commune.label("commune"), sa.func.count(Participation.id), beneficiaries_expr())
-            .group_by(genre, age, statut, commune)))
+        returning = per_person.c.n >= 2
+        rows = list(scope.session.execute(
+            sa.select(genre.label("genre"), age.label("age"), statut.label("statut"), commune.label("commune"),
+                      Beneficiary.anonymous, returning.label("twice"), sa.func.sum(per_person.c.n),
+                      sa.func.count())
+            .select_from(per_person).join(Beneficiary, Beneficiary.id == per_person.c.person)
+            .group_by(genre, age, statut, commune, Beneficiary.anonymous, returning)))
+        profile: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+        people = again = 0
+        for g, a, s, c, anonymous, twice, accompaniments, persons in rows:
+            cell = profile[(g, a, s, c)]
+            cell[0] += accompaniments or 0
+            # Anonymous people: each participation counts as one beneficiary (the national rule).
+            cell[1] += (accompaniments or 0) if anonymous else persons
+            if not anonymous:
+                people += persons
+                again += persons if twice else 0
+        scope.cache["person_profile"] = [(*key, acc, ben) for key, (acc, ben) in profile.items()]
+        scope.cache["people_counts"] = (people, again)
     return scope.cache["person_profile"]
 
 
@@ -390,19 +420,14 @@ def coverage_section(scope: Scope, means: Means, threshold: int) -> Section:
 def quality_section(scope: Scope, threshold: int) -> Section:
     """Share of records with each optional field filled, so readers know how far to trust a
     breakdown."""
-    session = scope.session
-    filled = lambda condition: sa.func.sum(sa.case((condition, 1), else_=0))  # noqa: E731
     profile = person_profile(scope)
     total = sum(r[4] for r in profile)
     genre = sum(r[4] for r in profile if r[0] != Genre.NON_COMMUNIQUE.value)
     age = sum(r[4] for r in profile if r[1] != TrancheAge.NON_COMMUNIQUE.value)
     statut = sum(r[4] for r in profile if r[2] != StatutSocial.NON_COMMUNIQUE.value)
     commune = sum(r[4] for r in profile if r[3] is not None)
-    individual = session.execute(sa.select(
-        sa.func.count(), filled(Activity.autonomie.is_not(None)),
-        filled(sa.func.json_array_length(Activity.materiel) > 0),
-    ).where(scope.activity_clause(), Activity.type == ActivityType.INDIVIDUEL)).one()
-    n_individual, autonomie, materiel = (v or 0 for v in individual)
+    activity_profile(scope)
+    n_individual, autonomie, materiel = scope.cache["individual_quality"]
     items = [
         ("genre", "Genre du bénéficiaire (accompagnements)", genre, total),
         ("tranche_age", "Tranche d'âge du bénéficiaire (accompagnements)", age, total),

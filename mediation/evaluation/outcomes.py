@@ -412,10 +412,9 @@ def _follow_ups(scope: Scope, threshold: int, section: Section) -> None:
 def people_counts(scope: Scope) -> tuple[int, int]:
     """(people followed in scope, those accompanied at least twice in scope during the period)."""
     if "people_counts" not in scope.cache:
-        per_person = (_participations(scope, Participation.beneficiary_id, sa.func.count(Participation.id).label("n"))
-                      .where(Beneficiary.anonymous.is_(False)).group_by(Participation.beneficiary_id).subquery())
-        scope.cache["people_counts"] = tuple(v or 0 for v in scope.session.execute(
-            sa.select(sa.func.count(), sa.func.sum(sa.case((per_person.c.n >= 2, 1), else_=0)))).one())
+        from mediation.evaluation.indicators import person_profile
+
+        person_profile(scope)  # counted by the same per-person query
     return scope.cache["people_counts"]
 
 
