@@ -39,7 +39,7 @@ class Mediator(HttpUser):
     def _check(self, response) -> None:
         if response.status_code >= 500:
             body = response.text or ""
-            french = "momentanément indisponible" in body or "rien n'a été enregistré" in body
+            french = "momentanément indisponible" in body or "rien n'a été enregistré" in body.replace("&#39;", "'")
             _append("errors.txt", f"{response.status_code}\t{response.headers.get('Content-Type', '')}\t"
                                   f"{'fr' if french else 'NOT-FR'}\t{time.time():.3f}\t{response.request.path_url}")
 

@@ -70,9 +70,16 @@ def init_app(app: Flask) -> None:
     @app.after_request
     def commit_or_rollback(response):
         if g.get("rollback_only") or response.status_code >= 400:
-            db.session.rollback()
+            with contextlib.suppress(sa.exc.OperationalError, sa.exc.InterfaceError):
+                db.session.rollback()
         else:
-            db.session.commit()
+            try:
+                db.session.commit()
+            except (sa.exc.OperationalError, sa.exc.InterfaceError):  # the database went away: not saved
+                log.error("database unavailable at commit")
+                with contextlib.suppress(sa.exc.SQLAlchemyError):
+                    db.session.rollback()
+                return database_unavailable_response()
         return response
 
     @app.after_request
@@ -86,7 +93,11 @@ def init_app(app: Flask) -> None:
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if app.config.get("SESSION_COOKIE_SECURE"):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if current_user and current_user.is_authenticated:
+        try:
+            signed_in = bool(current_user and current_user.is_authenticated)
+        except sa.exc.SQLAlchemyError:  # the user's row cannot be reloaded (database down): be safe
+            signed_in = True
+        if signed_in:
             headers.setdefault("Cache-Control", "no-store")
         return response
 
@@ -98,6 +109,28 @@ def rollback_only() -> None:
     """Mark the request so that nothing it flushed is committed (used after a DomainError)."""
     db.session.rollback()
     g.rollback_only = True
+
+
+UNAVAILABLE = ("Service indisponible", "La base de données est momentanément indisponible ; rien n'a été "
+               "enregistré. Réessayez dans un instant.")
+UNAVAILABLE_PAGE = """<!doctype html>
+<html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} — Médiation numérique</title><link rel="stylesheet" href="/static/css/app.css"></head>
+<body><main id="contenu"><h1>{title}</h1><p>{message}</p><p><a href="/">Retour à l'accueil</a></p></main></body>
+</html>"""
+
+
+def database_unavailable_response():
+    """503 built without the database: no layout (it reads the signed-in user), no query."""
+    title, message = UNAVAILABLE
+    if request.path.startswith("/api/"):
+        response = make_response(jsonify({"error": {"status": 503, "title": title, "message": message}}), 503)
+    else:
+        response = make_response(UNAVAILABLE_PAGE.format(title=title, message=message.replace("'", "&#39;")), 503)
+        response.mimetype = "text/html"
+    response.headers["Retry-After"] = "5"
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _error_response(status: int, title: str, message: str):
@@ -152,9 +185,7 @@ def register_error_handlers(app: Flask) -> None:
         log.error("database unavailable: %s", type(error).__name__)
         with contextlib.suppress(sa.exc.SQLAlchemyError):
             db.session.rollback()
-        response = _error_response(503, *messages[503])
-        response.headers["Retry-After"] = "5"
-        return response
+        return database_unavailable_response()
 
     @app.errorhandler(Exception)
     def unexpected(error):
