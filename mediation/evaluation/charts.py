@@ -11,6 +11,7 @@ styles.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from markupsafe import Markup, escape
 
@@ -46,7 +47,7 @@ def _frame(table: Table, height: int, kind: str, body: list[str]) -> Markup:
     )
 
 
-def bar_chart(table: Table) -> Markup | None:
+def bar_chart(table: Table, kind: str = "Graphique en barres") -> Markup | None:
     """One horizontal bar per row (value column ``table.chart_column``)."""
     rows = [r for r in table.rows if r.cells]
     if not rows:
@@ -67,7 +68,7 @@ def bar_chart(table: Table) -> Markup | None:
         body.append(f'<text x="{LABEL_WIDTH + length + 6:.1f}" y="{middle:.0f}" fill="{INK}">{escape(display)}</text>')
     body.append(f'<line x1="{LABEL_WIDTH}" y1="0" x2="{LABEL_WIDTH}" y2="{len(rows) * (BAR_HEIGHT + ROW_GAP)}" '
                 f'stroke="{INK}" stroke-width="1"/>')
-    return _frame(table, len(rows) * (BAR_HEIGHT + ROW_GAP) + 4, "Graphique en barres", body)
+    return _frame(table, len(rows) * (BAR_HEIGHT + ROW_GAP) + 4, kind, body)
 
 
 def nice_ceiling(value: float) -> float:
@@ -132,3 +133,27 @@ def chart(table: Table) -> Markup | None:
     if table.chart == "line":
         return line_chart(table)
     return None
+
+
+MAX_REPORT_BARS = 25
+
+
+def report_chart(table: Table) -> Markup | None:
+    """The chart of a table in the PDF: bar charts draw only the rows with a value (or a hidden
+    one), at most the :data:`MAX_REPORT_BARS` largest. Every SVG text costs a text layout in
+    WeasyPrint: a chart with a bar per commune of a territory (hundreds of rows, most at zero) cost
+    more than the rest of the report."""
+    if table.chart != "bar":
+        return chart(table)
+    column = table.chart_column
+    drawn = [r for r in table.rows if r.cells and (r.cells[column].value or r.cells[column].mask)]
+    if len(drawn) == len(table.rows) and len(drawn) <= MAX_REPORT_BARS:
+        return bar_chart(table)
+    kind = "Graphique en barres"
+    if len(drawn) > MAX_REPORT_BARS:
+        drawn = sorted(drawn, key=lambda r: -(r.cells[column].value or 0))[:MAX_REPORT_BARS]
+        kind += f" des {MAX_REPORT_BARS} plus grandes valeurs"
+    if not drawn:
+        return None
+    kind += " (les lignes à zéro ne sont pas tracées)"
+    return bar_chart(replace(table, rows=drawn), kind)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from dataclasses import replace
 from datetime import date
 
 import click
@@ -42,9 +43,33 @@ def report_title(scope: Scope) -> str:
     return "Rapport d'impact — médiation numérique"
 
 
+def _compact_communes(table):
+    """The coverage table for print: communes with neither structure, accompaniment nor resident
+    accompanied leave the table for a sentence naming them with their population (public
+    figures) — hundreds of all-zero rows made most of the report's pages and of its rendering
+    time. The dashboard and the exports keep every row."""
+    if table.code != "maillage.communes":
+        return table
+    keep, quiet = [], []
+    for row in table.rows:
+        (keep if any(c.value or c.mask for c in row.cells[1:4]) else quiet).append(row)
+    if not quiet:
+        return table
+    names = ", ".join(f"{r.label} ({r.cells[0].display} hab.)" if r.cells[0].value else r.label for r in quiet)
+    note = (f"Sans structure, sans accompagnement ni résident accompagné pendant la période ({len(quiet)} communes) : "
+            f"{names}.")
+    return replace(table, rows=keep, note=f"{table.note} {note}" if table.note else note)
+
+
+def report_dashboard(dashboard):
+    """The dashboard as printed: the same figures, the coverage table compacted."""
+    sections = [replace(s, tables=[_compact_communes(t) for t in s.tables]) for s in dashboard.sections]
+    return replace(dashboard, sections=sections)
+
+
 def render_html(dashboard, scope: Scope) -> str:
     return render_template(
-        "evaluation/report_pdf.html", dashboard=dashboard, scope=scope, chart=charts.chart,
+        "evaluation/report_pdf.html", dashboard=report_dashboard(dashboard), scope=scope, chart=charts.report_chart,
         title=report_title(scope), period=indicators.period_label(scope),
         funder=scope.programme.funder if scope.programme is not None else None,
         territory=scope.territory(), network_name=current_app.config["MEDIATION_NETWORK_NAME"])
