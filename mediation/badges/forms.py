@@ -4,7 +4,8 @@ are attached back to the fields with ``add_domain_error``."""
 from __future__ import annotations
 
 from flask_wtf.file import FileField
-from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 
 from mediation.forms import BaseForm
 
@@ -85,3 +86,49 @@ class ContactForm(BaseForm):
 class OneTimeCodeForm(BaseForm):
     contact = StringField("Votre adresse e-mail ou votre numéro de téléphone portable")
     code = StringField("Code reçu", description="6 chiffres, valable 15 minutes.")
+
+
+def _choices(pairs) -> list[SelectChoice]:
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+YES_NO_UNSURE = _choices([("oui", "Oui"), ("non", "Non"), ("", "Je préfère ne pas répondre")])
+
+
+class WalletFollowUpForm(BaseForm):
+    """The follow-up questionnaire, answered by the person from their wallet. Choices are checked in
+    the view (French message); every question may be left without an answer, not all of them."""
+
+    online_alone = RadioField("Depuis votre accompagnement, avez-vous fait seul·e une démarche sur internet ?",
+                              choices=YES_NO_UNSURE, default="", validate_choice=False)
+    job_or_training = RadioField("Avez-vous trouvé un emploi ou une formation ?",
+                                 choices=_choices([("oui", "Oui"), ("non", "Non"),
+                                                   ("", "Je ne cherchais pas, ou je préfère ne pas répondre")]),
+                                 default="", validate_choice=False)
+    less_isolated = RadioField("Vous sentez-vous moins seul·e ?", choices=YES_NO_UNSURE, default="",
+                               validate_choice=False)
+    comfort_now = RadioField("Aujourd'hui, êtes-vous à l'aise pour faire vos démarches sur internet ?",
+                             choices=_choices([("1", "1 — Pas du tout à l'aise"), ("2", "2 — Peu à l'aise"),
+                                               ("3", "3 — Moyennement à l'aise"), ("4", "4 — À l'aise"),
+                                               ("5", "5 — Très à l'aise"), ("", "Je préfère ne pas répondre")]),
+                             default="", validate_choice=False)
+
+    def yes_no(self, name: str) -> bool | None:
+        return {"oui": True, "non": False}.get(getattr(self, name).data or "")
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for name in ("online_alone", "job_or_training", "less_isolated"):
+            field = getattr(self, name)
+            if (field.data or "") not in ("oui", "non", ""):
+                field.errors.append("Réponse non valable : choisissez « Oui », « Non » ou ne répondez pas.")
+                valid = False
+        comfort = self.comfort_now.data or ""
+        if comfort and not comfort.isdigit():
+            self.comfort_now.errors.append("Réponse non valable : choisissez un chiffre de 1 à 5.")
+            valid = False
+        if valid and not any(getattr(self, n).data for n in ("online_alone", "job_or_training", "less_isolated",
+                                                              "comfort_now")):
+            self.form_errors.append("Répondez à au moins une question, puis envoyez vos réponses.")
+            valid = False
+        return valid

@@ -13,11 +13,13 @@ import time
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
 from mediation.badges import documents, wallet
-from mediation.badges.forms import CardCodeForm, ContactForm, EmptyForm, OneTimeCodeForm
+from mediation.badges.forms import CardCodeForm, ContactForm, EmptyForm, OneTimeCodeForm, WalletFollowUpForm
 from mediation.badges.models import Wallet, WalletCard
 from mediation.errors import DomainError
+from mediation.evaluation import services as evaluation_services
 from mediation.extensions import db
 from mediation.policy import PUBLIC, access
+from mediation.web import rollback_only
 
 bp = Blueprint("wallet", __name__, url_prefix="/carnet")
 SESSION_KEY = "wallet"
@@ -136,8 +138,39 @@ def home():
         return redirect(url_for("wallet.enter"))
     data = wallet.contents(db.session, found)
     return render_template("wallet/home.html", data=data, button=EmptyForm(),
+                           follow_ups=evaluation_services.pending_follow_ups_for(db.session, found.beneficiary_id),
                            baked_url=lambda a: documents.baked_url(a, "png") + "?telecharger=1",
                            share_url=documents.verify_page_url)
+
+
+@bp.route("/questionnaire/<int:follow_up_id>", methods=["GET", "POST"])
+@access(PUBLIC)
+def follow_up(follow_up_id: int):
+    """The person answers their own follow-up questionnaire (only a due, open one of theirs)."""
+    found = current_wallet()
+    if found is None:
+        flash("Pour ouvrir votre carnet, scannez le code QR de votre carte ou tapez son code.", "info")
+        return redirect(url_for("wallet.enter"))
+    pending = next((f for f in evaluation_services.pending_follow_ups_for(db.session, found.beneficiary_id)
+                    if f.id == follow_up_id), None)
+    if pending is None:
+        flash("Ce questionnaire n'existe pas ou a déjà reçu une réponse.", "info")
+        return redirect(url_for("wallet.home"))
+    form = WalletFollowUpForm()
+    if form.validate_on_submit():
+        comfort = form.comfort_now.data
+        answers = evaluation_services.FollowUpAnswers(
+            online_alone=form.yes_no("online_alone"), job_or_training=form.yes_no("job_or_training"),
+            less_isolated=form.yes_no("less_isolated"), comfort_now=int(comfort) if comfort else None)
+        try:
+            evaluation_services.answer_from_wallet(db.session, found.beneficiary_id, pending.id, answers)
+        except DomainError as error:
+            rollback_only()
+            form.add_domain_error(error)
+        else:
+            flash("Merci ! Vos réponses sont enregistrées.", "success")
+            return redirect(url_for("wallet.home"))
+    return render_template("wallet/follow_up.html", form=form, follow_up=pending)
 
 
 @bp.route("/quitter", methods=["POST"])

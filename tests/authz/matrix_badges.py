@@ -232,6 +232,11 @@ ROUTES = {
     ],
     "wallet.home": {"url": "/carnet/mon-carnet", "expect": ANON_302, "note": "sans carnet ouvert"},
     "wallet.leave": {"url": "/carnet/quitter", "method": "POST", "expect": ANON_302},
+    "wallet.follow_up": [
+        {"url": "/carnet/questionnaire/1", "expect": ANON_302, "note": "sans carnet ouvert"},
+        {"url": "/carnet/questionnaire/1", "method": "POST", "data": {"online_alone": "oui"}, "expect": ANON_302,
+         "note": "sans carnet ouvert"},
+    ],
     # --- API ---
     "api.badge_classes": [
         {"url": "/api/v1/badges/modeles", "expect": API_STAFF},
