@@ -1,7 +1,8 @@
 """Every page a role can reach by following links opens without error and passes axe-core.
 
 A crawl from the home page: same-site links only, one URL per route shape (numeric ids folded),
-never the sign-out button (a form) nor downloads or the API. GET pages never write, so crawling
+never the sign-out button (a form) nor downloads or the API; a response that is not HTML (the
+Open Badges JSON-LD documents under /ob/, images) is fetched but not checked as a page. GET pages never write, so crawling
 the live demo is safe. The administrator (who reaches the most pages) crawls on a 320 px wide
 screen, where no page may scroll sideways (WCAG 1.4.10, reflow); wide tables scroll in their
 own box.
@@ -52,6 +53,8 @@ def crawl(page, base_url: str, *, reflow: bool = False) -> tuple[list[str], list
         visited.append(url)
         if response is None or response.status >= 400:
             problems.append(f"{url}: HTTP {response.status if response else '?'}")
+        if response is not None and "text/html" not in response.headers.get("content-type", ""):
+            continue  # JSON-LD (Open Badges documents), images, files: not pages to check
         report = a11y_report(page)
         if report:
             problems.append(report)
