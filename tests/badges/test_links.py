@@ -3,6 +3,11 @@ card from their pathway page."""
 
 from __future__ import annotations
 
+from datetime import date
+
+from mediation.cases import activities, policy
+from mediation.cases.enums import ActivityType, PlaceType, Thematique
+
 
 def test_workshop_page_links_to_bulk_issuing_for_mediators(app, client, login, network, enrolled, workshop):
     people = [enrolled(email=f"w{n}@example.org").case for n in range(2)]
@@ -19,10 +24,7 @@ def test_workshop_page_links_to_bulk_issuing_for_mediators(app, client, login, n
 
 
 def test_individual_activity_page_has_no_bulk_issuing_link(client, login, network, session, enrolled):
-    from datetime import date
 
-    from mediation.cases import activities, policy
-    from mediation.cases.enums import ActivityType, PlaceType, Thematique
 
     case = enrolled(email="solo@example.org").case
     data = activities.ActivityInput(

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from mediation.audit.models import AuditEvent
 from mediation.badges import wallet
+from mediation.cases.services import live_case
 from mediation.evaluation.models import FollowUp, FollowUpChannel, FollowUpStatus, FollowUpTrigger
 from mediation.types import utcnow
 
@@ -20,8 +21,6 @@ def opened(session, client, network, issued):
     assertion = issued(email="suivi@example.org")
     person = assertion.beneficiary
     printed = wallet.print_card(session, network.mediator, person)
-    from mediation.cases.services import live_case
-
     case = live_case(session, person.id)
     follow_up = FollowUp(case_id=case.id, beneficiary_id=person.id, structure_id=case.structure_id,
                          trigger=FollowUpTrigger.CLOTURE, triggered_at=utcnow(),
