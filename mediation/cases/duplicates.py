@@ -192,10 +192,28 @@ def _similarities(session: Session, backend: str, couples: list[tuple[str, str]]
     return [trigram_similarity(a, b) for a, b in couples]
 
 
+def _sharing_a_block_with(people: list[_Person], beneficiary_id: int) -> list[_Person]:
+    target = next((p for p in people if p.id == beneficiary_id), None)
+    if target is None:
+        return []
+    prefix = (target.nom[:PREFIX], target.prenom[:PREFIX]) if target.nom and target.prenom else None
+
+    def related(p: _Person) -> bool:
+        return (p is target
+                or (prefix is not None and p.nom and p.prenom and (p.nom[:PREFIX], p.prenom[:PREFIX]) == prefix)
+                or (bool(target.telephone) and p.telephone == target.telephone)
+                or (bool(target.email) and p.email == target.email))
+
+    return [p for p in people if related(p)]
+
+
 def find_duplicate_pairs(session: Session, user: User, *, beneficiary_id: int | None = None) -> list[DuplicatePair]:
     """Probable duplicate pairs among the identified beneficiaries ``user`` may see (only those
     involving ``beneficiary_id`` when given), most criteria first."""
     people = _people(session, user)
+    if beneficiary_id is not None:
+        # One person's alert (shown on every case page): keep only who shares a block with them.
+        people = _sharing_a_block_with(people, beneficiary_id)
     candidates = _candidate_pairs(people)
     if beneficiary_id is not None:
         candidates = {(a, b) for a, b in candidates if beneficiary_id in (a.id, b.id)}

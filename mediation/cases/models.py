@@ -329,6 +329,11 @@ class Activity(db.Model):
         sa.Index("ix_activities_structure_date", "structure_id", "date"),
         sa.Index("ix_activities_mediator_date", "mediator_id", "date"),
         sa.Index("ix_activities_date_id", "date", "id"),  # coordinator and national lists by date
+        # Statistics over live activities (evaluation): the activity ids of a structure's period
+        # read from the index alone (index-only scan), then their participations by
+        # uq_participations_activity_beneficiary, also index-only.
+        sa.Index("ix_activities_live_structure_date_id", "structure_id", "date", "id",
+                 postgresql_where=sa.text("deleted_at IS NULL"), sqlite_where=sa.text("deleted_at IS NULL")),
         sa.UniqueConstraint("structure_id", "external_id", name="uq_activities_structure_external_id"),
         sa.CheckConstraint("duration_min > 0 AND duration_min <= 1440", name="duration_range"),
         sa.CheckConstraint("participants_count >= 0", name="participants_positive"),

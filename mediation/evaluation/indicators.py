@@ -180,7 +180,7 @@ def person_profile(scope: Scope) -> list[tuple]:
     same query gives the people counts of the outcomes (:func:`outcomes.people_counts`)."""
     if "person_profile" not in scope.cache:
         per_person = (sa.select(Participation.beneficiary_id.label("person"),
-                                sa.func.count(Participation.id).label("n"))
+                                sa.func.count().label("n"))
                       .select_from(Participation).join(Activity, Activity.id == Participation.activity_id)
                       .where(scope.activity_clause()).group_by(Participation.beneficiary_id).subquery("per_person"))
         genre = sa.func.coalesce(Beneficiary.genre, Genre.NON_COMMUNIQUE.value)
