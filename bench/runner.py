@@ -37,7 +37,7 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--http-requests", type=int, default=150)
     parser.add_argument("--http-seconds", type=float, default=15.0)
     parser.add_argument("--http-clients", type=int, default=4)
-    parser.add_argument("--skip", action="append", default=[], choices=("cases", "dashboard", "refresh", "http"))
+    parser.add_argument("--skip", action="append", default=[], choices=("cases", "dashboard", "refresh", "evaluation", "http"))
     parser.add_argument("--no-write", action="store_true", help="ne pas réécrire bench/RESULTS.md")
     return parser.parse_args(argv)
 
@@ -81,6 +81,10 @@ def run_backend(backend: str, url: str, n: int, args, results: Results) -> dict:
         bench_dashboard(database, results, args.repeat)
     if "refresh" not in args.skip:
         bench_rollup_refresh(database, results, args.repeat)
+    if "evaluation" not in args.skip:
+        from bench.evaluation import bench_evaluation
+
+        bench_evaluation(database, results, min(args.repeat, 10))
     if "http" not in args.skip:
         try:
             bench_http(database, results, args.http_requests, args.http_seconds, args.http_clients)
