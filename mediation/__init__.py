@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from mediation.config import INSTANCE, ROOT, from_environment
 
@@ -20,6 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     configure_logging(app)
+    app.url_map.converters["int"] = DatabaseIdConverter
     allow_demo_email_domains(app)
     register_extensions(app)
     register_blueprints(app)
@@ -35,6 +37,14 @@ def configure_logging(app: Flask) -> None:
     # Log lines carry ids and routes, never names, e-mails or notes.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:…>`` in URLs: ids beyond a 64-bit integer cannot exist, so they are 404, not 500."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002 — werkzeug's signature
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def allow_demo_email_domains(app: Flask) -> None:

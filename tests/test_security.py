@@ -43,3 +43,10 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, path):
     response = client.get(path)
     assert response.status_code == 302
     assert "/connexion" in response.headers["Location"]
+
+
+def test_oversized_ids_in_urls_are_not_found(client, login, network):
+    login(client, network.admin)
+    huge = 2**70
+    assert client.get(f"/annuaire/structures/{huge}").status_code == 404
+    assert client.get(f"/taches/{huge}").status_code == 404

@@ -71,6 +71,7 @@ ACTION_LABELS: dict[str, str] = {
     "follow_up.scheduled": "Relances programmées",
     "follow_up.recorded": "Réponses à une relance enregistrées",
     "report.generated": "Rapport d'impact produit",
+    "synth.loaded": "Données synthétiques chargées",
     "beneficiary.merged": "Bénéficiaires fusionnés",
     "beneficiary.merge_undone": "Fusion de bénéficiaires annulée",
     "beneficiary.anonymised": "Bénéficiaire anonymisé (durée de conservation)",
@@ -80,7 +81,6 @@ ACTION_LABELS: dict[str, str] = {
     "export.activities": "Export des activités",
     "export.beneficiaries": "Export des bénéficiaires",
     "export.personal_data": "Export des données d'une personne (droit d'accès)",
-    "synth.loaded": "Données synthétiques chargées",
     "mandate.created": "Mandat créé",
     "mandate.renewed": "Mandat renouvelé",
     "mandate.authorization_created": "Autorisation de mandat créée",
@@ -94,6 +94,7 @@ ACTION_LABELS: dict[str, str] = {
     "mandate.revocation_request_handled": "Demande de révocation traitée",
     "mandate.expiry_notified": "Expiration prochaine d'un mandat signalée",
     "mandate.anonymised": "Mandat anonymisé (fin de conservation)",
+    "mandate.structure_scopes": "Démarches autorisées pour les mandats d'une structure modifiées",
     "pathway.template_created": "Parcours créé",
     "pathway.template_updated": "Parcours renommé",
     "pathway.template_archived": "Parcours archivé",
@@ -131,7 +132,6 @@ ACTION_LABELS: dict[str, str] = {
     "wallet.card_reprinted": "Carte de carnet de badges réimprimée",
     "wallet.card_revoked": "Carte de carnet de badges désactivée",
     "wallet.code_sent": "Code à usage unique envoyé pour ouvrir un carnet",
-    "mandate.structure_scopes": "Démarches autorisées pour les mandats d'une structure modifiées",
 }
 
 
