@@ -44,20 +44,26 @@ def report_title(scope: Scope) -> str:
 
 
 def _compact_communes(table):
-    """The coverage table for print: communes with neither structure, accompaniment nor resident
-    accompanied leave the table for a sentence naming them with their population (public
-    figures) — hundreds of all-zero rows made most of the report's pages and of its rendering
-    time. The dashboard and the exports keep every row."""
+    """The coverage table for print: communes with neither structure nor accompaniment leave the
+    table for a paragraph naming them with their population (public) and their residents
+    accompanied (as displayed in the table, small counts hidden) — hundreds of such rows made most
+    of the report's pages and of its rendering time. The dashboard and the exports keep every row."""
     if table.code != "maillage.communes":
         return table
     keep, quiet = [], []
     for row in table.rows:
-        (keep if any(c.value or c.mask for c in row.cells[1:4]) else quiet).append(row)
+        (keep if any(c.value or c.mask for c in row.cells[1:3]) else quiet).append(row)
     if not quiet:
         return table
-    names = ", ".join(f"{r.label} ({r.cells[0].display} hab.)" if r.cells[0].value else r.label for r in quiet)
-    note = (f"Sans structure, sans accompagnement ni résident accompagné pendant la période ({len(quiet)} communes) : "
-            f"{names}.")
+
+    def entry(row):
+        population = f"{row.cells[0].display} hab." if row.cells[0].value else "population inconnue"
+        residents = row.cells[3]
+        accompanied = f", {residents.display} résidents accompagnés" if residents.value or residents.mask else ""
+        return f"{row.label} ({population}{accompanied})"
+
+    note = (f"Communes sans structure ni accompagnement pendant la période ({len(quiet)}) : "
+            + " ; ".join(entry(r) for r in quiet) + ".")
     return replace(table, rows=keep, note=f"{table.note} {note}" if table.note else note)
 
 
