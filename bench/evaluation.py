@@ -137,10 +137,16 @@ def bench_evaluation(database: BenchDatabase, results: Results, repeat: int = 5)
                     timing.p95 < DASHBOARD_TARGET_MS and timing.p95 <= raw_timing.p95)
         # The impact PDF of the programme: whole build (scope, aggregation, HTML, WeasyPrint) against
         # rendering the same HTML with the numbers already computed.
-        cpu = time.process_time()
+        # The first report of a process also loads WeasyPrint's fonts and stylesheets (cold); a job
+        # worker pays that once: the verdict is on the second build (warm), both are printed.
+        # Memory is measured on the cold build (fonts and stylesheets loaded too: the larger).
         started = time.perf_counter()
         with PeakRss() as memory:
-            content, _, _ = report.build(session, admin, cases[1][2], ReportFormat.PDF)
+            report.build(session, admin, cases[1][2], ReportFormat.PDF)
+        results.add(f"{prefix}.pdf.cold_seconds", time.perf_counter() - started)
+        cpu = time.process_time()
+        started = time.perf_counter()
+        content, _, _ = report.build(session, admin, cases[1][2], ReportFormat.PDF)
         seconds = time.perf_counter() - started
         cpu = time.process_time() - cpu
         scope = Scope(session, admin, authorise(session, admin, cases[1][2]))
@@ -160,7 +166,7 @@ def bench_evaluation(database: BenchDatabase, results: Results, repeat: int = 5)
         ratio = results.ratio(f"{prefix}.pdf.build_vs_render_only", seconds, render)
         aggregation_share = results.ratio(f"{prefix}.pdf.aggregation_vs_render", aggregation, render)
         results.verdict(f"{database.backend} {database.accompaniments:,} — rapport d'impact PDF d'un programme "
-                        f"< {PDF_TARGET_S} s".replace(",", " "),
+                        f"< {PDF_TARGET_S} s (processus déjà chaud)".replace(",", " "),
                         f"{seconds:.1f} s (rendu seul du même HTML {render:.1f} s, ×{ratio:.2f})", seconds < PDF_TARGET_S)
         results.verdict(f"{database.backend} — rapport d'impact PDF : mémoire ajoutée au pic < {PDF_MEMORY_MB} Mo",
                         f"{memory.added_mb:.0f} Mo", memory.added_mb < PDF_MEMORY_MB)
