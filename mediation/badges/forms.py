@@ -6,8 +6,9 @@ from __future__ import annotations
 from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired
 
-from mediation.forms import BaseForm
+from mediation.forms import BaseForm, CheckboxListField
 
 
 class EmptyForm(BaseForm):
@@ -132,3 +133,13 @@ class WalletFollowUpForm(BaseForm):
             self.form_errors.append("Répondez à au moins une question, puis envoyez vos réponses.")
             valid = False
         return valid
+
+
+class WalletRevocationForm(BaseForm):
+    """The person asks the structure to stop acting for them, for some démarches or all of them."""
+
+    demarches = CheckboxListField(
+        "Pour quelles démarches ?",
+        description="Laissez tout coché pour arrêter complètement ce mandat.",
+        validators=[DataRequired("Cochez au moins une démarche.")],
+    )

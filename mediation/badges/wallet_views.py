@@ -13,7 +13,14 @@ import time
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
 from mediation.badges import documents, wallet
-from mediation.badges.forms import CardCodeForm, ContactForm, EmptyForm, OneTimeCodeForm, WalletFollowUpForm
+from mediation.badges.forms import (
+    CardCodeForm,
+    ContactForm,
+    EmptyForm,
+    OneTimeCodeForm,
+    WalletFollowUpForm,
+    WalletRevocationForm,
+)
 from mediation.badges.models import Wallet, WalletCard
 from mediation.errors import DomainError
 from mediation.evaluation import services as evaluation_services
@@ -171,6 +178,44 @@ def follow_up(follow_up_id: int):
             flash("Merci ! Vos réponses sont enregistrées.", "success")
             return redirect(url_for("wallet.home"))
     return render_template("wallet/follow_up.html", form=form, follow_up=pending)
+
+
+@bp.route("/mandats/<int:mandate_id>/revocation", methods=["GET", "POST"])
+@access(PUBLIC)
+def mandate_revocation(mandate_id: int):
+    """The person asks the structure holding a mandate of theirs to revoke it (all or some
+    démarches). The request is tracked until an aidant of the structure acts on it."""
+    from mediation.cases.models import Beneficiary
+    from mediation.mandates import services as mandate_services
+    from mediation.mandates.enums import RevocationChannel
+
+    found = current_wallet()
+    if found is None:
+        flash("Pour ouvrir votre carnet, scannez le code QR de votre carte ou tapez son code.", "info")
+        return redirect(url_for("wallet.enter"))
+    beneficiary = db.session.get(Beneficiary, found.beneficiary_id)
+    mandate = next((m for m in mandate_services.mandates_in_force(db.session, beneficiary) if m.id == mandate_id),
+                   None)
+    if mandate is None:
+        flash("Ce mandat n'est plus en cours.", "info")
+        return redirect(url_for("wallet.home"))
+    live = mandate.live_authorizations()
+    form = WalletRevocationForm()
+    form.demarches.choices = [(a.demarche.value, a.demarche.label) for a in live]
+    if request.method == "GET":
+        form.demarches.data = [a.demarche.value for a in live]
+    if form.validate_on_submit():
+        try:
+            mandate_services.request_revocation(db.session, mandate, channel=RevocationChannel.PORTEFEUILLE,
+                                                demarches=form.demarches.data)
+        except DomainError as error:
+            rollback_only()
+            form.add_domain_error(error)
+        else:
+            flash(f"Votre demande est envoyée à {mandate.structure.name}. Un aidant habilité la traitera "
+                  "et vous remettra une attestation de révocation.", "success")
+            return redirect(url_for("wallet.home"))
+    return render_template("wallet/mandate_revocation.html", form=form, mandate=mandate)
 
 
 @bp.route("/quitter", methods=["POST"])

@@ -237,6 +237,11 @@ ROUTES = {
         {"url": "/carnet/questionnaire/1", "method": "POST", "data": {"online_alone": "oui"}, "expect": ANON_302,
          "note": "sans carnet ouvert"},
     ],
+    "wallet.mandate_revocation": [
+        {"url": "/carnet/mandats/1/revocation", "expect": ANON_302, "note": "sans carnet ouvert"},
+        {"url": "/carnet/mandats/1/revocation", "method": "POST", "data": {"demarches": ["papiers"]},
+         "expect": ANON_302, "note": "sans carnet ouvert"},
+    ],
     # --- API ---
     "api.badge_classes": [
         {"url": "/api/v1/badges/modeles", "expect": API_STAFF},
