@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from flask import Flask
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 from mediation.config import INSTANCE, ROOT, from_environment
@@ -42,9 +43,11 @@ def configure_logging(app: Flask) -> None:
 class DatabaseIdConverter(IntegerConverter):
     """``<int:…>`` in URLs: ids beyond a 64-bit integer cannot exist, so they are 404, not 500."""
 
-    def __init__(self, map, *args, **kwargs):  # noqa: A002 — werkzeug's signature
-        kwargs.setdefault("max", 2**63 - 1)
-        super().__init__(map, *args, **kwargs)
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if number > 2**63 - 1:
+            raise NotFound()  # the same answer whatever the method (a failed match could say 405)
+        return number
 
 
 def allow_demo_email_domains(app: Flask) -> None:

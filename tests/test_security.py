@@ -50,3 +50,13 @@ def test_oversized_ids_in_urls_are_not_found(client, login, network):
     huge = 2**70
     assert client.get(f"/annuaire/structures/{huge}").status_code == 404
     assert client.get(f"/taches/{huge}").status_code == 404
+
+
+def test_oversized_ids_are_not_found_whatever_the_method(client, session, network):
+    from mediation.auth.services import API_SCOPES, create_api_token
+
+    _, raw = create_api_token(session, network.mediator, "Test", sorted(API_SCOPES))
+    headers = {"Authorization": f"Bearer {raw}"}
+    huge = 2**80
+    assert client.get(f"/api/v1/beneficiaires/{huge}", headers=headers).status_code == 404
+    assert client.patch(f"/api/v1/beneficiaires/{huge}", json={"nom": "X"}, headers=headers).status_code == 404

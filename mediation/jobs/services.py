@@ -95,18 +95,26 @@ def retry(session: Session, job: Job) -> Job:
 
 
 def _run_in_session(session: Session, job: Job, *, eager: bool) -> None:
-    """Run the handler in a SAVEPOINT: its writes land together or not at all."""
+    """Run the handler in a SAVEPOINT: its writes land together or not at all.
+
+    In a worker (not eager), the job row was marked running and committed by :func:`run_job`, and
+    it is not touched again in this transaction until the handler is done: progress goes through
+    short transactions of its own on that row, which would otherwise wait for this transaction's
+    row lock (a self-deadlock on PostgreSQL)."""
     handler = HANDLERS[job.kind]
-    job.status = JobStatus.RUNNING
-    job.started_at = utcnow()
-    job.attempts += 1
-    session.flush()
+    if eager:
+        job.status = JobStatus.RUNNING
+        job.started_at = utcnow()
+        job.attempts += 1
+        session.flush()
+    reported = {"done": job.progress, "total": job.total}
 
     def progress(done: int, total: int | None = None) -> None:
-        job.progress = done
+        reported["done"] = done
         if total is not None:
-            job.total = total
+            reported["total"] = total
         if eager:
+            job.progress, job.total = reported["done"], reported["total"]
             session.flush()
         else:
             _publish_progress(job.id, done, total)
@@ -122,12 +130,12 @@ def _run_in_session(session: Session, job: Job, *, eager: bool) -> None:
         _mark_failed(session, job, "La tâche a échoué de façon inattendue ; rien n'a été enregistré. "
                                    "Vous pouvez la relancer.")
         return
+    job.progress = reported["done"]
+    job.total = reported["total"] if reported["total"] is not None else reported["done"]
     job.status = JobStatus.DONE
     job.result = result or {}
     job.finished_at = utcnow()
     job.input_data = None
-    if job.total is None:
-        job.total = job.progress
     session.flush()
 
 
@@ -196,7 +204,9 @@ def run_job(app: Flask, job_id: int) -> None:
                 return
             job.status = JobStatus.RUNNING
             job.started_at = job.heartbeat_at = utcnow()
-            session.commit()  # visible as "En cours" before the work starts
+            job.attempts += 1
+            job.progress = 0
+            session.commit()  # visible as "En cours" before the work starts; the row lock is released
             _run_in_session(session, job, eager=False)
             session.commit()
             LIVE_PROGRESS.pop(job_id, None)

@@ -29,8 +29,27 @@ from tests.conftest import database_url, is_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = 3000
-RUN_ONE_JOB = ("import sys; from mediation import create_app; from mediation.jobs.services import run_job; "
-               "run_job(create_app(), int(sys.argv[1]))")
+# The worker process runs the real import handler; once it has reported progress (rows written in
+# its open transaction), it writes a marker and waits: the test kills it there, midway, every time,
+# however fast the machine is.
+RUN_ONE_JOB = """
+import pathlib, sys, time
+from mediation import create_app
+from mediation.jobs import services
+app = create_app()
+marker = pathlib.Path(sys.argv[2])
+original = services.HANDLERS["cases.import"]
+def slowed(session, job, progress):
+    def report(done, total=None):
+        progress(done, total)
+        if done and not marker.exists():
+            session.flush()
+            marker.write_text(str(done))
+            time.sleep(120)
+    return original(session, job, report)
+services.HANDLERS["cases.import"] = slowed
+services.run_job(app, int(sys.argv[1]))
+"""
 
 
 @pytest.fixture(scope="module")
@@ -87,23 +106,20 @@ def test_import_job_killed_midway_writes_nothing_then_recovers_and_retries(fault
 
     env = dict(os.environ, DATABASE_URL=url, MEDIATION_INSTANCE_PATH=str(folder), SECRET_KEY="fault",
                MEDIATION_JOBS_BACKEND="thread")
-    worker = subprocess.Popen([sys.executable, "-c", RUN_ONE_JOB, str(job_id)], cwd=ROOT, env=env,
+    marker = folder / f"midway-{job_id}"
+    worker = subprocess.Popen([sys.executable, "-c", RUN_ONE_JOB, str(job_id), str(marker)], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         with app.app_context():
-            deadline = time.time() + 60
-            while time.time() < deadline:  # running, and (PostgreSQL) past its first progress report
-                db.session.rollback()
-                current = db.session.get(Job, job_id)
-                if current.status == JobStatus.RUNNING and (current.progress > 0 or not is_postgres()):
-                    break
+            deadline = time.time() + 90
+            while not marker.exists():  # the job has written rows in its open transaction
+                assert time.time() < deadline, "la tâche n'a pas atteint le milieu de l'import"
                 assert worker.poll() is None, "le processus de la tâche s'est arrêté tout seul"
                 time.sleep(0.05)
-            time.sleep(0.5)
-            assert worker.poll() is None, "tâche terminée avant d'être interrompue : augmentez ROWS"
             worker.send_signal(signal.SIGKILL)
             worker.wait(timeout=10)
 
+            db.session.rollback()
             assert db.session.get(Job, job_id).status == JobStatus.RUNNING
             assert beneficiaries(structure_id) == 0  # nothing half-written
 
