@@ -180,19 +180,14 @@ def level_edit(template_id: int, level_id: int):
     return _level_page(managed_template(template_id), level_id)
 
 
-@bp.route("/modeles/<int:template_id>/niveaux/<int:level_id>/<action>", methods=["POST"])
-@access(*MANAGERS)
-def level_action(template_id: int, level_id: int, action: str):
-    template = managed_template(template_id)
-    moves = {"monter": (versions.move_level, (-1,), "Niveau déplacé."),
-             "descendre": (versions.move_level, (1,), "Niveau déplacé."),
-             "supprimer": (versions.delete_level, (), "Niveau supprimé.")}
+def _structural_edit(template, object_id: int, moves: dict, action: str):
+    """Move up/down or delete a level or a milestone (POST), then back to the template page."""
     if action not in moves:
         abort(404)
     if BaseForm().validate_on_submit():
         move, args, message = moves[action]
         try:
-            target = move(db.session, current_user, template, level_id, *args)
+            target = move(db.session, current_user, template, object_id, *args)
         except DomainError as error:
             rollback_only()
             if error.status_code == 404:
@@ -201,6 +196,16 @@ def level_action(template_id: int, level_id: int, action: str):
         else:
             return _after_edit(template, target, message)
     return redirect(url_for("pathways.template_detail", template_id=template.id))
+
+
+@bp.route("/modeles/<int:template_id>/niveaux/<int:level_id>/<action>", methods=["POST"])
+@access(*MANAGERS)
+def level_action(template_id: int, level_id: int, action: str):
+    template = managed_template(template_id)
+    moves = {"monter": (versions.move_level, (-1,), "Niveau déplacé."),
+             "descendre": (versions.move_level, (1,), "Niveau déplacé."),
+             "supprimer": (versions.delete_level, (), "Niveau supprimé.")}
+    return _structural_edit(template, level_id, moves, action)
 
 
 # --- milestones ---------------------------------------------------------------------------------
@@ -261,17 +266,4 @@ def milestone_action(template_id: int, milestone_id: int, action: str):
     moves = {"monter": (versions.move_milestone, (-1,), "Étape déplacée."),
              "descendre": (versions.move_milestone, (1,), "Étape déplacée."),
              "supprimer": (versions.delete_milestone, (), "Étape supprimée.")}
-    if action not in moves:
-        abort(404)
-    if BaseForm().validate_on_submit():
-        move, args, message = moves[action]
-        try:
-            target = move(db.session, current_user, template, milestone_id, *args)
-        except DomainError as error:
-            rollback_only()
-            if error.status_code == 404:
-                abort(404)
-            flash(error.message, "error")
-        else:
-            return _after_edit(template, target, message)
-    return redirect(url_for("pathways.template_detail", template_id=template.id))
+    return _structural_edit(template, milestone_id, moves, action)
