@@ -91,9 +91,11 @@ bench: install
 
 ## Load test (locust, loopback, dedicated PostgreSQL database mediation_load): 50 mediators for
 ## LOADTEST_DURATION seconds (default 60), then every acknowledged write checked in the database.
+## LOADTEST_ARGS="--servers 2 --rq": two gunicorn servers behind a round-robin proxy, jobs in RQ workers.
 LOADTEST_DURATION ?= 60
+LOADTEST_ARGS ?=
 loadtest: install
-	$(BIN)/python -m loadtest --duration $(LOADTEST_DURATION)
+	$(BIN)/python -m loadtest --duration $(LOADTEST_DURATION) $(LOADTEST_ARGS)
 
 ## Fault tests: PostgreSQL restarted during the load (French 503s, nothing lost, recovery), and a job
 ## killed midway (SIGKILL) on SQLite and PostgreSQL. Restarts the local cluster: not in `make test`.

@@ -4,6 +4,12 @@ individual sessions (``POST /activites/nouvelle`` → 302 to ``/activites/<id>``
 Each acknowledged write (302 with an id in Location) is appended to ``$LOADTEST_OUT/acknowledged.txt``
 as ``id<TAB>epoch``; every 5xx is appended to ``errors.txt`` with its content type and whether its body
 is the French "service indisponible" message.
+
+``ReportRequester`` (multi-server mode, ``LOADTEST_REPORT_USERS`` of the users): signs in the same
+way, asks for an impact report (PDF or XLSX, in turn) on ``POST /evaluation/rapports`` → 302 to
+``/taches/<id>`` (appended to ``jobs.txt`` as ``id<TAB>format<TAB>epoch``), polls
+``/taches/<id>/etat`` until the job is finished, then downloads the file from the job page and
+appends ``id<TAB>status<TAB>seconds<TAB>download status<TAB>bytes<TAB>file ok`` to ``jobs_done.txt``.
 """
 
 from __future__ import annotations
@@ -33,8 +39,8 @@ def _append(name: str, line: str) -> None:
         handle.write(line + "\n")
 
 
-class Mediator(HttpUser):
-    wait_time = between(0.5, 2.0)
+class SignedInUser(HttpUser):
+    abstract = True
 
     def _check(self, response) -> None:
         if response.status_code >= 500:
@@ -71,6 +77,10 @@ class Mediator(HttpUser):
                     response.failure(f"connexion refusée ({response.status_code})")
             time.sleep(1)
 
+
+class Mediator(SignedInUser):
+    wait_time = between(0.5, 2.0)
+
     @task(3)
     def log_activity(self) -> None:
         token = self._form_token("/activites/nouvelle", "GET /activites/nouvelle")
@@ -102,3 +112,52 @@ class Mediator(HttpUser):
         with self.client.get("/", name="GET /", catch_response=True) as response:
             self._check(response)
             response.success() if response.status_code == 200 else response.failure(str(response.status_code))
+
+
+class ReportRequester(SignedInUser):
+    """A mediator who asks for impact reports (background jobs) and waits for them."""
+
+    fixed_count = int(os.environ.get("LOADTEST_REPORT_USERS", "0"))
+    wait_time = between(2.0, 5.0)
+    FORMATS = ("pdf", "xlsx")
+
+    def _get(self, path: str, name: str):
+        with self.client.get(path, name=name, catch_response=True) as response:
+            self._check(response)
+            response.success() if response.status_code == 200 else response.failure(str(response.status_code))
+            return response
+
+    @task
+    def request_report(self) -> None:
+        token = self._form_token("/evaluation/rapports", "GET /evaluation/rapports")
+        if not token:
+            return
+        self.n += 1
+        fmt = self.FORMATS[self.n % len(self.FORMATS)]
+        with self.client.post("/evaluation/rapports", data={"csrf_token": token, "format": fmt, "filters": ""},
+                              name="POST /evaluation/rapports", allow_redirects=False,
+                              catch_response=True) as response:
+            self._check(response)
+            match = re.search(r"/taches/(\d+)$", response.headers.get("Location", ""))
+            if response.status_code != 302 or not match:
+                response.failure(f"{response.status_code}")
+                return
+            response.success()
+        job_id, started = match.group(1), time.time()
+        _append("jobs.txt", f"{job_id}\t{fmt}\t{started:.3f}")
+        status = "timeout"
+        while time.time() - started < 600:
+            time.sleep(1)
+            response = self._get(f"/taches/{job_id}/etat", "GET /taches/[id]/etat")
+            if response.status_code == 200 and response.json().get("finished"):
+                status = response.json()["status"]
+                break
+        seconds = time.time() - started
+        page = self._get(f"/taches/{job_id}", "GET /taches/[id]")
+        link = re.search(r'href="(/evaluation/rapports/\d+\.(pdf|xlsx))"', page.text or "")
+        download, size, ok = "none", 0, False
+        if link:
+            response = self._get(link.group(1), "GET /evaluation/rapports/[id].[format]")
+            download, size = str(response.status_code), len(response.content)
+            ok = response.content.startswith(b"%PDF" if link.group(2) == "pdf" else b"PK")
+        _append("jobs_done.txt", f"{job_id}\t{status}\t{seconds:.1f}\t{download}\t{size}\t{ok}")
