@@ -3,6 +3,7 @@ Nothing a failed job wrote is kept; a failed job can be retried."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -13,6 +14,7 @@ from mediation.errors import DomainError
 from mediation.extensions import db
 from mediation.jobs import enqueue, register, retry
 from mediation.jobs.models import Job, JobStatus
+from tests.conftest import database_url, is_postgres
 
 CALLS = {"fail_once": 0}
 
@@ -84,17 +86,44 @@ def test_progress_page_is_only_for_its_owner(client, login, network, session, ea
 
 # --- real backends: a separate database, real commits -------------------------------------
 
-@pytest.fixture
-def committed_app(tmp_path):
-    """An app on its own SQLite file so that another thread or process sees committed data."""
+@pytest.fixture(scope="module")
+def committed_url(tmp_path_factory):
+    """A database of their own for the real backends, migrated once: a SQLite file, or on PostgreSQL
+    ``mediation_jobs_*`` next to TEST_DATABASE_URL, so that another thread or process sees what is
+    committed (test names never collide: each test creates its own rows)."""
     from flask_migrate import upgrade
 
     from mediation import create_app
 
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'jobs.sqlite3'}",
-                      "SECRET_KEY": "x", "MEDIATION_ENV": "test"})
+    if is_postgres():
+        base = sa.engine.make_url(database_url())
+        name = f"mediation_jobs_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        admin.dispose()
+        url = base.set(database=name).render_as_string(hide_password=False)
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('jobs') / 'jobs.sqlite3'}"
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x", "MEDIATION_ENV": "test"})
     with app.app_context():
         upgrade()
+        db.engine.dispose()
+    yield url
+    if is_postgres():
+        admin = sa.create_engine(sa.engine.make_url(database_url()), isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def committed_app(committed_url):
+    from mediation import create_app
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": committed_url, "SECRET_KEY": "x",
+                      "MEDIATION_ENV": "test"})
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -125,41 +154,117 @@ def test_thread_backend_runs_after_commit(committed_app):
         assert count(db.session, ["Thread 1", "Thread 2"]) == 2
 
 
+REDIS_URL = "redis://127.0.0.1:6379/15"
+
+
 def _redis_available() -> bool:
     try:
         from redis import Redis
 
-        return Redis.from_url("redis://127.0.0.1:6379/15", socket_connect_timeout=1).ping()
+        return Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
     except Exception:
         return False
 
 
-@pytest.mark.skipif(not _redis_available(), reason="Redis injoignable sur 127.0.0.1:6379")
-def test_rq_backend_runs_in_a_worker(committed_app):
+@pytest.fixture
+def rq_queue(committed_app, monkeypatch):
+    """``committed_app`` on RQ, with a queue of its own (PYTEST_XDIST_WORKER: other runs may share
+    this Redis), emptied, then deleted; the worker module is left as it was found."""
+    if not _redis_available():
+        pytest.skip("Redis injoignable sur 127.0.0.1:6379")
     from redis import Redis
-    from rq import Queue, SimpleWorker
+    from rq import Queue
 
     import mediation.jobs.worker as worker_module
 
-    url = "redis://127.0.0.1:6379/15"
-    committed_app.config.update(JOBS_BACKEND="rq", REDIS_URL=url, JOBS_QUEUE="mediation-test")
-    connection = Redis.from_url(url)
-    queue = Queue("mediation-test", connection=connection)
+    monkeypatch.setattr(worker_module, "_app", None)
+    monkeypatch.setattr(worker_module, "_app_pid", None)
+    name = f"mediation-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    committed_app.config.update(JOBS_BACKEND="rq", REDIS_URL=REDIS_URL, JOBS_QUEUE=name)
+    queue = Queue(name, connection=Redis.from_url(REDIS_URL))
     queue.empty()
+    yield queue
+    queue.delete(delete_jobs=True)
+    for key in queue.connection.scan_iter(match=f"rq:*:{name}"):  # registries of finished jobs…
+        queue.connection.delete(key)
+
+
+def test_rq_backend_runs_in_a_worker(committed_app, rq_queue):
+    from rq import SimpleWorker
+
+    from mediation.jobs.worker import use_app
+
     with committed_app.app_context():
         job = enqueue(db.session, "test.create_territories", params={"names": ["RQ 1", "RQ 2", "RQ 3"]})
         job_id = job.id
         db.session.commit()
-    assert queue.count == 1
-    worker_module._app = committed_app
-    try:
-        SimpleWorker([queue], connection=connection).work(burst=True)
-    finally:
-        worker_module._app = None
+    assert rq_queue.count == 1
+    use_app(committed_app)
+    SimpleWorker([rq_queue], connection=rq_queue.connection).work(burst=True)
     assert _wait_done(committed_app, job_id) == JobStatus.DONE
     with committed_app.app_context():
         assert count(db.session, ["RQ 1", "RQ 2", "RQ 3"]) == 3
         assert db.session.get(Job, job_id).progress == 3
+
+
+@register("test.report_process")
+def report_process(session, job, progress):
+    """Where the job ran: its process, and the process that opened its database connection."""
+    progress(1, 1)
+    return {"pid": os.getpid(), "connection_opened_by": session.connection().connection.info.get("opened_by")}
+
+
+def test_rq_worker_builds_the_app_once_and_each_forked_job_opens_its_own_connections(
+        committed_app, rq_queue, monkeypatch, tmp_path):
+    """``flask worker``: RQ forks a process per job; none of them runs create_app again (the
+    worker's app is inherited), none uses a database connection of the worker process, and the
+    worker's own connection is left working (dropped in the child, not closed)."""
+    import mediation
+
+    calls = tmp_path / "create_app_calls"
+    real_create_app = mediation.create_app
+
+    def counting_create_app(*args, **kwargs):
+        with calls.open("a") as log:  # a file: the jobs run in other processes
+            log.write(f"{os.getpid()}\n")
+        return real_create_app(*args, **kwargs)
+
+    monkeypatch.setattr(mediation, "create_app", counting_create_app)
+    with committed_app.app_context():
+        sa.event.listen(db.engine, "connect",
+                        lambda _dbapi, record: record.info.setdefault("opened_by", os.getpid()))
+        first = enqueue(db.session, "test.report_process")
+        second = enqueue(db.session, "test.report_process")
+        refused = enqueue(db.session, "test.create_territories",
+                          params={"names": ["Fork 1", "Fork 2"], "refuse_at": 2})
+        db.session.commit()
+        ids = [first.id, second.id, refused.id]
+        with db.engine.connect() as connection:
+            parent_connection = connection.connection.dbapi_connection
+            assert connection.connection.info["opened_by"] == os.getpid()
+        db.session.remove()
+    assert rq_queue.count == 3
+
+    with committed_app.app_context():  # as `flask` does for every command
+        result = committed_app.test_cli_runner().invoke(args=["worker", "--burst"])
+
+    assert result.exit_code == 0, result.output
+    assert not calls.exists(), f"create_app appelé dans les processus {calls.read_text().split()}"
+    assert [_wait_done(committed_app, job_id) for job_id in ids] == [JobStatus.DONE, JobStatus.DONE,
+                                                                     JobStatus.FAILED]
+    with committed_app.app_context():
+        done = [db.session.get(Job, job_id) for job_id in ids[:2]]
+        pids = {job.result["pid"] for job in done}
+        assert len(pids) == 2 and os.getpid() not in pids  # one forked process per job
+        for job in done:
+            assert job.result["connection_opened_by"] == job.result["pid"]
+            assert (job.progress, job.total, job.attempts) == (1, 1, 1)
+        failed = db.session.get(Job, ids[2])
+        assert failed.error == "Ligne 2 : valeur refusée." and count(db.session, ["Fork 1", "Fork 2"]) == 0
+        with db.engine.connect() as connection:  # the worker process's connection still works
+            assert connection.connection.dbapi_connection is parent_connection
+            assert connection.scalar(sa.text("SELECT 1")) == 1
+        db.session.remove()
 
 
 def test_stalled_jobs_are_marked_failed(session):
