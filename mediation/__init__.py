@@ -22,6 +22,7 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     configure_logging(app)
+    configure_proxies(app)
     app.url_map.converters["int"] = DatabaseIdConverter
     allow_demo_email_domains(app)
     register_extensions(app)
@@ -38,6 +39,17 @@ def configure_logging(app: Flask) -> None:
     # Log lines carry ids and routes, never names, e-mails or notes.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+
+
+def configure_proxies(app: Flask) -> None:
+    """Behind MEDIATION_TRUSTED_PROXIES reverse proxies (0 by default: none trusted), take the
+    client's address from X-Forwarded-For as they set it, so that per-address rate limits see
+    each client, not the proxy. Never trusted by default: the header could be forged."""
+    count = app.config.get("TRUSTED_PROXIES") or 0
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count)
 
 
 class DatabaseIdConverter(IntegerConverter):

@@ -75,5 +75,6 @@ def from_environment() -> dict:
         "OUTBOX_DIR": os.environ.get("MEDIATION_OUTBOX_DIR", str(INSTANCE / "outbox")),
         "PAGE_SIZE": 25,
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "TRUSTED_PROXIES": int(os.environ.get("MEDIATION_TRUSTED_PROXIES", "0")),
         "JOBS_BACKEND": os.environ.get("MEDIATION_JOBS_BACKEND") or None,
     }

@@ -250,3 +250,73 @@ def network(make_territory, make_commune, make_structure, make_user):
                          is_aidant=True, aidant_trained_on=date(2025, 1, 1))
     n.funder = make_user(Role.FUNDER, email="funder@test.example", organisation="Département")
     return n
+
+
+# --- rate limits: database or Redis storage ---------------------------------------------------
+
+RATELIMIT_REDIS_URL = os.environ.get("TEST_RATELIMIT_REDIS_URL", "redis://127.0.0.1:6379/14")
+
+
+def _redis_answers(url: str) -> bool:
+    try:
+        from redis import Redis
+
+        return bool(Redis.from_url(url, socket_connect_timeout=1).ping())
+    except Exception:
+        return False
+
+
+@pytest.fixture(params=["database", "redis"])
+def ratelimit_backend(request, app, monkeypatch):
+    """Run the test twice: rate-limit counters in the database, then in Redis (a dedicated db
+    number, keys under a prefix of this test process, deleted before and after the test so that
+    other people's runs on the same Redis are left alone). Redis silent: skipped (CI: failure)."""
+    app.extensions.pop("ratelimit", None)
+    if request.param == "redis":
+        if not _redis_answers(RATELIMIT_REDIS_URL):
+            message = f"Redis ne répond pas sur {RATELIMIT_REDIS_URL} : tests des limites sur Redis ignorés."
+            if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+                pytest.fail(message, pytrace=False)
+            pytest.skip(message)
+        monkeypatch.setitem(app.config, "REDIS_URL", RATELIMIT_REDIS_URL)
+        monkeypatch.setitem(app.config, "RATELIMIT_REDIS_PREFIX",
+                            f"mediation-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}:rl:")
+        if app.config.get("JOBS_BACKEND") is None:
+            monkeypatch.setitem(app.config, "JOBS_BACKEND", "thread")  # REDIS_URL alone would pick RQ
+        _clear_ratelimit_keys(app)
+    yield request.param
+    if request.param == "redis":
+        _clear_ratelimit_keys(app)
+        fell_back = "down_until" in app.extensions.get("ratelimit", {})
+        app.extensions.pop("ratelimit", None)
+        assert not fell_back, "Redis a échoué pendant le test : les compteurs sont passés dans la base"
+    app.extensions.pop("ratelimit", None)
+
+
+def _ratelimit_redis(app):
+    from redis import Redis
+
+    return Redis.from_url(app.config["REDIS_URL"])
+
+
+def _clear_ratelimit_keys(app) -> None:
+    client = _ratelimit_redis(app)
+    keys = list(client.scan_iter(app.config["RATELIMIT_REDIS_PREFIX"] + "*"))
+    if keys:
+        client.delete(*keys)
+
+
+def ratelimit_redis_entries(app) -> dict[str, list[tuple[bytes, float]]]:
+    """What the Redis storage holds for this test: key → [(member, time)]; empty without Redis."""
+    if not app.config.get("REDIS_URL") or not app.config.get("RATELIMIT_REDIS_PREFIX"):
+        return {}
+    client = _ratelimit_redis(app)
+    return {key.decode(): client.zrange(key, 0, -1, withscores=True)
+            for key in client.scan_iter(app.config["RATELIMIT_REDIS_PREFIX"] + "*")}
+
+
+def move_ratelimit_entries_back(app, seconds: float) -> None:
+    """Redis storage: every try recorded so far happened ``seconds`` earlier (time moves on)."""
+    client = _ratelimit_redis(app) if ratelimit_redis_entries(app) else None
+    for key, entries in ratelimit_redis_entries(app).items():
+        client.zadd(key, {member: score - seconds for member, score in entries})

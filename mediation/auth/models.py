@@ -90,7 +90,8 @@ class User(UserMixin, db.Model):
 
 
 class LoginAttempt(db.Model):
-    """One sign-in try. ``key`` is a hash of the e-mail, never the address itself."""
+    """One sign-in try. ``key`` is an HMAC of the e-mail with SECRET_KEY, never the address itself.
+    Database storage of :mod:`mediation.ratelimit` (unused when Redis keeps the counters)."""
 
     __tablename__ = "login_attempts"
     __table_args__ = (sa.Index("ix_login_attempts_key_at", "key", "at"),)

@@ -18,6 +18,7 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy.orm import Session
 
+from mediation import ratelimit
 from mediation.audit.services import record
 from mediation.auth.models import ApiToken, LoginAttempt, Role, User
 from mediation.errors import DomainError, NotFound, ValidationFailed
@@ -114,16 +115,13 @@ def user_from_session_id(session: Session, session_id: str) -> User | None:
 # --- throttling ----------------------------------------------------------------------------
 
 def _attempt_key(email: str) -> str:
-    return hashlib.sha256(normalise_email(email).encode()).hexdigest()
+    return ratelimit.key("login", normalise_email(email))
 
 
-def _last_success(session: Session, key: str) -> datetime | None:
-    return session.scalar(
-        sa.select(LoginAttempt.at)
-        .where(LoginAttempt.key == key, LoginAttempt.success)
-        .order_by(LoginAttempt.at.desc())
-        .limit(1)
-    )
+def _login_limit() -> ratelimit.Limit:
+    cfg = current_app.config
+    return ratelimit.Limit("login", cfg["LOGIN_MAX_FAILURES"], timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"]),
+                           LoginAttempt)
 
 
 def lock_remaining(session: Session, email: str) -> timedelta | None:
@@ -132,27 +130,18 @@ def lock_remaining(session: Session, email: str) -> timedelta | None:
     Rule: LOGIN_MAX_FAILURES failures (password or second-factor step) within LOGIN_LOCK_MINUTES
     of each other, with no successful sign-in since, lock the account for LOGIN_LOCK_MINUTES
     counted from the last failure. Attempts refused while locked are not recorded, so they do not
-    extend the lock."""
-    cfg = current_app.config
-    window = timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
-    now = utcnow()
-    key = _attempt_key(email)
-    start = now - 2 * window  # older failures cannot belong to a lock still running
-    last_success = _last_success(session, key)
-    if last_success is not None and last_success > start:
-        start = last_success
-    failures = session.scalars(
-        sa.select(LoginAttempt.at)
-        .where(LoginAttempt.key == key, ~LoginAttempt.success, LoginAttempt.at > start)
-        .order_by(LoginAttempt.at.desc())
-    ).all()
-    if not failures or failures[0] + window <= now:
-        return None
-    newest = failures[0]
-    in_burst = [at for at in failures if at >= newest - window]
-    if len(in_burst) < cfg["LOGIN_MAX_FAILURES"]:
-        return None
-    return max(newest + window - now, timedelta(seconds=1))
+    extend the lock. Counters are shared by every app server (database, or Redis when
+    ``REDIS_URL`` is set: see :mod:`mediation.ratelimit`)."""
+    return ratelimit.lock_remaining(session, _login_limit(), _attempt_key(email))
+
+
+def _record_failure(session: Session, email: str) -> timedelta | None:
+    """Count a failed sign-in (password or second factor); returns the lock it caused, if any."""
+    return ratelimit.record_failure(session, _login_limit(), _attempt_key(email))
+
+
+def _record_success(session: Session, email: str) -> None:
+    ratelimit.record_success(session, _login_limit(), _attempt_key(email))
 
 
 def _locked_message(remaining: timedelta) -> str:
@@ -173,12 +162,10 @@ def authenticate(session: Session, email: str, password: str) -> User:
     user = session.scalar(sa.select(User).where(User.email == normalise_email(email)))
     ok = _verify(user, password) and user.is_active_account
     if not ok:
-        session.add(LoginAttempt(key=_attempt_key(email), success=False))
-        session.flush()
+        remaining = _record_failure(session, email)
         record(session, "auth.login_failed", actor=user, object_type="users",
                object_id=user.id if user else None)
         log.info("sign-in failed (user %s)", user.id if user else "unknown")
-        remaining = lock_remaining(session, email)
         if remaining:
             record(session, "auth.locked", actor=user, object_type="users",
                    object_id=user.id if user else None)
@@ -192,11 +179,9 @@ def authenticate(session: Session, email: str, password: str) -> User:
 def record_failed_second_factor(session: Session, user: User) -> timedelta | None:
     """A wrong second-factor code counts as a failed sign-in (same throttling). Returns how long
     sign-in is now locked, if this failure locked it."""
-    session.add(LoginAttempt(key=_attempt_key(user.email), success=False))
-    session.flush()
+    remaining = _record_failure(session, user.email)
     record(session, "auth.login_failed", actor=user, obj=user, details={"step": "totp"})
     log.info("sign-in failed at the second-factor step (user %s)", user.id)
-    remaining = lock_remaining(session, user.email)
     if remaining:
         record(session, "auth.locked", actor=user, obj=user)
     return remaining
@@ -208,7 +193,7 @@ def locked_message(remaining: timedelta) -> str:
 
 def complete_login(session: Session, user: User, *, method: str) -> None:
     user.last_login_at = utcnow()
-    session.add(LoginAttempt(key=_attempt_key(user.email), success=True))
+    _record_success(session, user.email)
     record(session, "auth.login", actor=user, obj=user, details={"method": method})
     log.info("sign-in succeeded (user %s, %s)", user.id, method)
 
@@ -369,11 +354,9 @@ def current_memberships(session: Session, user: User) -> list:
 # --- own account: re-authentication, password change, second factor -----------------------
 
 def _refuse_and_count(session: Session, user: User, message: str, field: str, step: str):
-    session.add(LoginAttempt(key=_attempt_key(user.email), success=False))
-    session.flush()
+    remaining = _record_failure(session, user.email)
     record(session, "auth.login_failed", actor=user, obj=user, details={"step": step})
     log.info("re-authentication failed (user %s, %s)", user.id, step)
-    remaining = lock_remaining(session, user.email)
     if remaining:
         record(session, "auth.locked", actor=user, obj=user)
         raise LoginLocked(_locked_message(remaining), field=field)
@@ -420,7 +403,7 @@ def reset_password(session: Session, user: User, password: str) -> None:
     """Set a new password through an e-mailed reset link. Proving access to the mailbox counts as
     a successful sign-in for throttling: it lifts a lock caused by failed attempts."""
     set_password(session, user, password)
-    session.add(LoginAttempt(key=_attempt_key(user.email), success=True))
+    _record_success(session, user.email)
     log.info("password reset (user %s)", user.id)
 
 

@@ -295,8 +295,9 @@ class WalletCode(db.Model):
 
 
 class WalletAttempt(db.Model):
-    """One try at a card code or a one-time code, keyed by a hash (of the client address or of
-    the contact); 5 wrong tries in 15 minutes lock the key for 15 minutes."""
+    """One try at a card code or a one-time code, or one request for a one-time code, keyed by a
+    keyed hash (of the client address or of the contact); 5 wrong tries in 15 minutes lock the key
+    for 15 minutes. Database storage of :mod:`mediation.ratelimit` (unused when Redis keeps them)."""
 
     __tablename__ = "wallet_attempts"
     __table_args__ = (sa.Index("ix_wallet_attempts_key_at", "key_hash", "at"),)

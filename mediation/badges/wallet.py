@@ -7,6 +7,9 @@
   used once), written to the outbox (e-mail) or to the SMS log.
 - 5 wrong codes within 15 minutes lock the key (the client's address, or the contact) for 15
   minutes, with a French message.
+- Asking for one-time codes is limited too: 3 requests for the same contact, or 20 from the same
+  client address, within 15 minutes block further requests for 15 minutes (nothing is sent).
+- Counters are kept by :mod:`mediation.ratelimit` (the database, or Redis when configured).
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.orm import Session, joinedload
 
+from mediation import ratelimit
 from mediation.audit.services import record
 from mediation.badges import documents, services
 from mediation.badges.models import Assertion, RecipientType, Wallet, WalletAttempt, WalletCard, WalletCode
@@ -37,17 +41,36 @@ CODE_LENGTH = 8
 MAX_FAILURES = 5
 LOCK = timedelta(minutes=15)
 ONE_TIME_VALIDITY = timedelta(minutes=15)
+WRONG_CODES = ratelimit.Limit("wallet", MAX_FAILURES, LOCK, WalletAttempt, "key_hash")
+# Requests for a one-time code: per contact (e-mail or phone) and per client address.
+CODE_REQUESTS_PER_CONTACT = ratelimit.Limit("wallet-request-contact", 3, timedelta(minutes=15), WalletAttempt,
+                                            "key_hash")
+CODE_REQUESTS_PER_CLIENT = ratelimit.Limit("wallet-request-client", 20, timedelta(minutes=15), WalletAttempt,
+                                           "key_hash")
+
+
+def _minutes(remaining: timedelta) -> str:
+    minutes = max(1, round(remaining.total_seconds() / 60))
+    return f"{minutes} minute{'s' if minutes > 1 else ''}"
 
 
 class Locked(DomainError):
     status_code = 429
 
-    def __init__(self, until: datetime):
-        minutes = max(1, round((until - utcnow()).total_seconds() / 60))
-        super().__init__(f"Trop de codes erronés : par sécurité, réessayez dans {minutes} minute"
-                         f"{'s' if minutes > 1 else ''}. Si vous avez perdu votre carte, demandez-en une "
-                         "nouvelle à votre médiateur.")
-        self.until = until
+    def __init__(self, remaining: timedelta):
+        super().__init__(f"Trop de codes erronés : par sécurité, réessayez dans {_minutes(remaining)}. Si vous "
+                         "avez perdu votre carte, demandez-en une nouvelle à votre médiateur.")
+
+
+class TooManyCodeRequests(DomainError):
+    """Too many one-time codes asked for the same contact or from the same client: nothing is sent.
+    The same answer whether or not the contact is known."""
+
+    status_code = 429
+
+    def __init__(self, remaining: timedelta):
+        super().__init__(f"Trop de demandes de code : par sécurité, attendez {_minutes(remaining)} avant d'en "
+                         "demander un nouveau. Un code déjà reçu reste valable 15 minutes après son envoi.")
 
 
 def _keyed(value: str) -> str:
@@ -133,47 +156,29 @@ def card_by_token(session: Session, token: str) -> WalletCard | None:
 # --- throttling ---------------------------------------------------------------------------------
 
 def attempt_key(kind: str, value: str) -> str:
-    return _keyed(f"attempt:{kind}:{value}")
-
-
-def locked_until(session: Session, key_hash: str) -> datetime | None:
-    """5 wrong codes within 15 minutes (since the last success) lock for 15 minutes after the last."""
-    now = utcnow()
-    last_success = session.scalar(sa.select(sa.func.max(WalletAttempt.at))
-                                  .where(WalletAttempt.key_hash == key_hash, WalletAttempt.success))
-    query = (sa.select(WalletAttempt.at)
-             .where(WalletAttempt.key_hash == key_hash, ~WalletAttempt.success, WalletAttempt.at > now - 2 * LOCK)
-             .order_by(WalletAttempt.at.desc()).limit(MAX_FAILURES))
-    if last_success is not None:
-        query = query.where(WalletAttempt.at > last_success)
-    failures = session.scalars(query).all()
-    if len(failures) < MAX_FAILURES or failures[0] - failures[-1] > LOCK:
-        return None
-    until = failures[0] + LOCK
-    return until if until > now else None
+    return ratelimit.key(f"attempt:{kind}", value)
 
 
 def _check_lock(session: Session, keys: list[str]) -> None:
+    """5 wrong codes within 15 minutes (since the last success) lock for 15 minutes after the last."""
     for key in keys:
-        until = locked_until(session, key)
-        if until is not None:
-            raise Locked(until)
+        remaining = ratelimit.lock_remaining(session, WRONG_CODES, key)
+        if remaining is not None:
+            raise Locked(remaining)
 
 
-def _record(session: Session, keys: list[str], success: bool) -> None:
+def _record_success(session: Session, keys: list[str]) -> None:
     for key in keys:
-        session.add(WalletAttempt(key_hash=key, success=success))
-    session.flush()
+        ratelimit.record_success(session, WRONG_CODES, key)
 
 
 def _wrong(session: Session, keys: list[str], message: str) -> None:
     """Record a wrong try (the caller commits: a form error is answered with status 200); the try
     that locks says so at once, the next ones are refused with Locked (429)."""
-    _record(session, keys, False)
-    for key in keys:
-        until = locked_until(session, key)
-        if until is not None:
-            raise ValidationFailed(Locked(until).message, field="code")
+    locks = [ratelimit.record_failure(session, WRONG_CODES, key) for key in keys]
+    remaining = max((lock for lock in locks if lock is not None), default=None)
+    if remaining is not None:
+        raise ValidationFailed(Locked(remaining).message, field="code")
     raise ValidationFailed(message, field="code")
 
 
@@ -191,7 +196,7 @@ def open_by_code(session: Session, code: str | None, client: str) -> WalletCard:
     if card is None:
         _wrong(session, keys, "Ce code ne correspond à aucune carte en service. Vérifiez les caractères, ou "
                               "demandez une nouvelle carte à votre médiateur.")
-    _record(session, keys, True)
+    _record_success(session, keys)
     card.last_used_at = utcnow()
     session.flush()
     return card
@@ -229,9 +234,11 @@ def send_sms(phone: str, body: str) -> None:
         log.info("sms written to outbox: %s", name)
 
 
-def request_code(session: Session, contact: str | None) -> RecipientType:
+def request_code(session: Session, contact: str | None, client: str) -> RecipientType:
     """Send a one-time code to a known e-mail or phone. Whether the contact is known is never told
-    (same answer either way). Raises ValidationFailed if ``contact`` is neither."""
+    (same answer either way: requests are counted for unknown contacts too). Raises
+    ValidationFailed if ``contact`` is neither, TooManyCodeRequests (nothing sent, nothing
+    recorded) after 3 requests for this contact or 20 from this client within 15 minutes."""
     from mediation.mail import send_mail
 
     parsed = _contact(contact)
@@ -239,6 +246,15 @@ def request_code(session: Session, contact: str | None) -> RecipientType:
         raise ValidationFailed("Indiquez votre adresse e-mail ou votre numéro de téléphone portable.",
                                field="contact")
     channel, value = parsed
+    limits = [(CODE_REQUESTS_PER_CONTACT, ratelimit.key("request:contact", value)),
+              (CODE_REQUESTS_PER_CLIENT, ratelimit.key("request:client", client))]
+    for limit, key in limits:
+        remaining = ratelimit.lock_remaining(session, limit, key)
+        if remaining is not None:
+            log.info("one-time code refused: too many requests (%s)", limit.name)
+            raise TooManyCodeRequests(remaining)
+    for limit, key in limits:
+        ratelimit.record_failure(session, limit, key)
     beneficiary = _beneficiary_for(session, channel, value)
     if beneficiary is None:
         return channel
@@ -284,7 +300,7 @@ def open_by_one_time_code(session: Session, contact: str | None, code: str | Non
         _wrong(session, keys, "Ce code n'est pas valable (erroné, expiré ou déjà utilisé). Vous pouvez demander un "
                               "nouveau code.")
     found.used_at = now
-    _record(session, keys, True)
+    _record_success(session, keys)
     return found.wallet
 
 

@@ -105,7 +105,9 @@ def code_request():
     form = ContactForm()
     if form.validate_on_submit():
         try:
-            wallet.request_code(db.session, form.contact.data)
+            wallet.request_code(db.session, form.contact.data, _client())
+        except wallet.TooManyCodeRequests as error:
+            return render_template("wallet/code_request.html", form=form, locked=error.message), 429
         except DomainError as error:
             form.add_domain_error(error)
         else:
@@ -113,7 +115,7 @@ def code_request():
             flash("Si cette adresse ou ce numéro est connu de votre médiateur, un code vient de vous être envoyé. "
                   "Il est valable 15 minutes.", "info")
             return redirect(url_for("wallet.code_enter"))
-    return render_template("wallet/code_request.html", form=form)
+    return render_template("wallet/code_request.html", form=form, locked=None)
 
 
 @bp.route("/code/saisir", methods=["GET", "POST"])

@@ -4,6 +4,7 @@ import html
 from datetime import date, timedelta
 
 import pyotp
+import pytest
 import sqlalchemy as sa
 
 from mediation.audit.models import AuditEvent
@@ -114,6 +115,7 @@ def test_password_change_is_audited_and_ends_other_sessions(app, client, make_us
     assert client.post("/connexion", data={"email": user.email, "password": NEW_PASSWORD}).status_code == 302
 
 
+@pytest.mark.usefixtures("ratelimit_backend")
 def test_wrong_current_password_counts_towards_the_sign_in_lock(app, client, make_user, login, session):
     user = make_user(Role.MEDIATOR)
     login(client, user)

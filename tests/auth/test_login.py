@@ -1,4 +1,5 @@
 import pyotp
+import pytest
 import sqlalchemy as sa
 
 from mediation.audit.models import AuditEvent
@@ -28,6 +29,7 @@ def test_unknown_account_gets_the_same_message(client):
     assert "Adresse e-mail ou mot de passe incorrect." in response.get_data(as_text=True)
 
 
+@pytest.mark.usefixtures("ratelimit_backend")
 def test_login_is_throttled_after_repeated_failures(app, client, make_user, session):
     user = make_user(Role.MEDIATOR)
     for _ in range(app.config["LOGIN_MAX_FAILURES"] - 1):

@@ -1,0 +1,118 @@
+"""Wallet rate limits on both storages of the counters (database, then Redis): wrong card codes,
+and requests for a one-time code (per contact and per client address, nothing sent when limited)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from flask import current_app
+
+from mediation.badges import wallet
+from mediation.badges.models import WalletAttempt
+from tests.conftest import move_ratelimit_entries_back, ratelimit_redis_entries
+
+pytestmark = pytest.mark.usefixtures("ratelimit_backend")
+TOO_MANY = "Trop de demandes de code : par sécurité, attendez 15 minutes avant d'en demander un nouveau."
+
+
+@pytest.fixture
+def card(session, network, issued):
+    assertion = issued(email="jeanne@example.org", phone="0611223344")
+    printed = wallet.print_card(session, network.mediator, assertion.beneficiary)
+    session.commit()
+    return printed
+
+
+def time_passes(session, minutes: int) -> None:
+    """Every try recorded so far happened ``minutes`` earlier, whichever the storage."""
+    for attempt in session.scalars(sa.select(WalletAttempt)):
+        attempt.at -= timedelta(minutes=minutes)
+    session.flush()
+    move_ratelimit_entries_back(current_app, minutes * 60)
+
+
+def ask(client, contact: str, ip: str = "192.0.2.1"):
+    return client.post("/carnet/code", data={"contact": contact}, environ_base={"REMOTE_ADDR": ip})
+
+
+def page(response) -> str:
+    return response.get_data(as_text=True).replace("&#39;", "'")
+
+
+def test_five_wrong_card_codes_lock_the_client_for_fifteen_minutes(session, client, card):
+    for _ in range(4):
+        assert "ne correspond à aucune carte" in page(client.post("/carnet/", data={"code": "AAAA-AAAA"}))
+    fifth = client.post("/carnet/", data={"code": "AAAA-AAAA"})
+    assert fifth.status_code == 200 and "Trop de codes erronés" in page(fifth)
+    locked = client.post("/carnet/", data={"code": card.code})  # even the right code
+    assert locked.status_code == 429 and "réessayez dans 15 minutes" in page(locked)
+    time_passes(session, 16)
+    assert client.post("/carnet/", data={"code": card.code}).status_code == 302
+
+
+def test_a_right_card_code_resets_the_count(session, client, card):
+    for _ in range(4):
+        client.post("/carnet/", data={"code": "AAAA-AAAA"})
+    assert client.post("/carnet/", data={"code": card.code}).status_code == 302
+    client.post("/carnet/quitter")
+    for _ in range(4):  # without the reset, the first of these would lock
+        assert "ne correspond à aucune carte" in page(client.post("/carnet/", data={"code": "AAAA-AAAA"}))
+    assert "Trop de codes erronés" in page(client.post("/carnet/", data={"code": "AAAA-AAAA"}))
+
+
+def test_code_requests_are_limited_per_contact_and_nothing_is_sent(app, session, client, outbox, card):
+    app.extensions["sms_outbox"] = []
+    for n in range(3):
+        assert ask(client, "jeanne@example.org", ip=f"192.0.2.{n + 1}").status_code == 302
+    assert len(outbox) == 3
+    # The fourth request within 15 minutes, from another address and typed differently: refused.
+    refused = ask(client, " JEANNE@example.org ", ip="198.51.100.7")
+    assert refused.status_code == 429 and TOO_MANY in page(refused)
+    assert len(outbox) == 3
+    # Other contacts are not affected (the phone of the same person counts separately).
+    assert ask(client, "06 11 22 33 44", ip="198.51.100.7").status_code == 302
+    assert len(app.extensions["sms_outbox"]) == 1
+    time_passes(session, 15)
+    assert ask(client, "jeanne@example.org").status_code == 302
+    assert len(outbox) == 4
+
+
+def test_unknown_contacts_are_limited_the_same_way(client, outbox, card):
+    """The limit must not tell whether a contact is known."""
+    for _ in range(3):
+        assert ask(client, "inconnu@example.org").status_code == 302
+    refused = ask(client, "inconnu@example.org")
+    assert refused.status_code == 429 and TOO_MANY in page(refused)
+    assert outbox == []
+
+
+def test_code_requests_are_limited_per_client_address(client, outbox, card):
+    for n in range(20):
+        assert ask(client, f"personne{n}@example.org", ip="203.0.113.9").status_code == 302
+    refused = ask(client, "jeanne@example.org", ip="203.0.113.9")
+    assert refused.status_code == 429 and TOO_MANY in page(refused)
+    assert outbox == []  # the known contact got nothing either
+    # Another address is not affected.
+    assert ask(client, "jeanne@example.org", ip="203.0.113.10").status_code == 302
+    assert len(outbox) == 1
+
+
+def test_a_refused_request_is_not_counted(session, client, outbox, card):
+    for _ in range(3):
+        ask(client, "jeanne@example.org")
+    for _ in range(5):
+        assert ask(client, "jeanne@example.org").status_code == 429
+    time_passes(session, 15)  # 15 minutes after the third request, not after the refused ones
+    assert ask(client, "jeanne@example.org").status_code == 302
+
+
+def test_the_counters_hold_no_contact_or_address_in_clear(session, client, card):
+    ask(client, "jeanne@example.org", ip="192.0.2.44")
+    client.post("/carnet/", data={"code": "AAAA-AAAA"}, environ_base={"REMOTE_ADDR": "192.0.2.44"})
+    stored = " ".join(list(ratelimit_redis_entries(current_app))
+                      + list(session.scalars(sa.select(WalletAttempt.key_hash))))
+    assert stored.strip()
+    for secret in ("jeanne", "example.org", "192.0.2.44"):
+        assert secret not in stored
