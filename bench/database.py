@@ -3,6 +3,7 @@ generator once (reused by later runs when they hold exactly the same load: size 
 
 from __future__ import annotations
 
+import gc
 import json
 import resource
 import time
@@ -63,6 +64,7 @@ def _app(url: str) -> Flask:
         from flask_migrate import upgrade
 
         upgrade()
+    gc.freeze()  # as wsgi.py does in each server process once the app is built
     return app
 
 

@@ -135,7 +135,7 @@ def raw_means(scope: Scope) -> Means:
 
 def scope_means(scope: Scope) -> tuple[Means, str]:
     """The means of the scope and where they come from (``"rollups"`` or ``"raw"``)."""
-    restrictions = scope.rollup_restrictions()
+    restrictions = scope.rollup_ids()
     if restrictions is None:
         return raw_means(scope), "raw"
     from mediation.stats.dashboard import means
@@ -173,40 +173,63 @@ def person_profile(scope: Scope) -> list[tuple]:
     """Per (genre, age band, statut, commune of residence): accompagnements and beneficiaries
     (distinct followed people plus anonymous participations). These are attributes of the person,
     so each person falls in one group and the marginals are exact: the genre, age and statut
-    breakdowns, the residents per commune and the data-quality shares in one query.
+    breakdowns, the residents per commune and the data-quality shares in one pass.
 
-    The participations are first counted per person (one pass over the scope's participations),
-    then grouped by the person's attributes, anonymity and « accompanied at least twice »: the
-    same query gives the people counts of the outcomes (:func:`outcomes.people_counts`)."""
+    Each identified person's accompagnements in scope are counted first (from the rollups when the
+    filter allows it, else one pass over the scope's participations), then grouped by the person's
+    current attributes and « accompanied at least twice »: the same rows give the people counts of
+    the outcomes (:func:`outcomes.people_counts`). Anonymous people come grouped by profile
+    already (their rollup, or the same pass)."""
     if "person_profile" not in scope.cache:
-        per_person = (sa.select(Participation.beneficiary_id.label("person"),
-                                sa.func.count().label("n"))
-                      .select_from(Participation).join(Activity, Activity.id == Participation.activity_id)
-                      .where(scope.activity_clause()).group_by(Participation.beneficiary_id).subquery("per_person"))
-        genre = sa.func.coalesce(Beneficiary.genre, Genre.NON_COMMUNIQUE.value)
-        age = tranche_age_sql(scope.end.year)
-        statut = sa.func.coalesce(Beneficiary.statut_social, StatutSocial.NON_COMMUNIQUE.value)
-        commune = Beneficiary.residence_commune_id
-        returning = per_person.c.n >= 2
-        rows = list(scope.session.execute(
-            sa.select(genre.label("genre"), age.label("age"), statut.label("statut"), commune.label("commune"),
-                      Beneficiary.anonymous, returning.label("twice"), sa.func.sum(per_person.c.n),
-                      sa.func.count())
-            .select_from(per_person).join(Beneficiary, Beneficiary.id == per_person.c.person)
-            .group_by(genre, age, statut, commune, Beneficiary.anonymous, returning)))
+        ids = scope.rollup_ids()
+        rows = _person_rows_raw(scope) if ids is None else _person_rows_from_rollups(scope, *ids)
         profile: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
         people = again = 0
         for g, a, s, c, anonymous, twice, accompaniments, persons in rows:
             cell = profile[(g, a, s, c)]
-            cell[0] += accompaniments or 0
+            cell[0] += int(accompaniments or 0)
             # Anonymous people: each participation counts as one beneficiary (the national rule).
-            cell[1] += (accompaniments or 0) if anonymous else persons
+            cell[1] += int(accompaniments or 0) if anonymous else persons
             if not anonymous:
                 people += persons
                 again += persons if twice else 0
         scope.cache["person_profile"] = [(*key, acc, ben) for key, (acc, ben) in profile.items()]
         scope.cache["people_counts"] = (people, again)
     return scope.cache["person_profile"]
+
+
+def _person_attributes(scope: Scope) -> tuple:
+    return (sa.func.coalesce(Beneficiary.genre, Genre.NON_COMMUNIQUE.value), tranche_age_sql(scope.end.year),
+            sa.func.coalesce(Beneficiary.statut_social, StatutSocial.NON_COMMUNIQUE.value),
+            Beneficiary.residence_commune_id)
+
+
+def _person_rows_raw(scope: Scope) -> list[tuple]:
+    """(genre, age, statut, commune, anonymous, twice, accompagnements, people) from one pass over
+    the scope's participations, counted per person then grouped by the person's attributes."""
+    per_person = (sa.select(Participation.beneficiary_id.label("person"), sa.func.count().label("n"))
+                  .select_from(Participation).join(Activity, Activity.id == Participation.activity_id)
+                  .where(scope.activity_clause()).group_by(Participation.beneficiary_id).subquery("per_person"))
+    attributes = _person_attributes(scope)
+    returning = per_person.c.n >= 2
+    return list(scope.session.execute(
+        sa.select(*attributes, Beneficiary.anonymous, returning, sa.func.sum(per_person.c.n), sa.func.count())
+        .select_from(per_person).join(Beneficiary, Beneficiary.id == per_person.c.person)
+        .group_by(*attributes, Beneficiary.anonymous, returning)))
+
+
+def _person_rows_from_rollups(scope: Scope, structure_ids, mediator_ids) -> list[tuple]:
+    """The same rows from the rollups: identified people's counts from ``beneficiary_month_rollups``
+    (one row per person and cell) joined to their current record, anonymous accompagnements from
+    ``anonymous_profile_rollups``; the days at the edges of the period from the raw tables."""
+    from mediation.stats import people
+
+    restrictions = {"structure_ids": structure_ids, "mediator_ids": mediator_ids}
+    rows = [(g, a, s, c, False, twice, n, persons) for g, a, s, c, twice, n, persons in people.identified_profile(
+        scope.session, scope.start, scope.end, _person_attributes(scope), **restrictions)]
+    rows += [(g, a, s, c, True, False, n, n)
+             for g, a, s, c, n in people.anonymous_profile(scope.session, scope.start, scope.end, **restrictions)]
+    return rows
 
 
 def _marginal(rows, index: int, value_index: int) -> dict:
@@ -293,13 +316,16 @@ def means_section(scope: Scope, threshold: int) -> tuple[Section, Means]:
 
 
 def _structure_names(scope: Scope, ids) -> dict[int, tuple[str, str, str]]:
-    """structure id → (name, commune name, commune INSEE)."""
-    ids = list(ids)
+    """structure id → (name, commune name, commune INSEE); read once per scope for the same ids."""
+    ids = sorted(ids)
     if not ids:
         return {}
-    return {sid: (name, commune, insee) for sid, name, commune, insee in scope.session.execute(
-        sa.select(Structure.id, Structure.name, Commune.name, Commune.insee_code)
-        .join(Commune, Commune.id == Structure.commune_id).where(Structure.id.in_(ids)))}
+    key = ("structure_names", tuple(ids))
+    if key not in scope.cache:
+        scope.cache[key] = {sid: (name, commune, insee) for sid, name, commune, insee in scope.session.execute(
+            sa.select(Structure.id, Structure.name, Commune.name, Commune.insee_code)
+            .join(Commune, Commune.id == Structure.commune_id).where(Structure.id.in_(ids)))}
+    return scope.cache[key]
 
 
 # --- comparison ---------------------------------------------------------------------------------
@@ -317,25 +343,21 @@ def comparison_section(scope: Scope, dimension: str, threshold: int) -> Section:
         label = (User.first_name + " " + User.last_name)
         joins = [(User, User.id == Activity.mediator_id)]
 
-    def grouped(query):
-        for table, on in joins:
-            query = query.join(table, on)
-        return query.group_by(unit, label)
-
     session = scope.session
-    per_unit = {key: [name, acc, ben, new] for key, name, acc, ben, new in session.execute(grouped(_participations(
-        scope, unit, label, sa.func.count(Participation.id), beneficiaries_expr(),
-        sa.func.sum(sa.case((Participation.first_accompaniment, 1), else_=0)))))}
-    activity_query = sa.select(unit, label, sa.func.sum(sa.case((Activity.type == ActivityType.COLLECTIF, 1),
-                                                                 else_=0)),
-                               sa.func.sum(Activity.duration_min)).where(scope.activity_clause())
-    for table, on in joins:
-        activity_query = activity_query.join(table, on)
-    extra = {key: (workshops, minutes) for key, _, workshops, minutes in session.execute(
-        activity_query.group_by(unit, label))}
+    ids = scope.rollup_ids()
+    if ids is None:
+        per_unit = _units_raw(scope, unit, label, joins)
+    else:
+        from mediation.stats.people import per_unit as units_from_rollups
+
+        figures = units_from_rollups(session, dimension, scope.start, scope.end, structure_ids=ids[0],
+                                     mediator_ids=ids[1])
+        names = dict(session.execute(sa.select(unit, label).where(unit.in_(list(figures)))).all()) if figures else {}
+        per_unit = {key: [names[key], acc, people + anonymous, first, workshops, minutes]
+                    for key, (acc, people, anonymous, first, workshops, minutes) in figures.items()}
     items = []
-    for key, (name, acc, ben, new) in sorted(per_unit.items(), key=lambda kv: (-kv[1][1], kv[1][0])):
-        workshops, minutes = extra.get(key, (0, 0))
+    for key, (name, acc, ben, new, workshops, minutes) in sorted(per_unit.items(),
+                                                                key=lambda kv: (-kv[1][1], kv[1][0], kv[0])):
         items.append((str(key), name, [acc, ben, new or 0, workshops or 0, (minutes or 0) / 60,
                                        acc / ben if ben else None]))
     means = scope.cache.get("means") or scope_means(scope)[0]
@@ -351,6 +373,27 @@ def comparison_section(scope: Scope, dimension: str, threshold: int) -> Section:
                      "Accompagnements par bénéficiaire"], items, threshold, count_columns=[0, 1, 2, 3],
         totals=totals, digits={4: 0, 5: 1}, ratio_of={4: 0, 5: 1}))
     return section
+
+
+def _units_raw(scope: Scope, unit, label, joins) -> dict:
+    """unit → [name, accompagnements, beneficiaries, first accompaniments, workshops, minutes] from
+    the scope's participations and activities (units with at least one accompagnement)."""
+    def grouped(query):
+        for table, on in joins:
+            query = query.join(table, on)
+        return query.group_by(unit, label)
+
+    session = scope.session
+    per_unit = {key: [name, acc, ben, new, 0, 0] for key, name, acc, ben, new in session.execute(grouped(_participations(
+        scope, unit, label, sa.func.count(Participation.id), beneficiaries_expr(),
+        sa.func.sum(sa.case((Participation.first_accompaniment, 1), else_=0)))))}
+    activity_query = sa.select(unit, label, sa.func.sum(sa.case((Activity.type == ActivityType.COLLECTIF, 1),
+                                                                 else_=0)),
+                               sa.func.sum(Activity.duration_min)).where(scope.activity_clause())
+    for key, _, workshops, minutes in session.execute(grouped(activity_query)):
+        if key in per_unit:
+            per_unit[key][4:] = [workshops, minutes]
+    return per_unit
 
 
 # --- coverage -----------------------------------------------------------------------------------

@@ -12,6 +12,8 @@ here appending a figure or a table built with :mod:`mediation.evaluation.results
 
 from __future__ import annotations
 
+from functools import cache
+
 import sqlalchemy as sa
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import GenericFunction
@@ -218,11 +220,13 @@ def _stars(column):
     return sa.case(*[(column == level.value, index + 1) for index, level in enumerate(AUTONOMY_LEVELS)], else_=0)
 
 
+@cache  # a constant expression, built once (building it cost more than running its query)
 def autonomy_score_expr():
     """Sum of the five domains' levels (1 to 3 each): 5 to 15."""
     return sum((_stars(getattr(Assessment, f"autonomy_{d.value}")) for d in AutonomyDomain), sa.literal(0))
 
 
+@cache
 def autonomy_level_expr():
     """The global level (1 to 3): the median of the five domains' levels."""
     half = len(AutonomyDomain) // 2 + 1

@@ -231,6 +231,8 @@ class Scope:
     empty: bool = field(default=False, init=False)
     # Aggregates shared by several indicators of one computation (read once per scope).
     cache: dict = field(default_factory=dict, init=False, repr=False)
+    # False: every figure from the raw tables (the reference the tests compare the rollups to).
+    use_rollups: bool = field(default=True, init=False, repr=False)
 
     def __post_init__(self) -> None:
         f = self.filter
@@ -344,7 +346,17 @@ class Scope:
         )
 
     def people(self) -> sa.Select:
-        """Identified people accompanied in scope during the period (one column, ``beneficiary_id``)."""
+        """Identified people accompanied in scope during the period (one column, ``beneficiary_id``):
+        from the rollups when the filter allows it (:meth:`rollup_ids`), else :meth:`people_raw`."""
+        ids = self.rollup_ids()
+        if ids is None:
+            return self.people_raw()
+        from mediation.stats.people import identified_people
+
+        return identified_people(self.start, self.end, structure_ids=ids[0], mediator_ids=ids[1])
+
+    def people_raw(self) -> sa.Select:
+        """The same people, from the participations of the scope's activities."""
         return (
             sa.select(Participation.beneficiary_id.label("beneficiary_id")).distinct()
             .join(Activity, Activity.id == Participation.activity_id)
@@ -357,6 +369,8 @@ class Scope:
         """(structure_ids, mediator_ids) for :func:`mediation.stats.dashboard.means` (both are
         ANDed there), or None when the filter cannot be expressed on the rollups' cells (a
         programme covering both structures and mediators, or with explicit attributions)."""
+        if not self.use_rollups:
+            return None
         if self.empty:
             return [], []
         structures = self.structure_ids()
@@ -372,6 +386,18 @@ class Scope:
             else:
                 return [], []
         return structures, mediators
+
+    def rollup_ids(self) -> tuple[list[int] | None, list[int] | None] | None:
+        """:meth:`rollup_restrictions` as lists of ids (read once per scope): the planner then uses
+        the rollups' (structure, month) keys."""
+        if "rollup_ids" not in self.cache:
+            restrictions = self.rollup_restrictions()
+            if restrictions is not None:
+                restrictions = tuple(
+                    None if ids is None else sorted(ids) if isinstance(ids, list | tuple | set)
+                    else sorted(self.session.scalars(ids)) for ids in restrictions)
+            self.cache["rollup_ids"] = restrictions
+        return self.cache["rollup_ids"]
 
     # labels
     def describe(self) -> list[tuple[str, str]]:

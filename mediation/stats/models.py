@@ -5,7 +5,9 @@ months is a SUM over cells, so a change to an activity only rewrites the few cel
 Counts of accompagnements are additive and exact at that grain; distinct beneficiaries are not
 additive, so identified beneficiaries get their own table at (cell, beneficiary) grain and are
 counted with ``COUNT(DISTINCT)``. Anonymous people are one row per participation (the national
-rule: each counts as one beneficiary), so they are a plain sum.
+rule: each counts as one beneficiary), so they are a plain sum; their profile (genre, age band,
+statut, commune of residence: fixed for an anonymous person) is summed per cell too, so that the
+profile of a scope's beneficiaries needs no pass over the participations.
 
 Soft-deleted activities count nowhere. ``month`` is the first day of the month of
 ``Activity.date`` (a local date: no time zone involved).
@@ -24,11 +26,11 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mediation.cases.enums import ActivityType
+from mediation.cases.enums import ActivityType, Genre, StatutSocial, TrancheAge
 from mediation.extensions import db
 from mediation.types import enum_column
 
-__all__ = ["ActivityRollup", "BeneficiaryMonthRollup", "ThematiqueRollup"]
+__all__ = ["ActivityRollup", "AnonymousProfileRollup", "BeneficiaryMonthRollup", "ThematiqueRollup"]
 
 
 def _key():
@@ -83,4 +85,25 @@ class BeneficiaryMonthRollup(db.Model):
     month: Mapped[date] = mapped_column(sa.Date, primary_key=True)
     mediator_id: Mapped[int] = _key()
     beneficiary_id: Mapped[int] = _key()
+    accompaniments: Mapped[int] = mapped_column(sa.Integer)
+
+
+class AnonymousProfileRollup(db.Model):
+    """Accompagnements of anonymous people per cell and profile: genre, age band, statut and commune
+    of residence, as the dashboard groups them (missing values as « non communiqué », an unknown
+    commune as 0). An anonymous person has no birth year (``anonymous_has_no_identity``): the age
+    band is the one recorded, whatever the period. Identified people's profiles are read from
+    ``beneficiaries`` through :class:`BeneficiaryMonthRollup` instead (their record may change).
+    """
+
+    __tablename__ = "anonymous_profile_rollups"
+    __table_args__ = (sa.Index("ix_anonymous_profile_rollups_mediator_month", "mediator_id", "month"),)
+
+    structure_id: Mapped[int] = _key()
+    month: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    mediator_id: Mapped[int] = _key()
+    genre: Mapped[Genre] = mapped_column(enum_column(Genre), primary_key=True)
+    tranche_age: Mapped[TrancheAge] = mapped_column(enum_column(TrancheAge), primary_key=True)
+    statut_social: Mapped[StatutSocial] = mapped_column(enum_column(StatutSocial), primary_key=True)
+    commune_id: Mapped[int] = _key()
     accompaniments: Mapped[int] = mapped_column(sa.Integer)

@@ -26,12 +26,19 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import GenericFunction
 
+from mediation.cases.enums import Genre, StatutSocial, TrancheAge
 from mediation.cases.models import Activity, ActivityThematique, Beneficiary, Participation
-from mediation.stats.models import ActivityRollup, BeneficiaryMonthRollup, ThematiqueRollup
+from mediation.stats.models import (
+    ActivityRollup,
+    AnonymousProfileRollup,
+    BeneficiaryMonthRollup,
+    ThematiqueRollup,
+)
 
 Cell = tuple[int, date, int]  # (structure_id, month, mediator_id)
 
-ROLLUP_TABLES = (ActivityRollup.__table__, ThematiqueRollup.__table__, BeneficiaryMonthRollup.__table__)
+ROLLUP_TABLES = (ActivityRollup.__table__, ThematiqueRollup.__table__, BeneficiaryMonthRollup.__table__,
+                 AnonymousProfileRollup.__table__)
 LOCK_NAMESPACE = 7270002
 # Above this many cells, refreshing whole months is cheaper than a long OR of cells.
 MAX_CELLS = 400
@@ -247,10 +254,42 @@ def aggregate_selects(where=None) -> dict[str, sa.Select]:
         .where(condition, Beneficiary.anonymous.is_(False))
         .group_by(Activity.structure_id, month, Activity.mediator_id, Participation.beneficiary_id)
     )
+    profile = anonymous_profile_sql()
+    anonymous = (
+        sa.select(Activity.structure_id, month, Activity.mediator_id,
+                  *[expression.label(name) for name, expression in profile.items()],
+                  sa.func.count().label("accompaniments"))
+        .select_from(Activity)
+        .join(Participation, Participation.activity_id == Activity.id)
+        .join(Beneficiary, Beneficiary.id == Participation.beneficiary_id)
+        .where(condition, Beneficiary.anonymous.is_(True))
+        .group_by(Activity.structure_id, month, Activity.mediator_id, *profile.values())
+    )
     return {
         ActivityRollup.__tablename__: activities,
         ThematiqueRollup.__tablename__: thematiques,
         BeneficiaryMonthRollup.__tablename__: beneficiaries,
+        AnonymousProfileRollup.__tablename__: anonymous,
+    }
+
+
+def anonymous_profile_sql() -> dict[str, sa.ColumnElement]:
+    """The profile of an anonymous person as :class:`AnonymousProfileRollup` stores it (column name →
+    expression on ``beneficiaries``); :func:`anonymous_profile_of` is the same rule in Python."""
+    return {
+        "genre": sa.func.coalesce(Beneficiary.genre, Genre.NON_COMMUNIQUE.value),
+        "tranche_age": sa.func.coalesce(Beneficiary.tranche_age, TrancheAge.NON_COMMUNIQUE.value),
+        "statut_social": sa.func.coalesce(Beneficiary.statut_social, StatutSocial.NON_COMMUNIQUE.value),
+        "commune_id": sa.func.coalesce(Beneficiary.residence_commune_id, 0),
+    }
+
+
+def anonymous_profile_of(beneficiary: Beneficiary) -> dict:
+    return {
+        "genre": beneficiary.genre or Genre.NON_COMMUNIQUE.value,
+        "tranche_age": beneficiary.tranche_age or TrancheAge.NON_COMMUNIQUE.value,
+        "statut_social": beneficiary.statut_social or StatutSocial.NON_COMMUNIQUE.value,
+        "commune_id": beneficiary.residence_commune_id or 0,
     }
 
 

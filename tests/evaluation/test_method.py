@@ -96,6 +96,24 @@ def test_french_formatting():
     assert method.fmt_interval((0.52, 0.75)) == "IC 95\u202f% : 52\u202f–\u202f75\u202f%"
 
 
+def test_number_formatting_is_babels_for_every_kind_of_value():
+    """fmt_number writes integers and floats itself (the dashboard formats thousands of numbers):
+    the strings must be babel's own, rounding and signs included."""
+    from decimal import Decimal
+
+    from babel.numbers import format_decimal
+
+    values = [*range(-1100, 1100, 7), 9_999, 10_000, 999_999, 1_000_000, -1_234_567, 10**12 + 1,
+              0.5, 1.5, 2.5, 2.675, 12.345, 1 / 3, -0.05, -0.04, -0.0, 0.0, 99.95, 999.5, 1e-7, 1e15,
+              1234.5678, -98765.4321, Decimal("2.5"), Decimal("1234567.891"),
+              *(100 * k / n for n in range(1, 40) for k in range(n + 1)),  # shares
+              *(1000 * a / b for a in range(0, 200, 3) for b in range(1, 30))]  # rates per 1,000
+    for value in values:
+        for digits in (0, 1, 2):
+            expected = format_decimal(value, format="#,##0" + ("." + "0" * digits if digits else ""), locale="fr_FR")
+            assert method.fmt_number(value, digits) == expected, (value, digits)
+
+
 def test_breakdown_table_percentages_sum_to_100_and_hide_small_cells():
     table = results.breakdown_table("t", "moyens.accompagnements", "T", "Canal",
                                     [("a", "A", 10), ("b", "B", 3), ("c", "C", 8)], 5)

@@ -1,0 +1,229 @@
+"""The people of a scope over a period — who was accompanied, how often, their profile — and the
+figures per unit (structure, commune, mediator) that count people, from the rollups for the whole
+months of the period and from the raw tables for the days at its edges, like
+:func:`mediation.stats.dashboard.means`.
+
+Same definitions as the raw queries of :mod:`mediation.evaluation` (which remain the reference):
+identified people are counted once (``beneficiary_month_rollups``, their record read live from
+``beneficiaries``); each anonymous participation counts as one person (the national rule), with
+the profile ``anonymous_profile_rollups`` stores. Nothing here loads participations row by row:
+whole months read rollup rows (one per person and cell at most), the edges a few days of
+activities through the (structure, date) indexes.
+
+``structure_ids`` and ``mediator_ids`` restrict the cells as in :func:`mediation.stats.dashboard.means`
+(lists of ids, or None for no restriction; both are ANDed).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import sqlalchemy as sa
+
+from mediation.cases.enums import ActivityType
+from mediation.cases.models import Activity, Beneficiary, Participation
+from mediation.stats.dashboard import full_months
+from mediation.stats.models import ActivityRollup, AnonymousProfileRollup, BeneficiaryMonthRollup
+from mediation.stats.rollups import anonymous_profile_sql, next_month
+
+UNITS = ("structures", "communes", "mediateurs")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A period split into whole months (read from the rollups) and edge days (raw tables)."""
+
+    months: tuple[date, date] | None  # (first month, last month), both first days of months
+    edges: tuple[tuple[date, date], ...]  # inclusive day ranges outside whole months
+
+    @classmethod
+    def of(cls, start: date, end: date) -> Period:
+        months = full_months(start, end)
+        if months is None:
+            return cls(None, ((start, end),))
+        first, last = months
+        edges = tuple((a, b) for a, b in ((start, first - timedelta(days=1)), (next_month(last), end)) if a <= b)
+        return cls(months, edges)
+
+
+def _cells(table, period: Period, structure_ids, mediator_ids) -> list:
+    first, last = period.months
+    clauses = [table.month >= first, table.month <= last]
+    if structure_ids is not None:
+        clauses.append(table.structure_id.in_(structure_ids))
+    if mediator_ids is not None:
+        clauses.append(table.mediator_id.in_(mediator_ids))
+    return clauses
+
+
+def _edge_activities(period: Period, structure_ids, mediator_ids) -> list:
+    clauses = [Activity.deleted_at.is_(None),
+               sa.or_(*[sa.and_(Activity.date >= a, Activity.date <= b) for a, b in period.edges])]
+    if structure_ids is not None:
+        clauses.append(Activity.structure_id.in_(structure_ids))
+    if mediator_ids is not None:
+        clauses.append(Activity.mediator_id.in_(mediator_ids))
+    return clauses
+
+
+def _edge_participations(*columns, period: Period, structure_ids, mediator_ids) -> sa.Select:
+    return (sa.select(*columns).select_from(Participation)
+            .join(Activity, Activity.id == Participation.activity_id)
+            .join(Beneficiary, Beneficiary.id == Participation.beneficiary_id)
+            .where(*_edge_activities(period, structure_ids, mediator_ids)))
+
+
+# --- identified people --------------------------------------------------------------------------
+
+def identified_counts(start: date, end: date, *, structure_ids=None, mediator_ids=None) -> sa.Subquery:
+    """One row per identified person accompanied in the scope during the period: ``beneficiary_id``
+    and ``n``, their number of accompagnements there."""
+    period = Period.of(start, end)
+    parts = []
+    if period.months is not None:
+        b = BeneficiaryMonthRollup
+        parts.append(sa.select(b.beneficiary_id.label("beneficiary_id"), b.accompaniments.label("n"))
+                     .where(*_cells(b, period, structure_ids, mediator_ids)))
+    if period.edges:
+        parts.append(_edge_participations(Participation.beneficiary_id.label("beneficiary_id"),
+                                          sa.func.count().label("n"), period=period,
+                                          structure_ids=structure_ids, mediator_ids=mediator_ids)
+                     .where(Beneficiary.anonymous.is_(False)).group_by(Participation.beneficiary_id))
+    rows = (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery("rows")
+    return (sa.select(rows.c.beneficiary_id, sa.func.sum(rows.c.n).label("n"))
+            .group_by(rows.c.beneficiary_id).subquery("per_person"))
+
+
+def identified_profile(session, start: date, end: date, attributes: Sequence[sa.ColumnElement], *,
+                       structure_ids=None, mediator_ids=None) -> list[tuple]:
+    """Identified people grouped by ``attributes`` (expressions on ``beneficiaries``) and by
+    « accompanied at least twice »: rows ``(*attributes, twice, accompagnements, people)``.
+
+    On PostgreSQL, the people's records are read by key: ``id = ANY(ARRAY(people))``, the people
+    counted once in a ``WITH``. Joined plainly, the planner, which cannot know how few people a
+    scope holds (a few thousand of a million records), reads the whole of ``beneficiaries``; with
+    an array it cannot size, it expects few and reads them by their primary key."""
+    per_person = identified_counts(start, end, structure_ids=structure_ids, mediator_ids=mediator_ids)
+    joined = Beneficiary.id == per_person.c.beneficiary_id
+    if session.get_bind().dialect.name == "postgresql":
+        per_person = per_person.element.cte("per_person")
+        joined = sa.and_(Beneficiary.id == per_person.c.beneficiary_id, Beneficiary.id == sa.any_(
+            sa.func.array(sa.select(per_person.c.beneficiary_id).scalar_subquery())))
+    returning = per_person.c.n >= 2
+    return [(*row[:-2], int(row[-2]), row[-1]) for row in session.execute(
+        sa.select(*attributes, returning, sa.func.sum(per_person.c.n), sa.func.count())
+        .select_from(per_person).join(Beneficiary, joined)
+        .group_by(*attributes, returning))]
+
+
+def identified_people(start: date, end: date, *, structure_ids=None, mediator_ids=None) -> sa.Select:
+    """The identified people accompanied in the scope during the period (one column,
+    ``beneficiary_id``, each person once): for ``IN (…)`` clauses."""
+    period = Period.of(start, end)
+    parts = []
+    if period.months is not None:
+        b = BeneficiaryMonthRollup
+        parts.append(sa.select(b.beneficiary_id.label("beneficiary_id"))
+                     .where(*_cells(b, period, structure_ids, mediator_ids)))
+    if period.edges:
+        parts.append(_edge_participations(Participation.beneficiary_id.label("beneficiary_id"), period=period,
+                                          structure_ids=structure_ids, mediator_ids=mediator_ids)
+                     .where(Beneficiary.anonymous.is_(False)))
+    return parts[0].distinct() if len(parts) == 1 else sa.union(*parts)
+
+
+# --- anonymous people ---------------------------------------------------------------------------
+
+def anonymous_profile(session, start: date, end: date, *, structure_ids=None,
+                      mediator_ids=None) -> list[tuple[str, str, str, int | None, int]]:
+    """Anonymous accompagnements per (genre, age band, statut, commune of residence or None)."""
+    period = Period.of(start, end)
+    totals: Counter = Counter()
+    if period.months is not None:
+        r = AnonymousProfileRollup
+        keys = (r.genre, r.tranche_age, r.statut_social, r.commune_id)
+        for *key, n in session.execute(sa.select(*keys, sa.func.sum(r.accompaniments))
+                                       .where(*_cells(r, period, structure_ids, mediator_ids)).group_by(*keys)):
+            totals[_profile_key(key)] += int(n)
+    if period.edges:
+        profile = list(anonymous_profile_sql().values())
+        for *key, n in session.execute(_edge_participations(*profile, sa.func.count(), period=period,
+                                                            structure_ids=structure_ids, mediator_ids=mediator_ids)
+                                       .where(Beneficiary.anonymous.is_(True)).group_by(*profile)):
+            totals[_profile_key(key)] += n
+    return [(*key, n) for key, n in totals.items() if n]
+
+
+def _profile_key(key) -> tuple:
+    genre, age, statut, commune = key
+    return str(genre), str(age), str(statut), commune or None
+
+
+# --- per unit -----------------------------------------------------------------------------------
+
+def per_unit(session, unit: str, start: date, end: date, *, structure_ids=None,
+             mediator_ids=None) -> dict[int, list]:
+    """Per unit (``structures``, ``communes`` of the structures, ``mediateurs``) with at least one
+    accompagnement: [accompagnements, distinct identified people, anonymous accompagnements,
+    first accompaniments, workshops, minutes]. A person accompanied by two units counts in each."""
+    from mediation.directory.models import Structure
+
+    if unit not in UNITS:
+        raise ValueError(unit)
+    period = Period.of(start, end)
+
+    def keyed(table, query):
+        """``query`` with the unit of ``table``'s rows as its first column."""
+        if unit == "mediateurs":
+            return query.add_columns(table.mediator_id.label("unit")), table.mediator_id
+        if unit == "structures":
+            return query.add_columns(table.structure_id.label("unit")), table.structure_id
+        query = query.join(Structure, Structure.id == table.structure_id)
+        return query.add_columns(Structure.commune_id.label("unit")), Structure.commune_id
+
+    figures: dict[int, list] = {}
+
+    def add(key, values):
+        row = figures.setdefault(key, [0] * 6)
+        for i, value in values:
+            row[i] += int(value or 0)  # PostgreSQL's SUM of a bigint is a numeric
+
+    people = []
+    if period.months is not None:
+        r = ActivityRollup
+        query, key = keyed(r, sa.select().select_from(r))
+        query = query.add_columns(
+            sa.func.sum(r.accompaniments), sa.func.sum(r.anonymous_accompaniments), sa.func.sum(r.first_accompaniments),
+            sa.func.sum(sa.case((r.type == ActivityType.COLLECTIF, r.activities), else_=0)), sa.func.sum(r.duration_min))
+        for key_value, acc, anonymous, first, workshops, minutes in session.execute(
+                query.where(*_cells(r, period, structure_ids, mediator_ids)).group_by(key)):
+            add(key_value, [(0, acc), (2, anonymous), (3, first), (4, workshops), (5, minutes)])
+        b = BeneficiaryMonthRollup
+        query, key = keyed(b, sa.select().select_from(b))
+        people.append(query.add_columns(b.beneficiary_id.label("beneficiary_id"))
+                      .where(*_cells(b, period, structure_ids, mediator_ids)))
+    if period.edges:
+        edge = _edge_activities(period, structure_ids, mediator_ids)
+        query, key = keyed(Activity, sa.select().select_from(Activity))
+        for key_value, workshops, minutes in session.execute(
+                query.add_columns(sa.func.sum(sa.case((Activity.type == ActivityType.COLLECTIF, 1), else_=0)),
+                                  sa.func.sum(Activity.duration_min)).where(*edge).group_by(key)):
+            add(key_value, [(4, workshops), (5, minutes)])
+        base = (sa.select().select_from(Participation).join(Activity, Activity.id == Participation.activity_id)
+                .join(Beneficiary, Beneficiary.id == Participation.beneficiary_id))
+        query, key = keyed(Activity, base)
+        for key_value, acc, anonymous, first in session.execute(
+                query.add_columns(sa.func.count(), sa.func.sum(sa.case((Beneficiary.anonymous, 1), else_=0)),
+                                  sa.func.sum(sa.case((Participation.first_accompaniment, 1), else_=0)))
+                .where(*edge).group_by(key)):
+            add(key_value, [(0, acc), (2, anonymous), (3, first)])
+        people.append(query.add_columns(Participation.beneficiary_id.label("beneficiary_id"))
+                      .where(*edge, Beneficiary.anonymous.is_(False)))
+    if people:
+        pairs = (people[0].distinct() if len(people) == 1 else sa.union(*people)).subquery("pairs")
+        for key_value, n in session.execute(sa.select(pairs.c.unit, sa.func.count()).group_by(pairs.c.unit)):
+            add(key_value, [(1, n)])
+    return {key: values for key, values in figures.items() if values[0]}
