@@ -77,7 +77,8 @@ def snapshot(engine: sa.Engine) -> Snapshot:
             revision = connection.scalar(sa.text("SELECT version_num FROM alembic_version"))
         last_hash = None
         if "audit_events" in names:
-            last_hash = connection.scalar(sa.text("SELECT hash FROM audit_events ORDER BY id DESC LIMIT 1"))
+            last_hash = connection.scalar(sa.text(  # any revision: the newest sealed event
+                "SELECT hash FROM audit_events WHERE hash IS NOT NULL ORDER BY id DESC LIMIT 1"))
     return Snapshot(counts=counts, revision=revision, audit_events=counts.get("audit_events", 0),
                     audit_last_hash=last_hash)
 

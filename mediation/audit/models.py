@@ -26,7 +26,10 @@ class AuditEvent(db.Model):
     object_id: Mapped[str | None] = mapped_column(sa.String(40))
     structure_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)
     details: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    # The chain, written once when the transaction commits (audit.services.seal): position, previous
+    # event's hash, own hash. NULL only inside the transaction that recorded the event.
+    seq: Mapped[int | None] = mapped_column(sa.BigInteger, unique=True)
     prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
-    hash: Mapped[str] = mapped_column(sa.String(64))
+    hash: Mapped[str | None] = mapped_column(sa.String(64))
 
     actor = relationship("User")

@@ -3,6 +3,14 @@
 Services call :func:`record` inside the same transaction as the change they make, so the event
 and the change are committed (or rolled back) together. Details must never hold personal data
 (names, contact details, notes): ids and field names only.
+
+The hash chain is *sealed at commit*: :func:`record` inserts the event at once (visible to the rest
+of the transaction), and just before the transaction commits :func:`seal` gives its events their
+place in the chain (``seq``), the previous event's hash and their own. On PostgreSQL sealing takes a
+transaction-level advisory lock, so chain writers are serialised only for the few milliseconds
+between sealing and the end of the commit — not from their first event on: a long transaction
+(bulk badge issuing, retention run) no longer makes every other write wait. The database allows
+exactly one update of an event, the seal, of an unsealed row, touching nothing else (triggers).
 """
 
 from __future__ import annotations
@@ -166,14 +174,10 @@ def record(
     details: dict | None = None,
     at: datetime | None = None,
 ) -> AuditEvent:
-    """Append one event to the chain, in the caller's transaction."""
+    """Append one event, in the caller's transaction; it is sealed into the chain at commit."""
     if obj is not None:
         object_type = object_type or obj.__tablename__
         object_id = object_id if object_id is not None else getattr(obj, "id", None)
-    if session.get_bind().dialect.name == "postgresql":
-        # Serialise writers of the chain for the rest of this transaction.
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(7270001)"))
-    prev_hash = session.scalar(sa.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
     event = AuditEvent(
         at=at or utcnow(),
         actor_id=getattr(actor, "id", actor),
@@ -182,12 +186,49 @@ def record(
         object_id=None if object_id is None else str(object_id),
         structure_id=structure_id,
         details=details or {},
-        prev_hash=prev_hash,
     )
-    event.hash = _digest(prev_hash, event)
     session.add(event)
     session.flush()
+    session.info.setdefault(_UNSEALED, []).append(event)
     return event
+
+
+_UNSEALED = "audit_unsealed_events"
+CHAIN_LOCK = 7270001
+
+
+def seal(session: Session) -> int:
+    """Chain this transaction's unsealed events after the last sealed one (called before every
+    commit by a session hook; also by :func:`verify_chain`). Returns how many were sealed."""
+    pending = [e for e in session.info.pop(_UNSEALED, [])
+               if sa.inspect(e).persistent and e.hash is None]
+    if not pending:
+        return 0
+    if session.get_bind().dialect.name == "postgresql":
+        # Held until the end of the commit: the next sealer reads this transaction's last hash.
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
+    last = session.execute(sa.select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.is_not(None))
+                           .order_by(AuditEvent.seq.desc()).limit(1)).first()
+    seq, prev = (last.seq, last.hash) if last else (0, None)
+    for event in sorted(pending, key=lambda e: e.id):
+        seq += 1
+        event.seq, event.prev_hash = seq, prev
+        event.hash = prev = _digest(prev, event)
+    session.flush()
+    return len(pending)
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _seal_before_commit(session: Session) -> None:
+    if session.info.get(_UNSEALED):
+        seal(session)
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, previous_transaction) -> None:
+    """Events of a rolled-back (sub)transaction are gone: keep only those still in the database."""
+    if session.info.get(_UNSEALED):
+        session.info[_UNSEALED] = [e for e in session.info[_UNSEALED] if sa.inspect(e).persistent]
 
 
 @dataclass
@@ -201,22 +242,25 @@ class ChainCheck:
 
 
 def verify_chain(session: Session, batch: int = 5000) -> ChainCheck:
-    """Recompute every hash in order; report the first event whose hash does not match."""
+    """Recompute every hash in chain order; report the first event whose hash does not match, or
+    an event that was committed without a seal. Seals the caller's own pending events first."""
+    seal(session)
+    unsealed = session.scalar(sa.select(sa.func.min(AuditEvent.id)).where(AuditEvent.seq.is_(None)))
     prev = None
     checked = 0
-    last_id = 0
+    last_seq = 0
     while True:
         rows = session.scalars(
-            sa.select(AuditEvent).where(AuditEvent.id > last_id).order_by(AuditEvent.id).limit(batch)
+            sa.select(AuditEvent).where(AuditEvent.seq > last_seq).order_by(AuditEvent.seq).limit(batch)
         ).all()
         if not rows:
-            return ChainCheck(checked, None)
+            return ChainCheck(checked, unsealed)
         for event in rows:
             if event.prev_hash != prev or _digest(prev, event) != event.hash:
                 return ChainCheck(checked, event.id)
             prev = event.hash
             checked += 1
-            last_id = event.id
+            last_seq = event.seq
 
 
 def search(session: Session, *, action=None, actor_id=None, object_type=None, object_id=None,

@@ -32,3 +32,38 @@ def test_admin_reads_the_log_with_filters(client, login, network, session):
 def test_only_admins_read_the_log(client, login, network):
     login(client, network.mediator)
     assert client.get("/admin/journal/").status_code == 403
+
+
+def test_events_are_sealed_into_the_chain_when_the_transaction_commits(session, network):
+    first = services.record(session, "structure.updated", actor=network.admin, obj=network.structure_a)
+    second = services.record(session, "structure.updated", actor=network.admin, obj=network.structure_b)
+    assert first.hash is None and second.seq is None  # recorded, visible, not yet in the chain
+    assert session.scalar(sa.select(sa.func.count()).where(AuditEvent.id.in_([first.id, second.id]))) == 2
+    session.commit()
+    assert (second.seq, second.prev_hash) == (first.seq + 1, first.hash)
+    assert first.hash and second.hash
+    assert services.verify_chain(session).ok
+
+
+def test_a_rolled_back_event_is_never_sealed(session, network):
+    with pytest.raises(RuntimeError), session.begin_nested():  # a failure midway: rolled back
+        services.record(session, "structure.updated", actor=network.admin, obj=network.structure_a)
+        raise RuntimeError
+    kept = services.record(session, "structure.updated", actor=network.admin, obj=network.structure_b)
+    session.commit()
+    assert kept.hash is not None
+    assert services.verify_chain(session).ok
+
+
+def test_sealing_is_the_only_update_the_database_allows(session, network):
+    event = services.record(session, "structure.updated", actor=network.admin, obj=network.structure_a)
+    # changing the event while sealing it is refused
+    with pytest.raises(sa.exc.DatabaseError), session.begin_nested():
+        session.execute(sa.update(AuditEvent).where(AuditEvent.id == event.id)
+                        .values(seq=10**9, hash="f" * 64, action="x"))
+    session.commit()  # sealed now
+    # a sealed event cannot be sealed again (rewritten history)
+    with pytest.raises(sa.exc.DatabaseError), session.begin_nested():
+        session.execute(sa.update(AuditEvent).where(AuditEvent.id == event.id).values(hash="0" * 64))
+    # an event committed without its seal is reported
+    assert services.verify_chain(session).ok

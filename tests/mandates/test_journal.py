@@ -19,7 +19,7 @@ def _drop_append_only_trigger(session):
     if is_postgres():
         session.execute(sa.text("DROP TRIGGER audit_events_append_only ON audit_events"))
     else:
-        session.execute(sa.text("DROP TRIGGER audit_events_no_update"))
+        session.execute(sa.text("DROP TRIGGER audit_events_seal_only"))
 
 
 def test_journal_rows_cannot_be_changed(session, make_mandate):
