@@ -151,22 +151,36 @@ def _hours(scope: Scope) -> float:
 
 def activity_profile(scope: Scope) -> list[tuple]:
     """Accompagnements per (canal, duration bucket): the canal and duration breakdowns in one
-    query on the activities alone (``participants_count`` is the number of live participations,
-    the stats weight), which also gives the hours and the filled shares of the individual
-    accompaniments' optional fields (data quality)."""
+    query (``participants_count`` is the number of live participations, the stats weight), which
+    also gives the hours and the filled shares of the individual accompaniments' optional fields
+    (data quality); from ``activity_profile_rollups`` when the filter allows it (whole months, the
+    days at the edges from the activities), else from the scope's activities."""
     if "activity_profile" not in scope.cache:
-        bucket = duration_bucket_expr()
-        individual = Activity.type == ActivityType.INDIVIDUEL
-        filled = lambda condition: sa.func.sum(sa.case((sa.and_(individual, condition), 1), else_=0))  # noqa: E731
-        rows = list(scope.session.execute(
-            sa.select(Activity.place_type, bucket.label("bucket"), sa.func.sum(Activity.participants_count),
-                      sa.func.sum(Activity.duration_min), sa.func.sum(sa.case((individual, 1), else_=0)),
-                      filled(Activity.autonomie.is_not(None)), filled(sa.func.json_array_length(Activity.materiel) > 0))
-            .where(scope.activity_clause()).group_by(Activity.place_type, bucket)))
+        ids = scope.rollup_ids()
+        if ids is None:
+            rows = _activity_rows_raw(scope)
+        else:
+            from mediation.stats.people import activity_profile as from_rollups
+
+            rows = from_rollups(scope.session, scope.start, scope.end, duration_bucket_expr, structure_ids=ids[0],
+                                mediator_ids=ids[1])
         scope.cache["activity_profile"] = [(r[0], r[1], r[2] or 0) for r in rows]
         scope.cache["hours"] = sum(r[3] or 0 for r in rows) / 60
         scope.cache["individual_quality"] = tuple(sum(r[i] or 0 for r in rows) for i in (4, 5, 6))
     return scope.cache["activity_profile"]
+
+
+def _activity_rows_raw(scope: Scope) -> list[tuple]:
+    """(canal, duration band, accompagnements, minutes, individual sessions, with autonomie, with
+    matériel) from the scope's activities."""
+    bucket = duration_bucket_expr()
+    individual = Activity.type == ActivityType.INDIVIDUEL
+    filled = lambda condition: sa.func.sum(sa.case((sa.and_(individual, condition), 1), else_=0))  # noqa: E731
+    return list(scope.session.execute(
+        sa.select(Activity.place_type, bucket.label("bucket"), sa.func.sum(Activity.participants_count),
+                  sa.func.sum(Activity.duration_min), sa.func.sum(sa.case((individual, 1), else_=0)),
+                  filled(Activity.autonomie.is_not(None)), filled(sa.func.json_array_length(Activity.materiel) > 0))
+        .where(scope.activity_clause()).group_by(Activity.place_type, bucket)))
 
 
 def person_profile(scope: Scope) -> list[tuple]:
@@ -239,8 +253,9 @@ def _marginal(rows, index: int, value_index: int) -> dict:
     return totals
 
 
-def duration_bucket_expr():
-    whens = [(Activity.duration_min < high, sa.literal(key)) for key, _, _, high in DURATION_BUCKETS if high]
+def duration_bucket_expr(duration=Activity.duration_min):
+    """The duration band (its key in ``DURATION_BUCKETS``) of a duration column, in minutes."""
+    whens = [(duration < high, sa.literal(key)) for key, _, _, high in DURATION_BUCKETS if high]
     return sa.case(*whens, else_=sa.literal(DURATION_BUCKETS[-1][0]))
 
 

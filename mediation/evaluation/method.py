@@ -238,9 +238,15 @@ _QUANTA = {digits: Decimal(10) ** -digits for digits in range(4)}
 
 
 def _grouped(digits: str, negative: bool) -> str:
+    group, minus = _french_symbols()
+    grouped = f"{int(digits):,}".replace(",", group)
+    return minus + grouped if negative else grouped
+
+
+@cache
+def _french_symbols() -> tuple[str, str]:
     symbols = _french().number_symbols["latn"]
-    grouped = f"{int(digits):,}".replace(",", symbols["group"])
-    return symbols["minusSign"] + grouped if negative else grouped
+    return symbols["group"], symbols["minusSign"]
 
 
 @cache

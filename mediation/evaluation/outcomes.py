@@ -268,14 +268,21 @@ def _autonomy(scope: Scope, threshold: int, section: Section) -> None:
     joined = sa.select(first.c.level.label("l0"), latest.c.level.label("l1"), first.c.score.label("s0"),
                        latest.c.score.label("s1"), first.c.comfort.label("c0"), latest.c.comfort.label("c1")
                        ).join(latest, latest.c.person == first.c.person).subquery("pairs")
-    n, rose, gain, comfort0, comfort1, comfort_up = (v or 0 for v in scope.session.execute(sa.select(
-        sa.func.count(), sa.func.sum(sa.case((joined.c.l1 > joined.c.l0, 1), else_=0)),
-        sa.func.sum(joined.c.s1 - joined.c.s0), sa.func.sum(joined.c.c0), sa.func.sum(joined.c.c1),
-        sa.func.sum(sa.case((joined.c.c1 > joined.c.c0, 1), else_=0)))).one())
+    # One query per (first level, latest level): the transition matrix, and the totals as its sums.
+    n = rose = gain = comfort0 = comfort1 = comfort_up = 0
     matrix = [[0] * 3 for _ in range(3)]
-    for l0, l1, count in scope.session.execute(
-            sa.select(joined.c.l0, joined.c.l1, sa.func.count()).group_by(joined.c.l0, joined.c.l1)):
+    for l0, l1, count, gained, c0, c1, up in scope.session.execute(
+            sa.select(joined.c.l0, joined.c.l1, sa.func.count(), sa.func.sum(joined.c.s1 - joined.c.s0),
+                      sa.func.sum(joined.c.c0), sa.func.sum(joined.c.c1),
+                      sa.func.sum(sa.case((joined.c.c1 > joined.c.c0, 1), else_=0)))
+            .group_by(joined.c.l0, joined.c.l1)):
         matrix[int(l0) - 1][int(l1) - 1] = count
+        n += count
+        rose += count if l1 > l0 else 0
+        gain += gained or 0
+        comfort0 += c0 or 0
+        comfort1 += c1 or 0
+        comfort_up += up or 0
     section.figures.append(results.rate_figure("resultats.progression_autonomie",
                                                ind["resultats.progression_autonomie"].label, rose, n, threshold))
     section.figures.append(results.mean_figure("resultats.gain_autonomie", ind["resultats.gain_autonomie"].label,

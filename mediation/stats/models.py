@@ -26,11 +26,12 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mediation.cases.enums import ActivityType, Genre, StatutSocial, TrancheAge
+from mediation.cases.enums import ActivityType, Genre, PlaceType, StatutSocial, TrancheAge
 from mediation.extensions import db
 from mediation.types import enum_column
 
-__all__ = ["ActivityRollup", "AnonymousProfileRollup", "BeneficiaryMonthRollup", "ThematiqueRollup"]
+__all__ = ["ActivityProfileRollup", "ActivityRollup", "AnonymousProfileRollup", "BeneficiaryMonthRollup",
+           "ThematiqueRollup"]
 
 
 def _key():
@@ -107,3 +108,23 @@ class AnonymousProfileRollup(db.Model):
     statut_social: Mapped[StatutSocial] = mapped_column(enum_column(StatutSocial), primary_key=True)
     commune_id: Mapped[int] = _key()
     accompaniments: Mapped[int] = mapped_column(sa.Integer)
+
+
+class ActivityProfileRollup(db.Model):
+    """Activities per cell, type, canal (``place_type``) and duration (minutes, exact: any grouping
+    into duration bands is made when reading): their accompagnements (``participants_count``, the
+    stats weight) and how many have the optional fields of an individual session filled in."""
+
+    __tablename__ = "activity_profile_rollups"
+    __table_args__ = (sa.Index("ix_activity_profile_rollups_mediator_month", "mediator_id", "month"),)
+
+    structure_id: Mapped[int] = _key()
+    month: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    mediator_id: Mapped[int] = _key()
+    type: Mapped[ActivityType] = mapped_column(enum_column(ActivityType), primary_key=True)
+    place_type: Mapped[PlaceType] = mapped_column(enum_column(PlaceType), primary_key=True)
+    duration: Mapped[int] = _key()
+    activities: Mapped[int] = mapped_column(sa.Integer)
+    accompaniments: Mapped[int] = mapped_column(sa.Integer)
+    autonomie_given: Mapped[int] = mapped_column(sa.Integer)
+    materiel_given: Mapped[int] = mapped_column(sa.Integer)

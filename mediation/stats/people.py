@@ -1,7 +1,7 @@
-"""The people of a scope over a period — who was accompanied, how often, their profile — and the
-figures per unit (structure, commune, mediator) that count people, from the rollups for the whole
-months of the period and from the raw tables for the days at its edges, like
-:func:`mediation.stats.dashboard.means`.
+"""The people of a scope over a period — who was accompanied, how often, their profile —, the
+figures per unit (structure, commune, mediator) that count people, and the profile of the
+activities (canal, duration), from the rollups for the whole months of the period and from the raw
+tables for the days at its edges, like :func:`mediation.stats.dashboard.means`.
 
 Same definitions as the raw queries of :mod:`mediation.evaluation` (which remain the reference):
 identified people are counted once (``beneficiary_month_rollups``, their record read live from
@@ -26,8 +26,13 @@ import sqlalchemy as sa
 from mediation.cases.enums import ActivityType
 from mediation.cases.models import Activity, Beneficiary, Participation
 from mediation.stats.dashboard import full_months
-from mediation.stats.models import ActivityRollup, AnonymousProfileRollup, BeneficiaryMonthRollup
-from mediation.stats.rollups import anonymous_profile_sql, next_month
+from mediation.stats.models import (
+    ActivityProfileRollup,
+    ActivityRollup,
+    AnonymousProfileRollup,
+    BeneficiaryMonthRollup,
+)
+from mediation.stats.rollups import activity_profile_select, anonymous_profile_sql, next_month
 
 UNITS = ("structures", "communes", "mediateurs")
 
@@ -160,6 +165,38 @@ def anonymous_profile(session, start: date, end: date, *, structure_ids=None,
 def _profile_key(key) -> tuple:
     genre, age, statut, commune = key
     return str(genre), str(age), str(statut), commune or None
+
+
+# --- activities ---------------------------------------------------------------------------------
+
+def activity_profile(session, start: date, end: date, bucket, *, structure_ids=None,
+                     mediator_ids=None) -> list[tuple]:
+    """Activities per (canal, duration band): ``(place_type, band, accompagnements, minutes,
+    individual sessions, of which with autonomie, of which with matériel)``. ``bucket`` maps a
+    duration column to its band (an SQL expression); the rollups keep exact durations."""
+    period = Period.of(start, end)
+    parts = []
+    if period.months is not None:
+        r = ActivityProfileRollup
+        parts.append(sa.select(r.type, r.place_type, r.duration, r.activities, r.accompaniments, r.autonomie_given,
+                               r.materiel_given).where(*_cells(r, period, structure_ids, mediator_ids)))
+    if period.edges:
+        edges = activity_profile_select(sa.and_(*_edge_activities(period, structure_ids, mediator_ids))).subquery()
+        parts.append(sa.select(edges.c.type, edges.c.place_type, edges.c.duration, edges.c.activities,
+                               edges.c.accompaniments, edges.c.autonomie_given, edges.c.materiel_given))
+    rows = (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery("profile")
+    band = bucket(rows.c.duration)
+    individual = rows.c.type == ActivityType.INDIVIDUEL
+
+    def individuals(column):
+        return sa.func.sum(sa.case((individual, column), else_=0))
+
+    return [(place, key, int(acc or 0), int(minutes or 0), int(n or 0), int(autonomie or 0), int(materiel or 0))
+            for place, key, acc, minutes, n, autonomie, materiel in session.execute(
+                sa.select(rows.c.place_type, band.label("band"), sa.func.sum(rows.c.accompaniments),
+                          sa.func.sum(rows.c.duration * rows.c.activities), individuals(rows.c.activities),
+                          individuals(rows.c.autonomie_given), individuals(rows.c.materiel_given))
+                .group_by(rows.c.place_type, band))]
 
 
 # --- per unit -----------------------------------------------------------------------------------

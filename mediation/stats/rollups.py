@@ -29,6 +29,7 @@ from sqlalchemy.sql.functions import GenericFunction
 from mediation.cases.enums import Genre, StatutSocial, TrancheAge
 from mediation.cases.models import Activity, ActivityThematique, Beneficiary, Participation
 from mediation.stats.models import (
+    ActivityProfileRollup,
     ActivityRollup,
     AnonymousProfileRollup,
     BeneficiaryMonthRollup,
@@ -38,7 +39,7 @@ from mediation.stats.models import (
 Cell = tuple[int, date, int]  # (structure_id, month, mediator_id)
 
 ROLLUP_TABLES = (ActivityRollup.__table__, ThematiqueRollup.__table__, BeneficiaryMonthRollup.__table__,
-                 AnonymousProfileRollup.__table__)
+                 AnonymousProfileRollup.__table__, ActivityProfileRollup.__table__)
 LOCK_NAMESPACE = 7270002
 # Above this many cells, refreshing whole months is cheaper than a long OR of cells.
 MAX_CELLS = 400
@@ -270,7 +271,31 @@ def aggregate_selects(where=None) -> dict[str, sa.Select]:
         ThematiqueRollup.__tablename__: thematiques,
         BeneficiaryMonthRollup.__tablename__: beneficiaries,
         AnonymousProfileRollup.__tablename__: anonymous,
+        ActivityProfileRollup.__tablename__: activity_profile_select(condition),
     }
+
+
+def activity_profile_select(condition) -> sa.Select:
+    """The :class:`ActivityProfileRollup` rows of the activities matching ``condition``."""
+    month = month_start(Activity.date).label("month")
+    keys = (Activity.structure_id, month, Activity.mediator_id, Activity.type, Activity.place_type,
+            Activity.duration_min.label("duration"))
+    return (
+        sa.select(*keys, sa.func.count().label("activities"),
+                  sa.func.coalesce(sa.func.sum(Activity.participants_count), 0).label("accompaniments"),
+                  sa.func.sum(sa.case((Activity.autonomie.is_not(None), 1), else_=0)).label("autonomie_given"),
+                  sa.func.sum(sa.case((sa.func.json_array_length(Activity.materiel) > 0, 1), else_=0))
+                  .label("materiel_given"))
+        .where(condition).group_by(*keys)
+    )
+
+
+def activity_profile_of(activity: Activity) -> dict:
+    """The :class:`ActivityProfileRollup` row of one activity (the same rule in Python)."""
+    return {"type": activity.type, "place_type": activity.place_type, "duration": activity.duration_min,
+            "activities": 1, "accompaniments": activity.participants_count or 0,
+            "autonomie_given": int(activity.autonomie is not None),
+            "materiel_given": int(bool(activity.materiel))}
 
 
 def anonymous_profile_sql() -> dict[str, sa.ColumnElement]:
