@@ -111,6 +111,11 @@ def mediator_structures(session: Session, user, day: date | None = None) -> list
     return list(session.scalars(sa.select(Structure).where(Structure.id.in_(ids)).order_by(Structure.name)))
 
 
+def mediator_structure_ids(session: Session, user, day: date | None = None) -> set[int]:
+    """Ids of the structures ``user`` works for on ``day`` (a check needs no whole structure)."""
+    return set(session.scalars(sa.select(StaffMembership.structure_id).where(active_membership_clause(user.id, day))))
+
+
 @dataclass
 class Defaults:
     structure_id: int | None
@@ -157,9 +162,9 @@ def _enum_or_error(enum_cls, value, errors: Errors, name: str, message: str):
 
 def _validate(session: Session, user, data: ActivityInput, errors: Errors, today: date) -> dict:
     """Common rules of both kinds of activity; returns the column values."""
-    allowed = {s.id for s in mediator_structures(session, user, data.date if data.date else None)}
+    allowed = mediator_structure_ids(session, user, data.date if data.date else None)
     if not allowed:
-        allowed = {s.id for s in mediator_structures(session, user)}
+        allowed = mediator_structure_ids(session, user)
     if not data.structure_id:
         errors.add("structure_id", "Veuillez choisir la structure pour laquelle vous intervenez")
     elif data.structure_id not in allowed:
@@ -375,7 +380,7 @@ def anonymous_participants(counters: AnonymousCounters, *, structure_id: int, cr
     rng.shuffle(already)
     return [
         ({"owner_structure_id": structure_id, "created_by_id": created_by_id, "anonymous": True,
-          "random_attributes": True, "genre": genres[i] and Genre(genres[i]),
+          "random_attributes": True, "accompaniments_count": 1, "genre": genres[i] and Genre(genres[i]),
           "tranche_age": ages[i] and TrancheAge(ages[i]),
           "statut_social": statuts[i] and StatutSocial(statuts[i])},
          not already[i])
@@ -406,6 +411,7 @@ def _participation_for(session: Session, user, activity: Activity, beneficiary: 
         case_id = case.id
     participation = Participation(beneficiary=beneficiary, case_id=case_id, first_accompaniment=first)
     activity.participations.append(participation)
+    activity.participants_count = len(activity.participations)
     return participation
 
 
@@ -420,7 +426,7 @@ def _drop_participation(session: Session, activity: Activity, participation: Par
 
 def _anonymous_values(anon: dict, structure_id: int, user) -> dict:
     return {"owner_structure_id": structure_id, "created_by_id": user.id, "anonymous": True,
-            "random_attributes": False, "residence_commune_id": anon["residence_commune_id"],
+            "random_attributes": False, "accompaniments_count": 1, "residence_commune_id": anon["residence_commune_id"],
             "genre": anon["genre"], "tranche_age": anon["tranche_age"], "statut_social": anon["statut_social"]}
 
 
@@ -521,8 +527,7 @@ def log_activity(session: Session, user, data: ActivityInput, *, visible_benefic
     # An empty collection from the start: no lazy load of a new activity's participations.
     activity = Activity(type=data.type, mediator_id=user.id, created_by_id=user.id, participations=[])
     _apply(activity, values)
-    session.add(activity)
-    session.flush()
+    session.add(activity)  # inserted with its participants by one flush
     if data.type == ActivityType.INDIVIDUEL:
         _set_individual_beneficiary(session, user, activity, values)
     else:
@@ -531,9 +536,7 @@ def log_activity(session: Session, user, data: ActivityInput, *, visible_benefic
     # Targeted upkeep (a new activity only adds): the counters of its participants, and the
     # statistics of its own cell plus those of the first accompaniments it displaced.
     moved = services.count_new_participations(session, activity, activity.participations)
-    cells = {(s, rollups.first_of_month(d), m) for s, d, m in
-             [(activity.structure_id, activity.date, activity.mediator_id), *moved]}
-    rollups.refresh_rollups(session, previous=cells)
+    rollups.add_new_activity(session, activity, activity.participations, displaced=moved)
     from mediation.pathways.referrals import honour_for_activity  # referrals to this structure are honoured
 
     honour_for_activity(session, activity)

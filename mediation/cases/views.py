@@ -150,10 +150,6 @@ def _initial_input(activity_type: ActivityType):
 
 def _activity_form_page(activity_type: ActivityType, activity: Activity | None = None):
     form = _form_for(activity_type)
-    structures = activities.mediator_structures(db.session, current_user)
-    if not structures:
-        flash("Vous n'êtes rattaché·e à aucune structure : demandez à votre coordination de vous rattacher.", "error")
-        return redirect(url_for("home.index"))
     if request.method == "GET":
         data = activities.input_from_activity(activity) if activity else _initial_input(activity_type)
         form.fill(data)
@@ -177,7 +173,10 @@ def _activity_form_page(activity_type: ActivityType, activity: Activity | None =
             form.attach(error)
         else:
             return redirect(url_for("cases.activity_detail", activity_id=saved.id))
-    _prepare(form, current_user)  # the choices, only when the page is shown
+    structures = _prepare(form, current_user)  # the choices, only when the page is shown
+    if not structures:  # (a POST was refused by the rules: the structure is not theirs)
+        flash("Vous n'êtes rattaché·e à aucune structure : demandez à votre coordination de vous rattacher.", "error")
+        return redirect(url_for("home.index"))
     _keep_selected(form)
     template = "cases/activity_individual.html" if activity_type == ActivityType.INDIVIDUEL else "cases/activity_workshop.html"
     return render_template(template, form=form, activity=activity, single_structure=structures[0]

@@ -18,6 +18,7 @@ locks (one per cell, taken in a fixed order); SQLite has a single writer anyway.
 from __future__ import annotations
 
 import zlib
+from collections import Counter
 from collections.abc import Iterable
 from datetime import date
 
@@ -129,6 +130,84 @@ def refresh_rollups(session: Session, activity_ids: Iterable[int] | None = None,
     return len(cells) + len(months)
 
 
+def add_new_activity(session: Session, activity: Activity, participations: Iterable[Participation],
+                     displaced: Iterable[Cell] = ()) -> None:
+    """Add a just-created live ``activity`` to its cell by additive upserts (``INSERT … ON CONFLICT
+    DO UPDATE SET n = n + …``), instead of recomputing the whole cell: a new activity only adds.
+
+    ``displaced``: the cells of the first accompaniments the new activity took over (their
+    « nouveaux bénéficiaires » went down); they are recomputed after the upserts, which is exact
+    whatever the upserts added. The participations' ``first_accompaniment`` flags must be final.
+
+    Locks: the activity's cell and the displaced ones, all at once in a fixed order, as a refresh
+    does — taking them one after the other let two back-dated sessions deadlock (each held its own
+    cell and waited for the other's).
+    """
+    session.flush()
+    month = first_of_month(activity.date)
+    own: Cell = (activity.structure_id, month, activity.mediator_id)
+    displaced = sorted({(s, first_of_month(m), med) for s, m, med in displaced})
+    _lock(session, [_cell_key(c) for c in {own, *displaced}])
+    cell = {"structure_id": own[0], "month": own[1], "mediator_id": own[2]}
+    participations = list(participations)
+    identified = [p.beneficiary_id for p in participations if not p.beneficiary.anonymous]
+    n = len(participations)
+    statements = _upserts(session.get_bind().dialect.name)
+    session.execute(statements[ActivityRollup.__tablename__], {
+        **cell, "type": activity.type, "activities": 1, "accompaniments": n,
+        "anonymous_accompaniments": n - len(identified),
+        "first_accompaniments": sum(1 for p in participations if p.first_accompaniment),
+        "duration_min": activity.duration_min})
+    codes = sorted(set(activity.thematiques or ()))
+    if codes:
+        session.execute(statements[ThematiqueRollup.__tablename__], [
+            {**cell, "type": activity.type, "code": code, "activities": 1, "accompaniments": n} for code in codes])
+    if identified:
+        session.execute(statements[BeneficiaryMonthRollup.__tablename__], [
+            {**cell, "beneficiary_id": b, "accompaniments": 1} for b in sorted(set(identified))])
+    profiles = Counter(_profile_key(p.beneficiary) for p in participations if p.beneficiary.anonymous)
+    if profiles:
+        session.execute(statements[AnonymousProfileRollup.__tablename__], [
+            {**cell, **dict(key), "accompaniments": count} for key, count in sorted(profiles.items())])
+    session.execute(statements[ActivityProfileRollup.__tablename__], {**cell, **activity_profile_of(activity)})
+    if displaced:
+        _refresh_cells(session, displaced)
+
+
+def _profile_key(beneficiary: Beneficiary) -> tuple:
+    profile = anonymous_profile_of(beneficiary)
+    return (("commune_id", profile["commune_id"]), ("genre", Genre(profile["genre"])),
+            ("statut_social", StatutSocial(profile["statut_social"])),
+            ("tranche_age", TrancheAge(profile["tranche_age"])))
+
+
+_UPSERTS: dict[str, dict[str, sa.Insert]] = {}
+
+
+def _upserts(dialect: str) -> dict[str, sa.Insert]:
+    """One ``INSERT … ON CONFLICT (primary key) DO UPDATE`` per rollup table, adding the new values
+    (built once per dialect: SQLAlchemy then reuses their compiled form)."""
+    if dialect not in _UPSERTS:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        statements = {}
+        for table in ROLLUP_TABLES:
+            statement = insert(table)
+            keys = [c.name for c in table.primary_key.columns]
+            added = {}
+            for column in table.columns:
+                if column.name in keys:
+                    continue
+                old, new = column, statement.excluded[column.name]
+                # SUM over rows whose value is NULL is NULL: keep that meaning (duration_min).
+                added[column.name] = sa.func.coalesce(old + new, old, new)
+            statements[table.name] = statement.on_conflict_do_update(index_elements=keys, set_=added)
+        _UPSERTS[dialect] = statements
+    return _UPSERTS[dialect]
+
+
 def rebuild(session: Session) -> dict[str, int]:
     """Empty and recompute every rollup from the raw tables (after a bulk load or to repair)."""
     session.flush()
@@ -155,6 +234,11 @@ def _lock(session: Session, keys: list[str]) -> None:
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:ns, :key)"), {"ns": LOCK_NAMESPACE, "key": key})
 
 
+def _cell_key(cell: Cell) -> str:
+    structure, month, mediator = cell
+    return f"cell:{structure}:{month.isoformat()}:{mediator}"
+
+
 def _cells_clause(cells: list[Cell]):
     """Activities of the cells, in an index-friendly shape: (mediator, date range) per cell."""
     return sa.or_(*[
@@ -165,7 +249,7 @@ def _cells_clause(cells: list[Cell]):
 
 
 def _refresh_cells(session: Session, cells: list[Cell]) -> None:
-    _lock(session, [f"cell:{s}:{m.isoformat()}:{med}" for s, m, med in cells])
+    _lock(session, [_cell_key(c) for c in cells])
     for table in ROLLUP_TABLES:
         key = sa.tuple_(table.c.structure_id, table.c.month, table.c.mediator_id)
         session.execute(table.delete().where(key.in_(cells)))

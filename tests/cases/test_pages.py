@@ -302,3 +302,19 @@ def test_people_offered_are_those_followed_now_plus_the_one_asked_for(client, lo
     response = client.post("/activites/nouvelle", data=individual_form(network, beneficiary_id=str(former.id)))
     assert response.status_code == 302
     assert services.live_case(session, former.id).state == CaseState.OUVERT
+
+
+def test_a_mediator_attached_to_no_structure_is_told_so_and_nothing_is_saved(client, login, network, session,
+                                                                              make_user):
+    from mediation.auth.models import Role
+
+    loner = make_user(Role.MEDIATOR)
+    login(client, loner)
+    before = session.scalar(sa.select(sa.func.count()).select_from(Activity))
+    for send in (lambda: client.get("/activites/nouvelle"),
+                 lambda: client.post("/activites/nouvelle", data=individual_form(network))):
+        response = send()
+        assert response.status_code == 302 and response.headers["Location"].endswith("/")
+        page = client.get("/").get_data(as_text=True)
+        assert "aucune structure" in page
+    assert session.scalar(sa.select(sa.func.count()).select_from(Activity)) == before
