@@ -22,6 +22,7 @@ from bench.database import BenchDatabase, prepare
 from mediation.auth.models import Role, User
 from mediation.directory.models import Commune, Structure
 from mediation.extensions import db
+from mediation.types import local_today
 
 DASHBOARD_TARGET_MS = 300  # issue 4: a territory dashboard p95 < 300 ms, no slower than the raw GROUP BY
 PDF_TARGET_S = 3  # issue 4: the impact PDF at 1 million in under 3 s…
@@ -81,7 +82,7 @@ def bench_evaluation(database: BenchDatabase, results: Results, repeat: int = 5)
         admin = session.scalar(sa.select(User).where(User.role == Role.ADMIN).order_by(User.id).limit(1))
         coordinator = session.scalar(sa.select(User).where(User.role == Role.COORDINATOR,
                                                            User.territory_id == territory_id).limit(1)) or admin
-        end = date.fromisoformat(database.end) if database.end else date.today()
+        end = date.fromisoformat(database.end) if database.end else local_today()
         start = end - timedelta(days=364)
         structures = list(session.scalars(sa.select(Structure).join(Commune, Commune.id == Structure.commune_id)
                                           .where(Commune.territory_id == territory_id)))

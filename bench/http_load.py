@@ -14,7 +14,6 @@ import socket
 import subprocess
 import threading
 import time
-from datetime import date
 from html.parser import HTMLParser
 from http.client import HTTPConnection, HTTPException
 from urllib.parse import urlencode
@@ -25,6 +24,7 @@ from bench.common import Results, Timing
 from bench.database import STATE_DIR, BenchDatabase
 from mediation.config import ROOT
 from mediation.extensions import db
+from mediation.types import local_today
 
 PASSWORD = "banc-d-essai-mot-de-passe-42"
 SINGLE_USER_TARGET_MS = 30
@@ -106,7 +106,7 @@ def _prepare_users(database: BenchDatabase, n: int) -> list[tuple[int, str, int]
             "WHERE u.role = 'mediator' AND NOT u.is_aidant AND m.ended_on IS NULL AND m.started_on <= :today "
             "AND (SELECT count(*) FROM staff_memberships m2 WHERE m2.user_id = u.id) = 1 "
             "ORDER BY (SELECT count(*) FROM activities a WHERE a.mediator_id = u.id) DESC, u.id LIMIT :n"),
-            {"today": date.today(), "n": n}).all()
+            {"today": local_today(), "n": n}).all()
         password = hash_password(PASSWORD)
         for row in rows:
             db.session.execute(sa.text("UPDATE users SET password_hash = :h WHERE id = :id"),
@@ -151,7 +151,7 @@ class Server:
 
 def _activity_form(token: str, structure_id: int, n: int) -> list[tuple[str, str]]:
     themes = ("email", "navigation_sur_internet", "aide_aux_demarches_administratives", "prendre_en_main_du_materiel")
-    return [("csrf_token", token), ("structure_id", str(structure_id)), ("date", date.today().isoformat()),
+    return [("csrf_token", token), ("structure_id", str(structure_id)), ("date", local_today().isoformat()),
             ("duration", "45"), ("place_type", "lieu_activite"), ("place_structure_id", str(structure_id)),
             ("thematiques", themes[n % len(themes)]), ("materiel", "ordinateur"), ("autonomie", "autonome"),
             ("oriented", "non")]

@@ -20,10 +20,11 @@ import os
 import re
 import threading
 import time
-from datetime import date
 from pathlib import Path
 
 from locust import HttpUser, between, task
+
+from mediation.types import local_today
 
 OUT = Path(os.environ.get("LOADTEST_OUT", "instance/loadtest"))
 ACCOUNTS = json.loads((OUT / "accounts.json").read_text()) if (OUT / "accounts.json").exists() else []
@@ -87,7 +88,7 @@ class Mediator(SignedInUser):
         if not token:
             return
         self.n += 1
-        form = {"csrf_token": token, "structure_id": self.structure_id, "date": date.today().isoformat(),
+        form = {"csrf_token": token, "structure_id": self.structure_id, "date": local_today().isoformat(),
                 "duration": "45", "place_type": "lieu_activite", "place_structure_id": self.structure_id,
                 "thematiques": THEMES[self.n % len(THEMES)], "materiel": "ordinateur", "autonomie": "autonome",
                 "oriented": "non"}

@@ -16,6 +16,7 @@ from flask_login import current_user
 from mediation.auth.models import Role, User
 from mediation.directory.models import Commune, StaffMembership, Structure
 from mediation.extensions import login_manager
+from mediation.types import local_today
 
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
@@ -46,7 +47,7 @@ def access(*roles: Role | str):
 
 
 def active_membership_clause(user_id, day: date | None = None):
-    day = day or date.today()
+    day = day or local_today()
     return sa.and_(
         StaffMembership.user_id == user_id,
         StaffMembership.started_on <= day,

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+
+# The time zone of the people using the service: the dates they write and read are French dates,
+# whatever the server's own time zone (often UTC): between 23:00 and midnight UTC it is already
+# tomorrow in Paris.
+LOCAL_TIMEZONE = ZoneInfo("Europe/Paris")
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def local_today() -> date:
+    """Today's date in France (use it instead of ``date.today()``, the server's date)."""
+    return datetime.now(LOCAL_TIMEZONE).date()
 
 
 class UTCDateTime(sa.types.TypeDecorator):

@@ -41,7 +41,7 @@ from mediation.directory.models import Commune, StaffMembership, Structure
 from mediation.errors import DomainError, ValidationFailed
 from mediation.policy import active_membership_clause
 from mediation.stats import rollups
-from mediation.types import utcnow
+from mediation.types import local_today, utcnow
 
 DEFAULT_DURATION = 60
 AIDE_DEMARCHES = Thematique.AIDE_AUX_DEMARCHES_ADMINISTRATIVES.value
@@ -349,7 +349,7 @@ def validate_activity(session: Session, user, data: ActivityInput, *, visible_be
                       today: date | None = None) -> dict:
     """All the rules, with every error at once (ValidationFailed carries them by field)."""
     errors = Errors()
-    values = _validate(session, user, data, errors, today or date.today())
+    values = _validate(session, user, data, errors, today or local_today())
     if data.type == ActivityType.INDIVIDUEL:
         _validate_individual(session, user, data, errors, values, visible_beneficiary)
     else:
@@ -608,7 +608,7 @@ def input_from_activity(activity: Activity, *, for_copy: bool = False) -> Activi
     """The form values of a saved activity (to edit it, or to duplicate it with today's date)."""
     data = ActivityInput(
         type=activity.type, structure_id=activity.structure_id,
-        date=date.today() if for_copy else activity.date, duration_min=activity.duration_min,
+        date=local_today() if for_copy else activity.date, duration_min=activity.duration_min,
         place_type=activity.place_type.value, place_structure_id=activity.place_structure_id,
         place_commune_id=activity.place_commune_id if activity.place_type != PlaceType.A_DISTANCE else None,
         thematiques=list(activity.thematiques), demarche_name=activity.demarche_name,

@@ -3,7 +3,7 @@ changes, notes, consent, beneficiary creation and edit. Same blueprint as the ac
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -22,6 +22,7 @@ from mediation.extensions import db
 from mediation.forms import BaseForm
 from mediation.pagination import page_arg, paginate
 from mediation.policy import access
+from mediation.types import local_today
 from mediation.web import PARIS, rollback_only
 
 
@@ -184,7 +185,7 @@ def consent_new(case_id: int):
     if form.validate_on_submit():
         given_on = form.given_on.date
         given_at = None
-        if given_on and given_on != date.today():
+        if given_on and given_on != local_today():
             given_at = datetime.combine(given_on, time(12), tzinfo=PARIS).astimezone(UTC)
         try:
             services.record_consent(db.session, current_user, case.beneficiary, form.scope.data or "",

@@ -44,6 +44,7 @@ from mediation.cases.models import (
     Participation,
 )
 from mediation.directory.models import Commune, StaffMembership
+from mediation.types import local_today
 
 FIRST_NAMES_F = ["Marie", "Monique", "Jacqueline", "Fatima", "Nathalie", "Sylvie", "Chantal", "Aïcha", "Isabelle",
                  "Françoise", "Christine", "Nadia", "Sandrine", "Yasmina", "Léa", "Manon", "Océane", "Josiane",
@@ -183,7 +184,7 @@ def load_cases_demo(session: Session, *, territory, structures, users, today: da
                     seed: int = 2026, scale: float = 1.0) -> dict:
     """Create a year of activity ending yesterday; returns counts (for the CLI and the tests)."""
     rng = random.Random(seed)  # noqa: S311 - demo data
-    today = today or date.today()
+    today = today or local_today()
     end = today - timedelta(days=1)
     start = end - timedelta(days=364)
     communes = list(session.scalars(sa.select(Commune).where(Commune.territory_id == territory.id)))

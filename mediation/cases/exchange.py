@@ -81,7 +81,7 @@ from mediation.directory.models import Commune, StaffMembership, Structure
 from mediation.errors import DomainError, Forbidden, NotFound
 from mediation.jobs import enqueue, register
 from mediation.stats import rollups
-from mediation.types import utcnow
+from mediation.types import local_today, utcnow
 
 BATCH = 500
 # Rows per multi-VALUES INSERT: psycopg prepares very long statements slowly (10k rows: 12 s → 8 s).
@@ -187,7 +187,7 @@ def analyse_beneficiaries(session: Session, user: User, structure: Structure, co
         Beneficiary.owner_structure_id == structure.id, Beneficiary.external_id.is_not(None))))
     plan = BeneficiaryPlan(structure.id)
     seen: dict[str, int] = {}
-    today = date.today()
+    today = local_today()
     for line, cells in table.rows:
         errors_before = len(analysis.errors)
         parsed: dict[str, Any] = {}
@@ -572,7 +572,7 @@ def analyse_activities(session: Session, user: User, structure: Structure, conte
     if table is None:
         return analysis
     ctx = _Context(session, user, structure, table)
-    today = date.today()
+    today = local_today()
     groups: dict[str, list[_ActivityRow]] = {}
     for line, cells in table.rows:
         row = _parse_activity_row(ctx, analysis, table, line, cells, today)

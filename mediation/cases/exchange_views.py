@@ -8,7 +8,6 @@ Exports are POST forms: each one is recorded in the audit log (a GET never write
 from __future__ import annotations
 
 import json
-from datetime import date
 
 import click
 from flask import (
@@ -47,7 +46,7 @@ from mediation.extensions import db
 from mediation.jobs import enqueue
 from mediation.pagination import Page, page_arg
 from mediation.policy import access
-from mediation.types import utcnow
+from mediation.types import local_today, utcnow
 from mediation.web import rollback_only
 
 bp = Blueprint("cases_exchange", __name__, url_prefix="/echanges", cli_group=None)
@@ -202,7 +201,7 @@ def personal_data(beneficiary_id: int):
         data = exports.personal_data(db.session, beneficiary)
         record(db.session, "export.personal_data", actor=current_user, obj=beneficiary,
                structure_id=beneficiary.owner_structure_id, details={"format": form.format.data})
-        filename = f"donnees-beneficiaire-{beneficiary.id}-{date.today().isoformat()}"
+        filename = f"donnees-beneficiaire-{beneficiary.id}-{local_today().isoformat()}"
         if form.format.data == "json":
             body = json.dumps(data, ensure_ascii=False, indent=2, default=str)
             return Response(body, mimetype="application/json",

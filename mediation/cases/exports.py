@@ -54,7 +54,7 @@ from mediation.cases.models import (
     tranche_age_for,
 )
 from mediation.directory.models import Commune, Structure
-from mediation.types import utcnow
+from mediation.types import local_today, utcnow
 from mediation.web import to_paris
 
 BATCH = 1000
@@ -233,7 +233,7 @@ def export_activities(session: Session, user: User, activity_query: sa.Select,
     return Export(sheet="Activités", block=info_block(user, total, filters),
                   columns=activity_columns(self_export, with_source),
                   rows=_activity_rows(session, ids, self_export, with_source),
-                  filename=f"activites-{date.today().isoformat()}")
+                  filename=f"activites-{local_today().isoformat()}")
 
 
 # --- beneficiaries ------------------------------------------------------------------------------
@@ -248,7 +248,7 @@ def beneficiary_export_query(user: User, search: str | None = None) -> sa.Select
 
 
 def _beneficiary_rows(session: Session, ids: list[int]) -> Iterator[list]:
-    today = date.today()
+    today = local_today()
     for chunk in _chunks(ids):
         rows = {row.id: row for row in session.execute(
             sa.select(Beneficiary.id, Beneficiary.last_name, Beneficiary.first_name, Beneficiary.birth_year,
@@ -273,7 +273,7 @@ def export_beneficiaries(session: Session, user: User, search: str | None = None
         Beneficiary.last_name, Beneficiary.first_name, Beneficiary.id)))
     return Export(sheet="Bénéficiaires", block=info_block(user, len(ids), [("Recherche", search or "")]),
                   columns=[c.label for c in B.EXPORT], rows=_beneficiary_rows(session, ids),
-                  filename=f"beneficiaires-{date.today().isoformat()}")
+                  filename=f"beneficiaires-{local_today().isoformat()}")
 
 
 # --- writers ------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from mediation.cases.enums import (
 )
 from mediation.errors import DomainError
 from mediation.extensions import db
-from mediation.types import UTCDateTime, enum_column, utcnow
+from mediation.types import UTCDateTime, enum_column, local_today, utcnow
 
 __all__ = [
     "Activity",
@@ -64,7 +64,7 @@ def tranche_age_for(birth_year: int | None, reference: date | int | None = None,
     if birth_year is None:
         return TrancheAge(declared) if declared else TrancheAge.NON_COMMUNIQUE
     if reference is None:
-        reference = date.today()
+        reference = local_today()
     year = reference if isinstance(reference, int) else reference.year
     age = year - birth_year
     for bound, band in AGE_THRESHOLDS:

@@ -24,7 +24,7 @@ from mediation.cases.enums import CaseState, ClosureReason, ConsentScope, Genre,
 from mediation.cases.models import Activity, Beneficiary, Case, CaseNote, Consent, Participation
 from mediation.directory.models import Commune
 from mediation.errors import Conflict, DomainError, ValidationFailed
-from mediation.types import utcnow
+from mediation.types import local_today, utcnow
 from mediation.web import to_paris
 
 
@@ -80,7 +80,7 @@ def validate_beneficiary(session: Session, data: BeneficiaryInput, errors: Error
                          today: date | None = None) -> dict:
     """Check and normalise ``data``; adds errors (field names prefixed by ``prefix``) and returns the
     cleaned values ready to set on a :class:`Beneficiary`."""
-    today = today or date.today()
+    today = today or local_today()
     values = {
         "first_name": clean_text(data.first_name),
         "last_name": clean_text(data.last_name),

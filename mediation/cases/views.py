@@ -34,6 +34,7 @@ from mediation.forms import BaseForm
 from mediation.pagination import page_arg, paginate
 from mediation.pathways.loans import loan_places_for
 from mediation.policy import access, structure_scope
+from mediation.types import local_today
 from mediation.web import rollback_only
 
 bp = Blueprint("cases", __name__)
@@ -114,7 +115,7 @@ def _places(structures) -> list[Structure]:
 
 def _prepare(form, user: User):
     structures = activities.mediator_structures(db.session, user)
-    lent = loan_places_for(db.session, user, date.today())  # places of a current loan (pathways), offered first
+    lent = loan_places_for(db.session, user, local_today())  # places of a current loan (pathways), offered first
     form.set_choices(structures=structures, places=list(dict.fromkeys([*structures, *lent.structures, *_places(structures)])),
                      communes=list(dict.fromkeys([*lent.communes, *_territory_communes(structures)])),
                      beneficiaries=_followed_beneficiaries(user))
@@ -135,7 +136,7 @@ def _initial_input(activity_type: ActivityType):
             return activities.input_from_activity(source, for_copy=True)
     defaults = activities.activity_defaults(db.session, current_user, activity_type)
     data = activities.ActivityInput(
-        type=activity_type, structure_id=defaults.structure_id, date=date.today(),
+        type=activity_type, structure_id=defaults.structure_id, date=local_today(),
         duration_min=defaults.duration_min, place_type=defaults.place_type,
         place_structure_id=defaults.place_structure_id, place_commune_id=defaults.place_commune_id,
     )

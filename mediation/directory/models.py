@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mediation.extensions import db
-from mediation.types import LabelledEnum, UTCDateTime, enum_column, utcnow
+from mediation.types import LabelledEnum, UTCDateTime, enum_column, local_today, utcnow
 
 
 class TerritoryKind(LabelledEnum):
@@ -92,7 +92,7 @@ class Structure(db.Model):
     site_web: Mapped[str | None] = mapped_column(sa.String(300))
     prise_rdv: Mapped[str | None] = mapped_column(sa.String(300))
     presentation_resume: Mapped[str | None] = mapped_column(sa.String(280))
-    date_maj: Mapped[date] = mapped_column(sa.Date, default=date.today)
+    date_maj: Mapped[date] = mapped_column(sa.Date, default=local_today)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

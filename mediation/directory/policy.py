@@ -13,14 +13,13 @@ looks like "not found" (404); a role that may never change anything gets 403 fro
 
 from __future__ import annotations
 
-from datetime import date
-
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, contains_eager
 
 from mediation.auth.models import Role, User
 from mediation.directory.models import Commune, StaffMembership, Structure, Territory
 from mediation.policy import restrict_to_structures
+from mediation.types import local_today
 
 DIRECTORY_READERS = (Role.ADMIN, Role.COORDINATOR, Role.MEDIATOR)
 DIRECTORY_ADMINS = (Role.ADMIN, Role.COORDINATOR)
@@ -71,7 +70,7 @@ def can_view_structure_staff(user: User, structure: Structure) -> bool:
     if can_edit_structure(user, structure):
         return True
     if user.role == Role.MEDIATOR:
-        today = date.today()
+        today = local_today()
         return any(m.user_id == user.id and m.is_active_on(today) for m in structure.memberships)
     return False
 

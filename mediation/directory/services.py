@@ -24,7 +24,7 @@ from mediation.directory import policy
 from mediation.directory.models import Commune, Structure, Territory, TerritoryKind
 from mediation.directory.national_schema import LIST_FIELDS, LIST_SEPARATOR, ListField
 from mediation.errors import DomainError, Forbidden, ValidationFailed
-from mediation.types import utcnow
+from mediation.types import local_today, utcnow
 
 # --- validation helpers ----------------------------------------------------------------------
 
@@ -294,7 +294,7 @@ def create_structure(session: Session, actor: User, commune: Commune, data: Mapp
     values = clean_structure(data)
     _check_siret_free(session, values.get("siret"))
     values["postal_code"] = values.get("postal_code") or commune.postal_code
-    values["date_maj"] = values.get("date_maj") or date.today()
+    values["date_maj"] = values.get("date_maj") or local_today()
     structure = Structure(commune=commune, **values)
     session.add(structure)
     session.flush()
@@ -323,7 +323,7 @@ def update_structure(session: Session, actor: User, structure: Structure, data: 
     for attr, value in values.items():
         setattr(structure, attr, value)
     if values.get("date_maj") is None:
-        structure.date_maj = date.today()
+        structure.date_maj = local_today()
     structure.updated_at = utcnow()
     session.flush()
     record(session, "structure.updated", actor=actor, obj=structure, structure_id=structure.id,

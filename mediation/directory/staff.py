@@ -21,6 +21,7 @@ from mediation.directory import policy
 from mediation.directory.models import StaffMembership, Structure, Territory
 from mediation.directory.services import FieldError, clean_text, fail
 from mediation.errors import DomainError, Forbidden, ValidationFailed
+from mediation.types import local_today
 
 
 def _fr(day: date) -> str:
@@ -69,7 +70,7 @@ def _clean_profile(session: Session, user: User | None, *, role: Role, email, fi
     elif is_aidant:
         if aidant_trained_on is None:
             errors["aidant_trained_on"] = "Indiquez la date de la formation Aidants Connect."
-        elif aidant_trained_on > date.today():
+        elif aidant_trained_on > local_today():
             errors["aidant_trained_on"] = "La date de formation ne peut pas être dans le futur."
     fail(errors)
     return values
@@ -126,7 +127,7 @@ def create_user(session: Session, actor: User, *, email: str, first_name: str, l
     record(session, "user.created", actor=actor, obj=user,
            details={"role": role.value, **({"territory": territory.id} if territory else {})})
     if structure is not None:
-        _add_membership(session, actor, user, structure, started_on or date.today(), job_title)
+        _add_membership(session, actor, user, structure, started_on or local_today(), job_title)
     if notify:
         send_invitation(user)
     return user

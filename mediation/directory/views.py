@@ -6,8 +6,6 @@ acts through ``directory.services`` / ``directory.staff`` / ``directory.exchange
 
 from __future__ import annotations
 
-from datetime import date
-
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -23,6 +21,7 @@ from mediation.extensions import db
 from mediation.pagination import page_arg, paginate
 from mediation.pathways.loans import active_loans
 from mediation.policy import access
+from mediation.types import local_today
 from mediation.web import rollback_only
 
 bp = Blueprint("directory", __name__, url_prefix="/annuaire")
@@ -128,7 +127,7 @@ def structure_list():
 @access(*STAFF)
 def structure_export():
     structures = db.session.scalars(_filtered_structures(_structure_filters())).all()
-    filename = f"lieux-mediation-numerique-{date.today().isoformat()}.csv"
+    filename = f"lieux-mediation-numerique-{local_today().isoformat()}.csv"
     return Response(
         exchange.export_csv(structures), mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
@@ -149,7 +148,7 @@ def structure_detail(structure_id: int):
         ).all()
     return render_template(
         "directory/structure_detail.html", structure=structure, list_fields=LIST_FIELDS,
-        show_staff=show_staff, memberships=memberships, today=date.today(),
+        show_staff=show_staff, memberships=memberships, today=local_today(),
         can_edit=policy.can_edit_structure(current_user, structure), confirm=forms.ConfirmForm(),
         loans=active_loans(db.session, structure=structure),  # mediators lent here (pathways)
     )
@@ -452,7 +451,7 @@ def user_list():
     if filters["role"] in {r.value for r in Role}:
         query = query.where(User.role == filters["role"])
     if filters["structure"]:
-        today = date.today()
+        today = local_today()
         members = sa.select(StaffMembership.user_id).where(
             StaffMembership.structure_id == filters["structure"],
             StaffMembership.started_on <= today,
@@ -468,7 +467,7 @@ def user_list():
         selectinload(User.territory),
     ).order_by(User.last_name, User.first_name, User.id)
     page = paginate(db.session, query, page_arg(request.args))
-    today = date.today()
+    today = local_today()
     rows = [(u, [m.structure for m in u.memberships if m.is_active_on(today)]) for u in page.items]
     args = {k: v for k, v in filters.items() if v and not (k == "status" and v == "active")}
     return render_template(
@@ -524,7 +523,7 @@ def user_detail(user_id: int):
         .order_by(StaffMembership.ended_on.is_not(None), StaffMembership.started_on.desc())
     ).all()
     return render_template(
-        "directory/user_detail.html", user=user, today=date.today(), confirm=forms.ConfirmForm(),
+        "directory/user_detail.html", user=user, today=local_today(), confirm=forms.ConfirmForm(),
         memberships=[(m, policy.can_manage_membership(current_user, m)) for m in memberships],
         is_self=user.id == current_user.id,
         can_add_membership=user.role == Role.MEDIATOR and user.is_active_account,
@@ -615,7 +614,7 @@ def membership_add(user_id: int):
     form = forms.MembershipForm()
     form.structure.choices = forms.options(_structure_choices(blank="— Choisir —"))
     if request.method == "GET":
-        form.started_on.data = date.today()
+        form.started_on.data = local_today()
     if form.validate_on_submit():
         try:
             structure = _pick(form.structure, _editable_structure, required="Choisissez la structure.")
@@ -637,7 +636,7 @@ def membership_end(membership_id: int):
     membership = _found(policy.get_membership_for_edit(db.session, current_user, membership_id))
     form = forms.MembershipEndForm()
     if request.method == "GET":
-        form.ended_on.data = date.today()
+        form.ended_on.data = local_today()
     if form.validate_on_submit():
         try:
             staff.end_membership(db.session, current_user, membership, form.ended_on.data)

@@ -29,7 +29,7 @@ from mediation.evaluation.models import (
 )
 from mediation.pathways.enums import AssessmentMoment, AutonomyDomain
 from mediation.pathways.models import Assessment
-from mediation.types import utcnow
+from mediation.types import local_today, utcnow
 
 LEVELS = list(Autonomie)
 
@@ -101,7 +101,7 @@ def _answer_follow_ups(session: Session, rng: random.Random, today: date) -> int
 def load_evaluation_demo(session: Session, *, territory, structures, users, today: date | None = None,
                          seed: int = 2028) -> dict:
     rng = random.Random(seed)  # noqa: S311 - demo data
-    today = today or date.today()
+    today = today or local_today()
     end = today - timedelta(days=1)
     start = end - timedelta(days=364)
     by_email = {u.email: u for u in users}

@@ -32,6 +32,7 @@ from mediation.evaluation.models import (
     programme_mediators,
     programme_structures,
 )
+from mediation.types import local_today
 from mediation.web import PARIS
 
 # Query-string name → attribute.
@@ -92,7 +93,7 @@ class EvaluationFilter:
 
 def default_period(today: date | None = None) -> tuple[date, date]:
     """The last twelve months: from the first day of the month eleven months ago to today."""
-    today = today or date.today()
+    today = today or local_today()
     month = today.month - 11
     year = today.year + (month - 1) // 12
     month = (month - 1) % 12 + 1

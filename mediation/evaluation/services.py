@@ -32,7 +32,7 @@ from mediation.evaluation.models import (
     programme_activities,
 )
 from mediation.policy import structure_scope
-from mediation.types import utcnow
+from mediation.types import local_today, utcnow
 from mediation.web import to_paris
 
 DEFAULT_FOLLOW_UP_DELAY_DAYS = 90
@@ -224,7 +224,7 @@ def schedule_follow_ups(session: Session, *, today: date | None = None, delay_da
     from mediation.pathways.models import Enrolment
 
     delay = timedelta(days=delay_days if delay_days is not None else follow_up_delay_days())
-    today = today or date.today()
+    today = today or local_today()
     existing = sa.select(FollowUp.case_id)
     completions = dict(session.execute(
         sa.select(Enrolment.case_id, sa.func.min(Enrolment.completed_at))
@@ -309,7 +309,7 @@ def record_follow_up(session: Session, actor: User, follow_up: FollowUp, answers
 
 def pending_follow_ups_for(session: Session, beneficiary_id: int, *, today: date | None = None) -> list[FollowUp]:
     """The person's follow-ups that are due and not answered yet (what the wallet offers to fill)."""
-    today = today or date.today()
+    today = today or local_today()
     return list(session.scalars(sa.select(FollowUp).where(
         FollowUp.beneficiary_id == beneficiary_id, FollowUp.status == FollowUpStatus.A_FAIRE,
         FollowUp.due_on <= today).order_by(FollowUp.due_on)))
@@ -336,7 +336,7 @@ def get_follow_up(session: Session, user: User, follow_up_id: int) -> FollowUp |
 
 
 def due_follow_ups(user: User, *, today: date | None = None, include_closed: bool = False) -> sa.Select:
-    today = today or date.today()
+    today = today or local_today()
     query = policy.visible_follow_ups(user)
     if not include_closed:
         query = query.where(FollowUp.status == FollowUpStatus.A_FAIRE, FollowUp.due_on <= today)

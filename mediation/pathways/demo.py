@@ -22,7 +22,7 @@ from mediation.directory.models import StaffMembership
 from mediation.pathways import loans, reassignment, referrals, services, versions
 from mediation.pathways.enums import AssessmentMoment, AutonomyDomain, Equipment, TransferReason
 from mediation.pathways.models import Assessment, Enrolment, MilestoneValidation, Referral
-from mediation.types import utcnow
+from mediation.types import local_today, utcnow
 
 # Steps validated per person (8 steps in the default pathway): every stage, twice.
 STAGES = [0, 0, 1, 1, 2, 2, 3, 4, 4, 5, 6, 6, 7, 8, 8]
@@ -46,7 +46,7 @@ def _grid(rng: random.Random, level: int, moment: AssessmentMoment, structure_id
 def load_pathways_demo(session: Session, *, territory, structures, users, today: date | None = None,
                        seed: int = 2027) -> dict:
     rng = random.Random(seed)  # noqa: S311 - demo data
-    today = today or date.today()
+    today = today or local_today()
     by_email = {u.email: u for u in users}
     coordinator = by_email.get("coordination@demo.test") or next(u for u in users if u.role == Role.COORDINATOR)
     template = versions.create_default_template(session, coordinator, territory.id)

@@ -22,7 +22,7 @@ from mediation.pathways.enums import NotificationKind
 from mediation.pathways.models import Loan
 from mediation.pathways.notifications import notify
 from mediation.policy import active_membership_clause
-from mediation.types import utcnow
+from mediation.types import local_today, utcnow
 
 MAX_DAYS = 366
 
@@ -48,8 +48,8 @@ def lendable_mediators(session: Session, actor) -> list[User]:
     working = (sa.select(StaffMembership.user_id)
                .join(Structure, Structure.id == StaffMembership.structure_id)
                .join(Commune, Commune.id == Structure.commune_id)
-               .where(StaffMembership.started_on <= date.today(),
-                      sa.or_(StaffMembership.ended_on.is_(None), StaffMembership.ended_on >= date.today())))
+               .where(StaffMembership.started_on <= local_today(),
+                      sa.or_(StaffMembership.ended_on.is_(None), StaffMembership.ended_on >= local_today())))
     if actor.role == Role.COORDINATOR:
         working = working.where(Commune.territory_id == actor.territory_id)
     elif actor.role != Role.ADMIN:
@@ -95,7 +95,7 @@ def create_loan(session: Session, actor, data: LoanInput) -> Loan:
             errors["ends_on"] = "La date de fin doit suivre la date de début"
         elif (data.ends_on - data.starts_on).days >= MAX_DAYS:
             errors["ends_on"] = "Une mise à disposition dure un an au plus : renouvelez-la ensuite"
-        elif data.ends_on < date.today():
+        elif data.ends_on < local_today():
             errors["ends_on"] = "La période est déjà passée"
     note = (data.note or "").strip() or None
     if note and len(note) > 300:
@@ -129,7 +129,7 @@ def create_loan(session: Session, actor, data: LoanInput) -> Loan:
 
 def end_loan(session: Session, actor, loan: Loan, today: date | None = None) -> Loan:
     """End a loan early (from today) or cancel it if it has not started."""
-    today = today or date.today()
+    today = today or local_today()
     if loan.cancelled_at is not None or loan.ends_on < today:
         raise DomainError("Cette mise à disposition est déjà terminée.")
     if loan.starts_on >= today:
@@ -148,7 +148,7 @@ def end_loan(session: Session, actor, loan: Loan, today: date | None = None) -> 
 def active_loans(session: Session, *, day: date | None = None, mediator_id: int | None = None,
                  structure: Structure | None = None) -> list[Loan]:
     """Loans running on ``day``, of a mediator or towards a structure (directly or its commune)."""
-    day = day or date.today()
+    day = day or local_today()
     query = (sa.select(Loan).where(Loan.cancelled_at.is_(None), Loan.starts_on <= day, Loan.ends_on >= day)
              .options(joinedload(Loan.mediator), joinedload(Loan.structure), joinedload(Loan.commune))
              .order_by(Loan.starts_on, Loan.id))

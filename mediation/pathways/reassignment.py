@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
@@ -33,6 +32,7 @@ from mediation.pathways.enums import COORDINATOR_TRANSFER_REASONS, NotificationK
 from mediation.pathways.models import CaseTransfer, Referral
 from mediation.pathways.notifications import notify
 from mediation.policy import active_membership_clause
+from mediation.types import local_today
 
 CONFLICT_MESSAGE = ("Ce dossier vient d'être modifié par quelqu'un d'autre (dossier n° {case_id}) : rien n'a été "
                     "déplacé. Rechargez la page pour voir son état actuel, puis recommencez si besoin.")
@@ -279,7 +279,7 @@ def target_options(session: Session, actor) -> list[tuple[Structure, list[Target
     elif actor.role != Role.ADMIN:
         return []
     structures = list(session.scalars(query))
-    today = date.today()
+    today = local_today()
     staff = session.execute(
         sa.select(StaffMembership.structure_id, User)
         .join(User, User.id == StaffMembership.user_id)

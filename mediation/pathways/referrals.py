@@ -47,6 +47,7 @@ from mediation.pathways.models import Enrolment, Milestone, Referral
 from mediation.pathways.notifications import notify
 from mediation.pathways.reassignment import has_network_consent, move_case, territory_id_of
 from mediation.pathways.services import _acting_structure, _check_case
+from mediation.types import local_today
 from mediation.web import to_paris
 
 DEFAULT_DELAY_DAYS = 30
@@ -249,7 +250,7 @@ def create_referral(session: Session, actor, case: Case, data: ReferralInput) ->
     referral = Referral(case_id=case.id, from_structure_id=from_id, to_structure_id=to.id, milestone_id=milestone_id,
                         service=service, motive=motive, created_by_id=actor.id,
                         distance_km=round(haversine_km(*origin, *point), 2) if origin and point else None,
-                        due_on=date.today() + timedelta(days=delay_days()))
+                        due_on=local_today() + timedelta(days=delay_days()))
     session.add(referral)
     session.flush()
     notify(session, to.id, NotificationKind.ORIENTATION_RECUE, other_structure_id=from_id, case_id=case.id,
@@ -363,7 +364,7 @@ def honour_for_activity(session: Session, activity: Activity) -> list[Referral]:
 
 def expire_overdue(session: Session, today: date | None = None) -> int:
     """Mark « non honorée » every live referral whose delay is over; returns how many."""
-    today = today or date.today()
+    today = today or local_today()
     overdue = list(session.scalars(sa.select(Referral).where(Referral.status.in_(LIVE_REFERRAL_STATUSES),
                                                              Referral.due_on < today).order_by(Referral.id)))
     for referral in overdue:

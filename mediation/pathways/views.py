@@ -8,8 +8,6 @@ the policy, acts through a service and renders. After a refused action the reque
 
 from __future__ import annotations
 
-from datetime import date
-
 import click
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -47,6 +45,7 @@ from mediation.pathways.forms import (
 )
 from mediation.pathways.models import CaseTransfer, Enrolment, Loan, Referral
 from mediation.policy import access
+from mediation.types import local_today
 from mediation.web import rollback_only
 
 bp = Blueprint("pathways", __name__, url_prefix="/parcours", cli_group="pathways")
@@ -485,7 +484,7 @@ def expire_command() -> None:
 @bp.route("/mises-a-disposition")
 @access(*STAFF)
 def loan_list():
-    today = date.today()
+    today = local_today()
     query = (policy.visible_loans(current_user)
              .options(joinedload(Loan.mediator), joinedload(Loan.structure), joinedload(Loan.commune))
              .order_by(Loan.cancelled_at.is_not(None), Loan.ends_on < today, Loan.starts_on.desc(), Loan.id.desc()))

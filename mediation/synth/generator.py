@@ -32,6 +32,7 @@ from datetime import date, timedelta
 
 from mediation.directory import national_schema as schema
 from mediation.synth import reference as ref
+from mediation.types import local_today
 
 # Columns emitted per table, in the order of each row tuple; tables in foreign-key order.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -89,7 +90,7 @@ class SynthOptions:
     def resolved_end(self) -> date:
         if self.end is not None:
             return self.end
-        return date.today().replace(day=1) - timedelta(days=1)
+        return local_today().replace(day=1) - timedelta(days=1)
 
     def resolved_territories(self) -> int:
         if self.territories is not None:

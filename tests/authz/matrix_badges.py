@@ -11,8 +11,6 @@ Data (a template per territory, a person with a badge, a card, a workshop) is cr
 
 from __future__ import annotations
 
-from datetime import date
-
 from mediation.badges import services as badge_services
 from mediation.badges import wallet
 from mediation.cases import activities
@@ -21,6 +19,7 @@ from mediation.cases import services as cases_services
 from mediation.cases.enums import ActivityType, ConsentScope, PlaceType, Thematique
 from mediation.pathways import services as pathway_services
 from mediation.pathways import versions
+from mediation.types import local_today
 from tests.authz.roles import ADMINS_200, EVERYONE_200, STAFF_200, expect
 
 
@@ -88,7 +87,7 @@ def workshop(n):
     if not hasattr(n, "badge_workshop"):
         session = _session()
         data = activities.ActivityInput(
-            type=ActivityType.COLLECTIF, structure_id=n.structure_a.id, date=date.today(), duration_min=60,
+            type=ActivityType.COLLECTIF, structure_id=n.structure_a.id, date=local_today(), duration_min=60,
             place_type=PlaceType.LIEU_ACTIVITE.value, place_structure_id=n.structure_a.id,
             thematiques=[Thematique.EMAIL.value], workshop_title="Atelier", participant_ids=[case(n).beneficiary_id])
         n.badge_workshop = activities.log_activity(session, n.mediator, data,

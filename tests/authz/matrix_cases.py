@@ -10,11 +10,12 @@ coordinator when they are outside the territory. Funders: 403 everywhere.
 ``theirs(n)`` the same for structure_far (other territory, logged by ``mediator_far``).
 """
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from mediation.cases import activities, services
 from mediation.cases.enums import ActivityType, ConsentScope, PlaceType
 from mediation.extensions import db
+from mediation.types import local_today
 from tests.authz.roles import STAFF_200, expect
 
 MEDIATORS_200 = expect(403, anonymous=302, mediator=200, aidant=200)
@@ -38,7 +39,7 @@ def _records(n, key: str, mediator, structure):
     activity = activities.log_activity(
         session, mediator,
         activities.ActivityInput(type=ActivityType.INDIVIDUEL, structure_id=structure.id,
-                                 date=date.today() - timedelta(days=1), duration_min=30,
+                                 date=local_today() - timedelta(days=1), duration_min=30,
                                  place_type=PlaceType.A_DISTANCE.value, thematiques=["email"],
                                  beneficiary_id=person.id),
         visible_beneficiary=lambda i: person if int(i) == person.id else None,

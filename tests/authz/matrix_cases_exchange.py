@@ -14,12 +14,13 @@ and the cases API (mediation/cases/api.py).
 logged by ``mediator`` and a merge of two other records; ``theirs(n)`` the same in structure_far.
 """
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from mediation.cases import activities, duplicates, services
 from mediation.cases.enums import ActivityType, PlaceType
 from mediation.cases.exchange_models import ImportKind, ImportUpload
 from mediation.extensions import db
+from mediation.types import local_today
 from tests.authz.roles import ADMIN_ONLY_200, STAFF_200, expect
 
 MEDIATORS_200 = expect(403, anonymous=302, mediator=200, aidant=200)
@@ -47,7 +48,7 @@ def _records(n, key: str, mediator, structure):
     activity = activities.log_activity(
         session, mediator,
         activities.ActivityInput(type=ActivityType.INDIVIDUEL, structure_id=structure.id,
-                                 date=date.today() - timedelta(days=1), duration_min=30,
+                                 date=local_today() - timedelta(days=1), duration_min=30,
                                  place_type=PlaceType.A_DISTANCE.value, thematiques=["email"],
                                  beneficiary_id=first.id),
         visible_beneficiary=lambda i: first if int(i) == first.id else None,

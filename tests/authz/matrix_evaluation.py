@@ -22,9 +22,10 @@ from mediation.evaluation.models import (
     ReportFormat,
 )
 from mediation.extensions import db
+from mediation.types import local_today
 from tests.authz.roles import expect
 
-YEAR = date.today().year
+YEAR = local_today().year
 PERIOD = f"du={YEAR}-01-01&au={YEAR}-12-31"
 SIGNED_IN = expect(200, anonymous=302)
 STAFF = expect(200, anonymous=302, funder=403)

@@ -12,13 +12,14 @@ the same on the far structure.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from mediation.cases import services as case_services
 from mediation.cases.enums import ConsentScope
 from mediation.extensions import db
 from mediation.pathways import loans, referrals, versions
 from mediation.pathways import services as pathway_services
+from mediation.types import local_today
 from tests.authz.roles import STAFF_200, expect
 
 MEDIATORS_200 = expect(403, anonymous=302, mediator=200, aidant=200)
@@ -63,8 +64,8 @@ def _records(n, key, mediator, structure, coordinator, territory, partner_mediat
         records["referral"] = referral.id
     loan = loans.create_loan(session, coordinator, loans.LoanInput(
         mediator_id=mediator.id, place=f"commune:{structure.commune_id}" if partner_structure is None
-        else f"commune:{partner_structure.commune_id}", starts_on=date.today(),
-        ends_on=date.today() + timedelta(days=20)))
+        else f"commune:{partner_structure.commune_id}", starts_on=local_today(),
+        ends_on=local_today() + timedelta(days=20)))
     records["loan"] = loan.id
     setattr(n, key, records)
     return records

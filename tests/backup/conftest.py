@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from mediation import create_app
 from mediation.extensions import configure_sqlite
 from mediation.synth import SynthOptions, load
+from mediation.types import local_today
 from tests.conftest import database_url, is_postgres
 
 
@@ -58,7 +59,7 @@ class Scratch:
 
         with Session(self.engine) as session:
             load(session, SynthOptions(accompaniments=accompaniments, seed=seed, territories=2, months=6,
-                                       end=date.today().replace(day=1) - timedelta(days=1)))
+                                       end=local_today().replace(day=1) - timedelta(days=1)))
             for n in range(3):
                 record(session, "structure.updated", object_type="structures", object_id=n + 1,
                        details={"fields": ["horaires"]})

@@ -4,8 +4,6 @@ real services."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from mediation.badges import services as badge_services
@@ -13,6 +11,7 @@ from mediation.cases import activities, policy, services
 from mediation.cases.enums import ActivityType, ConsentScope, PlaceType, Thematique
 from mediation.pathways import services as pathway_services
 from mediation.pathways import versions
+from mediation.types import local_today
 
 BASE = "https://mediation.example.org"
 
@@ -67,7 +66,7 @@ def workshop(session, network):
 
     def do(cases, title="Atelier e-mail"):
         data = activities.ActivityInput(
-            type=ActivityType.COLLECTIF, structure_id=network.structure_a.id, date=date.today(), duration_min=90,
+            type=ActivityType.COLLECTIF, structure_id=network.structure_a.id, date=local_today(), duration_min=90,
             place_type=PlaceType.LIEU_ACTIVITE.value, place_structure_id=network.structure_a.id,
             thematiques=[Thematique.EMAIL.value], workshop_title=title,
             participant_ids=[c.beneficiary_id for c in cases])

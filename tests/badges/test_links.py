@@ -3,10 +3,9 @@ card from their pathway page."""
 
 from __future__ import annotations
 
-from datetime import date
-
 from mediation.cases import activities, policy
 from mediation.cases.enums import ActivityType, PlaceType, Thematique
+from mediation.types import local_today
 
 
 def test_workshop_page_links_to_bulk_issuing_for_mediators(app, client, login, network, enrolled, workshop):
@@ -28,7 +27,7 @@ def test_individual_activity_page_has_no_bulk_issuing_link(client, login, networ
 
     case = enrolled(email="solo@example.org").case
     data = activities.ActivityInput(
-        type=ActivityType.INDIVIDUEL, structure_id=network.structure_a.id, date=date.today(), duration_min=30,
+        type=ActivityType.INDIVIDUEL, structure_id=network.structure_a.id, date=local_today(), duration_min=30,
         place_type=PlaceType.LIEU_ACTIVITE.value, place_structure_id=network.structure_a.id,
         thematiques=[Thematique.EMAIL.value], beneficiary_id=case.beneficiary_id)
     activity = activities.log_activity(session, network.mediator, data,

@@ -3,7 +3,7 @@ with the « portefeuille » channel, bad answers refused in French with nothing 
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from mediation.audit.models import AuditEvent
 from mediation.badges import wallet
 from mediation.cases.services import live_case
 from mediation.evaluation.models import FollowUp, FollowUpChannel, FollowUpStatus, FollowUpTrigger
-from mediation.types import utcnow
+from mediation.types import local_today, utcnow
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def opened(session, client, network, issued):
     case = live_case(session, person.id)
     follow_up = FollowUp(case_id=case.id, beneficiary_id=person.id, structure_id=case.structure_id,
                          trigger=FollowUpTrigger.CLOTURE, triggered_at=utcnow(),
-                         due_on=date.today() - timedelta(days=1))
+                         due_on=local_today() - timedelta(days=1))
     session.add(follow_up)
     session.commit()
     assert client.get(printed.url.replace("https://mediation.example.org", "")).status_code == 302
@@ -80,7 +80,7 @@ def test_questionnaire_needs_an_opened_wallet_and_a_due_follow_up_of_that_person
     assert response.status_code == 302 and response.headers["Location"].endswith("/carnet/")
     response = client.get(f"/carnet/questionnaire/{follow_up.id + 1000}")
     assert response.status_code == 302 and response.headers["Location"].endswith("/carnet/mon-carnet")
-    follow_up.due_on = date.today() + timedelta(days=10)
+    follow_up.due_on = local_today() + timedelta(days=10)
     session.commit()
     assert "Un court questionnaire" not in client.get("/carnet/mon-carnet").get_data(as_text=True)
     assert client.get(f"/carnet/questionnaire/{follow_up.id}").status_code == 302

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from mediation.cases import activities, policy, services
 from mediation.cases.activities import ActivityInput, AnonymousCounters
 from mediation.cases.enums import ActivityType, PlaceType, Thematique
+from mediation.types import local_today
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def activity_input(network):
 
     def build(type=ActivityType.INDIVIDUEL, **overrides) -> ActivityInput:
         values = dict(
-            type=type, structure_id=network.structure_a.id, date=date.today() - timedelta(days=1),
+            type=type, structure_id=network.structure_a.id, date=local_today() - timedelta(days=1),
             duration_min=45, place_type=PlaceType.LIEU_ACTIVITE.value,
             place_structure_id=network.structure_a.id, thematiques=[Thematique.EMAIL.value],
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -24,8 +24,9 @@ from mediation.cases.enums import (
 from mediation.cases.models import Activity, Beneficiary, Case, Participation
 from mediation.cases.services import BeneficiaryInput
 from mediation.errors import ValidationFailed
+from mediation.types import local_today
 
-YESTERDAY = date.today() - timedelta(days=1)
+YESTERDAY = local_today() - timedelta(days=1)
 
 
 def errors_of(callable_):
@@ -66,7 +67,7 @@ def test_demarche_thematiques_need_aide_aux_demarches(log, activity_input):
 
 
 def test_date_duration_structure_and_equipment_rules(log, activity_input, network):
-    errors = errors_of(lambda: log(activity_input(date=date.today() + timedelta(days=1))))
+    errors = errors_of(lambda: log(activity_input(date=local_today() + timedelta(days=1))))
     assert errors["date"] == "La date ne peut pas être dans le futur"
     errors = errors_of(lambda: log(activity_input(duration_min=-5)))
     assert "durée" in errors["duration_min"]

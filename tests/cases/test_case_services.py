@@ -12,6 +12,7 @@ from mediation.cases import services
 from mediation.cases.enums import CaseState, ConsentScope, TrancheAge
 from mediation.cases.models import Beneficiary, Case, tranche_age_for, tranche_age_sql
 from mediation.errors import Conflict, DomainError, ValidationFailed
+from mediation.types import local_today
 
 
 @pytest.mark.parametrize(("birth_year", "band"), [
@@ -44,7 +45,7 @@ def test_beneficiary_validation_and_minimal_data(session, network):
         "first_name": "Veuillez renseigner un prénom", "last_name": "Veuillez renseigner un nom",
         "email": "Veuillez renseigner une adresse e-mail valide",
         "phone": "Veuillez renseigner un numéro de téléphone valide",
-        "birth_year": f"Veuillez renseigner une année de naissance entre 1900 et {date.today().year}",
+        "birth_year": f"Veuillez renseigner une année de naissance entre 1900 et {local_today().year}",
     }
     person = services.create_beneficiary(session, network.mediator, network.structure_a.id,
                                          services.BeneficiaryInput(first_name="Ana", last_name="Silva"))

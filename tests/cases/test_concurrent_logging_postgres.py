@@ -27,6 +27,7 @@ from mediation.cases.enums import ActivityType, PlaceType, Thematique
 from mediation.cases.models import Activity, Beneficiary, Participation
 from mediation.directory.models import Commune, StaffMembership, Structure, Territory, TerritoryKind
 from mediation.stats import rollups
+from mediation.types import local_today
 from tests.conftest import TMP, database_url, is_postgres
 
 pytestmark = pytest.mark.skipif(not is_postgres(), reason="test de concurrence réservé à PostgreSQL")
@@ -85,7 +86,7 @@ def _network(engine) -> dict:
 
 
 def _input(ids: dict, thread: int, n: int) -> ActivityInput:
-    day = date.today() - timedelta(days=(thread * 7 + n * 3) % 45)  # two months: several cells, displacements
+    day = local_today() - timedelta(days=(thread * 7 + n * 3) % 45)  # two months: several cells, displacements
     common = dict(structure_id=ids["structure"], date=day, duration_min=30 + n,
                   place_type=PlaceType.LIEU_ACTIVITE.value, place_structure_id=ids["structure"],
                   thematiques=[Thematique.EMAIL.value, Thematique.NAVIGATION_SUR_INTERNET.value][: 1 + n % 2])

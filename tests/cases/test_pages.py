@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
-from datetime import date, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -12,8 +12,9 @@ from mediation.audit.models import AuditEvent
 from mediation.cases.enums import ActivityType, CaseState
 from mediation.cases.models import Activity, Beneficiary, Case, CaseNote, Participation
 from mediation.extensions import db
+from mediation.types import local_today
 
-YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
+YESTERDAY = (local_today() - timedelta(days=1)).isoformat()
 
 
 def individual_form(network, **overrides):
@@ -142,7 +143,7 @@ def test_edit_delete_and_duplicate(client, login, network, session, make_benefic
     copy = client.get(f"/activites/{activity.id}/dupliquer")
     assert copy.status_code == 302 and f"dupliquer={activity.id}" in copy.headers["Location"]
     prefilled = client.get(copy.headers["Location"]).get_data(as_text=True)
-    assert 'value="75"' in prefilled and f'value="{date.today().isoformat()}"' in prefilled
+    assert 'value="75"' in prefilled and f'value="{local_today().isoformat()}"' in prefilled
     assert client.post(f"/activites/{activity.id}/supprimer").status_code == 302
     session.expire_all()
     assert session.get(Activity, activity.id).deleted_at is not None
@@ -170,7 +171,7 @@ def test_activity_list_filters_and_constant_query_count(client, login, network, 
     assert page_queries() == few
     page = client.get("/activites?thematique=sante&type=individuel").get_data(as_text=True)
     assert "10 activités" in page
-    page = client.get(f"/activites?du={date.today().isoformat()}").get_data(as_text=True)
+    page = client.get(f"/activites?du={local_today().isoformat()}").get_data(as_text=True)
     assert "0 activité" in page
 
 

@@ -1,7 +1,7 @@
 """Every change to activities through the cases services keeps the statistics rollups exact
 (the dashboard reads them): log, edit (date moved to another month), delete, restore."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 
@@ -10,11 +10,12 @@ from mediation.cases.activities import AnonymousCounters
 from mediation.cases.enums import ActivityType
 from mediation.cases.models import Beneficiary, Participation
 from mediation.stats import dashboard, rollups
+from mediation.types import local_today
 
 
 def test_rollups_follow_every_change_to_activities(session, network, make_beneficiary, activity_input, log, edit):
     person = make_beneficiary()
-    earlier = date.today().replace(day=1) - timedelta(days=40)
+    earlier = local_today().replace(day=1) - timedelta(days=40)
     first = log(activity_input(beneficiary_id=person.id))
     workshop = log(activity_input(type=ActivityType.COLLECTIF, participant_ids=[person.id],
                                   counters=AnonymousCounters(total=4), workshop_title="Atelier e-mail"))
@@ -30,9 +31,9 @@ def test_rollups_follow_every_change_to_activities(session, network, make_benefi
 def test_dashboard_counts_a_logged_session_at_once(session, network, make_beneficiary, activity_input, log):
     """A whole-year period is read from the rollups: a session and a 5-person workshop logged
     just now are counted there (1 + 5 accompaniments), as in the raw GROUP BY."""
-    start = date.today().replace(month=1, day=1) - timedelta(days=366)
+    start = local_today().replace(month=1, day=1) - timedelta(days=366)
     start = start.replace(day=1)
-    end = date.today()
+    end = local_today()
     scope = [network.structure_a.id]
     before = dashboard.means(session, start, end, structure_ids=scope)
     person = make_beneficiary()
@@ -57,7 +58,7 @@ def test_logging_keeps_counters_and_rollups_exact_without_full_recomputation(
     earlier one displaces the first accompaniment (in another month's cell), a workshop counts its
     followed and anonymous participants, an anonymous session keeps what was declared."""
     person, other = make_beneficiary(), make_beneficiary()
-    today = date.today()
+    today = local_today()
     log(activity_input(beneficiary_id=person.id, date=today - timedelta(days=3)))
     log(activity_input(beneficiary_id=person.id, date=today - timedelta(days=1)))
     log(activity_input(beneficiary_id=person.id, date=today - timedelta(days=90)))

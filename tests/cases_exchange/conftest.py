@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from mediation.cases import activities, policy, services
 from mediation.cases.activities import ActivityInput, AnonymousCounters
 from mediation.cases.enums import ActivityType, PlaceType, Thematique
+from mediation.types import local_today
 
-YESTERDAY = date.today() - timedelta(days=1)
+YESTERDAY = local_today() - timedelta(days=1)
 
 
 @pytest.fixture

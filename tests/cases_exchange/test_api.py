@@ -3,7 +3,7 @@ scopes (403), validation errors per field in French (422), pagination, OpenAPI d
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from mediation.auth import services as auth_services
 from mediation.cases.enums import ActivityType
 from mediation.cases.models import Activity, Beneficiary
+from mediation.types import local_today
 
-YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
+YESTERDAY = (local_today() - timedelta(days=1)).isoformat()
 
 
 @pytest.fixture
@@ -71,7 +72,7 @@ def test_validation_errors_are_422_per_field_in_french(client, network, session,
     assert errors == {"date": "Date invalide (attendu AAAA-MM-JJ)", "duree": "Nombre entier attendu",
                       "inconnu": "Champ inconnu"}
     response = client.post("/api/v1/activites", headers=headers, json=individual(
-        network, date=(date.today() + timedelta(days=2)).isoformat(), thematiques=[], type_lieu="domicile"))
+        network, date=(local_today() + timedelta(days=2)).isoformat(), thematiques=[], type_lieu="domicile"))
     errors = response.json["error"]["errors"]
     assert errors["date"] == "La date ne peut pas être dans le futur"
     assert errors["thematiques"] == "Veuillez renseigner au moins une thématique"
@@ -88,7 +89,7 @@ def test_validation_errors_are_422_per_field_in_french(client, network, session,
     assert bad.json["error"]["errors"] == {
         "prenom": "Veuillez renseigner un prénom", "nom": "Veuillez renseigner un nom",
         "email": "Veuillez renseigner une adresse e-mail valide",
-        "annee_naissance": f"Veuillez renseigner une année de naissance entre 1900 et {date.today().year}"}
+        "annee_naissance": f"Veuillez renseigner une année de naissance entre 1900 et {local_today().year}"}
 
 
 def test_other_structures_are_not_found(client, network, session, token, make_beneficiary, log_activity):

@@ -4,7 +4,7 @@ participations and activities stay, so that every aggregate count is exactly the
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -15,15 +15,15 @@ from mediation.cases.activities import AnonymousCounters
 from mediation.cases.enums import ActivityType, ClosureReason, Genre
 from mediation.cases.models import Activity, Beneficiary, Case, CaseNote, Participation, tranche_age_sql
 from mediation.stats import rollups
-from mediation.types import utcnow
+from mediation.types import local_today, utcnow
 
-LONG_AGO = date.today() - timedelta(days=3 * 365)
-RECENTLY = date.today() - timedelta(days=120)
+LONG_AGO = local_today() - timedelta(days=3 * 365)
+RECENTLY = local_today() - timedelta(days=120)
 
 
 def statistics(session) -> dict:
     """The aggregates the statistics pages count (unit: the accompaniment)."""
-    year = date.today().year
+    year = local_today().year
     base = (sa.select(Participation.id).join(Activity, Activity.id == Participation.activity_id)
             .join(Beneficiary, Beneficiary.id == Participation.beneficiary_id).where(Activity.deleted_at.is_(None)))
 

@@ -9,6 +9,7 @@ from mediation.directory import services
 from mediation.directory.models import Commune, Structure, Territory, TerritoryKind
 from mediation.directory.national_schema import DISPOSITIFS, LIST_FIELDS, SERVICES
 from mediation.errors import DomainError, Forbidden, ValidationFailed
+from mediation.types import local_today
 from tests.directory.conftest import siret_with_key
 
 
@@ -66,7 +67,7 @@ def test_admin_creates_a_structure_with_national_fields_and_it_is_audited(sessio
     assert structure.courriels == ["Accueil@exemple.fr"]
     assert structure.latitude == pytest.approx(49.4431)
     assert structure.postal_code == network.commune_a.postal_code
-    assert structure.date_maj == date.today()
+    assert structure.date_maj == local_today()
     event = events("structure.created")[-1]
     assert event.object_id == str(structure.id) and event.actor_id == network.admin.id
 
@@ -115,7 +116,7 @@ def test_update_records_the_changed_fields_and_refreshes_date_maj(session, netwo
         "name": "France Services A (Hôtel de ville)", "frais": ["Gratuit"], "address": structure.address,
     })
     assert changed == ["frais", "name"]
-    assert structure.date_maj == date.today()
+    assert structure.date_maj == local_today()
     assert events("structure.updated")[-1].details == {"fields": ["frais", "name"]}
     assert services.update_structure(session, network.coordinator, structure, {"frais": ["Gratuit"]}) == []
 

@@ -9,6 +9,7 @@ from mediation.auth.models import Role, User
 from mediation.directory import staff
 from mediation.directory.models import StaffMembership
 from mediation.errors import DomainError, Forbidden, ValidationFailed
+from mediation.types import local_today
 
 
 def person(**overrides):
@@ -51,7 +52,7 @@ def test_aidant_needs_a_past_training_date_and_flags_are_for_mediators(session, 
     assert caught.value.errors == {"aidant_trained_on": "Indiquez la date de la formation Aidants Connect."}
     with pytest.raises(ValidationFailed) as caught:
         staff.create_user(session, network.admin, **person(is_aidant=True,
-                          aidant_trained_on=date.today() + timedelta(days=1)), notify=False)
+                          aidant_trained_on=local_today() + timedelta(days=1)), notify=False)
     assert "futur" in caught.value.errors["aidant_trained_on"]
     with pytest.raises(ValidationFailed) as caught:
         staff.create_user(session, network.admin, **person(role=Role.FUNDER, is_conseiller_numerique=True),
@@ -79,7 +80,7 @@ def test_coordinator_creates_mediators_of_their_structures_and_coordinators_of_t
                                  notify=False)
     colleague = staff.create_user(session, network.coordinator, **person(email="c@exemple.fr",
                                   role=Role.COORDINATOR), notify=False)
-    assert mediator.memberships[0].started_on == date.today()
+    assert mediator.memberships[0].started_on == local_today()
     assert colleague.territory_id == network.territory.id
 
 

@@ -3,8 +3,6 @@ but a DomainError (ValidationFailed, …), and nothing is written when it is ref
 
 from __future__ import annotations
 
-from datetime import date
-
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,6 +17,7 @@ from mediation.cases.models import Activity
 from mediation.directory import services as directory
 from mediation.directory.models import Structure
 from mediation.errors import DomainError
+from mediation.types import local_today
 
 FUZZ = settings(max_examples=60, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -105,4 +104,4 @@ def test_activity_validation_refuses_bad_input_without_writing(session, network,
         assert error.message
         assert counts(session) == before
     else:  # accepted: a real activity of the mediator's own structure, dated no later than today
-        assert activity.structure_id == network.structure_a.id and activity.date <= date.today()
+        assert activity.structure_id == network.structure_a.id and activity.date <= local_today()

@@ -24,7 +24,7 @@ from mediation.mandates.enums import (
     RevocationRequestStatus,
 )
 from mediation.mandates.models import Authorization, Mandate, MandateNotification, MandateUse
-from mediation.types import utcnow
+from mediation.types import local_today, utcnow
 from tests.mandates.conftest import pdf_text, squash
 
 
@@ -128,7 +128,7 @@ def test_only_habilitated_aidants_of_the_structure_create(session, network, draf
     elif change == "deactivated":
         aidant.is_active_account = False
     else:
-        aidant.memberships[0].ended_on = date.today() - timedelta(days=1)
+        aidant.memberships[0].ended_on = local_today() - timedelta(days=1)
     session.flush()
     with pytest.raises((Forbidden, ValidationFailed)):
         services.create_mandate(session, aidant, draft(), totp_code=code(aidant), consent=True)

@@ -3,7 +3,7 @@ network consent), enrolment, validations and activities, all through the real se
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -12,6 +12,7 @@ from mediation.cases.enums import ActivityType, ConsentScope, PlaceType, Themati
 from mediation.pathways import services as pathway_services
 from mediation.pathways import versions
 from mediation.pathways.enums import MilestoneKind
+from mediation.types import local_today
 
 MAITRISE = "Maîtrise des outils numériques du quotidien"
 
@@ -79,7 +80,7 @@ def log_activity(session, network):
         user = user or network.mediator
         structure = structure or network.structure_a
         data = activities.ActivityInput(
-            type=ActivityType.INDIVIDUEL, structure_id=structure.id, date=day or date.today() - timedelta(days=0),
+            type=ActivityType.INDIVIDUEL, structure_id=structure.id, date=day or local_today() - timedelta(days=0),
             duration_min=45, place_type=PlaceType.LIEU_ACTIVITE.value, place_structure_id=structure.id,
             thematiques=[Thematique.EMAIL.value], beneficiary_id=case.beneficiary_id)
         return activities.log_activity(session, user, data,

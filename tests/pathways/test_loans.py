@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from mediation.errors import DomainError, ValidationFailed
 from mediation.pathways import loans
+from mediation.types import local_today
 
-TODAY = date.today()
+TODAY = local_today()
 
 
 def lend(session, actor, mediator, place, start=TODAY, end=TODAY + timedelta(days=30), note=None):

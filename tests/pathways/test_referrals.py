@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -11,6 +11,7 @@ from mediation.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from mediation.pathways import notifications, referrals
 from mediation.pathways.enums import NotificationKind, ReferralStatus
 from mediation.pathways.models import CaseTransfer, Referral, StructureNotification
+from mediation.types import local_today
 from tests.pathways.conftest import MAITRISE
 
 DEMARCHES = "Aide aux démarches administratives"
@@ -73,7 +74,7 @@ def test_a_referral_is_accepted_and_the_case_moves_with_its_pathway(session, net
     referral = referrals.create_referral(session, network.mediator, case, referrals.ReferralInput(
         to_structure_id=network.structure_b.id, service=MAITRISE, milestone_id=steps[1].id, motive="Atelier"))
     assert referral.status == ReferralStatus.PROPOSEE and referral.distance_km == pytest.approx(2.0, abs=0.05)
-    assert referral.due_on == date.today() + timedelta(days=30)
+    assert referral.due_on == local_today() + timedelta(days=30)
     with pytest.raises(Conflict, match="déjà en cours"):
         referrals.create_referral(session, network.mediator, case,
                                   referrals.ReferralInput(to_structure_id=network.structure_b.id))
@@ -136,9 +137,9 @@ def test_overdue_referrals_become_not_honoured_after_the_configured_delay(app, s
                                              referrals.ReferralInput(to_structure_id=network.structure_b.id))
     finally:
         app.config.pop("MEDIATION_REFERRAL_DELAY_DAYS")
-    assert referral.due_on == date.today() + timedelta(days=10)
-    assert referrals.expire_overdue(session, date.today() + timedelta(days=10)) == 0
-    assert referrals.expire_overdue(session, date.today() + timedelta(days=11)) == 1
+    assert referral.due_on == local_today() + timedelta(days=10)
+    assert referrals.expire_overdue(session, local_today() + timedelta(days=10)) == 0
+    assert referrals.expire_overdue(session, local_today() + timedelta(days=11)) == 1
     assert referral.status == ReferralStatus.NON_HONOREE and referral.automatic_outcome
 
 
@@ -146,7 +147,7 @@ def test_the_cli_marks_overdue_referrals(app, session, network, person, places):
     case = person(network_consent=True)
     referral = referrals.create_referral(session, network.mediator, case,
                                          referrals.ReferralInput(to_structure_id=network.structure_b.id))
-    referral.due_on = date.today() - timedelta(days=1)
+    referral.due_on = local_today() - timedelta(days=1)
     session.flush()
     result = app.test_cli_runner().invoke(args=["pathways", "orientations-echues"])
     assert result.exit_code == 0, result.output

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from mediation.synth import SynthOptions, load
 from mediation.synth.generator import COLUMNS, TABLES
+from mediation.types import local_today
 
 # A fixed calendar, ending before today so that the services accept dates inside it.
-END = date.today().replace(day=1) - timedelta(days=1)
+END = local_today().replace(day=1) - timedelta(days=1)
 
 
 @pytest.fixture
