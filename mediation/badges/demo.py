@@ -56,10 +56,18 @@ def load_badges_demo(session: Session, *, territory, structures, users, **_ignor
         services.revoke(session, _acting(session, steps[-1], users) or mediator, steps[-1],
                         "Étape validée par erreur (mauvaise personne sélectionnée)")
 
-    # The demo wallet card: the person of the mediator's first structure with the most badges.
+    # The demo wallet card: the person of the mediator's first structure with the most badges who is
+    # still on a pathway (the wallet then shows a next step), whatever day the demo is loaded.
+    from mediation.cases.models import Case
+    from mediation.pathways.enums import EnrolmentState
+    from mediation.pathways.models import Enrolment
+
+    on_a_pathway = (sa.select(Case.beneficiary_id).join(Enrolment, Enrolment.case_id == Case.id)
+                    .where(Enrolment.state == EnrolmentState.EN_COURS))
     counts = session.execute(
         sa.select(Assertion.beneficiary_id, sa.func.count(Assertion.id))
-        .where(Assertion.revoked_at.is_(None), Assertion.structure_id == structures[0].id)
+        .where(Assertion.revoked_at.is_(None), Assertion.structure_id == structures[0].id,
+               Assertion.beneficiary_id.in_(on_a_pathway))
         .group_by(Assertion.beneficiary_id).order_by(sa.func.count(Assertion.id).desc(), Assertion.beneficiary_id)
     ).first() or session.execute(
         sa.select(Assertion.beneficiary_id, sa.func.count(Assertion.id)).where(Assertion.revoked_at.is_(None))
