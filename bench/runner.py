@@ -37,7 +37,11 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--http-requests", type=int, default=150)
     parser.add_argument("--http-seconds", type=float, default=15.0)
     parser.add_argument("--http-clients", type=int, default=4)
-    parser.add_argument("--skip", action="append", default=[], choices=("cases", "dashboard", "refresh", "evaluation", "http"))
+    parser.add_argument("--import-n", type=int, default=None,
+                        help="lignes du banc d'import (défaut : 100 000 sur PostgreSQL, 20 000 sur SQLite)")
+    parser.add_argument("--badges-n", type=int, default=300, help="participants du banc de badges en masse")
+    parser.add_argument("--skip", action="append", default=[],
+                        choices=("cases", "dashboard", "refresh", "evaluation", "http", "import", "badges"))
     parser.add_argument("--no-write", action="store_true", help="ne pas réécrire bench/RESULTS.md")
     return parser.parse_args(argv)
 
@@ -85,6 +89,14 @@ def run_backend(backend: str, url: str, n: int, args, results: Results) -> dict:
         from bench.evaluation import bench_evaluation
 
         bench_evaluation(database, results, min(args.repeat, 10))
+    if "import" not in args.skip:
+        from bench.imports import bench_import
+
+        bench_import(database, results, args.import_n or (100_000 if backend == "postgresql" else 20_000))
+    if "badges" not in args.skip:
+        from bench.badges import bench_badges
+
+        bench_badges(database, results, args.badges_n)
     if "http" not in args.skip:
         try:
             bench_http(database, results, args.http_requests, args.http_seconds, args.http_clients)

@@ -1,0 +1,175 @@
+"""Import of activities at scale (issue 4): the ``cases.import`` job (analysis then apply, one
+transaction) on a CSV in the national export columns, against plain SQLAlchemy Core executemany of
+the same rows.
+
+The file is the app's own export (:func:`mediation.cases.exports.export_activities`, CSV) of the
+busiest mediator's activities in one structure, repeated with new "ID CRA" until it holds N rows
+(one row per accompagnement), so every activity is new. Both runs happen inside a transaction that
+is rolled back (flush, no commit): the benchmark database is left as it was, rollups included.
+Before the rollback the rollups of the import's structure are compared with their defining
+aggregates (``rollups.differences`` restricted to that structure).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from types import SimpleNamespace
+
+import sqlalchemy as sa
+
+from bench.common import Results
+from bench.database import BenchDatabase
+from bench.evaluation import PeakRss
+from mediation.extensions import db
+
+SOURCE_ROWS = 5_000  # rows exported once, then repeated with new ids
+
+
+def _importer(session):
+    """(user, structure) of the busiest (structure, mediator) pair the mediator may import into."""
+    from mediation.auth.models import User
+    from mediation.cases import activities as activity_rules
+    from mediation.directory.models import Structure
+
+    pairs = session.execute(sa.text(
+        "SELECT structure_id, mediator_id FROM activities WHERE deleted_at IS NULL "
+        "GROUP BY structure_id, mediator_id ORDER BY count(*) DESC LIMIT 30")).all()
+    for structure_id, mediator_id in pairs:
+        user = session.get(User, mediator_id)
+        if user is not None and structure_id in {s.id for s in activity_rules.mediator_structures(session, user)}:
+            return user, session.get(Structure, structure_id)
+    raise RuntimeError("aucun médiateur pouvant importer dans sa structure")
+
+
+def _file(session, user, structure, n: int) -> bytes:
+    """The export of the pair's activities as CSV, its rows repeated with new "ID CRA" up to ``n``."""
+    from mediation.cases.exchange import A
+    from mediation.cases.exports import csv_chunks, export_activities
+    from mediation.cases.models import Activity
+
+    query = (sa.select(Activity).where(Activity.structure_id == structure.id, Activity.mediator_id == user.id,
+                                       Activity.deleted_at.is_(None)).limit(SOURCE_ROWS))
+    text = "".join(csv_chunks(export_activities(session, user, query, [])))
+    lines = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
+    start = next(i for i, row in enumerate(lines) if A.ID_CRA.label in row)
+    header, rows = lines[start], lines[start + 1:]
+    id_column = header.index(A.ID_CRA.label)
+    groups: dict[str, list[list[str]]] = {}
+    for row in rows:
+        groups.setdefault(row[id_column], []).append(row)
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(header)
+    written, copy, stamp = 0, 0, int(time.time())
+    while written < n:
+        for external_id, group in groups.items():
+            if written + len(group) > n:  # whole CRAs only
+                continue
+            for row in group:
+                writer.writerow([*row[:id_column], f"bench-{stamp}-{copy}-{external_id}", *row[id_column + 1:]])
+            written += len(group)
+        copy += 1
+        if written and n - written < min(len(g) for g in groups.values()):
+            break
+    return out.getvalue().encode()
+
+
+def _structure_differences(session, structure_id: int) -> int:
+    """Rows where a rollup of ``structure_id`` and its defining aggregate disagree."""
+    from mediation.cases.models import Activity
+    from mediation.stats import rollups
+
+    session.flush()
+    selects = rollups.aggregate_selects(Activity.structure_id == structure_id)
+    count = 0
+    for table in rollups.ROLLUP_TABLES:
+        expected = selects[table.name].subquery()
+        stored = sa.select(*[table.c[c.name] for c in expected.c]).where(table.c.structure_id == structure_id).subquery()
+        for query in (sa.select(expected).except_(sa.select(stored)), sa.select(stored).except_(sa.select(expected))):
+            count += len(session.execute(query.limit(20)).all())
+    return count
+
+
+def _plain_insert(session, plan, user_id: int) -> int:
+    """The rows of the analysed plan, written with Core executemany (no validation, audit, rollups)."""
+    from mediation.cases.enums import RecordSource
+    from mediation.cases.exchange import PAGE
+    from mediation.cases.models import Activity, ActivityThematique, Beneficiary, Participation
+
+    connection = session.connection()
+    activities, people_table = Activity.__table__, Beneficiary.__table__
+    page = {"insertmanyvalues_page_size": PAGE}  # the import's page size
+    activity_rows, themes, people, links = [], [], [], []
+    for _, rows in plan.groups:
+        activity_rows.append({**rows[0].activity, "participants_count": len(rows)})
+    ids = connection.execute(activities.insert().returning(activities.c.id, sort_by_parameter_order=True)
+                             .execution_options(**page), activity_rows).scalars().all()
+    for activity_id, (_, rows) in zip(ids, plan.groups, strict=True):
+        themes.extend({"activity_id": activity_id, "code": code} for code in rows[0].codes)
+        for row in rows:
+            if not row.beneficiary_id:
+                people.append({"owner_structure_id": plan.structure_id, "created_by_id": user_id, "anonymous": True,
+                               "random_attributes": False, "source": RecordSource.IMPORT, **row.anonymous})
+    connection.execute(ActivityThematique.__table__.insert().execution_options(**page), themes)
+    anonymous = iter(connection.execute(people_table.insert().returning(people_table.c.id, sort_by_parameter_order=True)
+                                        .execution_options(**page), people).scalars().all() if people else [])
+    for activity_id, (_, rows) in zip(ids, plan.groups, strict=True):
+        for row in rows:
+            links.append({"activity_id": activity_id, "beneficiary_id": row.beneficiary_id or next(anonymous),
+                          "case_id": None, "first_accompaniment": not row.beneficiary_id})
+    connection.execute(Participation.__table__.insert().execution_options(**page), links)
+    return len(links)
+
+
+def bench_import(database: BenchDatabase, results: Results, n: int) -> None:
+    from mediation.cases.exchange import analyse, import_job
+    from mediation.cases.exchange_models import ImportKind
+
+    prefix = f"{database.backend}.import"
+    with database.app.app_context(), database.app.test_request_context():
+        session = db.session
+        user, structure = _importer(session)
+        t0 = time.perf_counter()
+        content = _file(session, user, structure, n)
+        results.add(f"{prefix}.file_s", time.perf_counter() - t0)
+        results.add(f"{prefix}.file_mb", len(content) / 2**20)
+        session.rollback()
+
+        # Baseline: the same rows (as analysed) with plain executemany; analysis not timed.
+        plan = analyse(session, user, structure, ImportKind.ACTIVITIES, content, "bench.csv").plan
+        t0 = time.perf_counter()
+        plain_rows = _plain_insert(session, plan, user.id)
+        plain_s = time.perf_counter() - t0
+        session.rollback()
+        del plan
+
+        job = SimpleNamespace(id=None, created_by_id=user.id, input_data=content, input_name="bench.csv",
+                              params={"kind": ImportKind.ACTIVITIES.value, "structure_id": structure.id})
+        with PeakRss() as memory:
+            t0 = time.perf_counter()
+            outcome = import_job(session, job, lambda done, total: None)
+            session.flush()
+            import_s = time.perf_counter() - t0
+        rows = outcome["Accompagnements créés"]
+        differences = _structure_differences(session, structure.id)
+        session.rollback()
+
+    results.add(f"{prefix}.rows", rows)
+    results.add(f"{prefix}.activities", outcome["Activités créées"])
+    results.add(f"{prefix}.seconds", import_s)
+    results.add(f"{prefix}.rows_per_s", rows / import_s)
+    results.add(f"{prefix}.peak_rss_added_mb", memory.added_mb)  # above the process's RSS before the job
+    results.add(f"{prefix}.plain_executemany.rows", plain_rows)
+    results.add(f"{prefix}.plain_executemany.seconds", plain_s)
+    results.add(f"{prefix}.plain_executemany.rows_per_s", plain_rows / plain_s)
+    ratio = results.ratio(f"{prefix}.ratio_vs_plain", import_s / max(rows, 1), plain_s / max(plain_rows, 1))
+    results.add(f"{prefix}.rollup_differences", differences)
+    results.verdict(f"{database.backend} — import de {_int(n)} lignes d'activités (rollups exacts)",
+                    f"{_int(rows / import_s)} lignes/s, {import_s:.1f} s, ×{ratio:.1f} vs executemany, "
+                    f"{differences} écart de rollup", rows >= 0.99 * n and differences == 0)
+
+
+def _int(value: float) -> str:
+    return f"{value:,.0f}".replace(",", " ")
