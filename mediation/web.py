@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from babel.dates import format_date, format_datetime
@@ -27,9 +26,10 @@ from werkzeug.exceptions import HTTPException
 
 from mediation.errors import DomainError
 from mediation.extensions import db, login_manager
+from mediation.types import LOCAL_TIMEZONE
 
 log = logging.getLogger("mediation")
-PARIS = ZoneInfo("Europe/Paris")
+PARIS = LOCAL_TIMEZONE  # the one time zone of the service (mediation.types)
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "

@@ -61,6 +61,27 @@ def _prepare_postgres(url: str) -> str:
     return target.render_as_string(hide_password=False)
 
 
+def recreate_postgres_database(prefix: str) -> str:
+    """A new, empty PostgreSQL database ``<prefix>_<xdist worker>`` next to TEST_DATABASE_URL, for
+    tests that need committed data seen by other connections or processes; returns its URL."""
+    base = sa.engine.make_url(database_url())
+    name = f"{prefix}_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(url: str) -> None:
+    name = sa.engine.make_url(url).database
+    admin = sa.create_engine(sa.engine.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def app():
     url = database_url()

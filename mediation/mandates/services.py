@@ -14,7 +14,6 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from babel.dates import format_datetime
@@ -47,10 +46,10 @@ from mediation.mandates.models import (
     MandateUse,
     RevocationRequest,
 )
-from mediation.types import utcnow
+from mediation.types import LOCAL_TIMEZONE, utcnow
 
 log = logging.getLogger("mediation.mandates")
-PARIS = ZoneInfo("Europe/Paris")
+PARIS = LOCAL_TIMEZONE  # the one time zone of the service (mediation.types)
 
 ACTIVITY_TIMEOUT = timedelta(minutes=15)  # idle aidants re-enter their code before a mandate action
 EXPIRY_NOTICE = timedelta(days=30)

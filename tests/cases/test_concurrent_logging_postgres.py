@@ -28,7 +28,7 @@ from mediation.cases.models import Activity, Beneficiary, Participation
 from mediation.directory.models import Commune, StaffMembership, Structure, Territory, TerritoryKind
 from mediation.stats import rollups
 from mediation.types import local_today
-from tests.conftest import TMP, database_url, is_postgres
+from tests.conftest import TMP, drop_postgres_database, is_postgres, recreate_postgres_database
 
 pytestmark = pytest.mark.skipif(not is_postgres(), reason="test de concurrence réservé à PostgreSQL")
 
@@ -39,12 +39,7 @@ PER_THREAD = 12
 
 @pytest.fixture(scope="module")
 def app():
-    base = sa.engine.make_url(database_url())
-    admin = sa.create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{DATABASE}"'))
-    url = base.set(database=DATABASE).render_as_string(hide_password=False)
+    url = recreate_postgres_database(DATABASE)
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test",
                       "OUTBOX_DIR": str(TMP / "outbox-logging"), "MEDIATION_ENV": "test"})
     with app.app_context():
@@ -60,9 +55,7 @@ def app():
 
         db.session.remove()
         db.engine.dispose()
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
-    admin.dispose()
+    drop_postgres_database(url)
 
 
 def _network(engine) -> dict:

@@ -25,7 +25,7 @@ from mediation.directory.models import Commune, StaffMembership, Structure, Terr
 from mediation.extensions import db
 from mediation.jobs.models import Job, JobStatus
 from mediation.jobs.services import retry
-from tests.conftest import database_url, is_postgres
+from tests.conftest import is_postgres, recreate_postgres_database
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = 3000
@@ -56,14 +56,7 @@ services.run_job(app, int(sys.argv[1]))
 def fault_db():
     folder = Path(tempfile.mkdtemp(prefix="mediation-fault-"))
     if is_postgres():
-        base = sa.engine.make_url(database_url())
-        name = f"mediation_fault_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        url = base.set(database=name).render_as_string(hide_password=False)
+        url = recreate_postgres_database("mediation_fault")
     else:
         url = f"sqlite:///{folder / 'fault.sqlite3'}"
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "fault",

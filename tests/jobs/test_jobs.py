@@ -14,7 +14,7 @@ from mediation.errors import DomainError
 from mediation.extensions import db
 from mediation.jobs import enqueue, register, retry
 from mediation.jobs.models import Job, JobStatus
-from tests.conftest import database_url, is_postgres
+from tests.conftest import drop_postgres_database, is_postgres, recreate_postgres_database
 
 CALLS = {"fail_once": 0}
 
@@ -96,14 +96,7 @@ def committed_url(tmp_path_factory):
     from mediation import create_app
 
     if is_postgres():
-        base = sa.engine.make_url(database_url())
-        name = f"mediation_jobs_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-        admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        url = base.set(database=name).render_as_string(hide_password=False)
+        url = recreate_postgres_database("mediation_jobs")
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('jobs') / 'jobs.sqlite3'}"
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x", "MEDIATION_ENV": "test"})
@@ -112,10 +105,7 @@ def committed_url(tmp_path_factory):
         db.engine.dispose()
     yield url
     if is_postgres():
-        admin = sa.create_engine(sa.engine.make_url(database_url()), isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+        drop_postgres_database(url)
 
 
 @pytest.fixture
