@@ -6,21 +6,36 @@ PORT ?= 5000
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export FLASK_APP := mediation
 
-.PHONY: install demo serve test test-sqlite test-postgres lint check-migrations browser ob-validator bench loadtest fault clean
+.PHONY: install install-dev demo serve test test-sqlite test-postgres lint check-migrations browser ob-validator bench loadtest fault clean
 
+## Two installs: what the app needs to run (make demo), then the test tools (make test). pip's own
+## output goes to instance/install.log (shown only when it fails), so that the console of make demo
+## is the list of accounts.
+INSTALL_LOG := instance/install.log
 $(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
-	touch $@
+	@mkdir -p instance
+	@echo "Installation de l'application dans $(VENV)… (journal : $(INSTALL_LOG))"
+	@{ $(PYTHON) -m venv $(VENV) && \
+	   $(BIN)/pip install -q --disable-pip-version-check --upgrade pip && \
+	   $(BIN)/pip install -q --disable-pip-version-check -e . ; } >$(INSTALL_LOG) 2>&1 || { cat $(INSTALL_LOG); exit 1; }
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed pyproject.toml
+	@echo "Installation des outils de test… (journal : $(INSTALL_LOG))"
+	@$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]' >>$(INSTALL_LOG) 2>&1 || { cat $(INSTALL_LOG); exit 1; }
+	@touch $@
 
 install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
 
-## make demo: install, migrate the embedded SQLite database (or DATABASE_URL), load the demo, serve.
-demo: install
-	$(BIN)/flask db upgrade
-	$(BIN)/flask demo
-	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+## make demo: install what the app needs (with the Open Badges validator of the verification page),
+## migrate the embedded SQLite database (or DATABASE_URL), load the demo, print the accounts, serve.
+## Set-up and server logs go to instance/*.log.
+demo: install ob-validator
+	@$(BIN)/flask db upgrade >instance/demo.log 2>&1 || { cat instance/demo.log; exit 1; }
+	@$(BIN)/flask demo 2>>instance/demo.log || { cat instance/demo.log; exit 1; }
+	@echo "Serveur : http://127.0.0.1:$(PORT) (Ctrl+C pour l'arrêter ; journal : instance/serveur.log)"
+	@$(BIN)/flask run --host 127.0.0.1 --port $(PORT) >instance/serveur.log 2>&1
 
 serve: install
 	$(BIN)/flask db upgrade
@@ -46,27 +61,29 @@ browser:
 ## validator tests are then skipped).
 OB_VENV := .venv-ob
 $(OB_VENV)/.installed:
+	@mkdir -p instance
+	@echo "Installation du vérificateur Open Badges dans $(OB_VENV)…"
 	@{ $(PYTHON) -m venv $(OB_VENV) && \
-	   $(OB_VENV)/bin/pip install -q --upgrade pip && \
-	   $(OB_VENV)/bin/pip install -q openbadges==1.1.2 && \
-	   $(OB_VENV)/bin/pip install -q -U --no-deps "pycryptodome>=3.10" "click>=8.1.3" && \
+	   $(OB_VENV)/bin/pip install -q --disable-pip-version-check --upgrade pip && \
+	   $(OB_VENV)/bin/pip install -q --disable-pip-version-check openbadges==1.1.2 && \
+	   $(OB_VENV)/bin/pip install -q --disable-pip-version-check -U --no-deps "pycryptodome>=3.10" "click>=8.1.3" && \
 	   $(OB_VENV)/bin/python -c "import collections, collections.abc; [setattr(collections, n, getattr(collections.abc, n)) for n in ('Mapping', 'MutableMapping', 'Iterable', 'Sequence', 'MutableSet', 'Callable') if not hasattr(collections, n)]; import openbadges" && \
-	   touch $@; } || { \
+	   touch $@; } >>$(INSTALL_LOG) 2>&1 || { \
 	  echo "!! Le vérificateur Open Badges n'a pas pu être installé dans $(OB_VENV) : ses tests seront ignorés (en CI : erreur)."; \
 	  if [ -n "$$CI" ]; then exit 1; fi; }
 
 ob-validator: $(OB_VENV)/.installed
 
 ## make test: the whole suite on SQLite, then on PostgreSQL when a server answers.
-test: install browser ob-validator
+test: install-dev browser ob-validator
 	@$(MAKE) --no-print-directory test-sqlite
 	@$(MAKE) --no-print-directory test-postgres
 
-test-sqlite: install
+test-sqlite: install-dev
 	@echo "== Suite de tests sur SQLite (base embarquée) =="
 	$(BIN)/python -m pytest -q
 
-test-postgres: install
+test-postgres: install-dev
 	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(PG_TEST_URL)', connect_timeout=3).close()" 2>/dev/null; then \
 	  echo "== Suite de tests sur PostgreSQL ($(PG_TEST_URL)) =="; \
 	  TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q -m "not browser"; \
@@ -75,7 +92,7 @@ test-postgres: install
 	  if [ -n "$$CI" ]; then exit 1; fi; \
 	fi
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check .
 
 ## Migration drift: the models and the Alembic revisions describe the same schema.
@@ -86,7 +103,7 @@ check-migrations: install
 	DATABASE_URL=sqlite:///$$tmp/drift.sqlite3 MEDIATION_INSTANCE_PATH=$$tmp $(BIN)/flask db downgrade base >/dev/null && \
 	echo "Migrations : upgrade, check et downgrade OK (SQLite)"; status=$$?; rm -rf $$tmp; exit $$status
 
-bench: install
+bench: install-dev
 	$(BIN)/python -m bench
 
 ## Load test (locust, loopback, dedicated PostgreSQL database mediation_load): 50 mediators for
@@ -94,12 +111,12 @@ bench: install
 ## LOADTEST_ARGS="--servers 2 --rq": two gunicorn servers behind a round-robin proxy, jobs in RQ workers.
 LOADTEST_DURATION ?= 60
 LOADTEST_ARGS ?=
-loadtest: install
+loadtest: install-dev
 	$(BIN)/python -m loadtest --duration $(LOADTEST_DURATION) $(LOADTEST_ARGS)
 
 ## Fault tests: PostgreSQL restarted during the load (French 503s, nothing lost, recovery), and a job
 ## killed midway (SIGKILL) on SQLite and PostgreSQL. Restarts the local cluster: not in `make test`.
-fault: install
+fault: install-dev
 	$(BIN)/python -m loadtest --fault --duration $(LOADTEST_DURATION)
 	$(BIN)/python -m pytest -q tests/fault
 	TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -q tests/fault
