@@ -105,7 +105,7 @@ def main(argv=None) -> int:
     from rq import Queue
 
     app = prepare_database(args.database_url)
-    app.config.update(JOBS_BACKEND="rq", REDIS_URL=args.redis_url)
+    app.config.update(MEDIATION_JOBS_BACKEND="rq", REDIS_URL=args.redis_url)
     connection = Redis.from_url(args.redis_url)
     Queue(QUEUE, connection=connection).empty()
     env = {**os.environ, "DATABASE_URL": args.database_url, "REDIS_URL": args.redis_url,

@@ -8,7 +8,7 @@ from flask import Flask
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
-from mediation.config import INSTANCE, ROOT, from_environment
+from mediation.config import INSTANCE, ROOT, check_renamed, from_environment
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -20,6 +20,7 @@ def create_app(config: dict | None = None) -> Flask:
     )
     app.config.update(from_environment())
     if config:
+        check_renamed(config)
         app.config.update(config)
     configure_logging(app)
     configure_proxies(app)
@@ -45,7 +46,7 @@ def configure_proxies(app: Flask) -> None:
     """Behind MEDIATION_TRUSTED_PROXIES reverse proxies (0 by default: none trusted), take the
     client's address from X-Forwarded-For as they set it, so that per-address rate limits see
     each client, not the proxy. Never trusted by default: the header could be forged."""
-    count = app.config.get("TRUSTED_PROXIES") or 0
+    count = app.config.get("MEDIATION_TRUSTED_PROXIES") or 0
     if count:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

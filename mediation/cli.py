@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 
 import click
@@ -41,8 +40,8 @@ def demo_command(reset: bool) -> None:
 
     if current_app.config["MEDIATION_ENV"] == "production":
         raise click.ClickException("Refusé : la démonstration ne se charge pas sur une configuration de production.")
-    password = os.environ.get("MEDIATION_DEMO_PASSWORD") or secrets.token_urlsafe(12)
-    totp_secret = os.environ.get("MEDIATION_DEMO_TOTP_SECRET") or None
+    password = current_app.config.get("MEDIATION_DEMO_PASSWORD") or secrets.token_urlsafe(12)
+    totp_secret = current_app.config.get("MEDIATION_DEMO_TOTP_SECRET") or None
     accounts = load_demo(db.session, password=password, totp_secret=totp_secret, reset=reset)
     db.session.commit()
     base = current_app.config["MEDIATION_PUBLIC_BASE_URL"]
@@ -102,7 +101,7 @@ def worker_command(burst: bool) -> None:
     # Built once here, inherited by the process RQ forks for each job (see mediation/jobs/worker.py).
     jobs_worker.use_app(current_app._get_current_object())
     connection = Redis.from_url(url)
-    queue = Queue(current_app.config.get("JOBS_QUEUE", "mediation"), connection=connection)
+    queue = Queue(current_app.config["MEDIATION_JOBS_QUEUE"], connection=connection)
     Worker([queue], connection=connection).work(burst=burst)
 
 

@@ -35,6 +35,68 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+# The service's own settings: one name each, the same in the environment and in ``app.config``
+# (read them as ``current_app.config[NAME]``, or :func:`setting` where there may be no app).
+# name: (parse, default). Listed with their meaning in README.md (a test checks).
+SETTINGS: dict[str, tuple] = {
+    "MEDIATION_PUBLIC_BASE_URL": (lambda v: v.rstrip("/"), None),  # default from PORT, below
+    "MEDIATION_NETWORK_NAME": (str, "Réseau d'inclusion numérique"),
+    "MEDIATION_OUTBOX_DIR": (str, str(INSTANCE / "outbox")),
+    "MEDIATION_MAIL_FROM": (str, "ne-pas-repondre@mediation.local"),
+    "MEDIATION_TRUSTED_PROXIES": (int, 0),
+    "MEDIATION_JOBS_BACKEND": (str, None),
+    "MEDIATION_JOBS_QUEUE": (str, "mediation"),
+    "MEDIATION_RATELIMIT_REDIS_PREFIX": (str, None),
+    "MEDIATION_BADGES_EMAIL": (str, None),
+    "MEDIATION_OB_VALIDATOR_PYTHON": (str, None),
+    "MEDIATION_OB_VALIDATOR_NETWORK": (str, None),
+    "MEDIATION_REFERRAL_DELAY_DAYS": (int, 30),
+    "MEDIATION_RETENTION_MONTHS": (int, 24),
+    "MEDIATION_FOLLOW_UP_DELAY_DAYS": (int, 90),
+    "MEDIATION_SUPPRESSION_THRESHOLD": (int, 5),
+    "MEDIATION_DEMO_PASSWORD": (str, None),
+    "MEDIATION_DEMO_TOTP_SECRET": (str, None),
+    "MEDIATION_DEMO_WALLET_CODE": (str, None),
+    "REDIS_URL": (str, None),
+}
+
+# Names that earlier versions read and that now have another name: refused at start-up, so that a
+# configuration (or a test) using them fails loudly instead of being ignored.
+RENAMED = {
+    "OUTBOX_DIR": "MEDIATION_OUTBOX_DIR", "JOBS_BACKEND": "MEDIATION_JOBS_BACKEND",
+    "JOBS_QUEUE": "MEDIATION_JOBS_QUEUE", "TRUSTED_PROXIES": "MEDIATION_TRUSTED_PROXIES",
+    "MAIL_FROM": "MEDIATION_MAIL_FROM", "RATELIMIT_REDIS_PREFIX": "MEDIATION_RATELIMIT_REDIS_PREFIX",
+    "EVALUATION_SUPPRESSION_THRESHOLD": "MEDIATION_SUPPRESSION_THRESHOLD",
+    "EVALUATION_FOLLOW_UP_DELAY_DAYS": "MEDIATION_FOLLOW_UP_DELAY_DAYS",
+}
+
+
+def _parsed(name: str, raw: str | None):
+    parse, default = SETTINGS[name]
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return parse(raw.strip())
+    except ValueError as error:
+        raise RuntimeError(f"{name} : valeur invalide ({raw!r}).") from error
+
+
+def setting(name: str):
+    """A setting of the service: from the current app's configuration, or (outside any app, as in a
+    script) from the environment with the same default."""
+    from flask import current_app, has_app_context
+
+    if has_app_context():
+        return current_app.config.get(name, SETTINGS[name][1])
+    return _parsed(name, os.environ.get(name))
+
+
+def check_renamed(config) -> None:
+    old = sorted(key for key in RENAMED if key in config)
+    if old:
+        raise RuntimeError("Réglages renommés : " + ", ".join(f"{key} → {RENAMED[key]}" for key in old))
+
+
 def from_environment() -> dict:
     env = os.environ.get("MEDIATION_ENV", "development")
     production = env == "production"
@@ -48,15 +110,16 @@ def from_environment() -> dict:
             secret_file.write_text(secrets.token_hex(32))
         secret = secret_file.read_text().strip()
     database_url = normalise_database_url(os.environ.get("DATABASE_URL") or default_database_url())
+    own = {name: _parsed(name, os.environ.get(name)) for name in SETTINGS}
+    if own["MEDIATION_PUBLIC_BASE_URL"] is None:
+        own["MEDIATION_PUBLIC_BASE_URL"] = f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
     return {
+        **own,
         "MEDIATION_ENV": env,
+        # Flask's and its extensions' own names, derived from ours.
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "MEDIATION_PUBLIC_BASE_URL": os.environ.get(
-            "MEDIATION_PUBLIC_BASE_URL", f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
-        ).rstrip("/"),
-        "MEDIATION_NETWORK_NAME": os.environ.get("MEDIATION_NETWORK_NAME", "Réseau d'inclusion numérique"),
         # Cookies: secure by default; the local demo over plain http turns it off explicitly.
         "SESSION_COOKIE_SECURE": _bool("MEDIATION_SECURE_COOKIES", production),
         "REMEMBER_COOKIE_SECURE": _bool("MEDIATION_SECURE_COOKIES", production),
@@ -70,11 +133,7 @@ def from_environment() -> dict:
         # WTForms' own French messages (Flask-WTF's i18n needs Flask-Babel, which we do not use).
         "WTF_I18N_ENABLED": False,
         "MAX_CONTENT_LENGTH": int(os.environ.get("MEDIATION_MAX_UPLOAD_MB", "20")) * 1024 * 1024,
+        "PAGE_SIZE": 25,
         "LOGIN_MAX_FAILURES": int(os.environ.get("MEDIATION_LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCK_MINUTES": int(os.environ.get("MEDIATION_LOGIN_LOCK_MINUTES", "15")),
-        "OUTBOX_DIR": os.environ.get("MEDIATION_OUTBOX_DIR", str(INSTANCE / "outbox")),
-        "PAGE_SIZE": 25,
-        "REDIS_URL": os.environ.get("REDIS_URL") or None,
-        "TRUSTED_PROXIES": int(os.environ.get("MEDIATION_TRUSTED_PROXIES", "0")),
-        "JOBS_BACKEND": os.environ.get("MEDIATION_JOBS_BACKEND") or None,
     }

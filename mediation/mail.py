@@ -16,12 +16,12 @@ log = logging.getLogger("mediation.mail")
 
 def send_mail(to: str, subject: str, body: str) -> EmailMessage:
     message = EmailMessage()
-    message["From"] = current_app.config.get("MAIL_FROM", "ne-pas-repondre@mediation.local")
+    message["From"] = current_app.config["MEDIATION_MAIL_FROM"]
     message["To"] = to
     message["Subject"] = subject
     message.set_content(body)
     current_app.extensions.setdefault("outbox", []).append(message)
-    outbox = Path(current_app.config["OUTBOX_DIR"])
+    outbox = Path(current_app.config["MEDIATION_OUTBOX_DIR"])
     if not current_app.testing:
         outbox.mkdir(parents=True, exist_ok=True)
         name = f"{utcnow():%Y%m%dT%H%M%S%f}.eml"

@@ -15,7 +15,7 @@ Storage, chosen per call:
   ``wallet_attempts``: a key column, ``at``, ``success``), written in the request's transaction
   (callers commit it even when they refuse the action). Every app server using the same database
   sees the same counters.
-- Redis, when ``REDIS_URL`` is set: one sorted set per key, ``<RATELIMIT_REDIS_PREFIX><limit>:<key>``,
+- Redis, when ``REDIS_URL`` is set: one sorted set per key, ``<MEDIATION_RATELIMIT_REDIS_PREFIX><limit>:<key>``,
   whose scores are the failures' times (UTC epoch seconds from the app servers' clocks). A failure
   is ZADD + trimming of what is older than two windows + PEXPIRE, and the read of the window, in
   one MULTI/EXEC transaction; a success deletes the set. Written at once, outside the database
@@ -175,7 +175,7 @@ def _redis_failed(error: Exception) -> None:
 
 
 def _redis_name(limit: Limit, key_hash: str) -> str:
-    prefix = current_app.config.get("RATELIMIT_REDIS_PREFIX") or REDIS_PREFIX
+    prefix = current_app.config.get("MEDIATION_RATELIMIT_REDIS_PREFIX") or REDIS_PREFIX
     return f"{prefix}{limit.name}:{key_hash}"
 
 

@@ -95,7 +95,7 @@ def app():
             "SECRET_KEY": "test-secret",
             "MEDIATION_PUBLIC_BASE_URL": "https://mediation.example.org",
             "SESSION_COOKIE_SECURE": False,
-            "OUTBOX_DIR": str(TMP / "outbox"),
+            "MEDIATION_OUTBOX_DIR": str(TMP / "outbox"),
             "MEDIATION_ENV": "test",
         }
     )
@@ -300,10 +300,10 @@ def ratelimit_backend(request, app, monkeypatch):
                 pytest.fail(message, pytrace=False)
             pytest.skip(message)
         monkeypatch.setitem(app.config, "REDIS_URL", RATELIMIT_REDIS_URL)
-        monkeypatch.setitem(app.config, "RATELIMIT_REDIS_PREFIX",
+        monkeypatch.setitem(app.config, "MEDIATION_RATELIMIT_REDIS_PREFIX",
                             f"mediation-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}-{os.getpid()}:rl:")
-        if app.config.get("JOBS_BACKEND") is None:
-            monkeypatch.setitem(app.config, "JOBS_BACKEND", "thread")  # REDIS_URL alone would pick RQ
+        if app.config.get("MEDIATION_JOBS_BACKEND") is None:
+            monkeypatch.setitem(app.config, "MEDIATION_JOBS_BACKEND", "thread")  # REDIS_URL alone would pick RQ
         _clear_ratelimit_keys(app)
     yield request.param
     if request.param == "redis":
@@ -322,18 +322,18 @@ def _ratelimit_redis(app):
 
 def _clear_ratelimit_keys(app) -> None:
     client = _ratelimit_redis(app)
-    keys = list(client.scan_iter(app.config["RATELIMIT_REDIS_PREFIX"] + "*"))
+    keys = list(client.scan_iter(app.config["MEDIATION_RATELIMIT_REDIS_PREFIX"] + "*"))
     if keys:
         client.delete(*keys)
 
 
 def ratelimit_redis_entries(app) -> dict[str, list[tuple[bytes, float]]]:
     """What the Redis storage holds for this test: key → [(member, time)]; empty without Redis."""
-    if not app.config.get("REDIS_URL") or not app.config.get("RATELIMIT_REDIS_PREFIX"):
+    if not app.config.get("REDIS_URL") or not app.config.get("MEDIATION_RATELIMIT_REDIS_PREFIX"):
         return {}
     client = _ratelimit_redis(app)
     return {key.decode(): client.zrange(key, 0, -1, withscores=True)
-            for key in client.scan_iter(app.config["RATELIMIT_REDIS_PREFIX"] + "*")}
+            for key in client.scan_iter(app.config["MEDIATION_RATELIMIT_REDIS_PREFIX"] + "*")}
 
 
 def move_ratelimit_entries_back(app, seconds: float) -> None:

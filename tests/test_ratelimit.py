@@ -45,7 +45,7 @@ def test_the_redis_storage_writes_no_row(app, client, make_user, session, rateli
     assert rows == (0 if ratelimit_backend == "redis" else 5)
     if ratelimit_backend == "redis":
         (name, entries), = ratelimit_redis_entries(app).items()
-        assert name.startswith(app.config["RATELIMIT_REDIS_PREFIX"] + "login:") and len(entries) == 5
+        assert name.startswith(app.config["MEDIATION_RATELIMIT_REDIS_PREFIX"] + "login:") and len(entries) == 5
 
 
 @on_redis
@@ -53,8 +53,8 @@ def test_two_app_instances_share_the_counters(app, client, session, ratelimit_ba
     """Two app servers (two create_app with the same REDIS_URL): four failures on one and the
     fifth on the other lock the account on both."""
     keys = ("TESTING", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED", "SECRET_KEY", "MEDIATION_PUBLIC_BASE_URL",
-            "SESSION_COOKIE_SECURE", "OUTBOX_DIR", "MEDIATION_ENV", "REDIS_URL", "RATELIMIT_REDIS_PREFIX",
-            "JOBS_BACKEND")
+            "SESSION_COOKIE_SECURE", "MEDIATION_OUTBOX_DIR", "MEDIATION_ENV", "REDIS_URL", "MEDIATION_RATELIMIT_REDIS_PREFIX",
+            "MEDIATION_JOBS_BACKEND")
     other = create_app({key: app.config[key] for key in keys})
     try:
         other_client = other.test_client()
@@ -102,7 +102,7 @@ def test_redis_down_falls_back_to_the_database_and_still_locks(app, client, make
     """Choice: with REDIS_URL set but Redis unreachable, the counters go to the database shared by
     every app server (sign-in stays available and throttled) and Redis is retried 30 s later."""
     monkeypatch.setitem(app.config, "REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
-    monkeypatch.setitem(app.config, "JOBS_BACKEND", app.config.get("JOBS_BACKEND") or "thread")
+    monkeypatch.setitem(app.config, "MEDIATION_JOBS_BACKEND", app.config.get("MEDIATION_JOBS_BACKEND") or "thread")
     app.extensions.pop("ratelimit", None)
     caplog.set_level(logging.ERROR, logger="mediation.ratelimit")
     user = make_user(Role.MEDIATOR, email="camille.secrete@exemple-prive.test")
@@ -143,8 +143,8 @@ def test_behind_a_trusted_proxy_each_client_address_has_its_own_limit(app, sessi
     """MEDIATION_TRUSTED_PROXIES=1: the address comes from X-Forwarded-For (set by the proxy);
     by default the header is ignored (it could be forged) and the proxy's address counts."""
     keys = ("TESTING", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED", "SECRET_KEY", "MEDIATION_PUBLIC_BASE_URL",
-            "SESSION_COOKIE_SECURE", "OUTBOX_DIR", "MEDIATION_ENV")
-    behind = create_app({**{key: app.config[key] for key in keys}, "TRUSTED_PROXIES": 1})
+            "SESSION_COOKIE_SECURE", "MEDIATION_OUTBOX_DIR", "MEDIATION_ENV")
+    behind = create_app({**{key: app.config[key] for key in keys}, "MEDIATION_TRUSTED_PROXIES": 1})
     try:
         client = behind.test_client()
         for n in range(20):

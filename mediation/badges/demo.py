@@ -5,9 +5,8 @@ whose code ``flask demo`` prints (``MEDIATION_DEMO_WALLET_CODE`` when set)."""
 
 from __future__ import annotations
 
-import os
-
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.orm import Session
 
 from mediation.badges import services, wallet
@@ -18,7 +17,7 @@ DEMO_CARD: dict = {}
 
 
 def _demo_code() -> str | None:
-    code = wallet.normalise_code(os.environ.get("MEDIATION_DEMO_WALLET_CODE"))
+    code = wallet.normalise_code(current_app.config.get("MEDIATION_DEMO_WALLET_CODE"))
     if len(code) == wallet.CODE_LENGTH and set(code) <= set(wallet.CODE_ALPHABET):
         return code
     return None

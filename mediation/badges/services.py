@@ -15,7 +15,6 @@ Services flush, never commit; audit details hold ids only.
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -77,7 +76,7 @@ def phone_variants(e164: str) -> list[str]:
 
 
 def default_email() -> str:
-    configured = current_app.config.get("MEDIATION_BADGES_EMAIL") or os.environ.get("MEDIATION_BADGES_EMAIL")
+    configured = current_app.config.get("MEDIATION_BADGES_EMAIL")
     if configured:
         return configured
     host = urlsplit(documents.base_url()).hostname or "mediation.local"

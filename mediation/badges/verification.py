@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
@@ -75,8 +74,7 @@ class VerificationResult:
 
 
 def validator_python() -> Path:
-    configured = current_app.config.get("MEDIATION_OB_VALIDATOR_PYTHON") or os.environ.get(
-        "MEDIATION_OB_VALIDATOR_PYTHON")
+    configured = current_app.config.get("MEDIATION_OB_VALIDATOR_PYTHON")
     return Path(configured) if configured else ROOT / ".venv-ob" / "bin" / "python"
 
 
@@ -85,8 +83,7 @@ def available() -> bool:
 
 
 def network_policy() -> str:
-    configured = current_app.config.get("MEDIATION_OB_VALIDATOR_NETWORK") or os.environ.get(
-        "MEDIATION_OB_VALIDATOR_NETWORK")
+    configured = current_app.config.get("MEDIATION_OB_VALIDATOR_NETWORK")
     if configured:
         return configured
     return "loopback" if current_app.testing else "public"

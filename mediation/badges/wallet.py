@@ -227,7 +227,7 @@ def send_sms(phone: str, body: str) -> None:
     """SMS are not sent from here: they are written to the SMS log next to the outbox."""
     current_app.extensions.setdefault("sms_outbox", []).append({"to": phone, "body": body})
     if not current_app.testing:
-        folder = Path(current_app.config["OUTBOX_DIR"])
+        folder = Path(current_app.config["MEDIATION_OUTBOX_DIR"])
         folder.mkdir(parents=True, exist_ok=True)
         name = f"sms-{utcnow():%Y%m%dT%H%M%S%f}.txt"
         (folder / name).write_text(f"To: {phone}\n\n{body}\n", encoding="utf-8")

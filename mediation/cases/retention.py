@@ -22,7 +22,6 @@ Run it with ``flask --app mediation retention --dry-run`` / ``--apply`` (cron), 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -43,14 +42,9 @@ BATCH = 500
 
 
 def retention_months(app=None) -> int:
-    """``MEDIATION_RETENTION_MONTHS`` from the app config, else the environment, else 24."""
+    """``MEDIATION_RETENTION_MONTHS`` (24 by default)."""
     app = app or current_app
-    value = app.config.get("MEDIATION_RETENTION_MONTHS") or os.environ.get("MEDIATION_RETENTION_MONTHS")
-    try:
-        months = int(value) if value is not None else DEFAULT_MONTHS
-    except ValueError:
-        months = DEFAULT_MONTHS
-    return max(1, months)
+    return max(1, int(app.config.get("MEDIATION_RETENTION_MONTHS") or DEFAULT_MONTHS))
 
 
 def months_before(moment: datetime, months: int) -> datetime:

@@ -17,19 +17,18 @@ Definitions: :mod:`mediation.evaluation.definitions`; outputs and outcomes:
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict
 from datetime import date
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
 
 from mediation.auth.models import User
 from mediation.cases.enums import ActivityType, Genre, PlaceType, StatutSocial, TrancheAge, thematique_label
 from mediation.cases.models import Activity, Beneficiary, Participation, tranche_age_sql
+from mediation.config import setting
 from mediation.directory.models import Commune, Structure
 from mediation.evaluation import definitions, method, results
-from mediation.evaluation.method import DEFAULT_THRESHOLD, fmt_date
+from mediation.evaluation.method import fmt_date
 from mediation.evaluation.results import Dashboard, Section
 from mediation.evaluation.scope import Scope
 from mediation.stats.dashboard import Means
@@ -47,11 +46,8 @@ COMPARE_DIMENSIONS = {"communes": "Communes", "structures": "Structures", "media
 
 
 def suppression_threshold() -> int:
-    """``EVALUATION_SUPPRESSION_THRESHOLD`` (configuration) or ``MEDIATION_SUPPRESSION_THRESHOLD``
-    (environment), 5 by default: counts from 1 to the threshold − 1 are hidden."""
-    if has_app_context() and current_app.config.get("EVALUATION_SUPPRESSION_THRESHOLD"):
-        return int(current_app.config["EVALUATION_SUPPRESSION_THRESHOLD"])
-    return int(os.environ.get("MEDIATION_SUPPRESSION_THRESHOLD", DEFAULT_THRESHOLD))
+    """``MEDIATION_SUPPRESSION_THRESHOLD`` (5 by default): counts from 1 to the threshold − 1 are hidden."""
+    return int(setting("MEDIATION_SUPPRESSION_THRESHOLD"))
 
 
 def month_label(month: date) -> str:

@@ -6,18 +6,17 @@ transaction; the request commits.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
 from mediation.audit.services import record
 from mediation.auth.models import Role, User
 from mediation.cases.enums import CaseState
 from mediation.cases.models import Activity, Case
+from mediation.config import setting
 from mediation.directory.models import Structure, Territory
 from mediation.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mediation.evaluation import policy
@@ -210,10 +209,8 @@ def attributed_activities(session: Session, programme: Programme, limit: int = 2
 # --- follow-up survey ---------------------------------------------------------------------------
 
 def follow_up_delay_days() -> int:
-    """``EVALUATION_FOLLOW_UP_DELAY_DAYS`` (configuration or environment), 90 days by default."""
-    if has_app_context() and current_app.config.get("EVALUATION_FOLLOW_UP_DELAY_DAYS"):
-        return int(current_app.config["EVALUATION_FOLLOW_UP_DELAY_DAYS"])
-    return int(os.environ.get("MEDIATION_FOLLOW_UP_DELAY_DAYS", DEFAULT_FOLLOW_UP_DELAY_DAYS))
+    """``MEDIATION_FOLLOW_UP_DELAY_DAYS`` (90 days by default)."""
+    return int(setting("MEDIATION_FOLLOW_UP_DELAY_DAYS"))
 
 
 def schedule_follow_ups(session: Session, *, today: date | None = None, delay_days: int | None = None) -> int:

@@ -1,6 +1,6 @@
 """One job abstraction for long work.
 
-- ``JOBS_BACKEND="rq"`` (set automatically when ``REDIS_URL`` is set): jobs go to an RQ queue on
+- ``MEDIATION_JOBS_BACKEND="rq"`` (set automatically when ``REDIS_URL`` is set): jobs go to an RQ queue on
   Redis, run by ``flask --app mediation worker`` processes on any machine.
 - ``"thread"`` (embedded default): an in-process worker thread.
 - ``"eager"`` (tests): the job runs at once in the caller's session and transaction.

@@ -34,7 +34,7 @@ def register(kind: str):
 
 def backend(app: Flask | None = None) -> str:
     app = app or current_app
-    return app.config.get("JOBS_BACKEND") or ("rq" if app.config.get("REDIS_URL") else "thread")
+    return app.config.get("MEDIATION_JOBS_BACKEND") or ("rq" if app.config.get("REDIS_URL") else "thread")
 
 
 def enqueue(session: Session, kind: str, *, user=None, structure_id: int | None = None,
@@ -66,7 +66,7 @@ def _dispatch(app: Flask, job_id: int, mode: str) -> None:
         from redis import Redis
         from rq import Queue
 
-        queue = Queue(app.config.get("JOBS_QUEUE", "mediation"),
+        queue = Queue(app.config["MEDIATION_JOBS_QUEUE"],
                       connection=Redis.from_url(app.config["REDIS_URL"]))
         queue.enqueue("mediation.jobs.worker.run", job_id, job_timeout=3600)
         return

@@ -17,18 +17,17 @@
 from __future__ import annotations
 
 import math
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
 from sqlalchemy.orm import Session, joinedload
 
 from mediation.audit.services import record
 from mediation.auth.models import Role
 from mediation.cases.models import Activity, Case
+from mediation.config import setting
 from mediation.directory.models import Commune, Structure
 from mediation.directory.national_schema import SERVICES
 from mediation.errors import Conflict, DomainError, Forbidden, ValidationFailed
@@ -56,13 +55,7 @@ EARTH_RADIUS_KM = 6371.0
 
 def delay_days() -> int:
     """Days after which a live referral the person did not honour is marked « non honorée »."""
-    value = current_app.config.get("MEDIATION_REFERRAL_DELAY_DAYS") if has_app_context() else None
-    if value is None:
-        value = os.environ.get("MEDIATION_REFERRAL_DELAY_DAYS") or DEFAULT_DELAY_DAYS
-    try:
-        return max(1, int(value))
-    except (TypeError, ValueError):
-        return DEFAULT_DELAY_DAYS
+    return max(1, int(setting("MEDIATION_REFERRAL_DELAY_DAYS")))
 
 
 # --- suggestions --------------------------------------------------------------------------------

@@ -61,7 +61,7 @@ def failing_app(app):
 
     other = create_app({key: app.config[key] for key in (
         "TESTING", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED", "SECRET_KEY",
-        "MEDIATION_PUBLIC_BASE_URL", "OUTBOX_DIR", "MEDIATION_ENV")})
+        "MEDIATION_PUBLIC_BASE_URL", "MEDIATION_OUTBOX_DIR", "MEDIATION_ENV")})
 
     @access(PUBLIC)
     def crash():

@@ -32,7 +32,7 @@ def _drop_postgres(base: sa.URL, name: str) -> None:
 def _migrate(url: sa.URL, instance_path):
     app = create_app({
         "TESTING": True, "SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
-        "SECRET_KEY": "test-secret", "MEDIATION_ENV": "test", "OUTBOX_DIR": str(instance_path / "outbox"),
+        "SECRET_KEY": "test-secret", "MEDIATION_ENV": "test", "MEDIATION_OUTBOX_DIR": str(instance_path / "outbox"),
     })
     with app.app_context():
         from flask_migrate import upgrade
@@ -109,7 +109,7 @@ def scratch(tmp_path, scratch_template):
             shutil.copyfile(scratch_template, url.database)
         app = create_app({
             "TESTING": True, "SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
-            "SECRET_KEY": "test-secret", "MEDIATION_ENV": "test", "OUTBOX_DIR": str(tmp_path / "outbox"),
+            "SECRET_KEY": "test-secret", "MEDIATION_ENV": "test", "MEDIATION_OUTBOX_DIR": str(tmp_path / "outbox"),
         })
         scratch = Scratch(url, app)
         made.append(scratch)

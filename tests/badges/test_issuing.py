@@ -116,7 +116,7 @@ def test_endorsement_settings_and_issuer_pages(session, client, login, network, 
 
 
 def test_workshop_bulk_issuing_job(app, session, client, login, network, template, enrolled, steps, workshop):
-    app.config["JOBS_BACKEND"] = "eager"
+    app.config["MEDIATION_JOBS_BACKEND"] = "eager"
     try:
         people = [enrolled(email=f"p{n}@example.org", first_name=f"P{n}").case for n in range(3)]
         outsider = enrolled(email="x@example.org").case
@@ -144,14 +144,14 @@ def test_workshop_bulk_issuing_job(app, session, client, login, network, templat
         job = session.scalar(sa.select(Job).order_by(Job.id.desc()))
         assert job.result["Badges délivrés"] == 0
     finally:
-        app.config["JOBS_BACKEND"] = None
+        app.config["MEDIATION_JOBS_BACKEND"] = None
 
 
 def test_workshop_bulk_with_manual_issuing_and_missing_prerequisites(app, session, network, template, enrolled,
                                                                     steps, workshop):
     from mediation.badges import bulk
 
-    app.config["JOBS_BACKEND"] = "eager"
+    app.config["MEDIATION_JOBS_BACKEND"] = "eager"
     try:
         services.set_auto_issue(session, network.coordinator, template, False)
         people = [enrolled(email=f"p{n}@example.org").case for n in range(2)]
@@ -162,7 +162,7 @@ def test_workshop_bulk_with_manual_issuing_and_missing_prerequisites(app, sessio
         assert blocked.result["Badges délivrés"] == 0
         assert any("prérequis" in key for key in blocked.result)
     finally:
-        app.config["JOBS_BACKEND"] = None
+        app.config["MEDIATION_JOBS_BACKEND"] = None
 
 
 def test_public_verification_link(session, client, issued, network):

@@ -145,7 +145,7 @@ def live_server():
                 "SESSION_COOKIE_SECURE": False,
                 "REMEMBER_COOKIE_SECURE": False,
                 "WTF_CSRF_ENABLED": True,  # browser tests go through real CSRF tokens
-                "OUTBOX_DIR": str(tmp / "outbox"),
+                "MEDIATION_OUTBOX_DIR": str(tmp / "outbox"),
                 "MEDIATION_ENV": "test",
             }
         )

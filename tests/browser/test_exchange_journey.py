@@ -29,11 +29,11 @@ def test_import_then_merge_and_undo(page, sign_in, live_server):
     # The job runs within the request here: the progress page of a job still running refreshes
     # itself with <meta http-equiv="refresh">, which axe-core reports (WCAG 2.2.1) — a matter for
     # the jobs page, not for this journey.
-    live_server.app.config["JOBS_BACKEND"] = "eager"
+    live_server.app.config["MEDIATION_JOBS_BACKEND"] = "eager"
     try:
         journey(page, sign_in)
     finally:
-        live_server.app.config["JOBS_BACKEND"] = None
+        live_server.app.config["MEDIATION_JOBS_BACKEND"] = None
 
 
 def journey(page, sign_in):

@@ -41,7 +41,7 @@ PER_THREAD = 12
 def app():
     url = recreate_postgres_database(DATABASE)
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test",
-                      "OUTBOX_DIR": str(TMP / "outbox-logging"), "MEDIATION_ENV": "test"})
+                      "MEDIATION_OUTBOX_DIR": str(TMP / "outbox-logging"), "MEDIATION_ENV": "test"})
     with app.app_context():
         from flask_migrate import upgrade
 

@@ -19,9 +19,9 @@ YESTERDAY = local_today() - timedelta(days=1)
 
 @pytest.fixture
 def eager(app):
-    app.config["JOBS_BACKEND"] = "eager"
+    app.config["MEDIATION_JOBS_BACKEND"] = "eager"
     yield
-    app.config["JOBS_BACKEND"] = None
+    app.config["MEDIATION_JOBS_BACKEND"] = None
 
 
 @pytest.fixture

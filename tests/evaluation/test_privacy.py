@@ -73,7 +73,7 @@ def _assert_no_small_counts(payload: dict, threshold: int = 5) -> None:
 
 def test_funder_pages_exports_reports_and_api_hold_no_personal_data(app, client, login, session, network,
                                                                    funder_setup, private_data):
-    app.config["JOBS_BACKEND"] = "eager"
+    app.config["MEDIATION_JOBS_BACKEND"] = "eager"
     try:
         login(client, network.funder)
         query = f"du={YEAR}-01-01&au={YEAR}-12-31&programme={funder_setup.p1.id}"
@@ -108,7 +108,7 @@ def test_funder_pages_exports_reports_and_api_hold_no_personal_data(app, client,
         assert client.get(f"/evaluation/?{p2}").status_code == 404  # another funder's programme
         assert client.get(f"/api/v1/indicateurs?{p2}", headers={"Authorization": f"Bearer {raw}"}).status_code == 404
     finally:
-        app.config["JOBS_BACKEND"] = None
+        app.config["MEDIATION_JOBS_BACKEND"] = None
 
 
 def test_a_single_person_is_never_visible_in_a_funders_programme(client, login, session, network, funder_setup,

@@ -21,10 +21,10 @@ from tests.evaluation.conftest import YEAR
 
 @pytest.fixture
 def eager_jobs(app):
-    previous = app.config.get("JOBS_BACKEND")
-    app.config["JOBS_BACKEND"] = "eager"
+    previous = app.config.get("MEDIATION_JOBS_BACKEND")
+    app.config["MEDIATION_JOBS_BACKEND"] = "eager"
     yield
-    app.config["JOBS_BACKEND"] = previous
+    app.config["MEDIATION_JOBS_BACKEND"] = previous
 
 
 @pytest.fixture

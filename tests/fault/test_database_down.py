@@ -13,7 +13,7 @@ from mediation.extensions import db
 def down_app(tmp_path):
     app = create_app({"TESTING": True, "SECRET_KEY": "down", "MEDIATION_ENV": "test",
                       "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://postgres@127.0.0.1:1/absente?connect_timeout=2",
-                      "OUTBOX_DIR": str(tmp_path / "outbox")})
+                      "MEDIATION_OUTBOX_DIR": str(tmp_path / "outbox")})
     yield app
     with app.app_context():
         db.engine.dispose()

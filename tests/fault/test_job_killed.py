@@ -60,7 +60,7 @@ def fault_db():
     else:
         url = f"sqlite:///{folder / 'fault.sqlite3'}"
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "fault",
-                      "MEDIATION_ENV": "test", "OUTBOX_DIR": str(folder / "outbox"), "JOBS_BACKEND": "eager"})
+                      "MEDIATION_ENV": "test", "MEDIATION_OUTBOX_DIR": str(folder / "outbox"), "MEDIATION_JOBS_BACKEND": "eager"})
     with app.app_context():
         from flask_migrate import upgrade
 

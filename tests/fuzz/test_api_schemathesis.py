@@ -34,8 +34,8 @@ def api_schema():
     app = create_app({
         "TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'api.sqlite3'}",
         "WTF_CSRF_ENABLED": False, "SECRET_KEY": "schemathesis", "MEDIATION_ENV": "test",
-        "MEDIATION_PUBLIC_BASE_URL": "https://mediation.example.org", "OUTBOX_DIR": str(folder / "outbox"),
-        "JOBS_BACKEND": "eager",
+        "MEDIATION_PUBLIC_BASE_URL": "https://mediation.example.org", "MEDIATION_OUTBOX_DIR": str(folder / "outbox"),
+        "MEDIATION_JOBS_BACKEND": "eager",
     })
     with app.app_context():
         from flask_migrate import upgrade

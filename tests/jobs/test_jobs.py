@@ -36,9 +36,9 @@ def create_territories(session, job, progress):
 
 @pytest.fixture
 def eager(app):
-    app.config["JOBS_BACKEND"] = "eager"
+    app.config["MEDIATION_JOBS_BACKEND"] = "eager"
     yield
-    app.config["JOBS_BACKEND"] = None
+    app.config["MEDIATION_JOBS_BACKEND"] = None
 
 
 def count(session, names):
@@ -133,7 +133,7 @@ def _wait_done(app, job_id, timeout=20):
 
 
 def test_thread_backend_runs_after_commit(committed_app):
-    committed_app.config["JOBS_BACKEND"] = "thread"
+    committed_app.config["MEDIATION_JOBS_BACKEND"] = "thread"
     with committed_app.app_context():
         job = enqueue(db.session, "test.create_territories", params={"names": ["Thread 1", "Thread 2"]})
         job_id = job.id
@@ -170,7 +170,7 @@ def rq_queue(committed_app, monkeypatch):
     monkeypatch.setattr(worker_module, "_app", None)
     monkeypatch.setattr(worker_module, "_app_pid", None)
     name = f"mediation-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-    committed_app.config.update(JOBS_BACKEND="rq", REDIS_URL=REDIS_URL, JOBS_QUEUE=name)
+    committed_app.config.update(MEDIATION_JOBS_BACKEND="rq", REDIS_URL=REDIS_URL, MEDIATION_JOBS_QUEUE=name)
     queue = Queue(name, connection=Redis.from_url(REDIS_URL))
     queue.empty()
     yield queue

@@ -81,7 +81,7 @@ def committed_app(app):
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = base.set(database=name).render_as_string(hide_password=False)
     second = create_app({**{k: app.config[k] for k in ("TESTING", "SECRET_KEY", "MEDIATION_PUBLIC_BASE_URL",
-                                                        "OUTBOX_DIR", "MEDIATION_ENV")},
+                                                        "MEDIATION_OUTBOX_DIR", "MEDIATION_ENV")},
                          "SQLALCHEMY_DATABASE_URI": url})
     with second.app_context():
         upgrade()

@@ -47,7 +47,7 @@ def engine():
         conn.execute(sa.text("CREATE SCHEMA public"))
     fresh.dispose()
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url.render_as_string(hide_password=False),
-                      "SECRET_KEY": "test", "OUTBOX_DIR": str(TMP / "outbox-concurrency"), "MEDIATION_ENV": "test"})
+                      "SECRET_KEY": "test", "MEDIATION_OUTBOX_DIR": str(TMP / "outbox-concurrency"), "MEDIATION_ENV": "test"})
     with app.app_context():
         from flask_migrate import upgrade
 
