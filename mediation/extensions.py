@@ -31,6 +31,8 @@ def configure_sqlite(engine) -> None:
     and BEGIN/SAVEPOINT handled by SQLAlchemy rather than by the sqlite3 module."""
     import sqlalchemy as sa
 
+    from mediation.search import register_sqlite_function
+
     if engine.dialect.name != "sqlite":
         return
 
@@ -40,6 +42,7 @@ def configure_sqlite(engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute("PRAGMA busy_timeout = 5000")
+        register_sqlite_function(dbapi_connection)
         if engine.url.database not in (None, "", ":memory:"):
             cursor.execute("PRAGMA journal_mode = WAL")
         cursor.close()

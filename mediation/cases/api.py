@@ -54,6 +54,7 @@ from mediation.cases.enums import (
     TrancheAge,
 )
 from mediation.cases.models import Activity, Beneficiary, Participation
+from mediation.cases.search import person_condition
 from mediation.directory.models import Commune
 from mediation.errors import ValidationFailed
 from mediation.extensions import db
@@ -413,7 +414,7 @@ def beneficiary_list():
             raise InvalidParameter("Le paramètre « q » ne peut dépasser 100 caractères.", field="q")
         if not policy.can_see_identity(g.api_user):
             raise InvalidParameter("La recherche par nom est réservée aux médiateur·rices.", field="q")
-        query = query.where(sa.or_(Beneficiary.last_name.ilike(f"%{q}%"), Beneficiary.first_name.ilike(f"%{q}%")))
+        query = query.where(person_condition(q, identity=True, ids=(Beneficiary.id,)))
     result = paginate(db.session, query.order_by(Beneficiary.id), page, per_page)
     return page_body(result, [beneficiary_json(g.api_user, b) for b in result.items])
 

@@ -16,6 +16,7 @@ from mediation.cases import activities, duplicates, policy, services
 from mediation.cases.enums import CaseState, ClosureReason
 from mediation.cases.forms import BeneficiaryForm, CaseNoteForm, CaseStateForm, ConsentForm, attach_errors
 from mediation.cases.models import Activity, Beneficiary, Case, Participation
+from mediation.cases.search import person_condition
 from mediation.cases.views import STAFF, _territory_communes, bp
 from mediation.errors import DomainError
 from mediation.extensions import db
@@ -53,8 +54,9 @@ def editable_beneficiary(beneficiary_id: int) -> Beneficiary:
 
 def search_cases(user: User, q: str, state: str | None, mine: bool) -> sa.Select:
     """Scoped case search, as ordered case ids (cases in progress first, then by last change): by
-    name for mediators, by case or beneficiary number for everyone (coordinators never search by
-    name: they do not see names)."""
+    name, birth year or phone for mediators (ignoring case and accents, :mod:`mediation.cases.search`),
+    by case or beneficiary number for everyone (coordinators never search by name: they do not see
+    names)."""
     # Beneficiaries are joined only for a name search: the count and the sort stay on ``cases``.
     query = policy.visible_cases(user).with_only_columns(Case.id)
     if state in {s.value for s in CaseState}:
@@ -63,18 +65,11 @@ def search_cases(user: User, q: str, state: str | None, mine: bool) -> sa.Select
         query = query.where(Case.mediator_id == user.id)
     q = q.strip()
     if q:
-        digits = q.lstrip("nN°o ").strip()
-        if digits.isdigit():
-            # Case.beneficiary_id is the beneficiary's number: both halves are served by indexes.
-            query = query.where(sa.or_(Case.id == int(digits), Case.beneficiary_id == int(digits)))
-        elif policy.can_see_identity(user):
+        # Beneficiary.id is Case.beneficiary_id: a number matches either without the join.
+        identity = policy.can_see_identity(user)
+        if identity:
             query = query.join(Beneficiary, Beneficiary.id == Case.beneficiary_id)
-            for word in q.split()[:4]:
-                like = f"%{word.lower()}%"
-                query = query.where(sa.or_(sa.func.lower(Beneficiary.first_name).like(like),
-                                           sa.func.lower(Beneficiary.last_name).like(like)))
-        else:
-            query = query.where(sa.false())
+        query = query.where(person_condition(q, identity=identity, ids=(Case.id, Case.beneficiary_id)))
     # The literal (not a bound parameter) lets the expression indexes ix_cases_*_closed_updated serve the sort.
     return query.order_by(Case.state == sa.literal_column("'clos'"), Case.updated_at.desc(), Case.id.desc())
 

@@ -53,6 +53,7 @@ from mediation.cases.models import (
     Participation,
     tranche_age_for,
 )
+from mediation.cases.search import person_condition
 from mediation.directory.models import Commune, Structure
 from mediation.types import local_today, utcnow
 from mediation.web import to_paris
@@ -242,8 +243,7 @@ def beneficiary_export_query(user: User, search: str | None = None) -> sa.Select
     """Identified beneficiaries of the mediator's structures (nobody else's)."""
     query = policy.visible_beneficiaries(user).where(Beneficiary.anonymous.is_(False))
     if search:
-        pattern = f"%{search.strip()}%"
-        query = query.where(sa.or_(Beneficiary.last_name.ilike(pattern), Beneficiary.first_name.ilike(pattern)))
+        query = query.where(person_condition(search, identity=True, ids=(Beneficiary.id,)))
     return query
 
 
