@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from mediation import week
 from mediation.auth.models import Role
+from mediation.extensions import db
 from mediation.policy import PUBLIC, access
 
 bp = Blueprint("home", __name__)
@@ -54,15 +56,13 @@ def inject_navigation():
 def index():
     if not current_user.is_authenticated:
         return redirect(url_for("auth.login"))
-    return render_template("home.html")
+    return render_template("home.html", week=week.for_user(db.session, current_user))
 
 
 @bp.route("/sante")
 @access(PUBLIC)
 def health():
     from sqlalchemy import text
-
-    from mediation.extensions import db
 
     db.session.execute(text("SELECT 1"))
     return {"status": "ok"}

@@ -227,6 +227,16 @@ def register_template_helpers(app: Flask) -> None:
         fmt = "#,##0" + ("." + "0" * digits if digits else "")
         return format_decimal(value, format=fmt, locale="fr_FR")
 
+    @app.template_filter("duration_fr")
+    def duration_fr(minutes):
+        """« 45 min », « 2 h », « 1 h 30 »."""
+        if minutes is None:
+            return "—"
+        hours, rest = divmod(int(minutes), 60)
+        if not hours:
+            return f"{rest} min"
+        return f"{hours} h" + (f" {rest:02d}" if rest else "")
+
     @app.context_processor
     def inject_globals():
         return {"network_name": app.config["MEDIATION_NETWORK_NAME"]}
