@@ -74,7 +74,7 @@ def week_start(today: date) -> date:
 def mediator_week(session: Session, user: User, today: date | None = None) -> MediatorWeek:
     today = today or local_today()
     monday, first = week_start(today), today.replace(day=1)
-    windows = [Figures("Aujourd'hui"), Figures("Cette semaine"), Figures("Ce mois-ci")]
+    windows = [Figures("Aujourd'hui"), Figures("Semaine"), Figures("Mois")]
     starts = [today, monday, first]
     rows = session.execute(
         sa.select(Activity.id, Activity.date, Activity.duration_min, Participation.beneficiary_id)
