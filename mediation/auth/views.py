@@ -27,6 +27,7 @@ from mediation.auth.models import User
 from mediation.errors import DomainError, NotFound
 from mediation.extensions import db
 from mediation.policy import AUTHENTICATED, PUBLIC, access
+from mediation.redirects import safe_target
 from mediation.web import rollback_only
 
 bp = Blueprint("auth", __name__)
@@ -35,9 +36,7 @@ PENDING_KEY = "pending_2fa_user"
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("home.index")
+    return safe_target(target, url_for("home.index"))
 
 
 def qr_svg(data: str) -> Markup:
