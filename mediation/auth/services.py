@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from mediation import ratelimit
 from mediation.audit.services import record
-from mediation.auth.models import ApiToken, LoginAttempt, Role, User
+from mediation.auth.models import ApiToken, LoginAttempt, Role, User, UserSession
 from mediation.errors import DomainError, NotFound, ValidationFailed
 from mediation.types import utcnow
 
@@ -76,10 +76,14 @@ def check_password_strength(password: str) -> None:
         )
 
 
-def set_password(session: Session, user: User, password: str, *, actor=None) -> None:
+def set_password(session: Session, user: User, password: str, *, actor=None, keep_session: str | None = None) -> None:
+    """Set a new password; every browser session of the account ends, except ``keep_session`` (the
+    secret of the session making the change, when the owner changes it while signed in)."""
     check_password_strength(password)
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
+    if user.id is not None:
+        end_user_sessions(session, user, "password", keep=keep_session)
     record(session, "auth.password_changed", actor=actor or user, obj=user)
 
 
@@ -94,6 +98,13 @@ def _verify(user: User | None, password: str) -> bool:
 
 
 # --- sessions ------------------------------------------------------------------------------
+
+# Why a browser session was refused (see :func:`user_for_browser_session`).
+SESSION_IDLE = "idle"
+SESSION_EXPIRED = "expired"
+SESSION_REVOKED = "revoked"
+DEFAULT_SESSION_TOUCH_SECONDS = 60
+
 
 def session_id_for(user: User) -> str:
     """Flask-Login id: changing the password (or 2FA) ends every other session of the account."""
@@ -110,6 +121,84 @@ def user_from_session_id(session: Session, session_id: str) -> User | None:
     if user is None or not hmac.compare_digest(session_id_for(user), session_id):
         return None
     return user
+
+
+def _session_digest(raw: str) -> str:
+    return hashlib.sha256(f"session:{raw}".encode()).hexdigest()
+
+
+def open_browser_session(session: Session, user: User, lifetime: timedelta) -> str:
+    """Record a new signed-in browser session of ``user`` lasting at most ``lifetime``; returns
+    the secret the session cookie carries (only its hash is stored)."""
+    raw = secrets.token_urlsafe(32)
+    now = utcnow()
+    session.add(UserSession(token_hash=_session_digest(raw), user_id=user.id, created_at=now,
+                            last_seen_at=now, expires_at=now + lifetime))
+    session.flush()
+    return raw
+
+
+def user_for_browser_session(session: Session, session_id: str, raw: str | None, *, idle: timedelta,
+                             touch_seconds: int = DEFAULT_SESSION_TOUCH_SECONDS
+                             ) -> tuple[User | None, str | None]:
+    """The signed-in user of a browser session, or (None, why): SESSION_REVOKED (signed out,
+    ended from another device, password or rights changed, account deactivated, unknown),
+    SESSION_EXPIRED (absolute maximum reached) or SESSION_IDLE (no request for ``idle``).
+
+    One indexed read (the session row and its user together); ``last_seen_at`` is written only
+    when older than ``touch_seconds``, so the idle delay is exact to within that many seconds."""
+    if not raw or not isinstance(raw, str):
+        return None, SESSION_REVOKED
+    row = session.execute(
+        sa.select(UserSession, User).join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == _session_digest(raw))
+    ).first()
+    if row is None:
+        return None, SESSION_REVOKED
+    record_, user = row
+    if (record_.revoked_at is not None or not user.is_active_account
+            or not hmac.compare_digest(session_id_for(user), session_id or "")):
+        return None, SESSION_REVOKED
+    now = utcnow()
+    if now >= record_.expires_at:
+        _revoke(record_, now, SESSION_EXPIRED)
+        return None, SESSION_EXPIRED
+    if now - record_.last_seen_at >= idle:
+        _revoke(record_, now, SESSION_IDLE)
+        return None, SESSION_IDLE
+    if (now - record_.last_seen_at).total_seconds() >= touch_seconds:
+        record_.last_seen_at = now
+    return user, None
+
+
+def _revoke(record_: UserSession, now, reason: str) -> None:
+    record_.revoked_at = now
+    record_.revoked_reason = reason
+
+
+def end_browser_session(session: Session, raw: str | None, reason: str = "logout") -> None:
+    """End one browser session (sign-out): every copy of its cookie stops working."""
+    if not raw or not isinstance(raw, str):
+        return
+    session.execute(
+        sa.update(UserSession)
+        .where(UserSession.token_hash == _session_digest(raw), UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def end_user_sessions(session: Session, user: User | int, reason: str, *, keep: str | None = None) -> int:
+    """End every browser session of ``user`` (all devices, every copy of the cookies), except the
+    one whose secret is ``keep`` (the device making the change). Returns how many were ended.
+    Personal API tokens are not concerned."""
+    user_id = user if isinstance(user, int) else user.id
+    query = sa.update(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+    if keep:
+        query = query.where(UserSession.token_hash != _session_digest(keep))
+    result = session.execute(query.values(revoked_at=utcnow(), revoked_reason=reason)
+                             .execution_options(synchronize_session=False))
+    return result.rowcount or 0
 
 
 # --- throttling ----------------------------------------------------------------------------
@@ -387,15 +476,16 @@ def confirm_totp(session: Session, user: User, code: str, *, step: str, field: s
                           "chiffres affiché par votre application.", field, step)
 
 
-def change_password(session: Session, user: User, current: str, new: str) -> None:
+def change_password(session: Session, user: User, current: str, new: str, *,
+                    keep_session: str | None = None) -> None:
     """A signed-in user changes their own password: the current one is required, the change is
-    audited, and every other session of the account ends (see :func:`session_id_for`; the caller
-    signs the current session in again). Raises LoginLocked, ReauthenticationFailed,
-    ValidationFailed."""
+    audited, and every other session of the account ends (their server records are revoked; the
+    caller keeps ``keep_session``, its own, and signs it in again). Raises LoginLocked,
+    ReauthenticationFailed, ValidationFailed."""
     confirm_password(session, user, current, step="password_change")
     if new == current:
         raise ValidationFailed("Choisissez un mot de passe différent de l'actuel.", field="password")
-    set_password(session, user, new)
+    set_password(session, user, new, keep_session=keep_session)
     log.info("password changed (user %s)", user.id)
 
 
