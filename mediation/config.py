@@ -72,6 +72,12 @@ def from_environment() -> dict:
         "MAX_CONTENT_LENGTH": int(os.environ.get("MEDIATION_MAX_UPLOAD_MB", "20")) * 1024 * 1024,
         "LOGIN_MAX_FAILURES": int(os.environ.get("MEDIATION_LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCK_MINUTES": int(os.environ.get("MEDIATION_LOGIN_LOCK_MINUTES", "15")),
+        # Failures per address (all accounts) and per account (all addresses; not on a known
+        # device of the account) before the same lock: see mediation.auth.services (throttling).
+        "LOGIN_ADDRESS_MAX_FAILURES": int(os.environ.get("MEDIATION_LOGIN_ADDRESS_MAX_FAILURES", "30")),
+        "LOGIN_ACCOUNT_MAX_FAILURES": int(os.environ.get("MEDIATION_LOGIN_ACCOUNT_MAX_FAILURES", "20")),
+        # A signed-in session's last request time is written at most this often (idle timeout).
+        "SESSION_TOUCH_SECONDS": int(os.environ.get("MEDIATION_SESSION_TOUCH_SECONDS", "60")),
         "OUTBOX_DIR": os.environ.get("MEDIATION_OUTBOX_DIR", str(INSTANCE / "outbox")),
         "PAGE_SIZE": 25,
         "REDIS_URL": os.environ.get("REDIS_URL") or None,

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from mediation import ratelimit
 from mediation.audit.services import record
+from mediation.auth.devices import Origin, current_origin
 from mediation.auth.models import ApiToken, LoginAttempt, Role, User, UserSession
 from mediation.errors import DomainError, NotFound, ValidationFailed
 from mediation.types import utcnow
@@ -202,35 +203,72 @@ def end_user_sessions(session: Session, user: User | int, reason: str, *, keep: 
 
 
 # --- throttling ----------------------------------------------------------------------------
+#
+# Three limits, counted on every failed sign-in (password or second-factor step, or a wrong
+# current password / code on the account page), each LOGIN_LOCK_MINUTES long:
+# - per (account, address): LOGIN_MAX_FAILURES (5) — the owner's own typos, or one attacker;
+# - per address: LOGIN_ADDRESS_MAX_FAILURES (30), whatever the accounts tried — one attacker
+#   trying many accounts;
+# - per account: LOGIN_ACCOUNT_MAX_FAILURES (20), from every address together — a distributed
+#   attack on one account. Not applied on a known device of the account (mediation.auth.devices),
+#   so that nobody can lock the owner out of their usual computer or phone.
+# A successful sign-in forgets the failures of its (account, address) only; a password reset
+# also forgets the per-account ones.
 
-def _attempt_key(email: str) -> str:
-    return ratelimit.key("login", normalise_email(email))
-
-
-def _login_limit() -> ratelimit.Limit:
+def _limits() -> tuple[ratelimit.Limit, ratelimit.Limit, ratelimit.Limit]:
     cfg = current_app.config
-    return ratelimit.Limit("login", cfg["LOGIN_MAX_FAILURES"], timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"]),
-                           LoginAttempt)
+    window = timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"])
+    return (
+        ratelimit.Limit("login", cfg["LOGIN_MAX_FAILURES"], window, LoginAttempt),
+        ratelimit.Limit("login-address", cfg["LOGIN_ADDRESS_MAX_FAILURES"], window, LoginAttempt),
+        ratelimit.Limit("login-account", cfg["LOGIN_ACCOUNT_MAX_FAILURES"], window, LoginAttempt),
+    )
 
 
-def lock_remaining(session: Session, email: str) -> timedelta | None:
-    """How long sign-in stays locked for ``email``, or None.
+def _attempt_keys(email: str, origin: Origin | None) -> list[tuple[ratelimit.Limit, str, bool]]:
+    """(limit, key, applies) for each limit; ``applies`` is False for the per-account limit on a
+    known device (its failures are still counted)."""
+    email = normalise_email(email)
+    origin = origin or current_origin()
+    pair, per_address, per_account = _limits()
+    return [
+        (pair, ratelimit.key("login", f"{email}\n{origin.address}"), True),
+        (per_address, ratelimit.key("login-address", origin.address), True),
+        (per_account, ratelimit.key("login-account", email), not origin.knows(email)),
+    ]
 
-    Rule: LOGIN_MAX_FAILURES failures (password or second-factor step) within LOGIN_LOCK_MINUTES
-    of each other, with no successful sign-in since, lock the account for LOGIN_LOCK_MINUTES
-    counted from the last failure. Attempts refused while locked are not recorded, so they do not
-    extend the lock. Counters are shared by every app server (database, or Redis when
-    ``REDIS_URL`` is set: see :mod:`mediation.ratelimit`)."""
-    return ratelimit.lock_remaining(session, _login_limit(), _attempt_key(email))
+
+def _longest(delays) -> timedelta | None:
+    found = [d for d in delays if d]
+    return max(found) if found else None
 
 
-def _record_failure(session: Session, email: str) -> timedelta | None:
+def lock_remaining(session: Session, email: str, origin: Origin | None = None) -> timedelta | None:
+    """How long sign-in stays locked for ``email`` from ``origin`` (default: the current
+    request), or None.
+
+    Rule, for each limit above: its number of failures within LOGIN_LOCK_MINUTES of each other,
+    with no successful sign-in since, lock for LOGIN_LOCK_MINUTES counted from the last failure.
+    Attempts refused while locked are not recorded, so they do not extend the lock. Counters are
+    shared by every app server (database, or Redis when ``REDIS_URL`` is set: see
+    :mod:`mediation.ratelimit`)."""
+    return _longest(ratelimit.lock_remaining(session, limit, key)
+                    for limit, key, applies in _attempt_keys(email, origin) if applies)
+
+
+def _record_failure(session: Session, email: str, origin: Origin | None = None) -> timedelta | None:
     """Count a failed sign-in (password or second factor); returns the lock it caused, if any."""
-    return ratelimit.record_failure(session, _login_limit(), _attempt_key(email))
+    delays = [(ratelimit.record_failure(session, limit, key), applies)
+              for limit, key, applies in _attempt_keys(email, origin)]
+    return _longest(delay for delay, applies in delays if applies)
 
 
-def _record_success(session: Session, email: str) -> None:
-    ratelimit.record_success(session, _login_limit(), _attempt_key(email))
+def _record_success(session: Session, email: str, origin: Origin | None = None, *,
+                    whole_account: bool = False) -> None:
+    pair, _, per_account = _attempt_keys(email, origin)
+    ratelimit.record_success(session, pair[0], pair[1])
+    if whole_account:
+        ratelimit.record_success(session, per_account[0], per_account[1])
 
 
 def _locked_message(remaining: timedelta) -> str:
@@ -242,16 +280,17 @@ def _locked_message(remaining: timedelta) -> str:
     )
 
 
-def authenticate(session: Session, email: str, password: str) -> User:
+def authenticate(session: Session, email: str, password: str, origin: Origin | None = None) -> User:
     """Check e-mail and password. Raises LoginLocked or DomainError (same message for an unknown
-    account and a wrong password). Does not open the session: the second factor may follow."""
-    remaining = lock_remaining(session, email)
+    account and a wrong password). Does not open the session: the second factor may follow.
+    ``origin``: where the attempt comes from (default: the current request)."""
+    remaining = lock_remaining(session, email, origin)
     if remaining:
         raise LoginLocked(_locked_message(remaining))
     user = session.scalar(sa.select(User).where(User.email == normalise_email(email)))
     ok = _verify(user, password) and user.is_active_account
     if not ok:
-        remaining = _record_failure(session, email)
+        remaining = _record_failure(session, email, origin)
         record(session, "auth.login_failed", actor=user, object_type="users",
                object_id=user.id if user else None)
         log.info("sign-in failed (user %s)", user.id if user else "unknown")
@@ -491,9 +530,10 @@ def change_password(session: Session, user: User, current: str, new: str, *,
 
 def reset_password(session: Session, user: User, password: str) -> None:
     """Set a new password through an e-mailed reset link. Proving access to the mailbox counts as
-    a successful sign-in for throttling: it lifts a lock caused by failed attempts."""
+    a successful sign-in for throttling: it lifts a lock caused by failed attempts (from this
+    address, and the per-account one). Every browser session of the account ends."""
     set_password(session, user, password)
-    _record_success(session, user.email)
+    _record_success(session, user.email, whole_account=True)
     log.info("password reset (user %s)", user.id)
 
 

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
-from mediation.auth import services, sessions
+from mediation.auth import devices, services, sessions
 from mediation.auth.forms import (
     ApiTokenForm,
     ConfirmPasswordForm,
@@ -69,7 +69,7 @@ def login():
         session.clear()
         login_user(user)
         sessions.start(user)
-        return redirect(_safe_next(request.args.get("next")))
+        return devices.remember(redirect(_safe_next(request.args.get("next"))), user.email)
     return render_template("auth/login.html", form=form)
 
 
@@ -103,7 +103,7 @@ def login_second_factor():
             session.clear()
             login_user(user)
             sessions.start(user)
-            return redirect(_safe_next(target))
+            return devices.remember(redirect(_safe_next(target)), user.email)
         if remaining:
             return render_template("auth/second_factor.html", form=form), 429
     return render_template("auth/second_factor.html", form=form)
