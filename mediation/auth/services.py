@@ -105,6 +105,7 @@ SESSION_IDLE = "idle"
 SESSION_EXPIRED = "expired"
 SESSION_REVOKED = "revoked"
 DEFAULT_SESSION_TOUCH_SECONDS = 60
+SESSION_ROWS_KEPT = timedelta(days=7)  # ended sessions are deleted at the account's next sign-in
 
 
 def session_id_for(user: User) -> str:
@@ -133,6 +134,14 @@ def open_browser_session(session: Session, user: User, lifetime: timedelta) -> s
     the secret the session cookie carries (only its hash is stored)."""
     raw = secrets.token_urlsafe(32)
     now = utcnow()
+    # The account's sessions ended or expired more than SESSION_ROWS_KEPT ago are not needed any more.
+    old = now - SESSION_ROWS_KEPT
+    session.execute(
+        sa.delete(UserSession)
+        .where(UserSession.user_id == user.id,
+               sa.or_(UserSession.revoked_at < old, UserSession.expires_at < old))
+        .execution_options(synchronize_session=False)
+    )
     session.add(UserSession(token_hash=_session_digest(raw), user_id=user.id, created_at=now,
                             last_seen_at=now, expires_at=now + lifetime))
     session.flush()

@@ -3,6 +3,7 @@ stops working as soon as the session is ended — sign-out, « Se déconnecter d
 appareils », password change or reset, role change, end of a staff membership, deactivation."""
 
 import html
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -161,3 +162,17 @@ def test_a_forged_session_secret_is_refused(app, client, login, network, case):
     with client.session_transaction() as s:
         s["sid"] = "deviné"
     assert_refused(client, case)
+
+
+def test_ended_sessions_are_deleted_a_week_later_at_the_next_sign_in(app, client, login, network, session):
+    login(client, network.mediator)
+    client.post("/deconnexion")
+    login(client, network.mediator)
+    client.post("/deconnexion")
+    rows = session.scalars(sa.select(UserSession).order_by(UserSession.id)).all()
+    assert len(rows) == 2
+    rows[0].revoked_at -= timedelta(days=8)
+    session.flush()
+    login(client, network.mediator)
+    kept = set(session.scalars(sa.select(UserSession.id)))
+    assert rows[0].id not in kept and rows[1].id in kept and len(kept) == 2  # the old one, gone
