@@ -177,3 +177,25 @@ def test_ended_sessions_are_deleted_a_week_later_at_the_next_sign_in(app, client
     login(client, network.mediator)
     kept = set(session.scalars(sa.select(UserSession.id)))
     assert old_id not in kept and recent_id in kept and len(kept) == 2  # the old one, gone
+
+
+def test_a_request_costs_one_session_lookup_and_no_write(app, client, login, network, session):
+    """Per request: one read of the session row (with its user); no write within the minute."""
+    from sqlalchemy import event
+
+    from mediation.extensions import db
+
+    login(client, network.mediator)
+    statements = []
+
+    def seen(conn, cursor, statement, *args):
+        if "user_sessions" in statement:
+            statements.append(statement.split()[0].upper())
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert client.get("/compte").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert statements == ["SELECT"]
