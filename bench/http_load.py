@@ -122,7 +122,8 @@ class Server:
         folder.mkdir(parents=True, exist_ok=True)
         env = dict(os.environ, DATABASE_URL=database.url, SECRET_KEY="bench-secret", MEDIATION_ENV="development",
                    MEDIATION_SECURE_COOKIES="0", MEDIATION_INSTANCE_PATH=str(folder),
-                   MEDIATION_LOGIN_MAX_FAILURES="1000")
+                   MEDIATION_LOGIN_MAX_FAILURES="1000",
+                   MEDIATION_LOGIN_ADDRESS_MAX_FAILURES="1000", MEDIATION_LOGIN_ACCOUNT_MAX_FAILURES="1000")
         self.log = open(folder / f"gunicorn-{database.backend}.log", "w")  # noqa: SIM115
         gunicorn = str(ROOT / ".venv" / "bin" / "gunicorn")
         self.process = subprocess.Popen(

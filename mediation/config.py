@@ -41,6 +41,15 @@ def normalise_database_url(url: str) -> str:
 SETTINGS: dict[str, tuple] = {
     "MEDIATION_PUBLIC_BASE_URL": (lambda v: v.rstrip("/"), None),  # default from PORT, below
     "MEDIATION_NETWORK_NAME": (str, "Réseau d'inclusion numérique"),
+    # Sign-in throttling (mediation.auth.services): failures per (account, address), per address (all
+    # accounts) and per account (all addresses, not on a known device of the account), within and
+    # locking for MEDIATION_LOGIN_LOCK_MINUTES.
+    "MEDIATION_LOGIN_MAX_FAILURES": (int, 5),
+    "MEDIATION_LOGIN_ADDRESS_MAX_FAILURES": (int, 30),
+    "MEDIATION_LOGIN_ACCOUNT_MAX_FAILURES": (int, 20),
+    "MEDIATION_LOGIN_LOCK_MINUTES": (int, 15),
+    # A signed-in session's last request time is written at most this often (idle timeout).
+    "MEDIATION_SESSION_TOUCH_SECONDS": (int, 60),
     "MEDIATION_OUTBOX_DIR": (str, str(INSTANCE / "outbox")),
     "MEDIATION_MAIL_FROM": (str, "ne-pas-repondre@mediation.local"),
     "MEDIATION_TRUSTED_PROXIES": (int, 0),
@@ -68,6 +77,10 @@ RENAMED = {
     "MAIL_FROM": "MEDIATION_MAIL_FROM", "RATELIMIT_REDIS_PREFIX": "MEDIATION_RATELIMIT_REDIS_PREFIX",
     "EVALUATION_SUPPRESSION_THRESHOLD": "MEDIATION_SUPPRESSION_THRESHOLD",
     "EVALUATION_FOLLOW_UP_DELAY_DAYS": "MEDIATION_FOLLOW_UP_DELAY_DAYS",
+    "LOGIN_MAX_FAILURES": "MEDIATION_LOGIN_MAX_FAILURES", "LOGIN_LOCK_MINUTES": "MEDIATION_LOGIN_LOCK_MINUTES",
+    "LOGIN_ADDRESS_MAX_FAILURES": "MEDIATION_LOGIN_ADDRESS_MAX_FAILURES",
+    "LOGIN_ACCOUNT_MAX_FAILURES": "MEDIATION_LOGIN_ACCOUNT_MAX_FAILURES",
+    "SESSION_TOUCH_SECONDS": "MEDIATION_SESSION_TOUCH_SECONDS",
 }
 
 
@@ -134,6 +147,4 @@ def from_environment() -> dict:
         "WTF_I18N_ENABLED": False,
         "MAX_CONTENT_LENGTH": int(os.environ.get("MEDIATION_MAX_UPLOAD_MB", "20")) * 1024 * 1024,
         "PAGE_SIZE": 25,
-        "LOGIN_MAX_FAILURES": int(os.environ.get("MEDIATION_LOGIN_MAX_FAILURES", "5")),
-        "LOGIN_LOCK_MINUTES": int(os.environ.get("MEDIATION_LOGIN_LOCK_MINUTES", "15")),
     }

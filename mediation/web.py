@@ -41,15 +41,16 @@ TOTP_ENROLMENT_ENDPOINTS = {"auth.totp_setup", "auth.logout", "static"}
 
 
 def init_app(app: Flask) -> None:
-    from mediation.auth import services as auth_services
-
     @login_manager.user_loader
     def load_user(session_id: str):
-        return auth_services.user_from_session_id(db.session, session_id)
+        # The server-side session row (one indexed read): revoked, idle or past 12 h → None.
+        from mediation.auth.sessions import load_user
+
+        return load_user(session_id)
 
     @app.before_request
     def session_lifetime():
-        # Idle timeout (PERMANENT_SESSION_LIFETIME, from the last request) and 12 h maximum.
+        # Revoked sessions, idle timeout (PERMANENT_SESSION_LIFETIME) and 12 h maximum, with a message.
         from mediation.auth.sessions import enforce_lifetime
 
         return enforce_lifetime()

@@ -29,12 +29,15 @@ def fail(client, email: str):
 def test_keys_are_keyed_hashes_of_the_email_never_the_email(app, client, make_user, session):
     user = make_user(Role.MEDIATOR, email="camille.secrete@exemple-prive.test")
     fail(client, user.email.upper())
-    stored = list(ratelimit_redis_entries(app)) + list(session.scalars(sa.select(LoginAttempt.key)))
-    assert len(stored) == 1
-    expected = ratelimit.key("login", user.email)
-    assert stored[0].endswith(expected) and len(expected) == 64
-    assert hashlib.sha256(user.email.encode()).hexdigest() not in stored[0]  # not a plain digest
-    assert "camille" not in stored[0] and "exemple-prive" not in stored[0]
+    stored = sorted(list(ratelimit_redis_entries(app)) + list(session.scalars(sa.select(LoginAttempt.key))))
+    # One failure, three counters: per (account, address), per address, per account.
+    expected = [ratelimit.key("login", f"{user.email}\n127.0.0.1"), ratelimit.key("login-address", "127.0.0.1"),
+                ratelimit.key("login-account", user.email)]
+    assert len(stored) == 3 and all(len(key) == 64 for key in expected)
+    assert sorted(next(key for key in expected if name.endswith(key)) for name in stored) == sorted(expected)
+    for name in stored:
+        assert hashlib.sha256(user.email.encode()).hexdigest() not in name  # not a plain digest
+        assert "camille" not in name and "exemple-prive" not in name and "127.0.0.1" not in name
 
 
 def test_the_redis_storage_writes_no_row(app, client, make_user, session, ratelimit_backend):
@@ -42,10 +45,13 @@ def test_the_redis_storage_writes_no_row(app, client, make_user, session, rateli
     for _ in range(5):
         fail(client, user.email)
     rows = session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt))
-    assert rows == (0 if ratelimit_backend == "redis" else 5)
+    assert rows == (0 if ratelimit_backend == "redis" else 3 * 5)  # three counters
     if ratelimit_backend == "redis":
-        (name, entries), = ratelimit_redis_entries(app).items()
-        assert name.startswith(app.config["MEDIATION_RATELIMIT_REDIS_PREFIX"] + "login:") and len(entries) == 5
+        sets = ratelimit_redis_entries(app)
+        prefix = app.config["MEDIATION_RATELIMIT_REDIS_PREFIX"]
+        assert sorted(name[len(prefix):].split(":")[0] for name in sets) == ["login", "login-account",
+                                                                             "login-address"]
+        assert all(len(entries) == 5 for entries in sets.values())
 
 
 @on_redis
@@ -112,7 +118,7 @@ def test_redis_down_falls_back_to_the_database_and_still_locks(app, client, make
         locking = fail(client, user.email)
         assert locking.status_code == 429 and LOCKED in locking.get_data(as_text=True)
         assert client.post("/connexion", data={"email": user.email, "password": "x" * 12}).status_code == 429
-        assert session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt)) == 5
+        assert session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt)) == 3 * 5  # three counters
         assert "Redis unavailable" in caplog.text and "camille" not in caplog.text
         assert len([r for r in caplog.records if "Redis unavailable" in r.getMessage()]) == 1  # not retried at once
     finally:

@@ -10,8 +10,7 @@ from mediation.config import RENAMED, SETTINGS, from_environment, setting
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENT_ONLY = {"DATABASE_URL", "SECRET_KEY", "MEDIATION_ENV", "MEDIATION_SECURE_COOKIES",
-                    "MEDIATION_SESSION_MINUTES", "MEDIATION_MAX_UPLOAD_MB", "MEDIATION_INSTANCE_PATH", "PORT",
-                    "MEDIATION_LOGIN_MAX_FAILURES", "MEDIATION_LOGIN_LOCK_MINUTES"}
+                    "MEDIATION_SESSION_MINUTES", "MEDIATION_MAX_UPLOAD_MB", "MEDIATION_INSTANCE_PATH", "PORT"}
 
 
 def test_every_setting_is_listed_in_the_readme():

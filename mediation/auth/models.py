@@ -133,3 +133,27 @@ class ApiToken(db.Model):
         if self.expires_at is not None and self.expires_at <= utcnow():
             return TokenStatus.EXPIRED
         return TokenStatus.ACTIVE
+
+
+class UserSession(db.Model):
+    """A signed-in browser session, kept on the server so that it can be ended from anywhere.
+
+    The session cookie holds a random secret; only its SHA-256 (``token_hash``) is stored. Every
+    request looks the row up by that hash (one indexed read) and refuses the session when it is
+    revoked (``revoked_at``: sign-out, password change, role change...), past ``expires_at`` (the
+    absolute maximum after sign-in) or idle since ``last_seen_at`` for longer than the idle
+    timeout. ``last_seen_at`` is written at most once per ``MEDIATION_SESSION_TOUCH_SECONDS``. Rows are
+    shared by every app server since they live in the database; nothing personal is stored."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(sa.String(40))
+
+    user: Mapped[User] = relationship()

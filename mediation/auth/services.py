@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from mediation import ratelimit
 from mediation.audit.services import record
-from mediation.auth.models import ApiToken, LoginAttempt, Role, User
+from mediation.auth.devices import Origin, current_origin
+from mediation.auth.models import ApiToken, LoginAttempt, Role, User, UserSession
 from mediation.errors import DomainError, NotFound, ValidationFailed
 from mediation.types import utcnow
 
@@ -76,10 +77,14 @@ def check_password_strength(password: str) -> None:
         )
 
 
-def set_password(session: Session, user: User, password: str, *, actor=None) -> None:
+def set_password(session: Session, user: User, password: str, *, actor=None, keep_session: str | None = None) -> None:
+    """Set a new password; every browser session of the account ends, except ``keep_session`` (the
+    secret of the session making the change, when the owner changes it while signed in)."""
     check_password_strength(password)
     user.password_hash = hash_password(password)
     user.password_changed_at = utcnow()
+    if user.id is not None:
+        end_user_sessions(session, user, "password", keep=keep_session)
     record(session, "auth.password_changed", actor=actor or user, obj=user)
 
 
@@ -94,6 +99,14 @@ def _verify(user: User | None, password: str) -> bool:
 
 
 # --- sessions ------------------------------------------------------------------------------
+
+# Why a browser session was refused (see :func:`user_for_browser_session`).
+SESSION_IDLE = "idle"
+SESSION_EXPIRED = "expired"
+SESSION_REVOKED = "revoked"
+DEFAULT_SESSION_TOUCH_SECONDS = 60
+SESSION_ROWS_KEPT = timedelta(days=7)  # ended sessions are deleted at the account's next sign-in
+
 
 def session_id_for(user: User) -> str:
     """Flask-Login id: changing the password (or 2FA) ends every other session of the account."""
@@ -112,36 +125,159 @@ def user_from_session_id(session: Session, session_id: str) -> User | None:
     return user
 
 
+def _session_digest(raw: str) -> str:
+    return hashlib.sha256(f"session:{raw}".encode()).hexdigest()
+
+
+def open_browser_session(session: Session, user: User, lifetime: timedelta) -> str:
+    """Record a new signed-in browser session of ``user`` lasting at most ``lifetime``; returns
+    the secret the session cookie carries (only its hash is stored)."""
+    raw = secrets.token_urlsafe(32)
+    now = utcnow()
+    # The account's sessions ended or expired more than SESSION_ROWS_KEPT ago are not needed any more.
+    old = now - SESSION_ROWS_KEPT
+    session.execute(
+        sa.delete(UserSession)
+        .where(UserSession.user_id == user.id,
+               sa.or_(UserSession.revoked_at < old, UserSession.expires_at < old))
+        .execution_options(synchronize_session=False)
+    )
+    session.add(UserSession(token_hash=_session_digest(raw), user_id=user.id, created_at=now,
+                            last_seen_at=now, expires_at=now + lifetime))
+    session.flush()
+    return raw
+
+
+def user_for_browser_session(session: Session, session_id: str, raw: str | None, *, idle: timedelta,
+                             touch_seconds: int = DEFAULT_SESSION_TOUCH_SECONDS
+                             ) -> tuple[User | None, str | None]:
+    """The signed-in user of a browser session, or (None, why): SESSION_REVOKED (signed out,
+    ended from another device, password or rights changed, account deactivated, unknown),
+    SESSION_EXPIRED (absolute maximum reached) or SESSION_IDLE (no request for ``idle``).
+
+    One indexed read (the session row and its user together); ``last_seen_at`` is written only
+    when older than ``touch_seconds``, so the idle delay is exact to within that many seconds."""
+    if not raw or not isinstance(raw, str):
+        return None, SESSION_REVOKED
+    row = session.execute(
+        sa.select(UserSession, User).join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == _session_digest(raw))
+    ).first()
+    if row is None:
+        return None, SESSION_REVOKED
+    record_, user = row
+    if (record_.revoked_at is not None or not user.is_active_account
+            or not hmac.compare_digest(session_id_for(user), session_id or "")):
+        return None, SESSION_REVOKED
+    now = utcnow()
+    if now >= record_.expires_at:
+        _revoke(record_, now, SESSION_EXPIRED)
+        return None, SESSION_EXPIRED
+    if now - record_.last_seen_at >= idle:
+        _revoke(record_, now, SESSION_IDLE)
+        return None, SESSION_IDLE
+    if (now - record_.last_seen_at).total_seconds() >= touch_seconds:
+        record_.last_seen_at = now
+    return user, None
+
+
+def _revoke(record_: UserSession, now, reason: str) -> None:
+    record_.revoked_at = now
+    record_.revoked_reason = reason
+
+
+def end_browser_session(session: Session, raw: str | None, reason: str = "logout") -> None:
+    """End one browser session (sign-out): every copy of its cookie stops working."""
+    if not raw or not isinstance(raw, str):
+        return
+    session.execute(
+        sa.update(UserSession)
+        .where(UserSession.token_hash == _session_digest(raw), UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def end_user_sessions(session: Session, user: User | int, reason: str, *, keep: str | None = None) -> int:
+    """End every browser session of ``user`` (all devices, every copy of the cookies), except the
+    one whose secret is ``keep`` (the device making the change). Returns how many were ended.
+    Personal API tokens are not concerned."""
+    user_id = user if isinstance(user, int) else user.id
+    query = sa.update(UserSession).where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+    if keep:
+        query = query.where(UserSession.token_hash != _session_digest(keep))
+    result = session.execute(query.values(revoked_at=utcnow(), revoked_reason=reason)
+                             .execution_options(synchronize_session=False))
+    return result.rowcount or 0
+
+
 # --- throttling ----------------------------------------------------------------------------
+#
+# Three limits, counted on every failed sign-in (password or second-factor step, or a wrong
+# current password / code on the account page), each MEDIATION_LOGIN_LOCK_MINUTES long:
+# - per (account, address): MEDIATION_LOGIN_MAX_FAILURES (5) — the owner's own typos, or one attacker;
+# - per address: MEDIATION_LOGIN_ADDRESS_MAX_FAILURES (30), whatever the accounts tried — one attacker
+#   trying many accounts;
+# - per account: MEDIATION_LOGIN_ACCOUNT_MAX_FAILURES (20), from every address together — a distributed
+#   attack on one account. Not applied on a known device of the account (mediation.auth.devices),
+#   so that nobody can lock the owner out of their usual computer or phone.
+# A successful sign-in forgets the failures of its (account, address) only; a password reset
+# also forgets the per-account ones.
 
-def _attempt_key(email: str) -> str:
-    return ratelimit.key("login", normalise_email(email))
-
-
-def _login_limit() -> ratelimit.Limit:
+def _limits() -> tuple[ratelimit.Limit, ratelimit.Limit, ratelimit.Limit]:
     cfg = current_app.config
-    return ratelimit.Limit("login", cfg["LOGIN_MAX_FAILURES"], timedelta(minutes=cfg["LOGIN_LOCK_MINUTES"]),
-                           LoginAttempt)
+    window = timedelta(minutes=cfg["MEDIATION_LOGIN_LOCK_MINUTES"])
+    return (
+        ratelimit.Limit("login", cfg["MEDIATION_LOGIN_MAX_FAILURES"], window, LoginAttempt),
+        ratelimit.Limit("login-address", cfg["MEDIATION_LOGIN_ADDRESS_MAX_FAILURES"], window, LoginAttempt),
+        ratelimit.Limit("login-account", cfg["MEDIATION_LOGIN_ACCOUNT_MAX_FAILURES"], window, LoginAttempt),
+    )
 
 
-def lock_remaining(session: Session, email: str) -> timedelta | None:
-    """How long sign-in stays locked for ``email``, or None.
+def _attempt_keys(email: str, origin: Origin | None) -> list[tuple[ratelimit.Limit, str, bool]]:
+    """(limit, key, applies) for each limit; ``applies`` is False for the per-account limit on a
+    known device (its failures are still counted)."""
+    email = normalise_email(email)
+    origin = origin or current_origin()
+    pair, per_address, per_account = _limits()
+    return [
+        (pair, ratelimit.key("login", f"{email}\n{origin.address}"), True),
+        (per_address, ratelimit.key("login-address", origin.address), True),
+        (per_account, ratelimit.key("login-account", email), not origin.knows(email)),
+    ]
 
-    Rule: LOGIN_MAX_FAILURES failures (password or second-factor step) within LOGIN_LOCK_MINUTES
-    of each other, with no successful sign-in since, lock the account for LOGIN_LOCK_MINUTES
-    counted from the last failure. Attempts refused while locked are not recorded, so they do not
-    extend the lock. Counters are shared by every app server (database, or Redis when
-    ``REDIS_URL`` is set: see :mod:`mediation.ratelimit`)."""
-    return ratelimit.lock_remaining(session, _login_limit(), _attempt_key(email))
+
+def _longest(delays) -> timedelta | None:
+    found = [d for d in delays if d]
+    return max(found) if found else None
 
 
-def _record_failure(session: Session, email: str) -> timedelta | None:
+def lock_remaining(session: Session, email: str, origin: Origin | None = None) -> timedelta | None:
+    """How long sign-in stays locked for ``email`` from ``origin`` (default: the current
+    request), or None.
+
+    Rule, for each limit above: its number of failures within MEDIATION_LOGIN_LOCK_MINUTES of each other,
+    with no successful sign-in since, lock for MEDIATION_LOGIN_LOCK_MINUTES counted from the last failure.
+    Attempts refused while locked are not recorded, so they do not extend the lock. Counters are
+    shared by every app server (database, or Redis when ``REDIS_URL`` is set: see
+    :mod:`mediation.ratelimit`)."""
+    return _longest(ratelimit.lock_remaining(session, limit, key)
+                    for limit, key, applies in _attempt_keys(email, origin) if applies)
+
+
+def _record_failure(session: Session, email: str, origin: Origin | None = None) -> timedelta | None:
     """Count a failed sign-in (password or second factor); returns the lock it caused, if any."""
-    return ratelimit.record_failure(session, _login_limit(), _attempt_key(email))
+    delays = [(ratelimit.record_failure(session, limit, key), applies)
+              for limit, key, applies in _attempt_keys(email, origin)]
+    return _longest(delay for delay, applies in delays if applies)
 
 
-def _record_success(session: Session, email: str) -> None:
-    ratelimit.record_success(session, _login_limit(), _attempt_key(email))
+def _record_success(session: Session, email: str, origin: Origin | None = None, *,
+                    whole_account: bool = False) -> None:
+    pair, _, per_account = _attempt_keys(email, origin)
+    ratelimit.record_success(session, pair[0], pair[1])
+    if whole_account:
+        ratelimit.record_success(session, per_account[0], per_account[1])
 
 
 def _locked_message(remaining: timedelta) -> str:
@@ -153,16 +289,17 @@ def _locked_message(remaining: timedelta) -> str:
     )
 
 
-def authenticate(session: Session, email: str, password: str) -> User:
+def authenticate(session: Session, email: str, password: str, origin: Origin | None = None) -> User:
     """Check e-mail and password. Raises LoginLocked or DomainError (same message for an unknown
-    account and a wrong password). Does not open the session: the second factor may follow."""
-    remaining = lock_remaining(session, email)
+    account and a wrong password). Does not open the session: the second factor may follow.
+    ``origin``: where the attempt comes from (default: the current request)."""
+    remaining = lock_remaining(session, email, origin)
     if remaining:
         raise LoginLocked(_locked_message(remaining))
     user = session.scalar(sa.select(User).where(User.email == normalise_email(email)))
     ok = _verify(user, password) and user.is_active_account
     if not ok:
-        remaining = _record_failure(session, email)
+        remaining = _record_failure(session, email, origin)
         record(session, "auth.login_failed", actor=user, object_type="users",
                object_id=user.id if user else None)
         log.info("sign-in failed (user %s)", user.id if user else "unknown")
@@ -387,23 +524,25 @@ def confirm_totp(session: Session, user: User, code: str, *, step: str, field: s
                           "chiffres affiché par votre application.", field, step)
 
 
-def change_password(session: Session, user: User, current: str, new: str) -> None:
+def change_password(session: Session, user: User, current: str, new: str, *,
+                    keep_session: str | None = None) -> None:
     """A signed-in user changes their own password: the current one is required, the change is
-    audited, and every other session of the account ends (see :func:`session_id_for`; the caller
-    signs the current session in again). Raises LoginLocked, ReauthenticationFailed,
-    ValidationFailed."""
+    audited, and every other session of the account ends (their server records are revoked; the
+    caller keeps ``keep_session``, its own, and signs it in again). Raises LoginLocked,
+    ReauthenticationFailed, ValidationFailed."""
     confirm_password(session, user, current, step="password_change")
     if new == current:
         raise ValidationFailed("Choisissez un mot de passe différent de l'actuel.", field="password")
-    set_password(session, user, new)
+    set_password(session, user, new, keep_session=keep_session)
     log.info("password changed (user %s)", user.id)
 
 
 def reset_password(session: Session, user: User, password: str) -> None:
     """Set a new password through an e-mailed reset link. Proving access to the mailbox counts as
-    a successful sign-in for throttling: it lifts a lock caused by failed attempts."""
+    a successful sign-in for throttling: it lifts a lock caused by failed attempts (from this
+    address, and the per-account one). Every browser session of the account ends."""
     set_password(session, user, password)
-    _record_success(session, user.email)
+    _record_success(session, user.email, whole_account=True)
     log.info("password reset (user %s)", user.id)
 
 

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
 
-from mediation.auth import services, sessions
+from mediation.auth import devices, services, sessions
 from mediation.auth.forms import (
     ApiTokenForm,
     ConfirmPasswordForm,
@@ -27,6 +27,7 @@ from mediation.auth.models import User
 from mediation.errors import DomainError, NotFound
 from mediation.extensions import db
 from mediation.policy import AUTHENTICATED, PUBLIC, access
+from mediation.redirects import safe_target
 from mediation.web import rollback_only
 
 bp = Blueprint("auth", __name__)
@@ -35,9 +36,7 @@ PENDING_KEY = "pending_2fa_user"
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("home.index")
+    return safe_target(target, url_for("home.index"))
 
 
 def qr_svg(data: str) -> Markup:
@@ -69,8 +68,8 @@ def login():
         services.complete_login(db.session, user, method="password")
         session.clear()
         login_user(user)
-        sessions.start()
-        return redirect(_safe_next(request.args.get("next")))
+        sessions.start(user)
+        return devices.remember(redirect(_safe_next(request.args.get("next"))), user.email)
     return render_template("auth/login.html", form=form)
 
 
@@ -103,8 +102,8 @@ def login_second_factor():
             services.complete_login(db.session, user, method=method)
             session.clear()
             login_user(user)
-            sessions.start()
-            return redirect(_safe_next(target))
+            sessions.start(user)
+            return devices.remember(redirect(_safe_next(target)), user.email)
         if remaining:
             return render_template("auth/second_factor.html", form=form), 429
     return render_template("auth/second_factor.html", form=form)
@@ -118,9 +117,27 @@ def logout():
         from mediation.audit.services import record
 
         record(db.session, "auth.logout", actor=current_user, obj=current_user)
-        logout_user()
-        session.clear()
+        sessions.end_current()  # every copy of this browser's cookie stops working
         flash("Vous êtes déconnecté·e.", "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/compte/deconnexion-partout", methods=["POST"])
+@access(AUTHENTICATED)
+def logout_everywhere():
+    """« Se déconnecter de tous les appareils »: every browser session of the account ends,
+    this one included (API tokens are not concerned)."""
+    form = EmptyForm()
+    if not form.validate_on_submit():
+        return redirect(url_for("auth.account"))
+    from mediation.audit.services import record
+
+    user = current_user._get_current_object()
+    ended = services.end_user_sessions(db.session, user, "all_devices")
+    record(db.session, "auth.logout_everywhere", actor=user, obj=user, details={"sessions": ended})
+    logout_user()
+    session.clear()
+    flash("Vous êtes déconnecté·e de tous vos appareils.", "success")
     return redirect(url_for("auth.login"))
 
 
@@ -139,8 +156,8 @@ def totp_setup():
             form.add_domain_error(error)
         else:
             session.pop("totp_setup_secret", None)
+            _sign_in_again("totp")  # new session id with the 2nd factor, other sessions end
             db.session.commit()
-            login_user(current_user._get_current_object())  # new session id with the 2nd factor
             return render_template("auth/recovery_codes.html", codes=codes, regenerated=False)
     uri = services.totp_uri(current_user, secret)
     return render_template("auth/totp_setup.html", form=form, qr=qr_svg(uri), secret=secret)
@@ -193,10 +210,13 @@ def _form_status(error: DomainError | None) -> int:
     return 429 if isinstance(error, services.LoginLocked) else 200
 
 
-def _sign_in_again() -> None:
-    """The session id embeds a fingerprint of the password and second factor: after changing
-    them, sign the current session in again (other sessions of the account end)."""
-    login_user(current_user._get_current_object())
+def _sign_in_again(reason: str) -> None:
+    """After a change of password or second factor, every other session of the account ends
+    (their server records are revoked) and this one is signed in again (the Flask-Login id embeds
+    a fingerprint of the password and second factor)."""
+    user = current_user._get_current_object()
+    services.end_user_sessions(db.session, user, reason, keep=sessions.current_secret())
+    login_user(user)
 
 
 @bp.route("/compte")
@@ -219,12 +239,13 @@ def password_change():
     if form.validate_on_submit():
         try:
             services.change_password(db.session, current_user._get_current_object(),
-                                     form.current_password.data, form.password.data)
+                                     form.current_password.data, form.password.data,
+                                     keep_session=sessions.current_secret())
         except DomainError as exc:
             error = exc
             _refused(form, error)
         else:
-            _sign_in_again()
+            _sign_in_again("password")
             flash("Votre mot de passe a été modifié. Vos autres sessions ont été fermées.", "success")
             return redirect(url_for("auth.account"))
     return render_template("auth/password_change.html", form=form), _form_status(error)
@@ -268,7 +289,7 @@ def totp_disable():
             error = exc
             _refused(form, error)
         else:
-            _sign_in_again()
+            _sign_in_again("totp")
             flash("La double authentification est désactivée. Vous pouvez la réactiver à tout moment.",
                   "success")
             return redirect(url_for("auth.account"))

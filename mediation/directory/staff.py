@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from mediation.audit.services import record
 from mediation.auth.models import Role, User
+from mediation.auth.services import end_user_sessions
 from mediation.directory import policy
 from mediation.directory.models import StaffMembership, Structure, Territory
 from mediation.directory.services import FieldError, clean_text, fail
@@ -207,6 +208,7 @@ def change_role(session: Session, actor: User, user: User, role: Role | str,
     user.role = role
     user.territory = territory
     session.flush()
+    end_user_sessions(session, user, "role_changed")  # signed in again, with the new rights only
     record(session, "user.role_changed", actor=actor, obj=user, details=details)
 
 
@@ -217,6 +219,7 @@ def deactivate_user(session: Session, actor: User, user: User) -> None:
         raise DomainError("Ce compte est déjà désactivé.")
     user.is_active_account = False
     session.flush()
+    end_user_sessions(session, user, "deactivated")
     record(session, "user.deactivated", actor=actor, obj=user)
 
 
@@ -287,5 +290,6 @@ def end_membership(session: Session, actor: User, membership: StaffMembership, e
                           f"({_fr(membership.started_on)})."})
     membership.ended_on = ended_on
     session.flush()
+    end_user_sessions(session, membership.user_id, "membership_ended")  # rights recomputed at sign-in
     record(session, "membership.ended", actor=actor, obj=membership, structure_id=membership.structure_id,
            details={"user": membership.user_id, "ended_on": ended_on.isoformat()})

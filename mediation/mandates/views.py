@@ -57,6 +57,7 @@ from mediation.mandates.models import (
 )
 from mediation.pagination import page_arg, paginate
 from mediation.policy import PUBLIC, access
+from mediation.redirects import safe_target
 from mediation.types import utcnow
 from mediation.web import rollback_only
 
@@ -76,9 +77,7 @@ def inject_helpers():
 # --- guards ---------------------------------------------------------------------------------
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/mandats") and not target.startswith("//"):
-        return target
-    return url_for("mandates.index")
+    return safe_target(target, url_for("mandates.index"), under="/mandats")
 
 
 def aidant_required(view):

@@ -119,7 +119,7 @@ def test_password_change_is_audited_and_ends_other_sessions(app, client, make_us
 def test_wrong_current_password_counts_towards_the_sign_in_lock(app, client, make_user, login, session):
     user = make_user(Role.MEDIATOR)
     login(client, user)
-    for _ in range(app.config["LOGIN_MAX_FAILURES"] - 1):
+    for _ in range(app.config["MEDIATION_LOGIN_MAX_FAILURES"] - 1):
         client.post("/compte/mot-de-passe", data={"current_password": "mauvais", "password": NEW_PASSWORD,
                                                   "confirm": NEW_PASSWORD})
     locked = client.post("/compte/mot-de-passe", data={"current_password": "mauvais",

@@ -32,7 +32,7 @@ def test_unknown_account_gets_the_same_message(client):
 @pytest.mark.usefixtures("ratelimit_backend")
 def test_login_is_throttled_after_repeated_failures(app, client, make_user, session):
     user = make_user(Role.MEDIATOR)
-    for _ in range(app.config["LOGIN_MAX_FAILURES"] - 1):
+    for _ in range(app.config["MEDIATION_LOGIN_MAX_FAILURES"] - 1):
         client.post("/connexion", data={"email": user.email, "password": "mauvais"})
     response = client.post("/connexion", data={"email": user.email, "password": "mauvais"})
     assert response.status_code == 429

@@ -1,5 +1,7 @@
 """Session lifetime: idle timeout (PERMANENT_SESSION_LIFETIME, counted from the last request)
-and absolute maximum (12 h after signing in), each ending with « Votre session a expiré… »."""
+and absolute maximum (12 h after signing in), each ending with « Votre session a expiré… ».
+Both are kept on the server-side session row (user_sessions); the cookie's signature age also
+counts for the idle delay."""
 
 import html
 import time
@@ -7,9 +9,10 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import sqlalchemy as sa
 from itsdangerous import TimestampSigner
 
-from mediation.auth.models import Role
+from mediation.auth.models import Role, UserSession
 
 
 def text(response) -> str:
@@ -86,13 +89,21 @@ def test_signed_out_visitors_are_not_told_their_session_expired(client, make_use
     assert "Votre session a expiré" not in text(client.get("/", follow_redirects=True))
 
 
-def test_session_ends_12_hours_after_sign_in_however_active(client, make_user, login):
+def move_sessions_back(session, *, fields=("created_at", "expires_at", "last_seen_at"), **delta) -> None:
+    """The server-side session rows were written ``delta`` earlier (time moves on)."""
+    for row in session.scalars(sa.select(UserSession)):
+        for field in fields:
+            setattr(row, field, getattr(row, field) - timedelta(**delta))
+    session.flush()
+
+
+def test_session_ends_12_hours_after_sign_in_however_active(client, make_user, login, session):
     login(client, make_user(Role.MEDIATOR))
-    with client.session_transaction() as s:
-        s["login_at"] -= int(timedelta(hours=12).total_seconds()) - 60  # signed in 11 h 59 ago
+    row = session.scalar(sa.select(UserSession))
+    assert row.expires_at - row.created_at == timedelta(hours=12)
+    move_sessions_back(session, fields=("created_at", "expires_at"), hours=11, minutes=59)
     assert client.get("/compte").status_code == 200
-    with client.session_transaction() as s:
-        s["login_at"] -= 61
+    move_sessions_back(session, fields=("created_at", "expires_at"), seconds=61)
     response = client.get("/compte")
     assert response.status_code == 302
     assert_sent_to_sign_in(response, next_page="/compte")
@@ -101,19 +112,45 @@ def test_session_ends_12_hours_after_sign_in_however_active(client, make_user, l
     assert client.get("/compte").status_code == 302
 
 
-def test_absolute_limit_follows_the_configuration(app, client, make_user, login, monkeypatch):
+def test_absolute_limit_follows_the_configuration(app, client, make_user, login, monkeypatch, session):
     monkeypatch.setitem(app.config, "SESSION_ABSOLUTE_LIFETIME", timedelta(hours=1))
     login(client, make_user(Role.MEDIATOR))
-    with client.session_transaction() as s:
-        s["login_at"] -= 3601
+    move_sessions_back(session, fields=("created_at", "expires_at"), seconds=3601)
     response = client.get("/", follow_redirects=True)
     assert "une session dure au plus 1 heure." in text(response)
 
 
-def test_a_session_without_sign_in_time_is_ended(client, make_user, login):
+def test_idle_timeout_is_kept_on_the_server(client, make_user, login, session):
+    """The idle delay counts from the session row's last request, whatever the cookie says."""
+    login(client, make_user(Role.MEDIATOR))
+    move_sessions_back(session, fields=("last_seen_at",), minutes=29)
+    assert client.get("/compte").status_code == 200  # the request counts as activity
+    move_sessions_back(session, fields=("last_seen_at",), minutes=30)
+    response = client.get("/compte")
+    assert_sent_to_sign_in(response, next_page="/compte")
+    page = text(client.get(response.headers["Location"]))
+    assert "Votre session a expiré après 30 minutes d'inactivité" in page
+    assert session.scalar(sa.select(UserSession.revoked_reason)) == "idle"
+
+
+def test_last_request_time_is_written_at_most_once_a_minute(client, make_user, login, session):
+    login(client, make_user(Role.MEDIATOR))
+    move_sessions_back(session, fields=("last_seen_at",), seconds=30)
+    before = session.scalar(sa.select(UserSession.last_seen_at))
+    for _ in range(3):
+        assert client.get("/compte").status_code == 200
+    session.expire_all()
+    assert session.scalar(sa.select(UserSession.last_seen_at)) == before  # 30 s ago: not written again
+    move_sessions_back(session, fields=("last_seen_at",), seconds=31)
+    assert client.get("/compte").status_code == 200
+    session.expire_all()
+    assert session.scalar(sa.select(UserSession.last_seen_at)) > before
+
+
+def test_a_session_without_server_record_is_ended(client, make_user, login):
     login(client, make_user(Role.MEDIATOR))
     with client.session_transaction() as s:
-        del s["login_at"]
+        del s["sid"]
     assert client.get("/compte").status_code == 302
 
 

@@ -20,6 +20,8 @@ ROUTES = {
         {"url": "/connexion/verification", "method": "POST", "data": {"code": "123456"}, "expect": expect(302)},
     ],
     "auth.logout": {"url": "/deconnexion", "method": "POST", "expect": expect(302), "signs_out": True},
+    "auth.logout_everywhere": {"url": "/compte/deconnexion-partout", "method": "POST", "expect": expect(302),
+                               "signs_out": True, "note": "toutes les sessions du compte se ferment"},
     "auth.password_forgotten": [
         {"url": "/mot-de-passe-oublie", "expect": EVERYONE_200},
         {"url": "/mot-de-passe-oublie", "method": "POST", "data": {}, "expect": EVERYONE_200},

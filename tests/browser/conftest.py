@@ -277,7 +277,7 @@ def sign_in(live_server):
 def sign_out():
     def do_sign_out(page):
         with page.expect_navigation():
-            page.get_by_role("button", name="Se déconnecter").click()
+            page.get_by_role("button", name="Se déconnecter", exact=True).click()
         check_a11y(page)
 
     return do_sign_out

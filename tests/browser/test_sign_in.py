@@ -96,7 +96,7 @@ def test_wrong_password_shows_a_french_error(page, live_server):
     expect(alert).to_contain_text("Adresse e-mail ou mot de passe incorrect.")
     assert page.url.endswith("/connexion")
     expect(page.get_by_role("heading", name="Connexion")).to_be_visible()
-    expect(page.get_by_role("button", name="Se déconnecter")).to_have_count(0)
+    expect(page.get_by_role("button", name="Se déconnecter", exact=True)).to_have_count(0)
 
 
 def test_empty_form_names_each_missing_field(page):

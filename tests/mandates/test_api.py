@@ -69,7 +69,7 @@ def test_refusals_are_french_json(client, session, network, person, token, make_
     assert "code_totp" in wrong_code.json["error"]["errors"]
     assert session.scalar(sa.select(sa.func.count()).select_from(Mandate)) == 0
     # The failed code is kept: it counts towards the sign-in lock, as on the web pages.
-    assert session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt).where(~LoginAttempt.success)) == 1
+    assert session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt).where(~LoginAttempt.success)) == 3  # one failure, three counters (per account and address, address, account)
 
     no_consent = client.post("/api/v1/mandats", json={**body, "consentement": "oui"}, headers=headers)
     assert no_consent.status_code == 422 and "consent" in no_consent.json["error"]["errors"]
