@@ -72,6 +72,9 @@ def from_environment() -> dict:
         "MAX_CONTENT_LENGTH": int(os.environ.get("MEDIATION_MAX_UPLOAD_MB", "20")) * 1024 * 1024,
         "LOGIN_MAX_FAILURES": int(os.environ.get("MEDIATION_LOGIN_MAX_FAILURES", "5")),
         "LOGIN_LOCK_MINUTES": int(os.environ.get("MEDIATION_LOGIN_LOCK_MINUTES", "15")),
+        # Wrong wallet card codes from all client addresses together (see mediation.badges.wallet).
+        "WALLET_CARD_CODES_MAX_FAILURES": int(os.environ.get("MEDIATION_WALLET_CARD_CODES_MAX_FAILURES", "30")),
+        "WALLET_CARD_CODES_WINDOW_MINUTES": int(os.environ.get("MEDIATION_WALLET_CARD_CODES_WINDOW_MINUTES", "15")),
         "OUTBOX_DIR": os.environ.get("MEDIATION_OUTBOX_DIR", str(INSTANCE / "outbox")),
         "PAGE_SIZE": 25,
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
