@@ -352,6 +352,14 @@ class WalletContents:
     referrals: list = field(default_factory=list)
     mandates: list = field(default_factory=list)
     mandates_available: bool = False
+    email: str | None = None  # where the person may attach a badge (services.attach_email)
+
+    @property
+    def masked_email(self) -> str | None:
+        if not self.email:
+            return None
+        name, _, domain = self.email.partition("@")
+        return f"{name[0]}…@{domain}"
 
 
 def contents(session: Session, wallet: Wallet) -> WalletContents:
@@ -373,7 +381,7 @@ def contents(session: Session, wallet: Wallet) -> WalletContents:
         sa.select(Referral).where(Referral.case_id.in_(cases), Referral.status.in_(LIVE_REFERRAL_STATUSES))
         .options(joinedload(Referral.to_structure)).order_by(Referral.due_on)).all()
     result = WalletContents(wallet, None if beneficiary.anonymous else beneficiary.first_name, badges,
-                            progresses, list(referrals))
+                            progresses, list(referrals), email=services.attachable_email(beneficiary))
     try:
         from mediation.mandates.services import mandates_in_force
     except ImportError:  # the mandates domain is optional here
