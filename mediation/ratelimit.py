@@ -120,6 +120,8 @@ def record_success(session: Session, limit: Limit, key_hash: str, *, owner: str 
     cleared only if this owner has not cleared ``limit`` within the last window (from any key):
     a valid card of one's own cannot be used to reset the count again and again."""
     if owner is not None and owner != key_hash:
+        if not _failures(session, limit, key_hash, utcnow(), add=False):
+            return  # nothing to forgive: the owner keeps its one forgiveness
         credit = Limit(f"{limit.name}-credit", 1, limit.window, limit.model, limit.key_column)
         credit_key = key(f"credit:{limit.name}", owner)
         if lock_remaining(session, credit, credit_key) is not None:

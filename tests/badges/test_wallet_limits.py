@@ -215,3 +215,15 @@ def test_changing_client_address_gives_no_fresh_tries(app, session, card, caplog
         assert secret not in caplog.text
     time_passes(session, 16)
     assert app.test_client().post("/carnet/", data={"code": card.code}).status_code == 302
+
+
+def test_a_success_with_nothing_to_forgive_keeps_the_forgiveness(session, client, card):
+    """The person opens their wallet, later mistypes 4 times and gets it right: forgiven then."""
+    assert client.post("/carnet/", data={"code": card.code}).status_code == 302
+    client.post("/carnet/quitter")
+    for _ in range(4):
+        assert WRONG in page(client.post("/carnet/", data={"code": "AAAA-AAAA"}))
+    assert client.post("/carnet/", data={"code": card.code}).status_code == 302
+    client.post("/carnet/quitter")
+    for _ in range(4):
+        assert WRONG in page(client.post("/carnet/", data={"code": "AAAA-AAAA"}))
