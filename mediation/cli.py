@@ -16,8 +16,10 @@ def register(app: Flask) -> None:
     app.cli.add_command(worker_command)
     app.cli.add_command(jobs_recover_command)
     app.cli.add_command(audit_group)
+    from mediation.badges.cli import badges_group
     from mediation.mandates.cli import mandates_group
 
+    app.cli.add_command(badges_group)
     app.cli.add_command(mandates_group)
     from mediation.evaluation.cli import evaluation_group
     from mediation.evaluation.report import report_command

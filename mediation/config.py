@@ -50,6 +50,9 @@ SETTINGS: dict[str, tuple] = {
     "MEDIATION_LOGIN_LOCK_MINUTES": (int, 15),
     # A signed-in session's last request time is written at most this often (idle timeout).
     "MEDIATION_SESSION_TOUCH_SECONDS": (int, 60),
+    # Wrong wallet card codes from all client addresses together (mediation.badges.wallet).
+    "MEDIATION_WALLET_CARD_CODES_MAX_FAILURES": (int, 30),
+    "MEDIATION_WALLET_CARD_CODES_WINDOW_MINUTES": (int, 15),
     "MEDIATION_OUTBOX_DIR": (str, str(INSTANCE / "outbox")),
     "MEDIATION_MAIL_FROM": (str, "ne-pas-repondre@mediation.local"),
     "MEDIATION_TRUSTED_PROXIES": (int, 0),
@@ -81,6 +84,8 @@ RENAMED = {
     "LOGIN_ADDRESS_MAX_FAILURES": "MEDIATION_LOGIN_ADDRESS_MAX_FAILURES",
     "LOGIN_ACCOUNT_MAX_FAILURES": "MEDIATION_LOGIN_ACCOUNT_MAX_FAILURES",
     "SESSION_TOUCH_SECONDS": "MEDIATION_SESSION_TOUCH_SECONDS",
+    "WALLET_CARD_CODES_MAX_FAILURES": "MEDIATION_WALLET_CARD_CODES_MAX_FAILURES",
+    "WALLET_CARD_CODES_WINDOW_MINUTES": "MEDIATION_WALLET_CARD_CODES_WINDOW_MINUTES",
 }
 
 

@@ -5,9 +5,20 @@ One rule, two storages behind the same three functions (:func:`lock_remaining`,
 
 Rule: ``limit.max_failures`` failures within ``limit.window`` of each other, with no success since,
 lock the key for ``limit.window`` counted from the last failure. Callers check the lock before
-acting and record nothing while it holds, so refused tries do not extend it. A success forgets
-every failure before it. A limit on requests (one-time codes asked for) records each request as a
-"failure" and never a success.
+acting and record nothing while it holds, so refused tries do not extend it. A limit on requests
+(one-time codes asked for) records each request as a "failure" and never a success.
+
+Successes never open a way around the count:
+
+- a success clears the failures of the key it *owns* (the account whose password was right, the
+  contact whose one-time code was right): :func:`record_success` without ``owner``;
+- a key shared by other targets (a client address trying cards or contacts) is cleared by a
+  success of one of those targets (``owner``: the card, the contact) at most once per window for
+  that owner, whoever the client: alternating wrong codes with one's own valid card therefore
+  gives at most ``2 × (max_failures − 1) + 1`` tries per window, not an unlimited number;
+- a key counting a whole target space (:func:`space_key`: every wrong card code, from every
+  client address) is never cleared by a success; its limit has ``alert``: the failure that locks
+  it logs a WARNING (the limit's name and figures only, never a code, a key or an address).
 
 Storage, chosen per call:
 
@@ -67,6 +78,7 @@ class Limit:
     window: timedelta
     model: type
     key_column: str = "key"
+    alert: bool = False  # log a WARNING when a failure locks it (a limit over a whole target space)
 
 
 def key(kind: str, value: str) -> str:
@@ -75,6 +87,12 @@ def key(kind: str, value: str) -> str:
     clear and it cannot be found again from a list of addresses."""
     secret = current_app.config["SECRET_KEY"].encode()
     return hmac.new(secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def space_key(name: str) -> str:
+    """The key counting every failure against one target space (say, all the wallet cards' codes),
+    from every client: a limit on it caps the guesses of an attacker who changes addresses."""
+    return key("space", name)
 
 
 def lock_remaining(session: Session, limit: Limit, key_hash: str) -> timedelta | None:
@@ -86,11 +104,33 @@ def lock_remaining(session: Session, limit: Limit, key_hash: str) -> timedelta |
 def record_failure(session: Session, limit: Limit, key_hash: str) -> timedelta | None:
     """Record a failure (or a request) now; returns how long the key is locked after it, or None."""
     now = utcnow()
-    return _remaining(_failures(session, limit, key_hash, now, add=True), limit, now)
+    remaining = _remaining(_failures(session, limit, key_hash, now, add=True), limit, now)
+    if remaining is not None and limit.alert:
+        log.warning("rate limit %s: %s failures within %s min from all clients, locked for %s s",
+                    limit.name, limit.max_failures, int(limit.window.total_seconds() // 60),
+                    int(remaining.total_seconds()))
+    return remaining
 
 
-def record_success(session: Session, limit: Limit, key_hash: str) -> None:
-    """A success: the failures before it no longer count."""
+def record_success(session: Session, limit: Limit, key_hash: str, *, owner: str | None = None) -> None:
+    """A success: the failures of ``key_hash`` before it no longer count.
+
+    ``owner`` (a keyed hash, see :func:`key`): what succeeded when it is not ``key_hash`` itself,
+    e.g. the card whose code was right while ``key_hash`` is the client address. The key is then
+    cleared only if this owner has not cleared ``limit`` within the last window (from any key):
+    a valid card of one's own cannot be used to reset the count again and again."""
+    if owner is not None and owner != key_hash:
+        if not _failures(session, limit, key_hash, utcnow(), add=False):
+            return  # nothing to forgive: the owner keeps its one forgiveness
+        credit = Limit(f"{limit.name}-credit", 1, limit.window, limit.model, limit.key_column)
+        credit_key = key(f"credit:{limit.name}", owner)
+        if lock_remaining(session, credit, credit_key) is not None:
+            return
+        record_failure(session, credit, credit_key)
+    _clear(session, limit, key_hash)
+
+
+def _clear(session: Session, limit: Limit, key_hash: str) -> None:
     client = _redis()
     if client is not None:
         try:

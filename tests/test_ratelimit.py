@@ -172,3 +172,28 @@ def test_behind_a_trusted_proxy_each_client_address_has_its_own_limit(app, sessi
     refused = direct.post("/carnet/code", data={"contact": "r@example.org"},
                           headers={"X-Forwarded-For": "198.51.100.99"}, environ_base={"REMOTE_ADDR": "10.0.0.2"})
     assert refused.status_code == 429
+
+
+@pytest.mark.usefixtures("ratelimit_backend")
+def test_a_shared_key_is_forgiven_once_per_window_per_owner(app, session):
+    """A client address (shared key) is cleared by a card's (owner's) success once per window, never
+    again by the same card; a key's own success (an account's right password) always clears it."""
+    limit = ratelimit.Limit("test", 3, timedelta(minutes=15), LoginAttempt)
+    client_key, card, other_card = (ratelimit.key("test", v) for v in ("client", "card", "autre carte"))
+
+    def fail_twice(key):
+        for _ in range(2):
+            assert ratelimit.record_failure(session, limit, key) is None
+
+    fail_twice(client_key)
+    ratelimit.record_success(session, limit, client_key, owner=card)
+    fail_twice(client_key)  # forgiven once
+    ratelimit.record_success(session, limit, client_key, owner=card)
+    assert ratelimit.record_failure(session, limit, client_key) is not None  # not twice
+    assert ratelimit.lock_remaining(session, limit, client_key) is not None
+    ratelimit.record_success(session, limit, client_key, owner=other_card)  # another card: one forgiveness
+    fail_twice(client_key)
+    account = ratelimit.key("test", "compte")
+    for _ in range(3):
+        fail_twice(account)
+        ratelimit.record_success(session, limit, account)  # its own: always

@@ -68,7 +68,7 @@ class ImportForm(BaseForm):
 
 
 class RecipientCheckForm(BaseForm):
-    contact = StringField("Adresse e-mail ou numéro de téléphone du titulaire",
+    contact = StringField("Adresse e-mail du titulaire (ou adresse de son carnet)",
                           description="Pour vérifier que ce badge appartient bien à la personne qui le présente.")
 
 

@@ -56,7 +56,9 @@ class BadgeKind(LabelledEnum):
 
 
 class RecipientType(LabelledEnum):
-    """The recipient identity, in this order of preference (open-badges.md)."""
+    """The recipient identity: ``url`` (the person's wallet, opaque) by default; ``email`` only when
+    the person attached the badge to their e-mail; ``telephone`` only on badges issued before (a
+    hashed phone number is found by brute force: ``flask badges reissue-phone-identities``)."""
 
     EMAIL = ("email", "Adresse e-mail")
     TELEPHONE = ("telephone", "Numéro de téléphone")
@@ -169,9 +171,9 @@ class Endorsement(db.Model):
 
 
 class Assertion(db.Model):
-    """A badge awarded to a person. The recipient identity is hashed with a per-assertion salt:
-    e-mail (normalised) when known, else telephone (E.164), else the opaque URL of the person's
-    wallet. Evidence names the validating structure and the activity."""
+    """A badge awarded to a person. The recipient identity is hashed with a per-assertion salt: the
+    opaque URL of the person's wallet, or their e-mail (normalised) when they attached the badge to
+    it (see :class:`RecipientType`). Evidence names the validating structure and the activity."""
 
     __tablename__ = "badge_assertions"
     __table_args__ = (
@@ -234,7 +236,7 @@ class Assertion(db.Model):
 
 class Wallet(db.Model):
     """The person's badge wallet (« mon carnet »). ``uid`` is the stable opaque identity used as the
-    recipient of badges when the person has neither e-mail nor phone; cards come and go."""
+    recipient of badges (unless the person attached one to their e-mail); cards come and go."""
 
     __tablename__ = "wallets"
 

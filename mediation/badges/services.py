@@ -6,8 +6,11 @@ Rules:
 - a badge is issued for a milestone validation, automatically when the validation is recorded
   (unless the template's settings say otherwise: then by hand), at most one live badge per
   validation;
-- the recipient is the person: e-mail (normalised) when known, else telephone (E.164), else the
-  opaque URL of their wallet, hashed with a per-assertion salt;
+- the recipient is the person's wallet: the opaque URL of their wallet (Open Badges identity type
+  ``url``), hashed with a per-assertion salt. Never a phone number (a salted hash of a French
+  mobile number is found by brute force in seconds); the e-mail only when the person asks, from
+  their wallet, to attach a badge to it (:func:`attach_email`, to carry it into another wallet);
+  badges issued to a phone number before are replaced by :func:`reissue_phone_identities`;
 - revocation needs a reason; a mistake is fixed by revoke-and-reissue (both audited).
 
 Services flush, never commit; audit details hold ids only.
@@ -328,14 +331,15 @@ def wallet_for(session: Session, beneficiary: Beneficiary) -> Wallet:
 
 
 def recipient_identity(session: Session, beneficiary: Beneficiary) -> tuple[RecipientType, str]:
-    """e-mail (normalised) → telephone (E.164) → the opaque URL of the person's wallet."""
-    email = documents.normalise_email(beneficiary.email)
-    if email and EMAIL_RE.match(email):
-        return RecipientType.EMAIL, email
-    phone = to_e164(beneficiary.phone)
-    if phone:
-        return RecipientType.TELEPHONE, phone
+    """The opaque URL of the person's wallet: public badges never carry a hash of a phone number,
+    nor of an e-mail the person did not choose to attach (see :func:`attach_email`)."""
     return RecipientType.URL, documents.wallet_identity_url(wallet_for(session, beneficiary).uid)
+
+
+def attachable_email(beneficiary: Beneficiary) -> str | None:
+    """The person's e-mail as a badge recipient (normalised), if it is a valid one."""
+    email = documents.normalise_email(beneficiary.email)
+    return email if email and EMAIL_RE.match(email) else None
 
 
 # --- issuing ------------------------------------------------------------------------------------
@@ -371,7 +375,8 @@ def evidence_text(validation: MilestoneValidation) -> str:
 
 
 def _issue(session: Session, actor, validation: MilestoneValidation, *, automatic: bool,
-           reissue_of: Assertion | None = None) -> Assertion:
+           reissue_of: Assertion | None = None,
+           recipient: tuple[RecipientType, str] | None = None) -> Assertion:
     milestone = validation.milestone
     if not milestone.awards_badge:
         raise DomainError(f"L'étape « {milestone.title} » ne délivre pas de badge.")
@@ -381,7 +386,7 @@ def _issue(session: Session, actor, validation: MilestoneValidation, *, automati
         raise Conflict("Un badge a déjà été délivré pour cette validation.")
     beneficiary = validation.enrolment.case.beneficiary
     badge_class = badge_class_for(session, milestone)
-    recipient_type, identity = recipient_identity(session, beneficiary)
+    recipient_type, identity = recipient or recipient_identity(session, beneficiary)
     salt = secrets.token_hex(16)
     assertion = Assertion(
         uid=new_uid(), badge_class_id=badge_class.id, beneficiary_id=beneficiary.id, validation_id=validation.id,
@@ -464,12 +469,78 @@ def revoke(session: Session, actor, assertion: Assertion, reason: str | None) ->
 
 def reissue(session: Session, actor, assertion: Assertion, reason: str | None) -> Assertion:
     """Revoke-and-reissue: fixes an issuing mistake (wrong contact, corrected evidence). The new
-    badge has a new salt and identity (current contact details) and points to the revoked one."""
+    badge has a new salt and identity and points to the revoked one: the wallet's opaque URL, or
+    the person's current e-mail when they had attached the badge to their e-mail."""
     if assertion.validation_id is None:
         raise DomainError("Ce badge n'est lié à aucune validation : il ne peut pas être délivré à nouveau.")
     if not assertion.is_revoked:
         revoke(session, actor, assertion, reason)
-    return _issue(session, actor, assertion.validation, automatic=False, reissue_of=assertion)
+    email = attachable_email(assertion.beneficiary)
+    recipient = (RecipientType.EMAIL, email) if assertion.recipient_type == RecipientType.EMAIL and email else None
+    return _issue(session, actor, assertion.validation, automatic=False, reissue_of=assertion, recipient=recipient)
+
+
+def _replace(session: Session, actor, old: Assertion, reason: str, recipient: tuple[RecipientType, str],
+             action: str) -> Assertion:
+    """Revoke ``old`` with ``reason`` and issue the same badge (class, evidence, validation) to
+    ``recipient`` with a new salt, pointing to ``old``. Audited as ``action``."""
+    recipient_type, identity = recipient
+    revoke(session, actor, old, reason)
+    salt = secrets.token_hex(16)
+    new = Assertion(
+        uid=new_uid(), badge_class_id=old.badge_class_id, beneficiary_id=old.beneficiary_id,
+        validation_id=old.validation_id, structure_id=old.structure_id, activity_id=old.activity_id,
+        issued_by_id=getattr(actor, "id", None), issued_at=utcnow(), automatic=old.automatic,
+        recipient_type=recipient_type, salt=salt, identity_hash=documents.hash_identity(identity, salt),
+        evidence=old.evidence, reissue_of_id=old.id)
+    session.add(new)
+    session.flush()
+    record(session, action, actor=actor, obj=new, structure_id=old.structure_id,
+           details={"badge_class_id": old.badge_class_id, "beneficiary_id": old.beneficiary_id,
+                    "recipient_type": recipient_type.value, "reissue_of": old.id})
+    return new
+
+
+EMAIL_ATTACHED_REASON = ("Badge délivré à nouveau, rattaché à l'adresse e-mail de la personne à sa demande "
+                         "(pour l'ajouter à un autre portefeuille de badges).")
+PHONE_IDENTITY_REASON = ("Badge délivré à nouveau au carnet de la personne : l'identité du titulaire ne repose "
+                         "plus sur son numéro de téléphone (protection des données personnelles).")
+
+
+def attach_email(session: Session, wallet: Wallet, uid: str) -> Assertion:
+    """The person, from their wallet, attaches one of their live badges to their e-mail (the one
+    their mediator recorded), to add it to another badge wallet: the badge is issued again with
+    the e-mail as hashed recipient and the previous one is revoked with a reason. Audited. Raises
+    NotFound (not a live badge of this wallet), DomainError (no valid e-mail, already attached)."""
+    assertion = session.scalar(sa.select(Assertion).where(Assertion.uid == uid,
+                                                          Assertion.beneficiary_id == wallet.beneficiary_id,
+                                                          Assertion.revoked_at.is_(None)))
+    if assertion is None:
+        raise NotFound("Ce badge n'est pas dans votre carnet.")
+    email = attachable_email(wallet.beneficiary)
+    if email is None:
+        raise DomainError("Votre médiateur n'a pas enregistré d'adresse e-mail valide : demandez-lui de l'ajouter.")
+    if assertion.recipient_type == RecipientType.EMAIL and documents.hash_identity(email, assertion.salt) \
+            == assertion.identity_hash:
+        raise DomainError("Ce badge est déjà rattaché à votre adresse e-mail.")
+    return _replace(session, None, assertion, EMAIL_ATTACHED_REASON, (RecipientType.EMAIL, email),
+                    "badge.email_attached")
+
+
+def reissue_phone_identities(session: Session, actor=None) -> list[tuple[Assertion, Assertion]]:
+    """Every live badge whose hashed recipient is a phone number is issued again to the person's
+    wallet (opaque URL) and revoked with :data:`PHONE_IDENTITY_REASON` (shown by the revoked
+    assertion and the revocation list). Returns (old, new) pairs; audited one by one and as a whole."""
+    found = session.scalars(sa.select(Assertion).where(Assertion.recipient_type == RecipientType.TELEPHONE,
+                                                       Assertion.revoked_at.is_(None)).order_by(Assertion.id)).all()
+    pairs = []
+    for old in found:
+        recipient = recipient_identity(session, old.beneficiary)
+        pairs.append((old, _replace(session, actor, old, PHONE_IDENTITY_REASON, recipient,
+                                    "badge.reissued_without_phone")))
+    record(session, "badge.phone_identities_reissued", actor=actor, object_type="badge_assertions",
+           object_id=None, details={"count": len(pairs), "assertions": [new.id for _old, new in pairs]})
+    return pairs
 
 
 # --- reading ------------------------------------------------------------------------------------

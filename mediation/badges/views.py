@@ -157,7 +157,7 @@ def public_verify(uid: str):
 @ob.route("/carnet/identite/<uid>")
 @access(PUBLIC)
 def wallet_identity(uid: str):
-    """The opaque identity of a wallet, used as recipient when a person has no e-mail nor phone."""
+    """The opaque identity of a wallet, the hashed recipient of the person's badges."""
     _or_404(db.session.scalar(sa.select(wallet.Wallet.id).where(wallet.Wallet.uid == uid)))
     return render_template("wallet/identity.html")
 

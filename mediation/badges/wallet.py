@@ -6,7 +6,10 @@
 - A person with an e-mail or a phone number may ask for a one-time code (6 digits, 15 minutes,
   used once), written to the outbox (e-mail) or to the SMS log.
 - 5 wrong codes within 15 minutes lock the key (the client's address, or the contact) for 15
-  minutes, with a French message.
+  minutes, with a French message. A right code forgives the client's wrong tries at most once per
+  15 minutes per card or contact (:func:`mediation.ratelimit.record_success`).
+- Wrong card codes are also counted from all client addresses together (:func:`card_codes_limit`,
+  30 within 15 minutes by default): changing address gives no fresh tries.
 - Asking for one-time codes is limited too: 3 requests for the same contact, or 20 from the same
   client address, within 15 minutes block further requests for 15 minutes (nothing is sent).
 - Counters are kept by :mod:`mediation.ratelimit` (the database, or Redis when configured).
@@ -159,23 +162,40 @@ def attempt_key(kind: str, value: str) -> str:
     return ratelimit.key(f"attempt:{kind}", value)
 
 
-def _check_lock(session: Session, keys: list[str]) -> None:
-    """5 wrong codes within 15 minutes (since the last success) lock for 15 minutes after the last."""
-    for key in keys:
-        remaining = ratelimit.lock_remaining(session, WRONG_CODES, key)
+Check = tuple[ratelimit.Limit, str]  # a limit and the key it counts
+
+
+def card_codes_limit() -> ratelimit.Limit:
+    """Wrong card codes from every client address together (the space of all card codes):
+    ``MEDIATION_WALLET_CARD_CODES_MAX_FAILURES`` within ``MEDIATION_WALLET_CARD_CODES_WINDOW_MINUTES`` lock card-code
+    entry for everyone for that long (the QR code and one-time codes still open wallets), with a
+    WARNING log line. Never cleared by a success."""
+    cfg = current_app.config
+    return ratelimit.Limit("wallet-card-codes", cfg["MEDIATION_WALLET_CARD_CODES_MAX_FAILURES"],
+                           timedelta(minutes=cfg["MEDIATION_WALLET_CARD_CODES_WINDOW_MINUTES"]), WalletAttempt, "key_hash",
+                           alert=True)
+
+
+def _check_lock(session: Session, checks: list[Check]) -> None:
+    """5 wrong codes within 15 minutes (see :func:`_record_success`) lock for 15 minutes after the
+    last; so does the limit over all card codes. The same answer whichever limit holds."""
+    for limit, key in checks:
+        remaining = ratelimit.lock_remaining(session, limit, key)
         if remaining is not None:
             raise Locked(remaining)
 
 
-def _record_success(session: Session, keys: list[str]) -> None:
-    for key in keys:
-        ratelimit.record_success(session, WRONG_CODES, key)
+def _record_success(session: Session, client_key: str, owner: str) -> None:
+    """Right code: the client's wrong tries are forgiven once per window for this card or contact
+    (``owner``), so that alternating wrong codes with one's own valid card gives no fresh count.
+    The contact's own counter is cleared by its own success; the count over all card codes never."""
+    ratelimit.record_success(session, WRONG_CODES, client_key, owner=owner)
 
 
-def _wrong(session: Session, keys: list[str], message: str) -> None:
+def _wrong(session: Session, checks: list[Check], message: str) -> None:
     """Record a wrong try (the caller commits: a form error is answered with status 200); the try
     that locks says so at once, the next ones are refused with Locked (429)."""
-    locks = [ratelimit.record_failure(session, WRONG_CODES, key) for key in keys]
+    locks = [ratelimit.record_failure(session, limit, key) for limit, key in checks]
     remaining = max((lock for lock in locks if lock is not None), default=None)
     if remaining is not None:
         raise ValidationFailed(Locked(remaining).message, field="code")
@@ -184,9 +204,11 @@ def _wrong(session: Session, keys: list[str], message: str) -> None:
 
 def open_by_code(session: Session, code: str | None, client: str) -> WalletCard:
     """The live card whose short code is ``code``. Raises Locked (too many wrong codes from this
-    client) or ValidationFailed (wrong code; the try is recorded: the caller must commit)."""
-    keys = [attempt_key("client", client)]
-    _check_lock(session, keys)
+    client, or from all clients together) or ValidationFailed (wrong code; the try is recorded:
+    the caller must commit)."""
+    client_key = attempt_key("client", client)
+    checks = [(WRONG_CODES, client_key), (card_codes_limit(), ratelimit.space_key("wallet-card-codes"))]
+    _check_lock(session, checks)
     value = normalise_code(code)
     if len(value) != CODE_LENGTH:
         raise ValidationFailed("Le code de la carte compte 8 caractères (lettres et chiffres), par exemple "
@@ -194,9 +216,9 @@ def open_by_code(session: Session, code: str | None, client: str) -> WalletCard:
     card = session.scalar(sa.select(WalletCard).where(WalletCard.code_hash == _keyed("card:" + value),
                                                       WalletCard.revoked_at.is_(None)))
     if card is None:
-        _wrong(session, keys, "Ce code ne correspond à aucune carte en service. Vérifiez les caractères, ou "
-                              "demandez une nouvelle carte à votre médiateur.")
-    _record_success(session, keys)
+        _wrong(session, checks, "Ce code ne correspond à aucune carte en service. Vérifiez les caractères, ou "
+                                "demandez une nouvelle carte à votre médiateur.")
+    _record_success(session, client_key, attempt_key("card", str(card.id)))
     card.last_used_at = utcnow()
     session.flush()
     return card
@@ -285,8 +307,9 @@ def open_by_one_time_code(session: Session, contact: str | None, code: str | Non
         raise ValidationFailed("Indiquez l'adresse e-mail ou le numéro de téléphone où vous avez reçu le code.",
                                field="contact")
     channel, value = parsed
-    keys = [attempt_key("client", client), attempt_key("contact", value)]
-    _check_lock(session, keys)
+    client_key, contact_key = attempt_key("client", client), attempt_key("contact", value)
+    checks = [(WRONG_CODES, client_key), (WRONG_CODES, contact_key)]
+    _check_lock(session, checks)
     digits = "".join(ch for ch in (code or "") if ch.isdigit())
     if len(digits) != 6:
         raise ValidationFailed("Le code reçu compte 6 chiffres.", field="code")
@@ -297,10 +320,11 @@ def open_by_one_time_code(session: Session, contact: str | None, code: str | Non
                                     WalletCode.used_at.is_(None), WalletCode.expires_at > now)
         .order_by(WalletCode.id.desc()).limit(1))
     if found is None:
-        _wrong(session, keys, "Ce code n'est pas valable (erroné, expiré ou déjà utilisé). Vous pouvez demander un "
-                              "nouveau code.")
+        _wrong(session, checks, "Ce code n'est pas valable (erroné, expiré ou déjà utilisé). Vous pouvez demander "
+                                "un nouveau code.")
     found.used_at = now
-    _record_success(session, keys)
+    ratelimit.record_success(session, WRONG_CODES, contact_key)  # the contact's own counter
+    _record_success(session, client_key, contact_key)
     return found.wallet
 
 
@@ -328,6 +352,14 @@ class WalletContents:
     referrals: list = field(default_factory=list)
     mandates: list = field(default_factory=list)
     mandates_available: bool = False
+    email: str | None = None  # where the person may attach a badge (services.attach_email)
+
+    @property
+    def masked_email(self) -> str | None:
+        if not self.email:
+            return None
+        name, _, domain = self.email.partition("@")
+        return f"{name[0]}…@{domain}"
 
 
 def contents(session: Session, wallet: Wallet) -> WalletContents:
@@ -349,7 +381,7 @@ def contents(session: Session, wallet: Wallet) -> WalletContents:
         sa.select(Referral).where(Referral.case_id.in_(cases), Referral.status.in_(LIVE_REFERRAL_STATUSES))
         .options(joinedload(Referral.to_structure)).order_by(Referral.due_on)).all()
     result = WalletContents(wallet, None if beneficiary.anonymous else beneficiary.first_name, badges,
-                            progresses, list(referrals))
+                            progresses, list(referrals), email=services.attachable_email(beneficiary))
     try:
         from mediation.mandates.services import mandates_in_force
     except ImportError:  # the mandates domain is optional here

@@ -12,7 +12,7 @@ import time
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
-from mediation.badges import documents, wallet
+from mediation.badges import documents, services, wallet
 from mediation.badges.forms import (
     CardCodeForm,
     ContactForm,
@@ -150,6 +150,29 @@ def home():
                            follow_ups=evaluation_services.pending_follow_ups_for(db.session, found.beneficiary_id),
                            baked_url=lambda a: documents.baked_url(a, "png") + "?telecharger=1",
                            share_url=documents.verify_page_url)
+
+
+@bp.route("/badges/<uid>/adresse-email", methods=["POST"])
+@access(PUBLIC)
+def attach_email(uid: str):
+    """The person attaches one of their badges to their e-mail (to add it to another badge
+    wallet): it is issued again to the e-mail, the previous one is revoked (audited)."""
+    found = current_wallet()
+    if found is None:
+        flash("Pour ouvrir votre carnet, scannez le code QR de votre carte ou tapez son code.", "info")
+        return redirect(url_for("wallet.enter"))
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        services.attach_email(db.session, found, uid)
+    except DomainError as error:
+        rollback_only()
+        flash(error.message, "error")
+    else:
+        flash("Ce badge est maintenant rattaché à votre adresse e-mail. Téléchargez-le à nouveau pour l'ajouter "
+              "à un autre portefeuille de badges : l'ancien badge et son lien de partage ne sont plus valables.",
+              "success")
+    return redirect(url_for("wallet.home"))
 
 
 @bp.route("/questionnaire/<int:follow_up_id>", methods=["GET", "POST"])

@@ -236,6 +236,8 @@ ROUTES = {
         {"url": "/carnet/questionnaire/1", "method": "POST", "data": {"online_alone": "oui"}, "expect": ANON_302,
          "note": "sans carnet ouvert"},
     ],
+    "wallet.attach_email": {"url": lambda n: f"/carnet/badges/{assertion(n).uid}/adresse-email", "method": "POST",
+                            "expect": ANON_302, "note": "sans carnet ouvert : rien n'est changé"},
     "wallet.mandate_revocation": [
         {"url": "/carnet/mandats/1/revocation", "expect": ANON_302, "note": "sans carnet ouvert"},
         {"url": "/carnet/mandats/1/revocation", "method": "POST", "data": {"demarches": ["papiers"]},

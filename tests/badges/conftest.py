@@ -89,3 +89,15 @@ def issued(session, enrolled, steps, validate):
         return found[-1]
 
     return do
+
+
+@pytest.fixture
+def attach_email(session):
+    """``attach_email(assertion)`` → the badge issued again to the person's e-mail, as the person asks
+    from their wallet (the only way a badge carries an e-mail)."""
+
+    def do(assertion):
+        wallet = badge_services.wallet_for(session, assertion.beneficiary)
+        return badge_services.attach_email(session, wallet, assertion.uid)
+
+    return do

@@ -28,9 +28,13 @@ def test_assertion_class_and_issuer_documents(session, client, issued, network):
     assert doc["verification"] == {"type": "hosted"}
     assert doc["issuedOn"].endswith("Z")
     recipient = doc["recipient"]
-    assert recipient["type"] == "email" and recipient["hashed"] is True
-    expected = "sha256$" + hashlib.sha256(("jeanne.badge@example.org" + recipient["salt"]).encode()).hexdigest()
+    # The person's opaque wallet URL, not their e-mail (attached only when they ask: test_identity.py).
+    assert recipient["type"] == "url" and recipient["hashed"] is True
+    identity = documents.wallet_identity_url(services.wallet_for(session, assertion.beneficiary).uid)
+    expected = "sha256$" + hashlib.sha256((identity + recipient["salt"]).encode()).hexdigest()
     assert recipient["identity"] == expected
+    email_hash = "sha256$" + hashlib.sha256(("jeanne.badge@example.org" + recipient["salt"]).encode()).hexdigest()
+    assert email_hash not in json.dumps(doc)
     assert "Jeanne" not in json.dumps(doc) and "example.org" not in recipient["identity"]
     assert "France Services A" in doc["evidence"][0]["narrative"]
     assert doc["image"] == f"{BASE}/ob/assertions/{assertion.uid}/badge.png"
@@ -65,16 +69,19 @@ def test_plain_json_when_only_json_is_accepted(client, issued):
     assert response.mimetype == "application/json"
 
 
-def test_recipient_identity_falls_back_to_phone_then_wallet(session, issued):
+def test_recipient_identity_is_the_wallet_never_the_phone(session, issued):
     by_phone = issued(phone="06 12 34 56 78")
-    assert by_phone.recipient_type == RecipientType.TELEPHONE
-    assert by_phone.identity_hash == documents.hash_identity("+33612345678", by_phone.salt)
+    assert by_phone.recipient_type == RecipientType.URL
+    assert by_phone.identity_hash != documents.hash_identity("+33612345678", by_phone.salt)
+    wallet = services.wallet_for(session, by_phone.beneficiary)
+    assert by_phone.identity_hash == documents.hash_identity(documents.wallet_identity_url(wallet.uid), by_phone.salt)
     nothing = issued(first_name="Sans", last_name="Contact")
     assert nothing.recipient_type == RecipientType.URL
     wallet = services.wallet_for(session, nothing.beneficiary)
     assert nothing.identity_hash == documents.hash_identity(documents.wallet_identity_url(wallet.uid), nothing.salt)
-    assert services.recipient_matches(by_phone, "+33 6 12 34 56 78")
-    assert not services.recipient_matches(by_phone, "06 00 00 00 00")
+    assert not services.recipient_matches(by_phone, "+33 6 12 34 56 78")
+    assert services.recipient_matches(by_phone, documents.wallet_identity_url(
+        services.wallet_for(session, by_phone.beneficiary).uid))
 
 
 def test_salts_differ_per_assertion(session, enrolled, steps, validate):

@@ -61,8 +61,8 @@ def test_milestone_without_badge_issues_nothing(session, network, template, enro
     assert services.assertions_of(session, enrolment.case.beneficiary_id) == []
 
 
-def test_revoke_and_reissue_through_the_pages(session, client, login, network, issued):
-    assertion = issued(email="ancienne@example.org")
+def test_revoke_and_reissue_through_the_pages(session, client, login, network, issued, attach_email):
+    assertion = attach_email(issued(email="ancienne@example.org"))  # the person attached it to their e-mail
     person = assertion.beneficiary
     person.email = "nouvelle@example.org"
     case = live_case(session, person.id)
@@ -165,8 +165,8 @@ def test_workshop_bulk_with_manual_issuing_and_missing_prerequisites(app, sessio
         app.config["MEDIATION_JOBS_BACKEND"] = None
 
 
-def test_public_verification_link(session, client, issued, network):
-    assertion = issued(email="a@example.org")
+def test_public_verification_link(session, client, issued, network, attach_email):
+    assertion = attach_email(issued(email="a@example.org"))
     session.commit()
     page = client.get(f"/badges/verifier/{assertion.uid}")
     html = page.get_data(as_text=True)

@@ -21,8 +21,8 @@ def docs_for(client, assertion):
     return collect_documents(client, documents.assertion_url(assertion))
 
 
-def test_hosted_assertion_with_email_recipient_is_valid(tmp_path, client, issued):
-    assertion = issued(email="Learner@Example.org")
+def test_hosted_assertion_with_email_recipient_is_valid(tmp_path, client, issued, attach_email):
+    assertion = attach_email(issued(email="Learner@Example.org"))
     docs = docs_for(client, assertion)
     report = run(tmp_path, docs, url=documents.assertion_url(assertion), recipient={"email": "learner@example.org"})
     assert report["valid"], report["messages"]
@@ -32,8 +32,8 @@ def test_hosted_assertion_with_email_recipient_is_valid(tmp_path, client, issued
             documents.issuer_url(assertion.badge_class.issuer)} <= fetched
 
 
-def test_wrong_recipient_is_invalid(tmp_path, client, issued):
-    assertion = issued(email="learner@example.org")
+def test_wrong_recipient_is_invalid(tmp_path, client, issued, attach_email):
+    assertion = attach_email(issued(email="learner@example.org"))
     report = run(tmp_path, docs_for(client, assertion), url=documents.assertion_url(assertion),
                  recipient={"email": "someone.else@example.org"})
     assert not report["valid"]
@@ -47,11 +47,15 @@ def test_json_input_is_valid(tmp_path, client, issued):
     assert report["valid"], report["messages"]
 
 
-def test_telephone_and_wallet_url_identities_are_valid(session, tmp_path, client, issued):
+def test_wallet_url_identity_is_valid_and_a_phone_is_not_the_recipient(session, tmp_path, client, issued):
     by_phone = issued(phone="06 12 34 56 78")
+    identity = documents.wallet_identity_url(services.wallet_for(session, by_phone.beneficiary).uid)
+    report = run(tmp_path, docs_for(client, by_phone), url=documents.assertion_url(by_phone),
+                 recipient={"url": identity})
+    assert report["valid"], report["messages"]
     report = run(tmp_path, docs_for(client, by_phone), url=documents.assertion_url(by_phone),
                  recipient={"telephone": "+33612345678"})
-    assert report["valid"], report["messages"]
+    assert not report["valid"]
     by_wallet = issued(first_name="Sans", last_name="Contact")
     identity = documents.wallet_identity_url(services.wallet_for(session, by_wallet.beneficiary).uid)
     report = run(tmp_path, docs_for(client, by_wallet), url=documents.assertion_url(by_wallet),
@@ -59,8 +63,8 @@ def test_telephone_and_wallet_url_identities_are_valid(session, tmp_path, client
     assert report["valid"], report["messages"]
 
 
-def test_baked_png_file_and_url_are_valid(tmp_path, client, issued):
-    assertion = issued(email="learner@example.org")
+def test_baked_png_file_and_url_are_valid(tmp_path, client, issued, attach_email):
+    assertion = attach_email(issued(email="learner@example.org"))
     docs = docs_for(client, assertion)
     png = client.get(documents.baked_url(assertion)[len("https://mediation.example.org"):]).get_data()
     report = run(tmp_path, docs, file=png, recipient={"email": "learner@example.org"})

@@ -33,8 +33,8 @@ def signed_in(client, login, network):
     return client
 
 
-def test_our_badge_by_url_is_authentic(session, signed_in, issued):
-    assertion = issued(email="learner@example.org")
+def test_our_badge_by_url_is_authentic(session, signed_in, issued, attach_email):
+    assertion = attach_email(issued(email="learner@example.org"))
     session.commit()
     page = signed_in.post("/badges/verifier", data={"url": documents.assertion_url(assertion),
                                                     "recipient": "LEARNER@example.org"})

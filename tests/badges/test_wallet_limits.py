@@ -116,3 +116,114 @@ def test_the_counters_hold_no_contact_or_address_in_clear(session, client, card)
     assert stored.strip()
     for secret in ("jeanne", "example.org", "192.0.2.44"):
         assert secret not in stored
+
+
+WRONG = "ne correspond à aucune carte"
+LOCKED = "Trop de codes erronés : par sécurité, réessayez dans 15 minutes."
+
+
+def refusal(response) -> str:
+    """The refusal paragraph of the wallet's entry page."""
+    text = page(response)
+    start = text.index("Trop de codes erronés")
+    return text[start:text.index("médiateur.", start)]
+
+
+def test_alternating_wrong_codes_with_ones_own_card_gives_no_fresh_count(session, client, card):
+    """The attack: wrong codes, then one's own valid card to reset the count, again and again. The
+    card forgives the address once per 15 minutes: 8 wrong codes at most, then the lock."""
+    answered = 0
+    for _ in range(10):
+        for _ in range(4):
+            response = client.post("/carnet/", data={"code": "AAAA-AAAA"})
+            answered += WRONG in page(response)
+        client.post("/carnet/", data={"code": card.code})
+        client.post("/carnet/quitter")
+    assert answered == 8  # 4 + 4 (one reset), then the fifth locks; nothing answered after
+    locked = client.post("/carnet/", data={"code": card.code})
+    assert locked.status_code == 429 and LOCKED in page(locked)
+    time_passes(session, 16)
+    assert client.post("/carnet/", data={"code": card.code}).status_code == 302
+
+
+def test_another_persons_right_code_does_not_reset_an_address(session, client, network, issued, card):
+    """Two cards used from the same address (a shared computer): each forgives once, never more."""
+    other = wallet.print_card(session, network.mediator, issued(first_name="Paul").beneficiary)
+    session.commit()
+    for own in (card, other):
+        for _ in range(4):
+            assert WRONG in page(client.post("/carnet/", data={"code": "AAAA-AAAA"}))
+        assert client.post("/carnet/", data={"code": own.code}).status_code == 302
+        client.post("/carnet/quitter")
+    for _ in range(4):
+        assert WRONG in page(client.post("/carnet/", data={"code": "AAAA-AAAA"}))
+    assert client.post("/carnet/", data={"code": card.code}).status_code == 302  # no third forgiveness
+    client.post("/carnet/quitter")
+    assert LOCKED in page(client.post("/carnet/", data={"code": "AAAA-AAAA"}))
+
+
+def _behind_proxy(app):
+    from mediation import create_app
+
+    keys = ("TESTING", "SQLALCHEMY_DATABASE_URI", "WTF_CSRF_ENABLED", "SECRET_KEY", "MEDIATION_PUBLIC_BASE_URL",
+            "SESSION_COOKIE_SECURE", "MEDIATION_OUTBOX_DIR", "MEDIATION_ENV", "REDIS_URL", "MEDIATION_RATELIMIT_REDIS_PREFIX",
+            "MEDIATION_JOBS_BACKEND")
+    return create_app({**{key: app.config[key] for key in keys if key in app.config}, "MEDIATION_TRUSTED_PROXIES": 1})
+
+
+def test_changing_client_address_gives_no_fresh_tries(app, session, card, caplog):
+    """The attack: 4 wrong codes from each of many addresses (behind the trusted proxy, each has its
+    own per-address count). The count over all card codes locks code entry for everyone after 30,
+    with the same answer; a WARNING without any code or address is logged once."""
+    import logging
+
+    caplog.set_level(logging.WARNING, logger="mediation.ratelimit")
+    per_address = app.test_client()  # first, the per-address lock (5 wrong codes, counted in the 30)
+    for _ in range(5):
+        per_address.post("/carnet/", data={"code": "AAAA-AAAA"}, environ_base={"REMOTE_ADDR": "192.0.2.200"})
+    address_refusal = per_address.post("/carnet/", data={"code": "AAAA-AAAA"},
+                                       environ_base={"REMOTE_ADDR": "192.0.2.200"})
+    assert address_refusal.status_code == 429
+    behind = _behind_proxy(app)
+    try:
+        client = behind.test_client()
+
+        def post(code: str, address: str):
+            return client.post("/carnet/", data={"code": code}, headers={"X-Forwarded-For": address},
+                               environ_base={"REMOTE_ADDR": "10.0.0.1"})
+
+        answered, refused = 0, []
+        for n in range(20):
+            for _ in range(4):
+                response = post("AAAA-AAAA", f"203.0.113.{n}")
+                answered += WRONG in page(response)
+                if LOCKED in page(response):
+                    refused.append(response)
+        assert answered == 24 and refused  # with the 5 above, the 30th wrong code locks, for every address
+        fresh = post(card.code, "198.51.100.77")  # a new address, the right code
+        assert fresh.status_code == 429
+        assert refusal(fresh) == refusal(address_refusal)  # nothing tells which limit holds
+    finally:
+        with behind.app_context():
+            from mediation.extensions import db
+
+            db.engine.dispose()
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "wallet-card-codes" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "30 failures within 15 min" in warnings[0].getMessage()
+    for secret in ("AAAA", "203.0.113", "198.51.100", card.code, card.code[:4]):
+        assert secret not in caplog.text
+    time_passes(session, 16)
+    assert app.test_client().post("/carnet/", data={"code": card.code}).status_code == 302
+
+
+def test_a_success_with_nothing_to_forgive_keeps_the_forgiveness(session, client, card):
+    """The person opens their wallet, later mistypes 4 times and gets it right: forgiven then."""
+    assert client.post("/carnet/", data={"code": card.code}).status_code == 302
+    client.post("/carnet/quitter")
+    for _ in range(4):
+        assert WRONG in page(client.post("/carnet/", data={"code": "AAAA-AAAA"}))
+    assert client.post("/carnet/", data={"code": card.code}).status_code == 302
+    client.post("/carnet/quitter")
+    for _ in range(4):
+        assert WRONG in page(client.post("/carnet/", data={"code": "AAAA-AAAA"}))
