@@ -72,7 +72,7 @@ def test_tables_fit_no_page_repeats_and_partial_months_are_marked(demo_report):
     assert any("Mois partiel" in (t.text or "") for t in svg.iter(f"{SVG}text"))
     assert any("stroke-dasharray" in p.attrib for p in svg.iter(f"{SVG}polyline"))
     text = "\n".join(texts)
-    assert "(partiel)" in text and "Mois partiel" in text
+    assert "(partiel)" in text  # the table rows (the chart is checked on its SVG above)
 
 
 def _series(months: int, partial=()) -> Table:
