@@ -104,11 +104,12 @@ def axis_labels(labels: list[str], step: float) -> list[int]:
         every += 1
     shown = list(range(0, n, every))
     if shown[-1] != n - 1:
-        last_width = text_width(labels[-1])
-        # the last label ends at its point (text-anchor end), the others are centred on theirs
-        if (n - 1 - shown[-1]) * step < last_width + widest / 2 + LABEL_GAP:
-            shown.pop()
         shown.append(n - 1)
+    # the last label ends at its point (text-anchor end), the others are centred on theirs: the
+    # label before it gives way when they would touch
+    last_width = text_width(labels[-1])
+    while len(shown) > 1 and (n - 1 - shown[-2]) * step < last_width + widest / 2 + LABEL_GAP:
+        shown.pop(-2)
     return shown
 
 
