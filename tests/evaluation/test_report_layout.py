@@ -59,6 +59,14 @@ def test_tables_fit_no_page_repeats_and_partial_months_are_marked(demo_report):
     bodies = [re.sub(r"Page \d+ sur \d+", "", text).strip() for text in texts]
     repeated = [(i + 1, j + 1) for i in range(len(bodies)) for j in range(i + 1, len(bodies)) if bodies[i] == bodies[j]]
     assert not repeated
+    # Nor is the key-figures page printed again at the start of the means part (it was: page 3
+    # repeated page 2's figures).
+    key_page = next(i for i, body in enumerate(bodies) if body.splitlines()[1:2] == ["Chiffres clés"])
+    key_lines = set(bodies[key_page].splitlines()[2:])
+    for number, body in enumerate(bodies):
+        if number != key_page:
+            shared = key_lines & set(body.splitlines())
+            assert len(shared) < len(key_lines) / 3, (number + 1, sorted(shared))
 
     # Partial first and last months are marked in the table and the chart.
     series = next(t for s in dashboard.sections for t in s.tables if t.code == "moyens.par_mois")
