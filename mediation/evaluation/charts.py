@@ -123,8 +123,9 @@ def line_chart(table: Table) -> Markup | None:
         return None
     partial = [bool(getattr(r, "partial", False)) for r in rows]
     height, left, right, top, bottom = 240, 60, 40, 12, 44
-    if any(partial):
-        height += 18
+    if any(partial):  # room under the axis for « (partiel) » and the legend
+        height += 24
+        bottom += 24
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
     values = [r.cells[table.chart_column].value for r in rows]
     largest = nice_ceiling(max((v for v in values if v), default=0))
@@ -178,7 +179,7 @@ def line_chart(table: Table) -> Markup | None:
         y = height - 8
         body.append(f'<circle cx="{left + 4}" cy="{y - 4}" r="4" fill="{LIGHT}" stroke="{BAR}" stroke-width="2"/>')
         body.append(f'<text x="{left + 14}" y="{y}" fill="{INK}" font-size="10">Mois partiel : la période n\'en '
-                    'couvre qu\'une partie (pas une baisse d\'activité).</text>')
+                    'couvre qu\'une partie, son total n\'est pas comparable à celui d\'un mois entier.</text>')
     return _frame(table, height, "Graphique en courbe", body)
 
 
