@@ -11,6 +11,7 @@ import datetime as dt
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mediation.cases.enums import (
@@ -38,6 +39,7 @@ from mediation.types import UTCDateTime, enum_column, local_today, utcnow
 __all__ = [
     "Activity",
     "ActivityThematique",
+    "AnonymisedAgeBand",
     "Beneficiary",
     "Case",
     "CaseNote",
@@ -79,10 +81,17 @@ def tranche_age_sql(reference_year, birth_year=None, declared=None):
     ``reference_year`` is an int or an SQL expression (e.g. ``sa.extract("year", Activity.date)``).
     Defaults to the columns of :class:`Beneficiary`.
     """
+    own_columns = birth_year is None and declared is None
     birth_year = Beneficiary.birth_year if birth_year is None else birth_year
     declared = Beneficiary.tranche_age if declared is None else declared
-    age = (sa.literal(reference_year) if isinstance(reference_year, int) else reference_year) - birth_year
-    whens = [(birth_year.is_(None), sa.func.coalesce(declared, TrancheAge.NON_COMMUNIQUE.value))]
+    reference = sa.literal(reference_year) if isinstance(reference_year, int) else reference_year
+    age = reference - birth_year
+    known = [declared, TrancheAge.NON_COMMUNIQUE.value]
+    if own_columns:  # a person anonymised by retention: the band they had that year, if it differed
+        band = AnonymisedAgeBand
+        known.insert(0, sa.select(band.tranche_age).where(band.beneficiary_id == Beneficiary.id,
+                                                          band.year == reference).scalar_subquery())
+    whens = [(birth_year.is_(None), sa.func.coalesce(*known))]
     whens += [(age < bound, sa.literal(band.value)) for bound, band in AGE_THRESHOLDS]
     return sa.case(*whens, else_=sa.literal(TrancheAge.SOIXANTE_DIX_PLUS.value))
 
@@ -108,6 +117,7 @@ class Beneficiary(db.Model):
             "anonymous OR (first_name IS NOT NULL AND last_name IS NOT NULL)", name="identified_has_name"
         ),
         sa.CheckConstraint("anonymous OR NOT random_attributes", name="random_only_anonymous"),
+        sa.CheckConstraint("anonymised_at IS NULL OR anonymous", name="anonymised_is_anonymous"),
         sa.CheckConstraint("birth_year IS NULL OR (birth_year >= 1900 AND birth_year <= 2100)",
                            name="birth_year_range"),
         sa.CheckConstraint("birth_year IS NULL OR tranche_age IS NULL", name="age_band_derived"),
@@ -142,11 +152,27 @@ class Beneficiary(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     merged_into_id: Mapped[int | None] = _fk("beneficiaries.id", nullable=True)
+    # Set by retention: a followed person whose identity was erased. Unlike a participant recorded
+    # anonymously (one participation each, each counted as a beneficiary by the national rule), the
+    # person still counts once in the statistics: every figure of a past period stays the same.
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     owner_structure = relationship("Structure")
     residence_commune = relationship("Commune")
     created_by = relationship("User")
     consents: Mapped[list[Consent]] = relationship(back_populates="beneficiary", order_by="Consent.given_at")
+
+    @hybrid_property
+    def counted_per_participation(self) -> bool:
+        """Statistics: each participation of this person counts as one beneficiary (a participant
+        recorded anonymously, the national rule). Everyone else, including people anonymised by
+        retention, counts once however many their accompaniments."""
+        return bool(self.anonymous) and self.anonymised_at is None
+
+    @counted_per_participation.inplace.expression
+    @classmethod
+    def _counted_per_participation_expression(cls) -> sa.ColumnElement[bool]:
+        return sa.and_(cls.anonymous.is_(True), cls.anonymised_at.is_(None))
 
     @property
     def display_name(self) -> str:
@@ -169,6 +195,21 @@ class Beneficiary(db.Model):
 
     def __str__(self) -> str:
         return self.pseudonym
+
+
+class AnonymisedAgeBand(db.Model):
+    """The age band a person anonymised by retention had in a past year, when it differs from the
+    band frozen on their record (the one of the year of anonymisation). The evaluation counts ages
+    in the last year of the period; the birth year is erased, so these rows keep the closed
+    periods' age breakdowns exact. Only the years from their first accompaniment to the
+    anonymisation are kept, and only where the band changed (not the birth year itself)."""
+
+    __tablename__ = "anonymised_age_bands"
+
+    beneficiary_id: Mapped[int] = mapped_column(sa.ForeignKey("beneficiaries.id", ondelete="CASCADE"),
+                                                primary_key=True)
+    year: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
+    tranche_age: Mapped[TrancheAge] = mapped_column(enum_column(TrancheAge))
 
 
 class Consent(db.Model):

@@ -11,10 +11,14 @@ than the delay (and at least the 30 days during which a merge can be undone): th
 identity then serves nothing.
 
 Anonymising erases the identity, contact details, birth year, notes and external id of the person
-(``anonymous = true``), the notes of their cases and of their individual sessions. It keeps the
-participations, activities, genre, status and commune of residence, and freezes the age band at
-the one derived from the birth year today (the national rule: age = this year − birth year), so
-that every aggregate count stays exact. Audited per person and per run, without personal data.
+(``anonymous = true``, ``anonymised_at``), the notes of their cases and of their individual
+sessions. It keeps the record itself (its id: the person still counts once, not once per
+participation like a participant recorded anonymously), the participations, activities, genre,
+status and commune of residence, and freezes the age band at the one derived from the birth year
+today (the national rule: age = this year − birth year); the bands of the past years where it
+differed go to ``anonymised_age_bands`` (the evaluation counts ages in the period's last year).
+Every figure of every past period therefore stays the same. Audited per person and per run,
+without personal data.
 
 Run it with ``flask --app mediation retention --dry-run`` / ``--apply`` (cron), or as the job
 ``cases.retention`` (page « Conservation des données »).
@@ -32,10 +36,18 @@ from sqlalchemy.orm import Session
 from mediation.audit.services import record
 from mediation.cases.duplicates import UNDO_DAYS
 from mediation.cases.enums import ActivityType, CaseState
-from mediation.cases.models import Activity, Beneficiary, Case, CaseNote, Participation, tranche_age_for
+from mediation.cases.models import (
+    Activity,
+    AnonymisedAgeBand,
+    Beneficiary,
+    Case,
+    CaseNote,
+    Participation,
+    tranche_age_for,
+)
 from mediation.jobs import register
 from mediation.stats import rollups
-from mediation.types import utcnow
+from mediation.types import LOCAL_TIMEZONE, utcnow
 
 DEFAULT_MONTHS = 24
 BATCH = 500
@@ -104,22 +116,41 @@ def due_for_anonymisation(months: int, now: datetime | None = None) -> sa.Select
 
 
 def _anonymise_batch(session: Session, ids: list[int], today: date, report: RetentionReport) -> None:
+    first_years = dict(session.execute(
+        sa.select(Participation.beneficiary_id, sa.func.min(Activity.date))
+        .join(Activity, Activity.id == Participation.activity_id)
+        .where(Participation.beneficiary_id.in_(ids)).group_by(Participation.beneficiary_id)).all())
     birth_years = dict(session.execute(sa.select(Beneficiary.id, Beneficiary.birth_year)
                                        .where(Beneficiary.id.in_(ids))).all())
     by_band: dict[str | None, list[int]] = {}
+    past_bands = []
     for beneficiary_id, birth_year in birth_years.items():
         band = tranche_age_for(birth_year, today).value if birth_year is not None else None
         by_band.setdefault(band, []).append(beneficiary_id)
+        first = first_years.get(beneficiary_id)
+        if birth_year is None or first is None:
+            continue
+        first_year = first.year if isinstance(first, date) else date.fromisoformat(str(first)[:10]).year
+        # The evaluation counts ages in the last year of the period: keep the band of each past year
+        # (from the first accompaniment on) where it differs from the frozen one.
+        for year in range(first_year, today.year):
+            past = tranche_age_for(birth_year, year).value
+            if past != band:
+                past_bands.append({"beneficiary_id": beneficiary_id, "year": year, "tranche_age": past})
+    now = utcnow()
     erased = {"first_name": None, "last_name": None, "email": None, "phone": None, "no_phone": False,
               "birth_year": None, "notes": None, "external_id": None, "anonymous": True,
-              "random_attributes": False, "updated_at": utcnow()}
+              "random_attributes": False, "anonymised_at": now, "updated_at": now}
+    if past_bands:
+        session.execute(sa.insert(AnonymisedAgeBand), past_bands)
     for band, band_ids in by_band.items():
         values = dict(erased)
         if band is not None:  # people without birth year keep their (empty) band
             values["tranche_age"] = band
         session.execute(sa.update(Beneficiary).where(Beneficiary.id.in_(band_ids)).values(**values)
                         .execution_options(synchronize_session=False))
-    # Anonymised people now count as anonymous beneficiaries in the statistics rollups.
+    # Anonymised people keep counting once (``counted_per_participation`` is false for them): the
+    # rollups do not change; refreshed all the same, so that they stay exact by construction.
     rollups.refresh_rollups(session, beneficiary_ids=ids)
     case_ids = sa.select(Case.id).where(Case.beneficiary_id.in_(ids))
     report.case_notes_erased += session.execute(
@@ -149,7 +180,7 @@ def run_retention(session: Session, *, months: int, apply: bool, actor=None, now
     if not apply:
         return report
     session.flush()
-    today = now.date()
+    today = now.astimezone(LOCAL_TIMEZONE).date()  # the year of the age bands is a French year
     for start in range(0, len(ids), BATCH):
         _anonymise_batch(session, ids[start:start + BATCH], today, report)
         if progress is not None:

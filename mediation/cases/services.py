@@ -315,7 +315,7 @@ def recompute_first_accompaniments(session: Session, beneficiary_ids: Iterable[i
         )
         .join(Activity, Activity.id == Participation.activity_id)
         .join(Beneficiary, Beneficiary.id == Participation.beneficiary_id)
-        .where(Activity.deleted_at.is_(None), Beneficiary.anonymous.is_(False))
+        .where(Activity.deleted_at.is_(None), sa.not_(Beneficiary.counted_per_participation))
     )
     if ids is not None:
         ranked = ranked.where(Participation.beneficiary_id.in_(ids))
@@ -325,7 +325,7 @@ def recompute_first_accompaniments(session: Session, beneficiary_ids: Iterable[i
     unmark = (
         sa.update(Participation)
         .where(Participation.first_accompaniment.is_(True),
-               Participation.beneficiary_id.in_(sa.select(Beneficiary.id).where(Beneficiary.anonymous.is_(False))))
+               Participation.beneficiary_id.in_(sa.select(Beneficiary.id).where(sa.not_(Beneficiary.counted_per_participation))))
         .values(first_accompaniment=False)
         .execution_options(synchronize_session=False)
     )

@@ -79,12 +79,53 @@ def nice_ceiling(value: float) -> float:
     return next(step * power for step in (1, 2, 2.5, 5, 10) if step * power >= value)
 
 
+LIGHT = "#ffffff"
+FONT_SIZE = 12
+CHAR_WIDTH = 0.62 * FONT_SIZE  # a generous average advance of DejaVu Sans at this size
+LABEL_GAP = 10
+PARTIAL = "(partiel)"
+
+
+def text_width(text: str) -> float:
+    """An upper estimate of the width of ``text`` drawn at the charts' font size."""
+    return len(text) * CHAR_WIDTH
+
+
+def axis_labels(labels: list[str], step: float) -> list[int]:
+    """The indexes of the month labels to print under a line chart, ``step`` apart on the axis:
+    evenly spaced (every k-th month), never overlapping, the last month always shown (the label
+    before it gives way when it would touch it)."""
+    n = len(labels)
+    if n == 0:
+        return []
+    widest = max(text_width(label) for label in labels)
+    every = 1
+    while every < n and every * step < widest + LABEL_GAP:
+        every += 1
+    shown = list(range(0, n, every))
+    if shown[-1] != n - 1:
+        shown.append(n - 1)
+    # the last label ends at its point (text-anchor end), the others are centred on theirs: the
+    # label before it gives way when they would touch
+    last_width = text_width(labels[-1])
+    while len(shown) > 1 and (n - 1 - shown[-2]) * step < last_width + widest / 2 + LABEL_GAP:
+        shown.pop(-2)
+    return shown
+
+
 def line_chart(table: Table) -> Markup | None:
-    """A series over months: points joined by a line, hidden values leave a gap."""
+    """A series over months: points joined by a line, hidden values leave a gap. Month labels are
+    thinned so that they never overlap. A month the period covers only in part (``Row.partial``)
+    is drawn apart: hollow point, dashed line to it, « (partiel) » under its label and a legend —
+    so that a partial first or last month does not read as a dip."""
     rows = table.rows
     if not rows:
         return None
+    partial = [bool(getattr(r, "partial", False)) for r in rows]
     height, left, right, top, bottom = 240, 60, 40, 12, 44
+    if any(partial):  # room under the axis for « (partiel) » and the legend
+        height += 24
+        bottom += 24
     plot_w, plot_h = WIDTH - left - right, height - top - bottom
     values = [r.cells[table.chart_column].value for r in rows]
     largest = nice_ceiling(max((v for v in values if v), default=0))
@@ -100,8 +141,9 @@ def line_chart(table: Table) -> Markup | None:
                     'stroke-width="1"/>')
         body.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end" fill="{INK}">'
                     f'{escape(fmt_number(largest * fraction))}</text>')
-    segment: list[str] = []
+    segment: list[tuple[int, str]] = []
     segments = []
+    points = []
     for index, value in enumerate(values):
         if value is None:
             if segment:
@@ -109,20 +151,35 @@ def line_chart(table: Table) -> Markup | None:
             segment = []
             continue
         x, y = xy(index, value)
-        segment.append(f"{x:.1f},{y:.1f}")
-        body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{BAR}"/>')
+        segment.append((index, f"{x:.1f},{y:.1f}"))
+        points.append((index, x, y))
     if segment:
         segments.append(segment)
-    for points in segments:
-        if len(points) > 1:
-            body.append(f'<polyline points="{" ".join(points)}" fill="none" stroke="{BAR}" stroke-width="2"/>')
-    every = max(1, round(len(rows) / 6))
-    for index, row in enumerate(rows):
-        if index % every == 0 or index == len(rows) - 1:
-            x = left + index * step
-            anchor = "end" if index == len(rows) - 1 and len(rows) > 1 else "middle"
-            body.append(f'<text x="{x:.1f}" y="{height - bottom + 18}" text-anchor="{anchor}" fill="{INK}">'
-                        f'{escape(row.label)}</text>')
+    for run in segments:
+        for (i, a), (j, b) in zip(run, run[1:], strict=False):
+            dashed = ' stroke-dasharray="5 4"' if partial[i] or partial[j] else ""
+            body.append(f'<polyline points="{a} {b}" fill="none" stroke="{BAR}" stroke-width="2"{dashed}/>')
+    for index, x, y in points:
+        if partial[index]:
+            body.append(f'<circle class="partial" cx="{x:.1f}" cy="{y:.1f}" r="4" fill="{LIGHT}" stroke="{BAR}" '
+                        'stroke-width="2"/>')
+        else:
+            body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{BAR}"/>')
+    labels = [r.label.removesuffix(" " + PARTIAL) for r in rows]
+    baseline = top + plot_h + 18
+    for index in axis_labels(labels, step):
+        x = left + index * step
+        anchor = "end" if index == len(rows) - 1 and len(rows) > 1 else "middle"
+        body.append(f'<text x="{x:.1f}" y="{baseline}" text-anchor="{anchor}" fill="{INK}">'
+                    f'{escape(labels[index])}</text>')
+        if partial[index]:
+            body.append(f'<text x="{x:.1f}" y="{baseline + 14}" text-anchor="{anchor}" fill="{INK}" '
+                        f'font-size="10">{PARTIAL}</text>')
+    if any(partial):
+        y = height - 8
+        body.append(f'<circle cx="{left + 4}" cy="{y - 4}" r="4" fill="{LIGHT}" stroke="{BAR}" stroke-width="2"/>')
+        body.append(f'<text x="{left + 14}" y="{y}" fill="{INK}" font-size="10">Mois partiel : la période n\'en '
+                    'couvre qu\'une partie, son total n\'est pas comparable à celui d\'un mois entier.</text>')
     return _frame(table, height, "Graphique en courbe", body)
 
 

@@ -61,8 +61,9 @@ _ALL = [
               "(chaque participant anonyme compte pour une personne à chaque accompagnement, règle nationale).",
               "personnes", breakdowns=("genre", "tranche d'âge", "statut")),
     Indicator("moyens.nouveaux_beneficiaires", "moyens", "Nouveaux bénéficiaires",
-              "Accompagnements marqués comme premier accompagnement de la personne pendant la période "
-              "(pour les anonymes : ce que le médiateur a déclaré).", "personnes"),
+              "Accompagnements marqués comme premier accompagnement de la personne pendant la période : "
+              "pour une personne suivie, son premier accompagnement ; un participant anonyme compte comme "
+              "nouveau sauf s'il est marqué « déjà accompagné » (règle nationale).", "personnes"),
     Indicator("moyens.heures", "moyens", "Heures d'accompagnement",
               "Somme des durées des activités de la période, en heures (un atelier de deux heures compte deux "
               "heures quel que soit le nombre de participants).", "heures"),

@@ -18,7 +18,7 @@ Definitions: :mod:`mediation.evaluation.definitions`; outputs and outcomes:
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
@@ -66,6 +66,12 @@ def _months(start: date, end: date) -> list[date]:
     return months
 
 
+def _whole_month(month: date, start: date, end: date) -> bool:
+    """Whether the period ``start``–``end`` covers the whole of ``month`` (its first day)."""
+    following = date(month.year + (month.month == 12), month.month % 12 + 1, 1)
+    return start <= month and end >= following - timedelta(days=1)
+
+
 # --- means --------------------------------------------------------------------------------------
 
 def _participations(scope: Scope, *columns, people: bool = True):
@@ -77,8 +83,8 @@ def _participations(scope: Scope, *columns, people: bool = True):
     return query.where(scope.activity_clause())
 
 
-IDENTIFIED = sa.case((Beneficiary.anonymous.is_(False), Participation.beneficiary_id))
-ANONYMOUS = sa.case((Beneficiary.anonymous, 1), else_=0)
+IDENTIFIED = sa.case((sa.not_(Beneficiary.counted_per_participation), Participation.beneficiary_id))
+ANONYMOUS = sa.case((Beneficiary.counted_per_participation, 1), else_=0)
 
 
 def beneficiaries_expr():
@@ -121,7 +127,7 @@ def raw_means(scope: Scope) -> Means:
         result.by_thematique[code] = accompaniments
     result.followed_beneficiaries = session.scalar(
         _participations(scope, sa.func.count(sa.distinct(Participation.beneficiary_id)))
-        .where(Beneficiary.anonymous.is_(False))) or 0
+        .where(sa.not_(Beneficiary.counted_per_participation))) or 0
     result.by_month = dict(sorted((k, v) for k, v in result.by_month.items() if v))
     result.by_thematique = dict(sorted(((k, v) for k, v in result.by_thematique.items() if v),
                                        key=lambda kv: (-kv[1], kv[0])))
@@ -223,9 +229,9 @@ def _person_rows_raw(scope: Scope) -> list[tuple]:
     attributes = _person_attributes(scope)
     returning = per_person.c.n >= 2
     return list(scope.session.execute(
-        sa.select(*attributes, Beneficiary.anonymous, returning, sa.func.sum(per_person.c.n), sa.func.count())
+        sa.select(*attributes, Beneficiary.counted_per_participation, returning, sa.func.sum(per_person.c.n), sa.func.count())
         .select_from(per_person).join(Beneficiary, Beneficiary.id == per_person.c.person)
-        .group_by(*attributes, Beneficiary.anonymous, returning)))
+        .group_by(*attributes, Beneficiary.counted_per_participation, returning)))
 
 
 def _person_rows_from_rollups(scope: Scope, structure_ids, mediator_ids) -> list[tuple]:
@@ -279,9 +285,16 @@ def means_section(scope: Scope, threshold: int) -> tuple[Section, Means]:
         results.number_figure("moyens.heures", ind["moyens.heures"].label, _hours(scope), "heures"),
     ]
     months = _months(scope.start, scope.end)
-    section.tables.append(results.series_table(
+    partial = {m for m in months if not _whole_month(m, scope.start, scope.end)}
+    series = results.series_table(
         "moyens.par_mois", "moyens.accompagnements", "Accompagnements par mois", "Mois",
-        [(m.isoformat(), month_label(m), means.by_month.get(m, 0)) for m in months], threshold))
+        [(m.isoformat(), month_label(m) + (" (partiel)" if m in partial else ""), means.by_month.get(m, 0))
+         for m in months], threshold,
+        note="« (partiel) » : mois que la période ne couvre qu'en partie ; son total n'est pas comparable à celui "
+             "d'un mois entier." if partial else None)
+    for row in series.rows:
+        row.partial = row.key is not None and date.fromisoformat(row.key) in partial
+    section.tables.append(series)
     section.tables.append(results.breakdown_table(
         "moyens.par_thematique", "moyens.accompagnements", "Accompagnements par thématique", "Thématique",
         [(code, thematique_label(code), count) for code, count in means.by_thematique.items()], threshold,

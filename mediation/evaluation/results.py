@@ -40,6 +40,7 @@ class Row:
     label: str
     cells: list[Cell]
     key: str | None = None
+    partial: bool = False  # a month the period covers only in part (drawn apart in the charts)
 
 
 @dataclass

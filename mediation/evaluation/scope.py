@@ -362,7 +362,7 @@ class Scope:
             sa.select(Participation.beneficiary_id.label("beneficiary_id")).distinct()
             .join(Activity, Activity.id == Participation.activity_id)
             .join(Beneficiary, Beneficiary.id == Participation.beneficiary_id)
-            .where(self.activity_clause(), Beneficiary.anonymous.is_(False))
+            .where(self.activity_clause(), sa.not_(Beneficiary.counted_per_participation))
         )
 
     # rollups

@@ -10,8 +10,9 @@ Two implementations that must give the same numbers:
 
 Counting rules: the unit is the accompagnement (participation); soft-deleted activities count
 nowhere; "bénéficiaires accompagnés" are the distinct followed (identified) people plus one per
-anonymous participation (the national rule: each anonymous participant counts as one beneficiary —
-a person anonymised at the end of the retention period then counts that way too); "nouveaux
+participation recorded anonymously (the national rule: each anonymous participant counts as one
+beneficiary; a person anonymised by retention still counts once, see
+``Beneficiary.counted_per_participation``); "nouveaux
 bénéficiaires" are the accompagnements marked as a first accompaniment in the period.
 """
 
@@ -101,7 +102,7 @@ def _raw_into(session: Session, result: Means, ranges: list[tuple[date, date]], 
         thematiques[code] += accompaniments or 0
     result.by_thematique = dict(thematiques)
     anonymous, first = session.execute(
-        sa.select(sa.func.sum(sa.case((Beneficiary.anonymous, 1), else_=0)),
+        sa.select(sa.func.sum(sa.case((Beneficiary.counted_per_participation, 1), else_=0)),
                   sa.func.sum(sa.case((Participation.first_accompaniment, 1), else_=0)))
         .select_from(Participation)
         .join(Activity, Activity.id == Participation.activity_id)
@@ -114,7 +115,7 @@ def _raw_into(session: Session, result: Means, ranges: list[tuple[date, date]], 
         sa.select(Participation.beneficiary_id.label("beneficiary_id"))
         .join(Activity, Activity.id == Participation.activity_id)
         .join(Beneficiary, Beneficiary.id == Participation.beneficiary_id)
-        .where(*where, Beneficiary.anonymous.is_(False))
+        .where(*where, sa.not_(Beneficiary.counted_per_participation))
     )
 
 
@@ -245,7 +246,7 @@ def _edges_into(session: Session, result: Means, ranges: list[tuple[date, date]]
     identified = set()
     if people:
         identified = set(session.scalars(sa.select(Beneficiary.id).where(
-            _among(session, Beneficiary.id, sorted({b for b, _ in people})), Beneficiary.anonymous.is_(False))))
+            _among(session, Beneficiary.id, sorted({b for b, _ in people})), sa.not_(Beneficiary.counted_per_participation))))
     result.anonymous_beneficiaries += sum(1 for b, _ in people if b not in identified)
     result.new_beneficiaries += sum(1 for _, first in people if first)
     return sa.select(Beneficiary.id.label("beneficiary_id")).where(_among(session, Beneficiary.id, sorted(identified)))

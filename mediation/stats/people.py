@@ -96,7 +96,7 @@ def identified_counts(start: date, end: date, *, structure_ids=None, mediator_id
         parts.append(_edge_participations(Participation.beneficiary_id.label("beneficiary_id"),
                                           sa.func.count().label("n"), period=period,
                                           structure_ids=structure_ids, mediator_ids=mediator_ids)
-                     .where(Beneficiary.anonymous.is_(False)).group_by(Participation.beneficiary_id))
+                     .where(sa.not_(Beneficiary.counted_per_participation)).group_by(Participation.beneficiary_id))
     rows = (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery("rows")
     return (sa.select(rows.c.beneficiary_id, sa.func.sum(rows.c.n).label("n"))
             .group_by(rows.c.beneficiary_id).subquery("per_person"))
@@ -136,7 +136,7 @@ def identified_people(start: date, end: date, *, structure_ids=None, mediator_id
     if period.edges:
         parts.append(_edge_participations(Participation.beneficiary_id.label("beneficiary_id"), period=period,
                                           structure_ids=structure_ids, mediator_ids=mediator_ids)
-                     .where(Beneficiary.anonymous.is_(False)))
+                     .where(sa.not_(Beneficiary.counted_per_participation)))
     return parts[0].distinct() if len(parts) == 1 else sa.union(*parts)
 
 
@@ -157,7 +157,7 @@ def anonymous_profile(session, start: date, end: date, *, structure_ids=None,
         profile = list(anonymous_profile_sql().values())
         for *key, n in session.execute(_edge_participations(*profile, sa.func.count(), period=period,
                                                             structure_ids=structure_ids, mediator_ids=mediator_ids)
-                                       .where(Beneficiary.anonymous.is_(True)).group_by(*profile)):
+                                       .where(Beneficiary.counted_per_participation).group_by(*profile)):
             totals[_profile_key(key)] += n
     return [(*key, n) for key, n in totals.items() if n]
 
@@ -253,12 +253,12 @@ def per_unit(session, unit: str, start: date, end: date, *, structure_ids=None,
                 .join(Beneficiary, Beneficiary.id == Participation.beneficiary_id))
         query, key = keyed(Activity, base)
         for key_value, acc, anonymous, first in session.execute(
-                query.add_columns(sa.func.count(), sa.func.sum(sa.case((Beneficiary.anonymous, 1), else_=0)),
+                query.add_columns(sa.func.count(), sa.func.sum(sa.case((Beneficiary.counted_per_participation, 1), else_=0)),
                                   sa.func.sum(sa.case((Participation.first_accompaniment, 1), else_=0)))
                 .where(*edge).group_by(key)):
             add(key_value, [(0, acc), (2, anonymous), (3, first)])
         people.append(query.add_columns(Participation.beneficiary_id.label("beneficiary_id"))
-                      .where(*edge, Beneficiary.anonymous.is_(False)))
+                      .where(*edge, sa.not_(Beneficiary.counted_per_participation)))
     if people:
         pairs = (people[0].distinct() if len(people) == 1 else sa.union(*people)).subquery("pairs")
         for key_value, n in session.execute(sa.select(pairs.c.unit, sa.func.count()).group_by(pairs.c.unit)):

@@ -150,7 +150,7 @@ def add_new_activity(session: Session, activity: Activity, participations: Itera
     _lock(session, [_cell_key(c) for c in {own, *displaced}])
     cell = {"structure_id": own[0], "month": own[1], "mediator_id": own[2]}
     participations = list(participations)
-    identified = [p.beneficiary_id for p in participations if not p.beneficiary.anonymous]
+    identified = [p.beneficiary_id for p in participations if not p.beneficiary.counted_per_participation]
     n = len(participations)
     statements = _upserts(session.get_bind().dialect.name)
     session.execute(statements[ActivityRollup.__tablename__], {
@@ -165,7 +165,7 @@ def add_new_activity(session: Session, activity: Activity, participations: Itera
     if identified:
         session.execute(statements[BeneficiaryMonthRollup.__tablename__], [
             {**cell, "beneficiary_id": b, "accompaniments": 1} for b in sorted(set(identified))])
-    profiles = Counter(_profile_key(p.beneficiary) for p in participations if p.beneficiary.anonymous)
+    profiles = Counter(_profile_key(p.beneficiary) for p in participations if p.beneficiary.counted_per_participation)
     if profiles:
         session.execute(statements[AnonymousProfileRollup.__tablename__], [
             {**cell, **dict(key), "accompaniments": count} for key, count in sorted(profiles.items())])
@@ -288,7 +288,7 @@ def aggregate_selects(where=None) -> dict[str, sa.Select]:
     )
     per_participation = (
         sa.select(*keys, sa.func.count().label("n"),
-                  sa.func.sum(sa.case((Beneficiary.anonymous, 1), else_=0)).label("anonymous"),
+                  sa.func.sum(sa.case((Beneficiary.counted_per_participation, 1), else_=0)).label("anonymous"),
                   sa.func.sum(sa.case((Participation.first_accompaniment, 1), else_=0)).label("first"))
         .select_from(Activity)
         .join(Participation, Participation.activity_id == Activity.id)
@@ -336,7 +336,7 @@ def aggregate_selects(where=None) -> dict[str, sa.Select]:
         .select_from(Activity)
         .join(Participation, Participation.activity_id == Activity.id)
         .join(Beneficiary, Beneficiary.id == Participation.beneficiary_id)
-        .where(condition, Beneficiary.anonymous.is_(False))
+        .where(condition, sa.not_(Beneficiary.counted_per_participation))
         .group_by(Activity.structure_id, month, Activity.mediator_id, Participation.beneficiary_id)
     )
     profile = anonymous_profile_sql()
@@ -347,7 +347,7 @@ def aggregate_selects(where=None) -> dict[str, sa.Select]:
         .select_from(Activity)
         .join(Participation, Participation.activity_id == Activity.id)
         .join(Beneficiary, Beneficiary.id == Participation.beneficiary_id)
-        .where(condition, Beneficiary.anonymous.is_(True))
+        .where(condition, Beneficiary.counted_per_participation)
         .group_by(Activity.structure_id, month, Activity.mediator_id, *profile.values())
     )
     return {

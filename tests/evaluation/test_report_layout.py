@@ -1,0 +1,121 @@
+"""The impact report's layout, on the real PDF (WeasyPrint) of the demo network: every text run
+inside the printable width (no clipped column), no page printed twice, month labels of the charts
+that never overlap, and partial first and last months marked as partial in the chart and the table."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+from xml.etree import ElementTree
+
+import pdfplumber
+import pytest
+import sqlalchemy as sa
+
+from mediation.cases.demo import load_cases_demo
+from mediation.evaluation import charts, indicators, report
+from mediation.evaluation.demo import load_evaluation_demo
+from mediation.evaluation.models import Programme
+from mediation.evaluation.results import Cell, Row, Table
+from mediation.evaluation.scope import Scope, authorise, parse_filter
+
+MM = 72 / 25.4
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture
+def demo_report(app, session, network):
+    """The PDF of the coordinator's territory over the demo programme's period, shifted so that
+    its first and last months are partial."""
+    users = [network.admin, network.coordinator, network.mediator, network.mediator_b, network.aidant,
+             network.funder]
+    structures = [network.structure_a, network.structure_b]
+    load_cases_demo(session, territory=network.territory, structures=structures, users=users, scale=0.4)
+    load_evaluation_demo(session, territory=network.territory, structures=structures, users=users)
+    programme = session.scalar(sa.select(Programme).where(Programme.funder_id == network.funder.funder_id))
+    start, end = programme.starts_on + timedelta(days=9), programme.ends_on - timedelta(days=12)
+    scope = Scope(session, network.coordinator, authorise(session, network.coordinator, parse_filter(
+        {"du": start.isoformat(), "au": end.isoformat()})))
+    dashboard = indicators.compute_dashboard(scope, compare="structures")
+    pdf = report.render_pdf(report.render_html(dashboard, scope))
+    return dashboard, pdf
+
+
+def test_tables_fit_no_page_repeats_and_partial_months_are_marked(demo_report):
+    dashboard, pdf = demo_report
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        assert len(document.pages) >= 4
+        texts = []
+        for number, page in enumerate(document.pages, start=1):
+            left, right = 16 * MM, page.width - 16 * MM  # the @page margins
+            outside = [(c["text"], round(c["x0"]), round(c["x1"])) for c in page.chars
+                       if c["text"].strip() and (c["x0"] < left - 1 or c["x1"] > right + 1)]
+            assert not outside, (number, outside[:10])
+            texts.append(page.extract_text())
+    # The coverage table is in the report, with its last column whole (a rate like « 5,4 »).
+    coverage = next(t for s in dashboard.sections for t in s.tables if t.code == "maillage.communes")
+    assert coverage.rows and len(coverage.columns) >= 4
+    bodies = [re.sub(r"Page \d+ sur \d+", "", text).strip() for text in texts]
+    repeated = [(i + 1, j + 1) for i in range(len(bodies)) for j in range(i + 1, len(bodies)) if bodies[i] == bodies[j]]
+    assert not repeated
+    # Nor is the key-figures page printed again at the start of the means part (it was: page 3
+    # repeated page 2's figures).
+    key_page = next(i for i, body in enumerate(bodies) if body.splitlines()[1:2] == ["Chiffres clés"])
+    key_lines = set(bodies[key_page].splitlines()[2:])
+    for number, body in enumerate(bodies):
+        if number != key_page:
+            shared = key_lines & set(body.splitlines())
+            assert len(shared) < len(key_lines) / 3, (number + 1, sorted(shared))
+
+    # Partial first and last months are marked in the table and the chart.
+    series = next(t for s in dashboard.sections for t in s.tables if t.code == "moyens.par_mois")
+    assert series.rows[0].partial and series.rows[-1].partial
+    assert not any(r.partial for r in series.rows[1:-1])
+    assert series.rows[0].label.endswith("(partiel)") and not series.rows[1].label.endswith("(partiel)")
+    svg = ElementTree.fromstring(str(charts.line_chart(series)))
+    hollow = svg.findall(f"{SVG}circle[@class='partial']")
+    assert len(hollow) == 2
+    assert any((t.text or "") == "(partiel)" for t in svg.iter(f"{SVG}text"))
+    assert any("Mois partiel" in (t.text or "") for t in svg.iter(f"{SVG}text"))
+    assert any("stroke-dasharray" in p.attrib for p in svg.iter(f"{SVG}polyline"))
+    text = "\n".join(texts)
+    assert "(partiel)" in text  # the table rows (the chart is checked on its SVG above)
+
+
+def _series(months: int, partial=()) -> Table:
+    labels = [f"{indicators.MONTHS_FR[(m + 8) % 12]} {2024 + (m + 8) // 12}" for m in range(months)]
+    rows = [Row(label, [Cell(10 + m, str(10 + m))], key=str(m), partial=m in partial) for m, label in enumerate(labels)]
+    return Table("moyens.par_mois", "moyens.accompagnements", "Accompagnements par mois", "Mois", ["Accompagnements"],
+                 rows, chart="line")
+
+
+def _label_boxes(svg: ElementTree.Element) -> list[tuple[float, float]]:
+    """(left, right) of every month label under the axis, from its anchor and its text."""
+    boxes = []
+    baseline = max(float(t.attrib["y"]) for t in svg.iter(f"{SVG}text") if t.attrib.get("text-anchor") != "end"
+                   or t.text and t.text[0].isalpha())
+    for text in svg.iter(f"{SVG}text"):
+        if not text.text or not text.text[0].isalpha() or text.attrib.get("font-size"):
+            continue
+        x, width = float(text.attrib["x"]), charts.text_width(text.text)
+        anchor = text.attrib.get("text-anchor", "start")
+        left = x - width / 2 if anchor == "middle" else x - width if anchor == "end" else x
+        boxes.append((left, left + width))
+    assert baseline
+    return sorted(boxes)
+
+
+@pytest.mark.parametrize("months", [1, 2, 5, 12, 13, 14, 19, 24, 25, 36, 48, 60])
+def test_month_labels_never_overlap_and_the_last_month_is_labelled(months):
+    table = _series(months, partial={0, months - 1})
+    svg = ElementTree.fromstring(str(charts.line_chart(table)))
+    boxes = _label_boxes(svg)
+    assert boxes, months
+    for (_, right), (left, _) in zip(boxes, boxes[1:], strict=False):
+        assert left - right >= 4, (months, boxes)
+    last = table.rows[-1].label
+    assert any(t.text == last for t in svg.iter(f"{SVG}text"))
+    assert all(a >= 0 and b <= charts.WIDTH for a, b in boxes)
+    if months >= 12:
+        assert len(boxes) >= 4  # thinned, not emptied
