@@ -77,4 +77,8 @@ def from_environment() -> dict:
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "TRUSTED_PROXIES": int(os.environ.get("MEDIATION_TRUSTED_PROXIES", "0")),
         "JOBS_BACKEND": os.environ.get("MEDIATION_JOBS_BACKEND") or None,
+        # Key of the audit journal's anchor (HMAC of the chain's head): not stored in the database.
+        # Unset: derived from SECRET_KEY (mediation.audit.services.anchor_key). Changing it (or
+        # SECRET_KEY when it is unset) makes the stored anchor and exported heads unverifiable.
+        "MEDIATION_AUDIT_ANCHOR_KEY": os.environ.get("MEDIATION_AUDIT_ANCHOR_KEY") or None,
     }
