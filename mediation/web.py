@@ -204,6 +204,9 @@ def to_paris(value: datetime) -> datetime:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from mediation import text
+
+    app.jinja_env.filters.update(text.FILTERS)
     @app.template_filter("date_fr")
     def date_fr(value, fmt: str = "medium"):
         if value is None:
