@@ -91,3 +91,12 @@ def test_structure_phone_in_french_format(client, login, network, session):
     page = client.get(f"/annuaire/structures/{network.structure_a.id}").get_data(as_text=True)
     assert "02 30 00 00 06" in page
     assert ">+33230000006<" not in page
+
+
+def test_communes_are_elided_in_loan_places(session, network, make_commune):
+    from mediation.pathways.loans import place_choices
+
+    make_commune(network.territory, name="Elbeuf")
+    labels = [label for _, label in place_choices(session, network.coordinator)]
+    assert "Commune d'Elbeuf" in labels and "Commune de Ville-A" in labels
+    assert "Commune de Elbeuf" not in labels
