@@ -266,3 +266,16 @@ def test_coordinators_tell_cases_apart_without_names(client, login, network, ses
     mediator = app.test_client()
     login(mediator, network.mediator)
     assert f"Dossier n° {enrolment.case_id} ·" not in mediator.get("/dossiers").get_data(as_text=True)
+
+
+def test_coordinators_see_the_case_and_commune_of_a_referral(client, login, network, session, person, make_commune):
+    from mediation.pathways import referrals
+
+    elbeuf = make_commune(network.territory, name="Elbeuf")
+    case = person(network_consent=True, residence_commune_id=elbeuf.id)
+    referrals.create_referral(session, network.mediator, case,
+                              referrals.ReferralInput(to_structure_id=network.structure_b.id))
+    login(client, network.coordinator)
+    page = client.get("/parcours/orientations?sens=envoyees").get_data(as_text=True)
+    assert f"Bénéficiaire n° {case.beneficiary_id}" in page
+    assert f"Dossier n° {case.id} · Elbeuf" in page
