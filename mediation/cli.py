@@ -65,16 +65,49 @@ def demo_command(reset: bool) -> None:
     click.echo("")
 
 
-@click.command("verify-audit")
-def verify_audit_command() -> None:
-    """Vérifie la chaîne d'empreintes du journal d'audit."""
+def _read_heads(values: tuple[str, ...]):
+    """Each --head is an exported head line or a file of them (one per line, as appended daily by
+    ``flask audit head >> FILE``); every head line found is checked."""
+    from pathlib import Path
+
+    from mediation.audit.services import Head
+
+    heads = []
+    for value in values:
+        path = Path(value)
+        text = path.read_text(encoding="utf-8") if "mediation-audit-head" not in value and path.is_file() else value
+        lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+        if not lines:
+            raise click.BadParameter(f"aucune tête de journal dans « {value} ».", param_hint="--head")
+        for line in lines:
+            try:
+                heads.append(Head.parse(line))
+            except ValueError as error:
+                raise click.BadParameter(str(error), param_hint="--head") from error
+    return heads
+
+
+def _verify(heads: tuple[str, ...] = ()) -> None:
     from mediation.audit.services import verify_chain
 
-    check = verify_chain(db.session)
-    if check.ok:
-        click.echo(f"Journal d'audit intègre : {check.checked} évènements vérifiés.")
-    else:
+    check = verify_chain(db.session, heads=_read_heads(heads))
+    if check.broken_at is not None:
         raise click.ClickException(f"Journal d'audit altéré à l'évènement n° {check.broken_at}.")
+    if check.problems:
+        raise click.ClickException("Journal d'audit altéré.\n" + "\n".join(f"- {p}" for p in check.problems))
+    extra = f", {len(heads)} tête(s) exportée(s) retrouvée(s)" if heads else ""
+    click.echo(f"Journal d'audit intègre : {check.checked} évènements vérifiés, fin conforme à l'ancre{extra}.")
+
+
+HEAD_HELP = ("Tête exportée par « flask audit head » (la ligne elle-même, ou un fichier de ces lignes) "
+             "que le journal doit toujours contenir ; répétable.")
+
+
+@click.command("verify-audit")
+@click.option("--head", "heads", multiple=True, metavar="FICHIER|VALEUR", help=HEAD_HELP)
+def verify_audit_command(heads: tuple[str, ...]) -> None:
+    """Vérifie la chaîne d'empreintes du journal d'audit et sa fin (ancre signée)."""
+    _verify(heads)
 
 
 @click.group("audit")
@@ -83,9 +116,22 @@ def audit_group() -> None:
 
 
 @audit_group.command("verify")
-def audit_verify_command() -> None:
+@click.option("--head", "heads", multiple=True, metavar="FICHIER|VALEUR", help=HEAD_HELP)
+def audit_verify_command(heads: tuple[str, ...]) -> None:
     """Vérifie la chaîne d'empreintes du journal d'audit (même chose que « verify-audit »)."""
-    verify_audit_command.callback()
+    _verify(heads)
+
+
+@audit_group.command("head")
+def audit_head_command() -> None:
+    """Affiche la tête signée du journal (à exporter chaque jour hors de la base)."""
+    from mediation.audit.services import current_head
+
+    try:
+        head = current_head(db.session)
+    except ValueError as error:
+        raise click.ClickException(str(error)) from error
+    click.echo(head.line())
 
 
 @click.command("worker")

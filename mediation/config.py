@@ -53,6 +53,10 @@ SETTINGS: dict[str, tuple] = {
     # Wrong wallet card codes from all client addresses together (mediation.badges.wallet).
     "MEDIATION_WALLET_CARD_CODES_MAX_FAILURES": (int, 30),
     "MEDIATION_WALLET_CARD_CODES_WINDOW_MINUTES": (int, 15),
+    # Key of the audit journal's anchor (HMAC of the chain's head), never stored in the database.
+    # Unset: derived from SECRET_KEY (mediation.audit.services.anchor_key). Changing it (or
+    # SECRET_KEY when it is unset) makes the stored anchor and exported heads unverifiable.
+    "MEDIATION_AUDIT_ANCHOR_KEY": (str, None),
     "MEDIATION_OUTBOX_DIR": (str, str(INSTANCE / "outbox")),
     "MEDIATION_MAIL_FROM": (str, "ne-pas-repondre@mediation.local"),
     "MEDIATION_TRUSTED_PROXIES": (int, 0),

@@ -59,6 +59,17 @@ def index():
     return render_template("home.html", week=week.for_user(db.session, current_user))
 
 
+@bp.route("/favicon.ico")
+@access(PUBLIC)
+def favicon():
+    """Browsers ask for /favicon.ico whatever the page says: the icon, cached a day."""
+    from pathlib import Path
+
+    icon = (Path(current_app.static_folder) / "img" / "favicon.ico").read_bytes()
+    return current_app.response_class(icon, mimetype="image/vnd.microsoft.icon",
+                                      headers={"Cache-Control": "public, max-age=86400"})
+
+
 @bp.route("/sante")
 @access(PUBLIC)
 def health():

@@ -205,6 +205,9 @@ def to_paris(value: datetime) -> datetime:
 
 
 def register_template_helpers(app: Flask) -> None:
+    from mediation import text
+
+    app.jinja_env.filters.update(text.FILTERS)
     @app.template_filter("date_fr")
     def date_fr(value, fmt: str = "medium"):
         if value is None:
@@ -227,16 +230,6 @@ def register_template_helpers(app: Flask) -> None:
             return "—"
         fmt = "#,##0" + ("." + "0" * digits if digits else "")
         return format_decimal(value, format=fmt, locale="fr_FR")
-
-    @app.template_filter("duration_fr")
-    def duration_fr(minutes):
-        """« 45 min », « 2 h », « 1 h 30 »."""
-        if minutes is None:
-            return "—"
-        hours, rest = divmod(int(minutes), 60)
-        if not hours:
-            return f"{rest} min"
-        return f"{hours} h" + (f" {rest:02d}" if rest else "")
 
     @app.context_processor
     def inject_globals():

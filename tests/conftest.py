@@ -21,6 +21,10 @@ from mediation.auth.models import Role, User
 from mediation.directory.models import Commune, StaffMembership, Structure, Territory, TerritoryKind
 from mediation.extensions import db
 
+# One audit anchor key for every app the tests create and for bare sessions outside any app (which
+# read the environment's settings): a chain sealed by one can be verified by another.
+os.environ.setdefault("MEDIATION_AUDIT_ANCHOR_KEY", "test-audit-anchor-key")
+
 # Cheap hashes in tests; production keeps argon2-cffi's defaults.
 auth_services.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 

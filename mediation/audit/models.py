@@ -33,3 +33,19 @@ class AuditEvent(db.Model):
     hash: Mapped[str | None] = mapped_column(sa.String(64))
 
     actor = relationship("User")
+
+
+class AuditAnchor(db.Model):
+    """The chain's head (last sequence number and hash), rewritten by every seal in the same commit
+    and authenticated with an HMAC whose key the database does not hold (MEDIATION_AUDIT_ANCHOR_KEY):
+    deleting the newest events leaves an anchor that points past the end of the chain, and someone
+    with database rights alone cannot write a new valid anchor. One row (id = 1)."""
+
+    __tablename__ = "audit_anchor"
+    __table_args__ = (sa.CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(sa.BigInteger)
+    hash: Mapped[str] = mapped_column(sa.String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    mac: Mapped[str] = mapped_column(sa.String(64))

@@ -11,19 +11,31 @@ transaction-level advisory lock, so chain writers are serialised only for the fe
 between sealing and the end of the commit — not from their first event on: a long transaction
 (bulk badge issuing, retention run) no longer makes every other write wait. The database allows
 exactly one update of an event, the seal, of an unsealed row, touching nothing else (triggers).
+
+The chain alone does not protect its end: deleting the newest events leaves a shorter chain that
+still verifies. Every seal therefore also rewrites the *anchor* (``audit_anchor``: the head's
+``seq`` and hash, in the same transaction, under the same lock), authenticated with an HMAC whose
+key is in the application's settings, not in the database (``MEDIATION_AUDIT_ANCHOR_KEY``, by
+default derived from ``SECRET_KEY``). :func:`verify_chain` reports a chain that ends before the
+anchor (truncated tail), goes past it, or an anchor whose signature is wrong (forged). Replaying an
+older valid anchor after deleting the tail is caught by the heads operators export every day
+(:func:`current_head`, ``flask audit head``) and check later (``flask audit verify --head``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-from dataclasses import dataclass
-from datetime import datetime
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
-from mediation.audit.models import AuditEvent
+from mediation.audit.models import AuditAnchor, AuditEvent
 from mediation.types import utcnow
 
 # French labels of the actions, shown on the admin page. Each domain adds its own here.
@@ -215,7 +227,102 @@ def seal(session: Session) -> int:
         event.seq, event.prev_hash = seq, prev
         event.hash = prev = _digest(prev, event)
     session.flush()
+    _write_anchor(session, seq, prev)
     return len(pending)
+
+
+# --- the anchor: the chain's head, authenticated with a key the database does not hold -----------
+
+ANCHOR_KEY_DERIVATION = b"mediation.audit.anchor.v1"
+
+
+def anchor_key(app=None) -> bytes:
+    """MEDIATION_AUDIT_ANCHOR_KEY if set, else HMAC-SHA256(SECRET_KEY, a fixed label)."""
+    if app is not None or has_app_context():
+        config = (app or current_app).config
+    else:
+        # Outside any application (a script with a bare Session): the settings the application
+        # would read from this environment.
+        from mediation.config import from_environment
+
+        config = from_environment()
+    key = config.get("MEDIATION_AUDIT_ANCHOR_KEY")
+    if key:
+        return key.encode() if isinstance(key, str) else bytes(key)
+    secret = config["SECRET_KEY"]
+    secret = secret.encode() if isinstance(secret, str) else bytes(secret)
+    return hmac.new(secret, ANCHOR_KEY_DERIVATION, hashlib.sha256).digest()
+
+
+def _stamp(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True)
+class Head:
+    """A signed head of the chain: the anchor as stored, or as exported by operators."""
+
+    seq: int
+    hash: str
+    at: datetime
+    mac: str
+
+    @staticmethod
+    def sign(seq: int, hash_: str, at: datetime, key: bytes | None = None) -> Head:
+        at = at.astimezone(UTC).replace(microsecond=0)
+        return Head(seq, hash_, at, _mac(key or anchor_key(), seq, hash_, at))
+
+    def authentic(self, key: bytes | None = None) -> bool:
+        return hmac.compare_digest(self.mac, _mac(key or anchor_key(), self.seq, self.hash, self.at))
+
+    @property
+    def day(self) -> str:
+        from mediation.types import LOCAL_TIMEZONE
+
+        return self.at.astimezone(LOCAL_TIMEZONE).strftime("%d/%m/%Y à %H:%M")
+
+    def line(self) -> str:
+        return f"mediation-audit-head v1 seq={self.seq} at={_stamp(self.at)} hash={self.hash} mac={self.mac}"
+
+    @staticmethod
+    def parse(text: str) -> Head:
+        match = _HEAD_LINE.search(text)
+        if not match:
+            raise ValueError("Tête de journal illisible : attendu « mediation-audit-head v1 seq=… at=… "
+                             "hash=… mac=… » (sortie de « flask audit head »).")
+        at = datetime.strptime(match["at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        return Head(int(match["seq"]), match["hash"], at, match["mac"])
+
+
+_HEAD_LINE = re.compile(r"mediation-audit-head v1 seq=(?P<seq>\d+) at=(?P<at>\S+) "
+                        r"hash=(?P<hash>[0-9a-f]{64}) mac=(?P<mac>[0-9a-f]{64})")
+
+
+def _mac(key: bytes, seq: int, hash_: str, at: datetime) -> str:
+    message = f"mediation-audit-head|v1|{seq}|{hash_}|{_stamp(at)}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def _write_anchor(session: Session, seq: int, hash_: str) -> None:
+    """Rewrite the one anchor row (same transaction as the seal; on PostgreSQL under the chain's
+    advisory lock already held, so it adds no waiting)."""
+    from mediation.types import utcnow as now
+
+    head = Head.sign(seq, hash_, now())
+    values = {"seq": head.seq, "hash": head.hash, "at": head.at, "mac": head.mac}
+    table = AuditAnchor.__table__
+    if session.execute(sa.update(table).where(table.c.id == 1).values(**values)).rowcount == 0:
+        session.execute(sa.insert(table).values(id=1, **values))
+
+
+def stored_anchor(session: Session) -> Head | None:
+    table = AuditAnchor.__table__
+    row = session.execute(sa.select(table.c.seq, table.c.hash, table.c.at, table.c.mac)
+                          .where(table.c.id == 1)).first()
+    if row is None:
+        return None
+    at = row.at if row.at.tzinfo else row.at.replace(tzinfo=UTC)
+    return Head(row.seq, row.hash, at, row.mac)
 
 
 @sa.event.listens_for(Session, "before_commit")
@@ -235,17 +342,23 @@ def _forget_rolled_back(session: Session, previous_transaction) -> None:
 class ChainCheck:
     checked: int
     broken_at: int | None
+    # What is wrong with the chain's end, in French (truncated tail, forged anchor, exported head
+    # no longer in the chain...).
+    problems: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return self.broken_at is None
+        return self.broken_at is None and not self.problems
 
 
-def verify_chain(session: Session, batch: int = 5000) -> ChainCheck:
+def verify_chain(session: Session, batch: int = 5000, heads: tuple[Head, ...] | list[Head] = ()) -> ChainCheck:
     """Recompute every hash in chain order; report the first event whose hash does not match, or
-    an event that was committed without a seal. Seals the caller's own pending events first."""
+    an event that was committed without a seal; then check the chain ends at the signed anchor and
+    still holds every exported ``heads``. Seals the caller's own pending events first."""
     seal(session)
     unsealed = session.scalar(sa.select(sa.func.min(AuditEvent.id)).where(AuditEvent.seq.is_(None)))
+    wanted = {head.seq for head in heads}
+    seen: dict[int, str] = {}
     prev = None
     checked = 0
     last_seq = 0
@@ -254,13 +367,75 @@ def verify_chain(session: Session, batch: int = 5000) -> ChainCheck:
             sa.select(AuditEvent).where(AuditEvent.seq > last_seq).order_by(AuditEvent.seq).limit(batch)
         ).all()
         if not rows:
-            return ChainCheck(checked, unsealed)
+            break
         for event in rows:
             if event.prev_hash != prev or _digest(prev, event) != event.hash:
                 return ChainCheck(checked, event.id)
             prev = event.hash
             checked += 1
             last_seq = event.seq
+            if event.seq in wanted:
+                seen[event.seq] = event.hash
+    problems = _check_end(session, last_seq, prev, heads, seen)
+    return ChainCheck(checked, unsealed, problems)
+
+
+def _hash_at(session: Session, seq: int) -> str | None:
+    """An event sealed after the walk read its batch (a writer committing meanwhile)."""
+    return session.scalar(sa.select(AuditEvent.hash).where(AuditEvent.seq == seq))
+
+
+def _last_present(session: Session) -> int:
+    return session.scalar(sa.select(sa.func.coalesce(sa.func.max(AuditEvent.seq), 0)))
+
+
+def _check_end(session: Session, last_seq: int, last_hash: str | None, heads, seen: dict[int, str]) -> list[str]:
+    problems = []
+    key = anchor_key()
+    anchor = stored_anchor(session)
+    if anchor is None:
+        if last_seq:
+            problems.append("Ancre du journal absente : la fin du journal ne peut pas être vérifiée "
+                            "(ancre supprimée ?).")
+    elif not anchor.authentic(key):
+        problems.append("Ancre du journal invalide : sa signature est fausse (ancre modifiée sans la clé "
+                        "MEDIATION_AUDIT_ANCHOR_KEY, ou clé changée).")
+    else:
+        # Read after the walk: a writer may have committed events (and their anchor) meanwhile.
+        if anchor.seq > last_seq and _hash_at(session, anchor.seq) is None:
+            problems.append(f"Journal tronqué : l'ancre indique l'évènement n° {anchor.seq}, "
+                            f"le dernier présent est le n° {_last_present(session)}.")
+        elif anchor.seq < last_seq:
+            problems.append(f"Évènements au-delà de l'ancre : l'ancre indique l'évènement n° {anchor.seq}, "
+                            f"le journal va jusqu'au n° {last_seq} (ajoutés hors de l'application ?).")
+        elif (last_hash if anchor.seq == last_seq else _hash_at(session, anchor.seq)) != anchor.hash:
+            problems.append(f"Ancre et journal divergent : l'empreinte de l'évènement n° {anchor.seq} n'est "
+                            "pas celle de l'ancre.")
+    for head in heads:
+        if not head.authentic(key):
+            problems.append(f"Tête exportée (évènement n° {head.seq}, {head.day}) invalide : sa signature "
+                            "est fausse.")
+            continue
+        present = seen.get(head.seq) or _hash_at(session, head.seq)
+        if present is None:
+            problems.append(f"Journal tronqué : la tête exportée le {head.day} indique l'évènement "
+                            f"n° {head.seq}, le dernier présent est le n° {_last_present(session)}.")
+        elif present != head.hash:
+            problems.append(f"La tête exportée le {head.day} ne correspond plus au journal : l'évènement "
+                            f"n° {head.seq} a une autre empreinte.")
+    return problems
+
+
+def current_head(session: Session) -> Head:
+    """The anchor, after checking it is authentic and that the chain ends there (what operators
+    export every day). Raises ValueError with the French reason otherwise."""
+    check = verify_chain(session)
+    if not check.ok:
+        raise ValueError(" ".join(check.problems) or f"Journal d'audit altéré à l'évènement n° {check.broken_at}.")
+    anchor = stored_anchor(session)
+    if anchor is None:
+        raise ValueError("Journal d'audit vide : pas encore de tête à exporter.")
+    return anchor
 
 
 def search(session: Session, *, action=None, actor_id=None, object_type=None, object_id=None,

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, current_app, render_template, request, url_for
 from sqlalchemy.orm import selectinload
 
+from mediation.audit import labels as audit_labels
 from mediation.audit import services
 from mediation.audit.models import AuditEvent
 from mediation.auth.models import Role
@@ -28,7 +29,10 @@ def event_list():
     query = services.search(db.session, **filters).options(selectinload(AuditEvent.actor))
     page = paginate(db.session, query, page_arg(request.args), per_page=50)
     args = {k: v for k, v in filters.items() if v}
+    formats = current_app.jinja_env.filters
     return render_template(
         "audit/event_list.html", page=page, filters=filters, labels=services.ACTION_LABELS,
         page_url=lambda n: url_for("audit.event_list", page=n, **args),
+        object_labels=audit_labels.OBJECT_LABELS, object_label=audit_labels.object_label, detail_label=audit_labels.detail_label,
+        detail_value=lambda v: audit_labels.detail_value(v, formats["datetime_fr"], formats["date_fr"]),
     )

@@ -81,9 +81,24 @@ class User(UserMixin, db.Model):
 
     @property
     def role_label(self) -> str:
-        if self.role == Role.MEDIATOR and self.is_conseiller_numerique:
-            return "Conseiller·ère numérique"
+        """The account's role, as given (an aidant or a conseiller numérique is a mediator)."""
         return self.role.label
+
+    @property
+    def role_mentions(self) -> list[str]:
+        """What the account is besides its role: conseiller·ère numérique, aidant·e habilité·e."""
+        mentions = []
+        if self.role == Role.MEDIATOR and self.is_conseiller_numerique:
+            mentions.append("conseiller·ère numérique")
+        if self.role == Role.MEDIATOR and self.is_aidant:
+            mentions.append("aidant·e habilité·e")
+        return mentions
+
+    @property
+    def role_description(self) -> str:
+        """« Médiateur·rice numérique (conseiller·ère numérique, aidant·e habilité·e) »."""
+        mentions = self.role_mentions
+        return self.role_label + (f" ({', '.join(mentions)})" if mentions else "")
 
     def __str__(self) -> str:
         return self.full_name

@@ -46,6 +46,7 @@ from mediation.directory.models import Structure, Territory
 from mediation.errors import Conflict, DomainError, NotFound, ValidationFailed
 from mediation.pathways.enums import FRAMEWORKS, MilestoneKind, proficiency_label
 from mediation.pathways.models import Enrolment, Milestone, MilestoneValidation, PathwayTemplate
+from mediation.text import de
 from mediation.types import utcnow
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -355,7 +356,7 @@ def evidence_text(validation: MilestoneValidation) -> str:
     structure = validation.structure.name if validation.structure else "une structure du réseau"
     milestone = validation.milestone
     if milestone.kind == MilestoneKind.STEP:
-        text = f"Étape validée le {_date_fr(validation.validated_at)} par un médiateur numérique de {structure}"
+        text = f"Étape validée le {_date_fr(validation.validated_at)} par un médiateur numérique {de(structure)}"
     elif milestone.kind == MilestoneKind.LEVEL:
         text = (f"Niveau atteint le {_date_fr(validation.validated_at)} : toutes ses étapes sont validées "
                 f"(dernière validation : {structure})")

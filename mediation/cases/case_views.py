@@ -84,7 +84,8 @@ def case_list():
     # Narrow ids first (a cheap sort), then the page's rows with what they show.
     loaded = {c.id: c for c in db.session.scalars(
         sa.select(Case).where(Case.id.in_(page.items))
-        .options(joinedload(Case.beneficiary), joinedload(Case.structure), joinedload(Case.mediator)))}
+        .options(joinedload(Case.beneficiary).joinedload(Beneficiary.residence_commune),
+                 joinedload(Case.structure), joinedload(Case.mediator)))}
     page.items = [loaded[case_id] for case_id in page.items]
     last_activity = dict(db.session.execute(
         sa.select(Participation.case_id, sa.func.max(Activity.date))
@@ -92,9 +93,18 @@ def case_list():
         .where(Participation.case_id.in_([c.id for c in page.items]), Activity.deleted_at.is_(None))
         .group_by(Participation.case_id)
     ).all()) if page.items else {}
+    # Without the name (coordinators, admins), what tells the cases apart: commune, pathway level.
+    sees_names = policy.can_see_identity(current_user)
+    if not sees_names and page.items:
+        from mediation.pathways.services import progress_summaries
+
+        progress = progress_summaries(db.session, [c.id for c in page.items])
+    else:
+        progress = {}
     args = {k: v for k, v in {"q": q, "etat": state, "mes": "1" if mine else None}.items() if v}
     return render_template(
         "cases/case_list.html", page=page, last_activity=last_activity, q=q, state=state, mine=mine, states=CaseState,
+        sees_names=sees_names, progress=progress,
         can_search_names=policy.can_see_identity(current_user),
         can_create=current_user.role == Role.MEDIATOR,
         page_url=lambda n: url_for("cases.case_list", page=n, **args),

@@ -45,6 +45,7 @@ from mediation.cases.enums import (
 from mediation.cases.services import BeneficiaryInput
 from mediation.errors import DomainError
 from mediation.forms import BaseForm, CheckboxListField
+from mediation.text import duration_fr
 
 SENSITIVE_WARNING = (
     "Il est interdit de stocker des informations sensibles (santé, opinions politiques, religieuses ou "
@@ -54,10 +55,7 @@ CUSTOM = "autre"
 
 
 def _duration_label(minutes: int) -> str:
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, rest = divmod(minutes, 60)
-    return f"{hours} h" + (f" {rest:02d}" if rest else "")
+    return duration_fr(minutes)
 
 
 class NumberField(StringField):

@@ -21,6 +21,7 @@ from mediation.extensions import db
 from mediation.pagination import page_arg, paginate
 from mediation.pathways.loans import active_loans
 from mediation.policy import access
+from mediation.text import de
 from mediation.types import local_today
 from mediation.web import rollback_only
 
@@ -507,7 +508,7 @@ def user_create():
         except DomainError as error:
             _attach(form, error)
         else:
-            flash(f"Le compte de {user.full_name} a été créé ; un e-mail l'invite à choisir son mot de passe.",
+            flash(f"Le compte {de(user.full_name)} a été créé ; un e-mail l'invite à choisir son mot de passe.",
                   "success")
             return redirect(url_for("directory.user_detail", user_id=user.id))
     return render_template("directory/user_form.html", form=form, user=None)
@@ -643,7 +644,7 @@ def membership_end(membership_id: int):
         except DomainError as error:
             _attach(form, error)
         else:
-            flash(f"Fin du rattachement de {membership.user.full_name} à « {membership.structure.name} » "
+            flash(f"Fin du rattachement {de(membership.user.full_name)} à « {membership.structure.name} » "
                   "enregistrée.", "success")
             return redirect(url_for("directory.user_detail", user_id=membership.user_id))
     return render_template("directory/membership_end.html", form=form, membership=membership)

@@ -32,6 +32,7 @@ from mediation.evaluation.scope import PARAMS, EvaluationFilter, Scope, authoris
 from mediation.extensions import db
 from mediation.pagination import page_arg, paginate
 from mediation.policy import access
+from mediation.text import de
 from mediation.web import rollback_only
 
 bp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
@@ -394,7 +395,7 @@ def funder_link(funder_id: int):
             rollback_only()
             flash(error.message, "error")
         else:
-            flash(f"Le compte de {user.full_name} voit désormais les programmes de « {funder.name} ».", "success")
+            flash(f"Le compte {de(user.full_name)} voit désormais les programmes de « {funder.name} ».", "success")
     else:
         flash("Choisissez un compte de financeur.", "error")
     return redirect(url_for("evaluation.funder_list"))

@@ -19,12 +19,23 @@ import qrcode
 from flask import current_app, render_template
 
 from mediation.mandates.enums import OVER_INDEBTEDNESS_WARNING, Demarche, IdentityCheck, MandateDuration
+from mediation.types import LOCAL_TIMEZONE
 
 # Versioned legal texts: never edit a published version, add a new one and point CURRENT to it.
 LEGAL_TEMPLATES = {
     "20261126_mandat": "mandates/legal/20261126_mandat.html",
+    # Expiry explained: counted from the exact instant of signature, in Paris time, clock change noted.
+    "20261203_mandat": "mandates/legal/20261203_mandat.html",
 }
-CURRENT_TEMPLATE_VERSION = "20261126_mandat"
+CURRENT_TEMPLATE_VERSION = "20261203_mandat"
+
+# How long each duration is, as the attestation says it (« expire 182 jours après sa signature »).
+DURATION_SPANS = {
+    MandateDuration.SHORT: "24 heures",
+    MandateDuration.MONTH: "31 jours",
+    MandateDuration.SEMESTER: "182 jours (6 mois)",
+    MandateDuration.LONG: "365 jours (12 mois)",
+}
 
 
 def verification_url(token: str) -> str:
@@ -61,6 +72,20 @@ class AttestationData:
     @property
     def has_argent(self) -> bool:
         return Demarche.ARGENT in self.demarches
+
+    @property
+    def duration_span(self) -> str:
+        return DURATION_SPANS[self.duration]
+
+    @property
+    def clock_change(self) -> str | None:
+        """« d'été » / « d'hiver » when Paris changed its clocks between signature and expiry (the
+        expiry is the exact instant of signature plus the duration, so its local hour moves)."""
+        start = self.created_at.astimezone(LOCAL_TIMEZONE).utcoffset()
+        end = self.expires_at.astimezone(LOCAL_TIMEZONE).utcoffset()
+        if start == end:
+            return None
+        return "d'été" if end > start else "d'hiver"
 
 
 def attestation_data(*, reference: str, token: str, beneficiary, structure, aidant, demarches, duration,

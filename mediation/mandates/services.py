@@ -46,6 +46,7 @@ from mediation.mandates.models import (
     MandateUse,
     RevocationRequest,
 )
+from mediation.text import de
 from mediation.types import LOCAL_TIMEZONE, utcnow
 
 log = logging.getLogger("mediation.mandates")
@@ -702,7 +703,7 @@ def notify_expiring(session: Session, *, now: datetime | None = None) -> int:
                                             kind=NotificationKind.EXPIRATION_PROCHE, created_at=now))
             send_mail(
                 aidant.email,
-                f"Un mandat de {mandate.structure.name} expire le {when(mandate.expires_at)}",
+                f"Un mandat {de(mandate.structure.name)} expire le {when(mandate.expires_at)}",
                 f"Bonjour,\n\nLe mandat {mandate.reference} détenu par {mandate.structure.name} expire le "
                 f"{when(mandate.expires_at)}.\nSi la personne souhaite le prolonger, renouvelez-le avec elle, en "
                 f"sa présence : {link}\n\nVous recevez ce message parce que vous êtes aidant·e habilité·e de la "

@@ -58,6 +58,7 @@ from mediation.mandates.models import (
 from mediation.pagination import page_arg, paginate
 from mediation.policy import PUBLIC, access
 from mediation.redirects import safe_target
+from mediation.text import de
 from mediation.types import utcnow
 from mediation.web import rollback_only
 
@@ -569,7 +570,7 @@ def transfer(mandate_id: int):
             _refused(form, exc)
         else:
             db.session.refresh(mandate)
-            flash(f"Mandat transféré de {previous} à {mandate.structure.name}.", "success")
+            flash(f"Mandat transféré {de(previous)} à {mandate.structure.name}.", "success")
             return redirect(url_for("mandates.index"))
     return render_template("mandates/transfer.html", form=form, mandate=mandate, now=utcnow()), _status(error)
 

@@ -22,6 +22,7 @@ from mediation.pathways.enums import NotificationKind
 from mediation.pathways.models import Loan
 from mediation.pathways.notifications import notify
 from mediation.policy import active_membership_clause
+from mediation.text import de
 from mediation.types import local_today, utcnow
 
 MAX_DAYS = 366
@@ -68,7 +69,7 @@ def place_choices(session: Session, actor) -> list[tuple[str, str]]:
     if actor.role == Role.COORDINATOR:
         communes = communes.where(Commune.territory_id == actor.territory_id)
         structures = structures.where(Commune.territory_id == actor.territory_id)
-    return ([(f"commune:{c.id}", f"Commune de {c.name}") for c in session.scalars(communes)]
+    return ([(f"commune:{c.id}", f"Commune {de(c.name)}") for c in session.scalars(communes)]
             + [(f"structure:{s.id}", f"{s.name} ({s.commune.name})") for s in session.scalars(structures)])
 
 

@@ -28,6 +28,7 @@ from mediation.pathways.enums import (
     ReferralStatus,
     TransferReason,
 )
+from mediation.text import de
 from mediation.types import UTCDateTime, enum_column, utcnow
 
 __all__ = [
@@ -504,7 +505,7 @@ class Loan(db.Model):
 
     @property
     def place_name(self) -> str:
-        return self.structure.name if self.structure_id else f"Commune de {self.commune.name}"
+        return self.structure.name if self.structure_id else f"Commune {de(self.commune.name)}"
 
     def is_active_on(self, day: date) -> bool:
         return self.cancelled_at is None and self.starts_on <= day <= self.ends_on

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from mediation.audit.services import record
 from mediation.auth.models import Role
-from mediation.cases.models import Activity, Case
+from mediation.cases.models import Activity, Beneficiary, Case
 from mediation.config import setting
 from mediation.directory.models import Commune, Structure
 from mediation.directory.national_schema import SERVICES
@@ -385,7 +385,8 @@ def listing(user, *, direction: str, structure_id: int | None = None, status: st
     """Referrals in (``recues``) or out (``envoyees``) of the user's structures (or of one of them)."""
     query = policy.visible_referrals(user).options(
         joinedload(Referral.from_structure), joinedload(Referral.to_structure),
-        joinedload(Referral.case).joinedload(Case.beneficiary), joinedload(Referral.milestone))
+        joinedload(Referral.case).joinedload(Case.beneficiary).joinedload(Beneficiary.residence_commune),
+        joinedload(Referral.milestone))
     column = Referral.to_structure_id if direction == "recues" else Referral.from_structure_id
     scope = policy.referral_structures(user)
     if scope is not None:

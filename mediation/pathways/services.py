@@ -496,3 +496,27 @@ def need_labels(codes: list[str]) -> list[str]:
 
 def structure_offers(structure: Structure, service: str | None) -> bool:
     return not service or service in (structure.services or [])
+
+
+def progress_summaries(session: Session, case_ids) -> dict[int, str]:
+    """For lists that show a case without the person's name: where each case is on its live
+    pathways, in one query for the whole page (« « Premiers pas » : niveau 2 atteint »)."""
+    case_ids = list(case_ids)
+    if not case_ids:
+        return {}
+    level_done = sa.and_(Milestone.id == MilestoneValidation.milestone_id, Milestone.kind == MilestoneKind.LEVEL)
+    rows = session.execute(
+        sa.select(Enrolment.case_id, PathwayTemplate.name, sa.func.max(PathwayLevel.position))
+        .join(PathwayTemplate, PathwayTemplate.id == Enrolment.template_id)
+        .outerjoin(MilestoneValidation, MilestoneValidation.enrolment_id == Enrolment.id)
+        .outerjoin(Milestone, level_done)
+        .outerjoin(PathwayLevel, PathwayLevel.id == Milestone.level_id)
+        .where(Enrolment.case_id.in_(case_ids), Enrolment.state == EnrolmentState.EN_COURS)
+        .group_by(Enrolment.case_id, PathwayTemplate.name)
+        .order_by(Enrolment.case_id, PathwayTemplate.name)
+    ).all()
+    summaries: dict[int, list[str]] = {}
+    for case_id, name, level in rows:
+        where = f"niveau {level} atteint" if level else "aucun niveau atteint"
+        summaries.setdefault(case_id, []).append(f"« {name} » : {where}")
+    return {case_id: " ; ".join(parts) for case_id, parts in summaries.items()}

@@ -394,6 +394,7 @@ def referral_list():
         structure_id=structure_id, status=status, statuses=ReferralStatus,
         structures=db.session.scalars(structure_query.limit(300)).all(), delay=referrals.delay_days(),
         can_expire=current_user.role == Role.ADMIN, form=BaseForm(),
+        sees_names=case_policy.can_see_identity(current_user),
         page_url=lambda n: url_for("pathways.referral_list", page=n, **args),
     )
 

@@ -32,6 +32,7 @@ from datetime import date, timedelta
 
 from mediation.directory import national_schema as schema
 from mediation.synth import reference as ref
+from mediation.text import de
 from mediation.types import local_today
 
 # Columns emitted per table, in the order of each row tuple; tables in foreign-key order.
@@ -310,9 +311,9 @@ class Generator:
                 all_communes.append((commune_id, population ** 0.75))
             name = {
                 "departement": department_name,
-                "metropole": f"Métropole de {chef_name}",
-                "agglomeration": f"Communauté d'agglomération de {chef_name}",
-            }.get(kind, f"Communauté de communes de {chef_name}")
+                "metropole": f"Métropole {de(chef_name)}",
+                "agglomeration": f"Communauté d'agglomération {de(chef_name)}",
+            }.get(kind, f"Communauté de communes {de(chef_name)}")
             if name in names:
                 name = f"{name} ({code})"
             names.add(name)

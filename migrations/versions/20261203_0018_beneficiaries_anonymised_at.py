@@ -10,7 +10,7 @@ People already anonymised by a retention run get the date of their audit event
 rollups count them once again.
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-03 15:40:00
 
 """
@@ -21,7 +21,7 @@ import mediation.types
 
 # revision identifiers, used by Alembic.
 revision = '0018'
-down_revision = '0015'
+down_revision = '0016'
 branch_labels = None
 depends_on = None
 

@@ -67,3 +67,15 @@ def test_sealing_is_the_only_update_the_database_allows(session, network):
         session.execute(sa.update(AuditEvent).where(AuditEvent.id == event.id).values(hash="0" * 64))
     # an event committed without its seal is reported
     assert services.verify_chain(session).ok
+
+
+def test_the_log_page_shows_french_labels_not_raw_values(client, login, network, session):
+    services.record(session, "user.updated", actor=network.admin, obj=network.mediator,
+                    details={"fields": ["first_name"], "renewed_from": None, "automatic": True})
+    login(client, network.admin)
+    page = client.get("/admin/journal/?action=user.updated").get_data(as_text=True)
+    row = page.split("<tbody>")[1].split("</tr>")[0]
+    assert f"Compte n° {network.mediator.id}" in row and "users n°" not in row
+    assert "renouvelle le mandat : —" in row and "None" not in row
+    assert "automatique : oui" in row and "champs : first_name" in row
+    assert "Compte modifié" in row

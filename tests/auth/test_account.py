@@ -40,7 +40,7 @@ def test_account_shows_identity_role_structures_and_second_factor_status(client,
     login(client, network.mediator)
     page = client.get("/compte").get_data(as_text=True)
     assert network.mediator.email in page
-    assert "Conseiller·ère numérique" in page
+    assert "Médiateur·rice numérique (conseiller·ère numérique)" in page
     assert "France Services A (Ville-A)" in page
     assert "Médiathèque B" not in page  # ended membership
     assert "Non activée" in page

@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from mediation.auth.models import Role
+from mediation.text import que
 from tests.browser.a11y import check_a11y
 
 # The main navigation is built from the endpoints that exist: each role must see at least
@@ -20,13 +21,14 @@ ROLES = {
     "coordination": dict(email="coordination@demo.test", first_name="Camille", label="Coordinateur·rice",
                          second_factor=True, shown={"Accueil", "Structures"},
                          hidden={"Journal d'audit", "Enregistrer une activité"}),
-    "mediateur": dict(email="mediateur@demo.test", first_name="Karim", label="Conseiller·ère numérique",
+    "mediateur": dict(email="mediateur@demo.test", first_name="Karim", label="Médiateur·rice numérique",
                       second_factor=False, shown={"Accueil", "Structures"},
                       hidden={"Journal d'audit", "Territoires", "Équipe et comptes"}),
-    "mediatrice": dict(email="mediatrice@demo.test", first_name="Léa", label="Conseiller·ère numérique",
+    "mediatrice": dict(email="mediatrice@demo.test", first_name="Léa", label="Médiateur·rice numérique",
                        second_factor=False, shown={"Accueil", "Structures"},
                        hidden={"Journal d'audit", "Territoires", "Équipe et comptes"}),
-    "aidant": dict(email="aidant@demo.test", first_name="Sophie", label="Conseiller·ère numérique",
+    "aidant": dict(email="aidant@demo.test", first_name="Sophie", label="Médiateur·rice numérique",
+                   mentions="conseiller·ère numérique, aidant·e habilité·e",
                    second_factor=True, shown={"Accueil", "Structures"},
                    hidden={"Journal d'audit", "Territoires", "Équipe et comptes"}),
     "financeur": dict(email="financeur@demo.test", first_name="Marc", label="Financeur",
@@ -53,6 +55,9 @@ def test_each_role_signs_in_and_finds_its_way(page, live_server, sign_in, sign_o
     expect(page.get_by_role("heading", level=1)).to_have_text(heading.get(who, f"Bonjour {account['first_name']}"))
     expect(page.get_by_role("main")).to_contain_text(f"Bonjour {account['first_name']}")
     check_a11y(page)
+    expect(page.get_by_role("main")).to_contain_text(f"en tant {que(account['label'].lower())}")
+    if "mentions" in account:  # the aidant is a mediator, with her qualifications beside the role
+        expect(page.get_by_role("main")).to_contain_text(f"({account['mentions']})")
     expect(page.get_by_role("banner")).to_contain_text(account["label"])
 
     navigation = main_navigation(page)

@@ -319,3 +319,14 @@ def test_a_mediator_attached_to_no_structure_is_told_so_and_nothing_is_saved(cli
         page = client.get("/").get_data(as_text=True)
         assert "aucune structure" in page
     assert session.scalar(sa.select(sa.func.count()).select_from(Activity)) == before
+
+
+def test_durations_are_shown_in_hours_and_minutes(client, login, network, log, activity_input):
+    long = log(activity_input(duration_min=120))
+    mixed = log(activity_input(duration_min=90))
+    login(client, network.mediator)
+    assert "<dd>2 h</dd>" in client.get(f"/activites/{long.id}").get_data(as_text=True)
+    listing = client.get("/activites").get_data(as_text=True)
+    assert "<td>1 h 30</td>" in listing and "<td>2 h</td>" in listing
+    assert "120 min" not in listing and "90 min" not in listing
+    assert mixed.duration_min == 90

@@ -49,7 +49,7 @@ def test_mediator_export_is_the_self_export(client, login, network, session, log
     rows = read_xlsx(response.get_data())["Activités"]
     assert rows[0][0] == "Informations export"
     block = {r[0]: r[1] for r in rows[1:8] if r and r[0]}
-    assert block["Nom"] == network.mediator.last_name and block["Rôle"] == "Conseiller·ère numérique"
+    assert block["Nom"] == network.mediator.last_name and block["Rôle"] == "Médiateur·rice numérique"
     assert block["Total"] == 4  # accompaniments, not activities
     assert ["Filtres"] in [r[:1] for r in rows]
     header, data = table_after_header(rows, "Date")

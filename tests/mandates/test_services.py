@@ -3,7 +3,7 @@ single live authorization, use, revocation, renewal, transfer, requests from the
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +16,7 @@ from mediation.mandates import attestation, services
 from mediation.mandates.enums import (
     AuthorizationStatus,
     Demarche,
+    IdentityCheck,
     MandateDuration,
     MandateStatus,
     NotificationKind,
@@ -486,3 +487,25 @@ def test_admin_and_coordinator_choose_the_structure_s_demarches(session, network
         services.set_allowed_demarches(session, network.other_coordinator, structure, ["social"])
     with pytest.raises(Forbidden):
         services.set_allowed_demarches(session, network.aidant, structure, ["social"])
+
+
+@pytest.mark.parametrize(("signed", "expected", "change"), [
+    # signed at 15:41 in winter, 182 days later Paris is on summer time: 16:41 that day
+    (datetime(2026, 12, 2, 14, 41, tzinfo=UTC), "le 2 juin 2027 à 16:41, heure de Paris", "l'heure d'été"),
+    # signed in summer, expires in winter: an hour earlier on the clock
+    (datetime(2027, 7, 1, 13, 41, tzinfo=UTC), "le 30 décembre 2027 à 14:41, heure de Paris", "l'heure d'hiver"),
+    # no clock change in between: same hour, no explanation
+    (datetime(2027, 4, 1, 14, 41, tzinfo=UTC), "le 30 septembre 2027 à 16:41, heure de Paris", None),
+])
+def test_expiry_is_the_instant_of_signature_plus_the_duration_explained_in_paris_time(
+        session, network, person, signed, expected, change):
+    checked = services.CheckedDraft(network.structure_a, person, [Demarche.SOCIAL], MandateDuration.SEMESTER,
+                                    IdentityCheck.PIECE_IDENTITE, None)
+    mandate = services.issue_mandate(session, network.aidant, checked, now=signed)
+    assert mandate.expires_at == signed + timedelta(days=182)  # exact instant, in UTC
+    text = squash(pdf_text(mandate.attestation_pdf))
+    assert f"expire 182 jours (6 mois) après sa signature, soit {expected}" in text
+    if change:
+        assert f"à cause du passage à {change}" in text
+    else:
+        assert "à cause du passage" not in text

@@ -235,3 +235,47 @@ def test_the_case_timeline_shows_pathway_events(client, login, session, network,
     page = text(client.get(f"/dossiers/{case.id}"))
     for label in ("Inscription à un parcours", "Étape de parcours validée", "Dossier réaffecté"):
         assert label in page
+
+
+def test_coordinators_tell_cases_apart_without_names(client, login, network, session, enrolled, steps, validate,
+                                                     person, make_commune, template, app):
+    """« Bénéficiaire n° 5331 » alone says nothing: the case number, the commune of residence and
+    where the person is on the pathway are beside it, for the whole page in constant queries."""
+    elbeuf = make_commune(network.territory, name="Elbeuf")
+    enrolment = enrolled(residence_commune_id=elbeuf.id)
+    for step in steps[:2]:  # level 1's two steps: level 1 reached
+        validate(enrolment, step)
+    session.commit()  # the setup's audit events sealed now, not by the page's commit
+    login(client, network.coordinator)
+
+    def listing():
+        with count_queries() as statements:
+            page = html.unescape(client.get("/dossiers").get_data(as_text=True))
+        return page, len(statements)
+
+    page, queries = listing()
+    assert f"Dossier n° {enrolment.case_id} · Elbeuf · « {template.name} » : niveau 1 atteint" in page
+    for _ in range(5):
+        enrolled()
+        person()
+    session.commit()
+    page, more = listing()
+    assert more == queries
+    assert "commune non communiquée" in page and "aucun niveau atteint" in page
+    # mediators see the names, not this line
+    mediator = app.test_client()
+    login(mediator, network.mediator)
+    assert f"Dossier n° {enrolment.case_id} ·" not in mediator.get("/dossiers").get_data(as_text=True)
+
+
+def test_coordinators_see_the_case_and_commune_of_a_referral(client, login, network, session, person, make_commune):
+    from mediation.pathways import referrals
+
+    elbeuf = make_commune(network.territory, name="Elbeuf")
+    case = person(network_consent=True, residence_commune_id=elbeuf.id)
+    referrals.create_referral(session, network.mediator, case,
+                              referrals.ReferralInput(to_structure_id=network.structure_b.id))
+    login(client, network.coordinator)
+    page = client.get("/parcours/orientations?sens=envoyees").get_data(as_text=True)
+    assert f"Bénéficiaire n° {case.beneficiary_id}" in page
+    assert f"Dossier n° {case.id} · Elbeuf" in page
