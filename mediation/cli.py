@@ -57,7 +57,7 @@ def demo_command(reset: bool) -> None:
     click.echo(f"{'Rôle':<34} Adresse e-mail")
     for role_label, email in accounts:
         click.echo(f"{role_label:<34} {email}")
-    from mediation.badges.demo import demo_wallet_lines
+    from mediation.carnet.demo import demo_wallet_lines
 
     for line in demo_wallet_lines():
         click.echo(line)

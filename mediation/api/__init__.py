@@ -253,13 +253,3 @@ openapi_path("/openapi.json", "get", {
     "responses": {"200": {"description": "Le document OpenAPI de l'API",
                           "content": {"application/json": {"schema": {"type": "object"}}}}},
 })
-
-
-# Domain API modules register their routes on ``bp`` when imported.
-from mediation.auth import api as _auth_api  # noqa: E402,F401
-from mediation.badges import api as _badges_api  # noqa: E402,F401
-from mediation.cases import api as _cases_api  # noqa: E402,F401
-from mediation.directory import api as _directory_api  # noqa: E402,F401
-from mediation.evaluation import api as _evaluation_api  # noqa: E402,F401
-from mediation.mandates import api as _mandates_api  # noqa: E402,F401
-from mediation.pathways import api as _pathways_api  # noqa: E402,F401

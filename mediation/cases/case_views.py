@@ -22,8 +22,9 @@ from mediation.extensions import db
 from mediation.forms import BaseForm
 from mediation.pagination import page_arg, paginate
 from mediation.policy import access
+from mediation.transaction import rollback_only
+from mediation.types import LOCAL_TIMEZONE as PARIS
 from mediation.types import local_today
-from mediation.web import PARIS, rollback_only
 
 
 def load_case(case_id: int, *options) -> Case:

@@ -27,15 +27,15 @@ from mediation.cases.enums import (
 )
 from mediation.cases.forms import IndividualActivityForm, WorkshopForm
 from mediation.cases.models import Activity, ActivityThematique, Beneficiary, Case, Participation
+from mediation.directory.loans import loan_places_for
 from mediation.directory.models import Commune, Structure
 from mediation.errors import DomainError
 from mediation.extensions import db
 from mediation.forms import BaseForm
 from mediation.pagination import page_arg, paginate
-from mediation.pathways.loans import loan_places_for
 from mediation.policy import access, structure_scope
+from mediation.transaction import rollback_only
 from mediation.types import local_today
-from mediation.web import rollback_only
 
 bp = Blueprint("cases", __name__)
 

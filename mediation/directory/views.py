@@ -14,15 +14,15 @@ from wtforms import Field
 
 from mediation.auth.models import Role, User
 from mediation.directory import exchange, forms, policy, services, staff
+from mediation.directory.loans import active_loans
 from mediation.directory.models import Commune, StaffMembership, Structure, Territory
 from mediation.directory.national_schema import LIST_FIELDS
 from mediation.errors import DomainError
 from mediation.extensions import db
 from mediation.pagination import page_arg, paginate
-from mediation.pathways.loans import active_loans
 from mediation.policy import access
+from mediation.transaction import rollback_only
 from mediation.types import local_today
-from mediation.web import rollback_only
 
 bp = Blueprint("directory", __name__, url_prefix="/annuaire")
 

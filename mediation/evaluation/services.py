@@ -32,8 +32,7 @@ from mediation.evaluation.models import (
     programme_activities,
 )
 from mediation.policy import structure_scope
-from mediation.types import local_today, utcnow
-from mediation.web import to_paris
+from mediation.types import local_today, to_paris, utcnow
 
 DEFAULT_FOLLOW_UP_DELAY_DAYS = 90
 

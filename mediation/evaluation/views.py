@@ -32,7 +32,7 @@ from mediation.evaluation.scope import PARAMS, EvaluationFilter, Scope, authoris
 from mediation.extensions import db
 from mediation.pagination import page_arg, paginate
 from mediation.policy import access
-from mediation.web import rollback_only
+from mediation.transaction import rollback_only
 
 bp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
 

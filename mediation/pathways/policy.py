@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 from mediation.auth.models import Role, User
 from mediation.cases.enums import ConsentScope
 from mediation.cases.models import Case, Consent
-from mediation.directory.models import Commune, Structure
-from mediation.pathways.models import Enrolment, Loan, PathwayTemplate, Referral
+from mediation.directory.models import Commune, Loan, Structure
+from mediation.pathways.models import Enrolment, PathwayTemplate, Referral
 from mediation.policy import active_membership_clause, structure_scope
 
 STAFF = (Role.ADMIN, Role.COORDINATOR, Role.MEDIATOR)

@@ -31,6 +31,7 @@ from mediation.auth.models import Role
 from mediation.cases.models import Activity, Case
 from mediation.directory.models import Commune, Structure
 from mediation.directory.national_schema import SERVICES
+from mediation.directory.notifications import NotificationKind, notify
 from mediation.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from mediation.jobs import register
 from mediation.pathways import policy
@@ -39,16 +40,13 @@ from mediation.pathways.enums import (
     DeclineReason,
     EnrolmentState,
     MilestoneKind,
-    NotificationKind,
     ReferralStatus,
     TransferReason,
 )
 from mediation.pathways.models import Enrolment, Milestone, Referral
-from mediation.pathways.notifications import notify
 from mediation.pathways.reassignment import has_network_consent, move_case, territory_id_of
 from mediation.pathways.services import _acting_structure, _check_case
-from mediation.types import local_today
-from mediation.web import to_paris
+from mediation.types import local_today, to_paris
 
 DEFAULT_DELAY_DAYS = 30
 EARTH_RADIUS_KM = 6371.0

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from mediation.directory.notifications import NotificationKind
 from mediation.mandates.demo import load_mandates_demo
-from mediation.mandates.enums import MandateStatus, NotificationKind
+from mediation.mandates.enums import MandateStatus
 from mediation.mandates.models import Mandate, MandateNotification, MandateUse, RevocationRequest
 
 

@@ -7,10 +7,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from mediation.directory import notifications
+from mediation.directory.notifications import NotificationKind, StructureNotification
 from mediation.errors import Conflict, DomainError, Forbidden, ValidationFailed
-from mediation.pathways import notifications, referrals
-from mediation.pathways.enums import NotificationKind, ReferralStatus
-from mediation.pathways.models import CaseTransfer, Referral, StructureNotification
+from mediation.pathways import referrals
+from mediation.pathways.enums import ReferralStatus
+from mediation.pathways.models import CaseTransfer, Referral
 from mediation.types import local_today
 from tests.pathways.conftest import MAITRISE
 
