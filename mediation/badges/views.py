@@ -162,6 +162,13 @@ def wallet_identity(uid: str):
     return render_template("wallet/identity.html")
 
 
+@bp.app_template_global("can_issue_workshop_badges")
+def can_issue_workshop_badges(activity) -> bool:
+    """The activity page (cases) offers the workshop's badges to a mediator: a global the badges
+    domain gives the templates, so that cases need not know about badges."""
+    return activity.is_workshop and not activity.is_deleted and policy.can_issue(current_user)
+
+
 # --- staff: index -------------------------------------------------------------------------------
 
 def _visible_assertions(user):

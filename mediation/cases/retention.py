@@ -31,11 +31,11 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from mediation.audit.services import record
+from mediation.cases import signals
 from mediation.cases.duplicates import UNDO_DAYS
 from mediation.cases.enums import ActivityType, CaseState
 from mediation.cases.models import Activity, Beneficiary, Case, CaseNote, Participation, tranche_age_for
 from mediation.jobs import register
-from mediation.stats import rollups
 from mediation.types import utcnow
 
 DEFAULT_MONTHS = 24
@@ -126,7 +126,7 @@ def _anonymise_batch(session: Session, ids: list[int], today: date, report: Rete
         session.execute(sa.update(Beneficiary).where(Beneficiary.id.in_(band_ids)).values(**values)
                         .execution_options(synchronize_session=False))
     # Anonymised people now count as anonymous beneficiaries in the statistics rollups.
-    rollups.refresh_rollups(session, beneficiary_ids=ids)
+    signals.beneficiaries_changed.send(session, beneficiary_ids=ids)
     case_ids = sa.select(Case.id).where(Case.beneficiary_id.in_(ids))
     report.case_notes_erased += session.execute(
         sa.delete(CaseNote).where(CaseNote.case_id.in_(case_ids)).execution_options(synchronize_session=False)

@@ -15,7 +15,6 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
 from mediation.auth.models import Role, User
-from mediation.badges import policy as badges_policy
 from mediation.cases import activities, policy
 from mediation.cases.enums import (
     DURATION_PRESETS,
@@ -264,7 +263,6 @@ def activity_detail(activity_id: int):
         anonymous=anonymous, anonymous_new=sum(1 for p in anonymous if p.first_accompaniment),
         can_edit=policy.can_edit_activity(current_user, activity), show_notes=policy.can_see_notes(current_user),
         show_identity=policy.can_see_identity(current_user),
-        can_issue_badges=activity.is_workshop and not activity.is_deleted and badges_policy.can_issue(current_user),
     )
 
 
