@@ -37,6 +37,10 @@ class NotificationKind(LabelledEnum):
     DEMANDE_REVOCATION = ("demande_revocation", "Demande de révocation à traiter")
 
 
+# The kinds of an aidant's notices (mandates); every other kind is a structure's notice.
+MANDATE_KINDS = frozenset({NotificationKind.EXPIRATION_PROCHE, NotificationKind.DEMANDE_REVOCATION})
+
+
 class StructureNotification(db.Model):
     """An in-app notice for the staff of a structure (case received or gone, referral news)."""
 
