@@ -75,8 +75,10 @@ test-postgres: install
 	  if [ -n "$$CI" ]; then exit 1; fi; \
 	fi
 
+## Lint: ruff, then the layers of pyproject.toml [tool.importlinter] (README « Architecture »).
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 ## Migration drift: the models and the Alembic revisions describe the same schema.
 check-migrations: install
