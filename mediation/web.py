@@ -26,7 +26,7 @@ from werkzeug.exceptions import HTTPException
 
 from mediation.errors import DomainError
 from mediation.extensions import db, login_manager
-from mediation.transaction import rollback_only  # noqa: F401 (the request flag read in after_request)
+from mediation.transaction import rollback_only  # noqa: F401 (moved there; still importable from here)
 from mediation.types import LOCAL_TIMEZONE, to_paris
 
 log = logging.getLogger("mediation")
