@@ -114,7 +114,7 @@ def _places(structures) -> list[Structure]:
 
 def _prepare(form, user: User):
     structures = activities.mediator_structures(db.session, user)
-    lent = loan_places_for(db.session, user, local_today())  # places of a current loan (pathways), offered first
+    lent = loan_places_for(db.session, user, local_today())  # places of a current loan, offered first
     form.set_choices(structures=structures, places=list(dict.fromkeys([*structures, *lent.structures, *_places(structures)])),
                      communes=list(dict.fromkeys([*lent.communes, *_territory_communes(structures)])),
                      beneficiaries=_followed_beneficiaries(user))

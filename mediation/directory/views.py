@@ -150,7 +150,7 @@ def structure_detail(structure_id: int):
         "directory/structure_detail.html", structure=structure, list_fields=LIST_FIELDS,
         show_staff=show_staff, memberships=memberships, today=local_today(),
         can_edit=policy.can_edit_structure(current_user, structure), confirm=forms.ConfirmForm(),
-        loans=active_loans(db.session, structure=structure),  # mediators lent here (pathways)
+        loans=active_loans(db.session, structure=structure),  # mediators lent here
     )
 
 
@@ -527,7 +527,7 @@ def user_detail(user_id: int):
         memberships=[(m, policy.can_manage_membership(current_user, m)) for m in memberships],
         is_self=user.id == current_user.id,
         can_add_membership=user.role == Role.MEDIATOR and user.is_active_account,
-        loans=active_loans(db.session, mediator_id=user.id),  # current loans to other places (pathways)
+        loans=active_loans(db.session, mediator_id=user.id),  # current loans to other places
     )
 
 
