@@ -38,8 +38,8 @@ from mediation.cases.enums import (
 from mediation.cases.models import Activity, ActivityThematique, Beneficiary, Participation
 from mediation.cases.services import BeneficiaryInput, Errors
 from mediation.directory.models import Commune, StaffMembership, Structure
+from mediation.directory.scopes import active_membership_clause
 from mediation.errors import DomainError, ValidationFailed
-from mediation.policy import active_membership_clause
 from mediation.types import local_today, utcnow
 
 DEFAULT_DURATION = 60

@@ -28,11 +28,12 @@ from mediation.cases.forms import IndividualActivityForm, WorkshopForm
 from mediation.cases.models import Activity, ActivityThematique, Beneficiary, Case, Participation
 from mediation.directory.loans import loan_places_for
 from mediation.directory.models import Commune, Structure
+from mediation.directory.scopes import structure_scope
 from mediation.errors import DomainError
 from mediation.extensions import db
 from mediation.forms import BaseForm
 from mediation.pagination import page_arg, paginate
-from mediation.policy import access, structure_scope
+from mediation.policy import access
 from mediation.transaction import rollback_only
 from mediation.types import local_today
 

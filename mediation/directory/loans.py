@@ -18,8 +18,8 @@ from mediation.audit.services import record
 from mediation.auth.models import Role, User
 from mediation.directory.models import Commune, Loan, StaffMembership, Structure
 from mediation.directory.notifications import NotificationKind, notify
+from mediation.directory.scopes import active_membership_clause
 from mediation.errors import DomainError, ValidationFailed
-from mediation.policy import active_membership_clause
 from mediation.types import local_today, utcnow
 
 MAX_DAYS = 366

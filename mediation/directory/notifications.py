@@ -15,8 +15,8 @@ from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relations
 
 from mediation.auth.models import Role
 from mediation.directory.models import StaffMembership
+from mediation.directory.scopes import active_membership_clause
 from mediation.extensions import db
-from mediation.policy import active_membership_clause
 from mediation.types import LabelledEnum, UTCDateTime, enum_column, utcnow
 
 

@@ -19,6 +19,7 @@ from mediation.auth.models import Role, User
 from mediation.cases.enums import CaseState
 from mediation.cases.models import Activity, Case
 from mediation.directory.models import Structure, Territory
+from mediation.directory.scopes import structure_scope
 from mediation.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mediation.evaluation import policy
 from mediation.evaluation.models import (
@@ -31,7 +32,6 @@ from mediation.evaluation.models import (
     Programme,
     programme_activities,
 )
-from mediation.policy import structure_scope
 from mediation.types import local_today, to_paris, utcnow
 
 DEFAULT_FOLLOW_UP_DELAY_DAYS = 90
