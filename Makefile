@@ -92,8 +92,10 @@ test-postgres: install-dev
 	  if [ -n "$$CI" ]; then exit 1; fi; \
 	fi
 
+## Lint: ruff, then the layers of pyproject.toml [tool.importlinter] (README « Architecture »).
 lint: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 ## Migration drift: the models and the Alembic revisions describe the same schema.
 check-migrations: install

@@ -19,9 +19,9 @@ from bench.common import Results, measure
 from bench.database import BenchDatabase
 from mediation.auth.models import Role, User
 from mediation.cases.models import Activity, Case
+from mediation.directory.scopes import structure_scope
 from mediation.extensions import db
 from mediation.pagination import paginate
-from mediation.policy import structure_scope
 from mediation.stats import dashboard, rollups
 
 PAGE = 25

@@ -98,7 +98,8 @@ def register_blueprints(app: Flask) -> None:
     from mediation.auth.views import bp as auth_bp
     from mediation.badges.views import bp as badges_bp
     from mediation.badges.views import ob as ob_bp
-    from mediation.badges.wallet_views import bp as wallet_bp
+    from mediation.carnet import staff_views as _card_routes  # noqa: F401 (routes on the badges blueprint)
+    from mediation.carnet.views import bp as wallet_bp
     from mediation.cases.exchange_views import bp as cases_exchange_bp
     from mediation.cases.views import bp as cases_bp
     from mediation.directory.views import bp as directory_bp
@@ -108,6 +109,7 @@ def register_blueprints(app: Flask) -> None:
     from mediation.mandates.views import bp as mandates_bp
     from mediation.pathways.views import bp as pathways_bp
 
+    _register_api_modules()
     app.register_blueprint(home_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(directory_bp)
@@ -122,6 +124,19 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(ob_bp)
     app.register_blueprint(badges_bp)
     app.register_blueprint(wallet_bp)
+
+
+def _register_api_modules() -> None:
+    """Each domain's ``api.py`` adds its routes to the API blueprint when imported (here, at the top
+    of the layers: ``mediation.api`` itself is the shared toolkit the domains build on)."""
+    from mediation.auth import api as _auth_api  # noqa: F401
+    from mediation.badges import api as _badges_api  # noqa: F401
+    from mediation.carnet import api as _carnet_api  # noqa: F401
+    from mediation.cases import api as _cases_api  # noqa: F401
+    from mediation.directory import api as _directory_api  # noqa: F401
+    from mediation.evaluation import api as _evaluation_api  # noqa: F401
+    from mediation.mandates import api as _mandates_api  # noqa: F401
+    from mediation.pathways import api as _pathways_api  # noqa: F401
 
 
 def register_cli(app: Flask) -> None:

@@ -58,7 +58,7 @@ def demo_command(reset: bool) -> None:
     click.echo(f"{'Rôle':<34} Adresse e-mail")
     for role_label, email in accounts:
         click.echo(f"{role_label:<34} {email}")
-    from mediation.badges.demo import demo_wallet_lines
+    from mediation.carnet.demo import demo_wallet_lines
 
     for line in demo_wallet_lines():
         click.echo(line)
@@ -141,12 +141,12 @@ def worker_command(burst: bool) -> None:
     from redis import Redis
     from rq import Queue, Worker
 
-    from mediation.jobs import worker as jobs_worker
+    from mediation import worker as jobs_worker
 
     url = current_app.config.get("REDIS_URL")
     if not url:
         raise click.ClickException("REDIS_URL n'est pas défini : les tâches tournent dans le serveur web.")
-    # Built once here, inherited by the process RQ forks for each job (see mediation/jobs/worker.py).
+    # Built once here, inherited by the process RQ forks for each job (see mediation/worker.py).
     jobs_worker.use_app(current_app._get_current_object())
     connection = Redis.from_url(url)
     queue = Queue(current_app.config["MEDIATION_JOBS_QUEUE"], connection=connection)

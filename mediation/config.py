@@ -50,7 +50,7 @@ SETTINGS: dict[str, tuple] = {
     "MEDIATION_LOGIN_LOCK_MINUTES": (int, 15),
     # A signed-in session's last request time is written at most this often (idle timeout).
     "MEDIATION_SESSION_TOUCH_SECONDS": (int, 60),
-    # Wrong wallet card codes from all client addresses together (mediation.badges.wallet).
+    # Wrong wallet card codes from all client addresses together (mediation.carnet.wallet).
     "MEDIATION_WALLET_CARD_CODES_MAX_FAILURES": (int, 30),
     "MEDIATION_WALLET_CARD_CODES_WINDOW_MINUTES": (int, 15),
     # Key of the audit journal's anchor (HMAC of the chain's head), never stored in the database.

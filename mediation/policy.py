@@ -1,29 +1,26 @@
-"""Shared authorization primitives: who is signed in, which role, which structures are in scope.
+"""Shared authorization primitives: who may reach a view (signed in, which role).
 
-Each domain states its own rules in its ``policy.py`` on top of these. Every view declares who may
-reach it with :func:`access` (web) — the app refuses to start if a route declares nothing.
+Each domain states its own rules in its ``policy.py`` on top of these and of the structure scopes
+(:mod:`mediation.directory.scopes`). Every view declares who may reach it with :func:`access` (web)
+— the app refuses to start if a route declares nothing.
 """
 
 from __future__ import annotations
 
-from datetime import date
 from functools import wraps
 
-import sqlalchemy as sa
 from flask import abort, request
 from flask_login import current_user
 
-from mediation.auth.models import Role, User
-from mediation.directory.models import Commune, StaffMembership, Structure
 from mediation.extensions import login_manager
-from mediation.types import local_today
 
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
 
 
-def access(*roles: Role | str):
-    """Declare who may call a view: ``PUBLIC``, ``AUTHENTICATED`` or a list of roles.
+def access(*roles: str):
+    """Declare who may call a view: ``PUBLIC``, ``AUTHENTICATED`` or a list of roles (``Role``
+    members, string enums).
 
     Anonymous users are sent to the sign-in page; signed-in users without the role get 403.
     """
@@ -44,49 +41,6 @@ def access(*roles: Role | str):
         return wrapper
 
     return decorator
-
-
-def active_membership_clause(user_id, day: date | None = None):
-    day = day or local_today()
-    return sa.and_(
-        StaffMembership.user_id == user_id,
-        StaffMembership.started_on <= day,
-        sa.or_(StaffMembership.ended_on.is_(None), StaffMembership.ended_on >= day),
-    )
-
-
-def structure_scope(user: User) -> sa.Select | None:
-    """Ids of the structures whose records ``user`` may see, as a subquery; None means all.
-
-    admin: all · coordinator: the structures of the communes of their territory ·
-    mediator: the structures they work for today · funder, beneficiary: none.
-    """
-    if user.role == Role.ADMIN:
-        return None
-    if user.role == Role.COORDINATOR:
-        return (
-            sa.select(Structure.id)
-            .join(Commune, Structure.commune_id == Commune.id)
-            .where(Commune.territory_id == user.territory_id)
-        )
-    if user.role == Role.MEDIATOR:
-        return sa.select(StaffMembership.structure_id).where(active_membership_clause(user.id))
-    return sa.select(Structure.id).where(sa.false())
-
-
-def restrict_to_structures(query: sa.Select, column, user: User) -> sa.Select:
-    """Add ``column IN (structures in scope)`` to ``query`` (no-op for admins)."""
-    scope = structure_scope(user)
-    return query if scope is None else query.where(column.in_(scope))
-
-
-def territory_scope(user: User) -> sa.Select | None:
-    """Ids of the territories ``user`` may administer; None means all."""
-    if user.role == Role.ADMIN:
-        return None
-    if user.role == Role.COORDINATOR:
-        return sa.select(sa.literal(user.territory_id))
-    return sa.select(sa.literal(-1)).where(sa.false())
 
 
 def wants_json() -> bool:

@@ -18,6 +18,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def to_paris(value: datetime) -> datetime:
+    """A stored datetime (UTC; naive ones are read as UTC) in the service's time zone."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(LOCAL_TIMEZONE)
+
+
 def local_today() -> date:
     """Today's date in France (use it instead of ``date.today()``, the server's date)."""
     return datetime.now(LOCAL_TIMEZONE).date()

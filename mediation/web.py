@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from babel.dates import format_date, format_datetime
@@ -26,7 +26,8 @@ from werkzeug.exceptions import HTTPException
 
 from mediation.errors import DomainError
 from mediation.extensions import db, login_manager
-from mediation.types import LOCAL_TIMEZONE
+from mediation.transaction import rollback_only  # noqa: F401 (moved there; still importable from here)
+from mediation.types import LOCAL_TIMEZONE, to_paris
 
 log = logging.getLogger("mediation")
 PARIS = LOCAL_TIMEZONE  # the one time zone of the service (mediation.types)
@@ -104,12 +105,6 @@ def init_app(app: Flask) -> None:
 
     register_error_handlers(app)
     register_template_helpers(app)
-
-
-def rollback_only() -> None:
-    """Mark the request so that nothing it flushed is committed (used after a DomainError)."""
-    db.session.rollback()
-    g.rollback_only = True
 
 
 UNAVAILABLE = ("Service indisponible", "La base de données est momentanément indisponible ; rien n'a été "
@@ -196,12 +191,6 @@ def register_error_handlers(app: Flask) -> None:
         with contextlib.suppress(sa.exc.SQLAlchemyError):
             db.session.rollback()
         return _error_response(500, *messages[500])
-
-
-def to_paris(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(PARIS)
 
 
 def register_template_helpers(app: Flask) -> None:

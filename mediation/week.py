@@ -21,13 +21,13 @@ from mediation.cases import policy as case_policy
 from mediation.cases.enums import CaseState
 from mediation.cases.models import Activity, Case, Participation
 from mediation.directory.models import Structure
+from mediation.directory.scopes import structure_scope
 from mediation.evaluation.models import FollowUp
 from mediation.evaluation.services import due_follow_ups
 from mediation.pathways import referrals
 from mediation.pathways.enums import ReferralStatus
 from mediation.pathways.models import Referral
 from mediation.pathways.policy import visible_referrals
-from mediation.policy import structure_scope
 from mediation.types import LOCAL_TIMEZONE, local_today
 
 RECENT = 5

@@ -94,7 +94,7 @@ def test_structure_phone_in_french_format(client, login, network, session):
 
 
 def test_communes_are_elided_in_loan_places(session, network, make_commune):
-    from mediation.pathways.loans import place_choices
+    from mediation.directory.loans import place_choices
 
     make_commune(network.territory, name="Elbeuf")
     labels = [label for _, label in place_choices(session, network.coordinator)]

@@ -41,6 +41,22 @@ OPENAPI_SCHEMAS: dict[str, dict] = {
 }
 
 
+# Who holds a raw token: ``(user, token)`` or None. The toolkit sits below the auth domain, which
+# hands its lookup over when its API module is imported (mediation.auth.api).
+_token_lookup = None
+
+
+def set_token_lookup(lookup) -> None:
+    global _token_lookup
+    _token_lookup = lookup
+
+
+def _token_owner(session, raw: str):
+    if _token_lookup is None:
+        raise RuntimeError("mediation.auth.api must be imported before serving the API")
+    return _token_lookup(session, raw)
+
+
 def openapi_path(path: str, method: str, operation: dict) -> None:
     OPENAPI_PATHS.setdefault(path, {})[method.lower()] = operation
 
@@ -106,11 +122,9 @@ def api_access(scope: str | None, *roles):
         def wrapper(*args, **kwargs):
             if scope is None:
                 return view(*args, **kwargs)
-            from mediation.auth.services import user_for_api_token
-
             header = request.headers.get("Authorization", "")
             raw = header[7:].strip() if header.lower().startswith("bearer ") else ""
-            found = user_for_api_token(db.session, raw) if raw else None
+            found = _token_owner(db.session, raw) if raw else None
             if found is None:
                 return api_error(401, "Jeton d'API absent, invalide, expiré ou révoqué.", "Non authentifié")
             user, token = found
@@ -253,13 +267,3 @@ openapi_path("/openapi.json", "get", {
     "responses": {"200": {"description": "Le document OpenAPI de l'API",
                           "content": {"application/json": {"schema": {"type": "object"}}}}},
 })
-
-
-# Domain API modules register their routes on ``bp`` when imported.
-from mediation.auth import api as _auth_api  # noqa: E402,F401
-from mediation.badges import api as _badges_api  # noqa: E402,F401
-from mediation.cases import api as _cases_api  # noqa: E402,F401
-from mediation.directory import api as _directory_api  # noqa: E402,F401
-from mediation.evaluation import api as _evaluation_api  # noqa: E402,F401
-from mediation.mandates import api as _mandates_api  # noqa: E402,F401
-from mediation.pathways import api as _pathways_api  # noqa: E402,F401

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from flask import g
 
-from mediation.api import ANY_TOKEN, ERROR_RESPONSES, OPENAPI_SCHEMAS, api_access, bp, openapi_path
+from mediation.api import (
+    ANY_TOKEN,
+    ERROR_RESPONSES,
+    OPENAPI_SCHEMAS,
+    api_access,
+    bp,
+    openapi_path,
+    set_token_lookup,
+)
+from mediation.auth.services import user_for_api_token
+
+set_token_lookup(user_for_api_token)  # the API toolkit asks auth who holds a token
 
 
 def _iso(value):

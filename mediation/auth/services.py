@@ -477,7 +477,7 @@ def current_memberships(session: Session, user: User) -> list:
     from sqlalchemy.orm import joinedload
 
     from mediation.directory.models import StaffMembership, Structure
-    from mediation.policy import active_membership_clause
+    from mediation.directory.scopes import active_membership_clause
 
     return list(session.scalars(
         sa.select(StaffMembership)

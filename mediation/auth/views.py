@@ -28,7 +28,7 @@ from mediation.errors import DomainError, NotFound
 from mediation.extensions import db
 from mediation.policy import AUTHENTICATED, PUBLIC, access
 from mediation.redirects import safe_target
-from mediation.web import rollback_only
+from mediation.transaction import rollback_only
 
 bp = Blueprint("auth", __name__)
 

@@ -346,7 +346,7 @@ def attachable_email(beneficiary: Beneficiary) -> str | None:
 # --- issuing ------------------------------------------------------------------------------------
 
 def _date_fr(value) -> str:
-    from mediation.web import to_paris
+    from mediation.types import to_paris
 
     return format_date(to_paris(value).date() if hasattr(value, "tzinfo") else value, format="long", locale="fr_FR")
 

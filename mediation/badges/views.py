@@ -20,7 +20,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from mediation.auth.models import Role
-from mediation.badges import bulk, documents, images, policy, services, verification, wallet
+from mediation.badges import bulk, documents, images, policy, services, verification
 from mediation.badges.forms import (
     BadgeClassForm,
     EmptyForm,
@@ -34,7 +34,7 @@ from mediation.badges.forms import (
     VerifyForm,
     WorkshopForm,
 )
-from mediation.badges.models import Assertion, BadgeClass, Endorsement, IssuerProfile
+from mediation.badges.models import Assertion, BadgeClass, Endorsement, IssuerProfile, Wallet
 from mediation.cases import policy as cases_policy
 from mediation.cases.models import Case
 from mediation.errors import DomainError
@@ -43,7 +43,7 @@ from mediation.pagination import page_arg, paginate
 from mediation.pathways import policy as pathways_policy
 from mediation.pathways.models import Milestone, PathwayTemplate
 from mediation.policy import PUBLIC, access
-from mediation.web import rollback_only
+from mediation.transaction import rollback_only
 
 ob = Blueprint("ob", __name__)
 bp = Blueprint("badges", __name__, url_prefix="/badges")
@@ -157,9 +157,16 @@ def public_verify(uid: str):
 @ob.route("/carnet/identite/<uid>")
 @access(PUBLIC)
 def wallet_identity(uid: str):
-    """The opaque identity of a wallet, the hashed recipient of the person's badges."""
-    _or_404(db.session.scalar(sa.select(wallet.Wallet.id).where(wallet.Wallet.uid == uid)))
+    """The opaque identity of a wallet, used as recipient when a person has no e-mail nor phone."""
+    _or_404(db.session.scalar(sa.select(Wallet.id).where(Wallet.uid == uid)))
     return render_template("wallet/identity.html")
+
+
+@bp.app_template_global("can_issue_workshop_badges")
+def can_issue_workshop_badges(activity) -> bool:
+    """The activity page (cases) offers the workshop's badges to a mediator: a global the badges
+    domain gives the templates, so that cases need not know about badges."""
+    return activity.is_workshop and not activity.is_deleted and policy.can_issue(current_user)
 
 
 # --- staff: index -------------------------------------------------------------------------------
@@ -205,7 +212,7 @@ def actionable_case(case_id: int) -> Case:
 
 def _person_page(case: Case, **extra):
     person = case.beneficiary
-    the_wallet = db.session.scalar(sa.select(wallet.Wallet).where(wallet.Wallet.beneficiary_id == person.id))
+    the_wallet = db.session.scalar(sa.select(Wallet).where(Wallet.beneficiary_id == person.id))
     return render_template(
         "badges/person.html", case=case, person_label=cases_policy.beneficiary_label(current_user, person),
         assertions=services.assertions_of(db.session, person.id),
@@ -263,46 +270,6 @@ def revoke(case_id: int, assertion_id: int, action: str):
             rollback_only()
             form.add_domain_error(error)
     return render_template("badges/revoke.html", case=case, assertion=found, form=form, action=action)
-
-
-@bp.route("/dossiers/<int:case_id>/carte", methods=["POST"])
-@access(*STAFF)
-def card_print(case_id: int):
-    """Print (or reprint) the person's wallet card: a PDF with the QR code and the short code."""
-    case = actionable_case(case_id)
-    form = EmptyForm()
-    if not form.validate_on_submit():
-        abort(400)
-    structures = pathways_policy.acting_structures(db.session, current_user)
-    structure_id = case.structure_id if case.structure_id in {s.id for s in structures} else (
-        structures[0].id if structures else None)
-    printed = wallet.print_card(db.session, current_user, case.beneficiary, structure_id=structure_id)
-    from mediation.badges.cards import card_pdf
-
-    pdf = card_pdf(printed, structure_name=next((s.name for s in structures if s.id == structure_id), None))
-    response = current_app.response_class(pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = 'attachment; filename="carte-carnet-de-badges.pdf"'
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-@bp.route("/dossiers/<int:case_id>/carte/<int:card_id>/desactiver", methods=["POST"])
-@access(*STAFF)
-def card_revoke(case_id: int, card_id: int):
-    case = actionable_case(case_id)
-    form = EmptyForm()
-    if form.validate_on_submit():
-        the_wallet = _or_404(db.session.scalar(sa.select(wallet.Wallet)
-                                               .where(wallet.Wallet.beneficiary_id == case.beneficiary_id)))
-        try:
-            wallet.revoke_card(db.session, current_user, wallet.get_card(db.session, the_wallet, card_id))
-            flash("Carte désactivée : elle n'ouvre plus le carnet. Imprimez-en une nouvelle si besoin.", "success")
-        except DomainError as error:
-            rollback_only()
-            if error.status_code == 404:
-                abort(404)
-            flash(error.message, "error")
-    return redirect(url_for("badges.person", case_id=case.id))
 
 
 # --- verification -------------------------------------------------------------------------------

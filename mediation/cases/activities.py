@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from mediation.audit.services import record
-from mediation.cases import services
+from mediation.cases import services, signals
 from mediation.cases.enums import (
     DEMARCHE_CODES,
     THEMATIQUE_CODES,
@@ -38,9 +38,8 @@ from mediation.cases.enums import (
 from mediation.cases.models import Activity, ActivityThematique, Beneficiary, Participation
 from mediation.cases.services import BeneficiaryInput, Errors
 from mediation.directory.models import Commune, StaffMembership, Structure
+from mediation.directory.scopes import active_membership_clause
 from mediation.errors import DomainError, ValidationFailed
-from mediation.policy import active_membership_clause
-from mediation.stats import rollups
 from mediation.types import local_today, utcnow
 
 DEFAULT_DURATION = 60
@@ -536,10 +535,8 @@ def log_activity(session: Session, user, data: ActivityInput, *, visible_benefic
     # Targeted upkeep (a new activity only adds): the counters of its participants, and the
     # statistics of its own cell plus those of the first accompaniments it displaced.
     moved = services.count_new_participations(session, activity, activity.participations)
-    rollups.add_new_activity(session, activity, activity.participations, displaced=moved)
-    from mediation.pathways.referrals import honour_for_activity  # referrals to this structure are honoured
-
-    honour_for_activity(session, activity)
+    # Statistics add it to its cell; pathways honour the referrals towards this place.
+    signals.activity_logged.send(session, activity=activity, displaced=moved)
     record(session, "activity.created", actor=user, obj=activity, structure_id=activity.structure_id,
            details={"type": activity.type.value, "participants": activity.participants_count})
     return activity
@@ -553,7 +550,7 @@ def update_activity(session: Session, user, activity: Activity, data: ActivityIn
         raise DomainError("Cette activité a été supprimée.")
     if data.type != activity.type:
         raise ValidationFailed("Le type d’une activité ne peut pas être modifié", field="type")
-    before_cells = rollups.capture(session, [activity.id])
+    signals.activity_changing.send(session, activity=activity)
     values = validate_activity(session, user, data, visible_beneficiary=visible_beneficiary)
     before = {(p.beneficiary_id, p.first_accompaniment) for p in activity.participations}
     changed = _apply(activity, values)
@@ -563,7 +560,7 @@ def update_activity(session: Session, user, activity: Activity, data: ActivityIn
     else:
         touched = _set_workshop_participants(session, user, activity, values, rng)
     _finish(session, activity, touched)
-    rollups.refresh_rollups(session, [activity.id], previous=before_cells)
+    signals.activity_changed.send(session, activity=activity)
     after = {(p.beneficiary_id, p.first_accompaniment) for p in activity.participations}
     if before != after:
         changed.append("participants")
@@ -584,7 +581,7 @@ def delete_activity(session: Session, user, activity: Activity) -> Activity:
     session.flush()
     services.recompute_first_accompaniments(session, ids)
     services.recompute_counts(session, ids)
-    rollups.refresh_rollups(session, [activity.id])
+    signals.activity_deleted.send(session, activity=activity)
     record(session, "activity.deleted", actor=user, obj=activity, structure_id=activity.structure_id,
            details={"type": activity.type.value, "participants": activity.participants_count})
     return activity
@@ -599,7 +596,7 @@ def restore_activity(session: Session, user, activity: Activity) -> Activity:
     session.flush()
     services.recompute_first_accompaniments(session, ids)
     services.recompute_counts(session, ids)
-    rollups.refresh_rollups(session, [activity.id])
+    signals.activity_restored.send(session, activity=activity)
     record(session, "activity.restored", actor=user, obj=activity, structure_id=activity.structure_id)
     return activity
 

@@ -12,7 +12,7 @@ from sqlalchemy.orm import joinedload
 
 from mediation.audit.services import ACTION_LABELS
 from mediation.auth.models import Role, User
-from mediation.cases import activities, duplicates, policy, services
+from mediation.cases import activities, duplicates, policy, services, signals
 from mediation.cases.enums import CaseState, ClosureReason
 from mediation.cases.forms import BeneficiaryForm, CaseNoteForm, CaseStateForm, ConsentForm, attach_errors
 from mediation.cases.models import Activity, Beneficiary, Case, Participation
@@ -23,8 +23,9 @@ from mediation.extensions import db
 from mediation.forms import BaseForm
 from mediation.pagination import page_arg, paginate
 from mediation.policy import access
+from mediation.transaction import rollback_only
+from mediation.types import LOCAL_TIMEZONE as PARIS
 from mediation.types import local_today
-from mediation.web import PARIS, rollback_only
 
 
 def load_case(case_id: int, *options) -> Case:
@@ -95,12 +96,7 @@ def case_list():
     ).all()) if page.items else {}
     # Without the name (coordinators, admins), what tells the cases apart: commune, pathway level.
     sees_names = policy.can_see_identity(current_user)
-    if not sees_names and page.items:
-        from mediation.pathways.services import progress_summaries
-
-        progress = progress_summaries(db.session, [c.id for c in page.items])
-    else:
-        progress = {}
+    progress = signals.case_summaries(db.session, [c.id for c in page.items]) if not sees_names and page.items else {}
     args = {k: v for k, v in {"q": q, "etat": state, "mes": "1" if mine else None}.items() if v}
     return render_template(
         "cases/case_list.html", page=page, last_activity=last_activity, q=q, state=state, mine=mine, states=CaseState,

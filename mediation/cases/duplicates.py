@@ -34,12 +34,11 @@ from sqlalchemy.orm import Session, joinedload
 
 from mediation.audit.services import record
 from mediation.auth.models import User
-from mediation.cases import policy, services
+from mediation.cases import policy, services, signals
 from mediation.cases.enums import CaseState, ClosureReason, Genre, StatutSocial
 from mediation.cases.exchange_models import BeneficiaryMerge
 from mediation.cases.models import Activity, Beneficiary, Case, Consent, Participation
 from mediation.errors import DomainError, NotFound
-from mediation.stats import rollups
 from mediation.types import utcnow
 
 UNDO_DAYS = 30
@@ -361,7 +360,7 @@ def merge_beneficiaries(session: Session, actor: User, destination: Beneficiary,
     source.merged_into_id = destination.id
     session.flush()
     services.recompute_for(session, {destination.id, source.id})
-    rollups.refresh_rollups(session, beneficiary_ids={destination.id, source.id})
+    signals.beneficiaries_changed.send(session, beneficiary_ids={destination.id, source.id})
 
     merge = BeneficiaryMerge(
         source_id=source.id, destination_id=destination.id, structure_id=destination.owner_structure_id,
@@ -454,7 +453,7 @@ def undo_merge(session: Session, actor: User, merge: BeneficiaryMerge) -> Benefi
     session.flush()
     _recount_participants(session, restored_activities)
     services.recompute_for(session, {source.id, destination.id})
-    rollups.refresh_rollups(session, beneficiary_ids={source.id, destination.id})
+    signals.beneficiaries_changed.send(session, beneficiary_ids={source.id, destination.id})
 
     merge.undone_at = utcnow()
     merge.undone_by_id = actor.id

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from mediation.audit.services import record
 from mediation.auth.models import User
 from mediation.cases import activities as activity_rules
-from mediation.cases import services
+from mediation.cases import services, signals
 from mediation.cases.duplicates import normalise_name
 from mediation.cases.enums import (
     DEMARCHE_CODES,
@@ -80,7 +80,6 @@ from mediation.cases.tabular import (
 from mediation.directory.models import Commune, StaffMembership, Structure
 from mediation.errors import DomainError, Forbidden, NotFound
 from mediation.jobs import enqueue, register
-from mediation.stats import rollups
 from mediation.types import local_today, utcnow
 
 BATCH = 500
@@ -642,6 +641,7 @@ def apply_activities(session: Session, user: User, plan: ActivityPlan, progress)
     cases = _live_cases(session, followed)
     done = created = anonymous = 0
     batch: list[tuple[str, list[_ActivityRow]]] = []
+    imported_ids: list[int] = []
 
     def flush_batch():
         nonlocal done, created, anonymous
@@ -651,6 +651,7 @@ def apply_activities(session: Session, user: User, plan: ActivityPlan, progress)
             values["participants_count"] = len(rows)
             activity_rows.append(values)
         activity_ids = _insert_returning_ids(session, Activity, activity_rows)
+        imported_ids.extend(activity_ids)
         themes, anonymous_rows, pending = [], [], []
         for activity_id, (_, rows) in zip(activity_ids, batch, strict=True):
             themes.extend({"activity_id": activity_id, "code": code} for code in rows[0].codes)
@@ -693,9 +694,10 @@ def apply_activities(session: Session, user: User, plan: ActivityPlan, progress)
     ids = sorted(followed)
     for start in range(0, len(ids), BATCH):
         services.recompute_for(session, ids[start:start + BATCH])
-    # Statistics rollups: the imported months (every structure) and the followed people's cells.
+    # Statistics refresh the imported months and the followed people's cells; pathways honour the
+    # live referrals towards the import's places (as for an activity logged by hand).
     months = {rows[0].activity["date"] for _, rows in plan.groups}
-    rollups.refresh_rollups(session, dates=months, beneficiary_ids=followed)
+    signals.activities_imported.send(session, activity_ids=imported_ids, dates=months, beneficiary_ids=followed)
     return {"Activités créées": created, "Accompagnements créés": done,
             "dont bénéficiaires anonymes": anonymous, "Activités déjà importées (ignorées)": plan.already}
 

@@ -46,8 +46,8 @@ from mediation.extensions import db
 from mediation.jobs import enqueue
 from mediation.pagination import Page, page_arg
 from mediation.policy import access
+from mediation.transaction import rollback_only
 from mediation.types import local_today, utcnow
-from mediation.web import rollback_only
 
 bp = Blueprint("cases_exchange", __name__, url_prefix="/echanges", cli_group=None)
 

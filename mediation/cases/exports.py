@@ -55,8 +55,7 @@ from mediation.cases.models import (
 )
 from mediation.cases.search import person_condition
 from mediation.directory.models import Commune, Structure
-from mediation.types import local_today, utcnow
-from mediation.web import to_paris
+from mediation.types import local_today, to_paris, utcnow
 
 BATCH = 1000
 TITLE = object()  # marker: the row is a section title

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from mediation.auth.models import Role, User
 from mediation.cases.models import Activity, Beneficiary, Case, Consent
-from mediation.policy import structure_scope
+from mediation.directory.scopes import structure_scope
 
 STAFF = (Role.ADMIN, Role.COORDINATOR, Role.MEDIATOR)
 

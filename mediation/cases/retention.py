@@ -34,6 +34,7 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from mediation.audit.services import record
+from mediation.cases import signals
 from mediation.cases.duplicates import UNDO_DAYS
 from mediation.cases.enums import ActivityType, CaseState
 from mediation.cases.models import (
@@ -46,7 +47,6 @@ from mediation.cases.models import (
     tranche_age_for,
 )
 from mediation.jobs import register
-from mediation.stats import rollups
 from mediation.types import LOCAL_TIMEZONE, utcnow
 
 DEFAULT_MONTHS = 24
@@ -150,8 +150,9 @@ def _anonymise_batch(session: Session, ids: list[int], today: date, report: Rete
         session.execute(sa.update(Beneficiary).where(Beneficiary.id.in_(band_ids)).values(**values)
                         .execution_options(synchronize_session=False))
     # Anonymised people keep counting once (``counted_per_participation`` is false for them): the
-    # rollups do not change; refreshed all the same, so that they stay exact by construction.
-    rollups.refresh_rollups(session, beneficiary_ids=ids)
+    # rollups do not change; refreshed all the same (by the statistics' subscriber), so that they
+    # stay exact by construction.
+    signals.beneficiaries_changed.send(session, beneficiary_ids=ids)
     case_ids = sa.select(Case.id).where(Case.beneficiary_id.in_(ids))
     report.case_notes_erased += session.execute(
         sa.delete(CaseNote).where(CaseNote.case_id.in_(case_ids)).execution_options(synchronize_session=False)

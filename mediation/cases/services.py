@@ -24,8 +24,7 @@ from mediation.cases.enums import CaseState, ClosureReason, ConsentScope, Genre,
 from mediation.cases.models import Activity, Beneficiary, Case, CaseNote, Consent, Participation
 from mediation.directory.models import Commune
 from mediation.errors import Conflict, DomainError, ValidationFailed
-from mediation.types import local_today, utcnow
-from mediation.web import to_paris
+from mediation.types import local_today, to_paris, utcnow
 
 
 class Errors:

@@ -15,7 +15,6 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
 from mediation.auth.models import Role, User
-from mediation.badges import policy as badges_policy
 from mediation.cases import activities, policy
 from mediation.cases.enums import (
     DURATION_PRESETS,
@@ -27,15 +26,16 @@ from mediation.cases.enums import (
 )
 from mediation.cases.forms import IndividualActivityForm, WorkshopForm
 from mediation.cases.models import Activity, ActivityThematique, Beneficiary, Case, Participation
+from mediation.directory.loans import loan_places_for
 from mediation.directory.models import Commune, Structure
+from mediation.directory.scopes import structure_scope
 from mediation.errors import DomainError
 from mediation.extensions import db
 from mediation.forms import BaseForm
 from mediation.pagination import page_arg, paginate
-from mediation.pathways.loans import loan_places_for
-from mediation.policy import access, structure_scope
+from mediation.policy import access
+from mediation.transaction import rollback_only
 from mediation.types import local_today
-from mediation.web import rollback_only
 
 bp = Blueprint("cases", __name__)
 
@@ -115,7 +115,7 @@ def _places(structures) -> list[Structure]:
 
 def _prepare(form, user: User):
     structures = activities.mediator_structures(db.session, user)
-    lent = loan_places_for(db.session, user, local_today())  # places of a current loan (pathways), offered first
+    lent = loan_places_for(db.session, user, local_today())  # places of a current loan, offered first
     form.set_choices(structures=structures, places=list(dict.fromkeys([*structures, *lent.structures, *_places(structures)])),
                      communes=list(dict.fromkeys([*lent.communes, *_territory_communes(structures)])),
                      beneficiaries=_followed_beneficiaries(user))
@@ -264,7 +264,6 @@ def activity_detail(activity_id: int):
         anonymous=anonymous, anonymous_new=sum(1 for p in anonymous if p.first_accompaniment),
         can_edit=policy.can_edit_activity(current_user, activity), show_notes=policy.can_see_notes(current_user),
         show_identity=policy.can_see_identity(current_user),
-        can_issue_badges=activity.is_workshop and not activity.is_deleted and badges_policy.can_issue(current_user),
     )
 
 

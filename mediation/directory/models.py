@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mediation.extensions import db
+from mediation.text import de
 from mediation.types import LabelledEnum, UTCDateTime, enum_column, local_today, utcnow
 
 
@@ -128,3 +129,40 @@ class StaffMembership(db.Model):
 
     def is_active_on(self, day: date) -> bool:
         return self.started_on <= day and (self.ended_on is None or day <= self.ended_on)
+
+
+class Loan(db.Model):
+    """A mediator lent to a commune or a structure from ``starts_on`` to ``ends_on`` (inclusive):
+    permanences shared between communes. The mediator's activities stay attributed to their own
+    structure; the loan offers the borrowing places in their activity form."""
+
+    __tablename__ = "mediator_loans"
+    __table_args__ = (
+        sa.CheckConstraint("ends_on >= starts_on", name="dates_ordered"),
+        sa.CheckConstraint("(structure_id IS NULL) <> (commune_id IS NULL)", name="one_place"),
+        sa.Index("ix_mediator_loans_mediator_dates", "mediator_id", "starts_on", "ends_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mediator_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"), index=False, nullable=False)  # ix_mediator_loans_mediator_dates
+    structure_id: Mapped[int | None] = mapped_column(sa.ForeignKey("structures.id", ondelete="RESTRICT"), index=True, nullable=True)
+    commune_id: Mapped[int | None] = mapped_column(sa.ForeignKey("communes.id", ondelete="RESTRICT"), index=True, nullable=True)
+    starts_on: Mapped[date] = mapped_column(sa.Date)
+    ends_on: Mapped[date] = mapped_column(sa.Date)
+    note: Mapped[str | None] = mapped_column(sa.String(300))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"), index=True, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"), index=True, nullable=True)
+
+    mediator = relationship("User", foreign_keys=[mediator_id])
+    structure = relationship("Structure")
+    commune = relationship("Commune")
+    created_by = relationship("User", foreign_keys=[created_by_id])
+
+    @property
+    def place_name(self) -> str:
+        return self.structure.name if self.structure_id else f"Commune {de(self.commune.name)}"
+
+    def is_active_on(self, day: date) -> bool:
+        return self.cancelled_at is None and self.starts_on <= day <= self.ends_on

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, contains_eager
 
 from mediation.auth.models import Role, User
 from mediation.directory.models import Commune, StaffMembership, Structure, Territory
-from mediation.policy import restrict_to_structures
+from mediation.directory.scopes import restrict_to_structures
 from mediation.types import local_today
 
 DIRECTORY_READERS = (Role.ADMIN, Role.COORDINATOR, Role.MEDIATOR)

@@ -14,16 +14,16 @@ from wtforms import Field
 
 from mediation.auth.models import Role, User
 from mediation.directory import exchange, forms, policy, services, staff
+from mediation.directory.loans import active_loans
 from mediation.directory.models import Commune, StaffMembership, Structure, Territory
 from mediation.directory.national_schema import LIST_FIELDS
 from mediation.errors import DomainError
 from mediation.extensions import db
 from mediation.pagination import page_arg, paginate
-from mediation.pathways.loans import active_loans
 from mediation.policy import access
 from mediation.text import de
+from mediation.transaction import rollback_only
 from mediation.types import local_today
-from mediation.web import rollback_only
 
 bp = Blueprint("directory", __name__, url_prefix="/annuaire")
 
@@ -151,7 +151,7 @@ def structure_detail(structure_id: int):
         "directory/structure_detail.html", structure=structure, list_fields=LIST_FIELDS,
         show_staff=show_staff, memberships=memberships, today=local_today(),
         can_edit=policy.can_edit_structure(current_user, structure), confirm=forms.ConfirmForm(),
-        loans=active_loans(db.session, structure=structure),  # mediators lent here (pathways)
+        loans=active_loans(db.session, structure=structure),  # mediators lent here
     )
 
 
@@ -528,7 +528,7 @@ def user_detail(user_id: int):
         memberships=[(m, policy.can_manage_membership(current_user, m)) for m in memberships],
         is_self=user.id == current_user.id,
         can_add_membership=user.role == Role.MEDIATOR and user.is_active_account,
-        loans=active_loans(db.session, mediator_id=user.id),  # current loans to other places (pathways)
+        loans=active_loans(db.session, mediator_id=user.id),  # current loans to other places
     )
 
 

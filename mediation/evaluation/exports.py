@@ -14,7 +14,7 @@ from datetime import date
 
 from mediation.evaluation.method import SECONDARY_LABEL, threshold_label
 from mediation.evaluation.results import Cell, Dashboard, Figure, Table
-from mediation.web import to_paris
+from mediation.types import to_paris
 
 FIGURE_COLUMNS = ["Code", "Indicateur", "Valeur", "Unité", "Numérateur", "Dénominateur", "IC 95 %", "Détail",
                   "Taux de réponse"]

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from mediation.auth.models import Role, User
 from mediation.directory.models import Commune, Structure
+from mediation.directory.scopes import structure_scope
 from mediation.evaluation.models import FollowUp, Funder, Programme, ReportFile
-from mediation.policy import structure_scope
 
 DASHBOARD_ROLES = (Role.ADMIN, Role.COORDINATOR, Role.MEDIATOR, Role.FUNDER)
 STAFF = (Role.ADMIN, Role.COORDINATOR, Role.MEDIATOR)

@@ -32,8 +32,8 @@ from mediation.evaluation.models import (
     programme_mediators,
     programme_structures,
 )
+from mediation.types import LOCAL_TIMEZONE as PARIS
 from mediation.types import local_today
-from mediation.web import PARIS
 
 # Query-string name → attribute.
 PARAMS = {

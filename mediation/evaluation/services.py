@@ -18,6 +18,7 @@ from mediation.cases.enums import CaseState
 from mediation.cases.models import Activity, Case
 from mediation.config import setting
 from mediation.directory.models import Structure, Territory
+from mediation.directory.scopes import structure_scope
 from mediation.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from mediation.evaluation import policy
 from mediation.evaluation.models import (
@@ -30,9 +31,7 @@ from mediation.evaluation.models import (
     Programme,
     programme_activities,
 )
-from mediation.policy import structure_scope
-from mediation.types import local_today, utcnow
-from mediation.web import to_paris
+from mediation.types import local_today, to_paris, utcnow
 
 DEFAULT_FOLLOW_UP_DELAY_DAYS = 90
 

@@ -33,7 +33,7 @@ from mediation.extensions import db
 from mediation.pagination import page_arg, paginate
 from mediation.policy import access
 from mediation.text import de
-from mediation.web import rollback_only
+from mediation.transaction import rollback_only
 
 bp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
 

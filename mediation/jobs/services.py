@@ -68,7 +68,7 @@ def _dispatch(app: Flask, job_id: int, mode: str) -> None:
 
         queue = Queue(app.config["MEDIATION_JOBS_QUEUE"],
                       connection=Redis.from_url(app.config["REDIS_URL"]))
-        queue.enqueue("mediation.jobs.worker.run", job_id, job_timeout=3600)
+        queue.enqueue("mediation.worker.run", job_id, job_timeout=3600)
         return
     global _executor
     with _executor_lock:

@@ -116,8 +116,3 @@ class RevocationChannel(LabelledEnum):
     PORTEFEUILLE = ("portefeuille", "Depuis son portefeuille en ligne")
     ACCUEIL = ("accueil", "À l'accueil de la structure")
     COURRIER = ("courrier", "Par courrier ou e-mail")
-
-
-class NotificationKind(LabelledEnum):
-    EXPIRATION_PROCHE = ("expiration_proche", "Mandat bientôt expiré")
-    DEMANDE_REVOCATION = ("demande_revocation", "Demande de révocation à traiter")

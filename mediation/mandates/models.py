@@ -20,6 +20,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from mediation.directory.notifications import NotificationKind
 from mediation.extensions import db
 from mediation.mandates.enums import (
     AuthorizationStatus,
@@ -27,7 +28,6 @@ from mediation.mandates.enums import (
     IdentityCheck,
     MandateDuration,
     MandateStatus,
-    NotificationKind,
     RevocationChannel,
     RevocationReason,
     RevocationRequestStatus,

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from mediation.auth.models import Role, User
 from mediation.directory.models import StaffMembership, Structure
+from mediation.directory.scopes import active_membership_clause, structure_scope
 from mediation.mandates.models import Mandate
-from mediation.policy import active_membership_clause, structure_scope
 
 
 def habilitation_problem(user: User) -> str | None:

@@ -26,6 +26,7 @@ from mediation.auth.services import confirm_totp
 from mediation.cases import policy as cases_policy
 from mediation.cases.models import Beneficiary
 from mediation.directory.models import StaffMembership, Structure
+from mediation.directory.notifications import NotificationKind
 from mediation.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from mediation.mail import send_mail
 from mediation.mandates import attestation, policy
@@ -34,7 +35,6 @@ from mediation.mandates.enums import (
     Demarche,
     IdentityCheck,
     MandateDuration,
-    NotificationKind,
     RevocationChannel,
     RevocationReason,
     RevocationRequestStatus,

@@ -25,16 +25,11 @@ from mediation.auth.sessions import LOGIN_AT_KEY
 from mediation.cases import policy as cases_policy
 from mediation.cases.models import Beneficiary
 from mediation.directory.models import Structure
+from mediation.directory.notifications import NotificationKind
 from mediation.errors import DomainError, Forbidden, ValidationFailed
 from mediation.extensions import db
 from mediation.mandates import attestation, policy, services
-from mediation.mandates.enums import (
-    OVER_INDEBTEDNESS_WARNING,
-    Demarche,
-    MandateStatus,
-    NotificationKind,
-    RevocationReason,
-)
+from mediation.mandates.enums import OVER_INDEBTEDNESS_WARNING, Demarche, MandateStatus, RevocationReason
 from mediation.mandates.forms import (
     ActivityCheckForm,
     CloseRequestForm,
@@ -59,8 +54,8 @@ from mediation.pagination import page_arg, paginate
 from mediation.policy import PUBLIC, access
 from mediation.redirects import safe_target
 from mediation.text import de
+from mediation.transaction import rollback_only
 from mediation.types import utcnow
-from mediation.web import rollback_only
 
 bp = Blueprint("mandates", __name__, url_prefix="/mandats")
 

@@ -18,8 +18,9 @@ from mediation.cases import activities
 from mediation.cases import policy as case_policy
 from mediation.cases.enums import ActivityType, Autonomie, CaseState, ConsentScope, PlaceType, Thematique
 from mediation.cases.models import Case, Consent
+from mediation.directory import loans
 from mediation.directory.models import StaffMembership
-from mediation.pathways import loans, reassignment, referrals, services, versions
+from mediation.pathways import reassignment, referrals, services, versions
 from mediation.pathways.enums import AssessmentMoment, AutonomyDomain, Equipment, TransferReason
 from mediation.pathways.models import Assessment, Enrolment, MilestoneValidation, Referral
 from mediation.types import local_today, utcnow

@@ -22,7 +22,7 @@ from mediation.pathways.forms import LevelForm, MilestoneForm, TemplateForm, opt
 from mediation.pathways.models import Enrolment, PathwayTemplate, PathwayVersion
 from mediation.pathways.views import MANAGERS, STAFF, _found, bp
 from mediation.policy import access
-from mediation.web import rollback_only
+from mediation.transaction import rollback_only
 
 
 def load_template(template_id: int) -> PathwayTemplate:

@@ -211,15 +211,3 @@ class TransferReason(LabelledEnum):
 
 # Reasons a coordinator picks (an accepted referral moves the case by itself).
 COORDINATOR_TRANSFER_REASONS = [r for r in TransferReason if r != TransferReason.ORIENTATION]
-
-
-class NotificationKind(LabelledEnum):
-    DOSSIER_RECU = ("dossier_recu", "Dossier confié à votre structure")
-    DOSSIER_PARTI = ("dossier_parti", "Dossier transféré à une autre structure")
-    DOSSIER_REAFFECTE = ("dossier_reaffecte", "Dossier confié à un autre médiateur de votre structure")
-    ORIENTATION_RECUE = ("orientation_recue", "Nouvelle orientation reçue")
-    ORIENTATION_ACCEPTEE = ("orientation_acceptee", "Orientation acceptée")
-    ORIENTATION_REFUSEE = ("orientation_refusee", "Orientation refusée")
-    ORIENTATION_ANNULEE = ("orientation_annulee", "Orientation annulée")
-    ORIENTATION_HONOREE = ("orientation_honoree", "Orientation honorée")
-    MISE_A_DISPOSITION = ("mise_a_disposition", "Médiateur mis à disposition")

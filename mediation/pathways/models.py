@@ -2,8 +2,8 @@
 
 PathwayTemplate → PathwayVersion → PathwayLevel → Milestone (+ MilestoneAlignment, prerequisites);
 Enrolment of a case in one version, MilestoneValidation, Assessment (the diagnosis grid), Referral
-(orientation), CaseTransfer (reassignment history), StructureNotification (in-app notices of a
-structure) and Loan (a mediator lent to a commune or a structure for a period).
+(orientation) and CaseTransfer (reassignment history). In-app notices of a structure live in
+:mod:`mediation.directory.notifications`, mediator loans in :mod:`mediation.directory.models`.
 
 A version with enrolments is never edited: editing creates the next version (see
 :mod:`mediation.pathways.versions`), so enrolled people keep theirs.
@@ -24,18 +24,15 @@ from mediation.pathways.enums import (
     DeclineReason,
     EnrolmentState,
     MilestoneKind,
-    NotificationKind,
     ReferralStatus,
     TransferReason,
 )
-from mediation.text import de
 from mediation.types import UTCDateTime, enum_column, utcnow
 
 __all__ = [
     "Assessment",
     "CaseTransfer",
     "Enrolment",
-    "Loan",
     "Milestone",
     "MilestoneAlignment",
     "MilestoneValidation",
@@ -43,7 +40,6 @@ __all__ = [
     "PathwayTemplate",
     "PathwayVersion",
     "Referral",
-    "StructureNotification",
     "milestone_prerequisites",
 ]
 
@@ -448,64 +444,3 @@ class CaseTransfer(db.Model):
     from_mediator = relationship("User", foreign_keys=[from_mediator_id])
     to_mediator = relationship("User", foreign_keys=[to_mediator_id])
     transferred_by = relationship("User", foreign_keys=[transferred_by_id])
-
-
-class StructureNotification(db.Model):
-    """An in-app notice for the staff of a structure (case received or gone, referral news)."""
-
-    __tablename__ = "structure_notifications"
-    __table_args__ = (
-        sa.Index("ix_structure_notifications_unread", "structure_id", "read_at"),
-        sa.CheckConstraint("count >= 1", name="count_positive"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    structure_id: Mapped[int] = _fk("structures.id", index=False)  # ix_structure_notifications_unread
-    kind: Mapped[NotificationKind] = mapped_column(enum_column(NotificationKind, 30))
-    other_structure_id: Mapped[int | None] = _fk("structures.id", nullable=True)
-    case_id: Mapped[int | None] = _fk("cases.id", nullable=True)
-    referral_id: Mapped[int | None] = _fk("referrals.id", nullable=True)
-    count: Mapped[int] = mapped_column(default=1, server_default="1")
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    read_by_id: Mapped[int | None] = _fk("users.id", nullable=True)
-
-    structure = relationship("Structure", foreign_keys=[structure_id])
-    other_structure = relationship("Structure", foreign_keys=[other_structure_id])
-
-
-class Loan(db.Model):
-    """A mediator lent to a commune or a structure from ``starts_on`` to ``ends_on`` (inclusive):
-    permanences shared between communes. The mediator's activities stay attributed to their own
-    structure; the loan offers the borrowing places in their activity form."""
-
-    __tablename__ = "mediator_loans"
-    __table_args__ = (
-        sa.CheckConstraint("ends_on >= starts_on", name="dates_ordered"),
-        sa.CheckConstraint("(structure_id IS NULL) <> (commune_id IS NULL)", name="one_place"),
-        sa.Index("ix_mediator_loans_mediator_dates", "mediator_id", "starts_on", "ends_on"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    mediator_id: Mapped[int] = _fk("users.id", index=False)  # ix_mediator_loans_mediator_dates
-    structure_id: Mapped[int | None] = _fk("structures.id", nullable=True)
-    commune_id: Mapped[int | None] = _fk("communes.id", nullable=True)
-    starts_on: Mapped[date] = mapped_column(sa.Date)
-    ends_on: Mapped[date] = mapped_column(sa.Date)
-    note: Mapped[str | None] = mapped_column(sa.String(300))
-    created_by_id: Mapped[int | None] = _fk("users.id", nullable=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    cancelled_by_id: Mapped[int | None] = _fk("users.id", nullable=True)
-
-    mediator = relationship("User", foreign_keys=[mediator_id])
-    structure = relationship("Structure")
-    commune = relationship("Commune")
-    created_by = relationship("User", foreign_keys=[created_by_id])
-
-    @property
-    def place_name(self) -> str:
-        return self.structure.name if self.structure_id else f"Commune {de(self.commune.name)}"
-
-    def is_active_on(self, day: date) -> bool:
-        return self.cancelled_at is None and self.starts_on <= day <= self.ends_on

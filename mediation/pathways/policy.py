@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 from mediation.auth.models import Role, User
 from mediation.cases.enums import ConsentScope
 from mediation.cases.models import Case, Consent
-from mediation.directory.models import Commune, Structure
-from mediation.pathways.models import Enrolment, Loan, PathwayTemplate, Referral
-from mediation.policy import active_membership_clause, structure_scope
+from mediation.directory.models import Commune, Loan, Structure
+from mediation.directory.scopes import active_membership_clause, structure_scope
+from mediation.pathways.models import Enrolment, PathwayTemplate, Referral
 
 STAFF = (Role.ADMIN, Role.COORDINATOR, Role.MEDIATOR)
 MANAGERS = (Role.ADMIN, Role.COORDINATOR)

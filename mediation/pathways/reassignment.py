@@ -27,11 +27,11 @@ from mediation.auth.models import Role
 from mediation.cases.enums import CaseState, ConsentScope
 from mediation.cases.models import Case, Consent
 from mediation.directory.models import Commune, StaffMembership, Structure
+from mediation.directory.notifications import NotificationKind, notify
+from mediation.directory.scopes import active_membership_clause
 from mediation.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
-from mediation.pathways.enums import COORDINATOR_TRANSFER_REASONS, NotificationKind, TransferReason
+from mediation.pathways.enums import COORDINATOR_TRANSFER_REASONS, TransferReason
 from mediation.pathways.models import CaseTransfer, Referral
-from mediation.pathways.notifications import notify
-from mediation.policy import active_membership_clause
 from mediation.types import local_today
 
 CONFLICT_MESSAGE = ("Ce dossier vient d'être modifié par quelqu'un d'autre (dossier n° {case_id}) : rien n'a été "

@@ -26,10 +26,11 @@ from sqlalchemy.orm import Session, joinedload
 
 from mediation.audit.services import record
 from mediation.auth.models import Role
-from mediation.cases.models import Activity, Beneficiary, Case
+from mediation.cases.models import Activity, Beneficiary, Case, Participation
 from mediation.config import setting
 from mediation.directory.models import Commune, Structure
 from mediation.directory.national_schema import SERVICES
+from mediation.directory.notifications import NotificationKind, notify
 from mediation.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from mediation.jobs import register
 from mediation.pathways import policy
@@ -38,16 +39,13 @@ from mediation.pathways.enums import (
     DeclineReason,
     EnrolmentState,
     MilestoneKind,
-    NotificationKind,
     ReferralStatus,
     TransferReason,
 )
 from mediation.pathways.models import Enrolment, Milestone, Referral
-from mediation.pathways.notifications import notify
 from mediation.pathways.reassignment import has_network_consent, move_case, territory_id_of
 from mediation.pathways.services import _acting_structure, _check_case
-from mediation.types import local_today
-from mediation.web import to_paris
+from mediation.types import local_today, to_paris
 
 DEFAULT_DELAY_DAYS = 30
 EARTH_RADIUS_KM = 6371.0
@@ -332,7 +330,7 @@ def record_outcome(session: Session, actor, referral: Referral, honoured: bool) 
 
 
 def honour_for_activity(session: Session, activity: Activity) -> list[Referral]:
-    """Called when an activity is logged: every live referral of its participants towards the
+    """Called when an activity is logged (signal ``cases.activity_logged``): every live referral of its participants towards the
     structure where it took place (acting structure or place), made on or before its date, is
     honoured, with the activity as proof."""
     places = {activity.structure_id, activity.place_structure_id} - {None}
@@ -352,6 +350,23 @@ def honour_for_activity(session: Session, activity: Activity) -> list[Referral]:
                other_structure_id=referral.to_structure_id, case_id=referral.case_id, referral_id=referral.id)
         _audit(session, "referral.honoured", activity.mediator_id, referral, automatic=True, activity_id=activity.id)
         honoured.append(referral)
+    return honoured
+
+
+def honour_for_imported(session: Session, activity_ids: list[int]) -> list[Referral]:
+    """Called when activities were imported: the same rule as :func:`honour_for_activity`, for
+    each imported activity with a participant whose case has a live referral (oldest first, so
+    the first activity at the place proves the referral)."""
+    honoured: list[Referral] = []
+    live_cases = sa.select(Referral.case_id).where(Referral.status.in_(LIVE_REFERRAL_STATUSES))
+    ids = sorted(activity_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        with_live_referral = (sa.select(Participation.activity_id)
+                              .where(Participation.activity_id.in_(chunk), Participation.case_id.in_(live_cases)))
+        for activity in session.scalars(sa.select(Activity).where(Activity.id.in_(with_live_referral))
+                                        .order_by(Activity.date, Activity.id)).all():
+            honoured.extend(honour_for_activity(session, activity))
     return honoured
 
 

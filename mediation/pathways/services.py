@@ -29,7 +29,7 @@ from mediation.cases.models import Activity, Case, Participation
 from mediation.directory.models import Structure
 from mediation.directory.national_schema import PRISE_EN_CHARGE
 from mediation.errors import Conflict, DomainError, NotFound, ValidationFailed
-from mediation.pathways import policy
+from mediation.pathways import policy, signals
 from mediation.pathways.enums import (
     AssessmentMoment,
     AutonomyDomain,
@@ -309,9 +309,7 @@ def validate_milestone(session: Session, actor, enrolment: Enrolment, data: Vali
            details={"enrolment_id": enrolment.id, "milestone_id": milestone.id, "validation_id": validation.id,
                     "activity_id": activity_id})
     _complete(session, actor, enrolment, structure_id, now)
-    from mediation.badges.services import issue_for_validation  # the badges domain hangs off validations
-
-    issue_for_validation(session, actor, validation)
+    signals.milestone_validated.send(session, actor=actor, validation=validation)  # badges are issued
     return validation
 
 

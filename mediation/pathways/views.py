@@ -19,12 +19,13 @@ from mediation.cases import policy as case_policy
 from mediation.cases.enums import CaseState, ConsentScope
 from mediation.cases.forms import attach_errors
 from mediation.cases.models import Beneficiary, Case, Consent
-from mediation.directory.models import Commune, Structure
+from mediation.directory import loans, notifications
+from mediation.directory.models import Commune, Loan, Structure
 from mediation.errors import DomainError
 from mediation.extensions import db
 from mediation.forms import BaseForm
 from mediation.pagination import page_arg, paginate
-from mediation.pathways import loans, notifications, policy, reassignment, referrals, services
+from mediation.pathways import policy, reassignment, referrals, services
 from mediation.pathways.enums import (
     COMFORT_LABELS,
     AssessmentMoment,
@@ -43,10 +44,10 @@ from mediation.pathways.forms import (
     ValidationForm,
     opts,
 )
-from mediation.pathways.models import CaseTransfer, Enrolment, Loan, Referral
+from mediation.pathways.models import CaseTransfer, Enrolment, Referral
 from mediation.policy import access
+from mediation.transaction import rollback_only
 from mediation.types import local_today
-from mediation.web import rollback_only
 
 bp = Blueprint("pathways", __name__, url_prefix="/parcours", cli_group="pathways")
 

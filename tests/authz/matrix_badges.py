@@ -12,7 +12,7 @@ Data (a template per territory, a person with a badge, a card, a workshop) is cr
 from __future__ import annotations
 
 from mediation.badges import services as badge_services
-from mediation.badges import wallet
+from mediation.carnet import wallet
 from mediation.cases import activities
 from mediation.cases import policy as cases_policy
 from mediation.cases import services as cases_services

@@ -11,14 +11,9 @@ Mandates, a revocation request and a notification are created on demand (cached 
 from __future__ import annotations
 
 from mediation.cases import services as cases_services
+from mediation.directory.notifications import NotificationKind
 from mediation.mandates import services
-from mediation.mandates.enums import (
-    Demarche,
-    IdentityCheck,
-    MandateDuration,
-    NotificationKind,
-    RevocationReason,
-)
+from mediation.mandates.enums import Demarche, IdentityCheck, MandateDuration, RevocationReason
 from mediation.mandates.models import MandateNotification
 from tests.authz.roles import expect
 

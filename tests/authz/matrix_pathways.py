@@ -16,8 +16,9 @@ from datetime import timedelta
 
 from mediation.cases import services as case_services
 from mediation.cases.enums import ConsentScope
+from mediation.directory import loans
 from mediation.extensions import db
-from mediation.pathways import loans, referrals, versions
+from mediation.pathways import referrals, versions
 from mediation.pathways import services as pathway_services
 from mediation.types import local_today
 from tests.authz.roles import STAFF_200, expect

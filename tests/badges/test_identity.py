@@ -12,8 +12,9 @@ import re
 import sqlalchemy as sa
 
 from mediation.audit.models import AuditEvent
-from mediation.badges import baking, documents, services, wallet
+from mediation.badges import baking, documents, services
 from mediation.badges.models import Assertion, RecipientType
+from mediation.carnet import wallet
 
 BASE = "https://mediation.example.org"
 

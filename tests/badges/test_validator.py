@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from mediation.badges import documents, services, wallet
+from mediation.badges import documents, services
+from mediation.carnet import wallet
 from tests.badges.ob_validator import collect_documents, errors, require_validator, run
 
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from mediation.badges import wallet
 from mediation.badges.models import WalletAttempt, WalletCard
+from mediation.carnet import wallet
 from mediation.types import utcnow
 
 

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from mediation.audit.models import AuditEvent
-from mediation.badges import wallet
+from mediation.carnet import wallet
 from mediation.cases.services import live_case
 from mediation.evaluation.models import FollowUp, FollowUpChannel, FollowUpStatus, FollowUpTrigger
 from mediation.types import local_today, utcnow

@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 from flask import current_app
 
-from mediation.badges import wallet
 from mediation.badges.models import WalletAttempt
+from mediation.carnet import wallet
 from tests.conftest import move_ratelimit_entries_back, ratelimit_redis_entries
 
 pytestmark = pytest.mark.usefixtures("ratelimit_backend")

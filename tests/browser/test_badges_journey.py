@@ -17,8 +17,8 @@ from tests.browser.a11y import check_a11y
 
 def _demo_person(app):
     """The demo wallet card's person: their live enrolment and next step."""
-    from mediation.badges.demo import DEMO_CARD
     from mediation.badges.models import Wallet, WalletCard
+    from mediation.carnet.demo import DEMO_CARD
     from mediation.cases.models import Case
     from mediation.extensions import db
     from mediation.pathways.enums import EnrolmentState

@@ -165,7 +165,7 @@ def rq_queue(committed_app, monkeypatch):
     from redis import Redis
     from rq import Queue
 
-    import mediation.jobs.worker as worker_module
+    import mediation.worker as worker_module
 
     monkeypatch.setattr(worker_module, "_app", None)
     monkeypatch.setattr(worker_module, "_app_pid", None)
@@ -182,7 +182,7 @@ def rq_queue(committed_app, monkeypatch):
 def test_rq_backend_runs_in_a_worker(committed_app, rq_queue):
     from rq import SimpleWorker
 
-    from mediation.jobs.worker import use_app
+    from mediation.worker import use_app
 
     with committed_app.app_context():
         job = enqueue(db.session, "test.create_territories", params={"names": ["RQ 1", "RQ 2", "RQ 3"]})

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from mediation.directory.notifications import MANDATE_KINDS
 from mediation.mandates.demo import load_mandates_demo
-from mediation.mandates.enums import MandateStatus, NotificationKind
+from mediation.mandates.enums import MandateStatus
 from mediation.mandates.models import Mandate, MandateNotification, MandateUse, RevocationRequest
 
 
@@ -20,7 +21,7 @@ def test_demo_mandates_cover_every_state(session, network, outbox):
     assert session.scalar(sa.select(sa.func.count()).select_from(RevocationRequest)) == 1
     kinds = set(session.scalars(sa.select(MandateNotification.kind).where(
         MandateNotification.user_id == network.aidant.id)))
-    assert kinds == set(NotificationKind)
+    assert kinds == MANDATE_KINDS  # every kind of an aidant's notice
     assert [m["To"] for m in outbox] == [network.aidant.email]
     assert any(m.signed_scan_type for m in mandates)
     assert network.structure_far.allowed_mandate_scopes is not None

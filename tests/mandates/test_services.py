@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from mediation.audit.models import AuditEvent
 from mediation.auth.models import LoginAttempt, Role
 from mediation.auth.services import ReauthenticationFailed
+from mediation.directory.notifications import NotificationKind
 from mediation.errors import Conflict, Forbidden, ValidationFailed
 from mediation.mandates import attestation, services
 from mediation.mandates.enums import (
@@ -19,7 +20,6 @@ from mediation.mandates.enums import (
     IdentityCheck,
     MandateDuration,
     MandateStatus,
-    NotificationKind,
     RevocationChannel,
     RevocationReason,
     RevocationRequestStatus,

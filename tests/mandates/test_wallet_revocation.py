@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from mediation.badges import wallet
+from mediation.carnet import wallet
 from mediation.mandates.enums import Demarche, RevocationChannel
 from mediation.mandates.models import RevocationRequest
 

@@ -22,9 +22,10 @@ from mediation.cases import services as case_services
 from mediation.cases.enums import ConsentScope
 from mediation.cases.models import Case
 from mediation.directory.models import Commune, StaffMembership, Structure, Territory, TerritoryKind
+from mediation.directory.notifications import StructureNotification
 from mediation.errors import Conflict
 from mediation.pathways import reassignment
-from mediation.pathways.models import CaseTransfer, StructureNotification
+from mediation.pathways.models import CaseTransfer
 from tests.conftest import TMP, database_url, is_postgres
 
 pytestmark = pytest.mark.skipif(not is_postgres(), reason="test de concurrence réservé à PostgreSQL")

@@ -8,9 +8,10 @@ from collections import Counter
 import sqlalchemy as sa
 
 from mediation.cases.demo import load_cases_demo
+from mediation.directory.models import Loan
 from mediation.pathways.demo import STAGES, load_pathways_demo
 from mediation.pathways.enums import MilestoneKind, ReferralStatus
-from mediation.pathways.models import Assessment, CaseTransfer, Loan, Milestone, MilestoneValidation, Referral
+from mediation.pathways.models import Assessment, CaseTransfer, Milestone, MilestoneValidation, Referral
 
 
 def test_demo_has_every_stage_and_every_referral_state(session, network, make_structure):

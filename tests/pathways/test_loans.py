@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
+from mediation.directory import loans
 from mediation.errors import DomainError, ValidationFailed
-from mediation.pathways import loans
 from mediation.types import local_today
 
 TODAY = local_today()

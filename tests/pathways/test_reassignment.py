@@ -7,11 +7,12 @@ import pytest
 import sqlalchemy as sa
 
 from mediation.cases.models import Activity, Case
+from mediation.directory import notifications
+from mediation.directory.notifications import NotificationKind, StructureNotification
 from mediation.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
-from mediation.pathways import notifications, reassignment
+from mediation.pathways import reassignment
 from mediation.pathways import services as pathway_services
-from mediation.pathways.enums import NotificationKind
-from mediation.pathways.models import CaseTransfer, StructureNotification
+from mediation.pathways.models import CaseTransfer
 from mediation.pathways.reassignment import Target
 
 CONFLICT = "Ce dossier vient d'être modifié par quelqu'un d'autre"

@@ -7,10 +7,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from mediation.directory import notifications
+from mediation.directory.notifications import NotificationKind, StructureNotification
 from mediation.errors import Conflict, DomainError, Forbidden, ValidationFailed
-from mediation.pathways import notifications, referrals
-from mediation.pathways.enums import NotificationKind, ReferralStatus
-from mediation.pathways.models import CaseTransfer, Referral, StructureNotification
+from mediation.pathways import referrals
+from mediation.pathways.enums import ReferralStatus
+from mediation.pathways.models import CaseTransfer, Referral
 from mediation.types import local_today
 from tests.pathways.conftest import MAITRISE
 
@@ -107,6 +109,48 @@ def test_an_activity_at_the_receiving_structure_honours_the_referral(session, ne
     assert referral.honoured_activity_id == activity.id and referral.closed_by_id is None
     kinds = [n.kind for n in notifications.unread_for(session, network.mediator)]
     assert NotificationKind.ORIENTATION_HONOREE in kinds
+
+
+def test_an_imported_activity_at_the_receiving_structure_honours_the_referral(app, session, network, person, places):
+    """The import job (cases/exchange.py, what the import page runs) honours referrals like an
+    activity logged by hand: pathways hear of it through the cases signal, not through a call."""
+    from mediation.cases import exports
+    from mediation.cases.models import Activity
+    from mediation.jobs import enqueue
+    from mediation.jobs.models import JobStatus
+    from tests.cases_exchange.conftest import csv_bytes
+
+    case = person(network_consent=True, first_name="Jeanne", last_name="Orientée")
+    referral = referrals.create_referral(session, network.mediator, case,
+                                         referrals.ReferralInput(to_structure_id=network.structure_b.id))
+    referrals.accept(session, network.mediator_b, referral)  # the case is now held by Médiathèque B
+    header = exports.activity_columns(self_export=True, with_source=False)
+
+    def import_one(structure, mediator, cra_id):
+        row = {"Date": local_today().strftime("%d/%m/%Y"), "Type": "Accompagnement individuel",
+               "Participants": "1", "Bénéficiaire": "Jeanne Orientée", "Canaux d’accompagnement": "Lieu d’activité",
+               "Nom du lieu": structure.name, "Durée (min)": "45", "Thématique(s) d’accompagnement": "E-mail",
+               "ID CRA": cra_id}
+        app.config["JOBS_BACKEND"] = "eager"
+        try:
+            job = enqueue(session, "cases.import", user=mediator,
+                          params={"kind": "activites", "structure_id": structure.id}, input_name="a.csv",
+                          input_data=csv_bytes([header, [row.get(h, "") for h in header]]))
+        finally:
+            app.config["JOBS_BACKEND"] = None
+        assert job.status == JobStatus.DONE, job.error
+        assert job.result["Activités créées"] == 1
+        return session.scalar(sa.select(Activity).where(Activity.external_id == cra_id))
+
+    import_one(network.structure_a, network.mediator, "ailleurs-1")  # not the receiving structure
+    session.refresh(referral)
+    assert referral.status == ReferralStatus.ACCEPTEE
+    imported = import_one(network.structure_b, network.mediator_b, "mediatheque-1")
+    assert [p.case_id for p in imported.participations] == [case.id]  # linked to the followed person
+    session.refresh(referral)
+    assert referral.status == ReferralStatus.HONOREE and referral.automatic_outcome
+    assert referral.honoured_activity_id == imported.id and referral.closed_by_id is None
+    assert NotificationKind.ORIENTATION_HONOREE in [n.kind for n in notifications.unread_for(session, network.mediator)]
 
 
 def test_decline_needs_a_reason_and_cancel_is_for_the_sender(session, network, person, places):

@@ -13,7 +13,7 @@ from mediation.cases import activities, policy, services
 from mediation.cases.activities import ActivityInput, AnonymousCounters
 from mediation.cases.enums import ActivityType, PlaceType, Thematique
 from mediation.cases.models import Activity, Beneficiary, Participation
-from mediation.policy import structure_scope
+from mediation.directory.scopes import structure_scope
 from mediation.stats import dashboard, rollups
 from mediation.stats.models import ActivityRollup
 from tests.synth.conftest import END

@@ -9,7 +9,7 @@ import qrcode
 from flask import current_app, render_template
 
 from mediation.badges import documents
-from mediation.badges.wallet import PrintedCard, format_code
+from mediation.carnet.wallet import PrintedCard, format_code
 from mediation.types import utcnow
 
 

@@ -12,7 +12,7 @@ import time
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
-from mediation.badges import documents, services, wallet
+from mediation.badges import documents, services
 from mediation.badges.forms import (
     CardCodeForm,
     ContactForm,
@@ -22,11 +22,12 @@ from mediation.badges.forms import (
     WalletRevocationForm,
 )
 from mediation.badges.models import Wallet, WalletCard
+from mediation.carnet import wallet
 from mediation.errors import DomainError
 from mediation.evaluation import services as evaluation_services
 from mediation.extensions import db
 from mediation.policy import PUBLIC, access
-from mediation.web import rollback_only
+from mediation.transaction import rollback_only
 
 bp = Blueprint("wallet", __name__, url_prefix="/carnet")
 SESSION_KEY = "wallet"

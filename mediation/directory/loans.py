@@ -16,12 +16,10 @@ from sqlalchemy.orm import Session, joinedload
 
 from mediation.audit.services import record
 from mediation.auth.models import Role, User
-from mediation.directory.models import Commune, StaffMembership, Structure
+from mediation.directory.models import Commune, Loan, StaffMembership, Structure
+from mediation.directory.notifications import NotificationKind, notify
+from mediation.directory.scopes import active_membership_clause
 from mediation.errors import DomainError, ValidationFailed
-from mediation.pathways.enums import NotificationKind
-from mediation.pathways.models import Loan
-from mediation.pathways.notifications import notify
-from mediation.policy import active_membership_clause
 from mediation.text import de
 from mediation.types import local_today, utcnow
 

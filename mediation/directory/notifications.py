@@ -1,0 +1,103 @@
+"""In-app notices: the one list of kinds (:class:`NotificationKind`, structures' and aidants'
+notices) and the notices for the staff of a structure (a case received or gone, referral news, a
+mediator lent).
+
+Written by the services in the same transaction as the change; read on the pathways home page.
+In the directory (structures and their staff), below every domain that notifies.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, Session, joinedload, mapped_column, relationship
+
+from mediation.auth.models import Role
+from mediation.directory.models import StaffMembership
+from mediation.directory.scopes import active_membership_clause
+from mediation.extensions import db
+from mediation.types import LabelledEnum, UTCDateTime, enum_column, utcnow
+
+
+class NotificationKind(LabelledEnum):
+    """Every kind of in-app notice, one list: a structure's (cases, referrals, loans) and an aidant's
+    (mandates, :class:`mediation.mandates.models.MandateNotification`)."""
+
+    DOSSIER_RECU = ("dossier_recu", "Dossier confié à votre structure")
+    DOSSIER_PARTI = ("dossier_parti", "Dossier transféré à une autre structure")
+    DOSSIER_REAFFECTE = ("dossier_reaffecte", "Dossier confié à un autre médiateur de votre structure")
+    ORIENTATION_RECUE = ("orientation_recue", "Nouvelle orientation reçue")
+    ORIENTATION_ACCEPTEE = ("orientation_acceptee", "Orientation acceptée")
+    ORIENTATION_REFUSEE = ("orientation_refusee", "Orientation refusée")
+    ORIENTATION_ANNULEE = ("orientation_annulee", "Orientation annulée")
+    ORIENTATION_HONOREE = ("orientation_honoree", "Orientation honorée")
+    MISE_A_DISPOSITION = ("mise_a_disposition", "Médiateur mis à disposition")
+    EXPIRATION_PROCHE = ("expiration_proche", "Mandat bientôt expiré")
+    DEMANDE_REVOCATION = ("demande_revocation", "Demande de révocation à traiter")
+
+
+# The kinds of an aidant's notices (mandates); every other kind is a structure's notice.
+MANDATE_KINDS = frozenset({NotificationKind.EXPIRATION_PROCHE, NotificationKind.DEMANDE_REVOCATION})
+
+
+class StructureNotification(db.Model):
+    """An in-app notice for the staff of a structure (case received or gone, referral news)."""
+
+    __tablename__ = "structure_notifications"
+    __table_args__ = (
+        sa.Index("ix_structure_notifications_unread", "structure_id", "read_at"),
+        sa.CheckConstraint("count >= 1", name="count_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    structure_id: Mapped[int] = mapped_column(sa.ForeignKey("structures.id", ondelete="RESTRICT"), index=False, nullable=False)  # ix_structure_notifications_unread
+    kind: Mapped[NotificationKind] = mapped_column(enum_column(NotificationKind, 30))
+    other_structure_id: Mapped[int | None] = mapped_column(sa.ForeignKey("structures.id", ondelete="RESTRICT"), index=True, nullable=True)
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id", ondelete="RESTRICT"), index=True, nullable=True)
+    referral_id: Mapped[int | None] = mapped_column(sa.ForeignKey("referrals.id", ondelete="RESTRICT"), index=True, nullable=True)
+    count: Mapped[int] = mapped_column(default=1, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"), index=True, nullable=True)
+
+    structure = relationship("Structure", foreign_keys=[structure_id])
+    other_structure = relationship("Structure", foreign_keys=[other_structure_id])
+
+
+def notify(session: Session, structure_id: int, kind: NotificationKind, *, other_structure_id: int | None = None,
+           case_id: int | None = None, referral_id: int | None = None, count: int = 1) -> StructureNotification:
+    notification = StructureNotification(structure_id=structure_id, kind=kind, other_structure_id=other_structure_id,
+                                         case_id=case_id, referral_id=referral_id, count=count)
+    session.add(notification)
+    return notification
+
+
+def _mine(user) -> sa.Select:
+    query = sa.select(StructureNotification)
+    if user.role != Role.MEDIATOR:
+        return query.where(sa.false())
+    return query.where(StructureNotification.structure_id.in_(
+        sa.select(StaffMembership.structure_id).where(active_membership_clause(user.id))))
+
+
+def unread_for(session: Session, user, limit: int = 50) -> list[StructureNotification]:
+    """Unread notices of the structures a mediator works for, newest first."""
+    return list(session.scalars(
+        _mine(user).where(StructureNotification.read_at.is_(None))
+        .options(joinedload(StructureNotification.structure), joinedload(StructureNotification.other_structure))
+        .order_by(StructureNotification.created_at.desc(), StructureNotification.id.desc()).limit(limit)))
+
+
+def unread_count(session: Session, user) -> int:
+    query = _mine(user).where(StructureNotification.read_at.is_(None))
+    return session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+
+
+def mark_all_read(session: Session, user) -> int:
+    """Mark every unread notice of the user's structures as read (by them); returns how many."""
+    ids = [n.id for n in session.scalars(_mine(user).where(StructureNotification.read_at.is_(None)))]
+    if ids:
+        session.execute(sa.update(StructureNotification).where(StructureNotification.id.in_(ids))
+                        .values(read_at=utcnow(), read_by_id=user.id).execution_options(synchronize_session=False))
+    return len(ids)
