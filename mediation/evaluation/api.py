@@ -69,7 +69,11 @@ def indicators_get():
     compare = request.args.get("comparer") or None
     if compare and (compare not in indicators.COMPARE_DIMENSIONS or not policy.can_compare(g.api_user)):
         raise InvalidParameter("Comparaison inconnue ou non permise pour votre rôle.", field="comparer")
-    scope = Scope(db.session, g.api_user, authorise(db.session, g.api_user, f))
+    try:
+        f = authorise(db.session, g.api_user, f)
+    except ValidationFailed as error:
+        raise InvalidParameter(error.message, errors=error.errors) from None
+    scope = Scope(db.session, g.api_user, f)
     return dashboard_json(indicators.compute_dashboard(scope, compare=compare))
 
 

@@ -23,7 +23,10 @@ the threshold (complementary cells are never zeros nor small counts), every coun
 **Protection range.** For every hidden cell, the published figures and these equations must leave
 at least ``threshold − 1`` possible values (4 for a threshold of 5): a « < 5 » cell keeps its whole
 range 1 … threshold − 1 (nothing narrows it), an « s » cell an interval of at least threshold − 2
-in width. :func:`audit` computes each hidden cell's feasible interval by linear programming (HiGHS
+in width. The one exception is a wholly small group (an equation whose every non-zero term is a
+« < 5 », e.g. three people split in a breakdown whose total is « < 5 » too): its cells cannot be
+given more room without hiding zeros, and are only required never to be known exactly (at least
+two possible values). :func:`audit` computes each hidden cell's feasible interval by linear programming (HiGHS
 through SciPy) — analytically when the cell's unknowns meet in a single equation — and
 :func:`protect` hides, while a cell is under-protected, the visible cell of least information loss
 (the smallest non-zero count, a total or a key figure only after the cells of its table) in the
@@ -37,9 +40,13 @@ hidden counts (shares, rates, intervals, ratios, « sur N personnes ») are hidd
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+import os
 import re
+import sys
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -328,81 +335,142 @@ def _single_equation_bounds(model: Model, eq: Equation, refs: list[Ref], thresho
     return out
 
 
+_solvers = threading.local()
+
+
+def _solver():
+    """One HiGHS instance per thread, reused (its set-up costs more than the small programs it
+    solves); its banner, printed once on creation, is kept off the process's output."""
+    solver = getattr(_solvers, "highs", None)
+    if solver is None:
+        import highspy
+
+        with _quiet_stdout():
+            solver = highspy.Highs()
+        solver.setOptionValue("output_flag", False)
+        _solvers.highs = solver
+    return solver
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _lp_bounds(model: Model, refs: list[Ref], equations: list[Equation], threshold: int) -> dict[Ref, tuple]:
+    """Smallest and largest value of each unknown of a component, by linear programming (HiGHS)."""
+    import highspy
     import numpy as np
-    from scipy.optimize import linprog
 
     index = {r: k for k, r in enumerate(refs)}
-    a_eq, b_eq, a_ub, b_ub = [], [], [], []
+    infinity = highspy.kHighsInf
+    solver = _solver()
+    solver.clearModel()
+    lows, highs = zip(*(attacker_bounds(model, r, threshold) for r in refs), strict=True)
+    solver.addVars(len(refs), np.array(lows, dtype=float), np.array([min(h, infinity) for h in highs], dtype=float))
     for eq in equations:
-        line = np.zeros(len(refs))
-        constant = 0.0
+        columns, coefficients, constant = [], [], 0.0
         for c, r in eq.terms:
             if r in index:
-                line[index[r]] += c
+                columns.append(index[r])
+                coefficients.append(float(c))
             else:
                 constant += c * model.values[r]
-        (a_eq if eq.kind == "eq" else a_ub).append(line)
-        (b_eq if eq.kind == "eq" else b_ub).append(-constant)
-    bounds = [tuple(None if math.isinf(v) else v for v in attacker_bounds(model, r, threshold)) for r in refs]
+        low = -constant if eq.kind == "eq" else -infinity
+        solver.addRow(low, -constant, len(columns), np.array(columns, dtype=np.int32),
+                      np.array(coefficients, dtype=float))
     out = {}
-    for r in refs:
+    for k, r in enumerate(refs):
+        solver.changeColCost(k, 1.0)
         ends = []
-        for sign in (1, -1):
-            objective = np.zeros(len(refs))
-            objective[index[r]] = sign
-            result = linprog(objective, A_ub=np.array(a_ub) if a_ub else None, b_ub=b_ub or None,
-                             A_eq=np.array(a_eq) if a_eq else None, b_eq=b_eq or None, bounds=bounds,
-                             method="highs")
-            if result.status == 3:  # unbounded
-                ends.append(-math.inf * sign)
-            elif result.status == 0:
-                ends.append(sign * result.fun)
-            else:  # cannot happen with true data; be conservative
+        for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
+            solver.changeObjectiveSense(sense)
+            solver.run()
+            status = solver.getModelStatus()
+            if status == highspy.HighsModelStatus.kOptimal:
+                ends.append(solver.getInfo().objective_function_value)
+            elif status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+                ends.append(math.inf if sense == highspy.ObjSense.kMaximize else -math.inf)
+            else:  # cannot happen with true data: count the cell as pinned down (protect more)
                 ends.append(float(model.values[r]))
+        solver.changeColCost(k, 0.0)
         out[r] = (ends[0], ends[1])
     return out
 
 
-def audit(model: Model, threshold: int) -> dict[Ref, tuple[float, float]]:
-    """The feasible interval of every hidden cell given everything published with it."""
-    intervals: dict[Ref, tuple[float, float]] = {}
+def _component_bounds(model: Model, refs: list[Ref], equations: list[Equation], threshold: int) -> dict:
+    if not equations:
+        return {r: attacker_bounds(model, r, threshold) for r in refs}
+    if len(equations) == 1:
+        return _single_equation_bounds(model, equations[0], refs, threshold)
+    return _lp_bounds(model, refs, equations, threshold)
+
+
+def audit(model: Model, threshold: int, *, only: Ref | None = None,
+          known: dict[Ref, tuple[float, float]] | None = None) -> dict[Ref, tuple[float, float]]:
+    """The feasible interval of every hidden cell given everything published with it; with
+    ``only``, the intervals of ``known`` are kept except in the component of ``only`` (hiding one
+    more cell changes nothing elsewhere)."""
+    intervals: dict[Ref, tuple[float, float]] = dict(known or {})
     for refs, equations in _components(model):
-        if not equations:
-            intervals.update({r: attacker_bounds(model, r, threshold) for r in refs})
-        elif len(equations) == 1:
-            intervals.update(_single_equation_bounds(model, equations[0], refs, threshold))
-        else:
-            intervals.update(_lp_bounds(model, refs, equations, threshold))
+        if only is None or only in refs:
+            intervals.update(_component_bounds(model, refs, equations, threshold))
     return intervals
 
 
+def small_groups(model: Model) -> set[Ref]:
+    """Cells of a wholly small group: an equation whose every non-zero term is a « < 5 » cell (a
+    breakdown of 3 people whose total is « < 5 » too). Nothing can widen their range beyond the
+    group's size without hiding zeros, so they are only required never to be known exactly."""
+    cells = set()
+    for eq in model.equations:
+        terms = [r for _, r in eq.terms if model.values[r]]
+        if terms and all(model.masks.get(r) == PRIMARY for r in terms):
+            cells.update(terms)
+    return cells
+
+
+def required_width(model: Model, ref: Ref, threshold: int, small: set[Ref]) -> int:
+    return 1 if ref in small else protection_width(threshold)
+
+
 def under_protected(model: Model, threshold: int, intervals: dict | None = None) -> list[Ref]:
+    """Hidden cells whose feasible interval is narrower than the protection range."""
     intervals = audit(model, threshold) if intervals is None else intervals
+    small = small_groups(model)
     weak = []
     for ref, (low, high) in intervals.items():
         low, high = math.ceil(low - 1e-6), (high if math.isinf(high) else math.floor(high + 1e-6))
-        if model.masks[ref] == PRIMARY:
-            if low > 1 or high < threshold - 1:
-                weak.append(ref)
-        elif high - low < protection_width(threshold):
+        if high - low < required_width(model, ref, threshold, small):
             weak.append(ref)
     return weak
 
 
 def protect(model: Model, threshold: int, *, max_rounds: int = 500) -> list[Ref]:
     """Add secondary suppressions until every hidden cell is protected; returns what was added."""
-    added = []
+    added: list[Ref] = []
+    stuck: set[Ref] = set()
+    intervals = audit(model, threshold)
     for _ in range(max_rounds):
-        weak = under_protected(model, threshold)
+        weak = [r for r in under_protected(model, threshold, intervals) if r not in stuck]
         if not weak:
-            return added
+            break
         choice = _complement(model, weak[0])
         if choice is None:
             log.warning("disclosure: no complementary cell left for %s", weak[0])
-            return added
+            stuck.add(weak[0])
+            continue
         model.masks[choice] = SECONDARY
         added.append(choice)
+        intervals = audit(model, threshold, only=choice, known=intervals)
     return added
 
 
