@@ -92,14 +92,24 @@ def _shown(value, display):
     return display if value is None and display in (f"< {T}", "s") else value
 
 
-def from_dashboard(dashboard: Dashboard, model) -> dict:
+def from_dashboard(dashboard: Dashboard, model, printed: Dashboard | None = None) -> dict:
+    """What the dashboard shows — or, with ``printed``, what the PDF prints (its coverage table
+    keeps the communes with a structure or an accompaniment; the others are named in a note with
+    their residents as the table displays them)."""
     tables = {t.code: t for t in dashboard.tables()}
-    figures = {f.code: f for f in dashboard.figures()}
+    printed_tables = {t.code: t for t in (printed or dashboard).tables()}
+    figures = {f.code: f for f in (printed or dashboard).figures()}
     out = {}
     for ref in model.values:
         if ref[0] == "t":
             table = tables[ref[1]]
             row = table.total if ref[2] == disclosure.TOTAL_ROW else table.rows[ref[2]]
+            if printed is not None and ref[2] != disclosure.TOTAL_ROW:
+                kept = {r.key: r for r in printed_tables[ref[1]].rows}
+                if row.key in kept:
+                    row = kept[row.key]
+                else:
+                    assert row.label in printed_tables[ref[1]].note
             cell = row.cells[ref[3]]
             out[ref] = _shown(cell.value, cell.display)
         else:
@@ -266,7 +276,7 @@ def _families(app, client, dashboard, raw_token, query) -> dict:
     assert response.status_code == 200, response.get_data(as_text=True)
     return {
         "tableau de bord": from_dashboard(dashboard, model),
-        "rapport PDF": from_dashboard(report.report_dashboard(dashboard), model),
+        "rapport PDF": from_dashboard(dashboard, model, report.report_dashboard(dashboard)),
         "XLSX": from_xlsx(exports.dashboard_xlsx(dashboard), dashboard, model),
         "API": from_api(response.json, model),
     }
