@@ -533,8 +533,8 @@ def _hide_derived(dashboard: Dashboard) -> None:
     rate figure, a mean's « sur N personnes », the accompaniments per beneficiary."""
     threshold = dashboard.threshold
     for table in dashboard.tables():
-        total_hidden = bool(table.total and any(table.total.cells[j].mask for j in table.additive
-                                                if j < len(table.total.cells)))
+        # A breakdown's shares are of its total (or of its base): hidden with it.
+        total_hidden = bool(table.total and table.total.cells and table.total.cells[0].mask)
         for row in table.rows + ([table.total] if table.total else []):
             for j, sources in table.derived.items():
                 if j >= len(row.cells) or row.cells[j].mask:

@@ -461,7 +461,7 @@ def coverage_section(scope: Scope, means: Means, threshold: int) -> Section:
         "maillage.communes", "maillage.communes", "Activité par commune", "Commune",
         ["Population", "Structures", "Accompagnements", "Bénéficiaires résidents", "Accompagnements pour 1 000 hab.",
          "Résidents accompagnés pour 1 000 hab."], items, threshold, count_columns=[2, 3],
-        digits={4: 1, 5: 1}, ratio_of={4: 2, 5: 3})
+        digits={4: 1, 5: 1}, ratio_of={4: 2, 5: 3}, derived={4: (2,), 5: (3,)})
     table.chart = "bar"
     table.chart_column = 4
     # Population and structures are public: shown as they are.

@@ -176,6 +176,14 @@ def assert_protected(dashboard: Dashboard, families: dict) -> int:
     narrow a hidden cell; returns how many cells are hidden."""
     model = disclosure.build_model(dashboard)
     hidden = {r for r, m in model.masks.items() if m}
+    # What is computed from a hidden count is not published either (shares, rates, ratios).
+    for table in dashboard.tables():
+        for row in table.rows + ([table.total] if table.total else []):
+            for j, sources in table.derived.items():
+                if any(row.cells[k].mask for k in sources):
+                    assert row.cells[j].value is None, (table.code, row.label, j)
+    coverage = dashboard.table("maillage.communes")
+    assert coverage is None or all(row.cells[0].mask is None for row in coverage.rows)  # population is public
     for name, published in families.items():
         for ref, shown in published.items():
             if ref in hidden:
