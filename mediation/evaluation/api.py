@@ -69,7 +69,11 @@ def indicators_get():
     compare = request.args.get("comparer") or None
     if compare and (compare not in indicators.COMPARE_DIMENSIONS or not policy.can_compare(g.api_user)):
         raise InvalidParameter("Comparaison inconnue ou non permise pour votre rôle.", field="comparer")
-    scope = Scope(db.session, g.api_user, authorise(db.session, g.api_user, f))
+    try:
+        f = authorise(db.session, g.api_user, f)
+    except ValidationFailed as error:
+        raise InvalidParameter(error.message, errors=error.errors) from None
+    scope = Scope(db.session, g.api_user, f)
     return dashboard_json(indicators.compute_dashboard(scope, compare=compare))
 
 
@@ -129,9 +133,11 @@ OPENAPI_SCHEMAS["IndicatorDefinitions"] = {
         "repartitions": {"type": "array", "items": {"type": "string"}}, "relance": {"type": "boolean"}}}}}}
 
 _PARAMETERS = [
-    {"name": "du", "in": "query", "description": "Début de la période (AAAA-MM-JJ, incluse) ; 12 derniers mois par défaut",
+    {"name": "du", "in": "query", "description": "Début de la période (AAAA-MM-JJ, incluse) ; 12 derniers mois par défaut. "
+     "Financeurs : ramené au 1er du mois (secret statistique, mois entiers)",
      "schema": {"type": "string", "format": "date"}},
-    {"name": "au", "in": "query", "description": "Fin de la période (AAAA-MM-JJ, incluse)",
+    {"name": "au", "in": "query", "description": "Fin de la période (AAAA-MM-JJ, incluse). Financeurs : étendue à la fin du "
+     "mois, au plus tard la fin du dernier mois terminé (400 si la période ne contient aucun mois terminé)",
      "schema": {"type": "string", "format": "date"}},
     {"name": "territoire", "in": "query", "description": "Identifiant du territoire (administrateurs)",
      "schema": {"type": "integer", "minimum": 1}},

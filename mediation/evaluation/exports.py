@@ -43,9 +43,10 @@ def header_rows(dashboard: Dashboard) -> list[list]:
     rows = [["Indicateurs d'impact — médiation numérique"], ["Filtres"]]
     rows += [[label, value] for label, value in dashboard.filters]
     rows += [["Produit le", to_paris(dashboard.generated_at).strftime("%d/%m/%Y à %H:%M")],
-             ["Secret statistique", f"« {threshold_label(dashboard.threshold)} » : effectif de 1 à "
+             ["Secret statistique", f"« 0 » : aucun ; « {threshold_label(dashboard.threshold)} » : effectif de 1 à "
                                     f"{dashboard.threshold - 1} ; « {SECONDARY_LABEL} » : valeur masquée pour "
-                                    "qu'une petite valeur ne puisse pas être recalculée"], []]
+                                    "qu'une petite valeur ne puisse pas être recalculée à partir de l'ensemble des "
+                                    "tableaux publiés"], []]
     return rows
 
 

@@ -27,7 +27,7 @@ from mediation.cases.enums import ActivityType, Genre, PlaceType, StatutSocial, 
 from mediation.cases.models import Activity, Beneficiary, Participation, tranche_age_sql
 from mediation.config import setting
 from mediation.directory.models import Commune, Structure
-from mediation.evaluation import definitions, method, results
+from mediation.evaluation import definitions, disclosure, method, results
 from mediation.evaluation.method import fmt_date
 from mediation.evaluation.results import Dashboard, Section
 from mediation.evaluation.scope import Scope
@@ -314,12 +314,17 @@ def means_section(scope: Scope, threshold: int) -> tuple[Section, Means]:
         sorted([(str(sid), structures[sid][0], count) for sid, count in means.by_structure.items()],
                key=lambda r: (-r[2], r[1])), threshold))
     by_commune: dict[tuple, int] = defaultdict(int)
+    commune_parts: dict[str, list[str]] = defaultdict(list)
     for sid, count in means.by_structure.items():
         by_commune[structures[sid][1:]] += count
-    section.tables.append(results.breakdown_table(
+        commune_parts[structures[sid][2]].append(str(sid))
+    communes_table = results.breakdown_table(
         "moyens.par_commune", "moyens.accompagnements", "Accompagnements par commune de la structure", "Commune",
         sorted([(insee, name, count) for (name, insee), count in by_commune.items()], key=lambda r: (-r[2], r[1])),
-        threshold))
+        threshold)
+    # A commune's row is the sum of its structures' rows: one more equation between the two tables.
+    communes_table.parts_of, communes_table.parts = "moyens.par_structure", dict(commune_parts)
+    section.tables.append(communes_table)
     profile = person_profile(scope)
     genre = _marginal(profile, 0, 5)
     section.tables.append(results.breakdown_table(
@@ -395,7 +400,9 @@ def comparison_section(scope: Scope, dimension: str, threshold: int) -> Section:
         f"comparaison.{dimension}", "moyens.accompagnements", f"Indicateurs par {title[:-1].lower()}",
         title[:-1], ["Accompagnements", "Bénéficiaires", "Nouveaux bénéficiaires", "Ateliers", "Heures",
                      "Accompagnements par bénéficiaire"], items, threshold, count_columns=[0, 1, 2, 3],
-        totals=totals, digits={4: 0, 5: 1}, ratio_of={4: 0, 5: 1}))
+        totals=totals, digits={4: 0, 5: 1}, ratio_of={4: 0, 5: 1},
+        # A person accompanied in two units counts in both: the beneficiaries do not add up.
+        additive=[0, 2, 3], derived={4: (0,), 5: (0, 1)}))
     return section
 
 
@@ -463,7 +470,7 @@ def coverage_section(scope: Scope, means: Means, threshold: int) -> Section:
         "maillage.communes", "maillage.communes", "Activité par commune", "Commune",
         ["Population", "Structures", "Accompagnements", "Bénéficiaires résidents", "Accompagnements pour 1 000 hab.",
          "Résidents accompagnés pour 1 000 hab."], items, threshold, count_columns=[2, 3],
-        digits={4: 1, 5: 1}, ratio_of={4: 2, 5: 3})
+        digits={4: 1, 5: 1}, ratio_of={4: 2, 5: 3}, derived={4: (2,), 5: (3,)})
     table.chart = "bar"
     table.chart_column = 4
     # Population and structures are public: shown as they are.
@@ -530,9 +537,13 @@ def compute_dashboard(scope: Scope, *, threshold: int | None = None, compare: st
     codes = {f.code for s in sections for f in s.figures} | {t.indicator for s in sections for t in s.tables}
     used = [i for i in definitions.INDICATORS.values() if i.code in codes]
     filters = scope.describe()
+    dashboard = Dashboard(filters, scope.filter.query_args(), sections, threshold, utcnow(), used)
+    # Every figure and table of the output protected together (the same set is printed by the
+    # dashboard, the PDF, the spreadsheets, the open data and the API).
+    disclosure.protect_dashboard(dashboard)
     if scope.empty:
         filters.append(("Attention", "la période choisie ne recoupe pas celle du programme : aucun chiffre."))
-    return Dashboard(filters, scope.filter.query_args(), sections, threshold, utcnow(), used)
+    return dashboard
 
 
 def period_label(scope: Scope) -> str:

@@ -94,31 +94,35 @@ def suppress(counts: Sequence[Sequence[int]], threshold: int = DEFAULT_THRESHOLD
         values[-1][-1] = grand
     mask: list[list[str | None]] = [[PRIMARY if is_small(v, threshold) else None for v in row] for row in values]
 
+    height, width = len(values), n_cols + 1
+
     def lines():
-        height, width = len(values), n_cols + 1
+        """(cells, total) of each row and column of the extended table that has a published total;
+        a row or column without one is no equation: nothing can be recomputed from it."""
         for i in range(height):
-            yield [(i, j) for j in range(width)]
+            if values[i][n_cols] is not None:
+                yield [(i, j) for j in range(n_cols) if values[i][j] is not None], (i, n_cols)
         for j in range(width):
-            yield [(i, j) for i in range(height)]
+            if values[n_rows][j] is not None:
+                yield [(i, j) for i in range(n_rows) if values[i][j] is not None], (n_rows, j)
 
     changed = True
     while changed:
         changed = False
-        for line in lines():
-            present = [(i, j) for i, j in line if values[i][j] is not None]
-            if len(present) < 2:
-                continue
-            total = present[-1]
-            cells = present[:-1]
-            hidden = [p for p in present if mask[p[0]][p[1]]]
-            if not hidden:
+        for cells, total in lines():
+            if not cells:
                 continue
             hidden_cells = [p for p in cells if mask[p[0]][p[1]]]
             total_hidden = bool(mask[total[0]][total[1]])
+            if not hidden_cells and not total_hidden:
+                continue
             hidden_sum = sum(values[i][j] for i, j in hidden_cells)
-            needs_more = len(hidden) == 1 or (not total_hidden and 0 < hidden_sum < threshold)
+            needs_more = (len(hidden_cells) + total_hidden == 1
+                          or (not total_hidden and 0 < hidden_sum < threshold))
             if not needs_more:
                 continue
+            # The complementary cell that loses the least: the smallest non-zero visible count (a
+            # zero identifies nobody and is never hidden); the total only when no cell is left.
             candidates = [p for p in cells if not mask[p[0]][p[1]] and values[p[0]][p[1]]]
             if candidates:
                 i, j = min(candidates, key=lambda p: (values[p[0]][p[1]], p))
@@ -149,17 +153,14 @@ def suppress_rates(pairs: Sequence[tuple[int, int]], threshold: int = DEFAULT_TH
     """Rows of (numerator, denominator): for each, the masks of the numerator and the denominator.
 
     The table suppressed is (numerator, denominator − numerator) with the denominators as row
-    totals, so that neither the people counted nor the others can be singled out; a rate is shown
-    only when both its numerator and the complement are visible.
+    totals, so that neither the people counted nor the others can be singled out. The numerator's
+    mask is its own (a true 0 stays 0); the rate is shown only when neither is hidden.
     """
     table = [[k, n - k] for k, n in pairs]
     result = suppress(table, threshold, row_totals=True, col_totals=total, grand_total=total)
-    out = []
-    for i, _ in enumerate(pairs):
-        k_mask, rest_mask = result.cells[i]
-        n_mask = result.row_totals[i]
-        out.append((k_mask or rest_mask or n_mask, n_mask))
-    return out
+    # A line never has a single hidden entry: when the complement is hidden, so is the numerator
+    # or the denominator.
+    return [(result.cells[i][0], result.row_totals[i]) for i in range(len(pairs))]
 
 
 # --- proportions --------------------------------------------------------------------------------

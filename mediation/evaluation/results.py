@@ -26,6 +26,9 @@ class Cell:
     value: float | int | None
     display: str
     mask: str | None = None  # method.PRIMARY or method.SECONDARY when hidden
+    # The true count behind a count cell, for the disclosure control of the whole output
+    # (:mod:`mediation.evaluation.disclosure`); never printed nor serialised.
+    count: int | None = field(default=None, repr=False, compare=False)
 
     @property
     def hidden(self) -> bool:
@@ -58,6 +61,16 @@ class Table:
     chart_column: int = 0
     unit: str = ""
     note: str | None = None
+    # What the disclosure control needs to know (mediation.evaluation.disclosure): the kind of
+    # table (breakdown, rate, matrix, comparison), the columns holding counts, those whose counts
+    # add up to the total row, and the columns computed from other columns of the same row.
+    kind: str = ""
+    count_columns: tuple[int, ...] = (0,)
+    additive: tuple[int, ...] = ()
+    derived: dict[int, tuple[int, ...]] = field(default_factory=dict)
+    # Rows that are sums of rows of another table (a commune = its structures): key → keys there.
+    parts_of: str | None = None
+    parts: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def dom_id(self) -> str:
@@ -84,6 +97,9 @@ class Figure:
     interval: str = ""
     detail: str = ""
     response: str = ""
+    kind: str = ""  # count, rate, mean, median, number
+    count: int | None = field(default=None, repr=False, compare=False)  # true count (count figures)
+    unit_label: str = ""  # who a rate or a mean is about (« personnes », « orientations »)
 
     @property
     def dom_id(self) -> str:
@@ -135,21 +151,25 @@ def count_cell(value: int | None, threshold: int, mask: str | None = None) -> Ce
     if mask is None and method.is_small(value, threshold):
         mask = method.PRIMARY
     if mask:
-        return Cell(None, mask_label(mask, threshold), mask)
-    return Cell(int(value), fmt_number(value))
+        return Cell(None, mask_label(mask, threshold), mask, count=int(value))
+    return Cell(int(value), fmt_number(value), count=int(value))
+
+
+HIDDEN_RATE = " — taux non publié (secret statistique)"
 
 
 def count_figure(code: str, label: str, value: int | None, threshold: int, unit: str = "",
                  detail: str = "") -> Figure:
     cell = count_cell(value, threshold)
-    return Figure(code, label, cell.value, cell.display, unit, cell.mask, detail=detail)
+    return Figure(code, label, cell.value, cell.display, unit, cell.mask, detail=detail, kind="count",
+                  count=cell.count)
 
 
 def number_figure(code: str, label: str, value: float | None, unit: str = "", digits: int = 0,
                   detail: str = "") -> Figure:
     """A figure that is not a count of people (hours, a ratio): never suppressed."""
     return Figure(code, label, None if value is None else round(value, digits), fmt_number(value, digits),
-                  unit, detail=detail)
+                  unit, detail=detail, kind="number")
 
 
 def rate_figure(code: str, label: str, successes: int, n: int, threshold: int, *,
@@ -158,18 +178,20 @@ def rate_figure(code: str, label: str, successes: int, n: int, threshold: int, *
     numerator) when the people counted, or the others, are fewer than the threshold."""
     if n == 0:
         return Figure(code, label, None, NOT_COMPUTED, "%", detail=f"aucune personne concernée ({unit_label})",
-                      numerator=Cell(0, "0"), denominator=Cell(0, "0"), response=response)
+                      numerator=Cell(0, "0", count=0), denominator=Cell(0, "0", count=0), response=response,
+                      kind="rate", unit_label=unit_label)
     (k_mask, n_mask), = method.suppress_rates([(successes, n)], threshold, total=False)
     numerator = count_cell(successes, threshold, k_mask)
     denominator = count_cell(n, threshold, n_mask)
     if k_mask or n_mask:
         detail = f"{numerator.display} sur {denominator.display} {unit_label}"
         return Figure(code, label, None, NOT_COMPUTED, "%", k_mask or n_mask, numerator, denominator,
-                      detail=detail + " — taux non publié (secret statistique)", response=response)
+                      detail=detail + HIDDEN_RATE, response=response, kind="rate", unit_label=unit_label)
     share = 100 * successes / n
     return Figure(code, label, round(share, 1), fmt_percent(share), "%", None, numerator, denominator,
                   interval=fmt_interval(method.wilson(successes, n)),
-                  detail=f"{numerator.display} sur {denominator.display} {unit_label}", response=response)
+                  detail=f"{numerator.display} sur {denominator.display} {unit_label}", response=response,
+                  kind="rate", unit_label=unit_label)
 
 
 def mean_figure(code: str, label: str, total: float | None, n: int, threshold: int, *, unit: str = "",
@@ -186,7 +208,7 @@ def mean_figure(code: str, label: str, total: float | None, n: int, threshold: i
     if signed and value > 0:
         display = "+" + display
     return Figure(code, label, round(value, digits), display, unit, denominator=count_cell(n, threshold),
-                  detail=f"sur {fmt_number(n)} {unit_label}")
+                  detail=f"sur {fmt_number(n)} {unit_label}", kind="mean", unit_label=unit_label)
 
 
 def median_figure(code: str, label: str, frequencies: Sequence[tuple[float, int]], threshold: int, *,
@@ -199,7 +221,8 @@ def median_figure(code: str, label: str, frequencies: Sequence[tuple[float, int]
                       detail=f"moins de {threshold} {unit_label} : non publié (secret statistique)")
     value = method.median_from_frequencies(frequencies)
     return Figure(code, label, value, fmt_number(value, 0 if float(value).is_integer() else 1), unit,
-                  denominator=count_cell(n, threshold), detail=f"sur {fmt_number(n)} {unit_label}")
+                  denominator=count_cell(n, threshold), detail=f"sur {fmt_number(n)} {unit_label}", kind="median",
+                  unit_label=unit_label)
 
 
 def breakdown_table(code: str, indicator: str, title: str, category: str,
@@ -234,7 +257,8 @@ def breakdown_table(code: str, indicator: str, title: str, category: str,
             cells.append(Cell(100.0 if grand else None, fmt_percent(100) if grand and base is None else ""))
         total_row = Row("Total", cells, None)
     columns = [count_label] + (["Part"] if percent else [])
-    return Table(code, indicator, title, category, columns, rows, total_row, chart, 0, unit, note)
+    return Table(code, indicator, title, category, columns, rows, total_row, chart, 0, unit, note, kind="breakdown",
+                 additive=(0,) if total and base is None else (), derived={1: (0,)} if percent else {})
 
 
 def series_table(code: str, indicator: str, title: str, category: str, items: Sequence[tuple[str, str, int]],
@@ -252,14 +276,16 @@ def rate_table(code: str, indicator: str, title: str, category: str, items: Sequ
     is shown only when the numerator and its complement are visible."""
     pairs = [(int(k), int(n)) for _, _, k, n in items]
     columns = [n_label, k_label, "Taux"] + (["IC 95 %"] if interval else [])
+    meta = {"kind": "rate", "count_columns": (0, 1), "additive": (0, 1) if total else (),
+            "derived": {2: (0, 1), **({3: (0, 1)} if interval else {})}}
     if not pairs:
-        return Table(code, indicator, title, category, columns, [], None, chart, 2, "%", note)
+        return Table(code, indicator, title, category, columns, [], None, chart, 2, "%", note, **meta)
     result = method.suppress([[k, n - k] for k, n in pairs], threshold, row_totals=True, col_totals=total,
                              grand_total=total)
-    masks = [(result.cells[i][0] or result.cells[i][1] or result.row_totals[i], result.row_totals[i])
-             for i in range(len(pairs))]
+    # The numerator keeps its own mask (a true 0 is printed 0); the rate goes with any hidden part.
+    masks = [(result.cells[i][0], result.row_totals[i]) for i in range(len(pairs))]
     if total:
-        masks.append((result.col_totals[0] or result.col_totals[1] or result.grand, result.grand))
+        masks.append((result.col_totals[0], result.grand))
     rows = []
 
     def row(key, label, k, n, mask_pair):
@@ -280,7 +306,7 @@ def rate_table(code: str, indicator: str, title: str, category: str, items: Sequ
     if total:
         k_all, n_all = sum(k for k, _ in pairs), sum(n for _, n in pairs)
         total_row = row(None, "Ensemble", k_all, n_all, masks[-1])
-    return Table(code, indicator, title, category, columns, rows, total_row, chart, 2, "%", note)
+    return Table(code, indicator, title, category, columns, rows, total_row, chart, 2, "%", note, **meta)
 
 
 def matrix_table(code: str, indicator: str, title: str, category: str, row_labels: list[str],
@@ -296,17 +322,20 @@ def matrix_table(code: str, indicator: str, title: str, category: str, row_label
     total_cells = [count_cell(col_sums[j], threshold, result.col_totals[j]) for j in range(len(column_labels))]
     total_cells.append(count_cell(sum(col_sums), threshold, result.grand))
     return Table(code, indicator, title, category, [*column_labels, "Total"], rows, Row("Total", total_cells),
-                 None, 0, "", note)
+                 None, 0, "", note, kind="matrix", count_columns=tuple(range(len(column_labels) + 1)))
 
 
 def comparison_table(code: str, indicator: str, title: str, category: str, columns: list[str],
                      items: Sequence[tuple[str | None, str, list[int | float | None]]], threshold: int, *,
                      count_columns: Sequence[int], totals: list[int | float | None] | None = None,
                      digits: dict[int, int] | None = None, ratio_of: dict[int, int] | None = None,
-                     note: str | None = None) -> Table:
+                     note: str | None = None, additive: Sequence[int] = (),
+                     derived: dict[int, tuple[int, ...]] | None = None) -> Table:
     """Units (communes, structures, mediators) side by side. Count columns are suppressed one by
     one as breakdowns against their total; a ratio column is hidden wherever the count it is
-    computed from (``ratio_of[j]``, by default the first count column) is hidden."""
+    computed from (``ratio_of[j]``, by default the first count column) is hidden — and, after the
+    disclosure control of the whole output, wherever a count of ``derived[j]`` is hidden.
+    ``additive``: the count columns whose rows add up to the total row."""
     digits = digits or {}
     ratio_of = ratio_of or {}
     masks_by_column = {}
@@ -336,4 +365,8 @@ def comparison_table(code: str, indicator: str, title: str, category: str, colum
                 cells.append(Cell(None, NOT_COMPUTED) if value is None else
                              Cell(round(value, digits.get(j, 0)), fmt_number(value, digits.get(j, 0))))
         total_row = Row("Ensemble", cells)
-    return Table(code, indicator, title, category, columns, rows, total_row, "bar", 0, "", note)
+    derived = derived or {j: (ratio_of.get(j, count_columns[0]),) for j in range(len(columns))
+                          if j not in count_columns and count_columns}
+    return Table(code, indicator, title, category, columns, rows, total_row, "bar", 0, "", note, kind="comparison",
+                 count_columns=tuple(count_columns), additive=tuple(additive) if totals is not None else (),
+                 derived=derived)

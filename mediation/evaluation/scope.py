@@ -66,6 +66,8 @@ class EvaluationFilter:
     mediator_id: int | None = None
     # The period was not asked for: a programme's own period replaces the default one.
     default_dates: bool = field(default=False, compare=False)
+    # The period asked for, when it was widened to whole months (funders, open data).
+    asked: tuple[date, date] | None = field(default=None, compare=False)
 
     def query_args(self) -> dict[str, str]:
         """The query string that reproduces these figures (shareable, bookmarkable)."""
@@ -169,6 +171,7 @@ def authorise(session: Session, user: User, f: EvaluationFilter) -> EvaluationFi
     if programme is not None and f.default_dates:
         f = replace(f, start=programme.starts_on, end=programme.ends_on, default_dates=False)
     if user.role == Role.FUNDER:
+        f = whole_months(f)
         # Within a programme, a funder may look at one commune or one structure it covers.
         covered = Scope(session, user, f).covered_structure_ids()
         if f.structure_id is not None and f.structure_id not in covered:
@@ -208,6 +211,38 @@ def authorise(session: Session, user: User, f: EvaluationFilter) -> EvaluationFi
                 .where(StaffMembership.user_id == mediator.id, Commune.territory_id == user.territory_id)):
             raise NotFound("Ce médiateur ne travaille pas dans votre territoire.")
     return f
+
+
+# --- whole months (funders and open data) -------------------------------------------------------
+
+def month_end(day: date) -> date:
+    following = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+    return following - timedelta(days=1)
+
+
+def whole_months(f: EvaluationFilter, *, today: date | None = None) -> EvaluationFilter:
+    """The filter's period widened to whole calendar months and ending at the latest with the last
+    complete month (the period a funder and the open data receive).
+
+    Two periods that differ by a few days would otherwise publish two totals whose difference is
+    the activity of those days — a small count recovered by subtraction although every table shows
+    it « < 5 ». Widened this way, two requests a day apart give the same months, hence the very
+    same figures; and a month still in progress (whose figures grow every day) is never published.
+    Raises ValidationFailed (French message, field ``au``) when no complete month is left."""
+    from mediation.evaluation.method import fmt_date
+
+    today = today or local_today()
+    last_complete = today.replace(day=1) - timedelta(days=1)
+    start, end = f.start.replace(day=1), min(month_end(f.end), last_complete)
+    if start > end:
+        raise ValidationFailed(
+            "Les financeurs et les données ouvertes ne reçoivent que des mois entiers et terminés, et le mois en "
+            "cours ne l'est pas : choisissez une période qui se termine au plus tard le "
+            f"{fmt_date(last_complete)}.", errors={"au": "Choisissez une période qui se termine au plus tard le "
+                                                       f"{fmt_date(last_complete)} (mois entiers et terminés)."})
+    if (start, end) == (f.start, f.end):
+        return f
+    return replace(f, start=start, end=end, asked=f.asked or (f.start, f.end))
 
 
 # --- the compiled scope -------------------------------------------------------------------------
@@ -407,6 +442,10 @@ class Scope:
 
         f = self.filter
         rows = [("Période", f"du {fmt_date(self.start)} au {fmt_date(self.end)}")]
+        if f.asked is not None:
+            rows.append(("Période demandée", f"du {fmt_date(f.asked[0])} au {fmt_date(f.asked[1])}, étendue aux mois "
+                         "entiers et terminés (secret statistique : une différence de quelques jours entre deux "
+                         "périodes révélerait de petits effectifs)"))
         if self.programme is not None:
             rows.append(("Programme", f"{self.programme.name} ({self.programme.funder.name})"))
         if f.territory_id is not None:

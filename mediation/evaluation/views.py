@@ -28,7 +28,7 @@ from mediation.evaluation.forms import (
     yes_no,
 )
 from mediation.evaluation.models import FollowUp, Funder, Programme, ReportFile, ReportFormat
-from mediation.evaluation.scope import PARAMS, EvaluationFilter, Scope, authorise, parse_filter
+from mediation.evaluation.scope import PARAMS, EvaluationFilter, Scope, authorise, parse_filter, whole_months
 from mediation.extensions import db
 from mediation.pagination import page_arg, paginate
 from mediation.policy import access
@@ -81,6 +81,8 @@ def _scope_from_request() -> tuple[Scope | None, dict, int]:
         return None, error.errors, 400
     try:
         return Scope(db.session, current_user, authorise(db.session, current_user, f)), {}, 200
+    except ValidationFailed as error:
+        return None, error.errors, 400
     except NotFound as error:
         abort(404, error.message)
     except Forbidden as error:
@@ -120,12 +122,12 @@ def dashboard():
     ), status
 
 
-def _dashboard_or_400():
+def _dashboard_or_400(*, compute: bool = True):
     compare = _compare_arg()
     scope, errors, _ = _scope_from_request()
     if scope is None:
         abort(400, "Filtres invalides : " + " ".join(errors.values()))
-    return scope, indicators.compute_dashboard(scope, compare=compare)
+    return scope, indicators.compute_dashboard(scope, compare=compare) if compute else None
 
 
 def _download(content: bytes | str, filename: str, mimetype: str) -> Response:
@@ -153,7 +155,13 @@ def export_csv():
 @bp.route("/donnees-ouvertes.csv")
 @access(*DASHBOARD)
 def open_data():
-    scope, dashboard = _dashboard_or_400()
+    scope, _ = _dashboard_or_400(compute=False)
+    try:
+        f = whole_months(scope.filter)
+    except ValidationFailed as error:
+        abort(400, error.message)
+    scope = Scope(db.session, current_user, f)
+    dashboard = indicators.compute_dashboard(scope)
     return _download(exports.open_data_csv(dashboard, scope.start, scope.end),
                      f"statistiques-communes-{scope.start}-{scope.end}.csv", "text/csv; charset=utf-8")
 

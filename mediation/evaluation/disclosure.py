@@ -1,0 +1,573 @@
+"""Statistical disclosure control of one output as a whole: every figure and table computed for one
+filter (the dashboard, the PDF, the XLSX/CSV files, the open-data CSV and the API all print the same
+:class:`~mediation.evaluation.results.Dashboard`) is protected as ONE set of linked tables.
+
+Each table is first suppressed on its own (:func:`mediation.evaluation.method.suppress`: « < 5 »
+for a count from 1 to the threshold − 1, « s » for the complementary cells). This module then
+writes down every equation a reader can make from the published figures together:
+
+- a table's rows add up to its total, a cross table's rows and columns to their margins;
+- the same count printed twice is one unknown (the accompaniments of the key figures and the totals
+  of the month, canal, duration, structure and commune breakdowns; a commune of the structures'
+  commune table and the same commune of the coverage table; « Niveaux atteints » and the badges
+  « Niveau n atteint »; a rate's denominator and the grand total of its transition matrix...);
+- a commune of the structures' communes is the sum of its structures;
+- a rate's numerator is the sum of other cells (people whose level rose = the cells above the
+  diagonal of the transition matrix) or its denominator the total of a table minus a row
+  (referrals not cancelled = all referrals − cancelled ones), and a numerator never exceeds its
+  denominator;
+
+and what the legend tells: a « < 5 » cell is between 1 and threshold − 1, an « s » cell is at least
+the threshold (complementary cells are never zeros nor small counts), every count is ≥ 0.
+
+**Protection range.** For every hidden cell, the published figures and these equations must leave
+at least ``threshold − 1`` possible values (4 for a threshold of 5): a « < 5 » cell keeps its whole
+range 1 … threshold − 1 (nothing narrows it), an « s » cell an interval of at least threshold − 2
+in width. The one exception is a wholly small group (an equation whose every non-zero term is a
+« < 5 », e.g. three people split in a breakdown whose total is « < 5 » too): its cells cannot be
+given more room without hiding zeros, and are only required never to be known exactly (at least
+two possible values). :func:`audit` computes each hidden cell's feasible interval by linear programming (HiGHS
+through SciPy) — analytically when the cell's unknowns meet in a single equation — and
+:func:`protect` hides, while a cell is under-protected, the visible cell of least information loss
+(the smallest non-zero count, a total or a key figure only after the cells of its table) in the
+equation that pins it down the most (the one with the fewest hidden cells). Hiding a cell only
+widens intervals, so the loop ends; every suppression it adds is a secondary one (« s »).
+
+A link between two places is written only when the two counts are equal in the data (they are by
+definition; a difference would make the equations contradictory), and the figures computed from
+hidden counts (shares, rates, intervals, ratios, « sur N personnes ») are hidden with them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import re
+import sys
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from mediation.evaluation.method import NOT_COMPUTED, PRIMARY, SECONDARY, SECONDARY_LABEL
+from mediation.evaluation.results import HIDDEN_RATE, Cell, Dashboard, Table
+
+log = logging.getLogger(__name__)
+
+# A published count: ("f", figure code, "value" | "numerator" | "denominator") or
+# ("t", table code, row index (-1: the total row), column).
+Ref = tuple
+TOTAL_ROW = -1
+
+
+@dataclass
+class Equation:
+    """``Σ coefficient × count`` is ``= 0`` (``kind == "eq"``) or ``≤ 0`` (``"le"``)."""
+
+    terms: list[tuple[int, Ref]]
+    kind: str = "eq"
+    label: str = ""
+
+
+@dataclass
+class Model:
+    """The published counts of one output (true values and masks) and the equations linking them."""
+
+    values: dict[Ref, int] = field(default_factory=dict)
+    masks: dict[Ref, str | None] = field(default_factory=dict)
+    equations: list[Equation] = field(default_factory=list)
+    # Refs that are a table's total or a key figure: hidden last (they carry the most information).
+    totals: set[Ref] = field(default_factory=set)
+
+    def add(self, ref: Ref, count: int | None, mask: str | None, *, total: bool = False) -> None:
+        if count is None:
+            return
+        self.values[ref] = int(count)
+        self.masks[ref] = mask
+        if total:
+            self.totals.add(ref)
+
+    def equal(self, refs: Iterable[Ref | None], label: str) -> None:
+        """The same count printed in several places (linked only where the values agree)."""
+        present = [r for r in refs if r in self.values]
+        for a, b in zip(present, present[1:], strict=False):
+            if self.values[a] == self.values[b]:
+                self.equations.append(Equation([(1, a), (-1, b)], "eq", label))
+
+    def sum_equals(self, total: Ref | None, parts: Iterable[Ref | None], label: str, *, signs=None) -> None:
+        """``total = Σ parts`` (with ``signs`` for differences), when every term is published and true."""
+        parts = list(parts)
+        signs = signs or [1] * len(parts)
+        if total not in self.values or not parts or any(p not in self.values for p in parts):
+            return
+        if self.values[total] != sum(s * self.values[p] for s, p in zip(signs, parts, strict=True)):
+            return
+        self.equations.append(Equation([(1, total)] + [(-s, p) for s, p in zip(signs, parts, strict=True)], "eq",
+                                       label))
+
+    def at_most(self, small: Ref | None, large: Iterable[Ref | None], label: str) -> None:
+        """``small ≤ Σ large`` (a numerator and its denominator, a part and its whole)."""
+        large = list(large)
+        if small not in self.values or not large or any(r not in self.values for r in large):
+            return
+        if self.values[small] <= sum(self.values[r] for r in large):
+            self.equations.append(Equation([(1, small)] + [(-1, r) for r in large], "le", label))
+
+
+# --- the model of a dashboard -------------------------------------------------------------------
+
+def _row_index(table: Table, key: str) -> int | None:
+    return next((i for i, r in enumerate(table.rows) if r.key == key), None)
+
+
+def build_model(dashboard: Dashboard) -> Model:
+    model = Model()
+    for figure in dashboard.figures():
+        if figure.kind == "count":
+            model.add(("f", figure.code, "value"), figure.count, figure.mask, total=True)
+        for part in ("numerator", "denominator"):
+            cell = getattr(figure, part)
+            if cell is not None:
+                model.add(("f", figure.code, part), cell.count, cell.mask, total=True)
+        if figure.kind == "rate":
+            model.at_most(("f", figure.code, "numerator"), [("f", figure.code, "denominator")], figure.code)
+    for table in dashboard.tables():
+        _table_model(model, table)
+    _links(model, dashboard)
+    return model
+
+
+def _table_model(model: Model, table: Table) -> None:
+    rows = list(enumerate(table.rows)) + ([(TOTAL_ROW, table.total)] if table.total else [])
+    for i, row in rows:
+        for j in table.count_columns:
+            if j < len(row.cells):
+                model.add(("t", table.code, i, j), row.cells[j].count, row.cells[j].mask, total=i == TOTAL_ROW)
+    code, n = table.code, len(table.rows)
+    if table.kind == "matrix":
+        width = len(table.count_columns) - 1
+        for i in range(n):
+            model.sum_equals(("t", code, i, width), [("t", code, i, j) for j in range(width)], code)
+        for j in range(width + 1):
+            model.sum_equals(("t", code, TOTAL_ROW, j), [("t", code, i, j) for i in range(n)], code)
+        return
+    if table.total:
+        for j in table.additive:
+            model.sum_equals(("t", code, TOTAL_ROW, j), [("t", code, i, j) for i in range(n)], code)
+    if table.kind == "rate":
+        for i, _ in rows:
+            model.at_most(("t", code, i, 1), [("t", code, i, 0)], code)
+
+
+def _figure(code: str, part: str = "value") -> Ref:
+    return ("f", code, part)
+
+
+def _total(code: str, column: int = 0) -> Ref:
+    return ("t", code, TOTAL_ROW, column)
+
+
+def _links(model: Model, dashboard: Dashboard) -> None:
+    """The equations between tables and key figures (what the same count printed twice, or a sum
+    of counts printed elsewhere, lets a reader write)."""
+    tables = {t.code: t for t in dashboard.tables()}
+
+    def row(code: str, key: str, column: int = 0) -> Ref | None:
+        table = tables.get(code)
+        index = _row_index(table, key) if table else None
+        return None if index is None else ("t", code, index, column)
+
+    def rows_where(code: str, predicate, column: int = 0) -> list[Ref]:
+        table = tables.get(code)
+        return [("t", code, i, column) for i, r in enumerate(table.rows) if predicate(r)] if table else []
+
+    accompaniments = _figure("moyens.accompagnements")
+    model.equal([accompaniments] + [_total(c) for c in ("moyens.par_mois", "moyens.par_thematique", "moyens.par_canal",
+                                                        "moyens.par_duree", "moyens.par_structure",
+                                                        "moyens.par_commune")]
+                + [_total(f"comparaison.{d}", 0) for d in ("communes", "structures", "mediateurs")],
+                "accompagnements")
+    model.sum_equals(accompaniments, [_figure("moyens.accompagnements_individuels"),
+                                      _figure("moyens.participants_ateliers")], "individuels + ateliers")
+    beneficiaries = _figure("moyens.beneficiaires")
+    model.equal([beneficiaries] + [_total(c) for c in ("moyens.par_genre", "moyens.par_age", "moyens.par_statut")]
+                + [_total(f"comparaison.{d}", 1) for d in ("communes", "structures", "mediateurs")], "bénéficiaires")
+    model.at_most(_figure("moyens.nouveaux_beneficiaires"), [beneficiaries], "nouveaux")
+    for d in ("communes", "structures", "mediateurs"):
+        model.equal([_figure("moyens.nouveaux_beneficiaires"), _total(f"comparaison.{d}", 2)], "nouveaux")
+        model.equal([_figure("moyens.ateliers"), _total(f"comparaison.{d}", 3)], "ateliers")
+    thematiques = tables.get("moyens.par_thematique")
+    for i, _ in enumerate(thematiques.rows if thematiques else []):
+        model.at_most(("t", "moyens.par_thematique", i, 0), [accompaniments], "thématique")
+
+    # Tables whose rows are sums of another table's rows (a commune = its structures).
+    for table in tables.values():
+        if table.parts_of in tables:
+            for i, r in enumerate(table.rows):
+                parts = [row(table.parts_of, k) for k in table.parts.get(r.key, [])]
+                if parts and None not in parts:
+                    model.sum_equals(("t", table.code, i, 0), parts, f"{table.code} = somme de {table.parts_of}")
+    # The same unit in two tables: a structure's accompaniments in the comparison, a commune's
+    # accompaniments in the coverage table.
+    for key in [r.key for r in tables["moyens.par_structure"].rows] if "moyens.par_structure" in tables else []:
+        model.equal([row("moyens.par_structure", key), row("comparaison.structures", key)], "structure")
+    for key in [r.key for r in tables["moyens.par_commune"].rows] if "moyens.par_commune" in tables else []:
+        model.equal([row("moyens.par_commune", key), row("maillage.communes", key, 2)], "commune")
+    coverage = tables.get("maillage.communes")
+    if coverage:
+        residents = [("t", coverage.code, i, 3) for i in range(len(coverage.rows))]
+        if (beneficiaries in model.values and residents and all(r in model.values for r in residents)
+                and sum(model.values[r] for r in residents) <= model.values[beneficiaries]):
+            model.equations.append(Equation([(1, r) for r in residents] + [(-1, beneficiaries)], "le",
+                                                "résidents"))
+
+    # Pathway milestones and the badges they issue.
+    model.equal([_figure("realisations.etapes"), row("realisations.jalons", "etape")], "étapes")
+    is_level = re.compile(r"^Niveau \d+ atteint$")
+    is_step = re.compile(r"^Niveau \d+ · Étape$")
+    model.sum_equals(row("realisations.jalons", "niveau"),
+                     rows_where("realisations.badges", lambda r: bool(is_level.match(r.key or ""))), "niveaux")
+    model.sum_equals(row("realisations.jalons", "etape"),
+                     rows_where("realisations.badges", lambda r: bool(is_step.match(r.key or ""))), "étapes")
+    model.equal([row("realisations.jalons", "parcours"), row("realisations.badges", "Parcours complet")], "parcours")
+    model.equal([_figure("realisations.personnes_equipees"), _total("realisations.equipement")], "équipement")
+
+    # Referrals: honoured rate's denominator = all referrals − cancelled ones; numerator ≤ honoured.
+    model.sum_equals(_figure("resultats.orientations_honorees", "denominator"),
+                     [_total("realisations.orientations"), row("realisations.orientations", "annulee")],
+                     "orientations non annulées", signs=[1, -1])
+    model.at_most(_figure("resultats.orientations_honorees", "numerator"), [row("realisations.orientations", "honoree")],
+                  "orientations honorées")
+
+    # Autonomy: the transition matrix's grand total is every autonomy figure's denominator; the
+    # people whose level rose are the cells above the diagonal.
+    grand = ("t", "resultats.transitions", TOTAL_ROW, 3)
+    model.equal([grand] + [_figure(c, "denominator") for c in (
+        "resultats.progression_autonomie", "resultats.gain_autonomie", "resultats.aisance", "resultats.aisance.avant",
+        "resultats.aisance.apres")] + [row("qualite.champs", "deux_diagnostics", 1)], "deux diagnostics")
+    model.sum_equals(_figure("resultats.progression_autonomie", "numerator"),
+                     [("t", "resultats.transitions", i, j) for i in range(3) for j in range(3) if j > i],
+                     "progression = au-dessus de la diagonale")
+    # Pathway levels: every row has the same denominator (people enrolled).
+    levels = tables.get("resultats.niveaux")
+    if levels:
+        model.equal([("t", levels.code, i, 0) for i in range(len(levels.rows))], "inscrits")
+    model.equal([_total("resultats.cohortes", 1), _figure("resultats.delai_autonomie", "denominator")],
+                "parcours terminés")
+    # Follow-ups.
+    model.equal([_figure("resultats.taux_reponse", "numerator"), row("qualite.champs", "relance", 1)], "réponses")
+    model.equal([_figure("resultats.taux_reponse", "denominator"), row("qualite.champs", "relance", 0)], "relancés")
+    for code in ("resultats.usage_renouvele", "resultats.emploi_formation", "resultats.isolement",
+                 "resultats.aisance_relance"):
+        model.at_most(_figure(code, "denominator"), [_figure("resultats.taux_reponse", "numerator")], code)
+    # People followed: the return rate's denominator and the data-quality rows about them.
+    model.equal([_figure("resultats.taux_retour", "denominator"), row("qualite.champs", "diagnostic", 0),
+                 row("qualite.champs", "deux_diagnostics", 0)], "personnes suivies")
+    model.equal([row("qualite.champs", k, 0) for k in ("genre", "tranche_age", "statut", "commune")]
+                + [accompaniments], "accompagnements (qualité)")
+    model.equal([row("qualite.champs", k, 0) for k in ("autonomie", "materiel")], "accompagnements individuels")
+
+
+# --- the audit ----------------------------------------------------------------------------------
+
+def protection_width(threshold: int) -> int:
+    """The narrowest interval allowed for a hidden cell: threshold − 2 (so ≥ threshold − 1 values)."""
+    return max(threshold - 2, 1)
+
+
+def attacker_bounds(model: Model, ref: Ref, threshold: int) -> tuple[float, float]:
+    """What the legend alone says about a cell: « < 5 » is 1 … threshold − 1, « s » ≥ threshold."""
+    mask = model.masks.get(ref)
+    if mask == PRIMARY:
+        return 1.0, float(threshold - 1)
+    if mask == SECONDARY:
+        return float(threshold), math.inf
+    value = float(model.values[ref])
+    return value, value
+
+
+def _components(model: Model) -> list[tuple[list[Ref], list[Equation]]]:
+    hidden = [r for r, m in model.masks.items() if m]
+    parent = {r: r for r in hidden}
+
+    def find(r):
+        while parent[r] != r:
+            parent[r] = parent[parent[r]]
+            r = parent[r]
+        return r
+
+    equations_of = []
+    for eq in model.equations:
+        inside = [r for _, r in eq.terms if model.masks.get(r)]
+        if inside:
+            equations_of.append((eq, inside))
+            for other in inside[1:]:
+                parent[find(other)] = find(inside[0])
+    groups: dict[Ref, tuple[list[Ref], list[Equation]]] = {}
+    for r in hidden:
+        groups.setdefault(find(r), ([], []))[0].append(r)
+    for eq, inside in equations_of:
+        groups[find(inside[0])][1].append(eq)
+    return list(groups.values())
+
+
+def _single_equation_bounds(model: Model, eq: Equation, refs: list[Ref], threshold: int) -> dict[Ref, tuple]:
+    """Feasible intervals of the hidden cells of one equation ``Σ c x = 0`` (c = ±1)."""
+    constant = sum(c * model.values[r] for c, r in eq.terms if not model.masks.get(r))
+    hidden = [(c, r) for c, r in eq.terms if model.masks.get(r)]
+    out = {}
+    for c, r in hidden:
+        low, high = attacker_bounds(model, r, threshold)
+        # c·x = −constant − Σ others; the others' sum ranges over [lo, hi].
+        others_low = sum((oc * attacker_bounds(model, o, threshold)[0] if oc > 0
+                          else oc * attacker_bounds(model, o, threshold)[1]) for oc, o in hidden if o != r)
+        others_high = sum((oc * attacker_bounds(model, o, threshold)[1] if oc > 0
+                           else oc * attacker_bounds(model, o, threshold)[0]) for oc, o in hidden if o != r)
+        if eq.kind == "eq":
+            a, b = (-constant - others_high) / c, (-constant - others_low) / c
+            low, high = max(low, min(a, b)), min(high, max(a, b))
+        elif c > 0:  # c·x ≤ −constant − others_low
+            high = min(high, (-constant - others_low) / c)
+        else:
+            low = max(low, (-constant - others_low) / c)
+        out[r] = (low, high)
+    return out
+
+
+_solvers = threading.local()
+
+
+def _solver():
+    """One HiGHS instance per thread, reused (its set-up costs more than the small programs it
+    solves); its banner, printed once on creation, is kept off the process's output."""
+    solver = getattr(_solvers, "highs", None)
+    if solver is None:
+        import highspy
+
+        with _quiet_stdout():
+            solver = highspy.Highs()
+        solver.setOptionValue("output_flag", False)
+        _solvers.highs = solver
+    return solver
+
+
+@contextlib.contextmanager
+def _quiet_stdout():
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def _lp_bounds(model: Model, refs: list[Ref], equations: list[Equation], threshold: int) -> dict[Ref, tuple]:
+    """Smallest and largest value of each unknown of a component, by linear programming (HiGHS)."""
+    import highspy
+    import numpy as np
+
+    index = {r: k for k, r in enumerate(refs)}
+    infinity = highspy.kHighsInf
+    solver = _solver()
+    solver.clearModel()
+    lows, highs = zip(*(attacker_bounds(model, r, threshold) for r in refs), strict=True)
+    solver.addVars(len(refs), np.array(lows, dtype=float), np.array([min(h, infinity) for h in highs], dtype=float))
+    for eq in equations:
+        columns, coefficients, constant = [], [], 0.0
+        for c, r in eq.terms:
+            if r in index:
+                columns.append(index[r])
+                coefficients.append(float(c))
+            else:
+                constant += c * model.values[r]
+        low = -constant if eq.kind == "eq" else -infinity
+        solver.addRow(low, -constant, len(columns), np.array(columns, dtype=np.int32),
+                      np.array(coefficients, dtype=float))
+    out = {}
+    for k, r in enumerate(refs):
+        solver.changeColCost(k, 1.0)
+        ends = []
+        for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
+            solver.changeObjectiveSense(sense)
+            solver.run()
+            status = solver.getModelStatus()
+            if status == highspy.HighsModelStatus.kOptimal:
+                ends.append(solver.getInfo().objective_function_value)
+            elif status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+                ends.append(math.inf if sense == highspy.ObjSense.kMaximize else -math.inf)
+            else:  # cannot happen with true data: count the cell as pinned down (protect more)
+                ends.append(float(model.values[r]))
+        solver.changeColCost(k, 0.0)
+        out[r] = (ends[0], ends[1])
+    return out
+
+
+def _component_bounds(model: Model, refs: list[Ref], equations: list[Equation], threshold: int) -> dict:
+    if not equations:
+        return {r: attacker_bounds(model, r, threshold) for r in refs}
+    if len(equations) == 1:
+        return _single_equation_bounds(model, equations[0], refs, threshold)
+    return _lp_bounds(model, refs, equations, threshold)
+
+
+def audit(model: Model, threshold: int, *, only: Ref | None = None,
+          known: dict[Ref, tuple[float, float]] | None = None) -> dict[Ref, tuple[float, float]]:
+    """The feasible interval of every hidden cell given everything published with it; with
+    ``only``, the intervals of ``known`` are kept except in the component of ``only`` (hiding one
+    more cell changes nothing elsewhere)."""
+    intervals: dict[Ref, tuple[float, float]] = dict(known or {})
+    for refs, equations in _components(model):
+        if only is None or only in refs:
+            intervals.update(_component_bounds(model, refs, equations, threshold))
+    return intervals
+
+
+def small_groups(model: Model) -> set[Ref]:
+    """Cells of a wholly small group: an equation whose every non-zero term is a « < 5 » cell (a
+    breakdown of 3 people whose total is « < 5 » too). Nothing can widen their range beyond the
+    group's size without hiding zeros, so they are only required never to be known exactly."""
+    cells = set()
+    for eq in model.equations:
+        terms = [r for _, r in eq.terms if model.values[r]]
+        if terms and all(model.masks.get(r) == PRIMARY for r in terms):
+            cells.update(terms)
+    return cells
+
+
+def required_width(model: Model, ref: Ref, threshold: int, small: set[Ref]) -> int:
+    return 1 if ref in small else protection_width(threshold)
+
+
+def under_protected(model: Model, threshold: int, intervals: dict | None = None) -> list[Ref]:
+    """Hidden cells whose feasible interval is narrower than the protection range."""
+    intervals = audit(model, threshold) if intervals is None else intervals
+    small = small_groups(model)
+    weak = []
+    for ref, (low, high) in intervals.items():
+        low, high = math.ceil(low - 1e-6), (high if math.isinf(high) else math.floor(high + 1e-6))
+        if high - low < required_width(model, ref, threshold, small):
+            weak.append(ref)
+    return weak
+
+
+def protect(model: Model, threshold: int, *, max_rounds: int = 500) -> list[Ref]:
+    """Add secondary suppressions until every hidden cell is protected; returns what was added."""
+    added: list[Ref] = []
+    stuck: set[Ref] = set()
+    intervals = audit(model, threshold)
+    for _ in range(max_rounds):
+        weak = [r for r in under_protected(model, threshold, intervals) if r not in stuck]
+        if not weak:
+            break
+        choice = _complement(model, weak[0])
+        if choice is None:
+            log.warning("disclosure: no complementary cell left for %s", weak[0])
+            stuck.add(weak[0])
+            continue
+        model.masks[choice] = SECONDARY
+        added.append(choice)
+        intervals = audit(model, threshold, only=choice, known=intervals)
+    return added
+
+
+def _complement(model: Model, weak: Ref) -> Ref | None:
+    """The visible cell to hide for ``weak``: in the equations containing it (fewest hidden cells
+    first), then in the equations of its component, the cheapest non-zero count."""
+    def cost(ref):
+        return (ref in model.totals, model.values[ref], ref)
+
+    def candidates(eq):
+        return [r for _, r in eq.terms if not model.masks.get(r) and model.values[r] > 0]
+
+    own = [eq for eq in model.equations if any(r == weak for _, r in eq.terms)]
+    own.sort(key=lambda eq: sum(1 for _, r in eq.terms if model.masks.get(r)))
+    for eq in own:
+        found = candidates(eq)
+        if found:
+            return min(found, key=cost)
+    for refs, equations in _components(model):
+        if weak in refs:
+            found = [r for eq in equations for r in candidates(eq)]
+            return min(found, key=cost) if found else None
+    return None
+
+
+# --- applying the masks to the output -----------------------------------------------------------
+
+def protect_dashboard(dashboard: Dashboard) -> list[Ref]:
+    """Protect the dashboard's figures and tables together (in place); the cells it hid."""
+    model = build_model(dashboard)
+    added = protect(model, dashboard.threshold)
+    if not added:
+        _hide_derived(dashboard)
+        return added
+    tables = {t.code: t for t in dashboard.tables()}
+    figures = {f.code: f for f in dashboard.figures()}
+    for ref in added:
+        if ref[0] == "t":
+            _, code, i, j = ref
+            table = tables[code]
+            row = table.total if i == TOTAL_ROW else table.rows[i]
+            row.cells[j] = _hidden_cell(row.cells[j])
+        else:
+            _, code, part = ref
+            figure = figures[code]
+            if part == "value":
+                figure.value, figure.display, figure.mask = None, SECONDARY_LABEL, SECONDARY
+            else:
+                setattr(figure, part, _hidden_cell(getattr(figure, part)))
+    _hide_derived(dashboard)
+    return added
+
+
+def _hidden_cell(cell: Cell) -> Cell:
+    return Cell(None, SECONDARY_LABEL, SECONDARY, count=cell.count)
+
+
+def _hide_derived(dashboard: Dashboard) -> None:
+    """What is computed from a hidden count goes with it: shares, rates and intervals, ratios, a
+    rate figure, a mean's « sur N personnes », the accompaniments per beneficiary."""
+    threshold = dashboard.threshold
+    for table in dashboard.tables():
+        # A breakdown's shares are of its total (or of its base): hidden with it.
+        total_hidden = bool(table.total and table.total.cells and table.total.cells[0].mask)
+        for row in table.rows + ([table.total] if table.total else []):
+            for j, sources in table.derived.items():
+                if j >= len(row.cells) or row.cells[j].mask:
+                    continue
+                masks = [row.cells[s].mask for s in sources if s < len(row.cells) and row.cells[s].mask]
+                if table.kind == "breakdown" and total_hidden and row is not table.total:
+                    masks.append(SECONDARY)  # shares of a hidden total would give the total back
+                if not masks:
+                    continue
+                mask = PRIMARY if PRIMARY in masks else SECONDARY
+                if table.kind == "rate":
+                    row.cells[j] = Cell(None, NOT_COMPUTED if j == 2 else "", mask)
+                else:
+                    row.cells[j] = Cell(None, f"< {threshold}" if mask == PRIMARY else SECONDARY_LABEL, mask)
+    for figure in dashboard.figures():
+        parts = [c for c in (figure.numerator, figure.denominator) if c is not None]
+        if figure.kind == "rate" and any(c.mask for c in parts):
+            figure.value, figure.display, figure.interval = None, NOT_COMPUTED, ""
+            figure.mask = figure.mask or next(c.mask for c in parts if c.mask)
+            figure.detail = f"{figure.numerator.display} sur {figure.denominator.display} {figure.unit_label}" \
+                + HIDDEN_RATE
+        elif figure.kind in ("mean", "median") and figure.denominator is not None \
+                and figure.denominator.mask == SECONDARY and figure.detail.startswith("sur "):
+            figure.detail = f"sur {SECONDARY_LABEL} {figure.unit_label}"
+    ratio = dashboard.figure("resultats.accompagnements_par_beneficiaire")
+    sources = [dashboard.figure("moyens.accompagnements"), dashboard.figure("moyens.beneficiaires")]
+    if ratio is not None and ratio.value is not None and any(f is not None and f.mask for f in sources):
+        ratio.value, ratio.display, ratio.mask = None, SECONDARY_LABEL, SECONDARY
+
+
+def hidden_cells(dashboard: Dashboard) -> dict[Ref, str]:
+    """Every hidden count of a dashboard by reference (for tests and the method annex)."""
+    model = build_model(dashboard)
+    return {r: m for r, m in model.masks.items() if m}
+
+
