@@ -37,6 +37,7 @@ from mediation.badges.forms import (
 from mediation.badges.models import Assertion, BadgeClass, Endorsement, IssuerProfile
 from mediation.cases import policy as cases_policy
 from mediation.cases.models import Case
+from mediation.downloads import content_disposition, file_response
 from mediation.errors import DomainError
 from mediation.extensions import db
 from mediation.pagination import page_arg, paginate
@@ -71,7 +72,7 @@ def _image(data: bytes | str, mimetype: str, filename: str | None = None) -> Res
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Cache-Control"] = "no-cache"
     if filename and request.args.get("telecharger"):
-        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response.headers["Content-Disposition"] = content_disposition(filename)
     return response
 
 
@@ -280,8 +281,7 @@ def card_print(case_id: int):
     from mediation.badges.cards import card_pdf
 
     pdf = card_pdf(printed, structure_name=next((s.name for s in structures if s.id == structure_id), None))
-    response = current_app.response_class(pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = 'attachment; filename="carte-carnet-de-badges.pdf"'
+    response = file_response(pdf, "carte-carnet-de-badges.pdf", "application/pdf")
     response.headers["Cache-Control"] = "no-store"
     return response
 
