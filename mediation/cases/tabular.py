@@ -165,15 +165,22 @@ def _csv_rows(content: bytes, analysis: ImportAnalysis, columns, detect):
     except tabular.TableFileError as error:
         analysis.error(0, None, str(error))
         return None
+    refused = None
     for delimiter in (";", ","):
         head = []
         try:
             for cells in tabular.csv_rows(text, delimiter, max_rows=HEADER_SEARCH_ROWS):
                 head.append(cells)
-        except (csv.Error, tabular.TableFileError):
+        except csv.Error:
             pass
+        except tabular.TableFileError as error:
+            refused = refused or error
         if _find_header(head, columns, detect) is not None:
             break
+    else:
+        if refused is not None:
+            analysis.error(0, None, str(refused))
+            return None
     rows = []
     try:
         for cells in tabular.csv_rows(text, delimiter, max_rows=MAX_ROWS + HEADER_SEARCH_ROWS + 1):
