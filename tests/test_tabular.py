@@ -331,3 +331,17 @@ def _print_figures():
     yield
     for label, figure in FIGURES.items():
         print(f"[mesure] {label} : {figure}")
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(alphabet='ab;,"\r\n ', max_size=60), delimiter=st.sampled_from([";", ","]))
+def test_the_checked_csv_reader_reads_like_csv_reader(text, delimiter):
+    """The checked reader feeds csv.reader line by line (no io.StringIO copy): same records, same errors."""
+    def records(reader):
+        try:
+            return [(row, reader.line_num) for row in reader]
+        except csv.Error:
+            return "error"
+
+    assert records(tabular.csv_rows(text, delimiter)) == records(
+        csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))

@@ -174,12 +174,12 @@ def _csv_rows(content: bytes, analysis: ImportAnalysis, columns, detect):
         except csv.Error:
             pass
         except tabular.TableFileError as error:
-            refused = refused or error
+            refused = refused or str(error)  # the message only: the error's frames hold the reader
         if _find_header(head, columns, detect) is not None:
             break
     else:
         if refused is not None:
-            analysis.error(0, None, str(refused))
+            analysis.error(0, None, refused)
             return None
     rows = []
     try:
