@@ -111,10 +111,15 @@ def csv_text(rows: Iterable[Iterable], **options) -> str:
 def append_text_row(sheet, row: Iterable) -> None:
     """``sheet.append(row)`` for an openpyxl worksheet, keeping every string a text cell (openpyxl
     turns a string starting with ``=`` into a formula)."""
-    sheet.append(list(row))
-    for cell in sheet[sheet.max_row]:
-        if cell.data_type == "f":
-            cell.data_type = "s"
+    from openpyxl.cell.cell import Cell
+
+    values = []
+    for value in row:
+        if isinstance(value, str) and value.startswith("="):
+            value = Cell(sheet, value=value)
+            value.data_type = "s"
+        values.append(value)
+    sheet.append(values)
 
 
 # --- checked reading of uploaded files ------------------------------------------------------------
