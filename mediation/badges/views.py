@@ -37,6 +37,7 @@ from mediation.badges.forms import (
 from mediation.badges.models import Assertion, BadgeClass, Endorsement, IssuerProfile, Wallet
 from mediation.cases import policy as cases_policy
 from mediation.cases.models import Case
+from mediation.downloads import content_disposition
 from mediation.errors import DomainError
 from mediation.extensions import db
 from mediation.pagination import page_arg, paginate
@@ -71,7 +72,7 @@ def _image(data: bytes | str, mimetype: str, filename: str | None = None) -> Res
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Cache-Control"] = "no-cache"
     if filename and request.args.get("telecharger"):
-        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response.headers["Content-Disposition"] = content_disposition(filename)
     return response
 
 

@@ -8,7 +8,7 @@ blueprint is registered."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, url_for
+from flask import abort, flash, redirect, url_for
 from flask_login import current_user
 
 from mediation.badges.forms import EmptyForm
@@ -16,6 +16,7 @@ from mediation.badges.models import Wallet
 from mediation.badges.views import STAFF, _or_404, actionable_case, bp
 from mediation.carnet import wallet
 from mediation.carnet.cards import card_pdf
+from mediation.downloads import file_response
 from mediation.errors import DomainError
 from mediation.extensions import db
 from mediation.pathways import policy as pathways_policy
@@ -36,8 +37,7 @@ def card_print(case_id: int):
         structures[0].id if structures else None)
     printed = wallet.print_card(db.session, current_user, case.beneficiary, structure_id=structure_id)
     pdf = card_pdf(printed, structure_name=next((s.name for s in structures if s.id == structure_id), None))
-    response = current_app.response_class(pdf, mimetype="application/pdf")
-    response.headers["Content-Disposition"] = 'attachment; filename="carte-carnet-de-badges.pdf"'
+    response = file_response(pdf, "carte-carnet-de-badges.pdf", "application/pdf")
     response.headers["Cache-Control"] = "no-store"
     return response
 

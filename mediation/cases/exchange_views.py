@@ -12,7 +12,6 @@ import json
 import click
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -41,6 +40,7 @@ from mediation.cases.exchange_models import ImportKind
 from mediation.cases.models import Beneficiary
 from mediation.cases.views import filter_structures, filtered_activities, list_filters
 from mediation.directory.models import Structure
+from mediation.downloads import file_response
 from mediation.errors import DomainError, NotFound
 from mediation.extensions import db
 from mediation.jobs import enqueue
@@ -128,18 +128,8 @@ def import_discard(upload_id: int):
 
 def _download(export_or_sheets, fmt: str, filename: str):
     if fmt == "csv":
-        return Response(_chunks_then_close(exports.write_csv(export_or_sheets)), mimetype="text/csv",
-                        headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'})
-    return Response(_chunks_then_close(exports.write_xlsx(export_or_sheets)), mimetype=exchange.XLSX_MIMETYPE,
-                    headers={"Content-Disposition": f'attachment; filename="{filename}.xlsx"'})
-
-
-def _chunks_then_close(file, size: int = 64 * 1024):
-    try:
-        while chunk := file.read(size):
-            yield chunk
-    finally:
-        file.close()
+        return file_response(exports.write_csv(export_or_sheets), f"{filename}.csv", "text/csv")
+    return file_response(exports.write_xlsx(export_or_sheets), f"{filename}.xlsx", exchange.XLSX_MIMETYPE)
 
 
 def _filter_labels(filters: dict, structures) -> list[tuple[str, str]]:
@@ -204,8 +194,7 @@ def personal_data(beneficiary_id: int):
         filename = f"donnees-beneficiaire-{beneficiary.id}-{local_today().isoformat()}"
         if form.format.data == "json":
             body = json.dumps(data, ensure_ascii=False, indent=2, default=str)
-            return Response(body, mimetype="application/json",
-                            headers={"Content-Disposition": f'attachment; filename="{filename}.json"'})
+            return file_response(body, f"{filename}.json", "application/json")
         return _download(exports.personal_data_exports(current_user, data), "xlsx", filename)
     return render_template("cases_exchange/personal_data.html", form=form, beneficiary=beneficiary)
 

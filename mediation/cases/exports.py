@@ -17,13 +17,12 @@ access while the client reads).
 
 from __future__ import annotations
 
-import csv
 import io
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
@@ -55,6 +54,7 @@ from mediation.cases.models import (
 )
 from mediation.cases.search import person_condition
 from mediation.directory.models import Commune, Structure
+from mediation.tabular import CsvWriter
 from mediation.types import local_today, to_paris, utcnow
 
 BATCH = 1000
@@ -277,24 +277,16 @@ def export_beneficiaries(session: Session, user: User, search: str | None = None
 
 # --- writers ------------------------------------------------------------------------------------
 
-def _csv_value(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, date):
-        return value.strftime("%d/%m/%Y")
-    return str(value)
-
-
 def csv_chunks(export: Export) -> Iterator[str]:
     """The export as CSV text chunks (``;``, BOM first): stream them to the client."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer = CsvWriter(buffer, delimiter=";", lineterminator="\r\n", date_format="%d/%m/%Y", float_format=str)
     yield "\ufeff"
     for row in export.block:
-        writer.writerow([_csv_value(v) for v in row if v is not TITLE])
+        writer.writerow([v for v in row if v is not TITLE])
     writer.writerow(export.columns)
     for count, row in enumerate(export.rows, start=1):
-        writer.writerow([_csv_value(v) for v in row])
+        writer.writerow(row)
         if count % BATCH == 0:
             yield buffer.getvalue()
             buffer.seek(0)

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import csv
 import functools
-import io
 import re
 import unicodedata
-import warnings
-import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from mediation import tabular
 from mediation.cases.enums import (
     ActivityType,
     DemarcheThematique,
@@ -151,57 +149,47 @@ def _find_header(rows, columns: list[Column], detect: list[Column]):
 
 
 def _xlsx_rows(content: bytes, sheet_name: str, analysis: ImportAnalysis):
-    from openpyxl import load_workbook
-
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
-        analysis.error(0, None, "Le fichier n'est pas un classeur Excel (.xlsx) lisible : enregistrez-le au "
-                                "format .xlsx ou CSV UTF-8 et recommencez.")
+    """The sheet's rows, through the application's checked reader (archive checked, sheet streamed)."""
+    try:  # read_table reports the excess of rows
+        return tabular.xlsx_rows(content, header_key, sheet_name, max_rows=MAX_ROWS + HEADER_SEARCH_ROWS + 1,
+                                 max_columns=MAX_COLUMNS)
+    except tabular.TableFileError as error:
+        analysis.error(0, None, str(error))
         return None
-    try:
-        names = {header_key(n): n for n in workbook.sheetnames}
-        sheet = workbook[names[header_key(sheet_name)]] if header_key(sheet_name) in names else workbook.worksheets[0]
-        rows = []
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for row in sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS):
-                rows.append(list(row))
-                if len(rows) > MAX_ROWS + HEADER_SEARCH_ROWS:  # read_table reports the excess
-                    break
-        return rows
-    finally:
-        workbook.close()
 
 
 def _csv_rows(content: bytes, analysis: ImportAnalysis, columns, detect):
     try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        analysis.error(0, None, "Le fichier n'est pas encodé en UTF-8 : enregistrez-le au format « CSV UTF-8 » "
-                                "et recommencez.")
+        text = tabular.decode_csv(content)
+        tabular.check_csv(text)
+    except tabular.TableFileError as error:
+        analysis.error(0, None, str(error))
         return None
+    refused = None
     for delimiter in (";", ","):
         head = []
-        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
         try:
-            for _ in range(HEADER_SEARCH_ROWS):
-                head.append(next(reader))
-        except (StopIteration, csv.Error):
+            for cells in tabular.csv_rows(text, delimiter, max_rows=HEADER_SEARCH_ROWS):
+                head.append(cells)
+        except csv.Error:
             pass
+        except tabular.TableFileError as error:
+            refused = refused or str(error)  # the message only: the error's frames hold the reader
         if _find_header(head, columns, detect) is not None:
             break
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    else:
+        if refused is not None:
+            analysis.error(0, None, refused)
+            return None
     rows = []
     try:
-        for cells in reader:
-            rows.append(cells)
-            if len(rows) > MAX_ROWS + HEADER_SEARCH_ROWS:
-                break
+        for cells in tabular.csv_rows(text, delimiter, max_rows=MAX_ROWS + HEADER_SEARCH_ROWS + 1):
+            rows.append(cells[:MAX_COLUMNS])
     except csv.Error:
         analysis.error(len(rows) + 1, None, "ligne illisible : vérifiez les guillemets.")
+        return None
+    except tabular.TableFileError as error:
+        analysis.error(0, None, str(error))
         return None
     return rows
 

@@ -84,6 +84,7 @@ def _cell(ref: str, value, style: int) -> str:
         value = value.date()
     if isinstance(value, date):
         return f'<c r="{ref}" s="{DATE}"><v>{(value - _EPOCH).days}</v></c>'
+    # An inline string is a text cell: "=HYPERLINK(…)" stays text, never a formula (mediation.tabular).
     text = escape(_ILLEGAL.sub("", str(value)))
     space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
     return f'<c r="{ref}" t="inlineStr"{_s(style)}><is><t{space}>{text}</t></is></c>'

@@ -11,7 +11,6 @@ reusable from the API or a CLI command.
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,6 +30,7 @@ from mediation.directory.national_schema import (
     LIST_SEPARATOR,
 )
 from mediation.errors import DomainError, Forbidden
+from mediation.tabular import TableFileError, check_csv, csv_rows, csv_text, decode_csv
 
 MAX_ROWS = 5000
 REQUIRED_COLUMNS = ("nom", "code_insee")
@@ -38,9 +38,10 @@ REQUIRED_COLUMNS = ("nom", "code_insee")
 
 # --- export ----------------------------------------------------------------------------------
 
-def _cell(structure: Structure, column: str, attr: str | None) -> str:
+def _cell(structure: Structure, column: str, attr: str | None) -> Any:
+    """The cell's value; text goes through the application's CSV writer (formulas neutralised)."""
     if column == "id":
-        return str(structure.id)
+        return structure.id
     if column == "pivot":
         return structure.siret or structure.rna or ""
     if column == "commune":
@@ -52,14 +53,14 @@ def _cell(structure: Structure, column: str, attr: str | None) -> str:
         return ""
     if attr in LIST_FIELDS_BY_ATTR or attr == "courriels":
         return LIST_SEPARATOR.join(value)
-    if isinstance(value, float):
-        return repr(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
 
 
-def export_rows(structures: Iterable[Structure]) -> Iterable[list[str]]:
+def export_rows(structures: Iterable[Structure]) -> Iterable[list]:
     yield list(CSV_HEADER)
     for structure in structures:
         yield [_cell(structure, column, attr) for column, attr in CSV_COLUMNS]
@@ -67,10 +68,7 @@ def export_rows(structures: Iterable[Structure]) -> Iterable[list[str]]:
 
 def export_csv(structures: Iterable[Structure]) -> str:
     """The structures as a national-schema CSV document (their commune must be loaded)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerows(export_rows(structures))
-    return buffer.getvalue()
+    return csv_text(export_rows(structures))
 
 
 # --- import ----------------------------------------------------------------------------------
@@ -117,24 +115,27 @@ class _Row:
 
 
 def _decode(content: bytes | str, report: ImportReport) -> str | None:
-    if isinstance(content, str):
-        return content.lstrip("\ufeff")
+    """The text of the file, checked by the application's reader (UTF-8, no huge line)."""
     try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        report.error(0, None, "Le fichier n'est pas encodé en UTF-8 : enregistrez-le au format « CSV UTF-8 » "
-                              "et recommencez.")
+        text = decode_csv(content)
+        check_csv(text)
+    except TableFileError as error:
+        report.error(0, None, str(error))
         return None
+    return text
 
 
 def _read(text: str, report: ImportReport) -> tuple[list[str], list[tuple[int, dict]]] | None:
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv_rows(text, delimiter, max_rows=MAX_ROWS + 2)
     try:
         header = [h.strip().lstrip("\ufeff").lower() for h in next(reader, [])]
     except csv.Error as error:
         report.error(1, None, f"Ligne d'en-tête illisible ({error}).")
+        return None
+    except TableFileError as error:
+        report.error(1, None, str(error))
         return None
     if not any(header):
         report.error(0, None, "Le fichier est vide : la première ligne doit nommer les colonnes "
@@ -165,6 +166,8 @@ def _read(text: str, report: ImportReport) -> tuple[list[str], list[tuple[int, d
             rows.append((start, dict(zip(header, cells, strict=True))))
     except csv.Error as error:
         report.error(line + 1, None, f"Ligne illisible ({error}) : vérifiez les guillemets.")
+    except TableFileError as error:
+        report.error(line + 1, None, str(error))
     return header, rows
 
 

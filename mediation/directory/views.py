@@ -7,7 +7,7 @@ acts through ``directory.services`` / ``directory.staff`` / ``directory.exchange
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 from wtforms import Field
@@ -17,6 +17,7 @@ from mediation.directory import exchange, forms, policy, services, staff
 from mediation.directory.loans import active_loans
 from mediation.directory.models import Commune, StaffMembership, Structure, Territory
 from mediation.directory.national_schema import LIST_FIELDS
+from mediation.downloads import file_response
 from mediation.errors import DomainError
 from mediation.extensions import db
 from mediation.pagination import page_arg, paginate
@@ -129,10 +130,7 @@ def structure_list():
 def structure_export():
     structures = db.session.scalars(_filtered_structures(_structure_filters())).all()
     filename = f"lieux-mediation-numerique-{local_today().isoformat()}.csv"
-    return Response(
-        exchange.export_csv(structures), mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return file_response(exchange.export_csv(structures), filename, "text/csv")
 
 
 @bp.route("/structures/<int:structure_id>")

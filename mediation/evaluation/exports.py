@@ -8,12 +8,12 @@ and the method (threshold), so the figures can be traced back.
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import date
 
 from mediation.evaluation.method import SECONDARY_LABEL, threshold_label
 from mediation.evaluation.results import Cell, Dashboard, Figure, Table
+from mediation.tabular import CsvWriter, append_text_row
 from mediation.types import to_paris
 
 FIGURE_COLUMNS = ["Code", "Indicateur", "Valeur", "Unité", "Numérateur", "Dénominateur", "IC 95 %", "Détail",
@@ -86,7 +86,7 @@ def dashboard_xlsx(dashboard: Dashboard) -> bytes:
     for name, rows, titles in dashboard_sheets(dashboard):
         sheet = workbook.create_sheet(name)
         for index, row in enumerate(rows):
-            sheet.append(row)
+            append_text_row(sheet, row)
             if index in titles:
                 sheet.cell(row=index + 1, column=1).font = bold
         sheet.column_dimensions["A"].width = 48
@@ -97,26 +97,21 @@ def dashboard_xlsx(dashboard: Dashboard) -> bytes:
     return buffer.getvalue()
 
 
-def _csv_value(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        text = f"{value:.1f}".rstrip("0").rstrip(".") if not value.is_integer() else str(int(value))
-        return text.replace(".", ",")
-    if isinstance(value, date):
-        return value.strftime("%d/%m/%Y")
-    return str(value)
+def _decimal_comma(value: float) -> str:
+    text = f"{value:.1f}".rstrip("0").rstrip(".") if not value.is_integer() else str(int(value))
+    return text.replace(".", ",")
 
 
 def dashboard_csv(dashboard: Dashboard) -> str:
     """Every sheet one after the other (``;``, decimal comma, UTF-8 with BOM for spreadsheets)."""
     buffer = io.StringIO()
     buffer.write("\ufeff")
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer = CsvWriter(buffer, delimiter=";", lineterminator="\r\n", date_format="%d/%m/%Y",
+                       float_format=_decimal_comma)
     for name, rows, _ in dashboard_sheets(dashboard):
         writer.writerow([f"== {name} =="])
         for row in rows:
-            writer.writerow([_csv_value(v) for v in row])
+            writer.writerow(row)
         writer.writerow([])
     return buffer.getvalue()
 
@@ -131,12 +126,8 @@ def open_data_csv(dashboard: Dashboard, start: date, end: date) -> str:
     small cells suppressed like everywhere (« < 5 », « s »)."""
     table = dashboard.table("maillage.communes")
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = CsvWriter(buffer, lineterminator="\n")
     writer.writerow(OPEN_DATA_COLUMNS)
     for row in table.rows if table else []:
-        values = []
-        for cell in row.cells:
-            value = _value(cell)
-            values.append("" if value is None else value)
-        writer.writerow([start.isoformat(), end.isoformat(), row.key, row.label, *values])
+        writer.writerow([start.isoformat(), end.isoformat(), row.key, row.label, *[_value(c) for c in row.cells]])
     return buffer.getvalue()

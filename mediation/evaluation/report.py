@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import unicodedata
 from dataclasses import replace
 from datetime import date
 
@@ -88,8 +89,9 @@ def render_pdf(html: str) -> bytes:
 
 
 def _slug(text: str) -> str:
-    text = re.sub(r"[^a-z0-9]+", "-", text.lower().encode("ascii", "ignore").decode()).strip("-")
-    return text[:60] or "rapport"
+    """Lower-case words joined by hyphens, accents kept (the download gives an ASCII fallback name)."""
+    text = re.sub(r"[\W_]+", "-", unicodedata.normalize("NFC", text).lower()).strip("-")
+    return text[:60].strip("-") or "rapport"
 
 
 def build(session: Session, user: User, f: EvaluationFilter, fmt: ReportFormat, *, compare: str | None = None,

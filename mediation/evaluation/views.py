@@ -16,6 +16,7 @@ from wtforms.fields.choices import SelectChoice
 from mediation.auth.forms import EmptyForm
 from mediation.auth.models import Role, User
 from mediation.directory.models import Structure, Territory
+from mediation.downloads import file_response
 from mediation.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from mediation.evaluation import charts, exports, indicators, policy, report, services
 from mediation.evaluation.forms import (
@@ -130,10 +131,8 @@ def _dashboard_or_400(*, compute: bool = True):
     return scope, indicators.compute_dashboard(scope, compare=compare) if compute else None
 
 
-def _download(content: bytes | str, filename: str, mimetype: str) -> Response:
-    response = Response(content, mimetype=mimetype)
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
+def _download(content, filename: str, mimetype: str) -> Response:
+    return file_response(content, filename, mimetype)
 
 
 @bp.route("/export.xlsx")
@@ -185,12 +184,12 @@ def export_activities(fmt: str):
     record(db.session, "export.activities", actor=current_user, details={"filters": scope.filter.query_args(),
                                                                          "format": fmt, "from": "evaluation"})
     name = f"activites-anonymisees-{scope.start}-{scope.end}"
+    # The rows are read now, into a spooled temporary file (memory bounded, then disk): the download
+    # streams that file, with no database access once the request is over.
     if fmt == "csv":
-        return Response(case_exports.csv_chunks(export), mimetype="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
-    with case_exports.write_xlsx(export) as spooled:
-        content = spooled.read()
-    return _download(content, f"{name}.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        return _download(case_exports.write_csv(export), f"{name}.csv", "text/csv")
+    return _download(case_exports.write_xlsx(export), f"{name}.xlsx",
+                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 class _NoIdentity:

@@ -26,6 +26,7 @@ from mediation.cases import policy as cases_policy
 from mediation.cases.models import Beneficiary
 from mediation.directory.models import Structure
 from mediation.directory.notifications import NotificationKind
+from mediation.downloads import file_response
 from mediation.errors import DomainError, Forbidden, ValidationFailed
 from mediation.extensions import db
 from mediation.mandates import attestation, policy, services
@@ -122,10 +123,7 @@ def _status(error: DomainError | None) -> int:
 
 
 def _pdf_response(data: bytes, filename: str):
-    response = make_response(data)
-    response.headers["Content-Type"] = "application/pdf"
-    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    return response
+    return file_response(data, filename, "application/pdf", inline=True)
 
 
 # --- list -----------------------------------------------------------------------------------
@@ -464,11 +462,9 @@ def signed_scan(mandate_id: int):
     if request.method == "GET":
         if mandate.signed_scan is None:
             abort(404)
-        response = make_response(mandate.signed_scan)
-        response.headers["Content-Type"] = mandate.signed_scan_type
         extension = {"application/pdf": "pdf", "image/jpeg": "jpg", "image/png": "png"}[mandate.signed_scan_type]
-        response.headers["Content-Disposition"] = f'attachment; filename="mandat-signe-{mandate.reference}.{extension}"'
-        return response
+        return file_response(mandate.signed_scan, f"mandat-signe-{mandate.reference}.{extension}",
+                             mandate.signed_scan_type)
     form = ScanForm()
     if form.validate_on_submit():
         upload = form.scan.data
