@@ -130,7 +130,6 @@ def keep_despite_error() -> None:
     record) is committed; the services record it before writing anything else, and whatever the
     request writes after this call follows the default rule (rolled back)."""
     db.session.commit()
-    g.kept_despite_error = True
 
 
 UNAVAILABLE = ("Service indisponible", "La base de données est momentanément indisponible ; rien n'a été "

@@ -209,6 +209,7 @@ def mandate_revocation(mandate_id: int):
         return redirect(url_for("wallet.home"))
     live = mandate.live_authorizations()
     form = WalletRevocationForm()
+    status = 200
     form.demarches.choices = [(a.demarche.value, a.demarche.label) for a in live]
     if request.method == "GET":
         form.demarches.data = [a.demarche.value for a in live]
