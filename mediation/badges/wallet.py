@@ -173,7 +173,7 @@ def _record_success(session: Session, keys: list[str]) -> None:
 
 
 def _wrong(session: Session, keys: list[str], message: str) -> None:
-    """Record a wrong try (the caller commits: a form error is answered with status 200); the try
+    """Record a wrong try (the caller keeps it with mediation.web.keep_despite_error); the try
     that locks says so at once, the next ones are refused with Locked (429)."""
     locks = [ratelimit.record_failure(session, WRONG_CODES, key) for key in keys]
     remaining = max((lock for lock in locks if lock is not None), default=None)
