@@ -3,24 +3,38 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SelectMultipleField, widgets
+from wtforms import Form, SelectMultipleField, widgets
+
+from mediation.errors import DomainError
+
+UNPROCESSABLE = 422  # a form re-rendered after a refusal: the request is rolled back (mediation.web)
 
 
 class BaseForm(FlaskForm):
     class Meta:
         locales = ["fr_FR", "fr"]
 
-    def add_domain_error(self, error) -> None:
-        """Attach a service's DomainError to its field (or to the form as a whole)."""
-        field = getattr(self, error.field, None) if getattr(error, "field", None) else None
-        if field is not None:
-            field.errors = [*field.errors, error.message] if isinstance(field.errors, list) else [error.message]
+
+def show_domain_error(form: Form, error: DomainError, aliases: dict[str, str] | None = None) -> int:
+    """Put a service's refusal on the form and return the status to answer with.
+
+    ``error.errors`` (field name -> message) go on their fields, or else ``error.message`` on
+    ``error.field``; ``aliases`` maps a service's name to the form's field ("" for the form as a
+    whole). What names no field of the form goes to the form-level errors (never lost). The status
+    is 422 (429 when sign-in is locked), so the request is rolled back (mediation.web)."""
+    aliases = aliases or {}
+    items = dict(error.errors)
+    if not items or (error.field and error.field not in items):
+        items.setdefault(error.field or "", error.message)
+    for name, message in items.items():
+        name = aliases.get(name, name)
+        target = form[name] if name and name in form else None
+        if target is None:
+            if message not in form.form_errors:
+                form.form_errors.append(message)
         else:
-            self.form_errors.append(error.message)
-        for name, message in (getattr(error, "errors", None) or {}).items():
-            target = getattr(self, name, None)
-            if target is not None:
-                target.errors = [*target.errors, message] if isinstance(target.errors, list) else [message]
+            target.errors = [*target.errors, message]
+    return error.status_code if error.status_code == 429 else UNPROCESSABLE
 
 
 class CheckboxListField(SelectMultipleField):

@@ -1,4 +1,11 @@
-"""Request-wide behaviour: one commit per request, security headers, errors, template helpers."""
+"""Request-wide behaviour: one commit per request, security headers, errors, template helpers.
+
+A request commits once, at its end, only if it succeeded: an exception (whatever handles it), an
+error status (>= 400) or a refusal told to the user (a message flashed with category "error")
+rolls everything back, so handlers never roll back themselves. A form re-rendered after a
+``DomainError`` answers 422 (:func:`mediation.forms.show_domain_error`). The only way to keep a
+write despite an error is :func:`mediation.transaction.keep_despite_error` (failed attempts that
+feed throttling)."""
 
 from __future__ import annotations
 
@@ -15,6 +22,7 @@ from flask import (
     g,
     jsonify,
     make_response,
+    message_flashed,
     redirect,
     render_template,
     request,
@@ -26,7 +34,6 @@ from werkzeug.exceptions import HTTPException
 
 from mediation.errors import DomainError
 from mediation.extensions import db, login_manager
-from mediation.transaction import rollback_only  # noqa: F401 (moved there; still importable from here)
 from mediation.types import LOCAL_TIMEZONE, to_paris
 
 log = logging.getLogger("mediation")
@@ -69,9 +76,11 @@ def init_app(app: Flask) -> None:
             return redirect(url_for("auth.totp_setup"))
         return None
 
+    message_flashed.connect(_note_refusal, app)
+
     @app.after_request
     def commit_or_rollback(response):
-        if g.get("rollback_only") or response.status_code >= 400:
+        if g.get("request_failed") or g.get("refused") or response.status_code >= 400:
             with contextlib.suppress(sa.exc.OperationalError, sa.exc.InterfaceError):
                 db.session.rollback()
         else:
@@ -107,6 +116,12 @@ def init_app(app: Flask) -> None:
     register_template_helpers(app)
 
 
+def _note_refusal(sender, message, category, **extra) -> None:
+    """A message of category "error" tells the user the action was refused: nothing is saved."""
+    if category == "error":
+        g.refused = True
+
+
 UNAVAILABLE = ("Service indisponible", "La base de données est momentanément indisponible ; rien n'a été "
                "enregistré. Réessayez dans un instant.")
 UNAVAILABLE_PAGE = """<!doctype html>
@@ -127,6 +142,13 @@ def database_unavailable_response():
     response.headers["Retry-After"] = "5"
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def _request_failed() -> None:
+    """An exception reached the error handlers: nothing the request wrote is committed."""
+    g.request_failed = True
+    with contextlib.suppress(sa.exc.SQLAlchemyError):
+        db.session.rollback()
 
 
 def _error_response(status: int, title: str, message: str):
@@ -153,7 +175,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        db.session.rollback()
+        _request_failed()
         return _error_response(
             400, "Formulaire expiré", "Le formulaire a expiré ou n'est pas valide : rechargez la page et "
             "recommencez."
@@ -161,12 +183,12 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError):
-        db.session.rollback()
+        _request_failed()
         return _error_response(error.status_code, "Action impossible", error.message)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        db.session.rollback()
+        _request_failed()
         title, message = messages.get(error.code, (error.name, error.description or ""))
         if error.code == 400 and error.description and "browser (or proxy)" not in error.description:
             message = error.description
@@ -179,8 +201,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(sa.exc.InterfaceError)
     def database_down(error):
         log.error("database unavailable: %s", type(error).__name__)
-        with contextlib.suppress(sa.exc.SQLAlchemyError):
-            db.session.rollback()
+        _request_failed()
         return database_unavailable_response()
 
     @app.errorhandler(Exception)
@@ -188,8 +209,7 @@ def register_error_handlers(app: Flask) -> None:
         if isinstance(error, HTTPException):
             return http_error(error)
         log.exception("unexpected error on %s %s", request.method, request.endpoint)
-        with contextlib.suppress(sa.exc.SQLAlchemyError):
-            db.session.rollback()
+        _request_failed()
         return _error_response(500, *messages[500])
 
 

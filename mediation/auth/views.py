@@ -26,9 +26,10 @@ from mediation.auth.forms import (
 from mediation.auth.models import User
 from mediation.errors import DomainError, NotFound
 from mediation.extensions import db
+from mediation.forms import UNPROCESSABLE, show_domain_error
 from mediation.policy import AUTHENTICATED, PUBLIC, access
 from mediation.redirects import safe_target
-from mediation.transaction import rollback_only
+from mediation.transaction import keep_despite_error
 
 bp = Blueprint("auth", __name__)
 
@@ -58,9 +59,9 @@ def login():
         try:
             user = services.authenticate(db.session, form.email.data, form.password.data)
         except DomainError as error:
-            db.session.commit()  # keep the failed attempt: it feeds throttling
+            keep_despite_error()  # the failed attempt feeds throttling
             form.form_errors.append(error.message)
-            return render_template("auth/login.html", form=form), error.status_code if error.status_code == 429 else 200
+            return render_template("auth/login.html", form=form), 429 if error.status_code == 429 else UNPROCESSABLE
         if user.totp_enabled:
             session[PENDING_KEY] = user.id
             session["next"] = _safe_next(request.args.get("next"))
@@ -81,6 +82,7 @@ def login_second_factor():
     if user is None:
         return redirect(url_for("auth.login"))
     form = TotpForm()
+    status = 200
     if form.validate_on_submit():
         remaining = services.lock_remaining(db.session, user.email)
         code = form.code.data.strip()
@@ -94,9 +96,10 @@ def login_second_factor():
             flash("Vous avez utilisé un code de secours. Il ne servira plus.", "warning")
         else:
             remaining = services.record_failed_second_factor(db.session, user)
-            db.session.commit()  # keep the failed attempt: it feeds throttling
+            keep_despite_error()  # the failed attempt feeds throttling
             form.code.errors.append(services.locked_message(remaining) if remaining
                                     else "Code incorrect ou déjà utilisé.")
+            status = UNPROCESSABLE
         if method:
             target = session.get("next")
             services.complete_login(db.session, user, method=method)
@@ -106,7 +109,7 @@ def login_second_factor():
             return devices.remember(redirect(_safe_next(target)), user.email)
         if remaining:
             return render_template("auth/second_factor.html", form=form), 429
-    return render_template("auth/second_factor.html", form=form)
+    return render_template("auth/second_factor.html", form=form), status
 
 
 @bp.route("/deconnexion", methods=["POST"])
@@ -149,18 +152,19 @@ def totp_setup():
     secret = session.get("totp_setup_secret") or services.new_totp_secret()
     session["totp_setup_secret"] = secret
     form = TotpSetupForm()
+    status = 200
     if form.validate_on_submit():
         try:
             codes = services.enable_totp(db.session, current_user, secret, form.code.data)
         except DomainError as error:
-            form.add_domain_error(error)
+            status = show_domain_error(form, error)
         else:
             session.pop("totp_setup_secret", None)
             _sign_in_again("totp")  # new session id with the 2nd factor, other sessions end
             db.session.commit()
             return render_template("auth/recovery_codes.html", codes=codes, regenerated=False)
     uri = services.totp_uri(current_user, secret)
-    return render_template("auth/totp_setup.html", form=form, qr=qr_svg(uri), secret=secret)
+    return render_template("auth/totp_setup.html", form=form, qr=qr_svg(uri), secret=secret), status
 
 
 @bp.route("/mot-de-passe-oublie", methods=["GET", "POST"])
@@ -184,30 +188,30 @@ def password_reset(token: str):
         flash(error.message, "error")
         return redirect(url_for("auth.password_forgotten"))
     form = PasswordResetForm()
+    status = 200
     if form.validate_on_submit():
         try:
             services.reset_password(db.session, user, form.password.data)
         except DomainError as error:
-            rollback_only()
-            form.add_domain_error(error)
+            status = show_domain_error(form, error)
         else:
             flash("Votre mot de passe a été modifié. Vous pouvez vous connecter.", "success")
             return redirect(url_for("auth.login"))
-    return render_template("auth/password_reset.html", form=form)
+    return render_template("auth/password_reset.html", form=form), status
 
 
 def _refused(form, error: DomainError) -> None:
     """Show a service's refusal on the form. A wrong current password or code was recorded as a
     failed sign-in: keep that record (it feeds throttling); otherwise commit nothing."""
     if isinstance(error, (services.ReauthenticationFailed, services.LoginLocked)):
-        db.session.commit()
-    else:
-        rollback_only()
-    form.add_domain_error(error)
+        keep_despite_error()
+    show_domain_error(form, error)
 
 
 def _form_status(error: DomainError | None) -> int:
-    return 429 if isinstance(error, services.LoginLocked) else 200
+    if error is None:
+        return 200
+    return 429 if isinstance(error, services.LoginLocked) else UNPROCESSABLE
 
 
 def _sign_in_again(reason: str) -> None:
@@ -316,6 +320,7 @@ def token_list():
 @access(*TOKEN_ROLES)
 def token_new():
     form = ApiTokenForm()
+    status = 200
     if current_user.role in services.ROLE_API_SCOPES:
         form.scopes.choices = [c for c in form.scopes.choices if c.value in services.ROLE_API_SCOPES[current_user.role]]
     if form.validate_on_submit():
@@ -323,12 +328,11 @@ def token_new():
             token, raw = services.create_api_token(db.session, current_user, form.name.data,
                                                    form.scopes.data, days=form.days.data)
         except DomainError as error:
-            rollback_only()
-            form.add_domain_error(error)
+            status = show_domain_error(form, error)
         else:
             return render_template("auth/token_created.html", token=token, raw=raw,
                                    scopes=services.API_SCOPES)
-    return render_template("auth/token_new.html", form=form)
+    return render_template("auth/token_new.html", form=form), status
 
 
 @bp.route("/compte/jetons/<int:token_id>/revocation", methods=["POST"])

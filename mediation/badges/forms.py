@@ -1,5 +1,5 @@
 """Forms of badges (staff) and of the wallet (public). Rules live in the services; their errors
-are attached back to the fields with ``add_domain_error``."""
+are attached back to the fields with ``mediation.forms.show_domain_error``."""
 
 from __future__ import annotations
 

@@ -40,11 +40,11 @@ from mediation.cases.models import Case
 from mediation.downloads import content_disposition
 from mediation.errors import DomainError
 from mediation.extensions import db
+from mediation.forms import show_domain_error
 from mediation.pagination import page_arg, paginate
 from mediation.pathways import policy as pathways_policy
 from mediation.pathways.models import Milestone, PathwayTemplate
 from mediation.policy import PUBLIC, access
-from mediation.transaction import rollback_only
 
 ob = Blueprint("ob", __name__)
 bp = Blueprint("badges", __name__, url_prefix="/badges")
@@ -238,7 +238,6 @@ def issue(case_id: int):
             validation_id = int(form.validation_id.data or 0)
             services.issue_manually(db.session, current_user, case, validation_id)
         except (DomainError, ValueError) as error:
-            rollback_only()
             flash(getattr(error, "message", "Validation inconnue."), "error")
         else:
             flash("Badge délivré.", "success")
@@ -255,6 +254,7 @@ def _case_assertion(case: Case, assertion_id: int) -> Assertion:
           methods=["GET", "POST"])
 @access(*STAFF)
 def revoke(case_id: int, assertion_id: int, action: str):
+    status = 200
     case = actionable_case(case_id)
     found = _case_assertion(case, assertion_id)
     form = ReasonForm()
@@ -268,14 +268,14 @@ def revoke(case_id: int, assertion_id: int, action: str):
                 flash("Badge révoqué et délivré à nouveau.", "success")
             return redirect(url_for("badges.person", case_id=case.id))
         except DomainError as error:
-            rollback_only()
-            form.add_domain_error(error)
-    return render_template("badges/revoke.html", case=case, assertion=found, form=form, action=action)
+            status = show_domain_error(form, error)
+    return render_template("badges/revoke.html", case=case, assertion=found, form=form, action=action), status
 
 
 # --- verification -------------------------------------------------------------------------------
 
 def _verify_page(case: Case | None):
+    status = 200
     form = VerifyForm()
     result = None
     if form.validate_on_submit():
@@ -286,12 +286,12 @@ def _verify_page(case: Case | None):
         except verification.ValidatorUnavailable as error:
             form.form_errors.append(error.message)
         except DomainError as error:
-            form.add_domain_error(error)
+            status = show_domain_error(form, error)
     import_form = ImportForm(url=result.assertion_url) if result and result.valid else None
     return render_template("badges/verify.html", form=form, result=result, case=case, import_form=import_form,
                            available=verification.available(),
                            can_import=case is not None and policy.can_issue(current_user),
-                           person_label=cases_policy.beneficiary_label(current_user, case.beneficiary) if case else None)
+                           person_label=cases_policy.beneficiary_label(current_user, case.beneficiary) if case else None), status
 
 
 @bp.route("/verifier", methods=["GET", "POST"])
@@ -320,7 +320,6 @@ def case_import(case_id: int):
         result = verification.verify(db.session, url=form.url.data)
         verification.import_external(db.session, current_user, case, structure_id, result)
     except DomainError as error:
-        rollback_only()
         flash(error.message, "error")
         return redirect(url_for("badges.case_verify", case_id=case.id))
     flash("Badge vérifié et ajouté au dossier de la personne.", "success")
@@ -346,6 +345,7 @@ def load_class(class_id: int) -> BadgeClass:
 @bp.route("/modeles/<int:class_id>", methods=["GET", "POST"])
 @access(*STAFF)
 def class_detail(class_id: int):
+    status = 200
     found = load_class(class_id)
     can_manage = policy.can_manage_badge_class(current_user, found)
     form = BadgeClassForm(obj=None if request.method == "POST" else found)
@@ -361,14 +361,13 @@ def class_detail(class_id: int):
                 flash("Badge modifié.", "success")
                 return redirect(url_for("badges.class_detail", class_id=found.id))
             except DomainError as error:
-                rollback_only()
-                form.add_domain_error(error)
+                status = show_domain_error(form, error)
     endorse_form = EndorseForm()
     endorse_form.structure_id.choices = [("", "— Choisir —")] + [
         (str(s.id), s.name) for s in policy.endorsing_structures(db.session, current_user)]
     return render_template("badges/class_detail.html", badge_class=found, form=form, can_manage=can_manage,
                            endorse_form=endorse_form, button=EmptyForm(),
-                           document_url=documents.badge_class_url(found))
+                           document_url=documents.badge_class_url(found)), status
 
 
 @bp.route("/modeles/<int:class_id>/approbations", methods=["POST"])
@@ -387,7 +386,6 @@ def endorse(class_id: int):
             services.endorse(db.session, current_user, found, structure, form.comment.data)
             flash("Approbation enregistrée : elle figure désormais dans le badge.", "success")
         except (DomainError, ValueError) as error:
-            rollback_only()
             flash(getattr(error, "message", "Structure inconnue."), "error")
     return redirect(url_for("badges.class_detail", class_id=found.id))
 
@@ -404,7 +402,6 @@ def endorsement_withdraw(endorsement_id: int):
             services.withdraw_endorsement(db.session, current_user, found)
             flash("Approbation retirée.", "success")
         except DomainError as error:
-            rollback_only()
             flash(error.message, "error")
     return redirect(url_for("badges.class_detail", class_id=badge.id))
 
@@ -420,6 +417,7 @@ def issuer_list():
 @bp.route("/emetteurs/<int:issuer_id>", methods=["GET", "POST"])
 @access(*MANAGERS)
 def issuer_edit(issuer_id: int):
+    status = 200
     profile = _or_404(policy.get_issuer(db.session, current_user, issuer_id))
     form = IssuerForm(obj=profile)
     if form.validate_on_submit():
@@ -429,10 +427,9 @@ def issuer_edit(issuer_id: int):
             flash("Profil d'émetteur enregistré.", "success")
             return redirect(url_for("badges.issuer_list"))
         except DomainError as error:
-            rollback_only()
-            form.add_domain_error(error)
+            status = show_domain_error(form, error)
     return render_template("badges/issuer_form.html", profile=profile, form=form,
-                           document_url=documents.issuer_url(profile))
+                           document_url=documents.issuer_url(profile)), status
 
 
 @bp.route("/parcours/<int:template_id>", methods=["GET", "POST"])
@@ -462,6 +459,7 @@ def settings(template_id: int):
 def workshop(activity_id: int):
     """Validate the step observed in a workshop for every enrolled participant and issue the badges
     (a job with a progress bar)."""
+    status = 200
     activity = _or_404(cases_policy.get_activity(db.session, current_user, activity_id))
     if not policy.can_issue(current_user):
         abort(403)
@@ -479,7 +477,6 @@ def workshop(activity_id: int):
             job = bulk.start(db.session, current_user, activity, milestone_id, structure_id)
             return redirect(url_for("jobs.job_detail", job_id=job.id))
         except DomainError as error:
-            rollback_only()
-            form.add_domain_error(error)
+            status = show_domain_error(form, error)
     return render_template("badges/workshop.html", activity=activity, form=form,
-                           participants=len(activity.participations), has_choices=bool(choices))
+                           participants=len(activity.participations), has_choices=bool(choices)), status

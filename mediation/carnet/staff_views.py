@@ -21,7 +21,6 @@ from mediation.errors import DomainError
 from mediation.extensions import db
 from mediation.pathways import policy as pathways_policy
 from mediation.policy import access
-from mediation.transaction import rollback_only
 
 
 @bp.route("/dossiers/<int:case_id>/carte", methods=["POST"])
@@ -54,7 +53,6 @@ def card_revoke(case_id: int, card_id: int):
             wallet.revoke_card(db.session, current_user, wallet.get_card(db.session, the_wallet, card_id))
             flash("Carte désactivée : elle n'ouvre plus le carnet. Imprimez-en une nouvelle si besoin.", "success")
         except DomainError as error:
-            rollback_only()
             if error.status_code == 404:
                 abort(404)
             flash(error.message, "error")

@@ -26,8 +26,9 @@ from mediation.carnet import wallet
 from mediation.errors import DomainError
 from mediation.evaluation import services as evaluation_services
 from mediation.extensions import db
+from mediation.forms import show_domain_error
 from mediation.policy import PUBLIC, access
-from mediation.transaction import rollback_only
+from mediation.transaction import keep_despite_error
 
 bp = Blueprint("wallet", __name__, url_prefix="/carnet")
 SESSION_KEY = "wallet"
@@ -76,17 +77,19 @@ def enter():
     if request.method == "GET" and current_wallet() is not None:
         return redirect(url_for("wallet.home"))
     form = CardCodeForm()
+    status = 200
     if form.validate_on_submit():
         try:
             card = wallet.open_by_code(db.session, form.code.data, _client())
         except wallet.Locked as error:
             return render_template("wallet/enter.html", form=form, locked=error.message), 429
         except DomainError as error:
-            form.add_domain_error(error)  # the wrong try is recorded (status 200: it is committed)
+            keep_despite_error()  # the wrong try is counted (wallet.WRONG_CODES)
+            status = show_domain_error(form, error)
         else:
             _open(card.wallet_id, card.id)
             return redirect(url_for("wallet.home"))
-    return render_template("wallet/enter.html", form=form, locked=None)
+    return render_template("wallet/enter.html", form=form, locked=None), status
 
 
 @bp.route("/c/<token>")
@@ -104,25 +107,27 @@ def by_card(token: str):
 @access(PUBLIC)
 def code_request():
     form = ContactForm()
+    status = 200
     if form.validate_on_submit():
         try:
             wallet.request_code(db.session, form.contact.data, _client())
         except wallet.TooManyCodeRequests as error:
             return render_template("wallet/code_request.html", form=form, locked=error.message), 429
         except DomainError as error:
-            form.add_domain_error(error)
+            status = show_domain_error(form, error)
         else:
             session["wallet_contact"] = form.contact.data.strip()
             flash("Si cette adresse ou ce numéro est connu de votre médiateur, un code vient de vous être envoyé. "
                   "Il est valable 15 minutes.", "info")
             return redirect(url_for("wallet.code_enter"))
-    return render_template("wallet/code_request.html", form=form, locked=None)
+    return render_template("wallet/code_request.html", form=form, locked=None), status
 
 
 @bp.route("/code/saisir", methods=["GET", "POST"])
 @access(PUBLIC)
 def code_enter():
     form = OneTimeCodeForm()
+    status = 200
     if request.method == "GET":
         form.contact.data = session.get("wallet_contact", "")
     if form.validate_on_submit():
@@ -131,12 +136,13 @@ def code_enter():
         except wallet.Locked as error:
             return render_template("wallet/code_enter.html", form=form, locked=error.message), 429
         except DomainError as error:
-            form.add_domain_error(error)
+            keep_despite_error()  # the wrong try is counted (wallet.WRONG_CODES)
+            status = show_domain_error(form, error)
         else:
             session.pop("wallet_contact", None)
             _open(found.id, None)
             return redirect(url_for("wallet.home"))
-    return render_template("wallet/code_enter.html", form=form, locked=None)
+    return render_template("wallet/code_enter.html", form=form, locked=None), status
 
 
 @bp.route("/mon-carnet")
@@ -167,7 +173,6 @@ def attach_email(uid: str):
     try:
         services.attach_email(db.session, found, uid)
     except DomainError as error:
-        rollback_only()
         flash(error.message, "error")
     else:
         flash("Ce badge est maintenant rattaché à votre adresse e-mail. Téléchargez-le à nouveau pour l'ajouter "
@@ -190,6 +195,7 @@ def follow_up(follow_up_id: int):
         flash("Ce questionnaire n'existe pas ou a déjà reçu une réponse.", "info")
         return redirect(url_for("wallet.home"))
     form = WalletFollowUpForm()
+    status = 200
     if form.validate_on_submit():
         comfort = form.comfort_now.data
         answers = evaluation_services.FollowUpAnswers(
@@ -198,12 +204,11 @@ def follow_up(follow_up_id: int):
         try:
             evaluation_services.answer_from_wallet(db.session, found.beneficiary_id, pending.id, answers)
         except DomainError as error:
-            rollback_only()
-            form.add_domain_error(error)
+            status = show_domain_error(form, error)
         else:
             flash("Merci ! Vos réponses sont enregistrées.", "success")
             return redirect(url_for("wallet.home"))
-    return render_template("wallet/follow_up.html", form=form, follow_up=pending)
+    return render_template("wallet/follow_up.html", form=form, follow_up=pending), status
 
 
 @bp.route("/mandats/<int:mandate_id>/revocation", methods=["GET", "POST"])
@@ -227,6 +232,7 @@ def mandate_revocation(mandate_id: int):
         return redirect(url_for("wallet.home"))
     live = mandate.live_authorizations()
     form = WalletRevocationForm()
+    status = 200
     form.demarches.choices = [(a.demarche.value, a.demarche.label) for a in live]
     if request.method == "GET":
         form.demarches.data = [a.demarche.value for a in live]
@@ -235,13 +241,12 @@ def mandate_revocation(mandate_id: int):
             mandate_services.request_revocation(db.session, mandate, channel=RevocationChannel.PORTEFEUILLE,
                                                 demarches=form.demarches.data)
         except DomainError as error:
-            rollback_only()
-            form.add_domain_error(error)
+            status = show_domain_error(form, error)
         else:
             flash(f"Votre demande est envoyée à {mandate.structure.name}. Un aidant habilité la traitera "
                   "et vous remettra une attestation de révocation.", "success")
             return redirect(url_for("wallet.home"))
-    return render_template("wallet/mandate_revocation.html", form=form, mandate=mandate)
+    return render_template("wallet/mandate_revocation.html", form=form, mandate=mandate), status
 
 
 @bp.route("/quitter", methods=["POST"])

@@ -193,7 +193,7 @@ def _record_success(session: Session, client_key: str, owner: str) -> None:
 
 
 def _wrong(session: Session, checks: list[Check], message: str) -> None:
-    """Record a wrong try (the caller commits: a form error is answered with status 200); the try
+    """Record a wrong try (the caller keeps it with mediation.transaction.keep_despite_error); the try
     that locks says so at once, the next ones are refused with Locked (429)."""
     locks = [ratelimit.record_failure(session, limit, key) for limit, key in checks]
     remaining = max((lock for lock in locks if lock is not None), default=None)

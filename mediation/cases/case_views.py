@@ -14,16 +14,15 @@ from mediation.audit.services import ACTION_LABELS
 from mediation.auth.models import Role, User
 from mediation.cases import activities, duplicates, policy, services, signals
 from mediation.cases.enums import CaseState, ClosureReason
-from mediation.cases.forms import BeneficiaryForm, CaseNoteForm, CaseStateForm, ConsentForm, attach_errors
+from mediation.cases.forms import BeneficiaryForm, CaseNoteForm, CaseStateForm, ConsentForm
 from mediation.cases.models import Activity, Beneficiary, Case, Participation
 from mediation.cases.search import person_condition
 from mediation.cases.views import STAFF, _territory_communes, bp
 from mediation.errors import DomainError
 from mediation.extensions import db
-from mediation.forms import BaseForm
+from mediation.forms import BaseForm, show_domain_error
 from mediation.pagination import page_arg, paginate
 from mediation.policy import access
-from mediation.transaction import rollback_only
 from mediation.types import LOCAL_TIMEZONE as PARIS
 from mediation.types import local_today
 
@@ -155,7 +154,6 @@ def case_state(case_id: int):
         try:
             move(db.session, current_user, case, *args)
         except DomainError as error:
-            rollback_only()
             flash(error.message, "error")
         else:
             flash(message, "success")
@@ -171,7 +169,6 @@ def case_note(case_id: int):
         try:
             services.add_case_note(db.session, current_user, case, form.body.data)
         except DomainError as error:
-            rollback_only()
             flash(error.message, "error")
         else:
             flash("Note ajoutée.", "success")
@@ -192,7 +189,6 @@ def consent_new(case_id: int):
             services.record_consent(db.session, current_user, case.beneficiary, form.scope.data or "",
                                     case.structure_id, given_at=given_at)
         except DomainError as error:
-            rollback_only()
             flash(error.message, "error")
         else:
             flash("Consentement enregistré.", "success")
@@ -210,7 +206,6 @@ def consent_withdraw(case_id: int, consent_id: int):
         try:
             services.withdraw_consent(db.session, current_user, consent)
         except DomainError as error:
-            rollback_only()
             flash(error.message, "error")
         else:
             flash("Consentement retiré.", "success")
@@ -220,6 +215,7 @@ def consent_withdraw(case_id: int, consent_id: int):
 # --- beneficiaries ------------------------------------------------------------------------------
 
 def _beneficiary_form_page(beneficiary: Beneficiary | None):
+    status = 200
     form = BeneficiaryForm()
     structures = activities.mediator_structures(db.session, current_user)
     if not structures:
@@ -242,15 +238,14 @@ def _beneficiary_form_page(beneficiary: Beneficiary | None):
             changed = services.update_beneficiary(db.session, current_user, beneficiary, form.to_input())
             flash("Fiche modifiée." if changed else "Aucune modification.", "success")
         except DomainError as error:
-            rollback_only()
-            attach_errors(form, error)
+            status = show_domain_error(form, error)
         else:
             case = services.live_case(db.session, beneficiary.id) or db.session.scalar(
                 policy.visible_cases(current_user).where(Case.beneficiary_id == beneficiary.id)
                 .order_by(Case.opened_at.desc()).limit(1))
             return redirect(url_for("cases.case_detail", case_id=case.id) if case else url_for("cases.case_list"))
     return render_template("cases/beneficiary_form.html", form=form, beneficiary=beneficiary,
-                           single_structure=len(structures) == 1)
+                           single_structure=len(structures) == 1), status
 
 
 @bp.route("/beneficiaires/nouveau", methods=["GET", "POST"])

@@ -43,10 +43,10 @@ from mediation.directory.models import Structure
 from mediation.downloads import file_response
 from mediation.errors import DomainError, NotFound
 from mediation.extensions import db
+from mediation.forms import show_domain_error
 from mediation.jobs import enqueue
 from mediation.pagination import Page, page_arg
 from mediation.policy import access
-from mediation.transaction import rollback_only
 from mediation.types import local_today, utcnow
 
 bp = Blueprint("cases_exchange", __name__, url_prefix="/echanges", cli_group=None)
@@ -72,6 +72,7 @@ def _import_structures():
 @access(Role.MEDIATOR)
 def import_file():
     """Step 1: send a file; every row is analysed, nothing is written."""
+    status = 200
     form = ImportForm()
     structures = _import_structures()
     form.set_structures(structures)
@@ -87,12 +88,11 @@ def import_file():
             if analysis.ok and analysis.to_create:
                 upload = exchange.store_upload(db.session, current_user, structure, analysis, content, filename)
         except DomainError as error:
-            rollback_only()
-            form.add_domain_error(error)
+            status = show_domain_error(form, error)
             analysis = None
     return render_template("cases_exchange/import.html", form=form, analysis=analysis, upload=upload,
                            shown_errors=analysis.errors[:200] if analysis else [],
-                           shown_warnings=analysis.warnings[:200] if analysis else [])
+                           shown_warnings=analysis.warnings[:200] if analysis else []), status
 
 
 @bp.route("/import/<int:upload_id>/appliquer", methods=["POST"])
@@ -216,6 +216,7 @@ def duplicate_list():
 @bp.route("/doublons/<int:first_id>/<int:second_id>", methods=["GET", "POST"])
 @access(Role.MEDIATOR)
 def duplicate_merge(first_id: int, second_id: int):
+    status = 200
     first, second = _identified(first_id), _identified(second_id)
     if first.id == second.id:
         abort(404)
@@ -226,8 +227,7 @@ def duplicate_merge(first_id: int, second_id: int):
         try:
             merge = duplicates.merge_beneficiaries(db.session, current_user, destination, source)
         except DomainError as error:
-            rollback_only()
-            form.add_domain_error(error)
+            status = show_domain_error(form, error)
         else:
             deadline = duplicates.undo_deadline(merge)
             flash(f"Fiches fusionnées : la fiche n° {source.id} est rattachée à la fiche n° {destination.id}. "
@@ -237,7 +237,7 @@ def duplicate_merge(first_id: int, second_id: int):
     pair = next((p for p in criteria if {p.first_id, p.second_id} == {first.id, second.id}), None)
     return render_template("cases_exchange/merge.html", form=form, first=first, second=second, pair=pair,
                            filled_first=duplicates.merge_preview(first, second),
-                           filled_second=duplicates.merge_preview(second, first))
+                           filled_second=duplicates.merge_preview(second, first)), status
 
 
 @bp.route("/fusions")
@@ -261,7 +261,6 @@ def merge_undo(merge_id: int):
         try:
             source = duplicates.undo_merge(db.session, current_user, merge)
         except DomainError as error:
-            rollback_only()
             flash(error.message, "error")
         else:
             flash(f"Fusion annulée : la fiche n° {source.id} est de nouveau séparée.", "success")

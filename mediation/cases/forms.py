@@ -2,7 +2,7 @@
 
 Fields keep exactly what was typed when validation fails (they re-render from the submitted data);
 parsing is lenient and the rules live in the services, whose errors are attached back to fields
-with :func:`attach_errors`.
+with :func:`mediation.forms.show_domain_error`.
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ from mediation.cases.enums import (
     TrancheAge,
 )
 from mediation.cases.services import BeneficiaryInput
-from mediation.errors import DomainError
 from mediation.forms import BaseForm, CheckboxListField
 from mediation.text import duration_fr
 
@@ -108,19 +107,6 @@ def _opts(pairs) -> list[SelectChoice]:
 
 def _select(label: str, **kwargs) -> SelectField:
     return SelectField(label, choices=[], validate_choice=False, **kwargs)
-
-
-def attach_errors(form: BaseForm, error: DomainError, aliases: dict[str, str] | None = None) -> None:
-    """Put a service error on its fields (``aliases`` maps service names to form fields); what
-    has no field goes to the form's summary."""
-    aliases = aliases or {}
-    items = dict(error.errors) or {error.field or "": error.message}
-    for name, message in items.items():
-        target = getattr(form, aliases.get(name, name), None) if name else None
-        if target is None:
-            form.form_errors.append(message)
-        else:
-            target.errors = [*target.errors, message] if isinstance(target.errors, list) else [message]
 
 
 # --- activities ---------------------------------------------------------------------------------
@@ -219,10 +205,6 @@ class ActivityForm(BaseForm):
         self.equipment_kind.data = data.equipment_kind or ""
         self.equipment_count.data = str(data.equipment_count or "")
         self.notes.data = data.notes or ""
-
-    def attach(self, error: DomainError) -> None:
-        attach_errors(self, error, self.ALIASES)
-
 
 class IndividualActivityForm(ActivityForm):
     activity_type = ActivityType.INDIVIDUEL

@@ -31,10 +31,9 @@ from mediation.directory.models import Commune, Structure
 from mediation.directory.scopes import structure_scope
 from mediation.errors import DomainError
 from mediation.extensions import db
-from mediation.forms import BaseForm
+from mediation.forms import BaseForm, show_domain_error
 from mediation.pagination import page_arg, paginate
 from mediation.policy import access
-from mediation.transaction import rollback_only
 from mediation.types import local_today
 
 bp = Blueprint("cases", __name__)
@@ -150,6 +149,7 @@ def _initial_input(activity_type: ActivityType):
 
 
 def _activity_form_page(activity_type: ActivityType, activity: Activity | None = None):
+    status = 200
     form = _form_for(activity_type)
     if request.method == "GET":
         data = activities.input_from_activity(activity) if activity else _initial_input(activity_type)
@@ -170,8 +170,7 @@ def _activity_form_page(activity_type: ActivityType, activity: Activity | None =
                                                      visible_beneficiary=loader)
                 flash("Activité modifiée." if changed else "Aucune modification.", "success")
         except DomainError as error:
-            rollback_only()
-            form.attach(error)
+            status = show_domain_error(form, error, form.ALIASES)
         else:
             return redirect(url_for("cases.activity_detail", activity_id=saved.id))
     structures = _prepare(form, current_user)  # the choices, only when the page is shown
@@ -181,7 +180,7 @@ def _activity_form_page(activity_type: ActivityType, activity: Activity | None =
     _keep_selected(form)
     template = "cases/activity_individual.html" if activity_type == ActivityType.INDIVIDUEL else "cases/activity_workshop.html"
     return render_template(template, form=form, activity=activity, single_structure=structures[0]
-                           if len(structures) == 1 else None, presets=DURATION_PRESETS)
+                           if len(structures) == 1 else None, presets=DURATION_PRESETS), status
 
 
 @bp.route("/activites/nouvelle", methods=["GET", "POST"])
@@ -222,7 +221,6 @@ def activity_delete(activity_id: int):
         try:
             activities.delete_activity(db.session, current_user, activity)
         except DomainError as error:
-            rollback_only()
             flash(error.message, "error")
         else:
             flash("Activité supprimée. Elle ne compte plus dans les statistiques ; vous pouvez la restaurer.",
@@ -238,7 +236,6 @@ def activity_restore(activity_id: int):
         try:
             activities.restore_activity(db.session, current_user, activity)
         except DomainError as error:
-            rollback_only()
             flash(error.message, "error")
         else:
             flash("Activité restaurée.", "success")

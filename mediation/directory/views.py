@@ -10,7 +10,6 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
-from wtforms import Field
 
 from mediation.auth.models import Role, User
 from mediation.directory import exchange, forms, policy, services, staff
@@ -20,10 +19,10 @@ from mediation.directory.national_schema import LIST_FIELDS
 from mediation.downloads import file_response
 from mediation.errors import DomainError
 from mediation.extensions import db
+from mediation.forms import show_domain_error
 from mediation.pagination import page_arg, paginate
 from mediation.policy import access
 from mediation.text import de
-from mediation.transaction import rollback_only
 from mediation.types import local_today
 
 bp = Blueprint("directory", __name__, url_prefix="/annuaire")
@@ -47,20 +46,6 @@ def _found(obj):
 def _allow(condition: bool) -> None:
     if not condition:
         abort(403)
-
-
-def _attach(form, error: DomainError) -> None:
-    """Show a service's error on the form (per field when it names fields); cancel the request."""
-    rollback_only()
-    if not error.errors:
-        form.add_domain_error(error)
-        return
-    for name, message in error.errors.items():
-        target = getattr(form, name, None)
-        if isinstance(target, Field):
-            target.errors = [*target.errors, message]
-        else:
-            form.form_errors.append(message)
 
 
 def _id_or_none(value) -> int | None:
@@ -174,6 +159,7 @@ def _selected_commune(form: forms.StructureForm) -> Commune | None:
 @bp.route("/structures/nouvelle", methods=["GET", "POST"])
 @access(*ADMINS)
 def structure_create():
+    status = 200
     form = forms.StructureForm()
     _structure_form(form)
     if request.method == "GET" and request.args.get("commune"):
@@ -185,17 +171,18 @@ def structure_create():
         except _UnknownChoice:
             pass
         except DomainError as error:
-            _attach(form, error)
+            status = show_domain_error(form, error)
         else:
             flash(f"La structure « {structure.name} » a été créée.", "success")
             return redirect(url_for("directory.structure_detail", structure_id=structure.id))
     return render_template("directory/structure_form.html", form=form, structure=None,
-                           fieldsets=forms.STRUCTURE_FIELDSETS)
+                           fieldsets=forms.STRUCTURE_FIELDSETS), status
 
 
 @bp.route("/structures/<int:structure_id>/modifier", methods=["GET", "POST"])
 @access(*ADMINS)
 def structure_edit(structure_id: int):
+    status = 200
     structure = _found(policy.get_structure_for_edit(db.session, current_user, structure_id))
     form = forms.StructureForm(obj=structure if request.method == "GET" else None)
     _structure_form(form)
@@ -213,12 +200,12 @@ def structure_edit(structure_id: int):
         except _UnknownChoice:
             pass
         except DomainError as error:
-            _attach(form, error)
+            status = show_domain_error(form, error)
         else:
             flash("Modifications enregistrées." if changed else "Aucune modification.", "success")
             return redirect(url_for("directory.structure_detail", structure_id=structure.id))
     return render_template("directory/structure_form.html", form=form, structure=structure,
-                           fieldsets=forms.STRUCTURE_FIELDSETS)
+                           fieldsets=forms.STRUCTURE_FIELDSETS), status
 
 
 @bp.route("/structures/<int:structure_id>/archiver", methods=["POST"])
@@ -229,7 +216,6 @@ def structure_archive(structure_id: int):
         try:
             services.archive_structure(db.session, current_user, structure)
         except DomainError as error:
-            rollback_only()
             flash(error.message, "error")
         else:
             flash(f"La structure « {structure.name} » est archivée : elle n'apparaît plus dans les listes "
@@ -245,7 +231,6 @@ def structure_restore(structure_id: int):
         try:
             services.restore_structure(db.session, current_user, structure)
         except DomainError as error:
-            rollback_only()
             flash(error.message, "error")
         else:
             flash(f"La structure « {structure.name} » est de nouveau active.", "success")
@@ -260,13 +245,12 @@ def structure_import():
     if form.validate_on_submit():
         report = exchange.import_structures(db.session, current_user, form.file.data.read(),
                                             dry_run=form.dry_run.data)
-        if not report.applied:
-            rollback_only()
-        else:
+        if report.applied:
             flash(f"Import terminé : {report.created} structure(s) créée(s), {report.updated} mise(s) à jour, "
                   f"{report.unchanged} inchangée(s).", "success")
+    status = 422 if report is not None and not report.ok else 200  # refused: nothing was written
     return render_template("directory/structure_import.html", form=form, report=report,
-                           dry_run=bool(form.dry_run.data))
+                           dry_run=bool(form.dry_run.data)), status
 
 
 # --- territories and communes ----------------------------------------------------------------
@@ -299,16 +283,17 @@ def territory_list():
 @bp.route("/territoires/nouveau", methods=["GET", "POST"])
 @access(Role.ADMIN)
 def territory_create():
+    status = 200
     form = forms.TerritoryForm()
     if form.validate_on_submit():
         try:
             territory = services.create_territory(db.session, current_user, form.data)
         except DomainError as error:
-            _attach(form, error)
+            status = show_domain_error(form, error)
         else:
             flash(f"Le territoire « {territory.name} » a été créé.", "success")
             return redirect(url_for("directory.territory_detail", territory_id=territory.id))
-    return render_template("directory/territory_form.html", form=form, territory=None)
+    return render_template("directory/territory_form.html", form=form, territory=None), status
 
 
 @bp.route("/territoires/<int:territory_id>")
@@ -339,17 +324,18 @@ def territory_detail(territory_id: int):
 @bp.route("/territoires/<int:territory_id>/modifier", methods=["GET", "POST"])
 @access(Role.ADMIN)
 def territory_edit(territory_id: int):
+    status = 200
     territory = _found(policy.get_territory(db.session, current_user, territory_id))
     form = forms.TerritoryForm(obj=territory if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
             services.update_territory(db.session, current_user, territory, form.data)
         except DomainError as error:
-            _attach(form, error)
+            status = show_domain_error(form, error)
         else:
             flash("Modifications enregistrées.", "success")
             return redirect(url_for("directory.territory_detail", territory_id=territory.id))
-    return render_template("directory/territory_form.html", form=form, territory=territory)
+    return render_template("directory/territory_form.html", form=form, territory=territory), status
 
 
 def _commune_form(form: forms.CommuneForm) -> None:
@@ -368,6 +354,7 @@ def _commune_data(form: forms.CommuneForm) -> dict:
 @bp.route("/territoires/<int:territory_id>/communes/nouvelle", methods=["GET", "POST"])
 @access(*ADMINS)
 def commune_create(territory_id: int):
+    status = 200
     territory = _found(policy.get_territory(db.session, current_user, territory_id))
     _allow(policy.can_manage_territory(current_user, territory))
     form = forms.CommuneForm()
@@ -376,16 +363,17 @@ def commune_create(territory_id: int):
         try:
             commune = services.create_commune(db.session, current_user, territory, _commune_data(form))
         except DomainError as error:
-            _attach(form, error)
+            status = show_domain_error(form, error)
         else:
             flash(f"La commune {commune.name} a été ajoutée.", "success")
             return redirect(url_for("directory.territory_detail", territory_id=territory.id))
-    return render_template("directory/commune_form.html", form=form, territory=territory, commune=None)
+    return render_template("directory/commune_form.html", form=form, territory=territory, commune=None), status
 
 
 @bp.route("/communes/<int:commune_id>/modifier", methods=["GET", "POST"])
 @access(*ADMINS)
 def commune_edit(commune_id: int):
+    status = 200
     commune = _found(policy.get_commune_for_edit(db.session, current_user, commune_id))
     form = forms.CommuneForm(obj=commune if request.method == "GET" else None)
     _commune_form(form)
@@ -404,12 +392,12 @@ def commune_edit(commune_id: int):
         except _UnknownChoice:
             pass
         except DomainError as error:
-            _attach(form, error)
+            status = show_domain_error(form, error)
         else:
             flash("Modifications enregistrées.", "success")
             return redirect(url_for("directory.territory_detail", territory_id=commune.territory_id))
     return render_template("directory/commune_form.html", form=form, territory=commune.territory,
-                           commune=commune)
+                           commune=commune), status
 
 
 # --- staff -----------------------------------------------------------------------------------
@@ -480,6 +468,7 @@ def user_list():
 @bp.route("/comptes/nouveau", methods=["GET", "POST"])
 @access(*ADMINS)
 def user_create():
+    status = 200
     form = forms.UserCreateForm()
     form.role.choices = forms.options(_role_choices())
     is_admin = current_user.role == Role.ADMIN
@@ -504,12 +493,12 @@ def user_create():
         except _UnknownChoice:
             pass
         except DomainError as error:
-            _attach(form, error)
+            status = show_domain_error(form, error)
         else:
             flash(f"Le compte {de(user.full_name)} a été créé ; un e-mail l'invite à choisir son mot de passe.",
                   "success")
             return redirect(url_for("directory.user_detail", user_id=user.id))
-    return render_template("directory/user_form.html", form=form, user=None)
+    return render_template("directory/user_form.html", form=form, user=None), status
 
 
 @bp.route("/comptes/<int:user_id>")
@@ -533,6 +522,7 @@ def user_detail(user_id: int):
 @bp.route("/comptes/<int:user_id>/modifier", methods=["GET", "POST"])
 @access(*ADMINS)
 def user_edit(user_id: int):
+    status = 200
     user = _found(policy.get_user(db.session, current_user, user_id))
     form = forms.UserEditForm(obj=user if request.method == "GET" else None)
     if form.validate_on_submit():
@@ -544,16 +534,17 @@ def user_edit(user_id: int):
                 aidant_trained_on=form.aidant_trained_on.data,
             )
         except DomainError as error:
-            _attach(form, error)
+            status = show_domain_error(form, error)
         else:
             flash("Modifications enregistrées." if changed else "Aucune modification.", "success")
             return redirect(url_for("directory.user_detail", user_id=user.id))
-    return render_template("directory/user_form.html", form=form, user=user)
+    return render_template("directory/user_form.html", form=form, user=user), status
 
 
 @bp.route("/comptes/<int:user_id>/role", methods=["GET", "POST"])
 @access(*ADMINS)
 def user_role(user_id: int):
+    status = 200
     user = _found(policy.get_user(db.session, current_user, user_id))
     _allow(user.id != current_user.id)
     form = forms.RoleForm()
@@ -573,11 +564,11 @@ def user_role(user_id: int):
         except _UnknownChoice:
             pass
         except DomainError as error:
-            _attach(form, error)
+            status = show_domain_error(form, error)
         else:
             flash(f"{user.full_name} est désormais « {user.role_label} ».", "success")
             return redirect(url_for("directory.user_detail", user_id=user.id))
-    return render_template("directory/user_role.html", form=form, user=user)
+    return render_template("directory/user_role.html", form=form, user=user), status
 
 
 def _account_action(user_id: int, action, message: str):
@@ -586,7 +577,6 @@ def _account_action(user_id: int, action, message: str):
         try:
             action(db.session, current_user, user)
         except DomainError as error:
-            rollback_only()
             flash(error.message, "error")
         else:
             flash(message.format(name=user.full_name), "success")
@@ -609,6 +599,7 @@ def user_reactivate(user_id: int):
 @bp.route("/comptes/<int:user_id>/rattachements/nouveau", methods=["GET", "POST"])
 @access(*ADMINS)
 def membership_add(user_id: int):
+    status = 200
     user = _found(policy.get_user(db.session, current_user, user_id))
     form = forms.MembershipForm()
     form.structure.choices = forms.options(_structure_choices(blank="— Choisir —"))
@@ -622,16 +613,17 @@ def membership_add(user_id: int):
         except _UnknownChoice:
             pass
         except DomainError as error:
-            _attach(form, error)
+            status = show_domain_error(form, error)
         else:
             flash(f"{user.full_name} est rattaché·e à « {structure.name} ».", "success")
             return redirect(url_for("directory.user_detail", user_id=user.id))
-    return render_template("directory/membership_form.html", form=form, user=user)
+    return render_template("directory/membership_form.html", form=form, user=user), status
 
 
 @bp.route("/rattachements/<int:membership_id>/fin", methods=["GET", "POST"])
 @access(*ADMINS)
 def membership_end(membership_id: int):
+    status = 200
     membership = _found(policy.get_membership_for_edit(db.session, current_user, membership_id))
     form = forms.MembershipEndForm()
     if request.method == "GET":
@@ -640,9 +632,9 @@ def membership_end(membership_id: int):
         try:
             staff.end_membership(db.session, current_user, membership, form.ended_on.data)
         except DomainError as error:
-            _attach(form, error)
+            status = show_domain_error(form, error)
         else:
             flash(f"Fin du rattachement {de(membership.user.full_name)} à « {membership.structure.name} » "
                   "enregistrée.", "success")
             return redirect(url_for("directory.user_detail", user_id=membership.user_id))
-    return render_template("directory/membership_end.html", form=form, membership=membership)
+    return render_template("directory/membership_end.html", form=form, membership=membership), status

@@ -31,10 +31,10 @@ from mediation.evaluation.forms import (
 from mediation.evaluation.models import FollowUp, Funder, Programme, ReportFile, ReportFormat
 from mediation.evaluation.scope import PARAMS, EvaluationFilter, Scope, authorise, parse_filter, whole_months
 from mediation.extensions import db
+from mediation.forms import show_domain_error
 from mediation.pagination import page_arg, paginate
 from mediation.policy import access
 from mediation.text import de
-from mediation.transaction import rollback_only
 
 bp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
 
@@ -220,7 +220,6 @@ def reports():
                 job = report.start_report(db.session, current_user, f, form.format.data,
                                           compare=compare if compare in indicators.COMPARE_DIMENSIONS else None)
             except DomainError as error:
-                rollback_only()
                 flash(error.message, "error")
             else:
                 return redirect(url_for("jobs.job_detail", job_id=job.id))
@@ -303,8 +302,7 @@ def _save_programme(programme: Programme | None):
         try:
             saved = services.save_programme(db.session, current_user, data, programme)
         except DomainError as error:
-            rollback_only()
-            form.add_domain_error(error)
+            show_domain_error(form, error)
         else:
             flash(f"Le programme « {saved.name} » est enregistré.", "success")
             return redirect(url_for("evaluation.programme_detail", programme_id=saved.id))
@@ -338,7 +336,6 @@ def programme_attribute(programme_id: int):
         try:
             activity = services.attribute_activity(db.session, current_user, programme, form.activity_id.data)
         except DomainError as error:
-            rollback_only()
             flash(error.message, "error")
         else:
             flash(f"L'activité n° {activity.id} compte désormais dans le programme.", "success")
@@ -371,9 +368,7 @@ def funder_list():
         try:
             funder = services.create_funder(db.session, current_user, form.name.data, form.kind.data)
         except DomainError as error:
-            rollback_only()
-            form.add_domain_error(error)
-            status = 422
+            status = show_domain_error(form, error)
         else:
             flash(f"Le financeur « {funder.name} » est créé.", "success")
             return redirect(url_for("evaluation.funder_list"))
@@ -399,7 +394,6 @@ def funder_link(funder_id: int):
             user = services.link_funder_account(db.session, current_user, funder,
                                                 db.session.get(User, form.user_id.data))
         except DomainError as error:
-            rollback_only()
             flash(error.message, "error")
         else:
             flash(f"Le compte {de(user.full_name)} voit désormais les programmes de « {funder.name} ».", "success")
@@ -441,8 +435,7 @@ def follow_up_record(follow_up_id: int):
             try:
                 services.record_follow_up(db.session, current_user, follow_up, answers)
             except DomainError as error:
-                rollback_only()
-                form.add_domain_error(error)
+                show_domain_error(form, error)
             else:
                 flash("Les réponses à la relance sont enregistrées.", "success")
                 return redirect(url_for("evaluation.follow_up_list"))

@@ -36,6 +36,7 @@ from mediation.mandates.enums import (
 )
 from mediation.mandates.models import Authorization, Mandate
 from mediation.pagination import paginate
+from mediation.transaction import keep_despite_error
 from mediation.types import utcnow
 
 
@@ -95,7 +96,7 @@ def _body() -> dict:
 
 def _second_factor_refusal(error: DomainError):
     """A wrong code was recorded as a failed sign-in (it feeds throttling): keep that record."""
-    db.session.commit()
+    keep_despite_error()
     status = 429 if isinstance(error, auth_services.LoginLocked) else 422
     return api_error(status, error.message, errors={"code_totp": error.message})
 

@@ -1,5 +1,5 @@
 """Forms of the mandate pages. They only parse what was typed; the rules live in the services,
-whose errors are attached back to the fields (``BaseForm.add_domain_error``)."""
+whose errors are attached back to the fields (``mediation.forms.show_domain_error``)."""
 
 from __future__ import annotations
 

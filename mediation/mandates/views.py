@@ -29,6 +29,7 @@ from mediation.directory.notifications import NotificationKind
 from mediation.downloads import file_response
 from mediation.errors import DomainError, Forbidden, ValidationFailed
 from mediation.extensions import db
+from mediation.forms import UNPROCESSABLE, show_domain_error
 from mediation.mandates import attestation, policy, services
 from mediation.mandates.enums import OVER_INDEBTEDNESS_WARNING, Demarche, MandateStatus, RevocationReason
 from mediation.mandates.forms import (
@@ -55,7 +56,7 @@ from mediation.pagination import page_arg, paginate
 from mediation.policy import PUBLIC, access
 from mediation.redirects import safe_target
 from mediation.text import de
-from mediation.transaction import rollback_only
+from mediation.transaction import keep_despite_error
 from mediation.types import utcnow
 
 bp = Blueprint("mandates", __name__, url_prefix="/mandats")
@@ -108,10 +109,8 @@ def _refused(form, error: DomainError) -> None:
     """Show a refusal on the form. A wrong code was recorded as a failed sign-in: keep that record
     (it feeds throttling) — nothing else was written before the code was checked."""
     if isinstance(error, SECOND_FACTOR_ERRORS):
-        db.session.commit()
-    else:
-        rollback_only()
-    form.add_domain_error(error)
+        keep_despite_error()
+    show_domain_error(form, error)
 
 
 def _status(error: DomainError | None) -> int:
@@ -119,7 +118,7 @@ def _status(error: DomainError | None) -> int:
         return 200
     if isinstance(error, auth_services.LoginLocked):
         return 429
-    return error.status_code if error.status_code in (403, 409) else 200
+    return error.status_code if error.status_code in (403, 409) else UNPROCESSABLE
 
 
 def _pdf_response(data: bytes, filename: str):
@@ -200,6 +199,7 @@ def _supervisor_index():
 @bp.route("/structures/<int:structure_id>/demarches", methods=["GET", "POST"])
 @access(Role.ADMIN, Role.COORDINATOR)
 def structure_scopes(structure_id: int):
+    status = 200
     structure = db.session.scalar(policy.supervised_structures(db.session, current_user, with_aidants=False)
                                   .where(Structure.id == structure_id))
     if structure is None:
@@ -212,12 +212,11 @@ def structure_scopes(structure_id: int):
         try:
             services.set_allowed_demarches(db.session, current_user, structure, form.demarches.data)
         except DomainError as exc:
-            rollback_only()
-            form.add_domain_error(exc)
+            status = show_domain_error(form, exc)
         else:
             flash(f"Démarches autorisées pour {structure.name} enregistrées.", "success")
             return redirect(url_for("mandates.index"))
-    return render_template("mandates/structure_scopes.html", form=form, structure=structure)
+    return render_template("mandates/structure_scopes.html", form=form, structure=structure), status
 
 
 # --- creation wizard ------------------------------------------------------------------------
@@ -240,6 +239,7 @@ def _wizard_choices(form: MandateForm, structures, renewal: Mandate | None) -> N
 
 
 def _wizard(renewal: Mandate | None):
+    status = 200
     structures = policy.acting_structures(db.session, current_user)
     if renewal is not None:
         structures = [s for s in structures if s.id == renewal.structure_id]
@@ -268,13 +268,12 @@ def _wizard(renewal: Mandate | None):
         try:
             services.check_draft(db.session, current_user, draft)
         except DomainError as error:
-            rollback_only()
-            form.add_domain_error(error)
+            status = show_domain_error(form, error)
         else:
             browser_session[DRAFT_KEY] = {**draft.to_dict(), "at": int(time.time())}
             return redirect(url_for("mandates.confirm"))
     return render_template("mandates/new.html", form=form, renewal=renewal, structures=structures,
-                           argent_warning=OVER_INDEBTEDNESS_WARNING)
+                           argent_warning=OVER_INDEBTEDNESS_WARNING), status
 
 
 @bp.route("/nouveau", methods=["GET", "POST"])
@@ -395,8 +394,7 @@ def use(mandate_id: int):
             services.use_authorization(db.session, current_user, mandate, form.demarche.data, form.description.data)
         except DomainError as exc:
             error = exc
-            rollback_only()
-            form.add_domain_error(exc)
+            show_domain_error(form, exc)
         else:
             flash(f"Utilisation enregistrée dans le journal du mandat : « {Demarche(form.demarche.data).label} ».",
                   "success")
@@ -472,8 +470,7 @@ def signed_scan(mandate_id: int):
         try:
             services.attach_signed_scan(db.session, current_user, mandate, data)
         except DomainError as exc:
-            rollback_only()
-            form.add_domain_error(exc)
+            show_domain_error(form, exc)
         else:
             flash("Le mandat signé numérisé est joint au mandat.", "success")
             return redirect(url_for("mandates.detail", mandate_id=mandate.id))
@@ -495,8 +492,7 @@ def close_request(request_id: int):
         try:
             services.close_request(db.session, current_user, revocation_request, form.note.data)
         except DomainError as exc:
-            rollback_only()
-            form.add_domain_error(exc)
+            show_domain_error(form, exc)
         else:
             flash("La demande de révocation est close.", "success")
             return redirect(url_for("mandates.detail", mandate_id=mandate.id))

@@ -12,17 +12,15 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
-from mediation.cases.forms import attach_errors
 from mediation.errors import DomainError
 from mediation.extensions import db
-from mediation.forms import BaseForm
+from mediation.forms import BaseForm, show_domain_error
 from mediation.pathways import policy, versions
 from mediation.pathways.enums import DIGCOMP, PIX, MilestoneKind
 from mediation.pathways.forms import LevelForm, MilestoneForm, TemplateForm, opts
 from mediation.pathways.models import Enrolment, PathwayTemplate, PathwayVersion
 from mediation.pathways.views import MANAGERS, STAFF, _found, bp
 from mediation.policy import access
-from mediation.transaction import rollback_only
 
 
 def load_template(template_id: int) -> PathwayTemplate:
@@ -62,6 +60,7 @@ def template_list():
 @bp.route("/modeles/nouveau", methods=["GET", "POST"])
 @access(*MANAGERS)
 def template_new():
+    status = 200
     form = TemplateForm()
     if form.validate_on_submit():
         try:
@@ -69,12 +68,11 @@ def template_new():
                                                 description=form.description.data,
                                                 territory_id=current_user.territory_id)
         except DomainError as error:
-            rollback_only()
-            attach_errors(form, error)
+            status = show_domain_error(form, error)
         else:
             flash(f"Parcours « {template.name} » créé : ajoutez ses niveaux et ses étapes.", "success")
             return redirect(url_for("pathways.template_detail", template_id=template.id))
-    return render_template("pathways/template_form.html", form=form, template=None)
+    return render_template("pathways/template_form.html", form=form, template=None), status
 
 
 @bp.route("/modeles/par-defaut", methods=["POST"])
@@ -109,6 +107,7 @@ def template_detail(template_id: int):
 @bp.route("/modeles/<int:template_id>/modifier", methods=["GET", "POST"])
 @access(*MANAGERS)
 def template_edit(template_id: int):
+    status = 200
     template = managed_template(template_id)
     form = TemplateForm(obj=template if request.method == "GET" else None)
     if form.validate_on_submit():
@@ -116,12 +115,11 @@ def template_edit(template_id: int):
             versions.rename_template(db.session, current_user, template, name=form.name.data,
                                      description=form.description.data)
         except DomainError as error:
-            rollback_only()
-            attach_errors(form, error)
+            status = show_domain_error(form, error)
         else:
             flash("Parcours modifié.", "success")
             return redirect(url_for("pathways.template_detail", template_id=template.id))
-    return render_template("pathways/template_form.html", form=form, template=template)
+    return render_template("pathways/template_form.html", form=form, template=template), status
 
 
 @bp.route("/modeles/<int:template_id>/archiver", methods=["POST"])
@@ -133,7 +131,6 @@ def template_archive(template_id: int):
         try:
             versions.set_archived(db.session, current_user, template, archived)
         except DomainError as error:
-            rollback_only()
             flash(error.message, "error")
         else:
             flash("Parcours archivé : il n'accepte plus d'inscription." if archived else "Parcours restauré.",
@@ -144,6 +141,7 @@ def template_archive(template_id: int):
 # --- levels -------------------------------------------------------------------------------------
 
 def _level_page(template: PathwayTemplate, level_id: int | None):
+    status = 200
     version = versions.load_version(db.session, template.current_version.id)
     level = None
     if level_id is not None:
@@ -160,12 +158,11 @@ def _level_page(template: PathwayTemplate, level_id: int | None):
                                                description=form.description.data)
                 message = "Niveau modifié."
         except DomainError as error:
-            rollback_only()
-            attach_errors(form, error)
+            status = show_domain_error(form, error)
         else:
             return _after_edit(template, target, message)
     return render_template("pathways/level_form.html", form=form, template=template, level=level,
-                           in_use=versions.is_in_use(db.session, version))
+                           in_use=versions.is_in_use(db.session, version)), status
 
 
 @bp.route("/modeles/<int:template_id>/niveaux/nouveau", methods=["GET", "POST"])
@@ -189,7 +186,6 @@ def _structural_edit(template, object_id: int, moves: dict, action: str):
         try:
             target = move(db.session, current_user, template, object_id, *args)
         except DomainError as error:
-            rollback_only()
             if error.status_code == 404:
                 abort(404)
             flash(error.message, "error")
@@ -212,6 +208,7 @@ def level_action(template_id: int, level_id: int, action: str):
 
 def _milestone_page(template: PathwayTemplate, version: PathwayVersion, level_id: int | None,
                     milestone_id: int | None):
+    status = 200
     milestone = None
     if milestone_id is not None:
         milestone = _found(next((m for m in version.milestones if m.id == milestone_id), None))
@@ -234,13 +231,12 @@ def _milestone_page(template: PathwayTemplate, version: PathwayVersion, level_id
                                                       form.to_input())
                 message = "Étape modifiée."
         except DomainError as error:
-            rollback_only()
-            attach_errors(form, error, MilestoneForm.ALIASES)
+            status = show_domain_error(form, error, MilestoneForm.ALIASES)
         else:
             return _after_edit(template, target, message)
     return render_template("pathways/milestone_form.html", form=form, template=template, level=level,
                            milestone=milestone, in_use=versions.is_in_use(db.session, version),
-                           is_step=milestone is None or milestone.kind == MilestoneKind.STEP, pix=PIX, digcomp=DIGCOMP)
+                           is_step=milestone is None or milestone.kind == MilestoneKind.STEP, pix=PIX, digcomp=DIGCOMP), status
 
 
 @bp.route("/modeles/<int:template_id>/niveaux/<int:level_id>/etapes/nouvelle", methods=["GET", "POST"])

@@ -1,7 +1,7 @@
 """Forms of pathway design, diagnosis, validation, referral, reassignment and loans.
 
 Parsing is lenient; the rules live in the services whose errors are attached back to the fields
-(:func:`mediation.cases.forms.attach_errors`). Choices are set by the views.
+(:func:`mediation.forms.show_domain_error`). Choices are set by the views.
 """
 
 from __future__ import annotations

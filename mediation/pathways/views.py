@@ -17,13 +17,12 @@ from sqlalchemy.orm import joinedload
 from mediation.auth.models import Role, User
 from mediation.cases import policy as case_policy
 from mediation.cases.enums import CaseState, ConsentScope
-from mediation.cases.forms import attach_errors
 from mediation.cases.models import Beneficiary, Case, Consent
 from mediation.directory import loans, notifications
 from mediation.directory.models import Commune, Loan, Structure
 from mediation.errors import DomainError
 from mediation.extensions import db
-from mediation.forms import BaseForm
+from mediation.forms import BaseForm, show_domain_error
 from mediation.pagination import page_arg, paginate
 from mediation.pathways import policy, reassignment, referrals, services
 from mediation.pathways.enums import (
@@ -46,7 +45,6 @@ from mediation.pathways.forms import (
 )
 from mediation.pathways.models import CaseTransfer, Enrolment, Referral
 from mediation.policy import access
-from mediation.transaction import rollback_only
 from mediation.types import local_today
 
 bp = Blueprint("pathways", __name__, url_prefix="/parcours", cli_group="pathways")
@@ -175,7 +173,6 @@ def enrol(case_id: int):
             services.enrol(db.session, current_user, case, template,
                            structure_id=int(form.structure_id.data) if form.structure_id.data else None)
         except DomainError as error:
-            rollback_only()
             flash(error.message, "error")
         else:
             flash(f"Inscription au parcours « {template.name} » enregistrée.", "success")
@@ -192,7 +189,6 @@ def abandon(enrolment_id: int):
         try:
             services.abandon(db.session, current_user, enrolment)
         except DomainError as error:
-            rollback_only()
             flash(error.message, "error")
         else:
             flash("Parcours arrêté : les étapes validées restent dans le dossier.", "success")
@@ -202,6 +198,7 @@ def abandon(enrolment_id: int):
 @bp.route("/dossiers/<int:case_id>/diagnostic", methods=["GET", "POST"])
 @access(Role.MEDIATOR)
 def assessment_new(case_id: int):
+    status = 200
     case = actionable_case(case_id)
     form = AssessmentForm()
     _acting(form.structure_id)
@@ -214,18 +211,18 @@ def assessment_new(case_id: int):
         try:
             services.record_assessment(db.session, current_user, case, form.to_input())
         except DomainError as error:
-            rollback_only()
-            attach_errors(form, error)
+            status = show_domain_error(form, error)
         else:
             flash("Diagnostic enregistré.", "success")
             return redirect(url_for("pathways.case_pathway", case_id=case.id, _anchor="diagnostic"))
     return render_template("pathways/assessment_form.html", case=case, form=form, previous=previous[-1]
-                           if previous else None, moments=AssessmentMoment)
+                           if previous else None, moments=AssessmentMoment), status
 
 
 @bp.route("/inscriptions/<int:enrolment_id>/etapes/<int:milestone_id>/valider", methods=["GET", "POST"])
 @access(Role.MEDIATOR)
 def validate(enrolment_id: int, milestone_id: int):
+    status = 200
     enrolment = _found(policy.get_enrolment(db.session, current_user, enrolment_id,
                                             joinedload(Enrolment.template), joinedload(Enrolment.case)))
     case = load_case(enrolment.case_id)
@@ -241,8 +238,7 @@ def validate(enrolment_id: int, milestone_id: int):
             before = progress.levels_done
             services.validate_milestone(db.session, current_user, enrolment, form.to_input(milestone_id))
         except DomainError as error:
-            rollback_only()
-            attach_errors(form, error, {"milestone_id": ""})
+            status = show_domain_error(form, error, {"milestone_id": ""})
         else:
             flash(f"Étape « {step.milestone.title} » validée.", "success")
             after = services.compute_progress(db.session, enrolment)
@@ -251,12 +247,13 @@ def validate(enrolment_id: int, milestone_id: int):
             if after.completed:
                 flash("Parcours terminé ! Faites le bilan de fin de parcours (diagnostic).", "success")
             return redirect(url_for("pathways.case_pathway", case_id=case.id, _anchor=f"parcours-{enrolment.id}"))
-    return render_template("pathways/validate.html", case=case, enrolment=enrolment, step=step, form=form)
+    return render_template("pathways/validate.html", case=case, enrolment=enrolment, step=step, form=form), status
 
 
 @bp.route("/dossiers/<int:case_id>/orienter", methods=["GET", "POST"])
 @access(Role.MEDIATOR)
 def refer(case_id: int):
+    status = 200
     case = actionable_case(case_id)
     form = ReferralForm()
     _acting(form.from_structure_id)
@@ -286,8 +283,7 @@ def refer(case_id: int):
         try:
             referral = referrals.create_referral(db.session, current_user, case, data)
         except DomainError as error:
-            rollback_only()
-            attach_errors(form, error)
+            status = show_domain_error(form, error)
         else:
             flash(f"Orientation vers « {referral.to_structure.name} » envoyée : la structure la verra dans ses "
                   "orientations reçues.", "success")
@@ -295,12 +291,13 @@ def refer(case_id: int):
     origin, origin_label = referrals.origin_of(case)
     return render_template("pathways/refer.html", case=case, form=form, suggestions=suggestions,
                            origin_label=origin_label if origin else None, delay=referrals.delay_days(),
-                           network_consent=bool(_network_territories(case)))
+                           network_consent=bool(_network_territories(case))), status
 
 
 @bp.route("/dossiers/<int:case_id>/reaffecter", methods=["GET", "POST"])
 @access(*MANAGERS)
 def reassign(case_id: int):
+    status = 200
     case = load_case(case_id)
     if not policy.can_reassign(current_user, case):
         abort(404)
@@ -314,15 +311,14 @@ def reassign(case_id: int):
                                   reason=form.reason.data, comment=form.comment.data,
                                   expected_version=int(form.version.data or -1))
         except DomainError as error:
-            rollback_only()
-            attach_errors(form, error)
+            status = show_domain_error(form, error)
         else:
             flash(f"Dossier n° {case.id} confié à « {case.structure.name} ». Les deux structures sont prévenues.",
                   "success")
             return redirect(url_for("pathways.case_pathway", case_id=case.id))
     return render_template("pathways/reassign.html", case=case, form=form,
                            network_territories=_network_territories(case),
-                           transfers=reassignment.history(db.session, case))
+                           transfers=reassignment.history(db.session, case)), status
 
 
 def _target_choices(form) -> None:
@@ -337,6 +333,7 @@ def _target_choices(form) -> None:
 @bp.route("/reaffectations", methods=["GET", "POST"])
 @access(*MANAGERS)
 def bulk_reassign():
+    status = 200
     user = current_user
     structure_id = request.args.get("structure", type=int)
     mediator_id = request.args.get("mediateur", type=int)
@@ -364,15 +361,14 @@ def bulk_reassign():
                                                    target=reassignment.Target.parse(form.target.data),
                                                    reason=form.reason.data, comment=form.comment.data)
         except DomainError as error:
-            rollback_only()
-            attach_errors(form, error)
+            status = show_domain_error(form, error)
         else:
             n = len(transfers)
             flash(f"{n} dossier{'s' if n > 1 else ''} réaffecté{'s' if n > 1 else ''} à « "
                   f"{transfers[0].to_structure.name} ». Les structures sont prévenues.", "success")
             return redirect(url_for("pathways.bulk_reassign", structure=structure_id, mediateur=mediator_id))
     return render_template("pathways/bulk_reassign.html", form=form, cases=cases, structures=structure_list,
-                           mediators=mediators, structure_id=structure_id, mediator_id=mediator_id)
+                           mediators=mediators, structure_id=structure_id, mediator_id=mediator_id), status
 
 
 # --- referrals ----------------------------------------------------------------------------------
@@ -450,7 +446,6 @@ def referral_action(referral_id: int, action: str):
         else:
             referrals.record_outcome(db.session, current_user, referral, honoured=action == "honoree")
     except DomainError as error:
-        rollback_only()
         if error.status_code == 403:
             abort(403)
         flash(error.message, "error")
@@ -499,6 +494,7 @@ def loan_list():
 @bp.route("/mises-a-disposition/nouvelle", methods=["GET", "POST"])
 @access(*MANAGERS)
 def loan_new():
+    status = 200
     form = LoanForm()
     form.mediator_id.choices = opts([("", "— Choisir —")] + [
         (u.id, u.full_name) for u in loans.lendable_mediators(db.session, current_user)])
@@ -510,13 +506,12 @@ def loan_new():
         try:
             loan = loans.create_loan(db.session, current_user, data)
         except DomainError as error:
-            rollback_only()
-            attach_errors(form, error)
+            status = show_domain_error(form, error)
         else:
             flash(f"{loan.mediator.full_name} est mis·e à disposition de « {loan.place_name} » du "
                   f"{loan.starts_on.strftime('%d/%m/%Y')} au {loan.ends_on.strftime('%d/%m/%Y')}.", "success")
             return redirect(url_for("pathways.loan_list"))
-    return render_template("pathways/loan_form.html", form=form)
+    return render_template("pathways/loan_form.html", form=form), status
 
 
 @bp.route("/mises-a-disposition/<int:loan_id>/terminer", methods=["POST"])
@@ -527,7 +522,6 @@ def loan_end(loan_id: int):
         try:
             loans.end_loan(db.session, current_user, loan)
         except DomainError as error:
-            rollback_only()
             flash(error.message, "error")
         else:
             flash("Mise à disposition terminée.", "success")

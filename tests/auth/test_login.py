@@ -19,7 +19,7 @@ def test_mediator_signs_in_with_password_and_sees_home(client, make_user):
 def test_wrong_password_gets_a_french_message_and_no_session(client, make_user):
     user = make_user(Role.MEDIATOR)
     response = client.post("/connexion", data={"email": user.email, "password": "mauvais"})
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "Adresse e-mail ou mot de passe incorrect." in response.get_data(as_text=True)
     assert client.get("/").status_code == 302
 

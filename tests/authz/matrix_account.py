@@ -10,7 +10,7 @@ them 401). A token of somebody else is « not found » (404) for everyone.
 
 from mediation.auth.services import create_api_token
 from mediation.extensions import db
-from tests.authz.roles import SIGNED_IN_200, expect
+from tests.authz.roles import SIGNED_IN_200, expect, refused
 
 WITH_SECOND_FACTOR_200 = expect(302, admin=200, coordinator=200, aidant=200)
 
@@ -29,7 +29,7 @@ ROUTES = {
     "auth.recovery_codes": [
         {"url": "/compte/codes-de-secours", "expect": WITH_SECOND_FACTOR_200},
         {"url": "/compte/codes-de-secours", "method": "POST", "data": {"code": "000000"},
-         "expect": WITH_SECOND_FACTOR_200, "note": "code faux : erreur, codes inchangés"},
+         "expect": refused(WITH_SECOND_FACTOR_200), "note": "code faux : erreur, codes inchangés"},
     ],
     "auth.totp_disable": [
         {"url": "/compte/double-authentification/desactivation", "expect": expect(302),

@@ -37,7 +37,8 @@ ROUTES = {
     "auth.totp_setup": [
         {"url": "/compte/double-authentification", "expect": SIGNED_IN_200},
         {"url": "/compte/double-authentification", "method": "POST", "data": {"code": "000000"},
-         "expect": SIGNED_IN_200, "note": "code faux : erreur, rien n'est activé"},
+         "expect": expect(200, anonymous=302, mediator=422, funder=422),
+         "note": "code faux : erreur (422), rien n'est activé ; déjà activée (200) pour les autres rôles"},
     ],
     "auth.account": {"url": "/compte", "expect": SIGNED_IN_200},
 }

@@ -20,7 +20,7 @@ from mediation.cases.enums import ActivityType, ConsentScope, PlaceType, Themati
 from mediation.pathways import services as pathway_services
 from mediation.pathways import versions
 from mediation.types import local_today
-from tests.authz.roles import ADMINS_200, EVERYONE_200, STAFF_200, expect
+from tests.authz.roles import ADMINS_200, EVERYONE_200, STAFF_200, expect, refused
 
 
 def _session():
@@ -168,12 +168,12 @@ ROUTES = {
     ],
     "badges.verify": [
         {"url": "/badges/verifier", "expect": STAFF_200},
-        {"url": "/badges/verifier", "method": "POST", "data": {}, "expect": STAFF_200, "note": "formulaire vide"},
+        {"url": "/badges/verifier", "method": "POST", "data": {}, "expect": refused(STAFF_200), "note": "formulaire vide"},
     ],
     "badges.case_verify": [
         {"url": lambda n: f"/badges/dossiers/{case(n).id}/verifier", "expect": STAFF_200},
         {"url": lambda n: f"/badges/dossiers/{case(n, 'far').id}/verifier", "method": "POST", "data": {},
-         "expect": FAR_ADMIN_READS},
+         "expect": refused(FAR_ADMIN_READS)},
     ],
     "badges.case_import": [
         {"url": lambda n: f"/badges/dossiers/{case(n).id}/importer", "method": "POST", "data": {"url": ""},
@@ -183,7 +183,7 @@ ROUTES = {
     "badges.class_detail": [
         {"url": lambda n: f"/badges/modeles/{assertion(n).badge_class_id}", "expect": STAFF_200},
         {"url": lambda n: f"/badges/modeles/{assertion(n).badge_class_id}", "method": "POST",
-         "data": {"description": "", "criteria": ""}, "expect": expect(403, anonymous=302, admin=200, coordinator=200),
+         "data": {"description": "", "criteria": ""}, "expect": refused(expect(403, anonymous=302, admin=200, coordinator=200)),
          "note": "erreurs affichées"},
         {"url": lambda n: f"/badges/modeles/{assertion(n, 'far').badge_class_id}",
          "expect": expect(404, anonymous=302, admin=200, funder=403)},
@@ -201,7 +201,7 @@ ROUTES = {
     "badges.issuer_edit": [
         {"url": lambda n: f"/badges/emetteurs/{assertion(n).badge_class.issuer_id}", "expect": MANAGERS_200},
         {"url": lambda n: f"/badges/emetteurs/{assertion(n).badge_class.issuer_id}", "method": "POST",
-         "data": {"name": ""}, "expect": MANAGERS_200, "note": "erreurs affichées"},
+         "data": {"name": ""}, "expect": refused(MANAGERS_200), "note": "erreurs affichées"},
         {"url": lambda n: f"/badges/emetteurs/{assertion(n, 'far').badge_class.issuer_id}",
          "expect": expect(403, anonymous=302, admin=200, coordinator=404)},
     ],
@@ -213,21 +213,21 @@ ROUTES = {
     "badges.workshop": [
         {"url": lambda n: f"/badges/ateliers/{workshop(n).id}", "expect": MEDIATORS},
         {"url": lambda n: f"/badges/ateliers/{workshop(n).id}", "method": "POST", "data": {"milestone_id": ""},
-         "expect": MEDIATORS, "note": "étape manquante"},
+         "expect": refused(MEDIATORS), "note": "étape manquante"},
     ],
     # --- the wallet (public) ---
     "wallet.enter": [
         {"url": "/carnet/", "expect": EVERYONE_200},
-        {"url": "/carnet/", "method": "POST", "data": {"code": "ABCD"}, "expect": EVERYONE_200},
+        {"url": "/carnet/", "method": "POST", "data": {"code": "ABCD"}, "expect": refused(EVERYONE_200)},
     ],
     "wallet.by_card": {"url": "/carnet/c/jeton-inconnu", "expect": expect(404)},
     "wallet.code_request": [
         {"url": "/carnet/code", "expect": EVERYONE_200},
-        {"url": "/carnet/code", "method": "POST", "data": {"contact": ""}, "expect": EVERYONE_200},
+        {"url": "/carnet/code", "method": "POST", "data": {"contact": ""}, "expect": refused(EVERYONE_200)},
     ],
     "wallet.code_enter": [
         {"url": "/carnet/code/saisir", "expect": EVERYONE_200},
-        {"url": "/carnet/code/saisir", "method": "POST", "data": {}, "expect": EVERYONE_200},
+        {"url": "/carnet/code/saisir", "method": "POST", "data": {}, "expect": refused(EVERYONE_200)},
     ],
     "wallet.home": {"url": "/carnet/mon-carnet", "expect": ANON_302, "note": "sans carnet ouvert"},
     "wallet.leave": {"url": "/carnet/quitter", "method": "POST", "expect": ANON_302},

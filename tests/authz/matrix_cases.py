@@ -16,7 +16,7 @@ from mediation.cases import activities, services
 from mediation.cases.enums import ActivityType, ConsentScope, PlaceType
 from mediation.extensions import db
 from mediation.types import local_today
-from tests.authz.roles import STAFF_200, expect
+from tests.authz.roles import STAFF_200, expect, refused
 
 MEDIATORS_200 = expect(403, anonymous=302, mediator=200, aidant=200)
 MEDIATORS_302 = expect(403, anonymous=302, mediator=302, aidant=302)
@@ -61,7 +61,7 @@ ROUTES = {
     # --- activities ---
     "cases.activity_new": [
         {"url": "/activites/nouvelle", "expect": MEDIATORS_200},
-        {"url": "/activites/nouvelle", "method": "POST", "data": {}, "expect": MEDIATORS_200,
+        {"url": "/activites/nouvelle", "method": "POST", "data": {}, "expect": refused(MEDIATORS_200),
          "note": "formulaire vide : erreurs, rien n'est enregistré"},
         {"url": lambda n: f"/activites/nouvelle?beneficiaire={ours(n)['person']}", "expect": MEDIATORS_200,
          "note": "pour la même personne"},
@@ -72,7 +72,7 @@ ROUTES = {
     ],
     "cases.workshop_new": [
         {"url": "/activites/atelier/nouveau", "expect": MEDIATORS_200},
-        {"url": "/activites/atelier/nouveau", "method": "POST", "data": {}, "expect": MEDIATORS_200,
+        {"url": "/activites/atelier/nouveau", "method": "POST", "data": {}, "expect": refused(MEDIATORS_200),
          "note": "formulaire vide : erreurs"},
     ],
     "cases.activity_list": [
@@ -90,10 +90,10 @@ ROUTES = {
         {"url": lambda n: f"/activites/{ours(n)['activity']}/modifier", "expect": AUTHOR_200,
          "note": "seul l'auteur modifie (l'aidante est une collègue : 403)"},
         {"url": lambda n: f"/activites/{ours(n)['activity']}/modifier", "method": "POST", "data": {},
-         "expect": AUTHOR_200, "note": "formulaire vide : erreurs, rien n'est changé"},
+         "expect": refused(AUTHOR_200), "note": "formulaire vide : erreurs, rien n'est changé"},
         {"url": lambda n: f"/activites/{theirs(n)['activity']}/modifier", "expect": MEDIATORS_404},
         {"url": lambda n: f"/activites/{theirs(n)['activity']}/modifier", "method": "POST", "data": {},
-         "expect": MEDIATORS_404},
+         "expect": refused(MEDIATORS_404)},
     ],
     "cases.activity_duplicate": [
         {"url": lambda n: f"/activites/{ours(n)['activity']}/dupliquer", "expect": MEDIATORS_302},
@@ -149,15 +149,15 @@ ROUTES = {
     # --- beneficiaries ---
     "cases.beneficiary_new": [
         {"url": "/beneficiaires/nouveau", "expect": MEDIATORS_200},
-        {"url": "/beneficiaires/nouveau", "method": "POST", "data": {}, "expect": MEDIATORS_200,
+        {"url": "/beneficiaires/nouveau", "method": "POST", "data": {}, "expect": refused(MEDIATORS_200),
          "note": "formulaire vide : erreurs"},
     ],
     "cases.beneficiary_edit": [
         {"url": lambda n: f"/beneficiaires/{ours(n)['person']}/modifier", "expect": MEDIATORS_200},
         {"url": lambda n: f"/beneficiaires/{ours(n)['person']}/modifier", "method": "POST", "data": {},
-         "expect": MEDIATORS_200, "note": "formulaire vide : erreurs"},
+         "expect": refused(MEDIATORS_200), "note": "formulaire vide : erreurs"},
         {"url": lambda n: f"/beneficiaires/{theirs(n)['person']}/modifier", "expect": MEDIATORS_404},
         {"url": lambda n: f"/beneficiaires/{theirs(n)['person']}/modifier", "method": "POST", "data": {},
-         "expect": MEDIATORS_404},
+         "expect": refused(MEDIATORS_404)},
     ],
 }

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from mediation.directory.models import StaffMembership
 from mediation.extensions import db
-from tests.authz.roles import ADMIN_ONLY_200, ADMINS_200, STAFF_200, expect
+from tests.authz.roles import ADMIN_ONLY_200, ADMINS_200, STAFF_200, expect, refused
 
 # Out of the coordinator's territory: admins only; the coordinator gets « not found ».
 FAR_ADMIN_200 = expect(403, anonymous=302, admin=200, coordinator=404)
@@ -116,7 +116,7 @@ ROUTES = {
     "directory.user_role": [
         {"url": lambda n: f"/annuaire/comptes/{n.mediator_b.id}/role", "expect": ADMINS_200},
         {"url": lambda n: f"/annuaire/comptes/{n.mediator_far.id}/role", "method": "POST",
-         "data": {}, "expect": FAR_ADMIN_200, "note": "sans rôle choisi : erreur, rien ne change"},
+         "data": {}, "expect": refused(FAR_ADMIN_200), "note": "sans rôle choisi : erreur, rien ne change"},
     ],
     "directory.user_deactivate": [
         {"url": lambda n: f"/annuaire/comptes/{n.mediator_b.id}/desactiver", "method": "POST",

@@ -15,7 +15,7 @@ from mediation.directory.notifications import NotificationKind
 from mediation.mandates import services
 from mediation.mandates.enums import Demarche, IdentityCheck, MandateDuration, RevocationReason
 from mediation.mandates.models import MandateNotification
-from tests.authz.roles import expect
+from tests.authz.roles import expect, refused
 
 
 def _session():
@@ -86,7 +86,7 @@ ROUTES = {
     ],
     "mandates.new": [
         {"url": "/mandats/nouveau", "expect": AIDANT_ONLY},
-        {"url": "/mandats/nouveau", "method": "POST", "data": {}, "expect": AIDANT_ONLY,
+        {"url": "/mandats/nouveau", "method": "POST", "data": {}, "expect": refused(AIDANT_ONLY),
          "note": "formulaire incomplet : erreurs affichées"},
     ],
     "mandates.confirm": [
@@ -104,8 +104,8 @@ ROUTES = {
     "mandates.renew": [
         {"url": lambda n: f"/mandats/{mine(n).id}/renouveler", "expect": AIDANT_ONLY},
         {"url": lambda n: f"/mandats/{mine(n).id}/renouveler", "method": "POST", "data": {},
-         "expect": AIDANT_ONLY, "note": "formulaire incomplet"},
-        {"url": lambda n: f"/mandats/{far(n).id}/renouveler", "method": "POST", "data": {}, "expect": AIDANT_404},
+         "expect": refused(AIDANT_ONLY), "note": "formulaire incomplet"},
+        {"url": lambda n: f"/mandats/{far(n).id}/renouveler", "method": "POST", "data": {}, "expect": refused(AIDANT_404)},
     ],
     "mandates.use": [
         {"url": lambda n: f"/mandats/{mine(n).id}/utiliser", "expect": AIDANT_ONLY},

@@ -21,7 +21,7 @@ from mediation.extensions import db
 from mediation.pathways import referrals, versions
 from mediation.pathways import services as pathway_services
 from mediation.types import local_today
-from tests.authz.roles import STAFF_200, expect
+from tests.authz.roles import STAFF_200, expect, refused
 
 MEDIATORS_200 = expect(403, anonymous=302, mediator=200, aidant=200)
 MEDIATORS_302 = expect(403, anonymous=302, mediator=302, aidant=302)
@@ -126,30 +126,30 @@ ROUTES = {
     "pathways.assessment_new": [
         {"url": _url("/parcours/dossiers/{case}/diagnostic"), "expect": MEDIATORS_200},
         {"url": _url("/parcours/dossiers/{case}/diagnostic"), "method": "POST", "data": {},
-         "expect": MEDIATORS_200, "note": "grille vide : erreurs, rien n'est enregistré"},
+         "expect": refused(MEDIATORS_200), "note": "grille vide : erreurs, rien n'est enregistré"},
         {"url": _far("/parcours/dossiers/{case}/diagnostic"), "expect": MEDIATORS_404},
     ],
     "pathways.validate": [
         {"url": _url("/parcours/inscriptions/{enrolment}/etapes/{step}/valider"), "expect": MEDIATORS_200},
         {"url": _url("/parcours/inscriptions/{enrolment}/etapes/{step}/valider"), "method": "POST", "data": {},
-         "expect": MEDIATORS_200, "note": "sans preuve : erreur"},
+         "expect": refused(MEDIATORS_200), "note": "sans preuve : erreur"},
         {"url": _far("/parcours/inscriptions/{enrolment}/etapes/{step}/valider"), "method": "POST",
-         "data": {"narrative": "x"}, "expect": MEDIATORS_404, "note": "dossier non partagé"},
+         "data": {"narrative": "x"}, "expect": refused(MEDIATORS_404), "note": "dossier non partagé"},
     ],
     "pathways.refer": [
         {"url": _url("/parcours/dossiers/{case}/orienter"), "expect": MEDIATORS_200},
-        {"url": _url("/parcours/dossiers/{case}/orienter"), "method": "POST", "data": {}, "expect": MEDIATORS_200},
+        {"url": _url("/parcours/dossiers/{case}/orienter"), "method": "POST", "data": {}, "expect": refused(MEDIATORS_200)},
         {"url": _far("/parcours/dossiers/{case}/orienter"), "expect": MEDIATORS_404},
     ],
     "pathways.reassign": [
         {"url": _url("/parcours/dossiers/{case}/reaffecter"), "expect": MANAGERS_200},
-        {"url": _url("/parcours/dossiers/{case}/reaffecter"), "method": "POST", "data": {}, "expect": MANAGERS_200,
+        {"url": _url("/parcours/dossiers/{case}/reaffecter"), "method": "POST", "data": {}, "expect": refused(MANAGERS_200),
          "note": "formulaire vide : erreurs"},
         {"url": _far("/parcours/dossiers/{case}/reaffecter"), "expect": ADMIN_ONLY_200_404},
     ],
     "pathways.bulk_reassign": [
         {"url": lambda n: f"/parcours/reaffectations?structure={n.structure_a.id}", "expect": MANAGERS_200},
-        {"url": "/parcours/reaffectations", "method": "POST", "data": {}, "expect": MANAGERS_200},
+        {"url": "/parcours/reaffectations", "method": "POST", "data": {}, "expect": refused(MANAGERS_200)},
     ],
     # --- referrals ---
     "pathways.referral_list": [
@@ -171,7 +171,7 @@ ROUTES = {
     "pathways.loan_list": {"url": "/parcours/mises-a-disposition", "expect": STAFF_200},
     "pathways.loan_new": [
         {"url": "/parcours/mises-a-disposition/nouvelle", "expect": MANAGERS_200},
-        {"url": "/parcours/mises-a-disposition/nouvelle", "method": "POST", "data": {}, "expect": MANAGERS_200},
+        {"url": "/parcours/mises-a-disposition/nouvelle", "method": "POST", "data": {}, "expect": refused(MANAGERS_200)},
     ],
     "pathways.loan_end": [
         {"url": _url("/parcours/mises-a-disposition/{loan}/terminer"), "method": "POST", "expect": MANAGERS_302},
@@ -182,7 +182,7 @@ ROUTES = {
     "pathways.template_list": {"url": "/parcours/modeles", "expect": STAFF_200},
     "pathways.template_new": [
         {"url": "/parcours/modeles/nouveau", "expect": MANAGERS_200},
-        {"url": "/parcours/modeles/nouveau", "method": "POST", "data": {}, "expect": MANAGERS_200},
+        {"url": "/parcours/modeles/nouveau", "method": "POST", "data": {}, "expect": refused(MANAGERS_200)},
     ],
     "pathways.template_default": {"url": "/parcours/modeles/par-defaut", "method": "POST", "expect": MANAGERS_302},
     "pathways.template_detail": [
@@ -191,7 +191,7 @@ ROUTES = {
     ],
     "pathways.template_edit": [
         {"url": _url("/parcours/modeles/{template}/modifier"), "expect": MANAGERS_200},
-        {"url": _url("/parcours/modeles/{template}/modifier"), "method": "POST", "data": {}, "expect": MANAGERS_200},
+        {"url": _url("/parcours/modeles/{template}/modifier"), "method": "POST", "data": {}, "expect": refused(MANAGERS_200)},
         {"url": _far("/parcours/modeles/{template}/modifier"), "expect": ADMIN_ONLY_200_404},
     ],
     "pathways.template_archive": [
@@ -201,12 +201,12 @@ ROUTES = {
     "pathways.level_new": [
         {"url": _url("/parcours/modeles/{template}/niveaux/nouveau"), "expect": MANAGERS_200},
         {"url": _url("/parcours/modeles/{template}/niveaux/nouveau"), "method": "POST", "data": {},
-         "expect": MANAGERS_200},
+         "expect": refused(MANAGERS_200)},
     ],
     "pathways.level_edit": [
         {"url": _url("/parcours/modeles/{template}/niveaux/{level}"), "expect": MANAGERS_200},
         {"url": _url("/parcours/modeles/{template}/niveaux/{level}"), "method": "POST", "data": {},
-         "expect": MANAGERS_200},
+         "expect": refused(MANAGERS_200)},
         {"url": _far("/parcours/modeles/{template}/niveaux/{level}"), "expect": ADMIN_ONLY_200_404},
     ],
     "pathways.level_action": [
@@ -218,12 +218,12 @@ ROUTES = {
     "pathways.milestone_new": [
         {"url": _url("/parcours/modeles/{template}/niveaux/{level}/etapes/nouvelle"), "expect": MANAGERS_200},
         {"url": _url("/parcours/modeles/{template}/niveaux/{level}/etapes/nouvelle"), "method": "POST",
-         "data": {}, "expect": MANAGERS_200},
+         "data": {}, "expect": refused(MANAGERS_200)},
     ],
     "pathways.milestone_edit": [
         {"url": _url("/parcours/modeles/{template}/etapes/{step}"), "expect": MANAGERS_200},
         {"url": _url("/parcours/modeles/{template}/etapes/{step}"), "method": "POST", "data": {},
-         "expect": MANAGERS_200},
+         "expect": refused(MANAGERS_200)},
         {"url": _far("/parcours/modeles/{template}/etapes/{step}"), "expect": ADMIN_ONLY_200_404},
     ],
     "pathways.milestone_action": {"url": _url("/parcours/modeles/{template}/etapes/{step}/descendre"),

@@ -36,3 +36,9 @@ SIGNED_IN_200 = expect(200, anonymous=302)
 STAFF_200 = expect(200, anonymous=302, funder=403)  # admin, coordinator, mediators
 ADMINS_200 = expect(403, anonymous=302, admin=200, coordinator=200)  # directory administrators
 ADMIN_ONLY_200 = expect(403, anonymous=302, admin=200)
+
+
+def refused(expectation: dict[str, int]) -> dict[str, int]:
+    """The same roles reach the form, but the service refuses what was sent: the form is shown
+    again with 422 instead of 200 (and the request is rolled back, mediation.web)."""
+    return {role: 422 if status == 200 else status for role, status in expectation.items()}

@@ -81,9 +81,9 @@ def test_reprint_revokes_the_previous_card(session, network, card):
 def test_five_wrong_codes_lock_for_fifteen_minutes(session, client, card):
     for _ in range(4):
         page = client.post("/carnet/", data={"code": "AAAA-AAAA"})
-        assert page.status_code == 200 and "ne correspond à aucune carte" in page.get_data(as_text=True)
+        assert page.status_code == 422 and "ne correspond à aucune carte" in page.get_data(as_text=True)
     fifth = client.post("/carnet/", data={"code": "AAAA-AAAA"})
-    assert fifth.status_code == 200 and "Trop de codes erronés" in fifth.get_data(as_text=True)
+    assert fifth.status_code == 422 and "Trop de codes erronés" in fifth.get_data(as_text=True)
     locked = client.post("/carnet/", data={"code": card.code})  # even the right code
     assert locked.status_code == 429
     assert "Trop de codes erronés" in locked.get_data(as_text=True)

@@ -45,7 +45,7 @@ def test_five_wrong_card_codes_lock_the_client_for_fifteen_minutes(session, clie
     for _ in range(4):
         assert "ne correspond à aucune carte" in page(client.post("/carnet/", data={"code": "AAAA-AAAA"}))
     fifth = client.post("/carnet/", data={"code": "AAAA-AAAA"})
-    assert fifth.status_code == 200 and "Trop de codes erronés" in page(fifth)
+    assert fifth.status_code == 422 and "Trop de codes erronés" in page(fifth)
     locked = client.post("/carnet/", data={"code": card.code})  # even the right code
     assert locked.status_code == 429 and "réessayez dans 15 minutes" in page(locked)
     time_passes(session, 16)

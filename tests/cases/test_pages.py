@@ -63,7 +63,7 @@ def test_form_keeps_typed_values_and_shows_national_messages(client, login, netw
         "notes": "Aide pour la messagerie", "demarche_name": "Carte grise", "new_first_name": "Léon",
     })
     page = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "Veuillez renseigner une date" in page
     assert "Veuillez renseigner un lieu d’accompagnement" in page
     assert "Veuillez renseigner au moins une thématique" in page

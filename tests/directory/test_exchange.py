@@ -196,7 +196,7 @@ def test_import_page_lists_errors_and_changes_nothing(client, login, network, se
     response = client.post("/annuaire/structures/import", data={"file": (io.BytesIO(document), "lieux.csv")},
                            content_type="multipart/form-data")
     page = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "Aucune modification n'a été enregistrée" in page
     assert "<td>3</td><td>pivot</td><td>Le SIRET doit comporter exactement 14 chiffres.</td>" in page
     assert snapshot(session) == before

@@ -94,7 +94,7 @@ def test_invalid_siret_shows_the_french_message_and_creates_nothing(client, logi
     response = client.post("/annuaire/structures/nouvelle", data={
         "name": "", "commune": str(network.commune_a.id), "address": "1 rue", "siret": "21760540400012",
     })
-    assert response.status_code == 200
+    assert response.status_code == 422
     page = text(response)
     assert "Le formulaire contient 2 erreurs" in page  # every error at once
     assert "Le nom de la structure est obligatoire." in page
@@ -191,7 +191,7 @@ def test_duplicate_insee_code_shows_the_message_and_changes_nothing(client, logi
     before = count(session, Commune)
     response = client.post(f"/annuaire/territoires/{network.territory.id}/communes/nouvelle", data={
         "insee_code": network.commune_far.insee_code, "name": "Doublon", "population": "100"})
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert f"Le code INSEE {network.commune_far.insee_code} est déjà celui de la commune Ville-Lointaine." in text(response)
     assert count(session, Commune) == before
     response = client.post(f"/annuaire/territoires/{network.territory.id}/communes/nouvelle", data={
@@ -261,7 +261,7 @@ def test_coordinator_cannot_create_an_admin_even_by_forging_the_form(client, log
     before = count(session, User)
     response = client.post("/annuaire/comptes/nouveau", data={
         "first_name": "Eve", "last_name": "Admin", "email": "eve@exemple.fr", "role": "admin"})
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert count(session, User) == before
 
 

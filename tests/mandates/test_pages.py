@@ -52,7 +52,7 @@ def test_create_a_mandate_with_preview_code_and_consent(aidant_client, session, 
     assert "Code de la consommation" in preview  # the over-indebtedness warning
 
     refused = client.post("/mandats/nouveau/confirmation", data={"consent": "y", "totp_code": "000000"})
-    assert refused.status_code == 200
+    assert refused.status_code == 422
     assert "Code incorrect ou déjà utilisé" in _text(refused)
     assert session.scalar(sa.select(sa.func.count()).select_from(Mandate)) == 0
     assert session.scalar(sa.select(sa.func.count()).select_from(LoginAttempt).where(~LoginAttempt.success)) == 3  # one failure, three counters (per account and address, address, account)
@@ -83,7 +83,7 @@ def test_create_a_mandate_with_preview_code_and_consent(aidant_client, session, 
 def test_step_one_names_each_missing_choice(aidant_client, network):
     response = aidant_client.post("/mandats/nouveau", data={"structure_id": network.structure_a.id})
     html = _text(response)
-    assert response.status_code == 200
+    assert response.status_code == 422
     assert "Choisissez la personne accompagnée" in html
     assert "Choisissez au moins une démarche." in html
     assert "Choisissez la durée du mandat." in html
@@ -154,7 +154,7 @@ def test_revocation_with_a_wrong_code_changes_nothing(aidant_client, session, ma
     session.commit()
     response = aidant_client.post(f"/mandats/{mandate.id}/revoquer", data={
         "demarches": ["social"], "reason": "autre", "totp_code": "111111"})
-    assert response.status_code == 200 and "Code incorrect" in _text(response)
+    assert response.status_code == 422 and "Code incorrect" in _text(response)
     session.refresh(mandate)
     assert all(a.is_live() for a in mandate.authorizations)
 
@@ -212,7 +212,7 @@ def test_idle_aidant_re_enters_the_code_before_any_mandate_action(aidant_client,
     assert blocked.status_code == 302 and "/mandats/verification" in blocked.headers["Location"]
 
     wrong = aidant_client.post("/mandats/verification?next=/mandats/nouveau", data={"code": "000000"})
-    assert wrong.status_code == 200 and "Code incorrect" in _text(wrong)
+    assert wrong.status_code == 422 and "Code incorrect" in _text(wrong)
     ok = aidant_client.post("/mandats/verification?next=/mandats/nouveau", data={"code": code(network.aidant)})
     assert ok.status_code == 302 and ok.headers["Location"].endswith("/mandats/nouveau")
     assert aidant_client.get("/mandats/nouveau").status_code == 200
