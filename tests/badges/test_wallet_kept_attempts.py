@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from mediation.badges import wallet
+from mediation.carnet import wallet
 from mediation.badges.models import WalletAttempt, WalletCard, WalletCode
 from tests.row_counts import added_rows, row_counts
 
