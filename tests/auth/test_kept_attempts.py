@@ -12,7 +12,9 @@ from tests.conftest import PASSWORD
 from tests.row_counts import added_rows, row_counts
 
 NEW_PASSWORD = "une nouvelle phrase de passe"
-COUNTED = {"login_attempts": 1, "audit_events": 1}  # the failure and its « auth.login_failed » record
+# The failure, counted by the three sign-in limits (account and address, address, account), and its
+# « auth.login_failed » record.
+COUNTED = {"login_attempts": 3, "audit_events": 1}
 
 
 def failures(session) -> int:
@@ -36,7 +38,7 @@ def test_a_wrong_password_on_the_sign_in_page_is_counted_and_nothing_else(client
     assert response.status_code == 422
     assert "Adresse e-mail ou mot de passe incorrect." in response.get_data(as_text=True)
     assert added_rows(session, before) == COUNTED
-    assert failures(session) == 1 and last_action(session) == "auth.login_failed"
+    assert failures(session) == 3 and last_action(session) == "auth.login_failed"
     session.refresh(user)
     assert state(user) == kept
     assert client.get("/").status_code == 302  # not signed in
@@ -79,10 +81,10 @@ def test_a_wrong_password_or_code_on_the_account_pages_is_counted_and_nothing_el
 def test_the_failure_that_locks_is_counted_with_its_lock_record(app, client, make_user, session):
     user = make_user(Role.MEDIATOR)
     session.commit()
-    for _ in range(app.config["LOGIN_MAX_FAILURES"] - 1):
+    for _ in range(app.config["MEDIATION_LOGIN_MAX_FAILURES"] - 1):
         client.post("/connexion", data={"email": user.email, "password": "mauvais"})
     before = row_counts(session)
     response = client.post("/connexion", data={"email": user.email, "password": "mauvais"})
     assert response.status_code == 429
-    assert added_rows(session, before) == {"login_attempts": 1, "audit_events": 2}  # failed, then locked
+    assert added_rows(session, before) == {"login_attempts": 3, "audit_events": 2}  # failed, then locked
     assert last_action(session) == "auth.locked"

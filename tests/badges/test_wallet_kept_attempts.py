@@ -28,8 +28,8 @@ def test_a_wrong_card_code_is_counted_and_nothing_else(session, client, card):
     response = client.post("/carnet/", data={"code": "AAAA-AAAA"})
     assert response.status_code == 422
     assert "ne correspond à aucune carte" in response.get_data(as_text=True)
-    assert added_rows(session, before) == {"wallet_attempts": 1}  # this client's wrong try
-    assert wrong_tries(session) == 1
+    assert added_rows(session, before) == {"wallet_attempts": 2}  # for this client, and among all wrong card codes
+    assert wrong_tries(session) == 2
     assert session.get(WalletCard, card.card.id).last_used_at == last_used
     assert client.get("/carnet/mon-carnet").status_code == 302  # not opened
 

@@ -60,11 +60,11 @@ def test_a_structure_renamed_by_a_coordinator_reaches_the_funders_files_neutrali
     found = [c for sheet in workbook.worksheets for row in sheet.iter_rows() for c in row if c.value == PAYLOAD]
     assert found and all(c.data_type == "s" for c in found)  # a text cell, not a formula
 
-    app.config["JOBS_BACKEND"] = "eager"
+    app.config["MEDIATION_JOBS_BACKEND"] = "eager"
     try:
         assert client.post("/evaluation/rapports", data={"format": "csv", "filters": query}).status_code == 302
     finally:
-        app.config["JOBS_BACKEND"] = None
+        app.config["MEDIATION_JOBS_BACKEND"] = None
     job = session.scalar(sa.select(Job).order_by(Job.id.desc()).limit(1))
     assert job.status == JobStatus.DONE, job.error
     report = session.scalar(sa.select(ReportFile).where(ReportFile.job_id == job.id))

@@ -131,13 +131,13 @@ def test_an_imported_activity_at_the_receiving_structure_honours_the_referral(ap
                "Participants": "1", "Bénéficiaire": "Jeanne Orientée", "Canaux d’accompagnement": "Lieu d’activité",
                "Nom du lieu": structure.name, "Durée (min)": "45", "Thématique(s) d’accompagnement": "E-mail",
                "ID CRA": cra_id}
-        app.config["JOBS_BACKEND"] = "eager"
+        app.config["MEDIATION_JOBS_BACKEND"] = "eager"
         try:
             job = enqueue(session, "cases.import", user=mediator,
                           params={"kind": "activites", "structure_id": structure.id}, input_name="a.csv",
                           input_data=csv_bytes([header, [row.get(h, "") for h in header]]))
         finally:
-            app.config["JOBS_BACKEND"] = None
+            app.config["MEDIATION_JOBS_BACKEND"] = None
         assert job.status == JobStatus.DONE, job.error
         assert job.result["Activités créées"] == 1
         return session.scalar(sa.select(Activity).where(Activity.external_id == cra_id))
