@@ -172,7 +172,9 @@ def export_activities(fmt: str):
     if scope is None:
         abort(400, "Filtres invalides.")
     query = sa.select(Activity).where(scope.activity_clause())
-    export = case_exports.export_activities(db.session, _NoIdentity(current_user), query, scope.describe())
+    # Anonymised for every role (evaluation policy): never the beneficiary's name nor the notes.
+    export = case_exports.export_activities(db.session, current_user, query, scope.describe(),
+                                            include_identity=False)
     record(db.session, "export.activities", actor=current_user, details={"filters": scope.filter.query_args(),
                                                                          "format": fmt, "from": "evaluation"})
     name = f"activites-anonymisees-{scope.start}-{scope.end}"
@@ -182,17 +184,6 @@ def export_activities(fmt: str):
     with case_exports.write_xlsx(export) as spooled:
         content = spooled.read()
     return _download(content, f"{name}.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-
-
-class _NoIdentity:
-    """The exporting user seen as a non-mediator: the export leaves out names and notes."""
-
-    def __init__(self, user: User):
-        self._user = user
-        self.role = Role.COORDINATOR if user.role == Role.MEDIATOR else user.role
-
-    def __getattr__(self, name):
-        return getattr(self._user, name)
 
 
 # --- reports ------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -11,8 +10,8 @@ import sqlalchemy as sa
 from mediation.audit.models import AuditEvent
 from mediation.cases.enums import ActivityType, CaseState
 from mediation.cases.models import Activity, Beneficiary, Case, CaseNote, Participation
-from mediation.extensions import db
 from mediation.types import local_today
+from tests.helpers import count_queries
 
 YESTERDAY = (local_today() - timedelta(days=1)).isoformat()
 
@@ -26,20 +25,6 @@ def individual_form(network, **overrides):
     }
     data.update(overrides)
     return data
-
-
-@contextmanager
-def count_queries():
-    statements = []
-
-    def listener(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
 
 
 def test_individual_form_is_ready_for_the_keyboard(client, login, network):
