@@ -10,7 +10,7 @@ from datetime import date
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import abort, request
+from flask import abort
 from flask_login import current_user
 
 from mediation.auth.models import Role, User
@@ -80,14 +80,3 @@ def restrict_to_structures(query: sa.Select, column, user: User) -> sa.Select:
     return query if scope is None else query.where(column.in_(scope))
 
 
-def territory_scope(user: User) -> sa.Select | None:
-    """Ids of the territories ``user`` may administer; None means all."""
-    if user.role == Role.ADMIN:
-        return None
-    if user.role == Role.COORDINATOR:
-        return sa.select(sa.literal(user.territory_id))
-    return sa.select(sa.literal(-1)).where(sa.false())
-
-
-def wants_json() -> bool:
-    return request.path.startswith("/api/")

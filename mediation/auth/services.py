@@ -491,7 +491,7 @@ def user_for_api_token(session: Session, raw: str) -> tuple[User, ApiToken] | No
     token = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_digest(raw or "")))
     if token is None or token.revoked_at is not None:
         return None
-    if token.expires_at is not None and token.expires_at <= utcnow():
+    if token_is_expired(token):
         return None
     if not token.user.is_active_account:
         return None

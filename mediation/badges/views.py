@@ -185,7 +185,7 @@ def index():
                                    .where(PathwayTemplate.archived_at.is_(None))
                                    .order_by(PathwayTemplate.name)).all()
     return render_template("badges/index.html", page=page, templates=templates, case_of=case_of,
-                           can_manage=current_user.role in MANAGERS,
+                           can_manage=policy.can_manage_issuers(current_user),
                            label=lambda b: cases_policy.beneficiary_label(current_user, b),
                            page_url=lambda n: url_for("badges.index", page=n))
 

@@ -207,12 +207,6 @@ def withdraw_consent(session: Session, actor, consent: Consent) -> Consent:
     return consent
 
 
-def has_live_consent(session: Session, beneficiary_id: int, scope: ConsentScope) -> bool:
-    return bool(session.scalar(sa.select(Consent.id).where(
-        Consent.beneficiary_id == beneficiary_id, Consent.scope == scope,
-        Consent.withdrawn_at.is_(None)).limit(1)))
-
-
 # --- cases --------------------------------------------------------------------------------------
 
 def live_case(session: Session, beneficiary_id: int) -> Case | None:

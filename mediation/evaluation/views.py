@@ -28,7 +28,7 @@ from mediation.evaluation.forms import (
     yes_no,
 )
 from mediation.evaluation.models import FollowUp, Funder, Programme, ReportFile, ReportFormat
-from mediation.evaluation.scope import PARAMS, EvaluationFilter, Scope, authorise, parse_filter
+from mediation.evaluation.scope import PARAMS, Scope, authorise, parse_filter
 from mediation.extensions import db
 from mediation.pagination import page_arg, paginate
 from mediation.policy import access
@@ -253,7 +253,7 @@ def programme_detail(programme_id: int):
 
 def _programme_form(form: ProgrammeForm) -> None:
     session = db.session
-    form.funder_id.choices = [SelectChoice(f.id, f.name) for f in session.scalars(sa.select(Funder).order_by(Funder.name))]
+    form.funder_id.choices = [SelectChoice(f.id, f.name) for f in session.scalars(policy.visible_funders(current_user).order_by(Funder.name))]
     territories = sa.select(Territory).order_by(Territory.name)
     if current_user.role == Role.COORDINATOR:
         territories = territories.where(Territory.id == current_user.territory_id)
@@ -449,10 +449,6 @@ def _phone(follow_up: FollowUp) -> str | None:
     if not cases_policy.can_see_identity(current_user):
         return None
     return follow_up.case.beneficiary.phone
-
-
-def filter_from_params(params: dict) -> EvaluationFilter:
-    return EvaluationFilter.from_params(params)
 
 
 __all__ = ["bp", "ReportFormat"]

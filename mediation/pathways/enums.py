@@ -117,11 +117,6 @@ def proficiency_label(framework: str, level: int | None) -> str:
     return f"niveau {level}"
 
 
-def competence_choices() -> list[tuple[str, str]]:
-    """``("pix:2.1", "Pix 2.1 — Interagir")`` for every competence of both frameworks."""
-    return [(f"{f.key}:{code}", f.label_of(code)) for f in FRAMEWORKS.values() for code in f.competences]
-
-
 # --- pathway structure --------------------------------------------------------------------------
 
 class MilestoneKind(LabelledEnum):

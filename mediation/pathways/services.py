@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session, joinedload
 from mediation.audit.services import record
 from mediation.cases.enums import THEMATIQUE_CODES, Autonomie, Thematique
 from mediation.cases.models import Activity, Case, Participation
-from mediation.directory.models import Structure
 from mediation.directory.national_schema import PRISE_EN_CHARGE
 from mediation.errors import Conflict, DomainError, NotFound, ValidationFailed
 from mediation.pathways import policy
@@ -493,6 +492,3 @@ def compare(assessments: list[Assessment]) -> Comparison | None:
 def need_labels(codes: list[str]) -> list[str]:
     return [Thematique.label_of(c) for c in codes]
 
-
-def structure_offers(structure: Structure, service: str | None) -> bool:
-    return not service or service in (structure.services or [])

@@ -79,10 +79,6 @@ def load_version(session: Session, version_id: int) -> PathwayVersion:
     )
 
 
-def enrolment_count(session: Session, version: PathwayVersion) -> int:
-    return session.scalar(sa.select(sa.func.count(Enrolment.id)).where(Enrolment.version_id == version.id)) or 0
-
-
 def is_in_use(session: Session, version: PathwayVersion) -> bool:
     return session.scalar(sa.select(Enrolment.id).where(Enrolment.version_id == version.id).limit(1)) is not None
 

@@ -106,9 +106,9 @@ def test_consent_record_and_withdraw(session, network, make_beneficiary):
     consent = services.record_consent(session, network.mediator, person, ConsentScope.RESEAU, network.structure_a.id)
     with pytest.raises(Conflict, match="déjà enregistré"):
         services.record_consent(session, network.mediator, person, "reseau", network.structure_a.id)
-    assert services.has_live_consent(session, person.id, ConsentScope.RESEAU)
+    assert consent.withdrawn_at is None
     services.withdraw_consent(session, network.mediator, consent)
-    assert not services.has_live_consent(session, person.id, ConsentScope.RESEAU)
+    assert consent.withdrawn_at is not None
     with pytest.raises(DomainError, match="déjà été retiré"):
         services.withdraw_consent(session, network.mediator, consent)
     again = services.record_consent(session, network.mediator, person, "reseau", network.structure_a.id)
