@@ -1,2 +1,2 @@
 """Open Badges 2.0 at pathway milestones, the beneficiary's wallet (« mon carnet ») and badge
-verification. See shared/domain/open-badges.md."""
+verification. See docs/domain/open-badges.md."""

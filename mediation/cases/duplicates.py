@@ -1,6 +1,6 @@
 """Probable duplicate beneficiaries, their merge, and undoing a merge (for 30 days).
 
-Detection (shared/domain/activity-records.md §2.3, extended to every structure the mediator works
+Detection (docs/domain/activity-records.md §2.3, extended to every structure the mediator works
 for): identified, non-deleted beneficiaries the mediator may see. Names are lowercased, stripped
 of accents, spaces, hyphens and apostrophes; phones keep their digits (``+33`` → ``0``); e-mails
 are trimmed and lowercased. A pair is probable when at least 2 of the 4 criteria match (nom,

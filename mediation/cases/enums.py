@@ -1,7 +1,7 @@
 """Enumerations of beneficiaries, cases and activity records, with the French labels users know.
 
 Keys and labels follow the national tool (La Coop de la médiation numérique): see
-shared/domain/activity-records.md §1.3 and §2.1. Each label is defined here, once.
+docs/domain/activity-records.md §1.3 and §2.1. Each label is defined here, once.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Import of beneficiaries and activities in the national tool's export columns (XLSX or CSV).
 
-Two steps (shared/domain/activity-records.md §2.2, §3.4):
+Two steps (docs/domain/activity-records.md §2.2, §3.4):
 
 1. **Analysis** (:func:`analyse`): every row is read and validated; errors are listed per line and
    column ("Ligne 12, colonne « Date » : date invalide (attendu JJ/MM/AAAA)") with a summary of

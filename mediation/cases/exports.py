@@ -1,4 +1,4 @@
-"""Exports in the national tool's formats (shared/domain/activity-records.md §3.4), XLSX and CSV.
+"""Exports in the national tool's formats (docs/domain/activity-records.md §3.4), XLSX and CSV.
 
 - **Activités**: one row per accompagnement, national column order, after a header block
   "Informations export" (Nom, Prénom, Rôle, Total, date and time) and "Filtres". Mediators get the

@@ -2,7 +2,7 @@
 French label defined once, here.
 
 - Competence frameworks: Pix (the French reference, 16 competences) and DigComp 2.2 (EU, 21
-  competences), with their codes and labels (shared/domain/pathways.md).
+  competences), with their codes and labels (docs/domain/pathways.md).
 - The diagnosis grid: equipment, autonomy per domain on the three national levels (reused from
   :class:`mediation.cases.enums.Autonomie`), comfort 1–5, needs (the national thématiques),
   language and accessibility needs (the national schema's « prise en charge spécifique »).

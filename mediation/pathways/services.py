@@ -1,6 +1,6 @@
 """Enrolment, milestone validation, progress and diagnosis (assessments).
 
-Rules (shared/domain/pathways.md):
+Rules (docs/domain/pathways.md):
 - a case enrols in the latest version of a template of its territory (or a national one), once
   per template at a time;
 - a step is validated by a mediator of a structure allowed to see the case (the holding one, or
