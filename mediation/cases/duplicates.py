@@ -423,12 +423,12 @@ def undo_merge(session: Session, actor: User, merge: BeneficiaryMerge) -> Benefi
     cases = list(session.scalars(sa.select(Case).where(Case.id.in_(merge.moved_case_ids or [-1]),
                                                        Case.beneficiary_id == destination.id)))
     # Closed cases first, so that the destination never holds two live cases at once.
-    for case in sorted(cases, key=lambda c: c.state != CaseState.CLOS):
+    for case in sorted(cases, key=lambda c: c.state != CaseState.CLOSED):
         case.beneficiary_id = source.id
         session.flush()
     if merge.closed_case_id:
         closed = session.get(Case, merge.closed_case_id)
-        if (closed is not None and closed.beneficiary_id == source.id and closed.state == CaseState.CLOS
+        if (closed is not None and closed.beneficiary_id == source.id and closed.state == CaseState.CLOSED
                 and services.live_case(session, source.id) is None):
             services.reopen_case(session, actor, closed)
 

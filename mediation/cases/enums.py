@@ -173,6 +173,11 @@ class EquipmentKind(LabelledEnum):
 
 
 class CaseState(LabelledEnum):
+    OPEN = ("ouvert", "Ouvert")
+    PAUSED = ("en_pause", "En pause")
+    CLOSED = ("clos", "Clos")
+    # Former member names (same stored values), kept as aliases until the branches written
+    # before the rename are merged; new code uses the English names (docs/naming.md).
     OUVERT = ("ouvert", "Ouvert")
     EN_PAUSE = ("en_pause", "En pause")
     CLOS = ("clos", "Clos")
