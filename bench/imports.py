@@ -51,7 +51,7 @@ def _file(session, user, structure, n: int) -> bytes:
 
     query = (sa.select(Activity).where(Activity.structure_id == structure.id, Activity.mediator_id == user.id,
                                        Activity.deleted_at.is_(None)).limit(SOURCE_ROWS))
-    text = "".join(csv_chunks(export_activities(session, user, query, [])))
+    text = "".join(csv_chunks(export_activities(session, user, query, [], include_identity=True)))
     lines = list(csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=";"))
     start = next(i for i, row in enumerate(lines) if A.ID_CRA.label in row)
     header, rows = lines[start], lines[start + 1:]

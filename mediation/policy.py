@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, request
+from flask import abort
 from flask_login import current_user
 
 from mediation.extensions import login_manager
@@ -43,5 +43,3 @@ def access(*roles: str):
     return decorator
 
 
-def wants_json() -> bool:
-    return request.path.startswith("/api/")

@@ -115,7 +115,7 @@ def territory_week(session: Session, user: User, today: date | None = None) -> T
                .order_by(Referral.created_at, Referral.id))
     not_honoured = visible_referrals(user).where(Referral.status == ReferralStatus.NON_HONOREE,
                                                      Referral.closed_at >= _midnight(monday))
-    paused = case_policy.visible_cases(user).where(Case.state == CaseState.EN_PAUSE)
+    paused = case_policy.visible_cases(user).where(Case.state == CaseState.PAUSED)
     active_ids = sa.select(Activity.structure_id).where(
         Activity.deleted_at.is_(None), Activity.date >= monday, Activity.date <= today)
     structures = sa.select(Structure).where(Structure.archived_at.is_(None), in_scope(Structure.id))

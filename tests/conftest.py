@@ -231,6 +231,42 @@ def make_user(session):
 
 
 @pytest.fixture
+def make_beneficiary(session, network):
+    """A followed beneficiary created through the cases service (by ``network.mediator`` for
+    structure A unless told), with a numbered last name."""
+    from mediation.cases import services as cases_services
+
+    counter = iter(range(1, 100_000))
+
+    def make(actor=None, structure=None, **fields):
+        actor = actor or network.mediator
+        structure = structure or network.structure_a
+        n = next(counter)
+        data = cases_services.BeneficiaryInput(first_name=fields.pop("first_name", "Jeanne"),
+                                               last_name=fields.pop("last_name", f"Martin{n}"), **fields)
+        return cases_services.create_beneficiary(session, actor, structure.id, data)
+
+    return make
+
+
+@pytest.fixture
+def template(session, network):
+    """The default pathway template of the test territory (4 levels × 2 steps)."""
+    from mediation.pathways import versions
+
+    return versions.create_default_template(session, network.coordinator, network.territory.id)
+
+
+@pytest.fixture
+def steps(session, template):
+    """The steps of ``template``'s current version, in order."""
+    from mediation.pathways import versions
+
+    version = versions.load_version(session, template.current_version.id)
+    return [m for level in version.levels for m in level.steps]
+
+
+@pytest.fixture
 def login(session):
     """Sign ``user`` in through the real forms (password, then TOTP when enrolled)."""
 

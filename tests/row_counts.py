@@ -6,7 +6,6 @@ import sqlalchemy as sa
 
 from mediation.extensions import db
 
-
 # The audit journal's anchor is one row, rewritten at each seal: it says nothing of what a request
 # added (its own tests are in tests/audit/test_anchor.py).
 IGNORED = {"audit_anchor"}

@@ -115,16 +115,6 @@ def session_id_for(user: User) -> str:
     return f"{user.id}:{fingerprint}"
 
 
-def user_from_session_id(session: Session, session_id: str) -> User | None:
-    user_id, _, fingerprint = (session_id or "").partition(":")
-    if not user_id.isdigit():
-        return None
-    user = session.get(User, int(user_id))
-    if user is None or not hmac.compare_digest(session_id_for(user), session_id):
-        return None
-    return user
-
-
 def _session_digest(raw: str) -> str:
     return hashlib.sha256(f"session:{raw}".encode()).hexdigest()
 
@@ -630,7 +620,7 @@ def user_for_api_token(session: Session, raw: str) -> tuple[User, ApiToken] | No
     token = session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == _token_digest(raw or "")))
     if token is None or token.revoked_at is not None:
         return None
-    if token.expires_at is not None and token.expires_at <= utcnow():
+    if token_is_expired(token):
         return None
     if not token.user.is_active_account:
         return None

@@ -1,4 +1,4 @@
-"""Open Badges 2.0 JSON-LD documents (shared/domain/open-badges.md §1).
+"""Open Badges 2.0 JSON-LD documents (docs/domain/open-badges.md §1).
 
 Every ``id`` is the URL where the document is served, built from ``MEDIATION_PUBLIC_BASE_URL``
 (never from the request's host), so a validator fetching an ``id`` gets the same document. The

@@ -9,7 +9,7 @@ JSON request on stdin and writes a JSON report on stdout::
      "docs": "/path/docs.json" | {url: [status, content_type, body, "base64"?]} | null,
      "network": "none" | "loopback" | "public"}
 
-Recipe A of shared/domain/open-badges.md: every HTTP request of the validator goes through
+Recipe A of docs/domain/open-badges.md: every HTTP request of the validator goes through
 ``requests.adapters.HTTPAdapter.send``; URLs present in ``docs`` (and the Open Badges context,
 bundled with the validator) are answered from memory, the others go to the network only as
 ``network`` allows (``none``: offline; ``loopback``: 127.0.0.0/8 and ::1 only, for tests;

@@ -36,14 +36,6 @@ def can_issue(user: User) -> bool:
     return user.role == Role.MEDIATOR
 
 
-def can_see_names(user: User) -> bool:
-    return user.role == Role.MEDIATOR
-
-
-def can_verify(user: User) -> bool:
-    return user.role in STAFF
-
-
 # --- issuers, classes, endorsements -------------------------------------------------------------
 
 def _territory_structures(territory_id: int) -> sa.Select:
@@ -67,6 +59,7 @@ def get_issuer(session: Session, user: User, issuer_id: int) -> IssuerProfile | 
 
 
 def can_manage_issuers(user: User) -> bool:
+    """Issuer profiles and badge classes' endorsements are managed by coordinators and administrators."""
     return user.role in MANAGERS
 
 

@@ -158,7 +158,7 @@ def public_verify(uid: str):
 @ob.route("/carnet/identite/<uid>")
 @access(PUBLIC)
 def wallet_identity(uid: str):
-    """The opaque identity of a wallet, used as recipient when a person has no e-mail nor phone."""
+    """The opaque identity of a wallet, the hashed recipient of the person's badges."""
     _or_404(db.session.scalar(sa.select(Wallet.id).where(Wallet.uid == uid)))
     return render_template("wallet/identity.html")
 
@@ -193,7 +193,7 @@ def index():
                                    .where(PathwayTemplate.archived_at.is_(None))
                                    .order_by(PathwayTemplate.name)).all()
     return render_template("badges/index.html", page=page, templates=templates, case_of=case_of,
-                           can_manage=current_user.role in MANAGERS,
+                           can_manage=policy.can_manage_issuers(current_user),
                            label=lambda b: cases_policy.beneficiary_label(current_user, b),
                            page_url=lambda n: url_for("badges.index", page=n))
 

@@ -391,10 +391,6 @@ def contents(session: Session, wallet: Wallet) -> WalletContents:
     return result
 
 
-def wallet_of_case(session: Session, case: Case) -> Wallet:
-    return services.wallet_for(session, case.beneficiary)
-
-
 def get_card(session: Session, wallet: Wallet, card_id: int) -> WalletCard:
     card = session.scalar(sa.select(WalletCard).where(WalletCard.id == card_id, WalletCard.wallet_id == wallet.id))
     if card is None:

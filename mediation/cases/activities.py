@@ -1,6 +1,6 @@
 """Logging activity records (CRA) the national way: individual sessions and workshops.
 
-Rules (shared/domain/activity-records.md §1): a date, a duration, a place, at least one
+Rules (docs/domain/activity-records.md §1): a date, a duration, a place, at least one
 thématique (démarche thématiques only with "Aide aux démarches administratives"), at least one
 beneficiary, followed or anonymous. Anonymous workshop participants become anonymous
 :class:`Beneficiary` rows whose genre, age band and status are drawn from the counters, so that

@@ -332,13 +332,13 @@ def load_cases_demo(session: Session, *, territory, structures, users, today: da
             opened = first_seen.get(person) or (end - timedelta(days=rng.randint(1, 300)))
             idle = (end - seen).days if seen else (end - opened).days
             if idle > 100 and rng.random() < 0.8:
-                state, reason = CaseState.CLOS, _weighted(rng, {
+                state, reason = CaseState.CLOSED, _weighted(rng, {
                     ClosureReason.AUTONOMIE_ATTEINTE: 40, ClosureReason.NE_VIENT_PLUS: 30, ClosureReason.ORIENTE: 15,
                     ClosureReason.DEMENAGEMENT: 10, ClosureReason.DECES: 2, ClosureReason.AUTRE: 3})
             elif idle > 45 and rng.random() < 0.5:
-                state, reason = CaseState.EN_PAUSE, None
+                state, reason = CaseState.PAUSED, None
             else:
-                state, reason = CaseState.OUVERT, None
+                state, reason = CaseState.OPEN, None
             opened_at = _created_at(opened, rng)
             last_move = _created_at((seen or opened) + timedelta(days=rng.randint(20, 40)), rng)
             last_move = min(max(last_move, opened_at), now)
@@ -346,8 +346,8 @@ def load_cases_demo(session: Session, *, territory, structures, users, today: da
                 "beneficiary_id": person, "structure_id": memberships[mediator.id][0], "mediator_id": mediator.id,
                 "created_by_id": mediator.id, "state": state, "opened_at": opened_at, "created_at": opened_at,
                 "updated_at": last_move, "closure_reason": reason,
-                "closed_at": last_move if state == CaseState.CLOS else None,
-                "paused_at": last_move if state == CaseState.EN_PAUSE else None, "version": 1,
+                "closed_at": last_move if state == CaseState.CLOSED else None,
+                "paused_at": last_move if state == CaseState.PAUSED else None, "version": 1,
             })
             case_people.append(person)
     case_ids = _insert(session, Case, case_rows)
@@ -383,9 +383,9 @@ def load_cases_demo(session: Session, *, territory, structures, users, today: da
     session.execute(sa.insert(Consent.__table__), consent_rows)
     session.execute(sa.insert(CaseNote.__table__), [n | {"created_at": min(n["created_at"], now)} for n in note_rows])
     for row, case_id in zip(case_rows, case_ids, strict=True):
-        if row["state"] == CaseState.OUVERT:
+        if row["state"] == CaseState.OPEN:
             continue
-        action = "case.closed" if row["state"] == CaseState.CLOS else "case.paused"
+        action = "case.closed" if row["state"] == CaseState.CLOSED else "case.paused"
         details = {"from": "ouvert", "to": row["state"].value}
         if row["closure_reason"]:
             details["reason"] = row["closure_reason"].value

@@ -1,6 +1,6 @@
 """Probable duplicate beneficiaries, their merge, and undoing a merge (for 30 days).
 
-Detection (shared/domain/activity-records.md §2.3, extended to every structure the mediator works
+Detection (docs/domain/activity-records.md §2.3, extended to every structure the mediator works
 for): identified, non-deleted beneficiaries the mediator may see. Names are lowercased, stripped
 of accents, spaces, hyphens and apostrophes; phones keep their digits (``+33`` → ``0``); e-mails
 are trimmed and lowercased. A pair is probable when at least 2 of the 4 criteria match (nom,
@@ -422,12 +422,12 @@ def undo_merge(session: Session, actor: User, merge: BeneficiaryMerge) -> Benefi
     cases = list(session.scalars(sa.select(Case).where(Case.id.in_(merge.moved_case_ids or [-1]),
                                                        Case.beneficiary_id == destination.id)))
     # Closed cases first, so that the destination never holds two live cases at once.
-    for case in sorted(cases, key=lambda c: c.state != CaseState.CLOS):
+    for case in sorted(cases, key=lambda c: c.state != CaseState.CLOSED):
         case.beneficiary_id = source.id
         session.flush()
     if merge.closed_case_id:
         closed = session.get(Case, merge.closed_case_id)
-        if (closed is not None and closed.beneficiary_id == source.id and closed.state == CaseState.CLOS
+        if (closed is not None and closed.beneficiary_id == source.id and closed.state == CaseState.CLOSED
                 and services.live_case(session, source.id) is None):
             services.reopen_case(session, actor, closed)
 

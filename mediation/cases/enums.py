@@ -1,7 +1,7 @@
 """Enumerations of beneficiaries, cases and activity records, with the French labels users know.
 
 Keys and labels follow the national tool (La Coop de la médiation numérique): see
-shared/domain/activity-records.md §1.3 and §2.1. Each label is defined here, once.
+docs/domain/activity-records.md §1.3 and §2.1. Each label is defined here, once.
 """
 
 from __future__ import annotations
@@ -173,6 +173,11 @@ class EquipmentKind(LabelledEnum):
 
 
 class CaseState(LabelledEnum):
+    OPEN = ("ouvert", "Ouvert")
+    PAUSED = ("en_pause", "En pause")
+    CLOSED = ("clos", "Clos")
+    # Former member names (same stored values), kept as aliases until the branches written
+    # before the rename are merged; new code uses the English names (docs/naming.md).
     OUVERT = ("ouvert", "Ouvert")
     EN_PAUSE = ("en_pause", "En pause")
     CLOS = ("clos", "Clos")

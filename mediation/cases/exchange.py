@@ -1,6 +1,6 @@
 """Import of beneficiaries and activities in the national tool's export columns (XLSX or CSV).
 
-Two steps (shared/domain/activity-records.md §2.2, §3.4):
+Two steps (docs/domain/activity-records.md §2.2, §3.4):
 
 1. **Analysis** (:func:`analyse`): every row is read and validated; errors are listed per line and
    column ("Ligne 12, colonne « Date » : date invalide (attendu JJ/MM/AAAA)") with a summary of
@@ -262,7 +262,7 @@ def apply_beneficiaries(session: Session, user: User, plan: BeneficiaryPlan, pro
         # pages, lists and activity forms reach people through their case).
         _insert_returning_ids(session, Case, [
             {"beneficiary_id": beneficiary_id, "structure_id": plan.structure_id, "mediator_id": user.id,
-             "created_by_id": user.id, "state": CaseState.OUVERT, "version": 1} for beneficiary_id in ids])
+             "created_by_id": user.id, "state": CaseState.OPEN, "version": 1} for beneficiary_id in ids])
         created += len(batch)
         progress(created, total)
     return {"Bénéficiaires créés": created, "Dossiers ouverts": created, "Déjà importés (ignorés)": plan.already,
@@ -629,7 +629,7 @@ def _live_cases(session: Session, beneficiary_ids: set[int]) -> dict[int, int]:
     found = {}
     for start in range(0, len(ids), 1000):
         for beneficiary_id, case_id in session.execute(sa.select(Case.beneficiary_id, Case.id).where(
-                Case.beneficiary_id.in_(ids[start:start + 1000]), Case.state != CaseState.CLOS)):
+                Case.beneficiary_id.in_(ids[start:start + 1000]), Case.state != CaseState.CLOSED)):
             found[beneficiary_id] = case_id
     return found
 

@@ -153,7 +153,8 @@ def export_activities():
     if request.method == "POST" and form.validate_on_submit():
         filters = list_filters(request.form)
         query = filtered_activities(current_user, filters)
-        export = exports.export_activities(db.session, current_user, query, _filter_labels(filters, structures))
+        export = exports.export_activities(db.session, current_user, query, _filter_labels(filters, structures),
+                                           include_identity=exports.is_self_export(current_user))
         record(db.session, "export.activities", actor=current_user,
                details={"format": form.format.data, "self_export": exports.is_self_export(current_user),
                         "filters": sorted(k for k, v in filters.items() if v)})

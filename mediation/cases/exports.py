@@ -1,4 +1,4 @@
-"""Exports in the national tool's formats (shared/domain/activity-records.md §3.4), XLSX and CSV.
+"""Exports in the national tool's formats (docs/domain/activity-records.md §3.4), XLSX and CSV.
 
 - **Activités**: one row per accompagnement, national column order, after a header block
   "Informations export" (Nom, Prénom, Rôle, Total, date and time) and "Filtres". Mediators get the
@@ -217,12 +217,17 @@ def _activity_rows(session: Session, ids: list[int], self_export: bool, with_sou
 
 
 def export_activities(session: Session, user: User, activity_query: sa.Select,
-                      filters: list[tuple[str, str]]) -> Export:
-    """The activities of ``activity_query`` (already scoped to ``user``), one row per accompagnement."""
+                      filters: list[tuple[str, str]], *, include_identity: bool) -> Export:
+    """The activities of ``activity_query`` (already scoped to ``user``), one row per accompagnement.
+
+    ``include_identity`` is decided by the caller from its policy: True gives the self-export
+    columns (the beneficiary's name and the notes, see :func:`is_self_export`); False gives the
+    mediator columns and neither names nor notes, whoever exports.
+    """
     ids_query = activity_query.with_only_columns(Activity.id).order_by(None).order_by(
         Activity.date.desc(), Activity.id.desc())
     ids = list(session.scalars(ids_query))
-    self_export = is_self_export(user)
+    self_export = include_identity
     with_source = False
     total = 0
     for chunk in _chunks(ids):

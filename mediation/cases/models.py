@@ -279,7 +279,7 @@ class Case(db.Model):
     beneficiary_id: Mapped[int] = _fk("beneficiaries.id")
     structure_id: Mapped[int] = _fk("structures.id", index=False)  # covered by ix_cases_structure_state
     mediator_id: Mapped[int | None] = _fk("users.id", nullable=True)
-    state: Mapped[CaseState] = mapped_column(enum_column(CaseState), default=CaseState.OUVERT)
+    state: Mapped[CaseState] = mapped_column(enum_column(CaseState), default=CaseState.OPEN)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -299,17 +299,17 @@ class Case(db.Model):
 
     # Transitions: each raises DomainError on an illegal move and returns the previous state.
     def pause(self) -> CaseState:
-        if self.state != CaseState.OUVERT:
+        if self.state != CaseState.OPEN:
             raise DomainError("Seul un dossier ouvert peut être mis en pause.")
-        return self._move(CaseState.EN_PAUSE)
+        return self._move(CaseState.PAUSED)
 
     def resume(self) -> CaseState:
-        if self.state != CaseState.EN_PAUSE:
+        if self.state != CaseState.PAUSED:
             raise DomainError("Seul un dossier en pause peut être repris.")
-        return self._move(CaseState.OUVERT)
+        return self._move(CaseState.OPEN)
 
     def close(self, reason: ClosureReason | str | None) -> CaseState:
-        if self.state == CaseState.CLOS:
+        if self.state == CaseState.CLOSED:
             raise DomainError("Ce dossier est déjà clos.")
         if not reason:
             raise DomainError("Veuillez indiquer le motif de clôture.", field="reason")
@@ -319,24 +319,24 @@ class Case(db.Model):
             raise DomainError("Motif de clôture inconnu.", field="reason") from None
         self.closure_reason = reason
         self.closed_at = utcnow()
-        return self._move(CaseState.CLOS)
+        return self._move(CaseState.CLOSED)
 
     def reopen(self) -> CaseState:
-        if self.state != CaseState.CLOS:
+        if self.state != CaseState.CLOSED:
             raise DomainError("Seul un dossier clos peut être rouvert.")
         self.closure_reason = None
         self.closed_at = None
-        return self._move(CaseState.OUVERT)
+        return self._move(CaseState.OPEN)
 
     def _move(self, target: CaseState) -> CaseState:
         previous = self.state
         self.state = target
-        self.paused_at = utcnow() if target == CaseState.EN_PAUSE else None
+        self.paused_at = utcnow() if target == CaseState.PAUSED else None
         return previous
 
     @property
     def is_closed(self) -> bool:
-        return self.state == CaseState.CLOS
+        return self.state == CaseState.CLOSED
 
 
 class CaseNote(db.Model):

@@ -98,7 +98,7 @@ def due_for_anonymisation(months: int, now: datetime | None = None) -> sa.Select
     cutoff = months_before(now, months)
     # A merged record keeps its identity as long as the merge can be undone (30 days).
     merge_cutoff = min(cutoff, now - timedelta(days=UNDO_DAYS))
-    live_cases = sa.select(Case.beneficiary_id).where(Case.state != CaseState.CLOS)
+    live_cases = sa.select(Case.beneficiary_id).where(Case.state != CaseState.CLOSED)
     recently_closed = sa.select(Case.beneficiary_id).where(Case.closed_at >= cutoff)
     recent_activity = (
         sa.select(Participation.beneficiary_id)

@@ -206,18 +206,12 @@ def withdraw_consent(session: Session, actor, consent: Consent) -> Consent:
     return consent
 
 
-def has_live_consent(session: Session, beneficiary_id: int, scope: ConsentScope) -> bool:
-    return bool(session.scalar(sa.select(Consent.id).where(
-        Consent.beneficiary_id == beneficiary_id, Consent.scope == scope,
-        Consent.withdrawn_at.is_(None)).limit(1)))
-
-
 # --- cases --------------------------------------------------------------------------------------
 
 def live_case(session: Session, beneficiary_id: int) -> Case | None:
     """The beneficiary's case that is not closed, if any (there is at most one)."""
     return session.scalar(sa.select(Case).where(Case.beneficiary_id == beneficiary_id,
-                                                Case.state != CaseState.CLOS))
+                                                Case.state != CaseState.CLOSED))
 
 
 def open_case_for(session: Session, actor, beneficiary: Beneficiary, *, structure_id: int,
@@ -231,7 +225,7 @@ def open_case_for(session: Session, actor, beneficiary: Beneficiary, *, structur
     if live_case(session, beneficiary.id) is not None:
         raise Conflict("Ce bénéficiaire a déjà un dossier en cours.")
     case = Case(beneficiary_id=beneficiary.id, structure_id=structure_id, mediator_id=mediator_id,
-                created_by_id=actor.id, state=CaseState.OUVERT)
+                created_by_id=actor.id, state=CaseState.OPEN)
     session.add(case)
     session.flush()
     record(session, "case.opened", actor=actor, obj=case, structure_id=structure_id,
@@ -243,7 +237,7 @@ def _transition(session: Session, actor, case: Case, action: str, move, *args) -
     previous = move(*args)
     session.flush()
     details = {"from": previous.value, "to": case.state.value}
-    if case.closure_reason is not None and case.state == CaseState.CLOS:
+    if case.closure_reason is not None and case.state == CaseState.CLOSED:
         details["reason"] = case.closure_reason.value
     record(session, action, actor=actor, obj=case, structure_id=case.structure_id, details=details)
     return case
@@ -266,7 +260,7 @@ def close_case(session: Session, actor, case: Case, reason: ClosureReason | str 
 
 def reopen_case(session: Session, actor, case: Case) -> Case:
     """clos → ouvert. Raises Conflict if another case of the person is in progress."""
-    if case.state == CaseState.CLOS and live_case(session, case.beneficiary_id) is not None:
+    if case.state == CaseState.CLOSED and live_case(session, case.beneficiary_id) is not None:
         raise Conflict("Ce bénéficiaire a déjà un autre dossier en cours.")
     return _transition(session, actor, case, "case.reopened", case.reopen)
 

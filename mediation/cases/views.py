@@ -77,7 +77,7 @@ def _followed_beneficiaries(user: User) -> list[Beneficiary]:
     # A case held in scope makes the person visible (policy.visible_beneficiaries): join on it directly.
     query = (
         sa.select(Beneficiary).join(Case, Case.beneficiary_id == Beneficiary.id)
-        .where(Case.state != CaseState.CLOS, Beneficiary.deleted_at.is_(None), Beneficiary.anonymous.is_(False))
+        .where(Case.state != CaseState.CLOSED, Beneficiary.deleted_at.is_(None), Beneficiary.anonymous.is_(False))
         .order_by(Beneficiary.last_name, Beneficiary.first_name, Beneficiary.id)
     )
     scope = structure_scope(user)

@@ -35,13 +35,6 @@ class LoanInput:
     note: str | None = None
 
 
-def _territory_of_user(session: Session, user_id: int, day: date) -> set[int]:
-    return set(session.scalars(
-        sa.select(Commune.territory_id).join(Structure, Structure.commune_id == Commune.id)
-        .join(StaffMembership, StaffMembership.structure_id == Structure.id)
-        .where(active_membership_clause(user_id, day))))
-
-
 def lendable_mediators(session: Session, actor) -> list[User]:
     """Active mediators working today in the actor's territory (all for admins)."""
     working = (sa.select(StaffMembership.user_id)

@@ -89,11 +89,6 @@ def unread_for(session: Session, user, limit: int = 50) -> list[StructureNotific
         .order_by(StructureNotification.created_at.desc(), StructureNotification.id.desc()).limit(limit)))
 
 
-def unread_count(session: Session, user) -> int:
-    query = _mine(user).where(StructureNotification.read_at.is_(None))
-    return session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
-
-
 def mark_all_read(session: Session, user) -> int:
     """Mark every unread notice of the user's structures as read (by them); returns how many."""
     ids = [n.id for n in session.scalars(_mine(user).where(StructureNotification.read_at.is_(None)))]

@@ -462,10 +462,6 @@ def update_commune(session: Session, actor: User, commune: Commune, data: Mappin
         record(session, "commune.updated", actor=actor, obj=commune, details={"fields": sorted(changed)})
 
 
-def find_commune(session: Session, insee_code: str) -> Commune | None:
-    return session.scalar(sa.select(Commune).where(Commune.insee_code == insee_code))
-
-
 def communes_by_insee(session: Session, codes: Iterable[str]) -> dict[str, Commune]:
     codes = sorted(set(codes))
     if not codes:

@@ -3,7 +3,7 @@ numerator and denominator, unit and breakdowns. The report prints these definiti
 serves them; the computations (:mod:`mediation.evaluation.indicators`,
 :mod:`mediation.evaluation.outcomes`) refer to them by code.
 
-Families (shared/domain/impact-indicators.md): moyens (means), réalisations (outputs), résultats
+Families (docs/domain/impact-indicators.md): moyens (means), réalisations (outputs), résultats
 (outcomes), maillage (coverage), plus the data-quality annex.
 """
 

@@ -154,6 +154,6 @@ def load_evaluation_demo(session: Session, *, territory, structures, users, toda
         report = reports.store(session, funder_account, content, filename, scope, ReportFormat.PDF)
     return {"funders": 2, "programmes": 2, "attributed": len(workshops), "diagnoses": diagnoses,
             "follow_ups": scheduled, "answered": answered, "report": report.id if report else None,
-            "closed_cases": session.scalar(sa.select(sa.func.count(Case.id)).where(Case.state == CaseState.CLOS)),
+            "closed_cases": session.scalar(sa.select(sa.func.count(Case.id)).where(Case.state == CaseState.CLOSED)),
             "funder_check": session.scalar(sa.select(sa.func.count(Funder.id))),
             "programme_check": session.scalar(sa.select(sa.func.count(Programme.id)))}

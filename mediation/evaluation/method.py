@@ -1,4 +1,4 @@
-"""The method rules that make the figures trustworthy (shared/domain/impact-indicators.md):
+"""The method rules that make the figures trustworthy (docs/domain/impact-indicators.md):
 
 - small-cell suppression: a count from 1 to ``threshold - 1`` is shown as « < 5 », with secondary
   suppression so that a hidden cell cannot be recomputed from the totals of its row or column;

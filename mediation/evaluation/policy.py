@@ -34,6 +34,7 @@ def can_compare(user: User) -> bool:
 
 
 def can_filter_by_mediator(user: User) -> bool:
+    """Staff may narrow the figures to one mediator (mediators: themselves only); funders never."""
     return user.role in (Role.ADMIN, Role.COORDINATOR, Role.MEDIATOR)
 
 
@@ -87,6 +88,7 @@ def get_programme_for_edit(session: Session, user: User, programme_id: int) -> P
 
 
 def visible_funders(user: User) -> sa.Select:
+    """Funders the user may pick (programme managers: all) or read (a funder: their own)."""
     query = sa.select(Funder)
     if user.role in PROGRAMME_MANAGERS:
         return query

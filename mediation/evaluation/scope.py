@@ -79,9 +79,6 @@ class EvaluationFilter:
                 out[name] = value.isoformat() if isinstance(value, date) else str(value)
         return out
 
-    def to_params(self) -> dict:
-        return self.query_args()
-
     @classmethod
     def from_params(cls, params: dict) -> EvaluationFilter:
         values = {}
@@ -152,15 +149,14 @@ def authorise(session: Session, user: User, f: EvaluationFilter) -> EvaluationFi
         if f.territory_id not in (None, user.territory_id):
             raise NotFound("Ce territoire n'existe pas ou n'est pas le vôtre.")
         changes["territory_id"] = user.territory_id
-    if user.role == Role.FUNDER:
-        if f.mediator_id is not None:
-            raise Forbidden("Les financeurs consultent les indicateurs par programme, pas par médiateur.")
-        if f.programme_id is None:
-            first = session.scalar(policy.visible_programmes(user).with_only_columns(Programme.id)
-                                   .order_by(Programme.starts_on.desc(), Programme.id.desc()).limit(1))
-            if first is None:
-                raise NotFound("Aucun programme n'est rattaché à votre compte : contactez l'administration.")
-            changes["programme_id"] = first
+    if f.mediator_id is not None and not policy.can_filter_by_mediator(user):
+        raise Forbidden("Les financeurs consultent les indicateurs par programme, pas par médiateur.")
+    if user.role == Role.FUNDER and f.programme_id is None:
+        first = session.scalar(policy.visible_programmes(user).with_only_columns(Programme.id)
+                               .order_by(Programme.starts_on.desc(), Programme.id.desc()).limit(1))
+        if first is None:
+            raise NotFound("Aucun programme n'est rattaché à votre compte : contactez l'administration.")
+        changes["programme_id"] = first
     if user.role == Role.MEDIATOR and f.mediator_id not in (None, user.id):
         raise NotFound("Vous ne consultez que vos propres indicateurs ou ceux de votre structure.")
     f = replace(f, **changes)
@@ -471,8 +467,3 @@ class Scope:
             return self.session.get(Structure, f.structure_id).commune.territory
         return None
 
-
-def build_scope(session: Session, user: User, args, *, today: date | None = None) -> Scope:
-    """Query string → authorised filter → compiled scope (raises ValidationFailed, NotFound,
-    Forbidden)."""
-    return Scope(session, user, authorise(session, user, parse_filter(args, today=today)))

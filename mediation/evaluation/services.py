@@ -229,7 +229,7 @@ def schedule_follow_ups(session: Session, *, today: date | None = None, delay_da
         .group_by(Enrolment.case_id)).all())
     closures = {case_id: (beneficiary_id, structure_id, closed_at) for case_id, beneficiary_id, structure_id, closed_at
                 in session.execute(sa.select(Case.id, Case.beneficiary_id, Case.structure_id, Case.closed_at)
-                                   .where(Case.state == CaseState.CLOS, Case.id.not_in(existing)))}
+                                   .where(Case.state == CaseState.CLOSED, Case.id.not_in(existing)))}
     cases = {case_id: (beneficiary_id, structure_id) for case_id, beneficiary_id, structure_id in session.execute(
         sa.select(Case.id, Case.beneficiary_id, Case.structure_id).where(Case.id.in_(list(completions) or [-1])))}
     rows = []

@@ -29,7 +29,7 @@ from mediation.evaluation.forms import (
     yes_no,
 )
 from mediation.evaluation.models import FollowUp, Funder, Programme, ReportFile, ReportFormat
-from mediation.evaluation.scope import PARAMS, EvaluationFilter, Scope, authorise, parse_filter, whole_months
+from mediation.evaluation.scope import PARAMS, Scope, authorise, parse_filter, whole_months
 from mediation.extensions import db
 from mediation.forms import show_domain_error
 from mediation.pagination import page_arg, paginate
@@ -180,7 +180,9 @@ def export_activities(fmt: str):
     if scope is None:
         abort(400, "Filtres invalides.")
     query = sa.select(Activity).where(scope.activity_clause())
-    export = case_exports.export_activities(db.session, _NoIdentity(current_user), query, scope.describe())
+    # Anonymised for every role (evaluation policy): never the beneficiary's name nor the notes.
+    export = case_exports.export_activities(db.session, current_user, query, scope.describe(),
+                                            include_identity=False)
     record(db.session, "export.activities", actor=current_user, details={"filters": scope.filter.query_args(),
                                                                          "format": fmt, "from": "evaluation"})
     name = f"activites-anonymisees-{scope.start}-{scope.end}"
@@ -190,17 +192,6 @@ def export_activities(fmt: str):
         return _download(case_exports.write_csv(export), f"{name}.csv", "text/csv")
     return _download(case_exports.write_xlsx(export), f"{name}.xlsx",
                      "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-
-
-class _NoIdentity:
-    """The exporting user seen as a non-mediator: the export leaves out names and notes."""
-
-    def __init__(self, user: User):
-        self._user = user
-        self.role = Role.COORDINATOR if user.role == Role.MEDIATOR else user.role
-
-    def __getattr__(self, name):
-        return getattr(self._user, name)
 
 
 # --- reports ------------------------------------------------------------------------------------
@@ -269,7 +260,7 @@ def programme_detail(programme_id: int):
 
 def _programme_form(form: ProgrammeForm) -> None:
     session = db.session
-    form.funder_id.choices = [SelectChoice(f.id, f.name) for f in session.scalars(sa.select(Funder).order_by(Funder.name))]
+    form.funder_id.choices = [SelectChoice(f.id, f.name) for f in session.scalars(policy.visible_funders(current_user).order_by(Funder.name))]
     territories = sa.select(Territory).order_by(Territory.name)
     if current_user.role == Role.COORDINATOR:
         territories = territories.where(Territory.id == current_user.territory_id)
@@ -459,10 +450,6 @@ def _phone(follow_up: FollowUp) -> str | None:
     if not cases_policy.can_see_identity(current_user):
         return None
     return follow_up.case.beneficiary.phone
-
-
-def filter_from_params(params: dict) -> EvaluationFilter:
-    return EvaluationFilter.from_params(params)
 
 
 __all__ = ["bp", "ReportFormat"]

@@ -1,4 +1,4 @@
-"""Enumerations of mandates, with the French labels users know (see shared/domain/mandates.md §1–§2).
+"""Enumerations of mandates, with the French labels users know (see docs/domain/mandates.md §1–§2).
 
 Each label is defined here, once.
 """

@@ -1,4 +1,4 @@
-"""Mandates in the style of Aidants Connect (see shared/domain/mandates.md).
+"""Mandates in the style of Aidants Connect (see docs/domain/mandates.md).
 
 A :class:`Mandate` binds a *structure* (the mandataire, not an individual aidant) to one
 beneficiary (the mandant) for a fixed duration; it carries one :class:`Authorization` per démarche.

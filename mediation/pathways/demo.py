@@ -62,7 +62,7 @@ def load_pathways_demo(session: Session, *, territory, structures, users, today:
 
     # Open cases held by a structure with staff, people with a commune; network consent added where missing.
     cases = list(session.scalars(
-        sa.select(Case).where(Case.state == CaseState.OUVERT, Case.structure_id.in_(list(staff)))
+        sa.select(Case).where(Case.state == CaseState.OPEN, Case.structure_id.in_(list(staff)))
         .order_by(Case.id)))
     rng.shuffle(cases)
     chosen = cases[: len(STAGES) + 12]
@@ -160,7 +160,7 @@ def load_pathways_demo(session: Session, *, territory, structures, users, today:
     moved = 0
     for case in enrolled[:3]:
         elsewhere = [st for st in structures if staff.get(st.id) and st.commune_id != case.structure.commune_id]
-        if elsewhere and case.state != CaseState.CLOS:
+        if elsewhere and case.state != CaseState.CLOSED:
             target = next((st for st in elsewhere if st.name == "France Services Elbeuf"), elsewhere[0])
             reassignment.reassign(session, coordinator, case, target=reassignment.Target(target.id, staff[target.id][0].id),
                                   reason=TransferReason.DEMENAGEMENT.value, expected_version=case.version)
@@ -177,7 +177,7 @@ def load_pathways_demo(session: Session, *, territory, structures, users, today:
     claire = by_email.get("claire.bonnet@demo.test")
     if thomas and claire:
         leaving = list(session.scalars(sa.select(Case).where(Case.mediator_id == thomas.id,
-                                                             Case.state != CaseState.CLOS).order_by(Case.id).limit(3)))
+                                                             Case.state != CaseState.CLOSED).order_by(Case.id).limit(3)))
         if leaving:
             reassignment.bulk_reassign(session, coordinator, {c.id: c.version for c in leaving},
                                        target=reassignment.Target(leaving[0].structure_id, claire.id),

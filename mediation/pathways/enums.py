@@ -2,7 +2,7 @@
 French label defined once, here.
 
 - Competence frameworks: Pix (the French reference, 16 competences) and DigComp 2.2 (EU, 21
-  competences), with their codes and labels (shared/domain/pathways.md).
+  competences), with their codes and labels (docs/domain/pathways.md).
 - The diagnosis grid: equipment, autonomy per domain on the three national levels (reused from
   :class:`mediation.cases.enums.Autonomie`), comfort 1–5, needs (the national thématiques),
   language and accessibility needs (the national schema's « prise en charge spécifique »).
@@ -115,11 +115,6 @@ def proficiency_label(framework: str, level: int | None) -> str:
         band = next(label for bound, label in DIGCOMP_BANDS if level <= bound)
         return f"niveau {level} ({band.lower()})"
     return f"niveau {level}"
-
-
-def competence_choices() -> list[tuple[str, str]]:
-    """``("pix:2.1", "Pix 2.1 — Interagir")`` for every competence of both frameworks."""
-    return [(f"{f.key}:{code}", f.label_of(code)) for f in FRAMEWORKS.values() for code in f.competences]
 
 
 # --- pathway structure --------------------------------------------------------------------------

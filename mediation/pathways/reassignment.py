@@ -100,7 +100,7 @@ def move_case(session: Session, actor, case: Case, *, to_structure: Structure, t
     case_id = case.id
     if expected_version is not None and int(expected_version) != case.version:
         raise conflict(case_id)
-    if case.state == CaseState.CLOS:
+    if case.state == CaseState.CLOSED:
         raise DomainError(f"Le dossier n° {case.id} est clos : rouvrez-le avant de le confier à une autre structure.")
     if to_structure.archived_at is not None:
         raise DomainError("Cette structure est archivée.", field="target")

@@ -1,6 +1,6 @@
 """Enrolment, milestone validation, progress and diagnosis (assessments).
 
-Rules (shared/domain/pathways.md):
+Rules (docs/domain/pathways.md):
 - a case enrols in the latest version of a template of its territory (or a national one), once
   per template at a time;
 - a step is validated by a mediator of a structure allowed to see the case (the holding one, or
@@ -26,7 +26,6 @@ from sqlalchemy.orm import Session, joinedload
 from mediation.audit.services import record
 from mediation.cases.enums import THEMATIQUE_CODES, Autonomie, Thematique
 from mediation.cases.models import Activity, Case, Participation
-from mediation.directory.models import Structure
 from mediation.directory.national_schema import PRISE_EN_CHARGE
 from mediation.errors import Conflict, DomainError, NotFound, ValidationFailed
 from mediation.pathways import policy, signals
@@ -490,10 +489,6 @@ def compare(assessments: list[Assessment]) -> Comparison | None:
 
 def need_labels(codes: list[str]) -> list[str]:
     return [Thematique.label_of(c) for c in codes]
-
-
-def structure_offers(structure: Structure, service: str | None) -> bool:
-    return not service or service in (structure.services or [])
 
 
 def progress_summaries(session: Session, case_ids) -> dict[int, str]:

@@ -79,10 +79,6 @@ def load_version(session: Session, version_id: int) -> PathwayVersion:
     )
 
 
-def enrolment_count(session: Session, version: PathwayVersion) -> int:
-    return session.scalar(sa.select(sa.func.count(Enrolment.id)).where(Enrolment.version_id == version.id)) or 0
-
-
 def is_in_use(session: Session, version: PathwayVersion) -> bool:
     return session.scalar(sa.select(Enrolment.id).where(Enrolment.version_id == version.id).limit(1)) is not None
 
@@ -462,7 +458,7 @@ def delete_milestone(session: Session, actor, template: PathwayTemplate, milesto
     return target
 
 
-# --- the default template (shared/domain/pathways.md) -------------------------------------------
+# --- the default template (docs/domain/pathways.md) -------------------------------------------
 
 MAITRISE = "Maîtrise des outils numériques du quotidien"
 DEMARCHES = "Aide aux démarches administratives"
@@ -512,7 +508,7 @@ DEFAULT_TEMPLATE = {
 
 
 def create_default_template(session: Session, actor, territory_id: int | None) -> PathwayTemplate:
-    """The default template of shared/domain/pathways.md: four levels of two steps, each aligned
+    """The default template of docs/domain/pathways.md: four levels of two steps, each aligned
     with Pix and DigComp 2.2; each level opens once the previous one is reached."""
     spec = DEFAULT_TEMPLATE
     template = create_template(session, actor, name=spec["name"], description=spec["description"],

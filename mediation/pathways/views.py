@@ -344,7 +344,7 @@ def bulk_reassign():
     mediators = db.session.scalars(sa.select(User).where(User.id.in_(
         case_policy.visible_cases(user).with_only_columns(Case.mediator_id).where(Case.mediator_id.is_not(None))))
         .order_by(User.last_name, User.first_name)).all()
-    query = (policy.shared_cases(user).where(Case.state != CaseState.CLOS)
+    query = (policy.shared_cases(user).where(Case.state != CaseState.CLOSED)
              .options(joinedload(Case.structure), joinedload(Case.mediator), joinedload(Case.beneficiary))
              .order_by(Case.id))
     if structure_id:

@@ -1,5 +1,5 @@
 """The "means" statistics of a scope (a territory, some structures, everything) over a period: what
-the dashboard shows first (shared/domain/activity-records.md §3.1–§3.2).
+the dashboard shows first (docs/domain/activity-records.md §3.1–§3.2).
 
 Two implementations that must give the same numbers:
 

@@ -1,4 +1,4 @@
-"""Reference lists and distributions of the synthetic data (shared/domain/activity-records.md §1–§3).
+"""Reference lists and distributions of the synthetic data (docs/domain/activity-records.md §1–§3).
 
 Weights are relative (they need not sum to 1). They are plausible orders of magnitude read from
 the national tools' public statistics, not measurements: "Aide aux démarches administratives" is the

@@ -10,33 +10,19 @@ from mediation.badges import services as badge_services
 from mediation.cases import activities, policy, services
 from mediation.cases.enums import ActivityType, ConsentScope, PlaceType, Thematique
 from mediation.pathways import services as pathway_services
-from mediation.pathways import versions
 from mediation.types import local_today
 
 BASE = "https://mediation.example.org"
 
 
 @pytest.fixture
-def template(session, network):
-    return versions.create_default_template(session, network.coordinator, network.territory.id)
-
-
-@pytest.fixture
-def steps(session, template):
-    version = versions.load_version(session, template.current_version.id)
-    return [m for level in version.levels for m in level.steps]
-
-
-@pytest.fixture
-def enrolled(session, network, template):
+def enrolled(session, network, template, make_beneficiary):
     """``enrolled(email=…, phone=…)`` → an enrolment of a new person of structure A."""
 
     def make(*, mediator=None, structure=None, **fields):
         mediator = mediator or network.mediator
         structure = structure or network.structure_a
-        data = services.BeneficiaryInput(first_name=fields.pop("first_name", "Jeanne"),
-                                         last_name=fields.pop("last_name", "Badge"), **fields)
-        beneficiary = services.create_beneficiary(session, mediator, structure.id, data)
+        beneficiary = make_beneficiary(mediator, structure, last_name=fields.pop("last_name", "Badge"), **fields)
         services.record_consent(session, mediator, beneficiary, ConsentScope.STRUCTURE, structure.id)
         case = services.live_case(session, beneficiary.id)
         return pathway_services.enrol(session, mediator, case, template)

@@ -4,7 +4,7 @@ The validator lives in its own virtualenv ``.venv-ob`` (``make ob-validator``): 
 with Flask's. The test process builds every document the assertion graph needs from the app's test
 client, writes them to a JSON map ``{url: [status, content_type, body]}``, and runs
 ``mediation/badges/ob_runner.py`` with the validator's python, offline (recipe A of
-shared/domain/open-badges.md: HTTP routed to the map, sockets refused).
+docs/domain/open-badges.md: HTTP routed to the map, sockets refused).
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from mediation.badges import services
 from mediation.badges.models import Assertion, BadgeClass
 from mediation.cases.services import live_case
 from mediation.jobs.models import Job, JobStatus
+from tests.helpers import count_queries
 
 
 def actions(session) -> list[str]:
@@ -179,18 +180,8 @@ def test_public_verification_link(session, client, issued, network, attach_email
 
 
 def _queries(client, url) -> int:
-    from mediation.extensions import db
-
-    statements = []
-
-    def listener(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with count_queries() as statements:
         assert client.get(url).status_code == 200
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
     return sum(1 for statement in statements if statement.lstrip().upper().startswith("SELECT"))
 
 

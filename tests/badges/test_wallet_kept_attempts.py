@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from mediation.carnet import wallet
 from mediation.badges.models import WalletAttempt, WalletCard, WalletCode
+from mediation.carnet import wallet
 from tests.row_counts import added_rows, row_counts
 
 

@@ -102,7 +102,7 @@ def test_new_beneficiary_inline_opens_a_case(session, log, activity_input, netwo
     person = participation.beneficiary
     assert person.display_name == "Aïcha Diallo" and not person.anonymous
     case = session.get(Case, participation.case_id)
-    assert case.state == CaseState.OUVERT and case.structure_id == network.structure_a.id
+    assert case.state == CaseState.OPEN and case.structure_id == network.structure_a.id
     assert case.mediator_id == network.mediator.id
     assert participation.first_accompaniment is True
 

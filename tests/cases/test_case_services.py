@@ -50,7 +50,7 @@ def test_beneficiary_validation_and_minimal_data(session, network):
     person = services.create_beneficiary(session, network.mediator, network.structure_a.id,
                                          services.BeneficiaryInput(first_name="Ana", last_name="Silva"))
     assert person.email is None and person.birth_year is None and person.accompaniments_count == 0
-    assert services.live_case(session, person.id).state == CaseState.OUVERT
+    assert services.live_case(session, person.id).state == CaseState.OPEN
 
 
 def test_database_refuses_identity_on_anonymous_people(session, network):
@@ -70,7 +70,7 @@ def test_case_transitions(session, network, make_beneficiary):
     with pytest.raises(DomainError, match="Veuillez indiquer le motif de clôture"):
         services.close_case(session, network.mediator, case, None)
     services.close_case(session, network.mediator, case, "demenagement")
-    assert case.state == CaseState.CLOS and case.closed_at and case.paused_at is None
+    assert case.state == CaseState.CLOSED and case.closed_at and case.paused_at is None
     with pytest.raises(DomainError, match="déjà clos"):
         services.close_case(session, network.mediator, case, "autre")
     # A new episode: a new case; the old one cannot be reopened while it is live.
@@ -81,7 +81,7 @@ def test_case_transitions(session, network, make_beneficiary):
         services.reopen_case(session, network.mediator, case)
     services.close_case(session, network.mediator, second, "autonomie_atteinte")
     services.reopen_case(session, network.mediator, case)
-    assert case.state == CaseState.OUVERT and case.closure_reason is None
+    assert case.state == CaseState.OPEN and case.closure_reason is None
 
 
 def test_one_live_case_per_person_in_the_database(session, network, make_beneficiary):
@@ -106,9 +106,9 @@ def test_consent_record_and_withdraw(session, network, make_beneficiary):
     consent = services.record_consent(session, network.mediator, person, ConsentScope.RESEAU, network.structure_a.id)
     with pytest.raises(Conflict, match="déjà enregistré"):
         services.record_consent(session, network.mediator, person, "reseau", network.structure_a.id)
-    assert services.has_live_consent(session, person.id, ConsentScope.RESEAU)
+    assert consent.withdrawn_at is None
     services.withdraw_consent(session, network.mediator, consent)
-    assert not services.has_live_consent(session, person.id, ConsentScope.RESEAU)
+    assert consent.withdrawn_at is not None
     with pytest.raises(DomainError, match="déjà été retiré"):
         services.withdraw_consent(session, network.mediator, consent)
     again = services.record_consent(session, network.mediator, person, "reseau", network.structure_a.id)

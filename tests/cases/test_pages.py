@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -11,8 +10,8 @@ import sqlalchemy as sa
 from mediation.audit.models import AuditEvent
 from mediation.cases.enums import ActivityType, CaseState
 from mediation.cases.models import Activity, Beneficiary, Case, CaseNote, Participation
-from mediation.extensions import db
 from mediation.types import local_today
+from tests.helpers import count_queries
 
 YESTERDAY = (local_today() - timedelta(days=1)).isoformat()
 
@@ -26,20 +25,6 @@ def individual_form(network, **overrides):
     }
     data.update(overrides)
     return data
-
-
-@contextmanager
-def count_queries():
-    statements = []
-
-    def listener(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
 
 
 def test_individual_form_is_ready_for_the_keyboard(client, login, network):
@@ -201,10 +186,10 @@ def test_case_lifecycle_notes_and_consent(client, login, network, session, make_
     assert client.post(f"/dossiers/{case.id}/etat", data={"action": "pause"}).status_code == 302
     client.post(f"/dossiers/{case.id}/etat", data={"action": "clore", "reason": ""})
     session.expire_all()
-    assert session.get(Case, case.id).state == CaseState.EN_PAUSE  # no reason: refused
+    assert session.get(Case, case.id).state == CaseState.PAUSED  # no reason: refused
     client.post(f"/dossiers/{case.id}/etat", data={"action": "clore", "reason": "autonomie_atteinte"})
     session.expire_all()
-    assert session.get(Case, case.id).state == CaseState.CLOS
+    assert session.get(Case, case.id).state == CaseState.CLOSED
     page = client.get(f"/dossiers/{case.id}").get_data(as_text=True)
     for text in ("A besoin d’aide pour ameli", "Partage au sein du réseau du territoire", "Dossier mis en pause",
                  "Dossier clos — Autonomie atteinte", "Rouvrir le dossier"):
@@ -302,7 +287,7 @@ def test_people_offered_are_those_followed_now_plus_the_one_asked_for(client, lo
     assert re.search(rf'<option selected value="{former.id}"|<option value="{former.id}" selected', page)
     response = client.post("/activites/nouvelle", data=individual_form(network, beneficiary_id=str(former.id)))
     assert response.status_code == 302
-    assert services.live_case(session, former.id).state == CaseState.OUVERT
+    assert services.live_case(session, former.id).state == CaseState.OPEN
 
 
 def test_a_mediator_attached_to_no_structure_is_told_so_and_nothing_is_saved(client, login, network, session,

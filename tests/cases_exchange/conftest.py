@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from mediation.cases import activities, policy, services
+from mediation.cases import activities, policy
 from mediation.cases.activities import ActivityInput, AnonymousCounters
 from mediation.cases.enums import ActivityType, PlaceType, Thematique
 from mediation.types import local_today
@@ -22,21 +22,6 @@ def eager(app):
     app.config["MEDIATION_JOBS_BACKEND"] = "eager"
     yield
     app.config["MEDIATION_JOBS_BACKEND"] = None
-
-
-@pytest.fixture
-def make_beneficiary(session, network):
-    counter = iter(range(1, 100_000))
-
-    def make(actor=None, structure=None, **fields):
-        actor = actor or network.mediator
-        structure = structure or network.structure_a
-        n = next(counter)
-        data = services.BeneficiaryInput(first_name=fields.pop("first_name", "Jeanne"),
-                                         last_name=fields.pop("last_name", f"Martin{n}"), **fields)
-        return services.create_beneficiary(session, actor, structure.id, data)
-
-    return make
 
 
 @pytest.fixture

@@ -122,7 +122,7 @@ def test_merge_keeps_the_best_values_and_moves_everything(session, network, two_
     firsts = session.scalars(sa.select(Participation).where(Participation.beneficiary_id == keep.id,
                                                             Participation.first_accompaniment)).all()
     assert [p.activity_id for p in firsts] == [old_other.id]  # the earliest, moved from the source
-    assert other_case.beneficiary_id == keep.id and other_case.state == CaseState.CLOS  # keep had a live case
+    assert other_case.beneficiary_id == keep.id and other_case.state == CaseState.CLOSED  # keep had a live case
     assert session.scalar(sa.select(Consent.beneficiary_id)) == keep.id
     assert set(merge.filled_fields) == {"email", "birth_year", "genre", "notes"}
     event = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "beneficiary.merged"))
@@ -146,7 +146,7 @@ def test_undo_restores_both_records(session, network, two_records):
     after_other = participation_ids(session, other)
     assert len(after_other) == len(before_other) and shared.participants_count == 3
     assert (keep.accompaniments_count, other.accompaniments_count) == (2, 2)
-    assert other_case.beneficiary_id == other.id and other_case.state == CaseState.OUVERT
+    assert other_case.beneficiary_id == other.id and other_case.state == CaseState.OPEN
     assert session.scalar(sa.select(Consent.beneficiary_id)) == other.id
     assert merge.undone_at is not None
     assert rollups.differences(session) == {}  # the dashboard's rollups follow merge and undo

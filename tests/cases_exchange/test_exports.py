@@ -14,6 +14,7 @@ from mediation.cases.activities import AnonymousCounters
 from mediation.cases.enums import ActivityType, Genre, Thematique
 from mediation.cases.services import add_case_note, live_case
 from tests.cases_exchange.conftest import read_csv, read_xlsx, table_after_header
+from tests.helpers import count_queries
 
 NATIONAL_SELF = [
     "Date", "Enregistré le", "Dernière modification le", "Type", "Participants", "Bénéficiaire",
@@ -92,6 +93,41 @@ def test_coordinator_and_admin_exports_hold_no_names_nor_notes(role, fmt, client
     assert row["Rôle"] == "Conseiller Numérique"
 
 
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_evaluation_activity_export_never_names_anyone_even_for_a_mediator(fmt, client, login, network, logged):
+    """The mediator's own export (above) names the person; the anonymised export of the evaluation
+    pages does not, for the same mediator and the same activities."""
+    login(client, network.mediator)
+    response = client.get(f"/evaluation/activites.{fmt}")
+    assert response.status_code == 200
+    content = response.get_data()
+    rows = read_csv(content) if fmt == "csv" else read_xlsx(content)["Activités"]
+    header, data = table_after_header(rows, "Date")
+    assert header == NATIONAL_OTHERS
+    assert len(data) == 4
+    flat = " ".join(str(c) for row in rows for c in row if c is not None)
+    for secret in ("Solange", "Secrète", "Note confidentielle", "Atelier noté"):
+        assert secret not in flat
+    block = {r[0]: r[1] for r in rows[1:8] if r and r[0]}
+    assert block["Rôle"] == network.mediator.role_label  # the exporting user as they are
+
+
+def test_export_function_includes_identity_only_when_asked(session, network, logged):
+    from mediation.cases import policy
+
+    def table(include_identity: bool):
+        export = exports.export_activities(session, network.mediator, policy.visible_activities(network.mediator),
+                                           [], include_identity=include_identity)
+        return export.columns, [list(r) for r in export.rows]
+
+    columns, rows = table(True)
+    assert columns == NATIONAL_SELF
+    assert "Solange Secrète" in {str(c) for row in rows for c in row}
+    columns, rows = table(False)
+    assert columns == NATIONAL_OTHERS
+    assert not {"Solange Secrète", "Note confidentielle", "Atelier noté"} & {str(c) for row in rows for c in row}
+
+
 def test_export_filters_are_applied_and_listed(client, login, network, logged):
     login(client, network.coordinator)
     response = client.post("/echanges/export/activites", data={"format": "csv", "type": "collectif",
@@ -116,18 +152,10 @@ def test_export_reads_in_batches_with_a_fixed_number_of_queries(app, session, ne
         log_activity(type=ActivityType.COLLECTIF)
     from mediation.cases import policy
 
-    statements = []
-
-    def count(*args, **kwargs):
-        statements.append(1)
-
-    engine = session.get_bind()
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
-        export = exports.export_activities(session, network.mediator, policy.visible_activities(network.mediator), [])
+    with count_queries() as statements:
+        export = exports.export_activities(session, network.mediator, policy.visible_activities(network.mediator), [],
+                                           include_identity=True)
         rows = list(export.rows)
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
     assert len(rows) == 24
     assert len(statements) <= 8, len(statements)
 

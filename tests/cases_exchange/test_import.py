@@ -86,7 +86,7 @@ def test_beneficiaries_analysed_then_imported_once(client, login, network, sessi
     assert marie.source == RecordSource.IMPORT and marie.external_id.startswith("h:")
     assert marie.owner_structure_id == network.structure_a.id
     case = session.scalar(sa.select(Case).where(Case.beneficiary_id == marie.id))
-    assert case.structure_id == network.structure_a.id and case.state == CaseState.OUVERT
+    assert case.structure_id == network.structure_a.id and case.state == CaseState.OPEN
     assert "Dossiers ouverts" in job_page
     paul = session.scalar(sa.select(Beneficiary).where(Beneficiary.last_name == "Durand"))
     assert paul.genre == Genre.MASCULIN and paul.birth_year is None  # the age band column is derived, ignored

@@ -12,7 +12,6 @@ import sqlalchemy as sa
 
 from mediation.audit.models import AuditEvent
 from mediation.directory.national_schema import CSV_HEADER
-from mediation.extensions import db
 
 
 def siret_with_key(first13: str) -> str:
@@ -57,26 +56,3 @@ def events(session):
         ).all()
 
     return find
-
-
-@pytest.fixture
-def count_queries(app, session):
-    """Context manager counting the SQL statements run on the test connection."""
-    from contextlib import contextmanager
-
-    @contextmanager
-    def counting():
-        statements: list[str] = []
-
-        def before(conn, cursor, statement, parameters, context, executemany):
-            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
-                statements.append(statement)
-
-        engine = db.session.get_bind().engine
-        sa.event.listen(engine, "before_cursor_execute", before)
-        try:
-            yield statements
-        finally:
-            sa.event.remove(engine, "before_cursor_execute", before)
-
-    return counting

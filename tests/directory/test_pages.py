@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from mediation.auth.models import Role, User
 from mediation.directory.models import Commune, StaffMembership, Structure
+from tests.helpers import count_queries
 
 
 def text(response) -> str:
@@ -145,7 +146,7 @@ def test_archive_and_restore_from_the_detail_page(client, login, network):
 
 
 def test_structure_list_filters_by_commune_and_paginates_without_n_plus_one(
-        client, login, network, make_structure, count_queries):
+        client, login, network, make_structure):
     for i in range(30):
         make_structure(network.commune_b, name=f"Annexe {i:02d}")
     login(client, network.mediator)
@@ -215,7 +216,7 @@ def test_commune_edit(client, login, network, session):
 
 # --- staff --------------------------------------------------------------------------------
 
-def test_user_list_is_scoped_filtered_and_paginated(client, login, network, make_user, count_queries):
+def test_user_list_is_scoped_filtered_and_paginated(client, login, network, make_user):
     login(client, network.coordinator)
     page = text(client.get("/annuaire/comptes"))
     assert "med@test.example" in page and "medb@test.example" in page

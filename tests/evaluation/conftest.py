@@ -71,11 +71,11 @@ class Builder:
         self.session.flush()
         return a
 
-    def case(self, person, structure=None, *, state=CaseState.OUVERT, opened=None) -> Case:
+    def case(self, person, structure=None, *, state=CaseState.OPEN, opened=None) -> Case:
         structure = structure or self.n.structure_a
         c = Case(beneficiary_id=person.id, structure_id=structure.id, mediator_id=self.n.mediator.id, state=state,
                  opened_at=at(opened or START))
-        if state == CaseState.CLOS:
+        if state == CaseState.CLOSED:
             c.closed_at = at(opened or START)
             from mediation.cases.enums import ClosureReason
 

@@ -94,7 +94,7 @@ def test_admin_creates_funder_and_programme_through_the_forms(client, login, net
 
 def test_mediator_records_a_follow_up_call(client, login, network, build, session):
     person = build.person(phone="0612345678")
-    case = build.case(person, state=CaseState.CLOS, opened=date(YEAR, 1, 5))
+    case = build.case(person, state=CaseState.CLOSED, opened=date(YEAR, 1, 5))
     case.closed_at = at(date(YEAR, 1, 5))
     session.flush()
     services.schedule_follow_ups(session, delay_days=10)

@@ -98,7 +98,7 @@ def test_explicit_attribution_counts_in_the_programme(session, network, funder_s
 @pytest.fixture
 def closed_and_completed(build, session, network):
     closed_person = build.person()
-    closed = build.case(closed_person, state=CaseState.CLOS, opened=date(YEAR, 3, 1))
+    closed = build.case(closed_person, state=CaseState.CLOSED, opened=date(YEAR, 3, 1))
     closed.closed_at = at(date(YEAR, 3, 1))
     done_person = build.person()
     done = build.case(done_person)

@@ -11,7 +11,6 @@ import pytest
 from pypdf import PdfReader
 
 from mediation.auth.models import Role
-from mediation.cases import services as cases_services
 from mediation.mandates import services
 from mediation.mandates.enums import Demarche, IdentityCheck, MandateDuration
 from mediation.types import utcnow
@@ -19,14 +18,13 @@ from tests.conftest import TOTP_SECRET
 
 
 @pytest.fixture
-def make_person(session, network):
+def make_person(network, make_beneficiary):
+    """A beneficiary created by the aidant (``make_beneficiary`` with the mandates' defaults)."""
     counter = iter(range(1, 100_000))
 
     def make(structure=None, first_name="Josiane", last_name=None, actor=None):
-        structure = structure or network.structure_a
-        actor = actor or network.aidant
-        data = cases_services.BeneficiaryInput(first_name=first_name, last_name=last_name or f"Leclerc{next(counter)}")
-        return cases_services.create_beneficiary(session, actor, structure.id, data)
+        return make_beneficiary(actor or network.aidant, structure, first_name=first_name,
+                                last_name=last_name or f"Leclerc{next(counter)}")
 
     return make
 

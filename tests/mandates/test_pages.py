@@ -16,6 +16,7 @@ from mediation.mandates import services
 from mediation.mandates.enums import Demarche, MandateDuration, RevocationChannel, RevocationReason
 from mediation.mandates.models import Authorization, Mandate, MandateNotification, MandateUse
 from mediation.mandates.views import ACTIVE_AT_KEY
+from tests.helpers import count_queries
 from tests.mandates.conftest import pdf_text, squash
 
 
@@ -353,31 +354,18 @@ def test_a_mandate_ended_less_than_a_year_ago_is_listed_as_ended(aidant_client, 
 
 
 def test_list_query_count_does_not_grow_with_mandates(aidant_client, session, make_mandate, make_person):
-    from sqlalchemy import event
-
-    from mediation.extensions import db
-
-    def count_queries():
-        statements = []
-
-        def before(conn, cursor, statement, *args):
-            statements.append(statement)
-
-        engine = db.session.get_bind()
-        event.listen(engine, "before_cursor_execute", before)
-        try:
+    def list_queries():
+        with count_queries() as statements:
             assert aidant_client.get("/mandats/").status_code == 200
-        finally:
-            event.remove(engine, "before_cursor_execute", before)
         return len(statements)
 
     make_mandate()
     session.commit()
-    few = count_queries()
+    few = list_queries()
     for _ in range(4):
         make_mandate(beneficiary=make_person(), demarches=[Demarche.SOCIAL, Demarche.JUSTICE])
     session.commit()
-    assert count_queries() == few
+    assert list_queries() == few
 
 
 @pytest.mark.parametrize("path", ["/mandats/nouveau", "/mandats/"])

@@ -10,7 +10,6 @@ import pytest
 from mediation.cases import activities, policy, services
 from mediation.cases.enums import ActivityType, ConsentScope, PlaceType, Thematique
 from mediation.pathways import services as pathway_services
-from mediation.pathways import versions
 from mediation.pathways.enums import MilestoneKind
 from mediation.types import local_today
 
@@ -18,27 +17,13 @@ MAITRISE = "Maîtrise des outils numériques du quotidien"
 
 
 @pytest.fixture
-def template(session, network):
-    """The default template of the test territory (4 levels × 2 steps)."""
-    return versions.create_default_template(session, network.coordinator, network.territory.id)
-
-
-@pytest.fixture
-def steps(session, template):
-    version = versions.load_version(session, template.current_version.id)
-    return [m for level in version.levels for m in level.steps]
-
-
-@pytest.fixture
-def person(session, network):
+def person(session, network, make_beneficiary):
     """``person(network_consent=True, structure=…, mediator=…)`` → the case of a new person."""
 
     def make(*, network_consent: bool = False, structure=None, mediator=None, **fields):
         structure = structure or network.structure_a
         mediator = mediator or network.mediator
-        data = services.BeneficiaryInput(first_name=fields.pop("first_name", "Jeanne"),
-                                         last_name=fields.pop("last_name", "Parcours"), **fields)
-        beneficiary = services.create_beneficiary(session, mediator, structure.id, data)
+        beneficiary = make_beneficiary(mediator, structure, last_name=fields.pop("last_name", "Parcours"), **fields)
         services.record_consent(session, mediator, beneficiary, ConsentScope.STRUCTURE, structure.id)
         if network_consent:
             services.record_consent(session, mediator, beneficiary, ConsentScope.RESEAU, structure.id)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import html
 import re
-from contextlib import contextmanager
 
 import sqlalchemy as sa
 
 from mediation.cases.models import Case
-from mediation.extensions import db
 from mediation.pathways.models import Assessment, Enrolment, MilestoneValidation, PathwayTemplate, Referral
+from tests.helpers import count_queries
 from tests.pathways.conftest import MAITRISE
 
 GRID_FORM = {"autonomy_appareils": "entierement_accompagne", "autonomy_internet": "entierement_accompagne",
@@ -177,21 +176,6 @@ def test_a_coordinator_creates_the_default_template_once(client, login, session,
     client.post("/parcours/modeles/par-defaut")
     assert session.scalar(sa.select(sa.func.count(PathwayTemplate.id))) == 1
     assert "Créer le parcours par défaut" not in text(client.get("/parcours/modeles"))
-
-
-@contextmanager
-def count_queries():
-    statements = []
-
-    def listener(conn, cursor, statement, *args):
-        if not statement.startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")):
-            statements.append(statement)  # the test fixture's savepoints are not the page's queries
-
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
 
 
 def test_list_pages_do_not_query_per_row(client, login, session, network, person, template):

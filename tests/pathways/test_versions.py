@@ -9,7 +9,7 @@ from mediation.audit.models import AuditEvent
 from mediation.errors import DomainError, ValidationFailed
 from mediation.pathways import services as pathway_services
 from mediation.pathways import versions
-from mediation.pathways.enums import DIGCOMP, PIX, MilestoneKind, competence_choices, proficiency_label
+from mediation.pathways.enums import DIGCOMP, PIX, MilestoneKind, proficiency_label
 from mediation.pathways.models import PathwayVersion
 from mediation.pathways.versions import Alignment, MilestoneInput
 
@@ -21,7 +21,6 @@ def test_frameworks_are_defined_once_with_their_codes_and_labels():
     assert len(DIGCOMP.competences) == 21 and len(DIGCOMP.areas) == 5
     assert DIGCOMP.competences["2.6"].name == "Managing digital identity"
     assert proficiency_label("digcomp", 3) == "niveau 3 (intermédiaire)"
-    assert len(competence_choices()) == 37
 
 
 def test_default_template_follows_the_domain_note(session, template):
