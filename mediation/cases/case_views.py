@@ -6,13 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from mediation.audit.services import ACTION_LABELS
 from mediation.auth.models import Role, User
-from mediation.cases import activities, duplicates, policy, services, signals
+from mediation.cases import activities, duplicates, picker, policy, services, signals
 from mediation.cases.enums import CaseState, ClosureReason
 from mediation.cases.forms import BeneficiaryForm, CaseNoteForm, CaseStateForm, ConsentForm
 from mediation.cases.models import Activity, Beneficiary, Case, Participation
@@ -226,6 +226,11 @@ def _beneficiary_form_page(beneficiary: Beneficiary | None):
     if request.method == "GET" and beneficiary is not None:
         form.fill(services.beneficiary_input_from(beneficiary))
     elif form.validate_on_submit():
+        possible = (_probable_duplicates(form) if beneficiary is None and request.form.get("confirme") != "1"
+                    else [])
+        if possible:  # shown first: take the existing person, or confirm creating anyway (nothing saved yet)
+            return render_template("cases/beneficiary_form.html", form=form, beneficiary=None,
+                                   single_structure=len(structures) == 1, duplicates=possible)
         try:
             if beneficiary is None:
                 structure_id = int(form.structure_id.data or structures[0].id)
@@ -246,6 +251,35 @@ def _beneficiary_form_page(beneficiary: Beneficiary | None):
             return redirect(url_for("cases.case_detail", case_id=case.id) if case else url_for("cases.case_list"))
     return render_template("cases/beneficiary_form.html", form=form, beneficiary=beneficiary,
                            single_structure=len(structures) == 1), status
+
+
+def _probable_duplicates(form: BeneficiaryForm) -> list[dict]:
+    """The people in scope the new one would probably duplicate (the duplicates page's rule), with
+    what tells them apart and their case."""
+    pairs = duplicates.duplicates_of_new(db.session, current_user, form.to_input())
+    if not pairs:
+        return []
+    people = duplicates.load_pair_records(db.session, pairs)
+    found = []
+    for pair in pairs[:10]:
+        person = people[pair.second_id]
+        case = services.live_case(db.session, person.id) or db.session.scalar(
+            policy.visible_cases(current_user).where(Case.beneficiary_id == person.id)
+            .order_by(Case.opened_at.desc()).limit(1))
+        found.append({"person": person, "option": picker.option_for(current_user, person), "case": case,
+                      "criteria": pair.criteria_labels})
+    return found
+
+
+@bp.route("/beneficiaires/recherche", methods=["POST"])
+@access(Role.MEDIATOR)
+def beneficiary_search():
+    """The person picker's suggestions (static/js/person-picker.js), as JSON: at most 20 identified
+    people in the user's scope. The query is POSTed so that it never appears in a URL or a log."""
+    people, _more = picker.search_people(db.session, current_user, request.form.get("q", ""))
+    response = jsonify([person.as_json() for person in people])
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/beneficiaires/nouveau", methods=["GET", "POST"])

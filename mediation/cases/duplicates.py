@@ -209,7 +209,23 @@ def _sharing_a_block_with(people: list[_Person], beneficiary_id: int) -> list[_P
 def find_duplicate_pairs(session: Session, user: User, *, beneficiary_id: int | None = None) -> list[DuplicatePair]:
     """Probable duplicate pairs among the identified beneficiaries ``user`` may see (only those
     involving ``beneficiary_id`` when given), most criteria first."""
-    people = _people(session, user)
+    return _scored_pairs(session, _people(session, user), beneficiary_id)
+
+
+NEW_PERSON = 0  # the id of a person being created, not saved yet (real ids start at 1)
+
+
+def duplicates_of_new(session: Session, user: User, data: services.BeneficiaryInput) -> list[DuplicatePair]:
+    """Before creating a person: the people ``user`` may see that would make a probable duplicate
+    pair with them (same rule as :func:`find_duplicate_pairs`); ``second_id`` is the existing one."""
+    new = _Person(NEW_PERSON, normalise_name(data.last_name), normalise_name(data.first_name),
+                  normalise_phone(data.phone), normalise_email(data.email))
+    if not (new.nom or new.prenom or new.telephone or new.email):
+        return []
+    return _scored_pairs(session, [new, *_people(session, user)], NEW_PERSON)
+
+
+def _scored_pairs(session: Session, people: list[_Person], beneficiary_id: int | None) -> list[DuplicatePair]:
     if beneficiary_id is not None:
         # One person's alert (shown on every case page): keep only who shares a block with them.
         people = _sharing_a_block_with(people, beneficiary_id)

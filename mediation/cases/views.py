@@ -15,7 +15,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
 from mediation.auth.models import Role, User
-from mediation.cases import activities, policy
+from mediation.cases import activities, picker, policy
 from mediation.cases.enums import (
     DURATION_PRESETS,
     ActivityType,
@@ -71,7 +71,7 @@ def _territory_communes(structures) -> list[Commune]:
     return list(db.session.scalars(query))
 
 
-def _followed_beneficiaries(user: User) -> list[Beneficiary]:
+def _followed_beneficiaries(user: User, limit: int | None = None) -> list[Beneficiary]:
     """The people followed right now: a case in progress held by one of the user's structures
     (others are reached from their case page, « Enregistrer un accompagnement »)."""
     # A case held in scope makes the person visible (policy.visible_beneficiaries): join on it directly.
@@ -83,21 +83,27 @@ def _followed_beneficiaries(user: User) -> list[Beneficiary]:
     scope = structure_scope(user)
     if scope is not None:
         query = query.where(Case.structure_id.in_(scope))
-    return list(db.session.scalars(query))
+    if limit is not None:
+        query = query.limit(limit)
+    return list(db.session.scalars(query).unique())
 
 
-def _keep_selected(form) -> None:
-    """Offer the people already chosen (preselected, on the activity, or just submitted) even when
-    they are not in the list of people followed right now."""
-    field = getattr(form, "beneficiary_id", None) or getattr(form, "participant_ids", None)
-    data = field.data if isinstance(field.data, list) else [field.data]
-    offered = {choice.value for choice in field.choices}
-    missing = {int(v) for v in data if v and str(v).isdigit() and str(v) not in offered}
-    if not missing:
-        return
-    extra = db.session.scalars(policy.visible_beneficiaries(current_user).where(
-        Beneficiary.id.in_(missing), Beneficiary.anonymous.is_(False)))
-    field.choices = [*field.choices, *form.beneficiary_choices(extra)]
+def _person_picker(form, activity_type: ActivityType) -> picker.Picker:
+    """The person picker of the form (macros/person_picker.html): the people chosen, then those
+    matching the search, or else the first people followed right now."""
+    individual = activity_type == ActivityType.INDIVIDUEL
+    field = form.beneficiary_id if individual else form.participant_ids
+    selected = field.data if isinstance(field.data, list) else [field.data]
+    return picker.build_picker(
+        db.session, current_user, name=field.name, selected=[v for v in selected if v],
+        label="Bénéficiaire suivi" if individual else "Participants suivis",
+        search_label="Rechercher un bénéficiaire suivi" if individual else "Rechercher un participant suivi",
+        q=request.form.get(f"{field.name}_recherche", ""),
+        searched=request.form.get(picker.SEARCH_BUTTON) == field.name, multiple=not individual,
+        suggested=_followed_beneficiaries(current_user, limit=picker.MAX_RESULTS + 1),
+        hint=field.description, none_label="Aucun : anonyme ou nouveau" if individual else None,
+        error=" ".join(field.errors) or None,
+    )
 
 
 def _places(structures) -> list[Structure]:
@@ -117,7 +123,7 @@ def _prepare(form, user: User):
     lent = loan_places_for(db.session, user, local_today())  # places of a current loan, offered first
     form.set_choices(structures=structures, places=list(dict.fromkeys([*structures, *lent.structures, *_places(structures)])),
                      communes=list(dict.fromkeys([*lent.communes, *_territory_communes(structures)])),
-                     beneficiaries=_followed_beneficiaries(user))
+                     beneficiaries=())
     return structures
 
 
@@ -156,7 +162,7 @@ def _activity_form_page(activity_type: ActivityType, activity: Activity | None =
         form.fill(data)
         if activity_type == ActivityType.INDIVIDUEL and data.beneficiary_id:
             form.focus("date")
-    elif form.validate_on_submit():
+    elif not picker.search_requested(request.form) and form.validate_on_submit():  # a search saves nothing
         data = form.to_input()
         loader = policy.beneficiary_loader(db.session, current_user)
         try:
@@ -177,10 +183,10 @@ def _activity_form_page(activity_type: ActivityType, activity: Activity | None =
     if not structures:  # (a POST was refused by the rules: the structure is not theirs)
         flash("Vous n'êtes rattaché·e à aucune structure : demandez à votre coordination de vous rattacher.", "error")
         return redirect(url_for("home.index"))
-    _keep_selected(form)
     template = "cases/activity_individual.html" if activity_type == ActivityType.INDIVIDUEL else "cases/activity_workshop.html"
     return render_template(template, form=form, activity=activity, single_structure=structures[0]
-                           if len(structures) == 1 else None, presets=DURATION_PRESETS), status
+                           if len(structures) == 1 else None, presets=DURATION_PRESETS,
+                           person_picker=_person_picker(form, activity_type)), status
 
 
 @bp.route("/activites/nouvelle", methods=["GET", "POST"])

@@ -22,6 +22,7 @@ from sqlalchemy.orm import selectinload
 from mediation.auth import services as auth_services
 from mediation.auth.models import Role
 from mediation.auth.sessions import LOGIN_AT_KEY
+from mediation.cases import picker
 from mediation.cases import policy as cases_policy
 from mediation.cases.models import Beneficiary
 from mediation.directory.models import Structure
@@ -226,13 +227,7 @@ def _wizard_choices(form: MandateForm, structures, renewal: Mandate | None) -> N
     if renewal is not None:
         form.beneficiary_id.choices = options([(renewal.beneficiary_id, renewal.beneficiary.display_name)])
         allowed = services.allowed_demarches(renewal.structure)
-    else:
-        people = db.session.scalars(
-            cases_policy.visible_beneficiaries(current_user).where(Beneficiary.anonymous.is_(False))
-            .order_by(Beneficiary.last_name, Beneficiary.first_name, Beneficiary.id)
-        ).all()
-        form.beneficiary_id.choices = options([("", "Choisissez une personne")] + [(b.id, b.display_name)
-                                                                                 for b in people])
+    else:  # the person is chosen with the person picker (_person_picker)
         allowed = sorted({d for s in structures for d in services.allowed_demarches(s)},
                          key=list(Demarche).index)
     form.demarches.choices = options((d.value, f"{d.label} — {d.description}") for d in allowed)
@@ -258,7 +253,7 @@ def _wizard(renewal: Mandate | None):
         form.demarches.data = draft.demarches
         form.duration.data = draft.duration
         form.identity_check.data = draft.identity_check
-    elif form.validate_on_submit():
+    elif not picker.search_requested(request.form) and form.validate_on_submit():  # a search saves nothing
         draft = services.MandateDraft(
             structure_id=renewal.structure_id if renewal else form.structure_id.data,
             beneficiary_id=renewal.beneficiary_id if renewal else form.beneficiary_id.data,
@@ -273,7 +268,25 @@ def _wizard(renewal: Mandate | None):
             browser_session[DRAFT_KEY] = {**draft.to_dict(), "at": int(time.time())}
             return redirect(url_for("mandates.confirm"))
     return render_template("mandates/new.html", form=form, renewal=renewal, structures=structures,
-                           argent_warning=OVER_INDEBTEDNESS_WARNING), status
+                           argent_warning=OVER_INDEBTEDNESS_WARNING,
+                           person_picker=None if renewal else _person_picker(form)), status
+
+
+def _person_picker(form: MandateForm) -> picker.Picker:
+    """The person of a new mandate, with the one person picker (name, birth year, commune)."""
+    suggested = db.session.scalars(
+        cases_policy.visible_beneficiaries(current_user).where(Beneficiary.anonymous.is_(False))
+        .options(selectinload(Beneficiary.residence_commune))
+        .order_by(Beneficiary.last_name, Beneficiary.first_name, Beneficiary.birth_year, Beneficiary.id)
+        .limit(picker.MAX_RESULTS + 1)
+    ).all()
+    return picker.build_picker(
+        db.session, current_user, name="beneficiary_id", label=form.beneficiary_id.label.text,
+        search_label="Rechercher la personne", selected=[form.beneficiary_id.data] if form.beneficiary_id.data else [],
+        q=request.form.get("beneficiary_id_recherche", ""),
+        searched=request.form.get(picker.SEARCH_BUTTON) == "beneficiary_id", suggested=suggested,
+        hint=form.beneficiary_id.description, error=" ".join(form.beneficiary_id.errors) or None,
+    )
 
 
 @bp.route("/nouveau", methods=["GET", "POST"])

@@ -147,6 +147,10 @@ ROUTES = {
          "method": "POST", "expect": MEDIATORS_404},
     ],
     # --- beneficiaries ---
+    "cases.beneficiary_search": [
+        {"url": "/beneficiaires/recherche", "method": "POST", "data": {"q": "Matrice"}, "expect": MEDIATORS_200,
+         "note": "suggestions du sélecteur de personne, dans le périmètre"},
+    ],
     "cases.beneficiary_new": [
         {"url": "/beneficiaires/nouveau", "expect": MEDIATORS_200},
         {"url": "/beneficiaires/nouveau", "method": "POST", "data": {}, "expect": refused(MEDIATORS_200),

@@ -30,9 +30,10 @@ def test_aidant_creates_prints_uses_and_revokes_a_mandate(page, live_server, sig
     expect(page.get_by_role("heading", level=1)).to_have_text("Mandats")
 
     submit(page.get_by_role("link", name="Créer un mandat"))
-    person = page.get_by_label("Personne qui donne le mandat")
-    label = person.locator("option").nth(1).inner_text().strip()
-    person.select_option(label=label)
+    # The person picker (macros/person_picker.html): the people followed, as radio buttons.
+    first = page.locator("#beneficiary_id-choix li").first
+    label = first.locator("label").inner_text().split(" (")[0].strip()
+    first.locator("input[type=radio]").check()
     page.get_by_label(re.compile(r"^Social - Santé")).check()
     page.get_by_label(re.compile(r"^Loisirs - Sport - Culture")).check()
     page.get_by_label("Mandat d'un mois").check()

@@ -30,7 +30,8 @@ def individual_form(network, **overrides):
 def test_individual_form_is_ready_for_the_keyboard(client, login, network):
     login(client, network.mediator)
     page = client.get("/activites/nouvelle").get_data(as_text=True)
-    assert re.search(r'<select[^>]*autofocus[^>]*id="beneficiary_id"|<select[^>]*id="beneficiary_id"[^>]*autofocus', page)
+    # The person picker's search field (macros/person_picker.html) has the focus.
+    assert re.search(r'<input[^>]*id="beneficiary_id-recherche"[^>]*autofocus', page)
     assert page.count("autofocus") == 1
     for minutes in ("15", "30", "45", "60", "90", "120"):
         assert f'type="radio" value="{minutes}"' in page or f'value="{minutes}" type="radio"' in page.replace(
@@ -76,7 +77,7 @@ def test_log_an_anonymous_session_then_another_for_a_new_person(client, login, n
     assert "70 ans et plus" in detail
     # "Enregistrer un autre accompagnement pour cette personne": the form comes preselected.
     form = client.get(f"/activites/nouvelle?beneficiaire={person.id}").get_data(as_text=True)
-    assert re.search(rf'<option selected value="{person.id}"|<option value="{person.id}" selected', form)
+    assert re.search(rf'<input type="radio" name="beneficiary_id" id="beneficiary_id-{person.id}" value="{person.id}" checked', form)
     assert re.search(r'<input[^>]*autofocus[^>]*id="date"|<input[^>]*id="date"[^>]*autofocus', form)
 
 
@@ -284,7 +285,7 @@ def test_people_offered_are_those_followed_now_plus_the_one_asked_for(client, lo
     page = client.get("/activites/nouvelle").get_data(as_text=True)
     assert "Actuelle" in page and "Ancienne" not in page
     page = client.get(f"/activites/nouvelle?beneficiaire={former.id}").get_data(as_text=True)
-    assert re.search(rf'<option selected value="{former.id}"|<option value="{former.id}" selected', page)
+    assert re.search(rf'<input type="radio" name="beneficiary_id" id="beneficiary_id-{former.id}" value="{former.id}" checked', page)
     response = client.post("/activites/nouvelle", data=individual_form(network, beneficiary_id=str(former.id)))
     assert response.status_code == 302
     assert services.live_case(session, former.id).state == CaseState.OPEN

@@ -395,3 +395,34 @@ def test_coordinator_restricts_a_structure_s_demarches(client, login, session, n
     empty = client.post(f"/mandats/structures/{network.structure_a.id}/demarches", data={})
     assert "Cochez au moins une démarche" in _text(empty)
     assert client.get(f"/mandats/structures/{network.structure_far.id}/demarches").status_code == 404
+
+
+def test_the_person_of_a_mandate_is_chosen_with_the_person_picker(aidant_client, session, network):
+    """Homonyms are told apart by birth year and commune; a search saves no draft."""
+    from mediation.cases import services as cases_services
+
+    def person(year):
+        return cases_services.create_beneficiary(session, network.aidant, network.structure_a.id,
+                                                 cases_services.BeneficiaryInput(
+                                                     first_name="Claude", last_name="Bertrand", birth_year=year,
+                                                     residence_commune_id=network.commune_a.id))
+
+    young, old = person(2004), person(1948)
+    session.commit()
+    html = _text(aidant_client.post("/mandats/nouveau", data={
+        "structure_id": network.structure_a.id, "duration": "long", "beneficiary_id_recherche": "claude 2004",
+        "rechercher_personne": "beneficiary_id"}))
+    assert "1 personne trouvée pour « claude 2004 »" in html
+    assert f'id="beneficiary_id-{young.id}"' in html and f'id="beneficiary_id-{old.id}"' not in html
+    assert "Claude Bertrand <span class=\"hint\">(2004 · Ville-A)</span>" in html
+    assert "Choisissez la personne" not in html  # a search is not a failed submission
+    with aidant_client.session_transaction() as browser:
+        assert "mandate_draft" not in browser
+    html = _text(aidant_client.get("/mandats/nouveau"))
+    assert "(2004 · Ville-A)" in html and "(1948 · Ville-A)" in html
+    response = aidant_client.post("/mandats/nouveau", data={
+        "structure_id": network.structure_a.id, "beneficiary_id": young.id, "demarches": ["social"],
+        "duration": "long", "identity_check": "piece_identite"})
+    assert response.status_code == 302
+    with aidant_client.session_transaction() as browser:
+        assert browser["mandate_draft"]["beneficiary_id"] == young.id
