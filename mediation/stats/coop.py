@@ -19,14 +19,20 @@ Rules (read in the Coop's ``mes-statistiques/_queries``):
   « à domicile », « à distance »), not the recording structure;
 - genre, age band, statut: distinct people; the age band from the birth year relative to the
   current year, else the stored band, else « Non communiqué »;
-- percentages: whole numbers by largest remainder, summing to 100.
+- shares: percentages to 3 decimals (shown with one), each block over its own sum, not forced to
+  100 (the Coop's ``allocatePercentages`` despite its name);
+- no default period in the Coop (all time, « nouveaux bénéficiaires » then not computed; the
+  monthly chart over the last 12 months): here the period defaults to that chart's 12 months.
 """
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
@@ -59,8 +65,6 @@ DURATION_BUCKETS = (
     ("120_plus", "2 h et plus", 120, None),
 )
 
-MONTHS = ("janv.", "févr.", "mars", "avr.", "mai", "juin", "juil.", "août", "sept.", "oct.", "nov.", "déc.")
-
 # Where the network's impact indicators (mediation/evaluation) differ, and why.
 DIFFERENCES = (
     "Le tableau de bord d’impact du réseau compte les bénéficiaires anonymisés par la durée de "
@@ -73,30 +77,36 @@ DIFFERENCES = (
 )
 
 
-def allocate_percentages(counts: list[int]) -> list[int]:
-    """Whole percentages summing to 100 (largest remainder; ties to the first). All zero → zeros."""
-    total = sum(counts)
+def proportion(count: int, total: int) -> float:
+    """The Coop's share (``allocatePercentages.ts``): a percentage rounded to 3 decimals, half up;
+    0 when the total is 0. Shares are not forced to sum to 100."""
     if total <= 0:
-        return [0 for _ in counts]
-    exact = [count * 100 / total for count in counts]
-    floors = [int(value) for value in exact]
-    missing = 100 - sum(floors)
-    order = sorted(range(len(counts)), key=lambda i: (-(exact[i] - floors[i]), i))
-    for i in order[:missing]:
-        floors[i] += 1
-    return floors
+        return 0.0
+    return math.floor(Fraction(100_000 * count, total) + Fraction(1, 2)) / 1000
+
+
+def format_percentage(value: float) -> str:
+    """As the Coop shows and writes it (``numberToPercentage``): at most one decimal, French
+    comma, « 33,3 % » (narrow no-break space before %)."""
+    rounded = Decimal(str(value)).quantize(Decimal("0.1"), rounding=ROUND_HALF_UP)
+    text = f"{rounded:f}".rstrip("0").rstrip(".").replace(".", ",")
+    return f"{text}\u202f%"
 
 
 @dataclass
 class Share:
     label: str
     count: int
-    proportion: int = 0
+    proportion: float = 0.0
+
+    @property
+    def percentage(self) -> str:
+        return format_percentage(self.proportion)
 
 
 def _shares(items: list[tuple[str, int]]) -> list[Share]:
-    percentages = allocate_percentages([count for _, count in items])
-    return [Share(label, count, pct) for (label, count), pct in zip(items, percentages, strict=True)]
+    total = sum(count for _, count in items)
+    return [Share(label, count, proportion(count, total)) for label, count in items]
 
 
 @dataclass(frozen=True)
@@ -108,13 +118,11 @@ class CoopFilters:
 
     @classmethod
     def default(cls, today: date | None = None) -> CoopFilters:
-        """The last 12 months, today included (the Coop's default window)."""
+        """The last 12 months: from the first day of the month 11 months ago to today, the window
+        of the Coop's monthly chart (« Accompagnements sur les 12 derniers mois »)."""
         today = today or local_today()
-        try:
-            start = today.replace(year=today.year - 1)
-        except ValueError:  # 29 February
-            start = today.replace(year=today.year - 1, day=28)
-        return cls(start=start + (date(2000, 1, 2) - date(2000, 1, 1)), end=today)
+        months = today.year * 12 + today.month - 1 - 11
+        return cls(start=date(months // 12, months % 12 + 1, 1), end=today)
 
 
 @dataclass
@@ -147,18 +155,25 @@ class CoopStatistics:
 
     def sections(self) -> list[tuple[str, str, list[Share]]]:
         """(key, title, shares) of every breakdown, in the order of the Coop's workbook."""
+        return [(key, title, shares) for key, title, _workbook, shares in self.blocks()]
+
+    def blocks(self) -> list[tuple[str, str, str, list[Share]]]:
+        """(key, page title, workbook title as the Coop writes it, shares)."""
         return [
-            ("thematiques", "Thématiques Médiation numérique", self.thematiques),
-            ("demarches", "Thématiques Démarches administratives", self.demarches),
-            ("materiel", "Matériel utilisé", self.materiel),
-            ("canaux", "Canaux des activités", self.channels),
-            ("durees", "Durées des activités", self.durations),
-            ("lieux", "Nombre d’accompagnements par lieux d’activité", self.places),
-            ("communes", "Nombre d’accompagnements par communes", self.communes),
-            ("genres", "Genre", self.genres),
-            ("ages", "Tranches d’âge", self.age_bands),
-            ("statuts", "Statuts", self.statuts),
-            ("residences", "Commune de résidence des bénéficiaires", self.residences),
+            ("thematiques", "Thématiques Médiation numérique", "Thématiques Médiation numérique", self.thematiques),
+            ("demarches", "Thématiques Démarches administratives", "Thématiques Démarches administratives",
+             self.demarches),
+            ("materiel", "Matériel utilisé lors des accompagnements", "Matériel utilisés", self.materiel),
+            ("canaux", "Canaux des activités", "Canaux des activités", self.channels),
+            ("durees", "Durées des activités", "Durées des activités", self.durations),
+            ("lieux", "Nombre d’accompagnements par lieux d’activité", "Nombre d’activités par lieux", self.places),
+            ("communes", "Nombre d’accompagnements par communes", "Nombre d’accompagnements par communes",
+             self.communes),
+            ("genres", "Genre", "Genre", self.genres),
+            ("ages", "Tranches d’âge", "Tranches d’âge", self.age_bands),
+            ("statuts", "Statuts", "Statuts", self.statuts),
+            ("residences", "Commune de résidence des bénéficiaires", "Commune de résidence des bénéficiaires",
+             self.residences),
         ]
 
 
@@ -271,7 +286,7 @@ def coop_statistics(session: Session, user: User, filters: CoopFilters, *,
     cursor = date(filters.start.year, filters.start.month, 1)
     month_items = []
     while cursor <= filters.end:
-        month_items.append((f"{MONTHS[cursor.month - 1]} {cursor.year}", months[(cursor.year, cursor.month)]))
+        month_items.append((f"{cursor.month:02d}/{cursor.year % 100:02d}", months[(cursor.year, cursor.month)]))
         cursor = date(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
     stats.by_month = _shares(month_items)
 

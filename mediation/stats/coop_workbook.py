@@ -8,10 +8,8 @@ from datetime import datetime
 from io import BytesIO
 
 from mediation.auth.models import User
-from mediation.stats.coop import CoopStatistics, Share
+from mediation.stats.coop import CoopFilters, CoopStatistics, Share
 from mediation.types import LOCAL_TIMEZONE, utcnow
-
-PERCENT_FORMAT = "0%"
 
 
 def workbook_bytes(stats: CoopStatistics, user: User, filters: list[tuple[str, str]], *,
@@ -32,12 +30,11 @@ def workbook_bytes(stats: CoopStatistics, user: User, filters: list[tuple[str, s
 
     def shares(items: list[Share]) -> None:
         for share in items:
-            sheet.append([share.label, share.count, share.proportion / 100])
-            sheet.cell(row=sheet.max_row, column=3).number_format = PERCENT_FORMAT
+            sheet.append([share.label, share.count, share.percentage])  # text, as the Coop writes it
 
     title("Informations export")
-    sheet.append(["Nom", user.last_name])
-    sheet.append(["Prénom", user.first_name])
+    sheet.append(["Nom", user.last_name or "-"])
+    sheet.append(["Prénom", user.first_name or "-"])
     sheet.append(["Rôle", user.role.label])
     sheet.append(["Date d’export", local.strftime("%d/%m/%Y")])
     sheet.append(["Heure d’export", local.strftime("%H:%M")])
@@ -47,27 +44,28 @@ def workbook_bytes(stats: CoopStatistics, user: User, filters: list[tuple[str, s
         sheet.append([label, value])
     sheet.append([])
 
-    title("Statistiques générales sur vos accompagnements")
+    title("Statistiques générales")
     sheet.append(["Accompagnements au total", stats.accompaniments])
     sheet.append(["Bénéficiaires accompagnés", stats.beneficiaries])
     if stats.new_beneficiaries > 0:  # as the Coop: the line only when there are some
         sheet.append(["Nouveaux bénéficiaires", stats.new_beneficiaries])
     sheet.append(["Bénéficiaires suivis", stats.followed_beneficiaries])
     sheet.append(["Bénéficiaires anonymes", stats.anonymous_beneficiaries])
-    sheet.append(["Accompagnements par mois", *[share.label for share in stats.by_month]])
+    months_title = ("Accompagnements sur les 12 derniers mois" if stats.filters.start == CoopFilters.default(
+        stats.filters.end).start else "Accompagnements par mois")
+    sheet.append([months_title, *[share.label for share in stats.by_month]])
     sheet.append(["", *[share.count for share in stats.by_month]])
     sheet.append([])
 
-    title("Statistiques sur vos activités")
+    title("Statistiques sur vos accompagnements")
     individual, workshops = stats.activity_shares
     for share in (individual, workshops):
-        sheet.append([share.label, share.count, share.proportion / 100])
-        sheet.cell(row=sheet.max_row, column=3).number_format = PERCENT_FORMAT
+        sheet.append([share.label, share.count, share.percentage])
     sheet.append(["Nombre total de participants aux ateliers", stats.workshop_participants])
     sheet.append(["Nombre total d’activités", stats.activities])
     sheet.append([])
 
-    for key, heading, items in stats.sections():
+    for key, _title, heading, items in stats.blocks():
         if key == "genres":
             title("Statistiques sur vos bénéficiaires")
         title(heading)

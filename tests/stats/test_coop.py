@@ -9,6 +9,7 @@ import json
 import re
 from collections import Counter
 from datetime import timedelta
+from fractions import Fraction
 from html.parser import HTMLParser
 from io import BytesIO
 
@@ -105,15 +106,17 @@ def reference(session, scope_sql: str, params: dict, start, end, today) -> dict:
 
 
 def check_shares(shares) -> None:
-    """The Coop's percentages: whole numbers summing to 100, each the exact share rounded down or up."""
+    """The Coop's shares: each the exact percentage of the block's sum, to 3 decimals."""
     total = sum(s.count for s in shares)
-    if total == 0:
-        assert all(s.proportion == 0 for s in shares)
-        return
-    assert sum(s.proportion for s in shares) == 100
     for s in shares:
-        exact = s.count * 100 / total
-        assert int(exact) <= s.proportion <= int(exact) + 1, (s, exact)
+        exact = Fraction(100 * s.count, total) if total else Fraction(0)
+        assert abs(Fraction(str(s.proportion)) - exact) <= Fraction(1, 2000), (s, float(exact))
+
+
+def shown(text: str) -> float:
+    """« 33,3 % » → 33.3"""
+    assert text.endswith("\u202f%"), text
+    return float(text[:-2].replace(",", "."))
 
 
 def assert_matches(stats, ref) -> None:
@@ -214,7 +217,7 @@ def test_mediator_figures_equal_the_coop_definitions(session, dataset):
     assert stats.new_beneficiaries == 1 + 1 + 8 + 1
     # thématiques: shares within their family
     demarches = {s.label: (s.count, s.proportion) for s in stats.demarches}
-    assert demarches["Papiers - Élections - Citoyenneté"] == (1, 8) and demarches["Logement"] == (12, 92)
+    assert demarches["Papiers - Élections - Citoyenneté"] == (1, 7.692) and demarches["Logement"] == (12, 92.308)
     email = next(s for s in stats.thematiques if s.label == "E-mail")
     assert email.count == 1 + 1 + 1 + 2  # three individual sessions (not the démarche) and the small workshop
     # the home visit counts in its own commune, not the structure's
@@ -330,7 +333,9 @@ def test_page_and_workbook_show_the_figures(session, client, login, dataset):
         if not shares:
             assert rows == [["Aucune donnée pour ces filtres."]]
             continue
-        assert rows == [[s.label, str(s.count), f"{s.proportion}\u202f%"] for s in shares], key
+        assert [(label, int(count)) for label, count, _ in rows] == [(s.label, s.count) for s in shares], key
+        for (_label, _count, text), s in zip(rows, shares, strict=True):
+            assert abs(shown(text) - s.proportion) <= 0.05, (key, text, s)
 
     response = client.get("/statistiques/export.xlsx")
     assert response.status_code == 200
@@ -338,17 +343,25 @@ def test_page_and_workbook_show_the_figures(session, client, login, dataset):
     rows = [tuple(c for c in row) for row in sheet.iter_rows(values_only=True)]
     labels = [r[0] for r in rows]
     assert labels[0] == "Informations export" and "Filtres" in labels
+    assert labels.index("Statistiques générales") < labels.index("Statistiques sur vos accompagnements") < labels.index(
+        "Thématiques Médiation numérique") < labels.index("Statistiques sur vos bénéficiaires") < labels.index("Genre")
+    months = rows[labels.index("Accompagnements sur les 12 derniers mois")]
+    counts = rows[labels.index("Accompagnements sur les 12 derniers mois") + 1]
+    assert [m for m in months[1:] if m] == [s.label for s in stats.by_month]
+    assert [c for c in counts[1:] if c is not None] == [s.count for s in stats.by_month]
     value = {r[0]: r[1] for r in rows if r[0]}
     assert value["Accompagnements au total"] == stats.accompaniments
     assert value["Bénéficiaires accompagnés"] == stats.beneficiaries
     assert value["Nouveaux bénéficiaires"] == stats.new_beneficiaries
     assert value["Nombre total d’activités"] == stats.activities
     assert value["Nombre total de participants aux ateliers"] == stats.workshop_participants
-    for _key, title, shares in stats.sections():
+    for _key, _title, title, shares in stats.blocks():
         start = labels.index(title) + 1
         block = rows[start:start + len(shares)]
-        assert [(r[0], r[1], round(r[2] * 100)) for r in block] == [(s.label, s.count, s.proportion)
-                                                                    for s in shares], title
+        assert [(r[0], r[1]) for r in block] == [(s.label, s.count) for s in shares], title
+        assert [r[2] for r in block] == [s.percentage for s in shares], title
+        for row, s in zip(block, shares, strict=True):
+            assert abs(shown(row[2]) - s.proportion) <= 0.05
         after = rows[start + len(shares):start + len(shares) + 1]
         assert all(c is None for row in after for c in row), title  # a blank row ends each block
 
@@ -388,3 +401,22 @@ def test_synthetic_data_equal_the_coop_definitions(session, synth, make_user):
                                     "ON c.id = s.commune_id WHERE c.territory_id = :t)", {"t": territory_id},
                                     start, end, local_today()))
     assert re.fullmatch(r"\d+", str(stats.beneficiaries))
+
+
+def test_percentages_as_the_coop_shows_them():
+    from mediation.stats.coop import format_percentage, proportion
+
+    assert proportion(1, 3) == 33.333 and format_percentage(33.333) == "33,3\u202f%"
+    assert proportion(2, 3) == 66.667 and format_percentage(66.667) == "66,7\u202f%"
+    assert proportion(1, 8) == 12.5 and format_percentage(12.5) == "12,5\u202f%"
+    assert proportion(1, 200_000) == 0.001 and proportion(1, 400_000) == 0.0  # 0.00025 % → 0
+    assert format_percentage(100.0) == "100\u202f%" and format_percentage(0.0) == "0\u202f%"
+    assert proportion(0, 0) == 0.0
+
+
+def test_default_period_is_the_coops_twelve_months():
+    from datetime import date
+
+    assert CoopFilters.default(date(2026, 12, 3)) == CoopFilters(start=date(2026, 1, 1), end=date(2026, 12, 3))
+    assert CoopFilters.default(date(2026, 3, 31)).start == date(2025, 4, 1)
+    assert CoopFilters.default(date(2026, 11, 30)).start == date(2025, 12, 1)
