@@ -328,6 +328,7 @@ def test_page_and_workbook_show_the_figures(session, client, login, dataset):
     assert page.figures["fig-accompagnements"] == str(stats.accompaniments)
     assert page.figures["fig-nouveaux"] == str(stats.new_beneficiaries)
     assert page.figures["fig-anonymes"] == str(stats.anonymous_beneficiaries)
+    assert page.tables["t-mois"] == [[s.label, str(s.count)] for s in stats.by_month]
     for key, _title, shares in stats.sections():
         rows = page.tables[f"t-{key}"]
         if not shares:
