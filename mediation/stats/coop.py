@@ -67,13 +67,16 @@ DURATION_BUCKETS = (
 
 # Where the network's impact indicators (mediation/evaluation) differ, and why.
 DIFFERENCES = (
-    "Le tableau de bord d’impact du réseau compte les bénéficiaires anonymisés par la durée de "
-    "conservation comme une seule personne et masque les petits effectifs (secret statistique) : "
-    "ici, comme dans la Coop, chaque fiche compte une fois et rien n’est masqué.",
-    "Le tableau de bord d’impact rattache les activités à la structure qui les a enregistrées ; "
-    "ici, les lieux et communes sont ceux où l’activité a eu lieu.",
-    "Le tableau de bord d’impact calcule les tranches d’âge à l’année de l’activité ; la Coop, et "
-    "donc cette page, à l’année en cours.",
+    "Secret statistique : le tableau de bord d’impact masque les petits effectifs, car ses chiffres "
+    "partent chez les financeurs ; ici, ce sont vos propres données, rien n’est masqué.",
+    "Communes : le tableau de bord d’impact compte les accompagnements dans la commune de la "
+    "structure qui a enregistré l’activité ; ici, comme dans la Coop, dans la commune du lieu où "
+    "elle a eu lieu (lieu d’activité, domicile ou autre lieu).",
+    "Tranches d’âge : le tableau de bord d’impact les calcule à l’année de fin de la période, pour "
+    "qu’un rapport passé ne change pas ; ici, comme dans la Coop, à l’année en cours.",
+    "Bénéficiaires suivis ou anonymes : une personne anonymisée au terme de la durée de "
+    "conservation compte ici parmi les anonymes (c’est une fiche anonyme), comme dans la Coop ; le "
+    "tableau de bord d’impact la compte toujours comme une personne suivie.",
 )
 
 

@@ -421,3 +421,11 @@ def test_default_period_is_the_coops_twelve_months():
     assert CoopFilters.default(date(2026, 12, 3)) == CoopFilters(start=date(2026, 1, 1), end=date(2026, 12, 3))
     assert CoopFilters.default(date(2026, 3, 31)).start == date(2025, 4, 1)
     assert CoopFilters.default(date(2026, 11, 30)).start == date(2025, 12, 1)
+
+
+def test_a_mediator_only_ever_sees_their_own_figures(session, client, login, dataset):
+    n = dataset
+    login(client, n.mediator_b)
+    page = page_tables(client, f"/statistiques/?mediateur={n.mediator.id}")  # the parameter is ignored
+    assert page.figures["fig-activites"] == "1" and page.figures["fig-accompagnements"] == "1"
+    assert 'name="mediateur"' not in client.get("/statistiques/").get_data(as_text=True)
