@@ -108,6 +108,7 @@ def register_blueprints(app: Flask) -> None:
     from mediation.jobs.views import bp as jobs_bp
     from mediation.mandates.views import bp as mandates_bp
     from mediation.pathways.views import bp as pathways_bp
+    from mediation.stats.views import bp as stats_bp
 
     _register_api_modules()
     app.register_blueprint(home_bp)
@@ -124,6 +125,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(ob_bp)
     app.register_blueprint(badges_bp)
     app.register_blueprint(wallet_bp)
+    app.register_blueprint(stats_bp)
 
 
 def _register_api_modules() -> None:

@@ -21,6 +21,7 @@ NAVIGATION = [
     ("pathways.index", "Parcours et orientations", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("cases_exchange.index", "Import, export et doublons", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("badges.index", "Badges", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
+    ("statistiques.index", "Statistiques", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("evaluation.dashboard", "Tableau de bord", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN, Role.FUNDER}),
     ("evaluation.reports", "Rapports d'impact", {Role.COORDINATOR, Role.ADMIN, Role.FUNDER}),
     ("directory.structure_list", "Structures", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),

@@ -1,0 +1,113 @@
+"""« Statistiques »: the figures of La Coop de la médiation numérique on the user's own data
+(a mediator's activities; a coordinator's territory, optionally one mediator), unsuppressed, with
+a data table for every chart and the Coop's statistics workbook (XLSX)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, Response, abort, render_template, request
+from flask_login import current_user
+
+from mediation.auth.models import Role
+from mediation.cases.enums import ActivityType
+from mediation.extensions import db
+from mediation.policy import access
+from mediation.stats import coop_workbook
+from mediation.stats.coop import DIFFERENCES, CoopFilters, coop_statistics, mediator_choices
+from mediation.types import local_today
+
+bp = Blueprint("statistiques", __name__, url_prefix="/statistiques")
+
+READERS = (Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _parse_date(name: str, label: str, errors: dict) -> date | None:
+    value = (request.args.get(name) or "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors[name] = f"{label} : saisissez une date valide (jj/mm/aaaa)."
+        return None
+
+
+def filters_from_request() -> tuple[CoopFilters | None, dict[str, str], list[tuple[int, str]]]:
+    """The filters asked (the last 12 months by default), the French errors, the mediators offered.
+    A mediator outside the user's scope is « not found » (404)."""
+    errors: dict[str, str] = {}
+    default = CoopFilters.default()
+    start = _parse_date("du", "Date de début", errors) or default.start
+    end = _parse_date("au", "Date de fin", errors) or default.end
+    if not errors and start > end:
+        errors["au"] = "La date de fin doit être postérieure ou égale à la date de début."
+    if not errors and end > local_today():
+        errors["au"] = "La date de fin ne peut pas être dans le futur."
+    kind = (request.args.get("type") or "").strip()
+    types: tuple[ActivityType, ...] = ()
+    if kind:
+        try:
+            types = (ActivityType(kind),)
+        except ValueError:
+            errors["type"] = "Type d’activité : choisissez « Accompagnement individuel » ou « Atelier collectif »."
+    choices = mediator_choices(db.session, current_user)
+    mediator_id = None
+    raw = (request.args.get("mediateur") or "").strip()
+    if raw and current_user.role != Role.MEDIATOR:
+        if not raw.isdigit() or int(raw) not in {uid for uid, _ in choices}:
+            abort(404)
+        mediator_id = int(raw)
+    if errors:
+        return None, errors, choices
+    return CoopFilters(start=start, end=end, types=types, mediator_id=mediator_id), errors, choices
+
+
+def filter_labels(filters: CoopFilters, choices: list[tuple[int, str]]) -> list[tuple[str, str]]:
+    labels = [("Période", f"du {filters.start:%d/%m/%Y} au {filters.end:%d/%m/%Y}"),
+              ("Type d’accompagnement", ", ".join(t.label for t in filters.types) or "Tous")]
+    if current_user.role == Role.MEDIATOR:
+        labels.append(("Médiateur", f"{current_user.first_name} {current_user.last_name}"))
+    else:
+        names = dict(choices)
+        labels.append(("Médiateur", names.get(filters.mediator_id, "Tous les médiateurs")))
+    return labels
+
+
+def _query(filters: CoopFilters) -> str:
+    from urllib.parse import urlencode
+
+    args = {"du": filters.start.isoformat(), "au": filters.end.isoformat()}
+    if filters.types:
+        args["type"] = filters.types[0].value
+    if filters.mediator_id is not None:
+        args["mediateur"] = str(filters.mediator_id)
+    return urlencode(args)
+
+
+@bp.route("/")
+@access(*READERS)
+def index():
+    filters, errors, choices = filters_from_request()
+    stats = coop_statistics(db.session, current_user, filters) if filters else None
+    return render_template(
+        "stats/coop.html", stats=stats, filters=filters, errors=errors, values=request.args,
+        choices=choices, types=ActivityType.choices(), differences=DIFFERENCES,
+        filter_labels=filter_labels(filters, choices) if filters else [],
+        query=_query(filters) if filters else "",
+    ), (200 if filters else 400)
+
+
+@bp.route("/export.xlsx")
+@access(*READERS)
+def export_xlsx():
+    filters, errors, choices = filters_from_request()
+    if filters is None:
+        abort(400, "Filtres invalides : " + " ".join(errors.values()))
+    stats = coop_statistics(db.session, current_user, filters)
+    content = coop_workbook.workbook_bytes(stats, current_user, filter_labels(filters, choices))
+    response = Response(content, mimetype=XLSX)
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="statistiques_{filters.start.isoformat()}_{filters.end.isoformat()}.xlsx"')
+    return response
