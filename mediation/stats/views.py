@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
 from mediation.auth.models import Role
 from mediation.cases.enums import ActivityType
+from mediation.downloads import file_response
 from mediation.extensions import db
 from mediation.policy import access
 from mediation.stats import coop_workbook
@@ -107,7 +108,4 @@ def export_xlsx():
         abort(400, "Filtres invalides : " + " ".join(errors.values()))
     stats = coop_statistics(db.session, current_user, filters)
     content = coop_workbook.workbook_bytes(stats, current_user, filter_labels(filters, choices))
-    response = Response(content, mimetype=XLSX)
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="statistiques_{filters.start.isoformat()}_{filters.end.isoformat()}.xlsx"')
-    return response
+    return file_response(content, f"statistiques_{filters.start.isoformat()}_{filters.end.isoformat()}.xlsx", XLSX)
