@@ -182,3 +182,24 @@ def test_carrying_needs_an_opened_wallet(client, session, issued):
     session.commit()
     response = client.get(f"/carnet/badges/{assertion.uid}/emporter")
     assert response.status_code == 302 and response.headers["Location"].endswith("/carnet/")
+
+
+def test_signing_key_from_the_setting_or_generated_once_in_the_instance_folder(app, monkeypatch, tmp_path):
+    from mediation.badges import ob3
+
+    monkeypatch.setattr("mediation.config.INSTANCE", tmp_path)
+    monkeypatch.setitem(app.config, "MEDIATION_OB3_SIGNING_KEY", None)
+    with app.test_request_context():
+        first = ob3.public_jwk()
+        key_file = tmp_path / ob3.KEY_FILE
+        assert key_file.stat().st_mode & 0o777 == 0o600
+        assert ob3.public_jwk() == first  # the same key at the next request
+
+        given = ob3.new_key_text()
+        monkeypatch.setitem(app.config, "MEDIATION_OB3_SIGNING_KEY", given)
+        assert ob3.public_jwk()["x"] != first["x"]
+        assert "d" not in ob3.public_jwk()  # only the public part is published
+
+        monkeypatch.setitem(app.config, "MEDIATION_OB3_SIGNING_KEY", "trop-courte")
+        with pytest.raises(RuntimeError, match="MEDIATION_OB3_SIGNING_KEY"):
+            ob3.signing_key()
