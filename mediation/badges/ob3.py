@@ -41,6 +41,7 @@ JWT_MIMETYPE = "text/plain"  # OB 3.0 §8.2: a compact JWS is delivered as text/
 CREDENTIAL_PATH = "/ob/v3/attestations/{uid}"
 PROFILE_PATH = "/ob/v3/emetteurs/{id}"
 STATUS_LIST_PATH = "/ob/v3/emetteurs/{id}/statuts"
+STATUS_LIST_JSON_PATH = "/ob/v3/emetteurs/{id}/statuts.json"  # Data Integrity form (ob3_di)
 KEY_PATH = "/ob/v3/cle"
 
 # W3C Bitstring Status List: at least 16 KiB (131,072 entries) for group privacy.
@@ -65,8 +66,8 @@ def profile_url(profile: IssuerProfile) -> str:
     return documents.public_url(PROFILE_PATH.format(id=profile.id))
 
 
-def status_list_url(profile: IssuerProfile) -> str:
-    return documents.public_url(STATUS_LIST_PATH.format(id=profile.id))
+def status_list_url(profile: IssuerProfile, *, json: bool = False) -> str:
+    return documents.public_url((STATUS_LIST_JSON_PATH if json else STATUS_LIST_PATH).format(id=profile.id))
 
 
 def key_url() -> str:
@@ -174,10 +175,12 @@ def _issuer(profile: IssuerProfile) -> dict:
     return {"id": profile_url(profile), "type": ["Profile"], "name": profile.name, "url": profile.url}
 
 
-def credential(assertion: Assertion) -> dict:
+def credential(assertion: Assertion, *, json_status_list: bool = False) -> dict:
+    """The unsigned credential; its status entry points at the status list in the same form (VC-JWT,
+    or Data Integrity JSON when ``json_status_list``)."""
     badge_class = assertion.badge_class
     profile = badge_class.issuer
-    status_list = status_list_url(profile)
+    status_list = status_list_url(profile, json=json_status_list)
     return {
         "@context": [VC_CONTEXT, OB3_CONTEXT],
         "id": credential_url(assertion),
@@ -227,14 +230,14 @@ def encoded_list(revoked_indexes: list[int]) -> str:
     return "u" + _b64url(gzip.compress(bytes(bits), mtime=0))
 
 
-def status_list_credential(profile: IssuerProfile, revoked: list[Assertion]) -> dict:
-    url = status_list_url(profile)
+def status_list_credential(profile: IssuerProfile, revoked: list[Assertion], *, json: bool = False) -> dict:
+    url = status_list_url(profile, json=json)
     now = utcnow().astimezone(UTC)
     return {
         "@context": [VC_CONTEXT],
         "id": url,
         "type": ["VerifiableCredential", "BitstringStatusListCredential"],
-        "issuer": _issuer(profile),
+        "issuer": profile_url(profile),  # a URL: "Profile" is not a VC 2.0 term
         "validFrom": documents.iso(now),
         "credentialSubject": {
             "id": f"{url}#liste",

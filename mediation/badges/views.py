@@ -20,7 +20,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from mediation.auth.models import Role
-from mediation.badges import bulk, documents, images, ob3, policy, services, verification
+from mediation.badges import bulk, documents, images, ob3, ob3_di, policy, services, verification
 from mediation.badges.forms import (
     BadgeClassForm,
     EmptyForm,
@@ -160,18 +160,46 @@ def credential_v3(uid: str):
     return _jwt_response(ob3.sign(ob3.credential(found)), ob3.file_name(found))
 
 
+@ob.route("/ob/v3/attestations/<uid>/badge.json")
+@access(PUBLIC)
+def credential_v3_json(uid: str):
+    """The same credential secured by a Data Integrity proof (eddsa-rdfc-2022), as a JSON file."""
+    found = _or_404(services.get_public_assertion(db.session, uid))
+    response = current_app.response_class(documents.dumps(ob3_di.signed_credential(found)),
+                                          mimetype=ob3_di.VC_LD_MIMETYPE)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "no-cache"
+    if request.args.get("telecharger"):
+        response.headers["Content-Disposition"] = f'attachment; filename="badge-{found.uid}.json"'
+    return response
+
+
 @ob.route("/ob/v3/emetteurs/<int:issuer_id>")
 @access(PUBLIC)
 def profile_v3(issuer_id: int):
-    return ld_response(ob3.profile_document(_or_404(db.session.get(IssuerProfile, issuer_id))))
+    """The issuer's OB 3.0 profile, also the controller document of its key (Multikey)."""
+    return ld_response(ob3_di.controller_document(_or_404(db.session.get(IssuerProfile, issuer_id))))
 
 
 @ob.route("/ob/v3/emetteurs/<int:issuer_id>/statuts")
 @access(PUBLIC)
 def status_list_v3(issuer_id: int):
+    """The issuer's W3C Bitstring Status List credential as a VC-JWT (for the VC-JWT credentials)."""
     profile = _or_404(db.session.get(IssuerProfile, issuer_id))
     revoked = services.revoked_assertions(db.session, profile)
     return _jwt_response(ob3.sign(ob3.status_list_credential(profile, revoked)))
+
+
+@ob.route("/ob/v3/emetteurs/<int:issuer_id>/statuts.json")
+@access(PUBLIC)
+def status_list_v3_json(issuer_id: int):
+    """The same status list secured by a Data Integrity proof (for the JSON credentials)."""
+    profile = _or_404(db.session.get(IssuerProfile, issuer_id))
+    doc = ob3_di.signed_status_list(profile, services.revoked_assertions(db.session, profile))
+    response = current_app.response_class(documents.dumps(doc), mimetype=ob3_di.VC_LD_MIMETYPE)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 @ob.route("/ob/v3/cle")

@@ -12,7 +12,7 @@ import time
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
-from mediation.badges import documents, ob3, services
+from mediation.badges import documents, ob3, ob3_di, services
 from mediation.badges.forms import (
     CardCodeForm,
     ContactForm,
@@ -190,9 +190,10 @@ def carry(uid: str):
     if badge is None:
         flash("Ce badge n'est plus valable ou n'est pas dans votre carnet.", "info")
         return redirect(url_for("wallet.home"))
-    url = ob3.credential_url(badge)
+    url = ob3_di.json_url(badge)  # the Data Integrity form (JSON), the most widely read
     return render_template("wallet/carry.html", assertion=badge, credential_url=url,
-                           download_url=url + "?telecharger=1", qr=cards.qr_data_uri(url))
+                           download_url=url + "?telecharger=1",
+                           jwt_url=ob3.credential_url(badge) + "?telecharger=1", qr=cards.qr_data_uri(url))
 
 
 @bp.route("/questionnaire/<int:follow_up_id>", methods=["GET", "POST"])

@@ -23,24 +23,42 @@ SCHEMA = Path(__file__).resolve().parents[1] / "data" / "ob_v3p0_achievementcred
 
 
 @pytest.fixture(scope="session")
-def node_verifier():
-    """``verify(jwt, documents)`` → the verdict of tests/ob3/node/verify.mjs. Installs its locked
-    dependencies (npm ci) once into tests/ob3/node/node_modules."""
+def node_dir():
+    """tests/ob3/node with its locked dependencies installed (npm ci, once)."""
     if shutil.which("node") is None or shutil.which("npm") is None:
         if os.environ.get("CI"):
             pytest.fail("node et npm sont nécessaires pour vérifier les badges Open Badges 3.0")
         pytest.skip("node/npm absents : vérification Open Badges 3.0 indépendante impossible")
-    if not (NODE_DIR / "node_modules" / "jose" / "package.json").exists():
+    needed = [NODE_DIR / "node_modules" / "jose", NODE_DIR / "node_modules" / "@digitalbazaar" / "vc"]
+    if not all((p / "package.json").exists() for p in needed):
         subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=NODE_DIR, check=True,
                        timeout=300)
+    return NODE_DIR
 
-    def verify(token: str, documents: dict[str, str]) -> dict:
-        done = subprocess.run(["node", "verify.mjs"], cwd=NODE_DIR, input=json.dumps(
-            {"credential": token, "documents": documents}), capture_output=True, text=True, timeout=60)
+
+def _runner(node_dir: Path, script: str):
+    def verify(credential, documents: dict[str, str]) -> dict:
+        done = subprocess.run(["node", script], cwd=node_dir, input=json.dumps(
+            {"credential": credential, "documents": documents}), capture_output=True, text=True, timeout=120)
+        if os.environ.get("OB3_DEBUG"):
+            print(done.stderr)
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout)
 
     return verify
+
+
+@pytest.fixture(scope="session")
+def node_verifier(node_dir):
+    """``verify(jwt, documents)`` → the verdict of tests/ob3/node/verify.mjs (jose)."""
+    return _runner(node_dir, "verify.mjs")
+
+
+@pytest.fixture(scope="session")
+def di_verifier(node_dir):
+    """``verify(credential, documents)`` → the verdict of tests/ob3/node/verify-di.mjs
+    (@digitalbazaar/vc, eddsa-rdfc-2022)."""
+    return _runner(node_dir, "verify-di.mjs")
 
 
 def path(url: str) -> str:
@@ -98,6 +116,7 @@ def test_credential_verifies_independently_and_carries_no_personal_data(client, 
     # The issuer profile named by the credential is served, with the same name.
     profile = json.loads(fetch(client, vc["issuer"]["id"]))
     assert profile["type"] == ["Profile"] and profile["name"] == vc["issuer"]["name"]
+    assert profile["verificationMethod"][0]["publicKeyMultibase"].startswith("z6Mk")  # Ed25519 Multikey
 
 
 def test_credential_is_valid_against_the_1edtech_json_schema(client, session, issued):
@@ -161,10 +180,14 @@ def test_wallet_offers_to_carry_a_badge_as_file_and_qr_code(client, session, net
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "Emportez ce badge dans une autre application" in html
+    assert f"/ob/v3/attestations/{assertion.uid}/badge.json?telecharger=1" in html
     assert f"/ob/v3/attestations/{assertion.uid}?telecharger=1" in html
     assert 'src="data:image/png;base64,' in html and "Code QR de l'adresse du badge" in html
     assert "<script" not in html
 
+    download = client.get(f"/ob/v3/attestations/{assertion.uid}/badge.json?telecharger=1")
+    assert download.headers["Content-Disposition"] == f'attachment; filename="badge-{assertion.uid}.json"'
+    assert download.get_json(force=True)["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
     download = client.get(f"/ob/v3/attestations/{assertion.uid}?telecharger=1")
     assert download.headers["Content-Disposition"] == f'attachment; filename="badge-{assertion.uid}.jwt"'
     assert download.get_data(as_text=True).count(".") == 2
@@ -203,3 +226,52 @@ def test_signing_key_from_the_setting_or_generated_once_in_the_instance_folder(a
         monkeypatch.setitem(app.config, "MEDIATION_OB3_SIGNING_KEY", "trop-courte")
         with pytest.raises(RuntimeError, match="MEDIATION_OB3_SIGNING_KEY"):
             ob3.signing_key()
+
+
+# --- the same credential with a Data Integrity proof (eddsa-rdfc-2022), as a JSON file --------------
+
+def json_credential_of(client, assertion) -> dict:
+    response = client.get(f"/ob/v3/attestations/{assertion.uid}/badge.json")
+    assert response.status_code == 200 and response.mimetype == "application/vc+ld+json"
+    return response.get_json(force=True)
+
+
+def di_documents_for(client, vc: dict) -> dict[str, str]:
+    controller = vc["proof"][0]["verificationMethod"].split("#")[0]
+    status_url = vc["credentialStatus"]["statusListCredential"]
+    return {controller: fetch(client, controller), status_url: fetch(client, status_url)}
+
+
+def test_data_integrity_credential_verifies_and_revocation_flips_its_bit(client, session, network, issued,
+                                                                          di_verifier):
+    assertion = issued(email="di.ob3@example.org")
+    session.commit()
+    vc = json_credential_of(client, assertion)
+    assert vc["proof"][0]["type"] == "DataIntegrityProof" and vc["proof"][0]["cryptosuite"] == "eddsa-rdfc-2022"
+    controller = json.loads(fetch(client, vc["proof"][0]["verificationMethod"].split("#")[0]))
+    assert controller["verificationMethod"][0]["type"] == "Multikey"
+    assert controller["assertionMethod"] == [vc["proof"][0]["verificationMethod"]]
+
+    verdict = di_verifier(vc, di_documents_for(client, vc))
+    assert verdict["verified"] is True, verdict["error"]
+    assert verdict["revoked"] is False
+
+    badge_services.revoke(session, network.mediator, assertion, "Erreur de saisie")
+    session.commit()
+    verdict = di_verifier(vc, di_documents_for(client, vc))
+    assert verdict["verified"] is True and verdict["revoked"] is True
+
+
+def test_data_integrity_credential_altered_fails_and_is_valid_against_the_schema(client, session, issued,
+                                                                                 di_verifier):
+    assertion = issued(email="di.modifie.ob3@example.org")
+    session.commit()
+    vc = json_credential_of(client, assertion)
+    validator = jsonschema.Draft201909Validator(json.loads(SCHEMA.read_text()))
+    assert [e.message for e in validator.iter_errors(vc)] == []
+
+    forged = json.loads(json.dumps(vc))
+    forged["credentialSubject"]["achievement"]["name"] = "Expert en cybersécurité"
+    verdict = di_verifier(forged, di_documents_for(client, vc))
+    assert verdict["verified"] is False
+    assert "Invalid signature" in verdict["error"]
