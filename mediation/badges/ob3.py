@@ -13,6 +13,8 @@ assertions at each request, so revoking the OB 2.0 assertion flips the bit.
 The signing key: ``MEDIATION_OB3_SIGNING_KEY`` (the 32-byte Ed25519 seed, base64url, or a PKCS#8 PEM),
 otherwise ``ob3_signing_key.pem`` in the instance folder, generated once (docs/operations.md).
 
+The same credential with a Data Integrity proof (eddsa-rdfc-2022) as JSON: :mod:`mediation.badges.ob3_di`.
+
 The credential is deterministic for a given key (Ed25519 signatures are), so it is rebuilt on
 demand rather than stored.
 """
