@@ -6,7 +6,7 @@ PORT ?= 5000
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export FLASK_APP := mediation
 
-.PHONY: install install-dev demo serve test test-sqlite test-postgres lint check-migrations browser ob-validator bench loadtest fault clean
+.PHONY: install install-dev demo serve test test-sqlite test-postgres lint check-migrations browser ob-validator ob3-verifier bench loadtest fault clean
 
 ## Two installs: what the app needs to run (make demo), then the test tools (make test). pip's own
 ## output goes to instance/install.log (shown only when it fails), so that the console of make demo
@@ -75,9 +75,24 @@ $(OB_VENV)/.installed:
 ob-validator: $(OB_VENV)/.installed
 
 ## make test: the whole suite on SQLite, then on PostgreSQL when a server answers.
-test: install-dev browser ob-validator
+test: install-dev browser ob-validator ob3-verifier
 	@$(MAKE) --no-print-directory test-sqlite
 	@$(MAKE) --no-print-directory test-postgres
+
+## The independent Open Badges 3.0 verifier of tests/badges/test_ob3.py: node + the npm package
+## `jose`, versions locked in package-lock.json, installed by `npm ci` into tests/ob3/node/node_modules
+## (the test fixture does it too). Without npm: an error in CI, a warning locally (tests skipped).
+OB3_NODE := tests/ob3/node
+$(OB3_NODE)/node_modules/.package-lock.json: $(OB3_NODE)/package-lock.json
+	@if command -v npm >/dev/null; then \
+	  echo "Installation du vérificateur Open Badges 3.0 (npm ci)…"; \
+	  cd $(OB3_NODE) && npm ci --no-audit --no-fund --loglevel=error; \
+	else \
+	  echo "!! npm absent : les badges Open Badges 3.0 ne seront pas vérifiés par node."; \
+	  if [ -n "$$CI" ]; then exit 1; fi; \
+	fi
+
+ob3-verifier: $(OB3_NODE)/node_modules/.package-lock.json
 
 test-sqlite: install-dev
 	@echo "== Suite de tests sur SQLite (base embarquée) =="

@@ -57,6 +57,9 @@ SETTINGS: dict[str, tuple] = {
     # Unset: derived from SECRET_KEY (mediation.audit.services.anchor_key). Changing it (or
     # SECRET_KEY when it is unset) makes the stored anchor and exported heads unverifiable.
     "MEDIATION_AUDIT_ANCHOR_KEY": (str, None),
+    # Ed25519 key signing the Open Badges 3.0 credentials (base64url seed or PKCS#8 PEM); unset: the
+    # instance file ob3_signing_key.pem, generated once (mediation.badges.ob3). Never in the database.
+    "MEDIATION_OB3_SIGNING_KEY": (str, None),
     "MEDIATION_OUTBOX_DIR": (str, str(INSTANCE / "outbox")),
     "MEDIATION_MAIL_FROM": (str, "ne-pas-repondre@mediation.local"),
     "MEDIATION_TRUSTED_PROXIES": (int, 0),

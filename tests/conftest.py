@@ -24,6 +24,8 @@ from mediation.extensions import db
 # One audit anchor key for every app the tests create and for bare sessions outside any app (which
 # read the environment's settings): a chain sealed by one can be verified by another.
 os.environ.setdefault("MEDIATION_AUDIT_ANCHOR_KEY", "test-audit-anchor-key")
+# A fixed Open Badges 3.0 signing key (32-byte seed, base64url): no key file written by the tests.
+os.environ.setdefault("MEDIATION_OB3_SIGNING_KEY", "dGVzdC1vYjMtc2lnbmluZy1rZXktMzItYnl0ZXMhISE")
 
 # Cheap hashes in tests; production keeps argon2-cffi's defaults.
 auth_services.hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)

@@ -31,3 +31,11 @@ def reissue_phone_identities_command(dry_run: bool) -> None:
     db.session.commit()
     click.echo(f"{len(pairs)} badge(s) délivré(s) à nouveau au carnet de la personne ; les anciens sont révoqués "
                "avec leur motif.")
+
+
+@badges_group.command("ob3-new-key")
+def ob3_new_key_command() -> None:
+    """Affiche une nouvelle clé de signature Open Badges 3.0, à mettre dans MEDIATION_OB3_SIGNING_KEY."""
+    from mediation.badges import ob3
+
+    click.echo(ob3.new_key_text())

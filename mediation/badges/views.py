@@ -20,7 +20,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from mediation.auth.models import Role
-from mediation.badges import bulk, documents, images, policy, services, verification
+from mediation.badges import bulk, documents, images, ob3, ob3_di, policy, services, verification
 from mediation.badges.forms import (
     BadgeClassForm,
     EmptyForm,
@@ -139,6 +139,77 @@ def endorsement(uid: str):
     if found.revoked_at is not None:
         abort(410)
     return ld_response(documents.endorsement_document(found))
+
+
+# --- Open Badges 3.0 (VC-JWT): the credential, the issuer's profile and key, the status list ------
+
+def _jwt_response(token: str, filename: str | None = None) -> Response:
+    response = current_app.response_class(token, mimetype=ob3.JWT_MIMETYPE)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "no-cache"
+    if filename and request.args.get("telecharger"):
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@ob.route("/ob/v3/attestations/<uid>")
+@access(PUBLIC)
+def credential_v3(uid: str):
+    """The OpenBadgeCredential as a compact JWS. A revoked badge is still served: its status list
+    entry says it is revoked (that is how an OB 3.0 verifier learns it)."""
+    found = _or_404(services.get_public_assertion(db.session, uid))
+    return _jwt_response(ob3.sign(ob3.credential(found)), ob3.file_name(found))
+
+
+@ob.route("/ob/v3/attestations/<uid>/badge.json")
+@access(PUBLIC)
+def credential_v3_json(uid: str):
+    """The same credential secured by a Data Integrity proof (eddsa-rdfc-2022), as a JSON file."""
+    found = _or_404(services.get_public_assertion(db.session, uid))
+    response = current_app.response_class(documents.dumps(ob3_di.signed_credential(found)),
+                                          mimetype=ob3_di.VC_LD_MIMETYPE)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "no-cache"
+    if request.args.get("telecharger"):
+        response.headers["Content-Disposition"] = f'attachment; filename="badge-{found.uid}.json"'
+    return response
+
+
+@ob.route("/ob/v3/emetteurs/<int:issuer_id>")
+@access(PUBLIC)
+def profile_v3(issuer_id: int):
+    """The issuer's OB 3.0 profile, also the controller document of its key (Multikey)."""
+    return ld_response(ob3_di.controller_document(_or_404(db.session.get(IssuerProfile, issuer_id))))
+
+
+@ob.route("/ob/v3/emetteurs/<int:issuer_id>/statuts")
+@access(PUBLIC)
+def status_list_v3(issuer_id: int):
+    """The issuer's W3C Bitstring Status List credential as a VC-JWT (for the VC-JWT credentials)."""
+    profile = _or_404(db.session.get(IssuerProfile, issuer_id))
+    revoked = services.revoked_assertions(db.session, profile)
+    return _jwt_response(ob3.sign(ob3.status_list_credential(profile, revoked)))
+
+
+@ob.route("/ob/v3/emetteurs/<int:issuer_id>/statuts.json")
+@access(PUBLIC)
+def status_list_v3_json(issuer_id: int):
+    """The same status list secured by a Data Integrity proof (for the JSON credentials)."""
+    profile = _or_404(db.session.get(IssuerProfile, issuer_id))
+    doc = ob3_di.signed_status_list(profile, services.revoked_assertions(db.session, profile))
+    response = current_app.response_class(documents.dumps(doc), mimetype=ob3_di.VC_LD_MIMETYPE)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@ob.route("/ob/v3/cle")
+@access(PUBLIC)
+def key_v3():
+    """The public key the credentials' ``kid`` points to (JWK)."""
+    response = current_app.response_class(documents.dumps(ob3.public_jwk()), mimetype="application/jwk+json")
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 @ob.route("/badges/verifier/<uid>", methods=["GET", "POST"])

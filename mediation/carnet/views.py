@@ -12,7 +12,7 @@ import time
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 
-from mediation.badges import documents, services
+from mediation.badges import documents, ob3, ob3_di, services
 from mediation.badges.forms import (
     CardCodeForm,
     ContactForm,
@@ -22,7 +22,7 @@ from mediation.badges.forms import (
     WalletRevocationForm,
 )
 from mediation.badges.models import Wallet, WalletCard
-from mediation.carnet import wallet
+from mediation.carnet import cards, wallet
 from mediation.errors import DomainError
 from mediation.evaluation import services as evaluation_services
 from mediation.extensions import db
@@ -179,6 +179,26 @@ def attach_email(uid: str):
               "à un autre portefeuille de badges : l'ancien badge et son lien de partage ne sont plus valables.",
               "success")
     return redirect(url_for("wallet.home"))
+
+
+@bp.route("/badges/<uid>/emporter")
+@access(PUBLIC)
+def carry(uid: str):
+    """Take a badge to another application (Open Badges 3.0): the credential file to download and a
+    QR code of its address. Only a live badge of the opened wallet."""
+    found = current_wallet()
+    if found is None:
+        flash("Pour ouvrir votre carnet, scannez le code QR de votre carte ou tapez son code.", "info")
+        return redirect(url_for("wallet.enter"))
+    badge = next((a for a in services.assertions_of(db.session, found.beneficiary_id, live_only=True)
+                  if a.uid == uid), None)
+    if badge is None:
+        flash("Ce badge n'est plus valable ou n'est pas dans votre carnet.", "info")
+        return redirect(url_for("wallet.home"))
+    url = ob3_di.json_url(badge)  # the Data Integrity form (JSON), the most widely read
+    return render_template("wallet/carry.html", assertion=badge, credential_url=url,
+                           download_url=url + "?telecharger=1",
+                           jwt_url=ob3.credential_url(badge) + "?telecharger=1", qr=cards.qr_data_uri(url))
 
 
 @bp.route("/questionnaire/<int:follow_up_id>", methods=["GET", "POST"])

@@ -124,6 +124,28 @@ ROUTES = {
         {"url": lambda n: f"/ob/assertions/{assertion(n, 'far').uid}/badge.svg", "expect": EVERYONE_200},
     ],
     "ob.endorsement": {"url": lambda n: f"/ob/approbations/{endorsement(n).uid}", "expect": EVERYONE_200},
+    # Open Badges 3.0: the credential (VC-JWT, and JSON with a Data Integrity proof; also when revoked:
+    # its status says so), the issuer's profile (controller of the key), its status lists, the JWK.
+    "ob.credential_v3": [
+        {"url": lambda n: f"/ob/v3/attestations/{assertion(n).uid}", "expect": EVERYONE_200},
+        {"url": lambda n: f"/ob/v3/attestations/{assertion(n, 'far').uid}?telecharger=1", "expect": EVERYONE_200},
+        {"url": "/ob/v3/attestations/inconnue", "expect": expect(404)},
+    ],
+    "ob.credential_v3_json": [
+        {"url": lambda n: f"/ob/v3/attestations/{assertion(n).uid}/badge.json", "expect": EVERYONE_200},
+        {"url": "/ob/v3/attestations/inconnue/badge.json", "expect": expect(404)},
+    ],
+    "ob.status_list_v3_json": {"url": lambda n: f"/ob/v3/emetteurs/{assertion(n).badge_class.issuer_id}/statuts.json",
+                               "expect": EVERYONE_200},
+    "ob.profile_v3": [
+        {"url": lambda n: f"/ob/v3/emetteurs/{assertion(n).badge_class.issuer_id}", "expect": EVERYONE_200},
+        {"url": "/ob/v3/emetteurs/999999", "expect": expect(404)},
+    ],
+    "ob.status_list_v3": [
+        {"url": lambda n: f"/ob/v3/emetteurs/{assertion(n).badge_class.issuer_id}/statuts", "expect": EVERYONE_200},
+        {"url": "/ob/v3/emetteurs/999999/statuts", "expect": expect(404)},
+    ],
+    "ob.key_v3": {"url": "/ob/v3/cle", "expect": EVERYONE_200},
     "ob.public_verify": [
         {"url": lambda n: f"/badges/verifier/{assertion(n).uid}", "expect": EVERYONE_200},
         {"url": lambda n: f"/badges/verifier/{assertion(n).uid}", "method": "POST",
@@ -238,6 +260,8 @@ ROUTES = {
     ],
     "wallet.attach_email": {"url": lambda n: f"/carnet/badges/{assertion(n).uid}/adresse-email", "method": "POST",
                             "expect": ANON_302, "note": "sans carnet ouvert : rien n'est changé"},
+    "wallet.carry": {"url": lambda n: f"/carnet/badges/{assertion(n).uid}/emporter", "expect": ANON_302,
+                     "note": "sans carnet ouvert"},
     "wallet.mandate_revocation": [
         {"url": "/carnet/mandats/1/revocation", "expect": ANON_302, "note": "sans carnet ouvert"},
         {"url": "/carnet/mandats/1/revocation", "method": "POST", "data": {"demarches": ["papiers"]},
