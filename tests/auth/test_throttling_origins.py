@@ -83,7 +83,7 @@ def test_the_known_device_still_counts_its_own_failures(app, make_user):
     owner = make_user(Role.MEDIATOR)
     browser = known_device(app, owner)
     for _ in range(4):
-        assert attempt(browser, owner.email, OWNER_ADDRESS).status_code == 200
+        assert attempt(browser, owner.email, OWNER_ADDRESS).status_code == 422
     locking = attempt(browser, owner.email, OWNER_ADDRESS)  # 5 from this (account, address)
     assert locking.status_code == 429 and LOCKED in text(locking)
     assert attempt(browser, owner.email, OWNER_ADDRESS, PASSWORD).status_code == 429
@@ -104,7 +104,7 @@ def test_an_attacker_trying_many_accounts_is_throttled_per_address(app, make_use
     attacker = app.test_client()
     victims = [make_user(Role.MEDIATOR) for _ in range(31)]
     for victim in victims[:29]:  # one guess per account: no per-account limit is reached
-        assert attempt(attacker, victim.email, "203.0.113.66").status_code == 200
+        assert attempt(attacker, victim.email, "203.0.113.66").status_code == 422
     locking = attempt(attacker, victims[29].email, "203.0.113.66")  # the 30th failure from the address
     assert locking.status_code == 429 and LOCKED in text(locking)
     refused = attempt(attacker, victims[30].email, "203.0.113.66", PASSWORD)
@@ -114,14 +114,14 @@ def test_an_attacker_trying_many_accounts_is_throttled_per_address(app, make_use
     assert attempt(app.test_client(), victims[0].email, OWNER_ADDRESS, PASSWORD).status_code == 302
     # 15 minutes after its last failure, the address may try again.
     move_attempts_back(session, minutes=15, seconds=1)
-    assert attempt(attacker, victims[30].email, "203.0.113.66").status_code == 200
+    assert attempt(attacker, victims[30].email, "203.0.113.66").status_code == 422
 
 
 def test_a_distributed_attack_is_slowed_per_account(app, make_user, session):
     owner = make_user(Role.MEDIATOR)
     attacker = app.test_client()
     for n in range(19):  # one guess from each of 19 addresses: no address is throttled
-        assert attempt(attacker, owner.email, f"203.0.113.{n}").status_code == 200
+        assert attempt(attacker, owner.email, f"203.0.113.{n}").status_code == 422
     locking = attempt(attacker, owner.email, "203.0.113.19")  # the 20th failure on the account
     assert locking.status_code == 429 and LOCKED in text(locking)
     assert attempt(attacker, owner.email, "203.0.113.20", PASSWORD).status_code == 429  # even the right one
