@@ -179,7 +179,7 @@ openapi_path("/structures/{structure_id}", "get", {
 @api_access("directory:read")
 def communes():
     page, per_page = page_params()
-    query = sa.select(Commune)
+    query = sa.select(Commune).where(Commune.territory_id.is_not(None))  # the network's communes
     q = _text_param("q")
     if q:
         query = query.where(sa.or_(Commune.name.ilike(f"{q}%"), Commune.insee_code.startswith(q.upper())))

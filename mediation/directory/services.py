@@ -436,11 +436,31 @@ def create_commune(session: Session, actor: User, territory: Territory, data: Ma
     """Add a commune to ``territory`` (admin, or coordinator of that territory)."""
     if not policy.can_manage_territory(actor, territory):
         raise Forbidden("Vous ne pouvez pas ajouter de commune à ce territoire.")
-    commune = Commune(territory=territory, **_clean_commune(session, data, None))
+    values = _clean_commune(session, data, _reference_only(session, data))
+    commune = _reference_only(session, data) or Commune()
+    for key, value in values.items():
+        setattr(commune, key, value)
+    commune.territory = territory  # a commune stored from the reference joins the territory
+    commune.postal_codes = _with_postal_code(commune.postal_codes, commune.postal_code)
     session.add(commune)
     session.flush()
     record(session, "commune.created", actor=actor, obj=commune, details={"territory": territory.id})
     return commune
+
+
+def _reference_only(session: Session, data: Mapping[str, Any]) -> Commune | None:
+    """The commune of that INSEE code stored outside every territory (from an import), if any."""
+    try:
+        code = clean_insee_code(data.get("insee_code"))
+    except FieldError:
+        return None
+    return session.scalar(sa.select(Commune).where(Commune.insee_code == code, Commune.territory_id.is_(None)))
+
+
+def _with_postal_code(codes: list | None, postal_code: str | None) -> list[str]:
+    """All the postal codes of a commune, its main one first."""
+    codes = list(codes or [])
+    return [postal_code, *[c for c in codes if c != postal_code]] if postal_code else codes
 
 
 def update_commune(session: Session, actor: User, commune: Commune, data: Mapping[str, Any],
@@ -458,6 +478,7 @@ def update_commune(session: Session, actor: User, commune: Commune, data: Mappin
     if changed:
         for key, value in values.items():
             setattr(commune, key, value)
+        commune.postal_codes = _with_postal_code(commune.postal_codes, commune.postal_code)
         session.flush()
         record(session, "commune.updated", actor=actor, obj=commune, details={"fields": sorted(changed)})
 
