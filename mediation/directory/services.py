@@ -181,6 +181,17 @@ def clean_url(value: Any, *, label: str) -> str | None:
     return url
 
 
+def clean_urls(value: Any, *, label: str) -> str | None:
+    """One or more web addresses, separated by « | » (schema v1.0.2: a site and its social networks)."""
+    if _blank(value):
+        return None
+    urls = [clean_url(part, label=label) for part in re.split(r"[|;\s]+", str(value)) if part.strip()]
+    text = "|".join(dict.fromkeys(u for u in urls if u))
+    if len(text) > 1000:
+        raise FieldError(f"{label} : 1000 caractères au plus pour l'ensemble des adresses.")
+    return text or None
+
+
 def clean_date(value: Any, *, label: str = "La date") -> date | None:
     if _blank(value):
         return None
@@ -241,7 +252,12 @@ STRUCTURE_FIELDS: dict[str, Any] = {
     "longitude": lambda v: clean_coordinate(v, low=-180, high=180, label="longitude"),
     "telephone": clean_phone,
     "courriels": clean_emails,
-    "site_web": lambda v: clean_url(v, label="Le site web"),
+    "site_web": lambda v: clean_urls(v, label="Le site web"),
+    "fiche_acces_libre": lambda v: clean_url(v, label="Le lien vers la fiche Acceslibre"),
+    "presentation_detail": lambda v: clean_text(v, max_length=10_000, label="La présentation détaillée"),
+    "source": lambda v: clean_text(v, max_length=200, label="La source"),
+    "structure_parente": lambda v: clean_text(v, max_length=250, label="La structure parente"),
+    "autres_formations_labels": lambda v: clean_text(v, max_length=500, label="Les autres formations et labels"),
     "prise_rdv": lambda v: clean_url(v, label="Le lien de prise de rendez-vous"),
     "horaires": lambda v: clean_text(v, max_length=500, label="Les horaires"),
     "presentation_resume": lambda v: clean_text(v, max_length=280, label="La présentation"),
