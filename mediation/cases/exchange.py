@@ -91,10 +91,11 @@ UPLOAD_TTL = timedelta(hours=24)
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _communes_byinsee_code(session: Session, codes) -> dict[str, Commune]:
-    """Communes of the given INSEE codes: the network's, or the official reference's stored on the way
-    (a residence or place outside the territories is kept where it is)."""
-    return communes.resolve_codes(session, codes)
+def _communes_byinsee_code(session: Session, codes, store: bool) -> dict[str, Commune]:
+    """Communes of the given INSEE codes: the network's, or the official reference's (a residence or
+    place outside the territories is kept where it is). Stored only when the import is applied
+    (``store``); the analysis writes nothing and sees them unsaved, without id."""
+    return communes.resolve_codes(session, codes, store=store)
 
 
 def _check_structure(session: Session, user: User, structure: Structure) -> None:
@@ -185,14 +186,14 @@ class BeneficiaryPlan:
 
 
 def analyse_beneficiaries(session: Session, user: User, structure: Structure, content: bytes,
-                          filename: str | None) -> ImportAnalysis:
+                          filename: str | None, store_communes: bool = False) -> ImportAnalysis:
     analysis = ImportAnalysis(ImportKind.BENEFICIARIES)
     _check_structure(session, user, structure)
     table = read_table(content, filename, B.ALL, [B.NOM, B.PRENOM], "Bénéficiaires", analysis)
     if table is None:
         return analysis
     columns = (B.INSEE, B.COMMUNE, B.CODE_POSTAL)
-    found = _communes_byinsee_code(session, (_row_insee(table, c, columns) for _, c in table.rows))
+    found = _communes_byinsee_code(session, (_row_insee(table, c, columns) for _, c in table.rows), store_communes)
     existing = set(session.scalars(sa.select(Beneficiary.external_id).where(
         Beneficiary.owner_structure_id == structure.id, Beneficiary.external_id.is_not(None))))
     plan = BeneficiaryPlan(structure.id)
@@ -358,14 +359,14 @@ class ActivityPlan:
 class _Context:
     """Lookups shared by every row of an activities import (loaded once)."""
 
-    def __init__(self, session: Session, user: User, structure: Structure, table: Table):
+    def __init__(self, session: Session, user: User, structure: Structure, table: Table, store_communes: bool):
         self.structure = structure
         self.user = user
         insee_codes = set()
         for _, cells in table.rows:
             insee_codes.add(_row_insee(table, cells, PLACE_COMMUNE))
             insee_codes.add(_row_insee(table, cells, RESIDENCE_COMMUNE))
-        self.communes = _communes_byinsee_code(session, insee_codes)
+        self.communes = _communes_byinsee_code(session, insee_codes, store_communes)
         territory_id = structure.commune.territory_id
         self.territory_id = territory_id
         places = session.execute(
@@ -585,13 +586,13 @@ def _check_group(analysis: ImportAnalysis, external_id: str, rows: list[_Activit
 
 
 def analyse_activities(session: Session, user: User, structure: Structure, content: bytes,
-                       filename: str | None) -> ImportAnalysis:
+                       filename: str | None, store_communes: bool = False) -> ImportAnalysis:
     analysis = ImportAnalysis(ImportKind.ACTIVITIES)
     _check_structure(session, user, structure)
     table = read_table(content, filename, A.ALL, [A.DATE, A.TYPE, A.ID_CRA], "Activités", analysis)
     if table is None:
         return analysis
-    ctx = _Context(session, user, structure, table)
+    ctx = _Context(session, user, structure, table, store_communes)
     today = local_today()
     groups: dict[str, list[_ActivityRow]] = {}
     for line, cells in table.rows:
@@ -726,10 +727,11 @@ ANALYSERS = {ImportKind.BENEFICIARIES: analyse_beneficiaries, ImportKind.ACTIVIT
 
 
 def analyse(session: Session, user: User, structure: Structure, kind: ImportKind | str, content: bytes,
-            filename: str | None = None) -> ImportAnalysis:
-    """Read and validate every row; write nothing. Raises Forbidden for a structure the user
-    does not work for."""
-    return ANALYSERS[ImportKind(kind)](session, user, structure, content, filename)
+            filename: str | None = None, *, store_communes: bool = False) -> ImportAnalysis:
+    """Read and validate every row; write nothing (except, with ``store_communes``, the communes of the
+    official reference the rows name outside the network: the apply job needs their ids). Raises
+    Forbidden for a structure the user does not work for."""
+    return ANALYSERS[ImportKind(kind)](session, user, structure, content, filename, store_communes)
 
 
 def store_upload(session: Session, user: User, structure: Structure, analysis: ImportAnalysis, content: bytes,
@@ -784,7 +786,7 @@ def import_job(session: Session, job, progress):
     structure = session.get(Structure, job.params["structure_id"])
     if user is None or structure is None:
         raise DomainError("L'import n'a pas été appliqué : le compte ou la structure n'existe plus.")
-    analysis = analyse(session, user, structure, kind, job.input_data or b"", job.input_name)
+    analysis = analyse(session, user, structure, kind, job.input_data or b"", job.input_name, store_communes=True)
     if not analysis.ok:
         raise DomainError(analysis.failure_message())
     if kind == ImportKind.BENEFICIARIES:

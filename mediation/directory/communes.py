@@ -27,11 +27,15 @@ def _stored(session: Session, codes: list[str]) -> dict[str, Commune]:
     return found
 
 
+def _row(commune: ReferenceCommune) -> dict:
+    return {"insee_code": commune.insee_code, "name": commune.name, "territory_id": None,
+            "population": commune.population, "postal_codes": list(commune.postal_codes),
+            "postal_code": commune.postal_codes[0] if commune.postal_codes else None}
+
+
 def _insert_reference(session: Session, communes: list[ReferenceCommune]) -> None:
     """Store reference communes (idempotent: a concurrent import storing the same one is fine)."""
-    rows = [{"insee_code": c.insee_code, "name": c.name, "territory_id": None, "population": c.population,
-             "postal_code": c.postal_codes[0] if c.postal_codes else None, "postal_codes": list(c.postal_codes)}
-            for c in communes]
+    rows = [_row(c) for c in communes]
     if not rows:
         return
     dialect = session.get_bind().dialect.name
@@ -45,8 +49,8 @@ def _insert_reference(session: Session, communes: list[ReferenceCommune]) -> Non
 def resolve_codes(session: Session, codes: Iterable[str | None], *, store: bool = True) -> dict[str, Commune]:
     """The commune of each INSEE code (as written, former codes included), keyed by the code given.
 
-    Codes unknown to the network but known to the reference are stored reference-only when ``store``;
-    codes unknown to both are absent from the result."""
+    Codes unknown to the network but known to the reference are stored reference-only when ``store``
+    (otherwise given unsaved, id None); codes unknown to both are absent from the result."""
     wanted = {(c or "").strip().upper() for c in codes} - {""}
     wanted = {("0" + c if len(c) == 4 and c.isdigit() else c): c for c in wanted}
     found = _stored(session, sorted(wanted))  # a code the network stores is taken as it is
@@ -58,6 +62,8 @@ def resolve_codes(session: Session, codes: Iterable[str | None], *, store: bool 
     if missing and store:
         _insert_reference(session, missing)
         found.update(_stored(session, sorted({c.insee_code for c in missing})))
+    elif missing:  # unsaved (transient, id None): never added to the session
+        found.update({c.insee_code: Commune(**_row(c)) for c in missing})
     result = {}
     for code, given in wanted.items():
         commune = found.get(current[code])

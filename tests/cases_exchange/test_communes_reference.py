@@ -13,6 +13,8 @@ from mediation.cases.exchange_models import ImportKind
 from mediation.cases.models import Activity, Beneficiary
 from mediation.directory import communes, policy, reference
 from mediation.directory.models import Commune
+from mediation.jobs import enqueue
+from mediation.jobs.models import JobStatus
 from tests.cases_exchange.conftest import csv_bytes
 from tests.cases_exchange.test_import import ACT_HEADER, BEN_HEADER, act_row, ben_row
 
@@ -102,7 +104,13 @@ def test_places_outside_the_territory_are_kept_in_their_commune(session, network
     analysis = exchange.analyse(session, network.mediator, network.structure_a, ImportKind.ACTIVITIES, content,
                                 "a.csv")
     assert analysis.ok, [str(e) for e in analysis.errors]
-    exchange.apply_activities(session, network.mediator, analysis.plan, lambda *a, **k: None)
+    codes = ["35238", "76540", "29232", "69123"]
+    # The analysis writes nothing: the communes are stored when the import is applied.
+    assert not session.scalars(sa.select(Commune).where(Commune.insee_code.in_(codes))).all()
+    job = enqueue(session, "cases.import", user=network.mediator,
+                  params={"kind": "activites", "structure_id": network.structure_a.id}, input_name="a.csv",
+                  input_data=content)
+    assert job.status == JobStatus.DONE, job.error
 
     def activity(external_id):
         return session.scalar(sa.select(Activity).where(Activity.external_id == external_id))
@@ -114,8 +122,8 @@ def test_places_outside_the_territory_are_kept_in_their_commune(session, network
     assert any("hors du territoire du réseau" in str(w) for w in analysis.warnings)
     resident = activity("resident").participations[0].beneficiary
     assert session.get(Commune, resident.residence_commune_id).name == "Lyon"
-    stored = session.scalars(sa.select(Commune).where(Commune.insee_code.in_(["35238", "76540", "29232", "69123"])))
-    assert all(c.territory_id is None for c in stored)
+    stored = session.scalars(sa.select(Commune).where(Commune.insee_code.in_(codes))).all()
+    assert len(stored) == 4 and all(c.territory_id is None for c in stored)
 
 
 def test_an_existing_reference_commune_joins_a_territory_when_added(session, network):
