@@ -35,14 +35,16 @@ def test_the_reference_knows_every_postal_code_of_a_commune():
 
 
 def test_the_reference_is_read_once_and_quickly():
+    """CPU time of this process (the test machine's cores are shared): ~0.2 s to read, then cached."""
     reference.reference.cache_clear()
-    started = time.perf_counter()
+    started = time.process_time()
     ref = reference.reference()
-    first = time.perf_counter() - started
-    started = time.perf_counter()
-    assert reference.reference() is ref
-    again = time.perf_counter() - started
-    assert first < 2.0 and again < 0.001, (first, again)
+    first = time.process_time() - started
+    started = time.process_time()
+    for _ in range(1000):
+        assert reference.reference() is ref and ref.get("76540").name == "Rouen"
+    again = time.process_time() - started
+    assert first < 1.5 and again < 0.1, (first, again)
 
 
 def test_rouen_76000_and_76100_both_resolve_to_rouen(session, network, make_commune):
