@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-import sqlalchemy as sa
 from flask import g, request
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -55,7 +54,7 @@ from mediation.cases.enums import (
 )
 from mediation.cases.models import Activity, Beneficiary, Participation
 from mediation.cases.search import person_condition
-from mediation.directory.models import Commune
+from mediation.directory import communes
 from mediation.errors import ValidationFailed
 from mediation.extensions import db
 from mediation.pagination import paginate
@@ -164,10 +163,11 @@ class _Body:
         code = self.text(key)
         if not code:
             return None
-        commune = db.session.scalar(sa.select(Commune.id).where(Commune.insee_code == code.strip().upper()))
+        # A commune outside the network's territories is kept (stored from the official reference).
+        commune = communes.resolve_codes(db.session, [code]).get(code.strip().upper())
         if commune is None:
             return self._fail(key, "Commune inconnue")
-        return commune
+        return commune.id
 
     def raise_if_any(self):
         if self.errors:

@@ -77,6 +77,7 @@ from mediation.cases.tabular import (
     text_of,
     value_key,
 )
+from mediation.directory import communes
 from mediation.directory.models import Commune, StaffMembership, Structure
 from mediation.errors import DomainError, Forbidden, NotFound
 from mediation.jobs import enqueue, register
@@ -89,14 +90,11 @@ UPLOAD_TTL = timedelta(hours=24)
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _communes_byinsee_code(session: Session, codes) -> dict[str, Commune]:
-    codes = {c.strip().upper() for c in codes if c}
-    found: dict[str, Commune] = {}
-    codes_list = sorted(codes)
-    for start in range(0, len(codes_list), 1000):
-        for commune in session.scalars(sa.select(Commune).where(Commune.insee_code.in_(codes_list[start:start + 1000]))):
-            found[commune.insee_code] = commune
-    return found
+def _communes_byinsee_code(session: Session, codes, store: bool) -> dict[str, Commune]:
+    """Communes of the given INSEE codes: the network's, or the official reference's (a residence or
+    place outside the territories is kept where it is). Stored only when the import is applied
+    (``store``); the analysis writes nothing and sees them unsaved, without id."""
+    return communes.resolve_codes(session, codes, store=store)
 
 
 def _check_structure(session: Session, user: User, structure: Structure) -> None:
@@ -146,22 +144,34 @@ def identity_digest(values: dict) -> str:
     return "h:" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:40]
 
 
-def _commune_for_row(analysis, line, table, cells, communes, columns) -> int | None:
-    """Resolve the commune of residence by INSEE code; name and postal code must agree with it."""
+def _row_insee(table, cells, columns) -> str | None:
+    """The INSEE code of a row, or — when absent — that of the one commune of its name and postal code."""
     insee_col, name_col, postal_col = columns
     insee = insee_code(table.get(cells, insee_col))
     if insee is None:
+        return communes.find_code(text_of(table.get(cells, name_col)), text_of(table.get(cells, postal_col)))
+    return insee
+
+
+def _commune_for_row(analysis, line, table, cells, found, columns) -> int | None:
+    """Resolve the commune of residence by INSEE code (or name and postal code, without one); name and
+    postal code must agree with it (any of its postal codes: Rouen is 76000 and 76100)."""
+    insee_col, name_col, postal_col = columns
+    insee = _row_insee(table, cells, columns)
+    if insee is None:
+        if text_of(table.get(cells, name_col)) or text_of(table.get(cells, postal_col)):
+            analysis.warn(line, name_col.label, "commune introuvable ou ambiguë (précisez le code INSEE) : "
+                                                "la commune de résidence ne sera pas renseignée")
         return None
-    commune = communes.get(insee)
+    commune = found.get(insee)
     if commune is None:
-        analysis.warn(line, insee_col.label, "commune hors des territoires du réseau : la commune de résidence "
-                                             "ne sera pas renseignée")
+        analysis.error(line, insee_col.label, "Code commune non trouvé dans le référentiel officiel des communes")
         return None
     postal = text_of(table.get(cells, postal_col))
-    if postal and commune.postal_code and postal.zfill(5) != commune.postal_code:
+    if postal and not communes.has_postal_code(commune, postal):
         analysis.error(line, postal_col.label, "Le code postal de la commune ne correspond pas")
     name = text_of(table.get(cells, name_col))
-    if name and normalise_name(name) != normalise_name(commune.name):
+    if name and not communes.names_match(commune, name):
         analysis.error(line, name_col.label, "Le nom de la commune ne correspond pas")
     return commune.id
 
@@ -175,13 +185,14 @@ class BeneficiaryPlan:
 
 
 def analyse_beneficiaries(session: Session, user: User, structure: Structure, content: bytes,
-                          filename: str | None) -> ImportAnalysis:
+                          filename: str | None, store_communes: bool = False) -> ImportAnalysis:
     analysis = ImportAnalysis(ImportKind.BENEFICIARIES)
     _check_structure(session, user, structure)
     table = read_table(content, filename, B.ALL, [B.NOM, B.PRENOM], "Bénéficiaires", analysis)
     if table is None:
         return analysis
-    communes = _communes_byinsee_code(session, (insee_code(table.get(c, B.INSEE)) for _, c in table.rows))
+    columns = (B.INSEE, B.COMMUNE, B.CODE_POSTAL)
+    found = _communes_byinsee_code(session, (_row_insee(table, c, columns) for _, c in table.rows), store_communes)
     existing = set(session.scalars(sa.select(Beneficiary.external_id).where(
         Beneficiary.owner_structure_id == structure.id, Beneficiary.external_id.is_not(None))))
     plan = BeneficiaryPlan(structure.id)
@@ -200,7 +211,7 @@ def analyse_beneficiaries(session: Session, user: User, structure: Structure, co
             except CellError as error:
                 analysis.error(line, column.label, str(error))
                 parsed[key] = None
-        commune_id = _commune_for_row(analysis, line, table, cells, communes, (B.INSEE, B.COMMUNE, B.CODE_POSTAL))
+        commune_id = _commune_for_row(analysis, line, table, cells, found, columns)
         data = services.BeneficiaryInput(
             first_name=text_of(table.get(cells, B.PRENOM)), last_name=text_of(table.get(cells, B.NOM)),
             email=text_of(table.get(cells, B.EMAIL)), phone=parse_phone(table.get(cells, B.TELEPHONE)),
@@ -315,6 +326,8 @@ class A:
            BEN_INSEE, BEN_GENRE, BEN_TRANCHE, BEN_STATUT, NOTES, SOURCE, ID_CRA]
 
 
+PLACE_COMMUNE = (A.LIEU_INSEE, A.LIEU_COMMUNE, A.LIEU_CODE_POSTAL)
+RESIDENCE_COMMUNE = (A.BEN_INSEE, A.BEN_COMMUNE, A.BEN_CODE_POSTAL)
 ANONYMOUS_NAMES = {"anonyme", "beneficiaire anonyme", "non communique"}
 # Activity-level columns that every row of one CRA must repeat identically.
 GROUP_COLUMNS = (A.DATE, A.TYPE, A.CANAL, A.DUREE, A.THEMATIQUES)
@@ -345,15 +358,16 @@ class ActivityPlan:
 class _Context:
     """Lookups shared by every row of an activities import (loaded once)."""
 
-    def __init__(self, session: Session, user: User, structure: Structure, table: Table):
+    def __init__(self, session: Session, user: User, structure: Structure, table: Table, store_communes: bool):
         self.structure = structure
         self.user = user
         insee_codes = set()
         for _, cells in table.rows:
-            insee_codes.add(insee_code(table.get(cells, A.LIEU_INSEE)))
-            insee_codes.add(insee_code(table.get(cells, A.BEN_INSEE)))
-        self.communes = _communes_byinsee_code(session, insee_codes)
+            insee_codes.add(_row_insee(table, cells, PLACE_COMMUNE))
+            insee_codes.add(_row_insee(table, cells, RESIDENCE_COMMUNE))
+        self.communes = _communes_byinsee_code(session, insee_codes, store_communes)
         territory_id = structure.commune.territory_id
+        self.territory_id = territory_id
         places = session.execute(
             sa.select(Structure.id, Structure.name, Commune.insee_code).join(Commune, Commune.id == Structure.commune_id)
             .where(sa.or_(Commune.territory_id == territory_id, Structure.id == structure.id))
@@ -427,13 +441,20 @@ def _parse_activity_row(ctx: _Context, analysis: ImportAnalysis, table: Table, l
     if place_type is None and not any(e.line == line and e.column == A.CANAL.label for e in analysis.errors):
         analysis.error(line, A.CANAL.label, "Veuillez renseigner un lieu d’accompagnement")
     elif place_type == PlaceType.LIEU_ACTIVITE.value:
-        place_structure_id = ctx.place(text_of(cell(A.LIEU_NOM)), insee_code(cell(A.LIEU_INSEE)))
-        if place_structure_id is None:
+        place_insee = _row_insee(table, cells, PLACE_COMMUNE)
+        place_structure_id = ctx.place(text_of(cell(A.LIEU_NOM)), place_insee)
+        outside = ctx.communes.get(place_insee or "")
+        if place_structure_id is None and outside is not None and outside.territory_id != ctx.territory_id:
+            # A place of another network: kept in its own commune, as an « autre lieu ».
+            place_type, place_commune_id = PlaceType.AUTRE.value, outside.id
+            analysis.warn(line, A.LIEU_NOM.label, f"lieu d’activité hors du territoire du réseau : "
+                                                  f"importé comme « Autre lieu » à {outside.name}")
+        elif place_structure_id is None:
             place_structure_id = ctx.structure.id
             analysis.warn(line, A.LIEU_NOM.label, "lieu d’activité introuvable dans l’annuaire : la structure "
                                                   "d’import est retenue")
     elif place_type in (PlaceType.AUTRE.value, PlaceType.DOMICILE.value):
-        insee = insee_code(cell(A.LIEU_INSEE))
+        insee = _row_insee(table, cells, PLACE_COMMUNE)
         commune = ctx.communes.get(insee) if insee else None
         if insee is None:
             analysis.error(line, A.LIEU_INSEE.label, "Veuillez renseigner la commune")
@@ -496,7 +517,7 @@ def _parse_activity_row(ctx: _Context, analysis: ImportAnalysis, table: Table, l
     genre = parse(A.BEN_GENRE, parse_genre)
     tranche = parse(A.BEN_TRANCHE, parse_choice, TRANCHES, "tranche d’âge inconnue")
     statut = parse(A.BEN_STATUT, parse_choice, STATUTS, "statut inconnu")
-    residence = ctx.communes.get(insee_code(cell(A.BEN_INSEE)) or "")
+    residence = ctx.communes.get(_row_insee(table, cells, RESIDENCE_COMMUNE) or "")
     beneficiary_id = None
     name = text_of(cell(A.BENEFICIAIRE))
     if name and value_key(name) not in ANONYMOUS_NAMES:
@@ -564,13 +585,13 @@ def _check_group(analysis: ImportAnalysis, external_id: str, rows: list[_Activit
 
 
 def analyse_activities(session: Session, user: User, structure: Structure, content: bytes,
-                       filename: str | None) -> ImportAnalysis:
+                       filename: str | None, store_communes: bool = False) -> ImportAnalysis:
     analysis = ImportAnalysis(ImportKind.ACTIVITIES)
     _check_structure(session, user, structure)
     table = read_table(content, filename, A.ALL, [A.DATE, A.TYPE, A.ID_CRA], "Activités", analysis)
     if table is None:
         return analysis
-    ctx = _Context(session, user, structure, table)
+    ctx = _Context(session, user, structure, table, store_communes)
     today = local_today()
     groups: dict[str, list[_ActivityRow]] = {}
     for line, cells in table.rows:
@@ -708,10 +729,11 @@ ANALYSERS = {ImportKind.BENEFICIARIES: analyse_beneficiaries, ImportKind.ACTIVIT
 
 
 def analyse(session: Session, user: User, structure: Structure, kind: ImportKind | str, content: bytes,
-            filename: str | None = None) -> ImportAnalysis:
-    """Read and validate every row; write nothing. Raises Forbidden for a structure the user
-    does not work for."""
-    return ANALYSERS[ImportKind(kind)](session, user, structure, content, filename)
+            filename: str | None = None, *, store_communes: bool = False) -> ImportAnalysis:
+    """Read and validate every row; write nothing (except, with ``store_communes``, the communes of the
+    official reference the rows name outside the network: the apply job needs their ids). Raises
+    Forbidden for a structure the user does not work for."""
+    return ANALYSERS[ImportKind(kind)](session, user, structure, content, filename, store_communes)
 
 
 def store_upload(session: Session, user: User, structure: Structure, analysis: ImportAnalysis, content: bytes,
@@ -766,7 +788,7 @@ def import_job(session: Session, job, progress):
     structure = session.get(Structure, job.params["structure_id"])
     if user is None or structure is None:
         raise DomainError("L'import n'a pas été appliqué : le compte ou la structure n'existe plus.")
-    analysis = analyse(session, user, structure, kind, job.input_data or b"", job.input_name)
+    analysis = analyse(session, user, structure, kind, job.input_data or b"", job.input_name, store_communes=True)
     if not analysis.ok:
         raise DomainError(analysis.failure_message())
     if kind == ImportKind.BENEFICIARIES:

@@ -65,7 +65,7 @@ def editable_activity(activity_id: int) -> Activity:
 
 def _territory_communes(structures) -> list[Commune]:
     territory_ids = {s.commune.territory_id for s in structures}
-    query = sa.select(Commune).order_by(Commune.name)
+    query = sa.select(Commune).where(Commune.territory_id.is_not(None)).order_by(Commune.name)
     if territory_ids:
         query = query.where(Commune.territory_id.in_(territory_ids))
     return list(db.session.scalars(query))

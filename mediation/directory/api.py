@@ -50,6 +50,7 @@ def commune_json(c: Commune) -> dict:
         "code_insee": c.insee_code,
         "nom": c.name,
         "code_postal": c.postal_code,
+        "codes_postaux": list(c.postal_codes or ([c.postal_code] if c.postal_code else [])),
         "population": c.population,
         "latitude": c.latitude,
         "longitude": c.longitude,
@@ -84,6 +85,8 @@ OPENAPI_SCHEMAS["Commune"] = {
         "code_insee": {"type": "string"},
         "nom": {"type": "string"},
         "code_postal": {"type": "string", "nullable": True},
+        "codes_postaux": {"type": "array", "items": {"type": "string"},
+                          "description": "Tous les codes postaux de la commune (Rouen : 76000 et 76100)"},
         "population": {"type": "integer", "nullable": True},
         "latitude": {"type": "number", "nullable": True},
         "longitude": {"type": "number", "nullable": True},
@@ -179,7 +182,7 @@ openapi_path("/structures/{structure_id}", "get", {
 @api_access("directory:read")
 def communes():
     page, per_page = page_params()
-    query = sa.select(Commune)
+    query = sa.select(Commune).where(Commune.territory_id.is_not(None))  # the network's communes
     q = _text_param("q")
     if q:
         query = query.where(sa.or_(Commune.name.ilike(f"{q}%"), Commune.insee_code.startswith(q.upper())))

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from mediation.audit.services import record
 from mediation.auth.models import User
+from mediation.directory import communes as reference_communes
 from mediation.directory import policy, services
 from mediation.directory.models import Commune, Structure
 from mediation.directory.national_schema import (
@@ -28,12 +29,15 @@ from mediation.directory.national_schema import (
     CSV_HEADER,
     LIST_FIELDS_BY_ATTR,
     LIST_SEPARATOR,
+    NO_PIVOT,
+    schema_spelling,
 )
+from mediation.directory.reference import reference
 from mediation.errors import DomainError, Forbidden
 from mediation.tabular import TableFileError, check_csv, csv_rows, csv_text, decode_csv
 
 MAX_ROWS = 5000
-REQUIRED_COLUMNS = ("nom", "code_insee")
+REQUIRED_COLUMNS = ("nom",)  # and code_insee, or commune and code_postal
 
 
 # --- export ----------------------------------------------------------------------------------
@@ -43,18 +47,20 @@ def _cell(structure: Structure, column: str, attr: str | None) -> Any:
     if column == "id":
         return structure.id
     if column == "pivot":
-        return structure.siret or structure.rna or ""
+        return structure.siret or structure.rna or NO_PIVOT
     if column == "commune":
         return structure.commune.name
     if column == "code_insee":
         return structure.commune.insee_code
+    if column == "code_postal":  # required by the schema: the commune's when the place has none
+        return structure.postal_code or structure.commune.postal_code or ""
     value: Any = getattr(structure, attr)
     if value is None:
         return ""
     if attr in LIST_FIELDS_BY_ATTR or attr == "courriels":
-        return LIST_SEPARATOR.join(value)
+        return LIST_SEPARATOR.join(schema_spelling(v) for v in value)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return value
+        return value  # numbers stay numbers (the CSV writer neutralises text only)
     if hasattr(value, "isoformat"):
         return value.isoformat()
     return str(value)
@@ -176,7 +182,9 @@ def _row_data(cells: dict[str, str]) -> dict[str, Any]:
     data = {attr: cells[column] for column, attr in CSV_COLUMNS if attr and column in cells}
     if "pivot" in cells:
         pivot = cells["pivot"].strip()
-        if pivot.upper().startswith("W"):
+        if pivot.strip("0") == "":
+            data["siret"] = None  # NO_PIVOT: neither SIRET nor RNA
+        elif pivot.upper().startswith("W"):
             data["rna"] = pivot
         else:
             data["siret"] = pivot
@@ -185,19 +193,29 @@ def _row_data(cells: dict[str, str]) -> dict[str, Any]:
 
 def _validate(session: Session, actor: User, rows: list[tuple[int, dict]], report: ImportReport) -> list[_Row]:
     """Check every row; return the valid ones with the structure each one updates (if any)."""
-    communes = services.communes_by_insee(
-        session, [cells.get("code_insee", "").strip().upper() for _, cells in rows]
-    )
+    def code_of(cells: dict) -> str:
+        # code_insee is optional in schema v1.0.2: the commune and postal code name it otherwise.
+        return (cells.get("code_insee", "").strip().upper()
+                or reference_communes.find_code(cells.get("commune"), cells.get("code_postal")) or "")
+
+    communes = services.communes_by_insee(session, [code_of(cells) for _, cells in rows])
     cleaned: list[tuple[int, dict, Commune, dict]] = []
     for line, cells in rows:
         before = len(report.errors)
-        insee = cells.get("code_insee", "").strip().upper()
+        insee = code_of(cells)
         commune = communes.get(insee)
-        if not insee:
-            report.error(line, "code_insee", "Le code INSEE de la commune est obligatoire.")
-        elif commune is None:
-            report.error(line, "code_insee", f"Commune inconnue : aucun territoire du réseau ne contient la "
-                                             f"commune de code INSEE « {insee} ».")
+        official = reference().get(insee) if insee else None
+        if not insee and (cells.get("commune", "").strip() or cells.get("code_postal", "").strip()):
+            report.error(line, "commune", f"Commune introuvable : aucune commune « {cells.get('commune', '').strip()} "
+                                          f"» de code postal « {cells.get('code_postal', '').strip()} » dans le "
+                                          "référentiel officiel ; renseignez le code INSEE.")
+        elif not insee:
+            report.error(line, "code_insee", "La commune est obligatoire : renseignez le code INSEE, ou la "
+                                             "commune et le code postal.")
+        elif commune is None or not commune.in_network:
+            name = f"{official.name} ({insee})" if official else f"de code INSEE « {insee} »"
+            report.error(line, "code_insee", f"Commune hors du réseau : aucun territoire ne contient la commune "
+                                             f"{name} ; un lieu se rattache à une commune d'un territoire.")
         elif not policy.can_use_commune(actor, commune):
             report.error(line, "code_insee", f"La commune {commune.name} ({insee}) n'est pas dans votre "
                                              "territoire.")
@@ -244,6 +262,9 @@ def _validate(session: Session, actor: User, rows: list[tuple[int, dict]], repor
             report.error(line, "adresse", "L'adresse est obligatoire pour créer une structure : ajoutez la "
                                           "colonne « adresse ».")
             continue
+        if (target is not None and target.postal_code is None and target.commune_id == commune.id
+                and values.get("postal_code") == commune.postal_code):
+            values.pop("postal_code")  # exported from the commune (the schema requires one): no change
         valid.append(_Row(line, commune, values, target))
     return valid
 

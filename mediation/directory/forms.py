@@ -98,7 +98,8 @@ class StructureForm(BaseForm):
     courriels = StringField("Adresses e-mail de contact",
                             description="Séparez plusieurs adresses par une virgule.",
                             render_kw={"autocomplete": "off"})
-    site_web = StringField("Site web", description="Adresse complète, commençant par https://.",
+    site_web = StringField("Sites web", description="Adresse complète, commençant par https:// ; séparez "
+                                                    "plusieurs adresses (site, réseaux sociaux) par « | ».",
                            render_kw={"inputmode": "url", "autocomplete": "off"})
     prise_rdv = StringField("Lien de prise de rendez-vous", description="Adresse complète, commençant par https://.",
                             render_kw={"inputmode": "url", "autocomplete": "off"})
@@ -106,6 +107,15 @@ class StructureForm(BaseForm):
                              description="Texte libre ou format OpenStreetMap, par exemple : "
                                          "Mo-Fr 09:00-12:30,13:30-17:30. 500 caractères au plus.")
     presentation_resume = TextAreaField("Présentation", description="280 caractères au plus.")
+    presentation_detail = TextAreaField("Présentation détaillée", description="Facultatif.")
+    fiche_acces_libre = StringField("Fiche Acceslibre", description="Adresse complète de la fiche d'accessibilité "
+                                                                  "sur acceslibre.beta.gouv.fr. Facultatif.",
+                                    render_kw={"inputmode": "url", "autocomplete": "off"})
+    structure_parente = StringField("Structure parente", description="Réseau ou structure dont le lieu fait "
+                                                                     "partie. Facultatif.")
+    source = StringField("Source des données", description="Structure qui a collecté ces informations. Facultatif.")
+    autres_formations_labels = StringField("Autres formations et labels",
+                                           description="Ceux qui ne figurent pas dans la liste. Facultatif.")
 
 
 for _field in LIST_FIELDS:
@@ -114,8 +124,10 @@ for _field in LIST_FIELDS:
 STRUCTURE_FIELDSETS = (
     ("Identification", ("name", "siret", "rna")),
     ("Adresse", ("commune", "address", "complement_address", "postal_code", "latitude", "longitude")),
-    ("Contact", ("telephone", "courriels", "site_web", "prise_rdv", "horaires", "presentation_resume")),
-    ("Offre de médiation numérique", tuple(f.attr for f in LIST_FIELDS)),
+    ("Contact", ("telephone", "courriels", "site_web", "prise_rdv", "horaires", "presentation_resume",
+                 "presentation_detail", "fiche_acces_libre")),
+    ("Offre de médiation numérique", (*(f.attr for f in LIST_FIELDS), "autres_formations_labels")),
+    ("Réseau et source", ("structure_parente", "source")),
 )
 
 

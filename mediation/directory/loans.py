@@ -53,7 +53,7 @@ def lendable_mediators(session: Session, actor) -> list[User]:
 
 def place_choices(session: Session, actor) -> list[tuple[str, str]]:
     """Communes and structures of the actor's territory (all for admins)."""
-    communes = sa.select(Commune).order_by(Commune.name)
+    communes = sa.select(Commune).where(Commune.territory_id.is_not(None)).order_by(Commune.name)
     structures = (sa.select(Structure).join(Commune, Commune.id == Structure.commune_id)
                   .where(Structure.archived_at.is_(None)).options(joinedload(Structure.commune))
                   .order_by(Structure.name))

@@ -35,26 +35,40 @@ class Territory(db.Model):
 
 
 class Commune(db.Model):
+    """A commune of the official reference stored in the database.
+
+    Communes of the network's territories carry their ``territory_id``. A commune outside every
+    territory ("reference-only", ``territory_id`` null) is stored when an import names it as a
+    residence or a place (mediation.directory.communes); it belongs to no territory scope, is offered
+    in no picker and holds no structure. ``postal_codes`` lists all its postal codes (Rouen: 76000
+    and 76100); ``postal_code`` is the one printed by default (the first).
+    """
+
     __tablename__ = "communes"
     __table_args__ = (
         sa.CheckConstraint("population IS NULL OR population >= 0", name="population_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    territory_id: Mapped[int] = mapped_column(
+    territory_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("territories.id", ondelete="RESTRICT"), index=True
     )
     insee_code: Mapped[str] = mapped_column(sa.String(5), unique=True)
     name: Mapped[str] = mapped_column(sa.String(200), index=True)
     postal_code: Mapped[str | None] = mapped_column(sa.String(5))
+    postal_codes: Mapped[list | None] = mapped_column(sa.JSON(none_as_null=True), default=list)
     population: Mapped[int | None] = mapped_column(sa.Integer)
     latitude: Mapped[float | None] = mapped_column(sa.Float)
     longitude: Mapped[float | None] = mapped_column(sa.Float)
 
-    territory: Mapped[Territory] = relationship(back_populates="communes")
+    territory: Mapped[Territory | None] = relationship(back_populates="communes")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.insee_code})"
+
+    @property
+    def in_network(self) -> bool:
+        return self.territory_id is not None
 
 
 class Structure(db.Model):
@@ -90,9 +104,15 @@ class Structure(db.Model):
     horaires: Mapped[str | None] = mapped_column(sa.String(500))
     telephone: Mapped[str | None] = mapped_column(sa.String(20))
     courriels: Mapped[list] = mapped_column(sa.JSON, default=list)
-    site_web: Mapped[str | None] = mapped_column(sa.String(300))
+    site_web: Mapped[str | None] = mapped_column(sa.String(1000))  # one or more URLs, « | » between
     prise_rdv: Mapped[str | None] = mapped_column(sa.String(300))
     presentation_resume: Mapped[str | None] = mapped_column(sa.String(280))
+    presentation_detail: Mapped[str | None] = mapped_column(sa.Text)
+    source: Mapped[str | None] = mapped_column(sa.String(200))  # who collected the data (schema « source »)
+    structure_parente: Mapped[str | None] = mapped_column(sa.String(250))
+    formations_labels: Mapped[list] = mapped_column(sa.JSON, default=list)
+    autres_formations_labels: Mapped[str | None] = mapped_column(sa.String(500))
+    fiche_acces_libre: Mapped[str | None] = mapped_column(sa.String(300))
     date_maj: Mapped[date] = mapped_column(sa.Date, default=local_today)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

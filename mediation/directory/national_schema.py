@@ -50,11 +50,13 @@ DISPOSITIFS = (
     "Relais numérique (Emmaüs Connect)",
 )
 
+# The exact strings of schema v1.0.2 (``Étapes numériques(La Poste)`` has no space in the schema).
 FORMATIONS_LABELS = (
     "Formé à « Mon Espace Santé »",
     "Formé à « DUPLEX » (illettrisme)",
-    "Arnia/MedNum BFC",
+    "Arnia/MedNum BFC (Bourgogne-Franche-Comté)",
     "Collectif ressources et acteurs réemploi (Normandie)",
+    "Étapes numériques(La Poste)",
     "Fabriques de Territoire",
     "Les Éclaireurs du numérique (Drôme)",
     "Mes Papiers (Métropole de Lyon)",
@@ -203,14 +205,15 @@ LIST_FIELDS: tuple[ListField, ...] = (
     ListField("dispositifs", "dispositif_programmes_nationaux", "Dispositifs et programmes nationaux",
               DISPOSITIFS),
     ListField("itinerance", "itinerance", "Itinérance", ITINERANCE),
+    ListField("formations_labels", "formations_labels", "Formations et labels", FORMATIONS_LABELS),
     ListField("modalites_acces", "modalites_acces", "Modalités d'accès", MODALITES_ACCES),
     ListField("modalites_accompagnement", "modalites_accompagnement", "Modalités d'accompagnement",
               MODALITES_ACCOMPAGNEMENT),
 )
 LIST_FIELDS_BY_ATTR = {f.attr: f for f in LIST_FIELDS}
 
-# CSV columns, in the schema's order, as far as our Structure model has them; and the
-# model attribute each one maps to (None: computed on export, handled apart on import).
+# CSV columns, in the order of schema v1.0.2 (LaMednum/standard-mediation-num, schema.json), and
+# the model attribute each one maps to (None: computed on export, handled apart on import).
 CSV_COLUMNS: tuple[tuple[str, str | None], ...] = (
     ("id", None),
     ("pivot", None),
@@ -228,17 +231,32 @@ CSV_COLUMNS: tuple[tuple[str, str | None], ...] = (
     ("site_web", "site_web"),
     ("horaires", "horaires"),
     ("presentation_resume", "presentation_resume"),
+    ("presentation_detail", "presentation_detail"),
+    ("source", "source"),
     ("itinerance", "itinerance"),
+    ("structure_parente", "structure_parente"),
     ("date_maj", "date_maj"),
     ("services", "services"),
     ("publics_specifiquement_adresses", "publics"),
     ("prise_en_charge_specifique", "prise_en_charge"),
     ("frais_a_charge", "frais"),
     ("dispositif_programmes_nationaux", "dispositifs"),
+    ("formations_labels", "formations_labels"),
+    ("autres_formations_labels", "autres_formations_labels"),
     ("modalites_acces", "modalites_acces"),
     ("modalites_accompagnement", "modalites_accompagnement"),
+    ("fiche_acces_libre", "fiche_acces_libre"),
     ("prise_rdv", "prise_rdv"),
 )
+# The pivot of a place without SIRET nor RNA (the schema requires one).
+NO_PIVOT = "00000000000000"
+
+
+def schema_spelling(value: str) -> str:
+    """A value as the schema writes it: straight apostrophes (we show typographic ones)."""
+    return value.replace("’", "'")
+
+
 CSV_HEADER = tuple(column for column, _ in CSV_COLUMNS)
 COLUMN_OF_ATTR = {attr: column for column, attr in CSV_COLUMNS if attr}
 COLUMN_OF_ATTR.update({"siret": "pivot", "rna": "pivot"})

@@ -132,7 +132,7 @@ def can_move_commune(user: User) -> bool:
 
 def communes_for(user: User) -> sa.Select:
     """Communes offered to ``user`` in pickers: their territory's for a coordinator, all otherwise."""
-    query = sa.select(Commune).order_by(Commune.name)
+    query = sa.select(Commune).where(Commune.territory_id.is_not(None)).order_by(Commune.name)
     if user.role == Role.COORDINATOR:
         query = query.where(Commune.territory_id == user.territory_id)
     return query

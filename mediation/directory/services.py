@@ -181,6 +181,17 @@ def clean_url(value: Any, *, label: str) -> str | None:
     return url
 
 
+def clean_urls(value: Any, *, label: str) -> str | None:
+    """One or more web addresses, separated by « | » (schema v1.0.2: a site and its social networks)."""
+    if _blank(value):
+        return None
+    urls = [clean_url(part, label=label) for part in re.split(r"[|;\s]+", str(value)) if part.strip()]
+    text = "|".join(dict.fromkeys(u for u in urls if u))
+    if len(text) > 1000:
+        raise FieldError(f"{label} : 1000 caractères au plus pour l'ensemble des adresses.")
+    return text or None
+
+
 def clean_date(value: Any, *, label: str = "La date") -> date | None:
     if _blank(value):
         return None
@@ -241,7 +252,12 @@ STRUCTURE_FIELDS: dict[str, Any] = {
     "longitude": lambda v: clean_coordinate(v, low=-180, high=180, label="longitude"),
     "telephone": clean_phone,
     "courriels": clean_emails,
-    "site_web": lambda v: clean_url(v, label="Le site web"),
+    "site_web": lambda v: clean_urls(v, label="Le site web"),
+    "fiche_acces_libre": lambda v: clean_url(v, label="Le lien vers la fiche Acceslibre"),
+    "presentation_detail": lambda v: clean_text(v, max_length=10_000, label="La présentation détaillée"),
+    "source": lambda v: clean_text(v, max_length=200, label="La source"),
+    "structure_parente": lambda v: clean_text(v, max_length=250, label="La structure parente"),
+    "autres_formations_labels": lambda v: clean_text(v, max_length=500, label="Les autres formations et labels"),
     "prise_rdv": lambda v: clean_url(v, label="Le lien de prise de rendez-vous"),
     "horaires": lambda v: clean_text(v, max_length=500, label="Les horaires"),
     "presentation_resume": lambda v: clean_text(v, max_length=280, label="La présentation"),
@@ -436,11 +452,31 @@ def create_commune(session: Session, actor: User, territory: Territory, data: Ma
     """Add a commune to ``territory`` (admin, or coordinator of that territory)."""
     if not policy.can_manage_territory(actor, territory):
         raise Forbidden("Vous ne pouvez pas ajouter de commune à ce territoire.")
-    commune = Commune(territory=territory, **_clean_commune(session, data, None))
+    values = _clean_commune(session, data, _reference_only(session, data))
+    commune = _reference_only(session, data) or Commune()
+    for key, value in values.items():
+        setattr(commune, key, value)
+    commune.territory = territory  # a commune stored from the reference joins the territory
+    commune.postal_codes = _with_postal_code(commune.postal_codes, commune.postal_code)
     session.add(commune)
     session.flush()
     record(session, "commune.created", actor=actor, obj=commune, details={"territory": territory.id})
     return commune
+
+
+def _reference_only(session: Session, data: Mapping[str, Any]) -> Commune | None:
+    """The commune of that INSEE code stored outside every territory (from an import), if any."""
+    try:
+        code = clean_insee_code(data.get("insee_code"))
+    except FieldError:
+        return None
+    return session.scalar(sa.select(Commune).where(Commune.insee_code == code, Commune.territory_id.is_(None)))
+
+
+def _with_postal_code(codes: list | None, postal_code: str | None) -> list[str]:
+    """All the postal codes of a commune, its main one first."""
+    codes = list(codes or [])
+    return [postal_code, *[c for c in codes if c != postal_code]] if postal_code else codes
 
 
 def update_commune(session: Session, actor: User, commune: Commune, data: Mapping[str, Any],
@@ -458,6 +494,7 @@ def update_commune(session: Session, actor: User, commune: Commune, data: Mappin
     if changed:
         for key, value in values.items():
             setattr(commune, key, value)
+        commune.postal_codes = _with_postal_code(commune.postal_codes, commune.postal_code)
         session.flush()
         record(session, "commune.updated", actor=actor, obj=commune, details={"fields": sorted(changed)})
 

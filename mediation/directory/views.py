@@ -102,7 +102,8 @@ def structure_list():
             "archived": "1" if filters["archived"] else None}
     return render_template(
         "directory/structure_list.html", page=page, q=filters["q"], filters=filters,
-        communes=db.session.scalars(sa.select(Commune).order_by(Commune.name)).all(),
+        communes=db.session.scalars(sa.select(Commune).where(Commune.territory_id.is_not(None))
+                                    .order_by(Commune.name)).all(),
         can_create=policy.can_create_structure(current_user),
         can_import=policy.can_import_structures(current_user),
         export_url=url_for("directory.structure_export", **args),

@@ -114,7 +114,7 @@ def pickable_structures(user: User) -> sa.Select:
 
 
 def pickable_communes(user: User) -> sa.Select:
-    query = sa.select(Commune).order_by(Commune.name)
+    query = sa.select(Commune).where(Commune.territory_id.is_not(None)).order_by(Commune.name)
     if user.role == Role.COORDINATOR:
         return query.where(Commune.territory_id == user.territory_id)
     if user.role == Role.MEDIATOR:

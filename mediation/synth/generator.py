@@ -43,7 +43,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "id", "commune_id", "name", "siret", "address", "postal_code", "latitude", "longitude", "typologies",
         "services", "publics", "prise_en_charge", "frais", "modalites_acces", "modalites_accompagnement",
         "dispositifs", "itinerance", "horaires", "telephone", "courriels", "site_web", "presentation_resume",
-        "date_maj", "created_at", "updated_at", "archived_at",
+        "date_maj", "created_at", "updated_at", "archived_at", "formations_labels",
     ),
     "users": (
         "id", "email", "password_hash", "first_name", "last_name", "role", "territory_id", "organisation",
@@ -424,7 +424,7 @@ class Generator:
                 _json([f"contact.{structure_id}@structure.example"]),
                 f"https://structure-{structure_id}.example" if rng.random() < 0.4 else None,
                 "Accompagnement gratuit aux usages numériques du quotidien." if rng.random() < 0.5 else None,
-                self.day(date_maj_base - rng.randint(0, 400)), created, created, archived,
+                self.day(date_maj_base - rng.randint(0, 400)), created, created, archived, _json([]),
             ))
             self.structures[structure_id] = (commune_id, territory_id, capacity)
             self.by_territory.setdefault(territory_id, []).append(structure_id)

@@ -46,7 +46,7 @@ def test_export_follows_the_national_schema(described, network, session):
     assert row["courriels"] == "accueil@exemple.fr|direction@exemple.fr"
     assert row["horaires"] == "Mo-Fr 09:00-12:30,13:30-17:30"  # commas inside a quoted field
     assert row["latitude"] == "49.4431" and row["date_maj"] == described.date_maj.isoformat()
-    assert rows[1]["pivot"] == "" and rows[1]["services"] == ""
+    assert rows[1]["pivot"] == "00000000000000" and rows[1]["services"] == ""  # no SIRET: the schema's pivot
 
 
 def test_export_page_downloads_utf8_csv_of_visible_structures(client, login, network, described):
@@ -125,8 +125,12 @@ def test_coordinator_imports_only_into_their_territory(session, network, describ
 
 
 def test_file_level_problems(session, network):
+    report = exchange.import_structures(session, network.admin, b"adresse\nB\n")
+    assert report.errors[0].line == 1 and "nom" in report.errors[0].message
+    # code_insee is optional in schema v1.0.2, but a row must name its commune somehow.
     report = exchange.import_structures(session, network.admin, b"nom;adresse\nA;B\n")
-    assert report.errors[0].line == 1 and "code_insee" in report.errors[0].message
+    assert (report.errors[0].line, report.errors[0].column) == (2, "code_insee")
+    assert "code INSEE, ou la commune et le code postal" in report.errors[0].message
     report = exchange.import_structures(session, network.admin, "nom,code_insee\né,1".encode("latin-1"))
     assert "UTF-8" in report.errors[0].message
     report = exchange.import_structures(session, network.admin, b"")

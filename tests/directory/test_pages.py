@@ -338,3 +338,30 @@ def test_every_directory_admin_page_renders(client, login, network, role_attr):
     ]
     for url in urls:
         assert client.get(url).status_code == 200, url
+
+
+def test_schema_1_0_2_fields_through_the_form_and_on_the_detail_page(client, login, network, session):
+    login(client, network.admin)
+    form = text(client.get("/annuaire/structures/nouvelle"))
+    assert 'name="presentation_detail"' in form and 'name="formations_labels"' in form
+    assert 'name="fiche_acces_libre"' in form and "Formé à « Mon Espace Santé »" in form
+    response = client.post("/annuaire/structures/nouvelle", data={
+        "name": "Lieu aux deux sites", "commune": str(network.commune_a.id), "address": "2 rue Haute",
+        "site_web": "https://lieu.exemple.fr | https://social.exemple/@lieu",
+        "presentation_detail": "Ateliers le mardi.\nPermanence le jeudi.",
+        "fiche_acces_libre": "https://acceslibre.beta.gouv.fr/app/lieu/", "structure_parente": "Ville-A",
+        "source": "Réseau des lieux", "formations_labels": ["Formé à « Mon Espace Santé »"],
+        "autres_formations_labels": "Label régional",
+    })
+    assert response.status_code == 302
+    structure = session.scalar(sa.select(Structure).where(Structure.name == "Lieu aux deux sites"))
+    assert structure.site_web == "https://lieu.exemple.fr|https://social.exemple/@lieu"
+    assert structure.formations_labels == ["Formé à « Mon Espace Santé »"]
+    page = text(client.get(f"/annuaire/structures/{structure.id}"))
+    assert '<a href="https://lieu.exemple.fr" rel="noopener">' in page
+    assert '<a href="https://social.exemple/@lieu" rel="noopener">' in page
+    assert "Ateliers le mardi.<br>Permanence le jeudi." in page and "Réseau des lieux" in page
+    response = client.post(f"/annuaire/structures/{structure.id}/modifier", data={
+        "name": "Lieu aux deux sites", "commune": str(network.commune_a.id), "address": "2 rue Haute",
+        "site_web": "https://lieu.exemple.fr | pas une adresse"})
+    assert response.status_code == 200 and "Le site web doit être une adresse web complète" in text(response)
