@@ -92,7 +92,9 @@ def test_log_an_anonymous_session_then_another_for_a_new_person(client, login, n
     # "Enregistrer un autre accompagnement pour cette personne": the form comes preselected.
     form = client.get(f"/activites/nouvelle?beneficiaire={person.id}").get_data(as_text=True)
     assert re.search(rf'<option selected value="{person.id}"|<option value="{person.id}" selected', form)
-    assert re.search(r'<input[^>]*autofocus[^>]*id="date"|<input[^>]*id="date"[^>]*autofocus', form)
+    # The person, date, duration and place are set: the page opens on the first thématique.
+    focused = re.findall(r'<[^>]*\bautofocus\b[^>]*>', form)
+    assert len(focused) == 1 and 'name="thematiques"' in focused[0] and 'type="checkbox"' in focused[0]
 
 
 def test_workshop_of_ten_from_the_form(client, login, network, session, make_beneficiary):
