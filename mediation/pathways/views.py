@@ -282,7 +282,7 @@ def refer(case_id: int):
         data = referrals.ReferralInput(
             to_structure_id=form.chosen_structure(), from_structure_id=int(form.from_structure_id.data or 0) or None,
             service=form.service.data, milestone_id=int(form.milestone_id.data) if form.milestone_id.data else None,
-            motive=form.motive.data)
+            motive=form.motive.data, network_consent=bool(form.network_consent.data))
         try:
             referral = referrals.create_referral(db.session, current_user, case, data)
         except DomainError as error:

@@ -76,6 +76,39 @@ def test_a_structure_outside_the_consent_sees_nothing(client, login, session, ne
     assert session.scalar(sa.select(sa.func.count(MilestoneValidation.id))) == 0
 
 
+def test_referral_records_the_network_consent_in_place(client, login, session, network, person):
+    """No network consent yet: the referral form offers to record it right there, instead of
+    sending the user to the case page; unticked, nothing is recorded nor sent."""
+    from mediation.audit.models import AuditEvent
+    from mediation.cases.enums import ConsentScope
+    from mediation.cases.models import Consent
+
+    network.structure_b.services = [MAITRISE]
+    case = person()
+    login(client, network.mediator)
+    page = text(client.get(f"/parcours/dossiers/{case.id}/orienter?service={MAITRISE}"))
+    assert "La personne accepte le partage au sein du réseau" in page
+    chosen = {"service": MAITRISE, "to_structure_id": network.structure_b.id, "motive": "Atelier"}
+    page = text(client.post(f"/parcours/dossiers/{case.id}/orienter", data=chosen))
+    assert "n'a pas consenti au partage" in page and "Atelier" in page  # what was typed is kept
+    assert session.scalar(sa.select(sa.func.count(Referral.id))) == 0
+    network_consents = sa.select(Consent).where(Consent.scope == ConsentScope.RESEAU)
+    assert session.scalars(network_consents).all() == []
+    audited = sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "consent.recorded")
+    audited_before = session.scalar(audited)
+    response = client.post(f"/parcours/dossiers/{case.id}/orienter", data={**chosen, "network_consent": "y"})
+    assert response.status_code == 302
+    referral = session.scalar(sa.select(Referral))
+    assert referral.to_structure_id == network.structure_b.id
+    [consent] = session.scalars(network_consents).all()
+    assert (consent.beneficiary_id, consent.scope, consent.structure_id, consent.recorded_by_id) == (
+        case.beneficiary_id, ConsentScope.RESEAU, case.structure_id, network.mediator.id)
+    assert session.scalar(audited) == audited_before + 1
+    # Now given, the form no longer asks for it.
+    page = text(client.get(f"/parcours/dossiers/{case.id}/orienter"))
+    assert "La personne accepte le partage au sein du réseau" not in page
+
+
 def test_referral_pages_from_suggestion_to_acceptance(client, login, session, network, person):
     network.structure_b.services = [MAITRISE]
     network.structure_b.horaires = "Tu-Sa 10:00-18:00"
