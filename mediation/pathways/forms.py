@@ -192,6 +192,12 @@ class ReassignForm(BaseForm):
     comment = TextAreaField("Précisions", description="Obligatoire pour « Autre motif ». " + SENSITIVE_WARNING)
 
 
+class SingleReassignForm(ReassignForm):
+    network_consent = BooleanField("La personne accepte le partage au sein du réseau",
+                                   description="Demandez-le-lui : son consentement (portée « réseau ») est enregistré "
+                                               "avec la réaffectation, comme sur la page du dossier.")
+
+
 class BulkReassignForm(ReassignForm):
     cases = CheckboxListField("Dossiers à réaffecter", choices=[], validate_choice=False)
 

@@ -176,6 +176,55 @@ def test_bulk_page_moves_the_ticked_cases(client, login, session, network, perso
     assert {session.get(Case, c.id).structure_id for c in cases} == {network.structure_b.id}
 
 
+def test_reassignment_records_the_network_consent_in_place(client, login, session, network, person):
+    from mediation.cases.enums import ConsentScope
+    from mediation.cases.models import Consent
+
+    case = person()  # structure consent only
+    login(client, network.coordinator)
+    page = text(client.get(f"/parcours/dossiers/{case.id}/reaffecter"))
+    assert "La personne accepte le partage au sein du réseau" in page
+    chosen = {"version": case.version, "target": f"{network.structure_b.id}:0", "reason": "demenagement"}
+    page = text(client.post(f"/parcours/dossiers/{case.id}/reaffecter", data=chosen))
+    assert "n'a pas consenti au partage" in page and "cochez « La personne accepte" in page
+    assert session.get(Case, case.id).structure_id == network.structure_a.id
+    network_consents = sa.select(Consent).where(Consent.scope == ConsentScope.RESEAU)
+    assert session.scalars(network_consents).all() == []
+    response = client.post(f"/parcours/dossiers/{case.id}/reaffecter", data={**chosen, "network_consent": "y"})
+    assert response.status_code == 302
+    assert session.get(Case, case.id).structure_id == network.structure_b.id
+    [consent] = session.scalars(network_consents).all()
+    assert (consent.structure_id, consent.recorded_by_id) == (network.structure_a.id, network.coordinator.id)
+
+
+def test_bulk_page_checks_nothing_shows_consent_and_filters(client, login, session, network, person):
+    """Nothing pre-ticked; a consent column and a filter; coordinators tell cases apart without
+    names (number, commune, pathway, last activity)."""
+    with_consent = person(network_consent=True, last_name="Avec", residence_commune_id=network.commune_b.id)
+    without = person(last_name="Sans")
+    login(client, network.coordinator)
+    url = f"/parcours/reaffectations?mediateur={network.mediator.id}"
+    page = raw(client.get(url))
+    boxes = re.findall(r'<input type="checkbox" name="cases"[^>]*>', page)
+    assert len(boxes) == 2 and not any("checked" in b for b in boxes)
+    assert "Consentement réseau" in page and "Jeanne" not in page  # no names for coordinators
+    row = re.search(rf'id="case-{with_consent.id}".*?</tr>', page, re.S).group(0)
+    assert f"Bénéficiaire n° {with_consent.beneficiary_id}" in row and network.commune_b.name in row
+    assert re.search(r"<td>Oui</td>", row)
+    row = re.search(rf'id="case-{without.id}".*?</tr>', page, re.S).group(0)
+    assert re.search(r"<td>Non</td>", row)
+    page = raw(client.get(url + "&consentement=avec"))
+    assert f'id="case-{with_consent.id}"' in page and f'id="case-{without.id}"' not in page
+    page = raw(client.get(url + "&consentement=sans"))
+    assert f'id="case-{without.id}"' in page and f'id="case-{with_consent.id}"' not in page
+    # Moving the consenting ones only, as the filter shows them, succeeds.
+    response = client.post(url + "&consentement=avec", data={
+        "cases": [f"{with_consent.id}:{with_consent.version}"], "target": f"{network.structure_b.id}:0",
+        "reason": "depart_mediateur"}, follow_redirects=True)
+    assert "1 dossier réaffecté à « Médiathèque B »" in text(response)
+    assert session.get(Case, without.id).structure_id == network.structure_a.id
+
+
 def test_coordinator_designs_a_template_and_sees_versions(client, login, session, network, template, enrolled):
     enrolled()
     login(client, network.coordinator)
