@@ -99,3 +99,46 @@ def test_common_session_in_at_most_20_keys(page, sign_in, live_server):
         assert sorted(activity.thematiques) == ["email", "navigation_sur_internet"]
         assert activity.autonomie.value == "partiellement_autonome"
         assert activity.equipment_kind is None and activity.demarche_name is None
+
+
+def test_blocks_follow_the_choices_and_keep_what_was_typed(page, sign_in, live_server):
+    """With JavaScript: démarches only with « Aide aux démarches administratives », the commune
+    only for « À domicile » / « Autre lieu »; a hidden block keeps its values but is not sent."""
+    sign_in(page, "mediatrice@demo.test")
+    page.goto(live_server.url + "/activites/nouvelle")
+    check_a11y(page)
+    demarches = page.locator("#demarches")
+    commune = page.get_by_label("Commune", exact=True)
+    expect(demarches).to_be_hidden()
+    aide = page.get_by_label("Aide aux démarches administratives", exact=True)
+    if not aide.is_visible():
+        page.get_by_text(re.compile(r"^Autres thématiques")).click()
+    aide.check()
+    expect(demarches).to_be_visible()
+    page.get_by_label(re.compile(r"^Logement")).check()
+    aide.uncheck()
+    expect(demarches).to_be_hidden()
+    expect(page.get_by_label(re.compile(r"^Logement"))).to_be_disabled()
+    aide.check()
+    expect(page.get_by_label(re.compile(r"^Logement"))).to_be_checked()  # kept while hidden
+    aide.uncheck()
+
+    page.get_by_role("radio", name="À domicile").check()
+    expect(commune).to_be_visible()
+    commune.select_option(index=1)
+    page.get_by_role("radio", name="Lieu d’activité").check()
+    expect(commune).to_be_hidden()
+    page.locator('input[name="thematiques"]:not([value="aide_aux_demarches_administratives"]):visible').first.check()
+    page.get_by_label(AUTONOMY).check()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Enregistrer l’accompagnement").click()
+    check_a11y(page)
+    # Saved: the hidden démarche and commune were neither sent nor refused.
+    expect(page.get_by_role("status")).to_contain_text("Accompagnement individuel enregistré")
+    from mediation.cases.models import Activity
+    from mediation.extensions import db
+    activity_id = int(re.search(r"/activites/(\d+)", page.url).group(1))
+    with live_server.app.app_context():
+        activity = db.session.get(Activity, activity_id)
+        assert "logement" not in activity.thematiques and "aide_aux_demarches_administratives" not in activity.thematiques
+        assert activity.place_type.value == "lieu_activite" and activity.place_commune_id is None
