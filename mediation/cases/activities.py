@@ -125,8 +125,9 @@ class Defaults:
 
 
 def activity_defaults(session: Session, user, activity_type: ActivityType | None = None) -> Defaults:
-    """The mediator's usual place and duration: those of their last activity of the same type (the
-    place of any last activity otherwise), else their structure (when they have only one) and 60 min.
+    """The mediator's usual place and duration: the place of their last activity, else their
+    structure (when they have only one); 1 h for an individual session (the common case, whatever
+    the last one lasted), the last workshop's duration for a workshop, else 1 h.
     The acting structure defaults to their only active one."""
     structures = mediator_structures(session, user)
     only = structures[0].id if len(structures) == 1 else None
@@ -141,10 +142,42 @@ def activity_defaults(session: Session, user, activity_type: ActivityType | None
             structure_id=last.structure_id if last.structure_id in allowed else only,
             place_type=last.place_type.value, place_structure_id=last.place_structure_id,
             place_commune_id=last.place_commune_id,
-            duration_min=last.duration_min if same_type else DEFAULT_DURATION,
+            duration_min=(last.duration_min if same_type and activity_type == ActivityType.COLLECTIF
+                          else DEFAULT_DURATION),
         )
     return Defaults(structure_id=only, place_type=PlaceType.LIEU_ACTIVITE.value,
                     place_structure_id=only, place_commune_id=None, duration_min=DEFAULT_DURATION)
+
+
+FREQUENT_TOPICS = 6  # thématiques offered first on the session form; the others are folded
+FREQUENT_WINDOW = 100  # over the mediator's last activities (their structures' when they have none)
+
+
+def frequent_thematiques(session: Session, user, activity_type: ActivityType | None = None,
+                         limit: int = FREQUENT_TOPICS) -> list[str]:
+    """The "Médiation numérique" thématiques the mediator chooses most, most chosen first (at most
+    ``limit``): over their last activities, or their structures' when they have logged none yet.
+    Empty for a network with no history (the form then shows the 19 thématiques unfolded)."""
+    def top(where) -> list[str]:
+        recent = (sa.select(Activity.id).where(Activity.deleted_at.is_(None), where)
+                  .order_by(Activity.created_at.desc(), Activity.id.desc()).limit(FREQUENT_WINDOW))
+        if activity_type is not None:
+            recent = recent.where(Activity.type == activity_type)
+        count = sa.func.count().label("n")
+        rows = session.execute(
+            sa.select(ActivityThematique.code, count)
+            .where(ActivityThematique.activity_id.in_(recent.scalar_subquery()),
+                   ActivityThematique.code.in_(sorted(THEMATIQUE_CODES)))
+            .group_by(ActivityThematique.code).order_by(count.desc(), ActivityThematique.code)
+        )
+        return [code for code, _ in rows][:limit]
+
+    codes = top(Activity.mediator_id == user.id)
+    if not codes:
+        structure_ids = mediator_structure_ids(session, user)
+        if structure_ids:
+            codes = top(Activity.structure_id.in_(structure_ids))
+    return codes
 
 
 # --- validation ---------------------------------------------------------------------------------

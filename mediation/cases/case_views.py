@@ -15,7 +15,7 @@ from mediation.auth.models import Role, User
 from mediation.cases import activities, duplicates, picker, policy, services, signals
 from mediation.cases.enums import CaseState, ClosureReason
 from mediation.cases.forms import BeneficiaryForm, CaseNoteForm, CaseStateForm, ConsentForm
-from mediation.cases.models import Activity, Beneficiary, Case, Participation
+from mediation.cases.models import Beneficiary, Case
 from mediation.cases.search import person_condition
 from mediation.cases.views import STAFF, _territory_communes, bp
 from mediation.errors import DomainError
@@ -87,12 +87,7 @@ def case_list():
         .options(joinedload(Case.beneficiary).joinedload(Beneficiary.residence_commune),
                  joinedload(Case.structure), joinedload(Case.mediator)))}
     page.items = [loaded[case_id] for case_id in page.items]
-    last_activity = dict(db.session.execute(
-        sa.select(Participation.case_id, sa.func.max(Activity.date))
-        .join(Activity, Activity.id == Participation.activity_id)
-        .where(Participation.case_id.in_([c.id for c in page.items]), Activity.deleted_at.is_(None))
-        .group_by(Participation.case_id)
-    ).all()) if page.items else {}
+    last_activity = services.last_activity_dates(db.session, [c.id for c in page.items])
     # Without the name (coordinators, admins), what tells the cases apart: commune, pathway level.
     sees_names = policy.can_see_identity(current_user)
     progress = signals.case_summaries(db.session, [c.id for c in page.items]) if not sees_names and page.items else {}

@@ -143,6 +143,7 @@ class ActivityForm(BaseForm):
     notes = TextAreaField("Notes", description=SENSITIVE_WARNING)
 
     activity_type: ActivityType
+    topics_focus = False  # the page opens on the first thématique (the person and defaults are set)
 
     ALIASES = {"duration_min": "duration", "thematiques": "thematiques", "demarches": "demarches"}
 
@@ -153,6 +154,13 @@ class ActivityForm(BaseForm):
                 f.render_kw = {k: v for k, v in f.render_kw.items() if k != "autofocus"}
         target = getattr(self, name)
         target.render_kw = {**(target.render_kw or {}), "autofocus": True}
+
+    def focus_topics(self) -> None:
+        """Open the page on the first thématique: the rest of the common case is already filled in."""
+        for f in self:
+            if f.render_kw and "autofocus" in f.render_kw:
+                f.render_kw = {k: v for k, v in f.render_kw.items() if k != "autofocus"}
+        self.topics_focus = True
 
     def set_choices(self, *, structures, places, communes) -> None:
         self.structure_id.choices = _opts([("", "— Choisir —")] + [(str(s.id), s.name) for s in structures])

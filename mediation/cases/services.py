@@ -163,6 +163,19 @@ def beneficiary_input_from(beneficiary: Beneficiary) -> BeneficiaryInput:
     return BeneficiaryInput(**{f.name: getattr(beneficiary, f.name) for f in fields(BeneficiaryInput)})
 
 
+def last_activity_dates(session: Session, case_ids) -> dict[int, date]:
+    """``{case_id: date of its last (not deleted) activity}``, for lists of cases."""
+    case_ids = list(case_ids)
+    if not case_ids:
+        return {}
+    return dict(session.execute(
+        sa.select(Participation.case_id, sa.func.max(Activity.date))
+        .join(Activity, Activity.id == Participation.activity_id)
+        .where(Participation.case_id.in_(case_ids), Activity.deleted_at.is_(None))
+        .group_by(Participation.case_id)
+    ).all())
+
+
 # --- consent ------------------------------------------------------------------------------------
 
 def record_consent(session: Session, actor, beneficiary: Beneficiary, scope: ConsentScope | str,

@@ -161,7 +161,7 @@ def _activity_form_page(activity_type: ActivityType, activity: Activity | None =
         data = activities.input_from_activity(activity) if activity else _initial_input(activity_type)
         form.fill(data)
         if activity_type == ActivityType.INDIVIDUEL and data.beneficiary_id:
-            form.focus("date")
+            form.focus_topics()
     elif not picker.search_requested(request.form) and form.validate_on_submit():  # a search saves nothing
         data = form.to_input()
         loader = policy.beneficiary_loader(db.session, current_user)
@@ -186,7 +186,8 @@ def _activity_form_page(activity_type: ActivityType, activity: Activity | None =
     template = "cases/activity_individual.html" if activity_type == ActivityType.INDIVIDUEL else "cases/activity_workshop.html"
     return render_template(template, form=form, activity=activity, single_structure=structures[0]
                            if len(structures) == 1 else None, presets=DURATION_PRESETS,
-                           person_picker=_person_picker(form, activity_type)), status
+                           person_picker=_person_picker(form, activity_type),
+                           frequent_topics=set(activities.frequent_thematiques(db.session, current_user))), status
 
 
 @bp.route("/activites/nouvelle", methods=["GET", "POST"])

@@ -170,6 +170,9 @@ class ReferralForm(BaseForm):
     other_structure_id = _select("Ou une autre structure du réseau")
     motive = TextAreaField("Message pour la structure d'accueil",
                            description="Ce que la personne vient faire, ses disponibilités. " + SENSITIVE_WARNING)
+    network_consent = BooleanField("La personne accepte le partage au sein du réseau",
+                                   description="Demandez-le-lui maintenant : son consentement (portée « réseau ») "
+                                               "est enregistré avec l’orientation, comme sur la page du dossier.")
 
     ALIASES = {"to_structure_id": "to_structure_id"}
 
@@ -187,6 +190,12 @@ class ReassignForm(BaseForm):
     target = _select("Nouvelle structure et référent")
     reason = _select("Motif", [CHOOSE, *[(r.value, r.label) for r in COORDINATOR_TRANSFER_REASONS]])
     comment = TextAreaField("Précisions", description="Obligatoire pour « Autre motif ». " + SENSITIVE_WARNING)
+
+
+class SingleReassignForm(ReassignForm):
+    network_consent = BooleanField("La personne accepte le partage au sein du réseau",
+                                   description="Demandez-le-lui : son consentement (portée « réseau ») est enregistré "
+                                               "avec la réaffectation, comme sur la page du dossier.")
 
 
 class BulkReassignForm(ReassignForm):

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, aliased, joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from mediation.audit.services import record
@@ -57,6 +58,30 @@ def has_network_consent(session: Session, beneficiary_id: int, territory_id: int
         .join(Commune, Commune.id == Structure.commune_id)
         .where(Consent.beneficiary_id == beneficiary_id, Consent.scope == ConsentScope.RESEAU,
                Consent.withdrawn_at.is_(None), Commune.territory_id == territory_id).limit(1)) is not None
+
+
+def network_consent_exists() -> sa.Exists:
+    """Correlated on ``Case``: the person has a live network consent given at a structure of the
+    territory of the structure that holds the case (where coordinators move it)."""
+    given_at, given_in = aliased(Structure), aliased(Commune)
+    holder, holder_in = aliased(Structure), aliased(Commune)
+    return sa.exists().where(
+        Consent.beneficiary_id == Case.beneficiary_id, Consent.scope == ConsentScope.RESEAU,
+        Consent.withdrawn_at.is_(None), given_at.id == Consent.structure_id, given_in.id == given_at.commune_id,
+        holder.id == Case.structure_id, holder_in.id == holder.commune_id,
+        given_in.territory_id == holder_in.territory_id)
+
+
+def record_network_consent(session: Session, actor, case: Case, to_structure_id: int) -> None:
+    """The person accepts, asked right now, that their case be shared in the network: recorded
+    at the structure that holds the case, with the case page's service (audited), unless the
+    consent needed for ``to_structure_id`` is already there."""
+    if to_structure_id == case.structure_id or has_network_consent(
+            session, case.beneficiary_id, territory_id_of(session, to_structure_id)):
+        return
+    from mediation.cases.services import record_consent
+
+    record_consent(session, actor, case.beneficiary, ConsentScope.RESEAU, case.structure_id)
 
 
 def check_sharing_consent(session: Session, case: Case, to_structure_id: int) -> None:
@@ -184,8 +209,10 @@ def _inputs(session: Session, actor, target: Target, reason: str | None, comment
 
 
 def reassign(session: Session, actor, case: Case, *, target: Target, reason: str | None,
-             comment: str | None = None, expected_version: int | None = None) -> CaseTransfer:
-    """A coordinator (both structures in their territory) or an admin moves one case.
+             comment: str | None = None, expected_version: int | None = None,
+             network_consent: bool = False) -> CaseTransfer:
+    """A coordinator (both structures in their territory) or an admin moves one case;
+    ``network_consent``: the person accepts the sharing in the network, recorded with the move.
 
     Raises Forbidden (mediators), NotFound (target outside the actor's territory), ValidationFailed
     (target, reason), DomainError (consent, closed case), Conflict (someone changed it meanwhile).
@@ -193,6 +220,15 @@ def reassign(session: Session, actor, case: Case, *, target: Target, reason: str
     structure, reason, comment = _inputs(session, actor, target, reason, comment)
     if not may_reassign_between(session, actor, case.structure_id, structure.id):
         raise NotFound("Structure introuvable dans votre territoire.")
+    if expected_version is not None and int(expected_version) != case.version:
+        raise conflict(case.id)  # (before recording anything)
+    if network_consent:
+        record_network_consent(session, actor, case, structure.id)
+    elif structure.id != case.structure_id and not has_network_consent(
+            session, case.beneficiary_id, territory_id_of(session, structure.id)):
+        raise DomainError("La personne n'a pas consenti au partage de son dossier dans le réseau de ce territoire : "
+                          "demandez-le-lui et cochez « La personne accepte le partage au sein du réseau ».",
+                          field="network_consent")
     return move_case(session, actor, case, to_structure=structure, to_mediator_id=target.mediator_id, reason=reason,
                      comment=comment, expected_version=expected_version)
 
@@ -246,6 +282,31 @@ def bulk_reassign(session: Session, actor, seen: dict[int, int], *, target: Targ
                      count=count)
     session.flush()
     return transfers
+
+
+@dataclass
+class BulkRow:
+    """What tells a case apart in the bulk list, name or not: the network consent, the commune,
+    where the person is on their pathways, the last activity."""
+    consent: bool
+    commune: str | None
+    progress: str | None
+    last_activity: date | None
+
+
+def bulk_listing(session: Session, cases, *, with_progress: bool) -> dict[int, BulkRow]:
+    from mediation.cases.services import last_activity_dates
+    from mediation.pathways.services import progress_summaries
+
+    ids = [c.id for c in cases]
+    if not ids:
+        return {}
+    consenting = set(session.scalars(sa.select(Case.id).where(Case.id.in_(ids), network_consent_exists())))
+    progress = progress_summaries(session, ids) if with_progress else {}
+    last = last_activity_dates(session, ids)
+    return {c.id: BulkRow(consent=c.id in consenting,
+                          commune=c.beneficiary.residence_commune.name if c.beneficiary.residence_commune else None,
+                          progress=progress.get(c.id), last_activity=last.get(c.id)) for c in cases}
 
 
 # --- reading ------------------------------------------------------------------------------------

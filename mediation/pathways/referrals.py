@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from mediation.audit.services import record
 from mediation.auth.models import Role
+from mediation.cases.enums import ConsentScope
 from mediation.cases.models import Activity, Beneficiary, Case, Participation
 from mediation.config import setting
 from mediation.directory.models import Commune, Structure
@@ -145,7 +146,6 @@ class Suggestion:
 
 def network_territory_ids(session: Session, case: Case) -> set[int]:
     """Territories the person shares their case with (live network consents), else the holder's."""
-    from mediation.cases.enums import ConsentScope
     from mediation.cases.models import Consent
 
     ids = set(session.scalars(
@@ -190,6 +190,7 @@ class ReferralInput:
     service: str | None = None
     milestone_id: int | None = None
     motive: str | None = None
+    network_consent: bool = False  # the person accepts the sharing in the network, asked right now
 
 
 def _live_milestones(session: Session, case: Case) -> dict[int, Milestone]:
@@ -228,10 +229,16 @@ def create_referral(session: Session, actor, case: Case, data: ReferralInput) ->
         errors["motive"] = "1 000 caractères au maximum"
     if errors:
         raise ValidationFailed(next(iter(errors.values())), errors=errors)
-    if not has_network_consent(session, case.beneficiary_id, territory_id_of(session, to.id)):
-        raise DomainError("La personne n'a pas consenti au partage de son dossier dans le réseau : recueillez son "
-                          "consentement (portée « réseau ») avant de l'orienter vers une autre structure.",
-                          field="to_structure_id")
+    territory_id = territory_id_of(session, to.id)
+    if not has_network_consent(session, case.beneficiary_id, territory_id) and data.network_consent:
+        # Recorded in place, as on the case page (same service, audited « consent.recorded »).
+        from mediation.cases.services import record_consent
+        record_consent(session, actor, case.beneficiary, ConsentScope.RESEAU, case.structure_id)
+    if not has_network_consent(session, case.beneficiary_id, territory_id):
+        raise DomainError("La personne n'a pas consenti au partage de son dossier dans le réseau de ce territoire : "
+                          "demandez-le-lui et cochez « La personne accepte le partage au sein du réseau » "
+                          "avant de l'orienter vers une autre structure.",
+                          field="network_consent" if not data.network_consent else "to_structure_id")
     live = session.scalar(sa.select(Referral.id).where(Referral.case_id == case.id, Referral.to_structure_id == to.id,
                                                        Referral.status.in_(LIVE_REFERRAL_STATUSES)))
     if live:

@@ -38,8 +38,8 @@ from mediation.pathways.forms import (
     DeclineForm,
     EnrolForm,
     LoanForm,
-    ReassignForm,
     ReferralForm,
+    SingleReassignForm,
     ValidationForm,
     opts,
 )
@@ -279,7 +279,7 @@ def refer(case_id: int):
         data = referrals.ReferralInput(
             to_structure_id=form.chosen_structure(), from_structure_id=int(form.from_structure_id.data or 0) or None,
             service=form.service.data, milestone_id=int(form.milestone_id.data) if form.milestone_id.data else None,
-            motive=form.motive.data)
+            motive=form.motive.data, network_consent=bool(form.network_consent.data))
         try:
             referral = referrals.create_referral(db.session, current_user, case, data)
         except DomainError as error:
@@ -301,7 +301,7 @@ def reassign(case_id: int):
     case = load_case(case_id)
     if not policy.can_reassign(current_user, case):
         abort(404)
-    form = ReassignForm()
+    form = SingleReassignForm()
     _target_choices(form)
     if request.method == "GET":
         form.version.data = str(case.version)
@@ -309,7 +309,8 @@ def reassign(case_id: int):
         try:
             reassignment.reassign(db.session, current_user, case, target=reassignment.Target.parse(form.target.data),
                                   reason=form.reason.data, comment=form.comment.data,
-                                  expected_version=int(form.version.data or -1))
+                                  expected_version=int(form.version.data or -1),
+                                  network_consent=bool(form.network_consent.data))
         except DomainError as error:
             status = show_domain_error(form, error)
         else:
@@ -345,13 +346,19 @@ def bulk_reassign():
         case_policy.visible_cases(user).with_only_columns(Case.mediator_id).where(Case.mediator_id.is_not(None))))
         .order_by(User.last_name, User.first_name)).all()
     query = (policy.shared_cases(user).where(Case.state != CaseState.CLOSED)
-             .options(joinedload(Case.structure), joinedload(Case.mediator), joinedload(Case.beneficiary))
+             .options(joinedload(Case.structure), joinedload(Case.mediator),
+                      joinedload(Case.beneficiary).joinedload(Beneficiary.residence_commune))
              .order_by(Case.id))
     if structure_id:
         query = query.where(Case.structure_id == structure_id)
     if mediator_id:
         query = query.where(Case.mediator_id == mediator_id)
+    consent = request.args.get("consentement") if request.args.get("consentement") in ("avec", "sans") else None
+    if consent:
+        consented = reassignment.network_consent_exists()
+        query = query.where(consented if consent == "avec" else ~consented)
     cases = db.session.scalars(query.limit(reassignment.MAX_BULK)).all() if (structure_id or mediator_id) else []
+    listing = reassignment.bulk_listing(db.session, cases, with_progress=not case_policy.can_see_identity(user))
     form = BulkReassignForm()
     _target_choices(form)
     form.cases.choices = opts((f"{c.id}:{c.version}", f"Dossier n° {c.id}") for c in cases)
@@ -366,9 +373,11 @@ def bulk_reassign():
             n = len(transfers)
             flash(f"{n} dossier{'s' if n > 1 else ''} réaffecté{'s' if n > 1 else ''} à « "
                   f"{transfers[0].to_structure.name} ». Les structures sont prévenues.", "success")
-            return redirect(url_for("pathways.bulk_reassign", structure=structure_id, mediateur=mediator_id))
+            return redirect(url_for("pathways.bulk_reassign", structure=structure_id, mediateur=mediator_id,
+                                    consentement=consent))
     return render_template("pathways/bulk_reassign.html", form=form, cases=cases, structures=structure_list,
-                           mediators=mediators, structure_id=structure_id, mediator_id=mediator_id), status
+                           mediators=mediators, structure_id=structure_id, mediator_id=mediator_id,
+                           consent=consent, listing=listing), status
 
 
 # --- referrals ----------------------------------------------------------------------------------

@@ -57,7 +57,7 @@ def test_pathway_across_structures_and_communes(page, sign_in, sign_out):
     pathway_url = page.url
     expect(page.get_by_role("main")).to_contain_text("Cette personne ne suit encore aucun parcours.")
     go(page.get_by_role("button", name="Inscrire au parcours"))
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"Diagnostic d'{PERSON}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Diagnostic d'{PERSON}")  # elided before a vowel
     page.get_by_label("Smartphone").check()
     for domain in ("Utiliser un ordinateur", "Naviguer et chercher", "Communiquer", "Faire ses démarches",
                    "Se protéger"):

@@ -201,15 +201,16 @@ def test_defaults_come_from_the_last_activity(session, log, activity_input, netw
         network.structure_a.id, 60, "lieu_activite")
     log(activity_input(duration_min=90, place_type=PlaceType.DOMICILE.value, place_commune_id=network.commune_b.id))
     defaults = activities.activity_defaults(session, network.mediator)
+    # The place of the last session; an individual session lasts 1 h by default (the common case).
     assert (defaults.duration_min, defaults.place_type, defaults.place_commune_id) == (
-        90, "domicile", network.commune_b.id)
+        60, "domicile", network.commune_b.id)
     # A workshop takes the last workshop's duration, or 60 min; the place of the last activity.
     workshop = activities.activity_defaults(session, network.mediator, ActivityType.COLLECTIF)
     assert (workshop.duration_min, workshop.place_type) == (60, "domicile")
     log(activity_input(ActivityType.COLLECTIF, duration_min=120))
     workshop = activities.activity_defaults(session, network.mediator, ActivityType.COLLECTIF)
     assert workshop.duration_min == 120
-    assert activities.activity_defaults(session, network.mediator, ActivityType.INDIVIDUEL).duration_min == 90
+    assert activities.activity_defaults(session, network.mediator, ActivityType.INDIVIDUEL).duration_min == 60
 
 
 def test_edit_and_delete_are_audited_without_personal_data(session, log, edit, activity_input, make_beneficiary):

@@ -8,6 +8,8 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from mediation.audit.models import AuditEvent
+from mediation.auth.models import Role
+from mediation.cases import activities
 from mediation.cases.enums import ActivityType, CaseState
 from mediation.cases.models import Activity, Beneficiary, Case, CaseNote, Participation
 from mediation.types import local_today
@@ -78,7 +80,9 @@ def test_log_an_anonymous_session_then_another_for_a_new_person(client, login, n
     # "Enregistrer un autre accompagnement pour cette personne": the form comes preselected.
     form = client.get(f"/activites/nouvelle?beneficiaire={person.id}").get_data(as_text=True)
     assert re.search(rf'<input type="radio" name="beneficiary_id" id="beneficiary_id-{person.id}" value="{person.id}" checked', form)
-    assert re.search(r'<input[^>]*autofocus[^>]*id="date"|<input[^>]*id="date"[^>]*autofocus', form)
+    # The person, date, duration and place are set: the page opens on the first thématique.
+    focused = re.findall(r'<[^>]*\bautofocus\b[^>]*>', form)
+    assert len(focused) == 1 and 'name="thematiques"' in focused[0] and 'type="checkbox"' in focused[0]
 
 
 def test_workshop_of_ten_from_the_form(client, login, network, session, make_beneficiary):
@@ -316,3 +320,58 @@ def test_durations_are_shown_in_hours_and_minutes(client, login, network, log, a
     assert "<td>1 h 30</td>" in listing and "<td>2 h</td>" in listing
     assert "120 min" not in listing and "90 min" not in listing
     assert mixed.duration_min == 90
+
+
+def test_progressive_form_without_javascript_keeps_every_field(client, login, network, session, log, activity_input):
+    """Without JavaScript nothing is out of reach: every field is on the page (the démarches,
+    the commune, the custom duration; equipment and rare fields in <details> that open by
+    themselves); the usual thématiques come first, the others folded but still sent."""
+    for _ in range(2):
+        log(activity_input(thematiques=["email", "navigation_sur_internet"]))
+    log(activity_input(thematiques=["sante"]))
+    login(client, network.mediator)
+    page = client.get("/activites/nouvelle").get_data(as_text=True)
+    assert '<script src="/static/js/activity-form.js" defer></script>' in page
+    for name in ("demarches", "demarche_name", "place_commune_id", "place_structure_id", "duration_custom",
+                 "equipment_kind", "equipment_count", "oriented", "redirection", "materiel", "notes"):
+        assert f'name="{name}"' in page, name
+    assert re.search(r"<details[^>]*>\s*<summary>Équipement remis", page)
+    usual, others = page.split("<summary>Autres thématiques (16)</summary>")
+    usual = usual[usual.index("<legend>Thématiques d’accompagnement"):]
+    assert re.findall(r'name="thematiques"[^>]*value="(\w+)"', usual) == ["navigation_sur_internet", "email", "sante"]  # national order
+    assert 'value="aide_aux_demarches_administratives"' in others
+    assert " hidden" not in page.split('data-progressive')[1].split("</form>")[0].replace("type=\"hidden\"", "")
+
+    # A folded thématique is sent; a commune typed before choosing the place of activity is ignored,
+    # the démarche of a session without « Aide aux démarches administratives » is refused, in French.
+    response = client.post("/activites/nouvelle", data=individual_form(
+        network, thematiques=["email", "culture_numerique"], place_commune_id=str(network.commune_b.id),
+        equipment_kind="pret", equipment_count="1"))
+    assert response.status_code == 302
+    saved = session.scalar(sa.select(Activity).order_by(Activity.id.desc()).limit(1))
+    assert sorted(saved.thematiques) == ["culture_numerique", "email"]
+    assert saved.place_commune_id is None and saved.place_structure_id == network.structure_a.id
+    assert saved.equipment_count == 1
+    page = client.post("/activites/nouvelle", data=individual_form(
+        network, demarches=["logement"], demarche_name="APL")).get_data(as_text=True)
+    assert "ne sont possibles qu’avec la thématique « Aide aux démarches administratives »" in page
+    assert re.search(r"<details[^>]*open[^>]*>\s*<summary>Autres thématiques", page) is None  # nothing folded was ticked
+    page = client.post("/activites/nouvelle", data=individual_form(
+        network, thematiques=["parentalite"], oriented="oui")).get_data(as_text=True)
+    assert "Veuillez renseigner la structure de redirection" in page
+    assert re.search(r"<details[^>]*open[^>]*>\s*<summary>Autres thématiques", page)  # shows what was ticked
+    assert re.search(r"<details[^>]*open[^>]*>\s*<summary>Orientation, matériel", page)  # and the error
+
+
+def test_usual_thematiques_are_the_mediators_then_their_structures(session, network, log, activity_input,
+                                                                   make_user):
+    assert activities.frequent_thematiques(session, network.mediator) == []
+    log(activity_input(thematiques=["sante", "email"]), user=network.mediator)
+    log(activity_input(thematiques=["email", "aide_aux_demarches_administratives", "logement"]))
+    # Most chosen first; only the 19 « Médiation numérique » thématiques (not the démarches).
+    assert activities.frequent_thematiques(session, network.mediator) == [
+        "email", "aide_aux_demarches_administratives", "sante"]
+    # A colleague of the same structure with no history yet gets the structure's.
+    colleague = make_user(Role.MEDIATOR, structures=[network.structure_a], email="collegue@test.example")
+    assert activities.frequent_thematiques(session, colleague)[0] == "email"
+    assert activities.frequent_thematiques(session, network.mediator_b) == []  # another structure

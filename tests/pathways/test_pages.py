@@ -75,6 +75,39 @@ def test_a_structure_outside_the_consent_sees_nothing(client, login, session, ne
     assert session.scalar(sa.select(sa.func.count(MilestoneValidation.id))) == 0
 
 
+def test_referral_records_the_network_consent_in_place(client, login, session, network, person):
+    """No network consent yet: the referral form offers to record it right there, instead of
+    sending the user to the case page; unticked, nothing is recorded nor sent."""
+    from mediation.audit.models import AuditEvent
+    from mediation.cases.enums import ConsentScope
+    from mediation.cases.models import Consent
+
+    network.structure_b.services = [MAITRISE]
+    case = person()
+    login(client, network.mediator)
+    page = text(client.get(f"/parcours/dossiers/{case.id}/orienter?service={MAITRISE}"))
+    assert "La personne accepte le partage au sein du réseau" in page
+    chosen = {"service": MAITRISE, "to_structure_id": network.structure_b.id, "motive": "Atelier"}
+    page = text(client.post(f"/parcours/dossiers/{case.id}/orienter", data=chosen))
+    assert "n'a pas consenti au partage" in page and "Atelier" in page  # what was typed is kept
+    assert session.scalar(sa.select(sa.func.count(Referral.id))) == 0
+    network_consents = sa.select(Consent).where(Consent.scope == ConsentScope.RESEAU)
+    assert session.scalars(network_consents).all() == []
+    audited = sa.select(sa.func.count(AuditEvent.id)).where(AuditEvent.action == "consent.recorded")
+    audited_before = session.scalar(audited)
+    response = client.post(f"/parcours/dossiers/{case.id}/orienter", data={**chosen, "network_consent": "y"})
+    assert response.status_code == 302
+    referral = session.scalar(sa.select(Referral))
+    assert referral.to_structure_id == network.structure_b.id
+    [consent] = session.scalars(network_consents).all()
+    assert (consent.beneficiary_id, consent.scope, consent.structure_id, consent.recorded_by_id) == (
+        case.beneficiary_id, ConsentScope.RESEAU, case.structure_id, network.mediator.id)
+    assert session.scalar(audited) == audited_before + 1
+    # Now given, the form no longer asks for it.
+    page = text(client.get(f"/parcours/dossiers/{case.id}/orienter"))
+    assert "La personne accepte le partage au sein du réseau" not in page
+
+
 def test_referral_pages_from_suggestion_to_acceptance(client, login, session, network, person):
     network.structure_b.services = [MAITRISE]
     network.structure_b.horaires = "Tu-Sa 10:00-18:00"
@@ -140,6 +173,55 @@ def test_bulk_page_moves_the_ticked_cases(client, login, session, network, perso
         "reason": "depart_mediateur"}, follow_redirects=True)
     assert "2 dossiers réaffectés à « Médiathèque B »" in text(response)
     assert {session.get(Case, c.id).structure_id for c in cases} == {network.structure_b.id}
+
+
+def test_reassignment_records_the_network_consent_in_place(client, login, session, network, person):
+    from mediation.cases.enums import ConsentScope
+    from mediation.cases.models import Consent
+
+    case = person()  # structure consent only
+    login(client, network.coordinator)
+    page = text(client.get(f"/parcours/dossiers/{case.id}/reaffecter"))
+    assert "La personne accepte le partage au sein du réseau" in page
+    chosen = {"version": case.version, "target": f"{network.structure_b.id}:0", "reason": "demenagement"}
+    page = text(client.post(f"/parcours/dossiers/{case.id}/reaffecter", data=chosen))
+    assert "n'a pas consenti au partage" in page and "cochez « La personne accepte" in page
+    assert session.get(Case, case.id).structure_id == network.structure_a.id
+    network_consents = sa.select(Consent).where(Consent.scope == ConsentScope.RESEAU)
+    assert session.scalars(network_consents).all() == []
+    response = client.post(f"/parcours/dossiers/{case.id}/reaffecter", data={**chosen, "network_consent": "y"})
+    assert response.status_code == 302
+    assert session.get(Case, case.id).structure_id == network.structure_b.id
+    [consent] = session.scalars(network_consents).all()
+    assert (consent.structure_id, consent.recorded_by_id) == (network.structure_a.id, network.coordinator.id)
+
+
+def test_bulk_page_checks_nothing_shows_consent_and_filters(client, login, session, network, person):
+    """Nothing pre-ticked; a consent column and a filter; coordinators tell cases apart without
+    names (number, commune, pathway, last activity)."""
+    with_consent = person(network_consent=True, last_name="Avec", residence_commune_id=network.commune_b.id)
+    without = person(last_name="Sans")
+    login(client, network.coordinator)
+    url = f"/parcours/reaffectations?mediateur={network.mediator.id}"
+    page = raw(client.get(url))
+    boxes = re.findall(r'<input type="checkbox" name="cases"[^>]*>', page)
+    assert len(boxes) == 2 and not any("checked" in b for b in boxes)
+    assert "Consentement réseau" in page and "Jeanne" not in page  # no names for coordinators
+    row = re.search(rf'id="case-{with_consent.id}".*?</tr>', page, re.S).group(0)
+    assert f"Bénéficiaire n° {with_consent.beneficiary_id}" in row and network.commune_b.name in row
+    assert re.search(r"<td>Oui</td>", row)
+    row = re.search(rf'id="case-{without.id}".*?</tr>', page, re.S).group(0)
+    assert re.search(r"<td>Non</td>", row)
+    page = raw(client.get(url + "&consentement=avec"))
+    assert f'id="case-{with_consent.id}"' in page and f'id="case-{without.id}"' not in page
+    page = raw(client.get(url + "&consentement=sans"))
+    assert f'id="case-{without.id}"' in page and f'id="case-{with_consent.id}"' not in page
+    # Moving the consenting ones only, as the filter shows them, succeeds.
+    response = client.post(url + "&consentement=avec", data={
+        "cases": [f"{with_consent.id}:{with_consent.version}"], "target": f"{network.structure_b.id}:0",
+        "reason": "depart_mediateur"}, follow_redirects=True)
+    assert "1 dossier réaffecté à « Médiathèque B »" in text(response)
+    assert session.get(Case, without.id).structure_id == network.structure_a.id
 
 
 def test_coordinator_designs_a_template_and_sees_versions(client, login, session, network, template, enrolled):

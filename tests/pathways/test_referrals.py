@@ -64,6 +64,24 @@ def test_referring_needs_the_network_consent(session, network, person, places):
     assert session.scalar(sa.select(sa.func.count(Referral.id))) == 0
 
 
+def test_network_consent_recorded_with_the_referral(session, network, person, places):
+    from mediation.cases.enums import ConsentScope
+    from mediation.cases.models import Consent
+    from mediation.pathways.reassignment import has_network_consent, territory_id_of
+
+    case = person()
+    referral = referrals.create_referral(session, network.mediator, case, referrals.ReferralInput(
+        to_structure_id=network.structure_b.id, network_consent=True))
+    assert referral.to_structure_id == network.structure_b.id
+    assert has_network_consent(session, case.beneficiary_id, territory_id_of(session, network.structure_b.id))
+    consent = session.scalar(sa.select(Consent).where(Consent.scope == ConsentScope.RESEAU))
+    assert (consent.structure_id, consent.recorded_by_id) == (case.structure_id, network.mediator.id)
+    # Already given: ticking it again records nothing more.
+    referrals.create_referral(session, network.mediator, case, referrals.ReferralInput(
+        to_structure_id=places["ccas"].id, network_consent=True))
+    assert session.scalar(sa.select(sa.func.count(Consent.id)).where(Consent.scope == ConsentScope.RESEAU)) == 1
+
+
 def test_a_referral_is_accepted_and_the_case_moves_with_its_pathway(session, network, enrolled, validate, steps,
                                                                     places):
     enrolment = enrolled(network_consent=True)
