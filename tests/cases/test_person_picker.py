@@ -98,7 +98,7 @@ def test_a_search_never_offers_another_structures_person_and_a_forged_choice_is_
     assert "Lointain" not in html and "Aucune personne ne correspond à « Claude »." in html
     before = session.scalar(sa.select(sa.func.count()).select_from(Activity))
     response = client.post("/activites/nouvelle", data=individual_form(network, beneficiary_id=str(far.id)))
-    assert response.status_code == 200  # refused, nothing saved
+    assert response.status_code == 422  # refused, nothing saved
     assert session.scalar(sa.select(sa.func.count()).select_from(Activity)) == before
     assert "Lointain" not in response.get_data(as_text=True)
 
