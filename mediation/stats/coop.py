@@ -1,5 +1,5 @@
 """« Mes statistiques » as La Coop de la médiation numérique computes them, on a mediator's own
-activities or a coordinator's territory (shared/domain/activity-records.md §3, coop-exchange.md).
+activities or a coordinator's territory (docs/domain/activity-records.md §3, docs/domain/coop-exchange.md).
 
 These are the Coop's figures and definitions, unsuppressed, so that mediators find here the numbers
 they know. The network's impact dashboard (mediation.evaluation) uses other definitions on purpose;
