@@ -1,4 +1,4 @@
-"""Open Badges 3.0 credentials (docs/domain/open-badges.md §4), in the VC-JWT form.
+"""Open Badges 3.0 credentials (docs/domain/open-badges.md §3), in the VC-JWT form.
 
 Every badge (an OB 2.0 :class:`Assertion`, unchanged) is also an ``OpenBadgeCredential`` (W3C VC
 data model 2.0 + OB 3.0 contexts) signed as a compact JWS (``alg: EdDSA``, Ed25519) whose ``kid``
