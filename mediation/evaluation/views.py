@@ -15,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 
 from mediation.auth.forms import EmptyForm
 from mediation.auth.models import Role, User
-from mediation.directory.models import Structure, Territory
+from mediation.directory.models import Territory
 from mediation.downloads import file_response
 from mediation.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from mediation.evaluation import charts, exports, indicators, policy, report, services
@@ -62,11 +62,11 @@ def _filter_choices(user: User) -> dict:
     elif user.role in MANAGERS:
         query = sa.select(User).where(User.role == Role.MEDIATOR, User.is_active_account.is_(True))
         if user.role == Role.COORDINATOR:
-            from mediation.directory.models import Commune, StaffMembership
+            from mediation.directory.models import StaffMembership
+            from mediation.directory.scopes import territory_structures
 
-            query = query.where(User.id.in_(
-                sa.select(StaffMembership.user_id).join(Structure, Structure.id == StaffMembership.structure_id)
-                .join(Commune, Commune.id == Structure.commune_id).where(Commune.territory_id == user.territory_id)))
+            query = query.where(User.id.in_(sa.select(StaffMembership.user_id).where(
+                StaffMembership.structure_id.in_(territory_structures(user.territory_id)))))
         choices["mediators"] = [(m.id, m.full_name) for m in session.scalars(query.order_by(User.last_name,
                                                                                             User.first_name))]
     else:
