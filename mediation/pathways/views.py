@@ -8,7 +8,6 @@ the policy, acts through a service and renders. After a refused action the reque
 
 from __future__ import annotations
 
-import click
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -47,7 +46,7 @@ from mediation.pathways.models import CaseTransfer, Enrolment, Referral
 from mediation.policy import access
 from mediation.types import local_today
 
-bp = Blueprint("pathways", __name__, url_prefix="/parcours", cli_group="pathways")
+bp = Blueprint("pathways", __name__, url_prefix="/parcours")
 
 STAFF = policy.STAFF
 MANAGERS = policy.MANAGERS
@@ -465,15 +464,6 @@ def referrals_expire():
         flash(f"{count} orientation{'s' if count > 1 else ''} échue{'s' if count > 1 else ''} marquée"
               f"{'s' if count > 1 else ''} non honorée{'s' if count > 1 else ''}.", "success")
     return redirect(url_for("pathways.referral_list"))
-
-
-@bp.cli.command("orientations-echues")
-def expire_command() -> None:
-    """Marque « non honorée » les orientations dont le délai (MEDIATION_REFERRAL_DELAY_DAYS) est passé."""
-    count = referrals.expire_overdue(db.session)
-    db.session.commit()
-    click.echo(f"{count} orientation{'s' if count > 1 else ''} marquée{'s' if count > 1 else ''} non honorée"
-               f"{'s' if count > 1 else ''} (délai : {referrals.delay_days()} jours).")
 
 
 # --- loans --------------------------------------------------------------------------------------
