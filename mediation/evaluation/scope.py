@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from mediation.auth.models import Role, User
 from mediation.cases.models import Activity, Beneficiary, Participation
 from mediation.directory.models import Commune, StaffMembership, Structure, Territory
-from mediation.directory.scopes import territory_structures
+from mediation.directory.scopes import territory_communes, territory_structures
 from mediation.errors import Forbidden, NotFound, ValidationFailed
 from mediation.evaluation import policy
 from mediation.evaluation.models import (
@@ -316,7 +316,7 @@ class Scope:
         f = self.filter
         clauses = []
         if f.territory_id is not None:
-            clauses.append(Structure.commune_id.in_(sa.select(Commune.id).where(Commune.territory_id == f.territory_id)))
+            clauses.append(Structure.commune_id.in_(territory_communes(f.territory_id)))
         if f.commune_id is not None:
             clauses.append(Structure.commune_id == f.commune_id)
         if f.structure_id is not None:
