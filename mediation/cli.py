@@ -11,6 +11,8 @@ from mediation.extensions import db
 
 
 def register(app: Flask) -> None:
+    """The one registry of the command-line: every command of every package is added here (this
+    module sits above all the domains, so it may import them; packages and blueprints register none)."""
     app.cli.add_command(demo_command)
     app.cli.add_command(verify_audit_command)
     app.cli.add_command(worker_command)
@@ -27,10 +29,13 @@ def register(app: Flask) -> None:
     app.cli.add_command(evaluation_group)
     app.cli.add_command(report_command)
     from mediation.backup import backup_command, restore_command
+    from mediation.cases.cli import retention_command
+    from mediation.pathways.cli import pathways_group
     from mediation.stats.cli import rollups_group
     from mediation.synth.cli import synth_command
 
-    for command in (synth_command, rollups_group, backup_command, restore_command):
+    for command in (synth_command, rollups_group, backup_command, restore_command, retention_command,
+                    pathways_group):
         app.cli.add_command(command)
 
 

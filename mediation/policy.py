@@ -43,3 +43,9 @@ def access(*roles: str):
     return decorator
 
 
+def found_or_404(obj):
+    """``obj``, or a 404 when it is None: the one way a view turns "not found or out of scope"
+    (what the ``policy.get_*`` loaders return as None) into the 404 the house rule asks for."""
+    if obj is None:
+        abort(404)
+    return obj

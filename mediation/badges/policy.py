@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from mediation.auth.models import Role, User
 from mediation.badges.models import BadgeClass, IssuerKind, IssuerProfile
 from mediation.cases.models import Case
-from mediation.directory.models import Commune, Structure
+from mediation.directory.models import Structure
+from mediation.directory.scopes import territory_structures
 from mediation.pathways import policy as pathways_policy
 
 STAFF = (Role.ADMIN, Role.COORDINATOR, Role.MEDIATOR)
@@ -38,11 +39,6 @@ def can_issue(user: User) -> bool:
 
 # --- issuers, classes, endorsements -------------------------------------------------------------
 
-def _territory_structures(territory_id: int) -> sa.Select:
-    return (sa.select(Structure.id).join(Commune, Commune.id == Structure.commune_id)
-            .where(Commune.territory_id == territory_id))
-
-
 def visible_issuers(user: User) -> sa.Select:
     query = sa.select(IssuerProfile)
     if user.role == Role.ADMIN:
@@ -50,7 +46,7 @@ def visible_issuers(user: User) -> sa.Select:
     if user.role == Role.COORDINATOR:
         return query.where(sa.or_(
             sa.and_(IssuerProfile.kind == IssuerKind.RESEAU, IssuerProfile.territory_id == user.territory_id),
-            IssuerProfile.structure_id.in_(_territory_structures(user.territory_id))))
+            IssuerProfile.structure_id.in_(territory_structures(user.territory_id))))
     return query.where(sa.false())
 
 
@@ -94,7 +90,7 @@ def endorsing_structures(session: Session, user: User) -> list[Structure]:
     """Structures on whose behalf ``user`` may record an endorsement."""
     query = sa.select(Structure).where(Structure.archived_at.is_(None)).order_by(Structure.name)
     if user.role == Role.COORDINATOR:
-        query = query.where(Structure.id.in_(_territory_structures(user.territory_id)))
+        query = query.where(Structure.id.in_(territory_structures(user.territory_id)))
     elif user.role != Role.ADMIN:
         return []
     return list(session.scalars(query))

@@ -44,7 +44,7 @@ from mediation.forms import show_domain_error
 from mediation.pagination import page_arg, paginate
 from mediation.pathways import policy as pathways_policy
 from mediation.pathways.models import Milestone, PathwayTemplate
-from mediation.policy import PUBLIC, access
+from mediation.policy import PUBLIC, access, found_or_404
 
 ob = Blueprint("ob", __name__)
 bp = Blueprint("badges", __name__, url_prefix="/badges")
@@ -76,35 +76,29 @@ def _image(data: bytes | str, mimetype: str, filename: str | None = None) -> Res
     return response
 
 
-def _or_404(obj):
-    if obj is None:
-        abort(404)
-    return obj
-
-
 @ob.route("/ob/emetteurs/<int:issuer_id>")
 @access(PUBLIC)
 def issuer(issuer_id: int):
-    return ld_response(documents.issuer_document(_or_404(db.session.get(IssuerProfile, issuer_id))))
+    return ld_response(documents.issuer_document(found_or_404(db.session.get(IssuerProfile, issuer_id))))
 
 
 @ob.route("/ob/emetteurs/<int:issuer_id>/revocations")
 @access(PUBLIC)
 def revocation_list(issuer_id: int):
-    profile = _or_404(db.session.get(IssuerProfile, issuer_id))
+    profile = found_or_404(db.session.get(IssuerProfile, issuer_id))
     return ld_response(documents.revocation_list_document(profile, services.revoked_assertions(db.session, profile)))
 
 
 @ob.route("/ob/badges/<int:class_id>")
 @access(PUBLIC)
 def badge_class(class_id: int):
-    return ld_response(documents.badge_class_document(_or_404(db.session.get(BadgeClass, class_id))))
+    return ld_response(documents.badge_class_document(found_or_404(db.session.get(BadgeClass, class_id))))
 
 
 @ob.route("/ob/badges/<int:class_id>/image.<any(png, svg):ext>")
 @access(PUBLIC)
 def badge_image(class_id: int, ext: str):
-    found = _or_404(db.session.get(BadgeClass, class_id))
+    found = found_or_404(db.session.get(BadgeClass, class_id))
     network = current_app.config["MEDIATION_NETWORK_NAME"]
     if ext == "svg":
         return _image(images.badge_svg(found, network), "image/svg+xml")
@@ -114,7 +108,7 @@ def badge_image(class_id: int, ext: str):
 @ob.route("/ob/assertions/<uid>")
 @access(PUBLIC)
 def assertion(uid: str):
-    found = _or_404(services.get_public_assertion(db.session, uid))
+    found = found_or_404(services.get_public_assertion(db.session, uid))
     if found.is_revoked:
         return ld_response(documents.revoked_stub(found), 410)
     return ld_response(documents.assertion_document(found))
@@ -123,7 +117,7 @@ def assertion(uid: str):
 @ob.route("/ob/assertions/<uid>/badge.<any(png, svg):ext>")
 @access(PUBLIC)
 def baked(uid: str, ext: str):
-    found = _or_404(services.get_public_assertion(db.session, uid))
+    found = found_or_404(services.get_public_assertion(db.session, uid))
     if found.is_revoked:
         abort(410)
     name = f"badge-{found.uid[:8]}.{ext}"
@@ -135,7 +129,7 @@ def baked(uid: str, ext: str):
 @ob.route("/ob/approbations/<uid>")
 @access(PUBLIC)
 def endorsement(uid: str):
-    found = _or_404(db.session.scalar(sa.select(Endorsement).where(Endorsement.uid == uid)))
+    found = found_or_404(db.session.scalar(sa.select(Endorsement).where(Endorsement.uid == uid)))
     if found.revoked_at is not None:
         abort(410)
     return ld_response(documents.endorsement_document(found))
@@ -217,7 +211,7 @@ def key_v3():
 def public_verify(uid: str):
     """The share/verification link: what the badge proves, who issued and endorsed it, its state;
     anyone may check that it belongs to the person (the contact is hashed, never stored)."""
-    found = _or_404(services.get_public_assertion(db.session, uid))
+    found = found_or_404(services.get_public_assertion(db.session, uid))
     form = RecipientCheckForm()
     match = None
     if form.validate_on_submit():
@@ -230,7 +224,7 @@ def public_verify(uid: str):
 @access(PUBLIC)
 def wallet_identity(uid: str):
     """The opaque identity of a wallet, the hashed recipient of the person's badges."""
-    _or_404(db.session.scalar(sa.select(Wallet.id).where(Wallet.uid == uid)))
+    found_or_404(db.session.scalar(sa.select(Wallet.id).where(Wallet.uid == uid)))
     return render_template("wallet/identity.html")
 
 
@@ -272,7 +266,7 @@ def index():
 # --- staff: a person's badges and wallet card ----------------------------------------------------
 
 def load_case(case_id: int) -> Case:
-    return _or_404(policy.get_case(db.session, current_user, case_id))
+    return found_or_404(policy.get_case(db.session, current_user, case_id))
 
 
 def actionable_case(case_id: int) -> Case:
@@ -318,7 +312,7 @@ def issue(case_id: int):
 def _case_assertion(case: Case, assertion_id: int) -> Assertion:
     found = db.session.scalar(sa.select(Assertion).where(Assertion.id == assertion_id,
                                                          Assertion.beneficiary_id == case.beneficiary_id))
-    return _or_404(found)
+    return found_or_404(found)
 
 
 @bp.route("/dossiers/<int:case_id>/badges/<int:assertion_id>/<any(revoquer, redelivrer):action>",
@@ -410,7 +404,7 @@ def class_list():
 
 
 def load_class(class_id: int) -> BadgeClass:
-    return _or_404(policy.get_badge_class(db.session, current_user, class_id))
+    return found_or_404(policy.get_badge_class(db.session, current_user, class_id))
 
 
 @bp.route("/modeles/<int:class_id>", methods=["GET", "POST"])
@@ -464,7 +458,7 @@ def endorse(class_id: int):
 @bp.route("/approbations/<int:endorsement_id>/retirer", methods=["POST"])
 @access(*MANAGERS)
 def endorsement_withdraw(endorsement_id: int):
-    found = _or_404(db.session.get(Endorsement, endorsement_id))
+    found = found_or_404(db.session.get(Endorsement, endorsement_id))
     badge = load_class(found.badge_class_id)
     if not policy.can_manage_badge_class(current_user, badge):
         abort(403)
@@ -489,7 +483,7 @@ def issuer_list():
 @access(*MANAGERS)
 def issuer_edit(issuer_id: int):
     status = 200
-    profile = _or_404(policy.get_issuer(db.session, current_user, issuer_id))
+    profile = found_or_404(policy.get_issuer(db.session, current_user, issuer_id))
     form = IssuerForm(obj=profile)
     if form.validate_on_submit():
         try:
@@ -506,7 +500,7 @@ def issuer_edit(issuer_id: int):
 @bp.route("/parcours/<int:template_id>", methods=["GET", "POST"])
 @access(*STAFF)
 def settings(template_id: int):
-    template = _or_404(pathways_policy.get_template(db.session, current_user, template_id))
+    template = found_or_404(pathways_policy.get_template(db.session, current_user, template_id))
     can_manage = pathways_policy.can_manage_template(current_user, template)
     form = SettingsForm(auto_issue=services.auto_issue(db.session, template.id))
     if request.method == "POST":
@@ -531,7 +525,7 @@ def workshop(activity_id: int):
     """Validate the step observed in a workshop for every enrolled participant and issue the badges
     (a job with a progress bar)."""
     status = 200
-    activity = _or_404(cases_policy.get_activity(db.session, current_user, activity_id))
+    activity = found_or_404(cases_policy.get_activity(db.session, current_user, activity_id))
     if not policy.can_issue(current_user):
         abort(403)
     if not activity.is_workshop or activity.is_deleted:

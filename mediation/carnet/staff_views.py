@@ -13,14 +13,14 @@ from flask_login import current_user
 
 from mediation.badges.forms import EmptyForm
 from mediation.badges.models import Wallet
-from mediation.badges.views import STAFF, _or_404, actionable_case, bp
+from mediation.badges.views import STAFF, actionable_case, bp
 from mediation.carnet import wallet
 from mediation.carnet.cards import card_pdf
 from mediation.downloads import file_response
 from mediation.errors import DomainError
 from mediation.extensions import db
 from mediation.pathways import policy as pathways_policy
-from mediation.policy import access
+from mediation.policy import access, found_or_404
 
 
 @bp.route("/dossiers/<int:case_id>/carte", methods=["POST"])
@@ -47,8 +47,8 @@ def card_revoke(case_id: int, card_id: int):
     case = actionable_case(case_id)
     form = EmptyForm()
     if form.validate_on_submit():
-        the_wallet = _or_404(db.session.scalar(sa.select(Wallet)
-                                               .where(Wallet.beneficiary_id == case.beneficiary_id)))
+        the_wallet = found_or_404(db.session.scalar(sa.select(Wallet)
+                                                    .where(Wallet.beneficiary_id == case.beneficiary_id)))
         try:
             wallet.revoke_card(db.session, current_user, wallet.get_card(db.session, the_wallet, card_id))
             flash("Carte désactivée : elle n'ouvre plus le carnet. Imprimez-en une nouvelle si besoin.", "success")

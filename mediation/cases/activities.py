@@ -192,6 +192,126 @@ def _enum_or_error(enum_cls, value, errors: Errors, name: str, message: str):
         return None
 
 
+# --- the rules, one function per field -----------------------------------------------------------
+# The form, the API (through ActivityInput) and the import (mediation.cases.exchange) call these same
+# functions: the same input is refused under the same field name with the same French message. Each
+# one adds at most one error per field to ``errors`` (the first one wins) and returns the clean value.
+# What stays with the import is reading a cell (a date, a number, a label of the national export).
+
+UNKNOWN_THEMATIQUE = "Thématique inconnue"
+UNKNOWN_MATERIEL = "Matériel inconnu"
+UNKNOWN_REDIRECTION = "Structure de redirection inconnue"
+UNKNOWN_TRANCHE = "Tranche d’âge inconnue"
+UNKNOWN_STATUT = "Statut inconnu"
+DEMARCHES_ONLY_WITH_AIDE = ("Les thématiques de démarches administratives ne sont possibles qu’avec "
+                            "la thématique « Aide aux démarches administratives »")
+
+
+def check_date(day: date | None, errors: Errors, today: date) -> date | None:
+    if day is None:
+        errors.add("date", "Veuillez renseigner une date")
+    elif day > today:
+        errors.add("date", "La date ne peut pas être dans le futur")
+    elif day.year < 2000:
+        errors.add("date", "Veuillez renseigner une date valide")
+    return day
+
+
+def check_duration(minutes: int | None, errors: Errors) -> int | None:
+    if not minutes:
+        errors.add("duration_min", "Veuillez renseigner une durée")
+    elif not 0 < minutes <= 24 * 60:
+        errors.add("duration_min", "La durée doit être comprise entre 1 minute et 24 heures")
+    return minutes
+
+
+def check_place_type(value: str | None, errors: Errors) -> PlaceType | None:
+    place_type = _enum_or_error(PlaceType, value, errors, "place_type", "Lieu inconnu")
+    if place_type is None:
+        errors.add("place_type", "Veuillez renseigner un lieu d’accompagnement")
+    return place_type
+
+
+def check_place_structure(reference, found_id: int | None, errors: Errors, *,
+                          fallback_id: int | None = None) -> int | None:
+    """The lieu d'activité: ``reference`` as given (an id, a name), ``found_id`` what it resolved to.
+
+    ``fallback_id``: instead of refusing a missing or unknown place, keep this structure. The import
+    passes the importing structure, as the Coop's export names places our directory may not hold (it
+    warns the user); the form and the API pass nothing and refuse.
+    """
+    if found_id is not None:
+        return found_id
+    if fallback_id is not None:
+        return fallback_id
+    if not reference:
+        errors.add("place_structure_id", "Veuillez renseigner le lieu d’activité")
+    else:
+        errors.add("place_structure_id", "Lieu d’activité inconnu")
+    return None
+
+
+def check_place_commune(reference, found_id: int | None, errors: Errors) -> int | None:
+    """The commune of a place "autre" or "à domicile": ``reference`` as given (an id, an INSEE
+    code), ``found_id`` the commune it resolved to."""
+    if not reference:
+        errors.add("place_commune_id", "Veuillez renseigner la commune")
+    elif found_id is None:
+        errors.add("place_commune_id", "Commune inconnue")
+    return found_id if reference else None
+
+
+def check_thematiques(codes: list[str], errors: Errors) -> tuple[list[str], bool]:
+    """At least one thématique; démarche thématiques only with « Aide aux démarches
+    administratives ». Returns the codes kept and whether démarches are possible."""
+    codes = list(dict.fromkeys(codes or []))
+    if any(c not in THEMATIQUE_CODES and c not in DEMARCHE_CODES for c in codes):
+        errors.add("thematiques", UNKNOWN_THEMATIQUE)
+    if not [c for c in codes if c in THEMATIQUE_CODES]:
+        errors.add("thematiques", "Veuillez renseigner au moins une thématique")
+    has_demarches = AIDE_DEMARCHES in codes
+    if not has_demarches and any(c in DEMARCHE_CODES for c in codes):
+        errors.add("demarches", DEMARCHES_ONLY_WITH_AIDE)
+    kept = [c for c in codes if c in THEMATIQUE_CODES or (has_demarches and c in DEMARCHE_CODES)]
+    return kept, has_demarches
+
+
+def check_demarche_name(name: str | None, has_demarches: bool, errors: Errors) -> str | None:
+    name = services.clean_text(name)
+    if name and not has_demarches:
+        errors.add("demarche_name", "Le nom de la démarche n’est possible qu’avec la thématique "
+                                    "« Aide aux démarches administratives »")
+    if name and len(name) > 200:
+        errors.add("demarche_name", "200 caractères au maximum")
+    return name if has_demarches else None
+
+
+def check_materiel(materiel: list[str], errors: Errors) -> list[str]:
+    materiel = list(dict.fromkeys(materiel or []))
+    if any(m not in {x.value for x in Materiel} for m in materiel):
+        errors.add("materiel", UNKNOWN_MATERIEL)
+    if Materiel.AUCUN.value in materiel and len(materiel) > 1:
+        errors.add("materiel", "« Pas de matériel » ne peut pas être combiné avec un autre matériel")
+    return materiel
+
+
+def check_redirection(oriented: bool | None, value: str | None, errors: Errors) -> StructureRedirection | None:
+    """The structure a beneficiary was redirected to: required when they were."""
+    if not oriented:
+        return None
+    redirection = _enum_or_error(StructureRedirection, value, errors, "redirection", UNKNOWN_REDIRECTION)
+    if redirection is None:
+        errors.add("redirection", "Veuillez renseigner la structure de redirection")
+    return redirection
+
+
+def check_workshop_title(title: str | None, errors: Errors) -> str | None:
+    title = services.clean_text(title)
+    if title and len(title) > 200:
+        errors.add("workshop_title", "200 caractères au maximum")
+    return title
+
+
 def _validate(session: Session, user, data: ActivityInput, errors: Errors, today: date) -> dict:
     """Common rules of both kinds of activity; returns the column values."""
     allowed = mediator_structure_ids(session, user, data.date if data.date else None)
@@ -201,59 +321,28 @@ def _validate(session: Session, user, data: ActivityInput, errors: Errors, today
         errors.add("structure_id", "Veuillez choisir la structure pour laquelle vous intervenez")
     elif data.structure_id not in allowed:
         errors.add("structure_id", "Vous n'intervenez pas pour cette structure à cette date")
-    if data.date is None:
-        errors.add("date", "Veuillez renseigner une date")
-    elif data.date > today:
-        errors.add("date", "La date ne peut pas être dans le futur")
-    elif data.date.year < 2000:
-        errors.add("date", "Veuillez renseigner une date valide")
-    if not data.duration_min:
-        errors.add("duration_min", "Veuillez renseigner une durée")
-    elif not 0 < data.duration_min <= 24 * 60:
-        errors.add("duration_min", "La durée doit être comprise entre 1 minute et 24 heures")
+    check_date(data.date, errors, today)
+    check_duration(data.duration_min, errors)
 
-    place_type = _enum_or_error(PlaceType, data.place_type, errors, "place_type", "Lieu inconnu")
+    place_type = check_place_type(data.place_type, errors)
     place_structure_id = place_commune_id = None
-    if place_type is None and "place_type" not in errors.by_field:
-        errors.add("place_type", "Veuillez renseigner un lieu d’accompagnement")
-    elif place_type == PlaceType.LIEU_ACTIVITE:
-        place_structure_id = data.place_structure_id or None
-        if not place_structure_id:
-            errors.add("place_structure_id", "Veuillez renseigner le lieu d’activité")
-        elif session.get(Structure, place_structure_id) is None:
-            errors.add("place_structure_id", "Lieu d’activité inconnu")
+    if place_type == PlaceType.LIEU_ACTIVITE:
+        reference = data.place_structure_id or None
+        found = reference if reference and session.get(Structure, reference) is not None else None
+        place_structure_id = check_place_structure(reference, found, errors)
+        place_structure_id = place_structure_id or reference
     elif place_type in (PlaceType.AUTRE, PlaceType.DOMICILE):
-        place_commune_id = data.place_commune_id or None
-        if not place_commune_id:
-            errors.add("place_commune_id", "Veuillez renseigner la commune")
-        elif session.get(Commune, place_commune_id) is None:
-            errors.add("place_commune_id", "Commune inconnue")
+        reference = data.place_commune_id or None
+        found = reference if reference and session.get(Commune, reference) is not None else None
+        place_commune_id = check_place_commune(reference, found, errors)
+        place_commune_id = place_commune_id or reference
     elif place_type == PlaceType.A_DISTANCE and data.structure_id in allowed:
         # As the national tool does: the commune of the structure the mediator acts for.
         place_commune_id = session.get(Structure, data.structure_id).commune_id
 
-    codes = list(dict.fromkeys(data.thematiques or []))
-    unknown = [c for c in codes if c not in THEMATIQUE_CODES and c not in DEMARCHE_CODES]
-    if unknown:
-        errors.add("thematiques", "Thématique inconnue")
-    if not [c for c in codes if c in THEMATIQUE_CODES]:
-        errors.add("thematiques", "Veuillez renseigner au moins une thématique")
-    has_demarches = AIDE_DEMARCHES in codes
-    if not has_demarches and any(c in DEMARCHE_CODES for c in codes):
-        errors.add("demarches", "Les thématiques de démarches administratives ne sont possibles qu’avec "
-                                "la thématique « Aide aux démarches administratives »")
-    demarche_name = services.clean_text(data.demarche_name)
-    if demarche_name and not has_demarches:
-        errors.add("demarche_name", "Le nom de la démarche n’est possible qu’avec la thématique "
-                                    "« Aide aux démarches administratives »")
-    if demarche_name and len(demarche_name) > 200:
-        errors.add("demarche_name", "200 caractères au maximum")
-
-    materiel = list(dict.fromkeys(data.materiel or []))
-    if any(m not in {x.value for x in Materiel} for m in materiel):
-        errors.add("materiel", "Matériel inconnu")
-    if Materiel.AUCUN.value in materiel and len(materiel) > 1:
-        errors.add("materiel", "« Pas de matériel » ne peut pas être combiné avec un autre matériel")
+    codes, has_demarches = check_thematiques(data.thematiques, errors)
+    demarche_name = check_demarche_name(data.demarche_name, has_demarches, errors)
+    materiel = check_materiel(data.materiel, errors)
 
     equipment_kind = _enum_or_error(EquipmentKind, data.equipment_kind, errors, "equipment_kind",
                                     "Type d’équipement inconnu")
@@ -273,12 +362,12 @@ def _validate(session: Session, user, data: ActivityInput, errors: Errors, today
         "place_type": place_type,
         "place_structure_id": place_structure_id,
         "place_commune_id": place_commune_id,
-        "demarche_name": demarche_name if has_demarches else None,
+        "demarche_name": demarche_name,
         "materiel": materiel,
         "equipment_kind": equipment_kind,
         "equipment_count": equipment_count,
         "notes": services.clean_text(data.notes),
-        "_codes": [c for c in codes if c in THEMATIQUE_CODES or (has_demarches and c in DEMARCHE_CODES)],
+        "_codes": codes,
     }
 
 
@@ -286,12 +375,7 @@ def _validate_individual(session: Session, user, data: ActivityInput, errors: Er
                          visible_beneficiary) -> dict:
     values["autonomie"] = _enum_or_error(Autonomie, data.autonomie, errors, "autonomie", "Niveau inconnu")
     values["oriented"] = data.oriented
-    values["redirection"] = None
-    if data.oriented:
-        values["redirection"] = _enum_or_error(StructureRedirection, data.redirection, errors, "redirection",
-                                               "Structure de redirection inconnue")
-        if values["redirection"] is None and "redirection" not in errors.by_field:
-            errors.add("redirection", "Veuillez renseigner la structure de redirection")
+    values["redirection"] = check_redirection(data.oriented, data.redirection, errors)
     values["workshop_title"] = values["workshop_level"] = None
     new = data.new_beneficiary
     if data.beneficiary_id:
@@ -307,9 +391,9 @@ def _validate_individual(session: Session, user, data: ActivityInput, errors: Er
             "residence_commune_id": anon.residence_commune_id or None,
             "genre": _enum_or_error(Genre, anon.genre, errors, "anon_genre", "Genre inconnu"),
             "tranche_age": _enum_or_error(TrancheAge, anon.tranche_age, errors, "anon_tranche_age",
-                                          "Tranche d’âge inconnue"),
+                                          UNKNOWN_TRANCHE),
             "statut_social": _enum_or_error(StatutSocial, anon.statut_social, errors, "anon_statut_social",
-                                            "Statut inconnu"),
+                                            UNKNOWN_STATUT),
             "already_accompanied": bool(anon.already_accompanied),
         }
         commune_id = values["_anonymous"]["residence_commune_id"]
@@ -339,10 +423,7 @@ def _breakdown_error(counts: dict[str, int], allowed, total: int, label: str, na
 def _validate_workshop(session: Session, user, data: ActivityInput, errors: Errors, values: dict,
                        visible_beneficiary) -> dict:
     values["autonomie"] = values["oriented"] = values["redirection"] = None
-    title = services.clean_text(data.workshop_title)
-    if title and len(title) > 200:
-        errors.add("workshop_title", "200 caractères au maximum")
-    values["workshop_title"] = title
+    values["workshop_title"] = check_workshop_title(data.workshop_title, errors)
     values["workshop_level"] = _enum_or_error(NiveauAtelier, data.workshop_level, errors, "workshop_level",
                                               "Niveau inconnu")
     participants = []

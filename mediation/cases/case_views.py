@@ -22,15 +22,13 @@ from mediation.errors import DomainError
 from mediation.extensions import db
 from mediation.forms import BaseForm, show_domain_error
 from mediation.pagination import page_arg, paginate
-from mediation.policy import access
+from mediation.policy import access, found_or_404
 from mediation.types import LOCAL_TIMEZONE as PARIS
 from mediation.types import local_today
 
 
 def load_case(case_id: int, *options) -> Case:
-    case = policy.get_case(db.session, current_user, case_id, *options)
-    if case is None:
-        abort(404)
+    case = found_or_404(policy.get_case(db.session, current_user, case_id, *options))
     return case
 
 
@@ -42,9 +40,7 @@ def managed_case(case_id: int) -> Case:
 
 
 def editable_beneficiary(beneficiary_id: int) -> Beneficiary:
-    beneficiary = policy.get_beneficiary(db.session, current_user, beneficiary_id)
-    if beneficiary is None:
-        abort(404)
+    beneficiary = found_or_404(policy.get_beneficiary(db.session, current_user, beneficiary_id))
     if not policy.can_edit_beneficiary(current_user, beneficiary):
         abort(403)
     return beneficiary

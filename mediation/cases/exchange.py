@@ -36,13 +36,10 @@ from mediation.cases import activities as activity_rules
 from mediation.cases import services, signals
 from mediation.cases.duplicates import normalise_name
 from mediation.cases.enums import (
-    DEMARCHE_CODES,
-    THEMATIQUE_CODES,
     ActivityType,
     Autonomie,
     CaseState,
     Genre,
-    Materiel,
     NiveauAtelier,
     PlaceType,
     RecordSource,
@@ -404,104 +401,89 @@ class _Context:
         return next(iter(found)) if found and len(found) == 1 else None
 
 
+# Column of the import where each field's error is reported (field names of the activity rules).
+ACTIVITY_FIELD_COLUMNS = {
+    "date": A.DATE, "type": A.TYPE, "duration_min": A.DUREE, "place_type": A.CANAL,
+    "place_structure_id": A.LIEU_NOM, "place_commune_id": A.LIEU_INSEE, "thematiques": A.THEMATIQUES,
+    "demarches": A.THEMATIQUES, "demarche_name": A.DEMARCHE, "materiel": A.MATERIEL, "autonomie": A.NIVEAU,
+    "workshop_level": A.NIVEAU, "oriented": A.REORIENTE, "redirection": A.REDIRECTION,
+    "workshop_title": A.ATELIER, "participants": A.PARTICIPANTS, "anon_genre": A.BEN_GENRE,
+    "anon_tranche_age": A.BEN_TRANCHE, "anon_statut_social": A.BEN_STATUT, "external_id": A.ID_CRA,
+}
+
+
 def _parse_activity_row(ctx: _Context, analysis: ImportAnalysis, table: Table, line: int, cells: list,
                         today: date) -> _ActivityRow | None:
-    before = len(analysis.errors)
+    """One row: its cells are read here (the file's formats), then checked by the same rule
+    functions as the form and the API (:mod:`mediation.cases.activities`), field by field."""
+    errors = services.Errors()  # field → first message, as for the form
 
     def cell(column):
         return table.get(cells, column)
 
-    def parse(column, parser, *args):
+    def parse(name, column, parser, *args):
         try:
             return parser(cell(column), *args)
         except CellError as error:
-            analysis.error(line, column.label, str(error))
+            errors.add(name, str(error))
             return None
 
-    day = parse(A.DATE, parse_date)
-    if day is None and len(analysis.errors) == before:
-        analysis.error(line, A.DATE.label, "Veuillez renseigner une date")
-    elif day is not None and day > today:
-        analysis.error(line, A.DATE.label, "La date ne peut pas être dans le futur")
-    elif day is not None and day.year < 2000:
-        analysis.error(line, A.DATE.label, "date invalide (attendu JJ/MM/AAAA)")
-    kind = parse(A.TYPE, parse_choice, TYPES,
+    day = activity_rules.check_date(parse("date", A.DATE, parse_date), errors, today)
+    kind = parse("type", A.TYPE, parse_choice, TYPES,
                  "type inconnu (attendu « Accompagnement individuel » ou « Atelier collectif »)")
-    if kind is None and not any(e.line == line and e.column == A.TYPE.label for e in analysis.errors):
-        analysis.error(line, A.TYPE.label, "Veuillez renseigner le type d’activité")
-    duration = parse(A.DUREE, parse_int, "durée invalide (attendu un nombre de minutes)")
-    if duration is None and not any(e.line == line and e.column == A.DUREE.label for e in analysis.errors):
-        analysis.error(line, A.DUREE.label, "Veuillez renseigner une durée")
-    elif duration is not None and not 0 < duration <= 24 * 60:
-        analysis.error(line, A.DUREE.label, "La durée doit être comprise entre 1 minute et 24 heures")
+    if kind is None:
+        errors.add("type", "Veuillez renseigner le type d’activité")
+    duration = activity_rules.check_duration(
+        parse("duration_min", A.DUREE, parse_int, "durée invalide (attendu un nombre de minutes)"), errors)
 
-    place_type = parse(A.CANAL, parse_choice, PLACES, "canal inconnu (attendu Lieu d’activité, Autre lieu, "
-                                                      "À domicile ou À distance)")
+    place_type = activity_rules.check_place_type(
+        parse("place_type", A.CANAL, parse_choice, PLACES, "canal inconnu (attendu Lieu d’activité, Autre lieu, "
+                                                            "À domicile ou À distance)"), errors)
     place_structure_id = place_commune_id = None
-    if place_type is None and not any(e.line == line and e.column == A.CANAL.label for e in analysis.errors):
-        analysis.error(line, A.CANAL.label, "Veuillez renseigner un lieu d’accompagnement")
-    elif place_type == PlaceType.LIEU_ACTIVITE.value:
+    if place_type == PlaceType.LIEU_ACTIVITE:
+        name = text_of(cell(A.LIEU_NOM))
         place_insee = _row_insee(table, cells, PLACE_COMMUNE)
-        place_structure_id = ctx.place(text_of(cell(A.LIEU_NOM)), place_insee)
+        found = ctx.place(name, place_insee)
         outside = ctx.communes.get(place_insee or "")
-        if place_structure_id is None and outside is not None and outside.territory_id != ctx.territory_id:
-            # A place of another network: kept in its own commune, as an « autre lieu ».
-            place_type, place_commune_id = PlaceType.AUTRE.value, outside.id
+        if found is None and outside is not None and outside.territory_id != ctx.territory_id:
+            # A place of another network: kept in its own commune, as an « autre lieu » (never moved).
+            place_type, place_commune_id = PlaceType.AUTRE, outside.id
             analysis.warn(line, A.LIEU_NOM.label, f"lieu d’activité hors du territoire du réseau : "
                                                   f"importé comme « Autre lieu » à {outside.name}")
-        elif place_structure_id is None:
-            place_structure_id = ctx.structure.id
-            analysis.warn(line, A.LIEU_NOM.label, "lieu d’activité introuvable dans l’annuaire : la structure "
-                                                  "d’import est retenue")
-    elif place_type in (PlaceType.AUTRE.value, PlaceType.DOMICILE.value):
+        else:
+            place_structure_id = activity_rules.check_place_structure(name, found, errors,
+                                                                      fallback_id=ctx.structure.id)
+            if found is None:
+                analysis.warn(line, A.LIEU_NOM.label, "lieu d’activité introuvable dans l’annuaire : la structure "
+                                                      "d’import est retenue")
+    elif place_type in (PlaceType.AUTRE, PlaceType.DOMICILE):
         insee = _row_insee(table, cells, PLACE_COMMUNE)
         commune = ctx.communes.get(insee) if insee else None
-        if insee is None:
-            analysis.error(line, A.LIEU_INSEE.label, "Veuillez renseigner la commune")
-        elif commune is None:
-            analysis.error(line, A.LIEU_INSEE.label, "Code commune non trouvé")
-        else:
-            place_commune_id = commune.id
-    elif place_type == PlaceType.A_DISTANCE.value:
+        place_commune_id = activity_rules.check_place_commune(insee, commune.id if commune else None, errors)
+    elif place_type == PlaceType.A_DISTANCE:
         place_commune_id = ctx.structure.commune_id
 
-    codes = parse(A.THEMATIQUES, parse_list, THEMATIQUES, "thématique inconnue") or []
-    if not [c for c in codes if c in THEMATIQUE_CODES] and not any(
-            e.line == line and e.column == A.THEMATIQUES.label for e in analysis.errors):
-        analysis.error(line, A.THEMATIQUES.label, "Veuillez renseigner au moins une thématique")
-    has_demarches = activity_rules.AIDE_DEMARCHES in codes
-    if not has_demarches and any(c in DEMARCHE_CODES for c in codes):
-        analysis.error(line, A.THEMATIQUES.label, "Les thématiques de démarches administratives ne sont possibles "
-                                                  "qu’avec la thématique « Aide aux démarches administratives »")
-    demarche = text_of(cell(A.DEMARCHE))
-    if demarche and not has_demarches:
-        analysis.error(line, A.DEMARCHE.label, "Le nom de la démarche n’est possible qu’avec la thématique "
-                                               "« Aide aux démarches administratives »")
-    elif demarche and len(demarche) > 200:
-        analysis.error(line, A.DEMARCHE.label, "200 caractères au maximum")
-    materiel = parse(A.MATERIEL, parse_list, MATERIELS, "matériel inconnu") or []
-    if Materiel.AUCUN.value in materiel and len(materiel) > 1:
-        analysis.error(line, A.MATERIEL.label, "« Pas de matériel » ne peut pas être combiné avec un autre matériel")
+    codes = parse("thematiques", A.THEMATIQUES, parse_list, THEMATIQUES, activity_rules.UNKNOWN_THEMATIQUE) or []
+    codes, has_demarches = activity_rules.check_thematiques(codes, errors)
+    demarche = activity_rules.check_demarche_name(text_of(cell(A.DEMARCHE)), has_demarches, errors)
+    materiel = activity_rules.check_materiel(
+        parse("materiel", A.MATERIEL, parse_list, MATERIELS, activity_rules.UNKNOWN_MATERIEL) or [], errors)
 
     individual = kind == ActivityType.INDIVIDUEL.value
     autonomie = level = oriented = redirection = title = None
     if individual:
-        autonomie = parse(A.NIVEAU, parse_stars, Autonomie)
+        autonomie = parse("autonomie", A.NIVEAU, parse_stars, Autonomie)
         oriented_text = text_of(cell(A.REORIENTE))
         if oriented_text is not None:
             oriented = YES_NO.get(value_key(oriented_text))
             if oriented is None:
-                analysis.error(line, A.REORIENTE.label, "valeur invalide (attendu Oui ou Non)")
-        if oriented:
-            redirection = parse(A.REDIRECTION, parse_choice, REDIRECTIONS, "structure de redirection inconnue")
-            if redirection is None and not any(
-                    e.line == line and e.column == A.REDIRECTION.label for e in analysis.errors):
-                analysis.error(line, A.REDIRECTION.label, "Veuillez renseigner la structure de redirection")
+                errors.add("oriented", "valeur invalide (attendu Oui ou Non)")
+        redirection = activity_rules.check_redirection(
+            oriented, oriented and parse("redirection", A.REDIRECTION, parse_choice, REDIRECTIONS,
+                                         activity_rules.UNKNOWN_REDIRECTION), errors)
     elif kind == ActivityType.COLLECTIF.value:
-        level = parse(A.NIVEAU, parse_stars, NiveauAtelier)
-        title = text_of(cell(A.ATELIER))
-        if title and len(title) > 200:
-            analysis.error(line, A.ATELIER.label, "200 caractères au maximum")
+        level = parse("workshop_level", A.NIVEAU, parse_stars, NiveauAtelier)
+        title = activity_rules.check_workshop_title(text_of(cell(A.ATELIER)), errors)
 
     participants = text_of(cell(A.PARTICIPANTS))
     participant_index = None
@@ -512,11 +494,11 @@ def _parse_activity_row(ctx: _Context, analysis: ImportAnalysis, table: Table, l
         elif participants == "1":
             participant_index = (1, 1)
         else:
-            analysis.error(line, A.PARTICIPANTS.label, "nombre de participants invalide (attendu 1 ou i/N)")
+            errors.add("participants", "nombre de participants invalide (attendu 1 ou i/N)")
 
-    genre = parse(A.BEN_GENRE, parse_genre)
-    tranche = parse(A.BEN_TRANCHE, parse_choice, TRANCHES, "tranche d’âge inconnue")
-    statut = parse(A.BEN_STATUT, parse_choice, STATUTS, "statut inconnu")
+    genre = parse("anon_genre", A.BEN_GENRE, parse_genre)
+    tranche = parse("anon_tranche_age", A.BEN_TRANCHE, parse_choice, TRANCHES, activity_rules.UNKNOWN_TRANCHE)
+    statut = parse("anon_statut_social", A.BEN_STATUT, parse_choice, STATUTS, activity_rules.UNKNOWN_STATUT)
     residence = ctx.communes.get(_row_insee(table, cells, RESIDENCE_COMMUNE) or "")
     beneficiary_id = None
     name = text_of(cell(A.BENEFICIAIRE))
@@ -531,11 +513,13 @@ def _parse_activity_row(ctx: _Context, analysis: ImportAnalysis, table: Table, l
 
     external_id = text_of(cell(A.ID_CRA))
     if external_id is None:
-        analysis.error(line, A.ID_CRA.label, "identifiant du CRA obligatoire")
+        errors.add("external_id", "identifiant du CRA obligatoire")
     elif len(external_id) > 100:
-        analysis.error(line, A.ID_CRA.label, "identifiant trop long (100 caractères au maximum)")
+        errors.add("external_id", "identifiant trop long (100 caractères au maximum)")
     notes = text_of(cell(A.NOTES))
-    if len(analysis.errors) > before:
+    for name, message in errors.by_field.items():
+        analysis.error(line, ACTIVITY_FIELD_COLUMNS[name].label, message)
+    if errors:
         return None
     mediator_id = ctx.mediator(text_of(cell(A.MEDIATOR_FIRST_NAME)), text_of(cell(A.MEDIATOR_LAST_NAME))) or ctx.user.id
     return _ActivityRow(
@@ -544,7 +528,7 @@ def _parse_activity_row(ctx: _Context, analysis: ImportAnalysis, table: Table, l
         activity={
             "type": ActivityType(kind), "mediator_id": mediator_id, "structure_id": ctx.structure.id, "date": day,
             "duration_min": duration, "place_type": PlaceType(place_type), "place_structure_id": place_structure_id,
-            "place_commune_id": place_commune_id, "demarche_name": demarche if has_demarches else None,
+            "place_commune_id": place_commune_id, "demarche_name": demarche,
             "materiel": materiel, "autonomie": autonomie and Autonomie(autonomie), "oriented": oriented if individual
             else None, "redirection": redirection and StructureRedirection(redirection), "notes": notes,
             "workshop_title": title, "workshop_level": level and NiveauAtelier(level),

@@ -1,4 +1,5 @@
-"""Pages of imports, exports, duplicates (merge and undo) and retention; the ``retention`` command.
+"""Pages of imports, exports, duplicates (merge and undo) and retention (the ``retention`` command is in
+mediation.cases.cli).
 
 Thin handlers: load through the user's scope (cases/policy.py), check the role, act through a
 service (exchange, exports, duplicates, retention), render. An out-of-scope id is a 404.
@@ -9,11 +10,9 @@ from __future__ import annotations
 
 import json
 
-import click
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -49,7 +48,7 @@ from mediation.pagination import Page, page_arg
 from mediation.policy import access
 from mediation.types import local_today, utcnow
 
-bp = Blueprint("cases_exchange", __name__, url_prefix="/echanges", cli_group=None)
+bp = Blueprint("cases_exchange", __name__, url_prefix="/echanges")
 
 STAFF = (Role.ADMIN, Role.COORDINATOR, Role.MEDIATOR)
 PAIRS_PER_PAGE = 25
@@ -282,24 +281,4 @@ def retention_page():
         return redirect(url_for("jobs.job_detail", job_id=job.id))
     report = retention.run_retention(db.session, months=months, apply=False)
     return render_template("cases_exchange/retention.html", report=report, form=form)
-
-
-@bp.cli.command("retention")
-@click.option("--apply/--dry-run", default=False,
-              help="--dry-run (par défaut) compte seulement ; --apply anonymise.")
-@click.option("--months", type=int, default=None,
-              help="Délai d'inactivité en mois (par défaut MEDIATION_RETENTION_MONTHS, sinon 24).")
-def retention_command(apply: bool, months: int | None) -> None:
-    """Anonymise les bénéficiaires sans activité depuis le délai de conservation (dossiers clos)."""
-    months = months or retention.retention_months(current_app)
-    report = retention.run_retention(db.session, months=months, apply=apply)
-    cutoff = report.cutoff.date().strftime("%d/%m/%Y")
-    if apply:
-        db.session.commit()
-        click.echo(f"Délai : {months} mois (sans activité depuis le {cutoff}). {report.anonymised} bénéficiaire(s) "
-                   f"anonymisé(s), {report.case_notes_erased} note(s) de dossier et {report.activity_notes_erased} "
-                   "note(s) d'accompagnement effacée(s).")
-    else:
-        click.echo(f"Délai : {months} mois (sans activité depuis le {cutoff}). {report.due} bénéficiaire(s) "
-                   "seraient anonymisé(s). Rien n'a été modifié (--apply pour anonymiser).")
 

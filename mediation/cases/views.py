@@ -33,7 +33,7 @@ from mediation.errors import DomainError
 from mediation.extensions import db
 from mediation.forms import BaseForm, show_domain_error
 from mediation.pagination import page_arg, paginate
-from mediation.policy import access
+from mediation.policy import access, found_or_404
 from mediation.types import local_today
 
 bp = Blueprint("cases", __name__)
@@ -50,9 +50,7 @@ def inject_helpers():
 
 
 def load_activity(activity_id: int) -> Activity:
-    activity = policy.get_activity(db.session, current_user, activity_id)
-    if activity is None:
-        abort(404)
+    activity = found_or_404(policy.get_activity(db.session, current_user, activity_id))
     return activity
 
 

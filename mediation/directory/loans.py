@@ -18,7 +18,7 @@ from mediation.audit.services import record
 from mediation.auth.models import Role, User
 from mediation.directory.models import Commune, Loan, StaffMembership, Structure
 from mediation.directory.notifications import NotificationKind, notify
-from mediation.directory.scopes import active_membership_clause
+from mediation.directory.scopes import active_membership_clause, territory_communes, territory_structures
 from mediation.errors import DomainError, ValidationFailed
 from mediation.text import de
 from mediation.types import local_today, utcnow
@@ -38,12 +38,10 @@ class LoanInput:
 def lendable_mediators(session: Session, actor) -> list[User]:
     """Active mediators working today in the actor's territory (all for admins)."""
     working = (sa.select(StaffMembership.user_id)
-               .join(Structure, Structure.id == StaffMembership.structure_id)
-               .join(Commune, Commune.id == Structure.commune_id)
                .where(StaffMembership.started_on <= local_today(),
                       sa.or_(StaffMembership.ended_on.is_(None), StaffMembership.ended_on >= local_today())))
     if actor.role == Role.COORDINATOR:
-        working = working.where(Commune.territory_id == actor.territory_id)
+        working = working.where(StaffMembership.structure_id.in_(territory_structures(actor.territory_id)))
     elif actor.role != Role.ADMIN:
         return []
     query = (sa.select(User).where(User.role == Role.MEDIATOR, User.is_active_account.is_(True),
@@ -58,8 +56,8 @@ def place_choices(session: Session, actor) -> list[tuple[str, str]]:
                   .where(Structure.archived_at.is_(None)).options(joinedload(Structure.commune))
                   .order_by(Structure.name))
     if actor.role == Role.COORDINATOR:
-        communes = communes.where(Commune.territory_id == actor.territory_id)
-        structures = structures.where(Commune.territory_id == actor.territory_id)
+        communes = communes.where(Commune.id.in_(territory_communes(actor.territory_id)))
+        structures = structures.where(Structure.id.in_(territory_structures(actor.territory_id)))
     return ([(f"commune:{c.id}", f"Commune {de(c.name)}") for c in session.scalars(communes)]
             + [(f"structure:{s.id}", f"{s.name} ({s.commune.name})") for s in session.scalars(structures)])
 

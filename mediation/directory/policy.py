@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, contains_eager
 
 from mediation.auth.models import Role, User
 from mediation.directory.models import Commune, StaffMembership, Structure, Territory
-from mediation.directory.scopes import restrict_to_structures
+from mediation.directory.scopes import restrict_to_structures, territory_structures
 from mediation.types import local_today
 
 DIRECTORY_READERS = (Role.ADMIN, Role.COORDINATOR, Role.MEDIATOR)
@@ -152,14 +152,6 @@ def get_commune_for_edit(session: Session, user: User, commune_id: int) -> Commu
 
 # --- staff -----------------------------------------------------------------------------------
 
-def territory_structure_ids(territory_id: int) -> sa.Select:
-    return (
-        sa.select(Structure.id)
-        .join(Commune, Structure.commune_id == Commune.id)
-        .where(Commune.territory_id == territory_id)
-    )
-
-
 def visible_users(user: User) -> sa.Select:
     """Accounts ``user`` may see and manage: all for admins; for a coordinator, the mediators who
     work or worked in a structure of their territory and the coordinators of that territory."""
@@ -168,7 +160,7 @@ def visible_users(user: User) -> sa.Select:
         return query
     if user.role == Role.COORDINATOR:
         members = sa.select(StaffMembership.user_id).where(
-            StaffMembership.structure_id.in_(territory_structure_ids(user.territory_id))
+            StaffMembership.structure_id.in_(territory_structures(user.territory_id))
         )
         return query.where(
             sa.or_(

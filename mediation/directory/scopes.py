@@ -24,6 +24,18 @@ def active_membership_clause(user_id, day: date | None = None):
     )
 
 
+def territory_structures(territory_id) -> sa.Select:
+    """Ids of the structures of a territory (structure → commune → territory), as a subquery: the
+    one way to write that join."""
+    return sa.select(Structure.id).join(Commune, Structure.commune_id == Commune.id).where(
+        Commune.territory_id == territory_id)
+
+
+def territory_communes(territory_id) -> sa.Select:
+    """Ids of the communes of a territory, as a subquery."""
+    return sa.select(Commune.id).where(Commune.territory_id == territory_id)
+
+
 def structure_scope(user: User) -> sa.Select | None:
     """Ids of the structures whose records ``user`` may see, as a subquery; None means all.
 
@@ -33,11 +45,7 @@ def structure_scope(user: User) -> sa.Select | None:
     if user.role == Role.ADMIN:
         return None
     if user.role == Role.COORDINATOR:
-        return (
-            sa.select(Structure.id)
-            .join(Commune, Structure.commune_id == Commune.id)
-            .where(Commune.territory_id == user.territory_id)
-        )
+        return territory_structures(user.territory_id)
     if user.role == Role.MEDIATOR:
         return sa.select(StaffMembership.structure_id).where(active_membership_clause(user.id))
     return sa.select(Structure.id).where(sa.false())

@@ -21,7 +21,7 @@ from mediation.errors import DomainError
 from mediation.extensions import db
 from mediation.forms import show_domain_error
 from mediation.pagination import page_arg, paginate
-from mediation.policy import access
+from mediation.policy import access, found_or_404
 from mediation.text import de
 from mediation.types import local_today
 
@@ -35,12 +35,6 @@ ADMINS = policy.DIRECTORY_ADMINS
 
 class _UnknownChoice(Exception):
     """A select could not be resolved: its field already carries the French error."""
-
-
-def _found(obj):
-    if obj is None:
-        abort(404)
-    return obj
 
 
 def _allow(condition: bool) -> None:
@@ -122,7 +116,7 @@ def structure_export():
 @bp.route("/structures/<int:structure_id>")
 @access(*STAFF)
 def structure_detail(structure_id: int):
-    structure = _found(policy.get_visible_structure(db.session, current_user, structure_id))
+    structure = found_or_404(policy.get_visible_structure(db.session, current_user, structure_id))
     show_staff = policy.can_view_structure_staff(current_user, structure)
     memberships = []
     if show_staff:
@@ -184,7 +178,7 @@ def structure_create():
 @access(*ADMINS)
 def structure_edit(structure_id: int):
     status = 200
-    structure = _found(policy.get_structure_for_edit(db.session, current_user, structure_id))
+    structure = found_or_404(policy.get_structure_for_edit(db.session, current_user, structure_id))
     form = forms.StructureForm(obj=structure if request.method == "GET" else None)
     _structure_form(form)
     if request.method == "GET":
@@ -212,7 +206,7 @@ def structure_edit(structure_id: int):
 @bp.route("/structures/<int:structure_id>/archiver", methods=["POST"])
 @access(*ADMINS)
 def structure_archive(structure_id: int):
-    structure = _found(policy.get_structure_for_edit(db.session, current_user, structure_id))
+    structure = found_or_404(policy.get_structure_for_edit(db.session, current_user, structure_id))
     if forms.ConfirmForm().validate_on_submit():
         try:
             services.archive_structure(db.session, current_user, structure)
@@ -227,7 +221,7 @@ def structure_archive(structure_id: int):
 @bp.route("/structures/<int:structure_id>/restaurer", methods=["POST"])
 @access(*ADMINS)
 def structure_restore(structure_id: int):
-    structure = _found(policy.get_structure_for_edit(db.session, current_user, structure_id))
+    structure = found_or_404(policy.get_structure_for_edit(db.session, current_user, structure_id))
     if forms.ConfirmForm().validate_on_submit():
         try:
             services.restore_structure(db.session, current_user, structure)
@@ -300,7 +294,7 @@ def territory_create():
 @bp.route("/territoires/<int:territory_id>")
 @access(*ADMINS)
 def territory_detail(territory_id: int):
-    territory = _found(policy.get_territory(db.session, current_user, territory_id))
+    territory = found_or_404(policy.get_territory(db.session, current_user, territory_id))
     count = sa.func.count(Structure.id)
     query = (
         sa.select(Commune, count.label("structures"))
@@ -326,7 +320,7 @@ def territory_detail(territory_id: int):
 @access(Role.ADMIN)
 def territory_edit(territory_id: int):
     status = 200
-    territory = _found(policy.get_territory(db.session, current_user, territory_id))
+    territory = found_or_404(policy.get_territory(db.session, current_user, territory_id))
     form = forms.TerritoryForm(obj=territory if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
@@ -356,7 +350,7 @@ def _commune_data(form: forms.CommuneForm) -> dict:
 @access(*ADMINS)
 def commune_create(territory_id: int):
     status = 200
-    territory = _found(policy.get_territory(db.session, current_user, territory_id))
+    territory = found_or_404(policy.get_territory(db.session, current_user, territory_id))
     _allow(policy.can_manage_territory(current_user, territory))
     form = forms.CommuneForm()
     del form.territory
@@ -375,7 +369,7 @@ def commune_create(territory_id: int):
 @access(*ADMINS)
 def commune_edit(commune_id: int):
     status = 200
-    commune = _found(policy.get_commune_for_edit(db.session, current_user, commune_id))
+    commune = found_or_404(policy.get_commune_for_edit(db.session, current_user, commune_id))
     form = forms.CommuneForm(obj=commune if request.method == "GET" else None)
     _commune_form(form)
     if request.method == "GET":
@@ -505,7 +499,7 @@ def user_create():
 @bp.route("/comptes/<int:user_id>")
 @access(*ADMINS)
 def user_detail(user_id: int):
-    user = _found(policy.get_user(db.session, current_user, user_id))
+    user = found_or_404(policy.get_user(db.session, current_user, user_id))
     memberships = db.session.scalars(
         sa.select(StaffMembership).options(selectinload(StaffMembership.structure).selectinload(Structure.commune))
         .where(StaffMembership.user_id == user.id)
@@ -524,7 +518,7 @@ def user_detail(user_id: int):
 @access(*ADMINS)
 def user_edit(user_id: int):
     status = 200
-    user = _found(policy.get_user(db.session, current_user, user_id))
+    user = found_or_404(policy.get_user(db.session, current_user, user_id))
     form = forms.UserEditForm(obj=user if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
@@ -546,7 +540,7 @@ def user_edit(user_id: int):
 @access(*ADMINS)
 def user_role(user_id: int):
     status = 200
-    user = _found(policy.get_user(db.session, current_user, user_id))
+    user = found_or_404(policy.get_user(db.session, current_user, user_id))
     _allow(user.id != current_user.id)
     form = forms.RoleForm()
     form.role.choices = forms.options(_role_choices())
@@ -573,7 +567,7 @@ def user_role(user_id: int):
 
 
 def _account_action(user_id: int, action, message: str):
-    user = _found(policy.get_user(db.session, current_user, user_id))
+    user = found_or_404(policy.get_user(db.session, current_user, user_id))
     if forms.ConfirmForm().validate_on_submit():
         try:
             action(db.session, current_user, user)
@@ -601,7 +595,7 @@ def user_reactivate(user_id: int):
 @access(*ADMINS)
 def membership_add(user_id: int):
     status = 200
-    user = _found(policy.get_user(db.session, current_user, user_id))
+    user = found_or_404(policy.get_user(db.session, current_user, user_id))
     form = forms.MembershipForm()
     form.structure.choices = forms.options(_structure_choices(blank="— Choisir —"))
     if request.method == "GET":
@@ -625,7 +619,7 @@ def membership_add(user_id: int):
 @access(*ADMINS)
 def membership_end(membership_id: int):
     status = 200
-    membership = _found(policy.get_membership_for_edit(db.session, current_user, membership_id))
+    membership = found_or_404(policy.get_membership_for_edit(db.session, current_user, membership_id))
     form = forms.MembershipEndForm()
     if request.method == "GET":
         form.ended_on.data = local_today()

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from mediation.auth.models import Role, User
 from mediation.cases.models import Activity, Beneficiary, Participation
 from mediation.directory.models import Commune, StaffMembership, Structure, Territory
+from mediation.directory.scopes import territory_communes, territory_structures
 from mediation.errors import Forbidden, NotFound, ValidationFailed
 from mediation.evaluation import policy
 from mediation.evaluation.models import (
@@ -202,9 +203,8 @@ def authorise(session: Session, user: User, f: EvaluationFilter) -> EvaluationFi
             raise NotFound("Ce médiateur n'existe pas.")
         if user.role == Role.COORDINATOR and not session.scalar(
                 sa.select(sa.func.count()).select_from(StaffMembership)
-                .join(Structure, Structure.id == StaffMembership.structure_id)
-                .join(Commune, Commune.id == Structure.commune_id)
-                .where(StaffMembership.user_id == mediator.id, Commune.territory_id == user.territory_id)):
+                .where(StaffMembership.user_id == mediator.id,
+                       StaffMembership.structure_id.in_(territory_structures(user.territory_id)))):
             raise NotFound("Ce médiateur ne travaille pas dans votre territoire.")
     return f
 
@@ -312,7 +312,7 @@ class Scope:
         f = self.filter
         clauses = []
         if f.territory_id is not None:
-            clauses.append(Structure.commune_id.in_(sa.select(Commune.id).where(Commune.territory_id == f.territory_id)))
+            clauses.append(Structure.commune_id.in_(territory_communes(f.territory_id)))
         if f.commune_id is not None:
             clauses.append(Structure.commune_id == f.commune_id)
         if f.structure_id is not None:

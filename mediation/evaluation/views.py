@@ -15,7 +15,7 @@ from wtforms.fields.choices import SelectChoice
 
 from mediation.auth.forms import EmptyForm
 from mediation.auth.models import Role, User
-from mediation.directory.models import Structure, Territory
+from mediation.directory.models import Territory
 from mediation.downloads import file_response
 from mediation.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from mediation.evaluation import charts, exports, indicators, policy, report, services
@@ -33,7 +33,7 @@ from mediation.evaluation.scope import PARAMS, Scope, authorise, parse_filter, w
 from mediation.extensions import db
 from mediation.forms import show_domain_error
 from mediation.pagination import page_arg, paginate
-from mediation.policy import access
+from mediation.policy import access, found_or_404
 from mediation.text import de
 
 bp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
@@ -62,11 +62,11 @@ def _filter_choices(user: User) -> dict:
     elif user.role in MANAGERS:
         query = sa.select(User).where(User.role == Role.MEDIATOR, User.is_active_account.is_(True))
         if user.role == Role.COORDINATOR:
-            from mediation.directory.models import Commune, StaffMembership
+            from mediation.directory.models import StaffMembership
+            from mediation.directory.scopes import territory_structures
 
-            query = query.where(User.id.in_(
-                sa.select(StaffMembership.user_id).join(Structure, Structure.id == StaffMembership.structure_id)
-                .join(Commune, Commune.id == Structure.commune_id).where(Commune.territory_id == user.territory_id)))
+            query = query.where(User.id.in_(sa.select(StaffMembership.user_id).where(
+                StaffMembership.structure_id.in_(territory_structures(user.territory_id)))))
         choices["mediators"] = [(m.id, m.full_name) for m in session.scalars(query.order_by(User.last_name,
                                                                                             User.first_name))]
     else:
@@ -247,9 +247,7 @@ def programme_list():
 @bp.route("/programmes/<int:programme_id>")
 @access(*DASHBOARD)
 def programme_detail(programme_id: int):
-    programme = policy.get_programme(db.session, current_user, programme_id)
-    if programme is None:
-        abort(404)
+    programme = found_or_404(policy.get_programme(db.session, current_user, programme_id))
     editable = policy.get_programme_for_edit(db.session, current_user, programme_id) is not None
     return render_template(
         "evaluation/programme_detail.html", programme=programme, editable=editable,
@@ -310,18 +308,14 @@ def programme_new():
 @bp.route("/programmes/<int:programme_id>/modifier", methods=["GET", "POST"])
 @access(*MANAGERS)
 def programme_edit(programme_id: int):
-    programme = policy.get_programme_for_edit(db.session, current_user, programme_id)
-    if programme is None:
-        abort(404)
+    programme = found_or_404(policy.get_programme_for_edit(db.session, current_user, programme_id))
     return _save_programme(programme)
 
 
 @bp.route("/programmes/<int:programme_id>/attributions", methods=["POST"])
 @access(*MANAGERS)
 def programme_attribute(programme_id: int):
-    programme = policy.get_programme_for_edit(db.session, current_user, programme_id)
-    if programme is None:
-        abort(404)
+    programme = found_or_404(policy.get_programme_for_edit(db.session, current_user, programme_id))
     form = AttributionForm()
     if form.validate_on_submit():
         try:
@@ -338,9 +332,7 @@ def programme_attribute(programme_id: int):
 @bp.route("/programmes/<int:programme_id>/attributions/<int:activity_id>/retrait", methods=["POST"])
 @access(*MANAGERS)
 def programme_unattribute(programme_id: int, activity_id: int):
-    programme = policy.get_programme_for_edit(db.session, current_user, programme_id)
-    if programme is None:
-        abort(404)
+    programme = found_or_404(policy.get_programme_for_edit(db.session, current_user, programme_id))
     if EmptyForm().validate_on_submit():
         try:
             services.remove_attribution(db.session, current_user, programme, activity_id)
@@ -376,9 +368,7 @@ def funder_list():
 @bp.route("/financeurs/<int:funder_id>/comptes", methods=["POST"])
 @access(Role.ADMIN)
 def funder_link(funder_id: int):
-    funder = db.session.get(Funder, funder_id)
-    if funder is None:
-        abort(404)
+    funder = found_or_404(db.session.get(Funder, funder_id))
     form = LinkAccountForm()
     if form.validate_on_submit():
         try:
@@ -411,9 +401,7 @@ def follow_up_list():
 @bp.route("/relances/<int:follow_up_id>", methods=["GET", "POST"])
 @access(*STAFF)
 def follow_up_record(follow_up_id: int):
-    follow_up = services.get_follow_up(db.session, current_user, follow_up_id)
-    if follow_up is None:
-        abort(404)
+    follow_up = found_or_404(services.get_follow_up(db.session, current_user, follow_up_id))
     form = FollowUpForm()
     if request.method == "POST":
         if not policy.can_record_follow_up(current_user):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from babel.numbers import format_decimal
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from mediation.auth.forms import EmptyForm
@@ -13,7 +13,7 @@ from mediation.errors import DomainError
 from mediation.extensions import db
 from mediation.jobs import services
 from mediation.jobs.models import Job
-from mediation.policy import AUTHENTICATED, access
+from mediation.policy import AUTHENTICATED, access, found_or_404
 
 bp = Blueprint("jobs", __name__, url_prefix="/taches")
 
@@ -22,9 +22,7 @@ def _own_job(job_id: int) -> Job:
     query = sa.select(Job).where(Job.id == job_id)
     if current_user.role != Role.ADMIN:
         query = query.where(Job.created_by_id == current_user.id)
-    job = db.session.scalar(query)
-    if job is None:
-        abort(404)
+    job = found_or_404(db.session.scalar(query))
     return job
 
 

@@ -54,7 +54,7 @@ from mediation.mandates.models import (
     RevocationRequest,
 )
 from mediation.pagination import page_arg, paginate
-from mediation.policy import PUBLIC, access
+from mediation.policy import PUBLIC, access, found_or_404
 from mediation.redirects import safe_target
 from mediation.text import de
 from mediation.transaction import keep_despite_error
@@ -100,9 +100,7 @@ def aidant_required(view):
 
 
 def load_mandate(mandate_id: int, *options) -> Mandate:
-    mandate = policy.get_mandate(db.session, current_user, mandate_id, *options)
-    if mandate is None:
-        abort(404)
+    mandate = found_or_404(policy.get_mandate(db.session, current_user, mandate_id, *options))
     return mandate
 
 
@@ -496,9 +494,7 @@ def signed_scan(mandate_id: int):
 @access(Role.MEDIATOR)
 @aidant_required
 def close_request(request_id: int):
-    revocation_request = db.session.get(RevocationRequest, request_id)
-    if revocation_request is None:
-        abort(404)
+    revocation_request = found_or_404(db.session.get(RevocationRequest, request_id))
     mandate = load_mandate(revocation_request.mandate_id)  # 404 outside the aidant's structures
     form = CloseRequestForm()
     if form.validate_on_submit():

@@ -19,12 +19,12 @@ from mediation.pathways import policy, versions
 from mediation.pathways.enums import DIGCOMP, PIX, MilestoneKind
 from mediation.pathways.forms import LevelForm, MilestoneForm, TemplateForm, opts
 from mediation.pathways.models import Enrolment, PathwayTemplate, PathwayVersion
-from mediation.pathways.views import MANAGERS, STAFF, _found, bp
-from mediation.policy import access
+from mediation.pathways.views import MANAGERS, STAFF, bp
+from mediation.policy import access, found_or_404
 
 
 def load_template(template_id: int) -> PathwayTemplate:
-    return _found(policy.get_template(db.session, current_user, template_id))
+    return found_or_404(policy.get_template(db.session, current_user, template_id))
 
 
 def managed_template(template_id: int) -> PathwayTemplate:
@@ -91,7 +91,7 @@ def template_detail(template_id: int):
     template = load_template(template_id)
     number = request.args.get("version", type=int)
     shown = next((v for v in template.versions if v.number == number), None) if number else template.current_version
-    shown = _found(shown)
+    shown = found_or_404(shown)
     version = versions.load_version(db.session, shown.id)
     counts = dict(db.session.execute(
         sa.select(Enrolment.version_id, sa.func.count(Enrolment.id))
@@ -145,7 +145,7 @@ def _level_page(template: PathwayTemplate, level_id: int | None):
     version = versions.load_version(db.session, template.current_version.id)
     level = None
     if level_id is not None:
-        level = _found(next((lv for lv in version.levels if lv.id == level_id), None))
+        level = found_or_404(next((lv for lv in version.levels if lv.id == level_id), None))
     form = LevelForm(obj=level if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
@@ -211,10 +211,10 @@ def _milestone_page(template: PathwayTemplate, version: PathwayVersion, level_id
     status = 200
     milestone = None
     if milestone_id is not None:
-        milestone = _found(next((m for m in version.milestones if m.id == milestone_id), None))
+        milestone = found_or_404(next((m for m in version.milestones if m.id == milestone_id), None))
         level = milestone.level
     else:
-        level = _found(next((lv for lv in version.levels if lv.id == level_id), None))
+        level = found_or_404(next((lv for lv in version.levels if lv.id == level_id), None))
     form = MilestoneForm()
     form.prerequisite_ids.choices = opts(
         (m.id, f"{m.level.title if m.level else ''} — {m.title}") for m in version.milestones

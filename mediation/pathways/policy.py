@@ -25,7 +25,7 @@ from mediation.auth.models import Role, User
 from mediation.cases.enums import ConsentScope
 from mediation.cases.models import Case, Consent
 from mediation.directory.models import Commune, Loan, Structure
-from mediation.directory.scopes import active_membership_clause, structure_scope
+from mediation.directory.scopes import active_membership_clause, structure_scope, territory_communes
 from mediation.pathways.models import Enrolment, PathwayTemplate, Referral
 
 STAFF = (Role.ADMIN, Role.COORDINATOR, Role.MEDIATOR)
@@ -206,9 +206,8 @@ def visible_loans(user: User) -> sa.Select:
 
         scope = structure_scope(user)
         members = sa.select(StaffMembership.user_id).where(StaffMembership.structure_id.in_(scope))
-        communes = sa.select(Commune.id).where(Commune.territory_id == user.territory_id)
         return query.where(sa.or_(Loan.mediator_id.in_(members), Loan.structure_id.in_(scope),
-                                  Loan.commune_id.in_(communes)))
+                                  Loan.commune_id.in_(territory_communes(user.territory_id))))
     if user.role == Role.MEDIATOR:
         return query.where(sa.or_(Loan.mediator_id == user.id, Loan.structure_id.in_(my_structure_ids(user))))
     return query.where(sa.false())

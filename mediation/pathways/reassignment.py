@@ -29,7 +29,7 @@ from mediation.cases.enums import CaseState, ConsentScope
 from mediation.cases.models import Case, Consent
 from mediation.directory.models import Commune, StaffMembership, Structure
 from mediation.directory.notifications import NotificationKind, notify
-from mediation.directory.scopes import active_membership_clause
+from mediation.directory.scopes import active_membership_clause, territory_structures
 from mediation.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from mediation.pathways.enums import COORDINATOR_TRANSFER_REASONS, TransferReason
 from mediation.pathways.models import CaseTransfer, Referral
@@ -54,10 +54,10 @@ def territory_id_of(session: Session, structure_id: int) -> int:
 def has_network_consent(session: Session, beneficiary_id: int, territory_id: int) -> bool:
     """A live network consent given at a structure of ``territory_id``."""
     return session.scalar(
-        sa.select(Consent.id).join(Structure, Structure.id == Consent.structure_id)
-        .join(Commune, Commune.id == Structure.commune_id)
+        sa.select(Consent.id)
         .where(Consent.beneficiary_id == beneficiary_id, Consent.scope == ConsentScope.RESEAU,
-               Consent.withdrawn_at.is_(None), Commune.territory_id == territory_id).limit(1)) is not None
+               Consent.withdrawn_at.is_(None), Consent.structure_id.in_(territory_structures(territory_id)))
+        .limit(1)) is not None
 
 
 def network_consent_exists() -> sa.Exists:
@@ -256,10 +256,9 @@ def bulk_reassign(session: Session, actor, seen: dict[int, int], *, target: Targ
     if target.mediator_id is not None and not is_active_mediator(session, target.mediator_id, structure.id):
         raise ValidationFailed("Ce médiateur ne travaille pas pour cette structure.", field="target")
     consenting = set(session.scalars(
-        sa.select(Consent.beneficiary_id).join(Structure, Structure.id == Consent.structure_id)
-        .join(Commune, Commune.id == Structure.commune_id)
+        sa.select(Consent.beneficiary_id)
         .where(Consent.beneficiary_id.in_([c.beneficiary_id for c in cases]), Consent.scope == ConsentScope.RESEAU,
-               Consent.withdrawn_at.is_(None), Commune.territory_id == target_territory)))
+               Consent.withdrawn_at.is_(None), Consent.structure_id.in_(territory_structures(target_territory)))))
     batch = secrets.token_hex(8)
     transfers = []
     for case in cases:
@@ -336,7 +335,7 @@ def target_options(session: Session, actor) -> list[tuple[Structure, list[Target
              .where(Structure.archived_at.is_(None)).options(joinedload(Structure.commune))
              .order_by(Commune.name, Structure.name))
     if actor.role == Role.COORDINATOR:
-        query = query.where(Commune.territory_id == actor.territory_id)
+        query = query.where(Structure.id.in_(territory_structures(actor.territory_id)))
     elif actor.role != Role.ADMIN:
         return []
     structures = list(session.scalars(query))

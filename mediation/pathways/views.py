@@ -8,7 +8,6 @@ the policy, acts through a service and renders. After a refused action the reque
 
 from __future__ import annotations
 
-import click
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -44,19 +43,13 @@ from mediation.pathways.forms import (
     opts,
 )
 from mediation.pathways.models import CaseTransfer, Enrolment, Referral
-from mediation.policy import access
+from mediation.policy import access, found_or_404
 from mediation.types import local_today
 
-bp = Blueprint("pathways", __name__, url_prefix="/parcours", cli_group="pathways")
+bp = Blueprint("pathways", __name__, url_prefix="/parcours")
 
 STAFF = policy.STAFF
 MANAGERS = policy.MANAGERS
-
-
-def _found(obj):
-    if obj is None:
-        abort(404)
-    return obj
 
 
 def _structure_choices(structures) -> list:
@@ -72,7 +65,7 @@ def _acting(form_field) -> list[Structure]:
 
 
 def load_case(case_id: int) -> Case:
-    return _found(policy.get_case(db.session, current_user, case_id,
+    return found_or_404(policy.get_case(db.session, current_user, case_id,
                                   joinedload(Case.beneficiary).joinedload(Beneficiary.residence_commune),
                                   joinedload(Case.structure).joinedload(Structure.commune),
                                   joinedload(Case.mediator)))
@@ -184,7 +177,7 @@ def enrol(case_id: int):
 @bp.route("/inscriptions/<int:enrolment_id>/abandonner", methods=["POST"])
 @access(Role.MEDIATOR)
 def abandon(enrolment_id: int):
-    enrolment = _found(policy.get_enrolment(db.session, current_user, enrolment_id, joinedload(Enrolment.case)))
+    enrolment = found_or_404(policy.get_enrolment(db.session, current_user, enrolment_id, joinedload(Enrolment.case)))
     if BaseForm().validate_on_submit():
         try:
             services.abandon(db.session, current_user, enrolment)
@@ -223,11 +216,11 @@ def assessment_new(case_id: int):
 @access(Role.MEDIATOR)
 def validate(enrolment_id: int, milestone_id: int):
     status = 200
-    enrolment = _found(policy.get_enrolment(db.session, current_user, enrolment_id,
+    enrolment = found_or_404(policy.get_enrolment(db.session, current_user, enrolment_id,
                                             joinedload(Enrolment.template), joinedload(Enrolment.case)))
     case = load_case(enrolment.case_id)
     progress = services.compute_progress(db.session, enrolment)
-    step = _found(progress.state_of(milestone_id))
+    step = found_or_404(progress.state_of(milestone_id))
     form = ValidationForm()
     _acting(form.structure_id)
     form.activity_id.choices = opts([("", "— Aucune —")] + [
@@ -406,7 +399,7 @@ def referral_list():
 
 
 def load_referral(referral_id: int) -> Referral:
-    return _found(policy.get_referral(db.session, current_user, referral_id,
+    return found_or_404(policy.get_referral(db.session, current_user, referral_id,
                                       joinedload(Referral.case).joinedload(Case.beneficiary),
                                       joinedload(Referral.from_structure), joinedload(Referral.to_structure),
                                       joinedload(Referral.milestone)))
@@ -476,15 +469,6 @@ def referrals_expire():
     return redirect(url_for("pathways.referral_list"))
 
 
-@bp.cli.command("orientations-echues")
-def expire_command() -> None:
-    """Marque « non honorée » les orientations dont le délai (MEDIATION_REFERRAL_DELAY_DAYS) est passé."""
-    count = referrals.expire_overdue(db.session)
-    db.session.commit()
-    click.echo(f"{count} orientation{'s' if count > 1 else ''} marquée{'s' if count > 1 else ''} non honorée"
-               f"{'s' if count > 1 else ''} (délai : {referrals.delay_days()} jours).")
-
-
 # --- loans --------------------------------------------------------------------------------------
 
 @bp.route("/mises-a-disposition")
@@ -526,7 +510,7 @@ def loan_new():
 @bp.route("/mises-a-disposition/<int:loan_id>/terminer", methods=["POST"])
 @access(*MANAGERS)
 def loan_end(loan_id: int):
-    loan = _found(policy.get_loan_for_edit(db.session, current_user, loan_id))
+    loan = found_or_404(policy.get_loan_for_edit(db.session, current_user, loan_id))
     if BaseForm().validate_on_submit():
         try:
             loans.end_loan(db.session, current_user, loan)

@@ -240,7 +240,7 @@ def test_activity_rows_are_checked_one_by_one_and_as_groups(session, network):
     assert "Ligne 8, colonne « Durée (min) » : valeur différente de la ligne 7 pour le même CRA (même « ID CRA »)" \
         in messages
     assert "Ligne 7, colonne « Participants » : le CRA compte 3 participants mais 2 lignes" in messages
-    assert "Ligne 9, colonne « Code Insee » : code commune non trouvé" in messages
+    assert "Ligne 9, colonne « Code Insee » : commune inconnue" in messages  # the form's words
     assert "Ligne 9, colonne « ID CRA » : identifiant du CRA obligatoire" in messages
     assert not analysis.ok
 
