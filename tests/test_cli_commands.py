@@ -12,6 +12,7 @@ EXPECTED = {
     'audit verify': ['--head'],
     'backup': ['path'],
     'badges': [],
+    'badges ob3-new-key': [],
     'badges reissue-phone-identities': ['--dry-run'],
     'db': ['--directory -d', '--x-arg -x'],  # Flask-Migrate (its subcommands are the library's)
     'demo': ['--no-reset --reset'],

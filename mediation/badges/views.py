@@ -151,7 +151,7 @@ def _jwt_response(token: str, filename: str | None = None) -> Response:
 def credential_v3(uid: str):
     """The OpenBadgeCredential as a compact JWS. A revoked badge is still served: its status list
     entry says it is revoked (that is how an OB 3.0 verifier learns it)."""
-    found = _or_404(services.get_public_assertion(db.session, uid))
+    found = found_or_404(services.get_public_assertion(db.session, uid))
     return _jwt_response(ob3.sign(ob3.credential(found)), ob3.file_name(found))
 
 
@@ -159,7 +159,7 @@ def credential_v3(uid: str):
 @access(PUBLIC)
 def credential_v3_json(uid: str):
     """The same credential secured by a Data Integrity proof (eddsa-rdfc-2022), as a JSON file."""
-    found = _or_404(services.get_public_assertion(db.session, uid))
+    found = found_or_404(services.get_public_assertion(db.session, uid))
     response = current_app.response_class(documents.dumps(ob3_di.signed_credential(found)),
                                           mimetype=ob3_di.VC_LD_MIMETYPE)
     response.headers["Access-Control-Allow-Origin"] = "*"
@@ -173,14 +173,14 @@ def credential_v3_json(uid: str):
 @access(PUBLIC)
 def profile_v3(issuer_id: int):
     """The issuer's OB 3.0 profile, also the controller document of its key (Multikey)."""
-    return ld_response(ob3_di.controller_document(_or_404(db.session.get(IssuerProfile, issuer_id))))
+    return ld_response(ob3_di.controller_document(found_or_404(db.session.get(IssuerProfile, issuer_id))))
 
 
 @ob.route("/ob/v3/emetteurs/<int:issuer_id>/statuts")
 @access(PUBLIC)
 def status_list_v3(issuer_id: int):
     """The issuer's W3C Bitstring Status List credential as a VC-JWT (for the VC-JWT credentials)."""
-    profile = _or_404(db.session.get(IssuerProfile, issuer_id))
+    profile = found_or_404(db.session.get(IssuerProfile, issuer_id))
     revoked = services.revoked_assertions(db.session, profile)
     return _jwt_response(ob3.sign(ob3.status_list_credential(profile, revoked)))
 
@@ -189,7 +189,7 @@ def status_list_v3(issuer_id: int):
 @access(PUBLIC)
 def status_list_v3_json(issuer_id: int):
     """The same status list secured by a Data Integrity proof (for the JSON credentials)."""
-    profile = _or_404(db.session.get(IssuerProfile, issuer_id))
+    profile = found_or_404(db.session.get(IssuerProfile, issuer_id))
     doc = ob3_di.signed_status_list(profile, services.revoked_assertions(db.session, profile))
     response = current_app.response_class(documents.dumps(doc), mimetype=ob3_di.VC_LD_MIMETYPE)
     response.headers["Access-Control-Allow-Origin"] = "*"

@@ -251,12 +251,14 @@ def check_place_structure(reference, found_id: int | None, errors: Errors, *,
     return None
 
 
-def check_place_commune(reference, found_id: int | None, errors: Errors) -> int | None:
+def check_place_commune(reference, found_id: int | None, errors: Errors, *, known: bool | None = None) -> int | None:
     """The commune of a place "autre" or "à domicile": ``reference`` as given (an id, an INSEE
-    code), ``found_id`` the commune it resolved to."""
+    code), ``found_id`` the commune it resolved to. ``known``: whether it resolved, when that is
+    not ``found_id``'s being set — an import's analysis resolves communes of the official reference
+    that are stored (and get an id) only when the import is applied."""
     if not reference:
         errors.add("place_commune_id", "Veuillez renseigner la commune")
-    elif found_id is None:
+    elif not (found_id is not None if known is None else known):
         errors.add("place_commune_id", "Commune inconnue")
     return found_id if reference else None
 

@@ -459,7 +459,8 @@ def _parse_activity_row(ctx: _Context, analysis: ImportAnalysis, table: Table, l
     elif place_type in (PlaceType.AUTRE, PlaceType.DOMICILE):
         insee = _row_insee(table, cells, PLACE_COMMUNE)
         commune = ctx.communes.get(insee) if insee else None
-        place_commune_id = activity_rules.check_place_commune(insee, commune.id if commune else None, errors)
+        place_commune_id = activity_rules.check_place_commune(insee, commune.id if commune else None, errors,
+                                                              known=commune is not None)
     elif place_type == PlaceType.A_DISTANCE:
         place_commune_id = ctx.structure.commune_id
 

@@ -364,4 +364,4 @@ def test_schema_1_0_2_fields_through_the_form_and_on_the_detail_page(client, log
     response = client.post(f"/annuaire/structures/{structure.id}/modifier", data={
         "name": "Lieu aux deux sites", "commune": str(network.commune_a.id), "address": "2 rue Haute",
         "site_web": "https://lieu.exemple.fr | pas une adresse"})
-    assert response.status_code == 200 and "Le site web doit être une adresse web complète" in text(response)
+    assert response.status_code == 422 and "Le site web doit être une adresse web complète" in text(response)
