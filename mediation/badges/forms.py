@@ -8,6 +8,7 @@ from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringFi
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired
 
+from mediation.badges.services import BadgeClassInput, IssuerInput
 from mediation.forms import BaseForm, CheckboxListField
 
 
@@ -31,11 +32,18 @@ class IssuerForm(BaseForm):
     url = StringField("Site web", description="Adresse complète, commençant par https://")
     telephone = StringField("Téléphone", description="Facultatif.")
 
+    def to_input(self) -> IssuerInput:
+        return IssuerInput(self.name.data, self.description.data, self.email.data, self.url.data,
+                           self.telephone.data)
+
 
 class BadgeClassForm(BaseForm):
     description = TextAreaField("Ce que le badge atteste")
     criteria = TextAreaField("Critères d'obtention")
     tags = StringField("Mots-clés", description="Séparés par des virgules.")
+
+    def to_input(self) -> BadgeClassInput:
+        return BadgeClassInput(self.description.data, self.criteria.data, self.tags.data)
 
 
 class EndorseForm(BaseForm):

@@ -421,8 +421,7 @@ def class_detail(class_id: int):
             abort(403)
         if form.validate_on_submit():
             try:
-                services.update_badge_class(db.session, current_user, found, services.BadgeClassInput(
-                    form.description.data, form.criteria.data, form.tags.data))
+                services.update_badge_class(db.session, current_user, found, form.to_input())
                 flash("Badge modifié.", "success")
                 return redirect(url_for("badges.class_detail", class_id=found.id))
             except DomainError as error:
@@ -487,8 +486,7 @@ def issuer_edit(issuer_id: int):
     form = IssuerForm(obj=profile)
     if form.validate_on_submit():
         try:
-            services.update_issuer(db.session, current_user, profile, services.IssuerInput(
-                form.name.data, form.description.data, form.email.data, form.url.data, form.telephone.data))
+            services.update_issuer(db.session, current_user, profile, form.to_input())
             flash("Profil d'émetteur enregistré.", "success")
             return redirect(url_for("badges.issuer_list"))
         except DomainError as error:

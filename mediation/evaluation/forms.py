@@ -7,6 +7,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from mediation.evaluation.models import FunderKind, ReportFormat
+from mediation.evaluation.services import ProgrammeInput
 from mediation.forms import BaseForm, CheckboxListField
 
 YES_NO = [SelectChoice("oui", "Oui"), SelectChoice("non", "Non"), SelectChoice("", "Pas de réponse")]
@@ -47,6 +48,12 @@ class ProgrammeForm(BaseForm):
                                      "que soit la structure.")
     description = TextAreaField("Description", validators=[Optional(), Length(max=2000, message="2 000 caractères "
                                                                                                 "au maximum.")])
+
+    def to_input(self) -> ProgrammeInput:
+        return ProgrammeInput(
+            funder_id=self.funder_id.data, name=self.name.data, description=self.description.data,
+            starts_on=self.starts_on.data, ends_on=self.ends_on.data, territory_id=self.territory_id.data,
+            structure_ids=self.structure_ids.data or [], mediator_ids=self.mediator_ids.data or [])
 
 
 class AttributionForm(BaseForm):

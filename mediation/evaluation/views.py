@@ -284,10 +284,7 @@ def _save_programme(programme: Programme | None):
     _programme_form(form)
     if request.method == "POST":
         form.validate()
-        data = services.ProgrammeInput(
-            funder_id=form.funder_id.data, name=form.name.data, description=form.description.data,
-            starts_on=form.starts_on.data, ends_on=form.ends_on.data, territory_id=form.territory_id.data,
-            structure_ids=form.structure_ids.data or [], mediator_ids=form.mediator_ids.data or [])
+        data = form.to_input()
         try:
             saved = services.save_programme(db.session, current_user, data, programme)
         except DomainError as error:

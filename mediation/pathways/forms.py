@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 
 from mediation.cases.enums import Autonomie, Thematique
 from mediation.cases.forms import SENSITIVE_WARNING, DateTextField, NumberField
+from mediation.directory.loans import LoanInput
 from mediation.directory.national_schema import PRISE_EN_CHARGE, SERVICES
 from mediation.forms import BaseForm, CheckboxListField
 from mediation.pathways.enums import (
@@ -23,6 +24,7 @@ from mediation.pathways.enums import (
     DeclineReason,
     Equipment,
 )
+from mediation.pathways.referrals import ReferralInput
 from mediation.pathways.services import AssessmentInput, ValidationInput
 from mediation.pathways.versions import MilestoneInput, parse_alignments
 
@@ -179,6 +181,12 @@ class ReferralForm(BaseForm):
     def chosen_structure(self) -> int | None:
         return _int(self.other_structure_id.data) or _int(self.to_structure_id.data)
 
+    def to_input(self) -> ReferralInput:
+        return ReferralInput(
+            to_structure_id=self.chosen_structure(), from_structure_id=_int(self.from_structure_id.data),
+            service=self.service.data, milestone_id=_int(self.milestone_id.data), motive=self.motive.data,
+            network_consent=bool(self.network_consent.data))
+
 
 class DeclineForm(BaseForm):
     decline_reason = _select("Motif du refus", [CHOOSE, *DeclineReason.choices()])
@@ -217,3 +225,7 @@ class LoanForm(BaseForm):
     starts_on = DateTextField("Du")
     ends_on = DateTextField("Au (inclus)")
     note = StringField("Précisions", description="Par exemple « permanence le mardi matin en mairie ».")
+
+    def to_input(self) -> LoanInput:
+        return LoanInput(mediator_id=_int(self.mediator_id.data), place=self.place.data,
+                         starts_on=self.starts_on.date, ends_on=self.ends_on.date, note=self.note.data)

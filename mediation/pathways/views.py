@@ -269,10 +269,7 @@ def refer(case_id: int):
         .order_by(Structure.name)).all()
     form.other_structure_id.choices = opts([("", "— Aucune —")]) + _structure_choices(others)
     if request.method == "POST" and form.validate_on_submit():
-        data = referrals.ReferralInput(
-            to_structure_id=form.chosen_structure(), from_structure_id=int(form.from_structure_id.data or 0) or None,
-            service=form.service.data, milestone_id=int(form.milestone_id.data) if form.milestone_id.data else None,
-            motive=form.motive.data, network_consent=bool(form.network_consent.data))
+        data = form.to_input()
         try:
             referral = referrals.create_referral(db.session, current_user, case, data)
         except DomainError as error:
@@ -493,9 +490,7 @@ def loan_new():
         (u.id, u.full_name) for u in loans.lendable_mediators(db.session, current_user)])
     form.place.choices = opts([("", "— Choisir —"), *loans.place_choices(db.session, current_user)])
     if form.validate_on_submit():
-        data = loans.LoanInput(mediator_id=int(form.mediator_id.data) if form.mediator_id.data else None,
-                               place=form.place.data, starts_on=form.starts_on.date, ends_on=form.ends_on.date,
-                               note=form.note.data)
+        data = form.to_input()
         try:
             loan = loans.create_loan(db.session, current_user, data)
         except DomainError as error:
