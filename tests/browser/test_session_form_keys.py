@@ -63,7 +63,7 @@ def test_common_session_in_at_most_20_keys(page, sign_in, live_server):
     page.goto(live_server.url + href)
     check_a11y(page)
     # Already set: the person, today, the duration and place of the mediator's last session.
-    expect(page.get_by_label("Bénéficiaire suivi")).to_have_value(str(person_id))
+    expect(page.locator(f'input[name="beneficiary_id"][value="{person_id}"]')).to_be_checked()
     expect(page.get_by_label("1 h", exact=True)).to_be_checked()
     expect(page.get_by_role("radio", name="Lieu d’activité")).to_be_checked()
     # Fields that do not apply are not in the way: no commune for the place of activity, no démarches.
