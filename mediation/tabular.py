@@ -350,13 +350,24 @@ def _lines(text: str) -> Iterator[str]:
 class csv_rows:  # noqa: N801 - used like csv.reader
     """The records of a CSV text, like ``csv.reader`` (``line_num`` included), after :func:`check_csv`;
     a record of more than MAX_CSV_FIELDS fields raises :class:`TableFileError`; iteration stops after
-    ``max_rows`` records. A field over ``csv.field_size_limit()`` raises ``csv.Error``."""
+    ``max_rows`` records. A record over MAX_CSV_LINE_CHARS characters raises ``csv.Error``."""
 
     def __init__(self, text: str, delimiter: str, *, max_rows: int | None = None):
         check_csv(text)
-        self.reader = csv.reader(_lines(text), delimiter=delimiter)
+        self.record_chars = 0
+        self.reader = csv.reader(self._bounded(_lines(text)), delimiter=delimiter)
         self.max_rows = max_rows
         self.count = 0
+
+    def _bounded(self, lines: Iterator[str]) -> Iterator[str]:
+        """The lines, but a record (a quoted field may span many lines) over MAX_CSV_LINE_CHARS
+        characters raises ``csv.Error``: csv.field_size_limit() is process-wide, and a library may
+        raise it (frictionless sets it very high when imported), so the bound is ours."""
+        for line in lines:
+            self.record_chars += len(line)
+            if self.record_chars > MAX_CSV_LINE_CHARS:
+                raise csv.Error("record larger than the limit")
+            yield line
 
     @property
     def line_num(self) -> int:
@@ -368,6 +379,7 @@ class csv_rows:  # noqa: N801 - used like csv.reader
     def __next__(self) -> list[str]:
         if self.max_rows is not None and self.count >= self.max_rows:
             raise StopIteration
+        self.record_chars = 0
         cells = next(self.reader)
         self.count += 1
         if len(cells) > MAX_CSV_FIELDS:
