@@ -204,4 +204,21 @@ class RecordSource(LabelledEnum):
     IMPORT = ("import", "Import")
 
 
+class DataSource(LabelledEnum):
+    """The national tool's « Source de la donnée » of an imported activity (its export's labels):
+    the first Coop (« Espace coop (V1) ») or the current one. Empty for activities logged here."""
+
+    COOP_V1 = ("coop_v1", "Espace coop (V1)")
+    COOP_V2 = ("coop_v2", "La Coop de la médiation numérique")
+
+
+class TagScope(LabelledEnum):
+    """Who a tag belongs to, as in the national tool: a mediator's own tags, a structure's team,
+    or a territory's (the Coop's « départemental » tags, shared by the coordination)."""
+
+    PERSONNEL = ("personnel", "Personnel")
+    STRUCTURE = ("structure", "Équipe de la structure")
+    TERRITOIRE = ("territoire", "Territoire")
+
+
 DURATION_PRESETS = (15, 30, 45, 60, 90, 120)

@@ -21,6 +21,7 @@ from mediation.cases.enums import (
     CaseState,
     ClosureReason,
     ConsentScope,
+    DataSource,
     EquipmentKind,
     Genre,
     Materiel,
@@ -29,6 +30,7 @@ from mediation.cases.enums import (
     RecordSource,
     StatutSocial,
     StructureRedirection,
+    TagScope,
     TrancheAge,
     thematique_label,
 )
@@ -426,6 +428,10 @@ class Activity(db.Model):
         enum_column(RecordSource), default=RecordSource.SAISIE, server_default=RecordSource.SAISIE.value
     )
     external_id: Mapped[str | None] = mapped_column(sa.String(100))
+    # Imported from the national tool: when the activity was first recorded there (« Enregistré le »)
+    # and which version of the tool recorded it (« Source de la donnée »). Empty when logged here.
+    recorded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    data_source: Mapped[DataSource | None] = mapped_column(enum_column(DataSource))
     created_by_id: Mapped[int | None] = _fk("users.id", nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -441,6 +447,12 @@ class Activity(db.Model):
     participations: Mapped[list[Participation]] = relationship(
         cascade="all, delete-orphan", back_populates="activity", order_by="Participation.id"
     )
+    tags: Mapped[list[Tag]] = relationship(secondary="activity_tags", order_by="Tag.name")
+
+    @property
+    def first_recorded_at(self) -> datetime:
+        """« Enregistré le »: the national tool's recording time of an imported activity, else ours."""
+        return self.recorded_at or self.created_at
 
     @property
     def thematiques(self) -> list[str]:
@@ -461,6 +473,45 @@ class Activity(db.Model):
     @property
     def is_workshop(self) -> bool:
         return self.type == ActivityType.COLLECTIF
+
+
+class Tag(db.Model):
+    """A label mediators put on activities to follow their own projects (the national tool's
+    « tags »): a mediator's own (``owner``), a structure team's, or a territory's, shared by its
+    coordination. Deleted tags (``deleted_at``) stay on past activities and are offered nowhere."""
+
+    __tablename__ = "tags"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(scope = 'personnel' AND owner_id IS NOT NULL AND structure_id IS NULL AND territory_id IS NULL)"
+            " OR (scope = 'structure' AND structure_id IS NOT NULL AND owner_id IS NULL AND territory_id IS NULL)"
+            " OR (scope = 'territoire' AND territory_id IS NOT NULL AND owner_id IS NULL AND structure_id IS NULL)",
+            name="scope_owner",
+        ),
+        sa.Index("ix_tags_owner", "owner_id"),
+        sa.Index("ix_tags_structure", "structure_id"),
+        sa.Index("ix_tags_territory", "territory_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    scope: Mapped[TagScope] = mapped_column(enum_column(TagScope))
+    owner_id: Mapped[int | None] = _fk("users.id", nullable=True, index=False)
+    structure_id: Mapped[int | None] = _fk("structures.id", nullable=True, index=False)
+    territory_id: Mapped[int | None] = _fk("territories.id", nullable=True, index=False)
+    created_by_id: Mapped[int | None] = _fk("users.id", nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ActivityTag(db.Model):
+    """A tag on an activity (GROUP BY tag for statistics, weighted by accompaniments)."""
+
+    __tablename__ = "activity_tags"
+
+    activity_id: Mapped[int] = mapped_column(sa.ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True)
+    tag_id: Mapped[int] = mapped_column(sa.ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True, index=True)
 
 
 class ActivityThematique(db.Model):
