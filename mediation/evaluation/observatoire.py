@@ -139,16 +139,13 @@ def build(session, dashboard: Dashboard) -> Observatoire | None:
                          else (commune.latitude, commune.longitude)]
         if lat is not None and lon is not None
     ]
-    by_commune: dict[str, list[Place]] = {}
-    for (s, commune) in session.execute(
-            sa.select(Structure.id, Commune.insee_code).join(Commune, Commune.id == Structure.commune_id)
-            .where(Structure.archived_at.is_(None), Commune.insee_code.in_(list(rows)))):
-        by_commune.setdefault(commune, []).append(s)
-    services_by_commune: dict[str, set[str]] = {}
-    for s, insee in session.execute(
+    places_in: dict[str, int] = {}
+    services_in: dict[str, set[str]] = {}
+    for services, insee in session.execute(
             sa.select(Structure.services, Commune.insee_code).join(Commune, Commune.id == Structure.commune_id)
             .where(Structure.archived_at.is_(None), Commune.insee_code.in_(list(rows)))):
-        services_by_commune.setdefault(insee, set()).update(s or [])
+        places_in[insee] = places_in.get(insee, 0) + 1
+        services_in.setdefault(insee, set()).update(services or [])
     stored = [needs[c.id] for c in communes.values() if c.id in needs]
     shown = [attr for attr in NEED_INDICATORS if any(getattr(n, attr) is not None for n in stored)]
     indicator = shown[0] if shown else None
@@ -171,7 +168,7 @@ def build(session, dashboard: Dashboard) -> Observatoire | None:
         views.append(CommuneView(
             insee, row.label, commune.population if commune is not None else None, lat, lon,
             {attr: getattr(need, attr) if need is not None else None for attr in shown}, level,
-            len(by_commune.get(insee, [])), len(services_by_commune.get(insee, set())), nearest,
+            places_in.get(insee, 0), len(services_in.get(insee, set())), nearest,
             row.cells[4], row.cells[5], flagged))
     return Observatoire(views, places, indicator, shown, any(n.illustrative for n in stored),
                         sorted({n.source for n in stored if n.source}))
