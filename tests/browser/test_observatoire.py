@@ -22,6 +22,7 @@ def test_coordinator_reads_the_observatoire_and_imports_needs(page, sign_in, tmp
     expect(block).to_contain_text("Communes de besoin élevé sans lieu à moins de 10 km : Duclair.")
 
     page.goto("/annuaire/territoires")
+    check_a11y(page)
     page.get_by_role("link", name="Importer des indicateurs de besoin par commune").click()
     page.wait_for_url("**/annuaire/communes/besoins/import")
     check_a11y(page)
