@@ -10,7 +10,14 @@ from sqlalchemy.orm import Session
 
 from mediation.auth.models import Role, User
 from mediation.auth.services import enrol_totp_with_secret, hash_password
-from mediation.directory.models import Commune, StaffMembership, Structure, Territory, TerritoryKind
+from mediation.directory.models import (
+    Commune,
+    CommuneNeed,
+    StaffMembership,
+    Structure,
+    Territory,
+    TerritoryKind,
+)
 
 COMMUNES = [
     # INSEE, name, postal code, population, lat, lon
@@ -23,6 +30,22 @@ COMMUNES = [
     ("76231", "Elbeuf", "76500", 16177, 49.2864, 1.0083),
     ("76157", "Canteleu", "76380", 14580, 49.4411, 1.0256),
 ]
+
+# Communes of the territory without any place, added after the other domains' demos (no resident,
+# no activity): the observatoire shows Duclair, of high need, more than 10 km from every place.
+# Approximate centres.
+COMMUNES_WITHOUT_PLACE = [
+    ("76222", "Duclair", "76480", 3996, 49.4836, 0.8761),
+    ("76116", "Boos", "76520", 3975, 49.3886, 1.2042),
+]
+
+# Need indicators of the observatoire: ILLUSTRATIVE values, made up for the demo (marked as such on
+# the map): INSEE → (digital fragility index, share of people aged 75 and over %, poverty rate %).
+ILLUSTRATIVE_NEEDS = {
+    "76540": (104, 8.1, 22.4), "76681": (117, 9.6, 18.9), "76575": (131, 7.2, 27.5), "76322": (112, 9.9, 17.2),
+    "76498": (127, 7.5, 29.1), "76451": (84, 6.8, 15.3), "76231": (138, 10.4, 30.2), "76157": (129, 8.8, 28.4),
+    "76222": (135, 11.2, 14.8), "76116": (92, 9.1, 8.6),
+}
 
 STRUCTURES = [
     # name, commune INSEE, typologies, dispositifs, services, address, siret
@@ -149,6 +172,15 @@ def load_demo(session: Session, *, password: str, totp_secret: str | None = None
                 enrol_totp_with_secret(session, user, totp_secret)
     for hook in DEMO_EXTENSIONS:
         hook(session, territory=territory, structures=structures, users=users)
+    for insee, name, cp, population, lat, lon in COMMUNES_WITHOUT_PLACE:
+        communes[insee] = Commune(territory=territory, insee_code=insee, name=name, postal_code=cp,
+                                  postal_codes=[cp], population=population, latitude=lat, longitude=lon)
+        session.add(communes[insee])
+    session.flush()
+    for insee, (fragility, elderly, poverty) in ILLUSTRATIVE_NEEDS.items():
+        session.add(CommuneNeed(commune_id=communes[insee].id, fragility_index=fragility, share_75_plus=elderly,
+                                poverty_rate=poverty, source="Valeurs illustratives (démonstration)",
+                                illustrative=True))
     session.flush()
     # Demo hooks bulk-insert activities: rebuild the statistics rollups from them once.
     from mediation.stats import rollups

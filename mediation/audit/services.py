@@ -66,6 +66,7 @@ ACTION_LABELS: dict[str, str] = {
     "structure.archived": "Structure archivée",
     "structure.restored": "Structure restaurée",
     "structure.imported": "Structures importées",
+    "commune_needs.imported": "Indicateurs de besoin des communes importés",
     "membership.created": "Rattachement à une structure",
     "membership.ended": "Fin de rattachement",
     "beneficiary.created": "Bénéficiaire créé",

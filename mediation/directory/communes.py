@@ -30,7 +30,8 @@ def _stored(session: Session, codes: list[str]) -> dict[str, Commune]:
 def _row(commune: ReferenceCommune) -> dict:
     return {"insee_code": commune.insee_code, "name": commune.name, "territory_id": None,
             "population": commune.population, "postal_codes": list(commune.postal_codes),
-            "postal_code": commune.postal_codes[0] if commune.postal_codes else None}
+            "postal_code": commune.postal_codes[0] if commune.postal_codes else None,
+            "latitude": commune.latitude, "longitude": commune.longitude}
 
 
 def _insert_reference(session: Session, communes: list[ReferenceCommune]) -> None:

@@ -184,3 +184,11 @@ class ImportForm(BaseForm):
                                  "schéma national des lieux de médiation numérique.",
                      render_kw={"accept": ".csv,text/csv"})
     dry_run = BooleanField("Vérifier seulement, sans rien enregistrer")
+
+
+class NeedsImportForm(BaseForm):
+    file = FileField("Fichier CSV", validators=[FileRequired("Choisissez un fichier CSV.")],
+                     description="UTF-8, séparateur virgule ou point-virgule, une ligne par commune : code_insee "
+                                 "puis une ou plusieurs colonnes d'indicateur.",
+                     render_kw={"accept": ".csv,text/csv"})
+    dry_run = BooleanField("Vérifier seulement, sans rien enregistrer")

@@ -71,6 +71,32 @@ class Commune(db.Model):
         return self.territory_id is not None
 
 
+class CommuneNeed(db.Model):
+    """Need indicators of a commune imported from open data (mediation.directory.needs): the
+    digital fragility index, the share of people aged 75 and over, the poverty rate. Each value is
+    optional; ``illustrative`` marks made-up values (the demo's), printed as such."""
+
+    __tablename__ = "commune_needs"
+    __table_args__ = (
+        sa.CheckConstraint("fragility_index IS NULL OR fragility_index >= 0", name="fragility_positive"),
+        sa.CheckConstraint("share_75_plus IS NULL OR (share_75_plus >= 0 AND share_75_plus <= 100)",
+                           name="share_75_plus_percent"),
+        sa.CheckConstraint("poverty_rate IS NULL OR (poverty_rate >= 0 AND poverty_rate <= 100)",
+                           name="poverty_rate_percent"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    commune_id: Mapped[int] = mapped_column(sa.ForeignKey("communes.id", ondelete="CASCADE"), unique=True)
+    fragility_index: Mapped[float | None] = mapped_column(sa.Float)
+    share_75_plus: Mapped[float | None] = mapped_column(sa.Float)  # percent
+    poverty_rate: Mapped[float | None] = mapped_column(sa.Float)  # percent
+    source: Mapped[str | None] = mapped_column(sa.String(200))
+    illustrative: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    commune: Mapped[Commune] = relationship()
+
+
 class Structure(db.Model):
     """A "lieu de médiation numérique" with the national schema's fields that matter.
 

@@ -32,6 +32,8 @@ class ReferenceCommune:
     departement: str
     region: str
     arrondissement_of: str | None  # INSEE code of Paris, Lyon or Marseille for an arrondissement
+    latitude: float | None = None  # the commune's centre (WGS 84), when the reference has it
+    longitude: float | None = None
 
 
 def fold_name(value: str | None) -> str:
@@ -106,14 +108,16 @@ def load(path: Path = DATA_FILE) -> CommuneReference:
         reader = csv.reader(io.StringIO(raw.read()))
         header = next(reader)
         if header != ["code", "nom", "type", "parent", "departement", "region", "population", "codes_postaux",
-                      "anciens_codes"]:
+                      "anciens_codes", "latitude", "longitude"]:
             raise ValueError(f"{path}: unexpected columns {header}")
         communes, aliases = [], {}
-        for code, name, _kind, parent, departement, region, population, postal_codes, old_codes in reader:
+        for (code, name, _kind, parent, departement, region, population, postal_codes, old_codes,
+             latitude, longitude) in reader:
             communes.append(ReferenceCommune(
                 insee_code=code, name=name, postal_codes=tuple(postal_codes.split()),
                 population=int(population) if population else None, departement=departement, region=region,
-                arrondissement_of=parent or None))
+                arrondissement_of=parent or None, latitude=float(latitude) if latitude else None,
+                longitude=float(longitude) if longitude else None))
             for old in old_codes.split():
                 aliases[old] = code
     return CommuneReference(communes, aliases, source)

@@ -9,7 +9,13 @@ INSEE's populations). Rebuild (see docs/communes-reference.md)::
 
 Kept: current communes (``commune-actuelle``) and the municipal arrondissements of Paris, Lyon and
 Marseille. Former codes (``anciensCodes``, delegated and associated communes) become aliases of the
-current commune. The package carries no coordinates: they stay empty in the reference.
+current commune.
+
+Coordinates: the package carries none. ``--centres FILE`` adds the centre of each commune from a
+CSV file with the columns ``code,latitude,longitude`` (WGS 84, decimal point), for instance the
+town-hall positions of IGN's ADMIN EXPRESS (Licence Ouverte) exported to that format; its name is
+written in the file's first line next to the package's. Without it, or for a code it lacks, the
+``latitude`` and ``longitude`` columns stay empty (docs/communes-reference.md says why).
 """
 
 from __future__ import annotations
@@ -23,13 +29,28 @@ from pathlib import Path
 
 OUTPUT = Path(__file__).parent / "data" / "communes.csv.gz"
 COLUMNS = ("code", "nom", "type", "parent", "departement", "region", "population", "codes_postaux",
-           "anciens_codes")
+           "anciens_codes", "latitude", "longitude")
 KINDS = {"commune-actuelle": "C", "arrondissement-municipal": "A"}
 
 
-def build(package_dir: Path, output: Path = OUTPUT) -> int:
-    """Write the reference from the package's ``data/communes.json``; returns the number of communes."""
+def read_centres(path: Path) -> dict[str, tuple[str, str]]:
+    """code → (latitude, longitude) rounded to 4 decimals (about 10 m), from a ``code,latitude,longitude``
+    CSV file; a row outside the range of valid coordinates stops the build."""
+    centres = {}
+    with open(path, encoding="utf-8-sig", newline="") as raw:
+        for row in csv.DictReader(raw):
+            lat, lon = float(row["latitude"]), float(row["longitude"])
+            if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+                raise ValueError(f"{path}: invalid coordinates for {row['code']}: {lat}, {lon}")
+            centres[row["code"].strip()] = (f"{lat:.4f}", f"{lon:.4f}")
+    return centres
+
+
+def build(package_dir: Path, output: Path = OUTPUT, centres: Path | None = None) -> int:
+    """Write the reference from the package's ``data/communes.json`` (and the centres file, when
+    given); returns the number of communes."""
     package = json.loads((package_dir / "package.json").read_text(encoding="utf-8"))
+    positions = read_centres(centres) if centres else {}
     records = json.loads((package_dir / "data" / "communes.json").read_text(encoding="utf-8"))
     current = {r["code"]: r for r in records if r["type"] == "commune-actuelle"}
     aliases: dict[str, set[str]] = {code: set(r.get("anciensCodes", ())) for code, r in current.items()}
@@ -46,10 +67,14 @@ def build(package_dir: Path, output: Path = OUTPUT) -> int:
         rows.append((code, record["nom"], kind, record.get("commune", "") if kind == "A" else "",
                      record.get("departement", ""), record.get("region", ""), record.get("population", ""),
                      " ".join(sorted(record.get("codesPostaux", ()))),
-                     " ".join(sorted(aliases.get(code, set()) - {code} - set(current)))))
+                     " ".join(sorted(aliases.get(code, set()) - {code} - set(current))),
+                     *positions.get(code, ("", ""))))
     rows.sort()
     text = io.StringIO()
-    text.write(f"# {package['name']} {package['version']}\n")
+    source = f"{package['name']} {package['version']}"
+    if centres:
+        source += f" ; centres : {centres.name}"
+    text.write(f"# {source}\n")
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(COLUMNS)
     writer.writerows(rows)
@@ -61,6 +86,12 @@ def build(package_dir: Path, output: Path = OUTPUT) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover - maintenance command
-    if len(sys.argv) != 2:
-        sys.exit("usage: python -m mediation.directory.reference_build <unpacked npm package directory>")
-    print(f"{build(Path(sys.argv[1]))} communes written to {OUTPUT}")
+    args = sys.argv[1:]
+    centres_file = None
+    if len(args) == 3 and args[1] == "--centres":
+        centres_file = Path(args[2])
+        args = args[:1]
+    if len(args) != 1:
+        sys.exit("usage: python -m mediation.directory.reference_build <unpacked npm package directory> "
+                 "[--centres <code,latitude,longitude CSV file>]")
+    print(f"{build(Path(args[0]), centres=centres_file)} communes written to {OUTPUT}")

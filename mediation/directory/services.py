@@ -454,6 +454,9 @@ def create_commune(session: Session, actor: User, territory: Territory, data: Ma
         raise Forbidden("Vous ne pouvez pas ajouter de commune à ce territoire.")
     values = _clean_commune(session, data, _reference_only(session, data))
     commune = _reference_only(session, data) or Commune()
+    centre = _reference_centre(values.get("insee_code"))
+    if values.get("latitude") is None and values.get("longitude") is None and centre is not None:
+        values["latitude"], values["longitude"] = centre  # the official centre, unless one is given
     for key, value in values.items():
         setattr(commune, key, value)
     commune.territory = territory  # a commune stored from the reference joins the territory
@@ -462,6 +465,16 @@ def create_commune(session: Session, actor: User, territory: Territory, data: Ma
     session.flush()
     record(session, "commune.created", actor=actor, obj=commune, details={"territory": territory.id})
     return commune
+
+
+def _reference_centre(code: str | None) -> tuple[float, float] | None:
+    """The centre of the commune in the shipped reference, when it has one."""
+    from mediation.directory.reference import reference
+
+    found = reference().get(code) if code else None
+    if found is None or found.latitude is None or found.longitude is None:
+        return None
+    return found.latitude, found.longitude
 
 
 def _reference_only(session: Session, data: Mapping[str, Any]) -> Commune | None:

@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from mediation.auth.models import Role, User
-from mediation.directory import exchange, forms, policy, services, staff
+from mediation.directory import exchange, forms, needs, policy, services, staff
 from mediation.directory.loans import active_loans
 from mediation.directory.models import Commune, StaffMembership, Structure, Territory
 from mediation.directory.national_schema import LIST_FIELDS
@@ -245,6 +245,22 @@ def structure_import():
                   f"{report.unchanged} inchangée(s).", "success")
     status = 422 if report is not None and not report.ok else 200  # refused: nothing was written
     return render_template("directory/structure_import.html", form=form, report=report,
+                           dry_run=bool(form.dry_run.data)), status
+
+
+@bp.route("/communes/besoins/import", methods=["GET", "POST"])
+@access(*ADMINS)
+def needs_import():
+    """Need indicators per commune (observatoire): a CSV of open data, checked before it is applied."""
+    form = forms.NeedsImportForm()
+    report = None
+    if form.validate_on_submit():
+        report = needs.import_needs(db.session, current_user, form.file.data.read(), dry_run=form.dry_run.data)
+        if report.applied:
+            flash(f"Import terminé : indicateurs de {report.created + report.updated} commune(s) enregistrés.",
+                  "success")
+    status = 422 if report is not None and not report.ok else 200  # refused: nothing was written
+    return render_template("directory/needs_import.html", form=form, report=report, columns=needs.INDICATORS,
                            dry_run=bool(form.dry_run.data)), status
 
 

@@ -541,6 +541,9 @@ def compute_dashboard(scope: Scope, *, threshold: int | None = None, compare: st
     # Every figure and table of the output protected together (the same set is printed by the
     # dashboard, the PDF, the spreadsheets, the open data and the API).
     disclosure.protect_dashboard(dashboard)
+    from mediation.evaluation import observatoire
+
+    dashboard.observatoire = observatoire.build(scope.session, dashboard)
     if scope.empty:
         filters.append(("Attention", "la période choisie ne recoupe pas celle du programme : aucun chiffre."))
     return dashboard

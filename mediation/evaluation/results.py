@@ -126,6 +126,9 @@ class Dashboard:
     threshold: int
     generated_at: datetime
     definitions: list = field(default_factory=list)  # the Indicator definitions used
+    # The map of need against coverage (mediation.evaluation.observatoire), printed with the
+    # coverage section; built from that section's published cells, not part of the exports.
+    observatoire: object | None = None
 
     def section(self, code: str) -> Section | None:
         return next((s for s in self.sections if s.code == code), None)

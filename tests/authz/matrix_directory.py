@@ -68,6 +68,11 @@ ROUTES = {
         {"url": "/annuaire/structures/import", "method": "POST", "data": {}, "expect": ADMINS_200,
          "note": "sans fichier : erreur"},
     ],
+    "directory.needs_import": [
+        {"url": "/annuaire/communes/besoins/import", "expect": ADMINS_200},
+        {"url": "/annuaire/communes/besoins/import", "method": "POST", "data": {}, "expect": ADMINS_200,
+         "note": "sans fichier : erreur"},
+    ],
     "directory.territory_list": {"url": "/annuaire/territoires", "expect": ADMINS_200},
     "directory.territory_create": [
         {"url": "/annuaire/territoires/nouveau", "expect": ADMIN_ONLY_200},

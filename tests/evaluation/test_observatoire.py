@@ -1,0 +1,118 @@
+"""The observatoire: need indicators against coverage per commune, a server-side SVG map with its
+data table, the same on the dashboard page and in the impact PDF (WeasyPrint, read back with
+pdfplumber); the per-1,000 figures are those of the coverage table after the disclosure control."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pdfplumber
+import pytest
+
+from mediation.directory import needs
+from mediation.evaluation import indicators, observatoire, report
+from tests.evaluation.conftest import END, START
+from tests.evaluation.test_report import busy_year as _busy_year
+
+QUERY = f"du={START}&au={END}"
+
+
+@pytest.fixture
+def activity(busy_year_data):
+    """The year of activity of tests/evaluation/test_report.py."""
+
+
+busy_year_data = pytest.fixture(_busy_year.__wrapped__ if hasattr(_busy_year, "__wrapped__") else _busy_year,
+                                name="busy_year_data")
+
+
+def test_haversine_and_need_levels():
+    assert observatoire.haversine_km(48.8566, 2.3522, 49.4431, 1.0993) == pytest.approx(111.6, abs=1.5)
+    assert observatoire.haversine_km(49.4, 1.09, 49.4, 1.09) == 0
+    levels = observatoire.need_levels({"a": 80, "b": 100, "c": 120, "d": 120, "e": 90, "f": 140})
+    assert levels == {"a": "faible", "e": "faible", "b": "moyen", "c": "moyen", "d": "moyen", "f": "élevé"}  # ties: the lower third
+    assert observatoire.need_levels({}) == {}
+
+
+@pytest.fixture
+def remote(make_commune, network, session):
+    """A commune of the territory about 21 km from every place (the places are at 49.4, 1.09)."""
+    return make_commune(network.territory, name="Bourg-Isolé", latitude=49.4, longitude=0.80, population=2500)
+
+
+@pytest.fixture
+def with_needs(session, network, remote):
+    rows = [(network.commune_a, 95), (network.commune_b, 110), (remote, 140)]
+    content = "code_insee;indice_fragilite_numerique;taux_pauvrete;source\n" + "".join(
+        f"{c.insee_code};{v};12,5;Mednum 2024\n" for c, v in rows)
+    assert needs.import_needs(session, network.admin, content.encode()).applied
+
+
+def dashboard_for(session, network, scope_for):
+    return indicators.compute_dashboard(scope_for(network.admin, territory_id=network.territory.id))
+
+
+def test_remote_commune_of_high_need_is_flagged(session, network, remote, with_needs, activity, scope_for):
+    dashboard = dashboard_for(session, network, scope_for)
+    obs = dashboard.observatoire
+    by_name = {c.name: c for c in obs.communes}
+    assert obs.indicator == "fragility_index" and obs.sources == ["Mednum 2024"] and not obs.illustrative
+    assert by_name["Bourg-Isolé"].level == "élevé" and by_name["Bourg-Isolé"].flagged
+    assert by_name["Bourg-Isolé"].nearest_km == pytest.approx(21, abs=1) and by_name["Bourg-Isolé"].places == 0
+    assert not by_name["Ville-A"].flagged and by_name["Ville-A"].nearest_km < 1
+    # the per-1,000 figures are the published cells of the coverage table (masks included)
+    coverage = {r.key: r for r in dashboard.table("maillage.communes").rows}
+    for commune in obs.communes:
+        assert commune.per_1000.display == coverage[commune.insee].cells[4].display
+        assert commune.residents_per_1000.display == coverage[commune.insee].cells[5].display
+    svg = obs.svg()
+    assert 'role="img"' in svg and "<title" in svg and "<desc" in svg and svg.count('class="flagged"') == 1
+    assert "Bourg-Isolé" in svg
+
+
+def test_map_and_table_on_the_dashboard(client, login, session, network, remote, with_needs, activity):
+    login(client, network.coordinator)
+    page = client.get(f"/evaluation/?{QUERY}").get_data(as_text=True)
+    block = page[page.index('id="observatoire"'):]
+    assert '<svg xmlns="http://www.w3.org/2000/svg" class="chart observatoire-map" role="img"' in block
+    assert "<caption>Observatoire : besoin et couverture par commune</caption>" in block
+    assert re.search(r'<tr class="flagged"><th scope="row">Bourg-Isolé</th>', block)
+    assert "Communes de besoin élevé sans lieu à moins de 10 km : Bourg-Isolé." in block
+    assert "Valeurs illustratives" not in block
+
+
+def test_illustrative_values_are_marked(client, login, session, network, remote, activity):
+    content = f"code_insee,part_75_ans_et_plus\n{remote.insee_code},15\n{network.commune_a.insee_code},9\n"
+    assert needs.import_needs(session, network.admin, content.encode(), illustrative=True).applied
+    login(client, network.admin)
+    page = client.get(f"/evaluation/?{QUERY}&territoire={network.territory.id}").get_data(as_text=True)
+    assert "Valeurs illustratives :" in page and "la part des 75 ans et plus" in page
+
+
+def test_no_coordinates_no_map_but_the_table(client, login, session, network, activity):
+    for commune in (network.commune_a, network.commune_b):
+        commune.latitude = commune.longitude = None
+    session.flush()
+    login(client, network.coordinator)
+    page = client.get(f"/evaluation/?{QUERY}").get_data(as_text=True)
+    assert "Carte indisponible" in page and "<caption>Observatoire : besoin et couverture par commune" in page
+
+
+def test_map_and_table_in_the_pdf(app, session, network, remote, with_needs, activity, scope_for):
+    scope = scope_for(network.admin, territory_id=network.territory.id)
+    dashboard = indicators.compute_dashboard(scope)
+    with app.test_request_context():
+        html = report.render_html(dashboard, scope)
+        assert html.count('class="chart observatoire-map"') == 1
+        pdf = report.render_pdf(html)
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        pages = [(page, page.extract_text() or "") for page in document.pages]
+        found = [(page, text) for page, text in pages if "Observatoire : besoin et couverture par commune" in text]
+        assert found, "the observatoire is in the PDF"
+        text = " ".join(t for _, t in pages).replace("\u202f", " ").replace("\xa0", " ")
+        assert "Communes de besoin élevé sans lieu à moins de 10 km : Bourg-Isolé." in re.sub(r"\s+", " ", text)
+        for page, _ in found:  # the table fits the page
+            for word in page.extract_words():
+                assert word["x1"] <= page.width + 0.5, word["text"]
+            assert any(image_or_curve for image_or_curve in page.curves + page.rects)  # the map is drawn
