@@ -4,7 +4,7 @@ Need indicators per commune imported from open data: digital fragility index, sh
 75 and over, poverty rate (each optional), their source, and whether they are illustrative (demo).
 
 Revision ID: 0025
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-03 19:00:00
 
 """
@@ -15,7 +15,7 @@ import mediation.types
 
 # revision identifiers, used by Alembic.
 revision = '0025'
-down_revision = '0019'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
