@@ -76,7 +76,7 @@ def test_validated_milestone_reaches_the_wallet_and_the_baked_png_verifies(brows
         share = badge.get_by_role("link", name="/badges/verifier/")
         wallet.goto(share.get_attribute("href"))
         check_a11y(wallet)
-        expect(wallet.get_by_text("Ce badge est authentique et valable.")).to_be_visible()
+        expect(wallet.get_by_text("Ce badge est vrai et valable.")).to_be_visible()
     finally:
         phone.close()
 
