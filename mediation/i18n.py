@@ -99,7 +99,11 @@ def compile_catalogues(directory: Path = TRANSLATIONS) -> None:
             continue
         with po_path.open("rb") as source:
             catalogue = read_po(source, locale=po_path.parent.parent.name)
-        handle, temporary = tempfile.mkstemp(dir=po_path.parent, suffix=".mo.tmp")
+        try:
+            handle, temporary = tempfile.mkstemp(dir=po_path.parent, suffix=".mo.tmp")
+        except OSError as error:  # a read-only installation: compile there beforehand (pybabel compile)
+            log.warning("Catalogue non compilé (%s) : %s", po_path.parent.parent.name, error)
+            continue
         try:
             with os.fdopen(handle, "wb") as target:
                 write_mo(target, catalogue, use_fuzzy=False)
