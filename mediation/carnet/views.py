@@ -24,7 +24,7 @@ from mediation.badges.forms import (
     WalletRevocationForm,
 )
 from mediation.badges.models import Wallet, WalletCard
-from mediation.carnet import cards, wallet
+from mediation.carnet import cards, labels, wallet
 from mediation.errors import DomainError
 from mediation.evaluation import services as evaluation_services
 from mediation.extensions import db
@@ -36,6 +36,9 @@ from mediation.transaction import keep_despite_error
 bp = Blueprint("wallet", __name__, url_prefix="/carnet")
 SESSION_KEY = "wallet"
 IDLE_SECONDS = 30 * 60
+
+
+bp.add_app_template_filter(labels.demarche, "demarche_local")
 
 
 def _client() -> str:
@@ -258,7 +261,7 @@ def mandate_revocation(mandate_id: int):
     live = mandate.live_authorizations()
     form = WalletRevocationForm()
     status = 200
-    form.demarches.choices = [(a.demarche.value, a.demarche.label) for a in live]
+    form.demarches.choices = [(a.demarche.value, labels.demarche(a.demarche)) for a in live]
     if request.method == "GET":
         form.demarches.data = [a.demarche.value for a in live]
     if form.validate_on_submit():

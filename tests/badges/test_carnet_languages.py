@@ -36,6 +36,7 @@ def test_arabic_is_right_to_left_and_recorded_for_the_person(session, client, ca
     assert choose(client, "ar").status_code == 302
     html = client.get("/carnet/mon-carnet").get_data(as_text=True)
     assert '<html lang="ar" dir="rtl">' in html and "مرحبًا Jeanne" in html and "شاراتي" in html
+    assert "الوثائق - المواطنة - الانتخابات" in html  # a démarche of the mandate, translated
     session.refresh(carnet.person)
     assert carnet.person.language == "ar"
     event = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "beneficiary.language_chosen"))

@@ -63,3 +63,11 @@ def test_every_message_is_translated_with_the_same_placeholders(code):
         assert len(strings) == found.num_plurals or not isinstance(message.id, tuple)
         for translated in strings:
             assert placeholders(translated) == placeholders(sources[-1]), (code, message.id, translated)
+
+
+def test_the_demarches_of_a_mandate_are_translated_from_their_one_french_title(app):
+    from mediation.carnet.labels import DEMARCHES
+    from mediation.mandates.enums import Demarche
+
+    with app.test_request_context("/carnet/"):
+        assert {d: str(label) for d, label in DEMARCHES.items()} == {d: d.label for d in Demarche}
