@@ -78,6 +78,13 @@ def test_the_carnet_fits_three_phone_screens_in_french_and_in_arabic(browser, li
         expect(page.get_by_role("button", name="Écouter").first).to_be_visible()  # JavaScript: read aloud
         french = _screens(page)
         check_a11y(page)
+        tile = page.locator(".badge-tile").first
+        for url in (tile.locator("a[href*='/emporter']").get_attribute("href"),
+                    tile.get_by_role("link", name="Partager").get_attribute("href"),
+                    "/carnet/mon-carnet"):
+            page.goto(url)
+            expect(page.locator("html")).to_have_attribute("lang", "fr")
+            check_a11y(page)
 
         # Arabic, chosen with a button: right to left, remembered on the next page.
         page.locator(".carnet-languages summary").click()
@@ -105,10 +112,23 @@ def test_the_carnet_fits_three_phone_screens_in_french_and_in_arabic(browser, li
             page.locator(".carnet-size button").click()
         expect(page.locator("html")).to_have_class("large-type")
         check_a11y(page)
-        page.goto("/carnet/mandats/0/revocation")  # any page of the carnet: still Arabic, still large
-        expect(page.locator("html")).to_have_attribute("lang", "ar")
-        expect(page.locator("html")).to_have_class("large-type")
-        check_a11y(page)
+        # The other pages of the carnet, still Arabic and large: carry a badge, check it publicly.
+        carry = page.locator(".badge-tile").first.locator("a[href*='/emporter']").get_attribute("href")
+        share = page.locator(".badge-tile").first.get_by_role("link", name="مشاركة").get_attribute("href")
+        for url in (carry, share):
+            page.goto(url)
+            expect(page.locator("html")).to_have_attribute("lang", "ar")
+            expect(page.locator("html")).to_have_class("large-type")
+            check_a11y(page)
+        with page.expect_navigation():
+            page.locator(".carnet-size button").click()  # back to normal type
+        page.goto("/carnet/mon-carnet")
+        with page.expect_navigation():
+            page.locator("form[action$='/quitter'] button").click()
+        for url in ("/carnet/", "/carnet/code", "/carnet/code/saisir", "/carnet/c/carte-inconnue"):
+            page.goto(url)
+            expect(page.locator("html")).to_have_attribute("dir", "rtl")
+            check_a11y(page)
     finally:
         phone.close()
 
