@@ -5,10 +5,10 @@ check a badge). Staff pages stay in French.
   ``babel.cfg``). The compiled ``.mo`` files are not kept in git: :func:`compile_catalogues` builds
   them when the application starts, if missing or older than their ``.po`` (written to a temporary
   file then renamed, so that two processes starting together never read half a file).
-- The language shown: the one chosen on the page (cookie :data:`COOKIE`, one year), else the one
-  recorded for the person whose carnet is open (kept in the session when it opens), else French.
-  Never the browser's Accept-Language: a shared computer in a France Services would switch
-  everyone's language.
+- The language shown: the one recorded for the person whose carnet is open (kept in the session
+  when it opens), else the one chosen on the page in this browser (cookie :data:`COOKIE`, one
+  year), else French. The person's own choice wins over the browser's on a shared computer, and
+  never the browser's Accept-Language: it would switch everyone's language.
 - The large-type option is a cookie too (:data:`LARGE_COOKIE`).
 """
 
@@ -68,13 +68,10 @@ def is_person_page() -> bool:
 
 def chosen_language() -> str:
     """The language of a person's page (see the module's docstring)."""
-    from_cookie = known(request.cookies.get(COOKIE))
-    if from_cookie:
-        return from_cookie
     opened = session.get("wallet")
     if isinstance(opened, dict) and known(opened.get("lang")):
         return opened["lang"]
-    return DEFAULT
+    return known(request.cookies.get(COOKIE)) or DEFAULT
 
 
 def select_locale() -> str:

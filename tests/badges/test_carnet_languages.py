@@ -98,3 +98,12 @@ def test_large_type_is_a_button_remembered_in_the_browser(client):
     assert response.status_code == 302 and "carnet_grands_caracteres=1" in response.headers["Set-Cookie"]
     html = client.get("/carnet/").get_data(as_text=True)
     assert 'class="large-type"' in html and 'aria-pressed="true"' in html
+
+
+def test_on_a_shared_computer_the_person_language_wins_over_the_browser(session, client, carnet):  # noqa: F811
+    carnet.person.language = "tr"
+    session.commit()
+    client.set_cookie("carnet_langue", "uk")  # the previous visitor's choice
+    assert '<html lang="uk"' in client.get("/carnet/").get_data(as_text=True)
+    carnet.open(client)
+    assert '<html lang="tr"' in client.get("/carnet/mon-carnet").get_data(as_text=True)
