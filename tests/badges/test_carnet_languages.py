@@ -4,7 +4,10 @@ right to left; staff pages stay French; large type remembered too."""
 
 from __future__ import annotations
 
+import io
+
 import sqlalchemy as sa
+from pypdf import PdfReader
 
 from mediation.audit.models import AuditEvent
 from mediation.carnet import cards
@@ -86,6 +89,8 @@ def test_the_mediator_prints_the_card_in_the_person_language(session, client, lo
     assert 'name="language"' in page
     response = client.post(f"/badges/dossiers/{case_id}/carte", data={"language": "uk"})
     assert response.status_code == 200 and response.mimetype == "application/pdf"
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(response.get_data())).pages)
+    assert "Моя книжка" in text and "Скануйте QR-код." in text
     session.refresh(carnet.person)
     assert carnet.person.language == "uk"
     assert client.post(f"/badges/dossiers/{case_id}/carte", data={"language": "klingon"}).status_code == 400
