@@ -153,6 +153,8 @@ ACTION_LABELS: dict[str, str] = {
     "wallet.card_reprinted": "Carte de carnet de badges réimprimée",
     "wallet.card_revoked": "Carte de carnet de badges désactivée",
     "wallet.code_sent": "Code à usage unique envoyé pour ouvrir un carnet",
+    "beneficiary.language_chosen": "Langue du carnet choisie",
+    "badge.endorsements_carried_over": "Approbations reportées sur les badges d'une nouvelle version de parcours",
 }
 
 

@@ -3,6 +3,8 @@ are attached back to the fields with ``mediation.forms.show_domain_error``."""
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
@@ -76,50 +78,51 @@ class ImportForm(BaseForm):
 
 
 class RecipientCheckForm(BaseForm):
-    contact = StringField("Adresse e-mail du titulaire (ou adresse de son carnet)",
-                          description="Pour vérifier que ce badge appartient bien à la personne qui le présente.")
+    contact = StringField(_l("L’e-mail de la personne, ou l’adresse de son carnet"),
+                          description=_l("Pour savoir si ce badge est bien à cette personne."))
 
 
 # --- wallet (public) ----------------------------------------------------------------------------
 
+# The forms a person fills in « Mon carnet »: plain words, in the person's language (lazy_gettext:
+# translated when the page is drawn, see mediation.i18n).
 class CardCodeForm(BaseForm):
-    code = StringField("Code de votre carte", description="8 lettres et chiffres, imprimés sur votre carte. "
-                                                          "Par exemple ABCD-2345.")
+    code = StringField(_l("Le code de votre carte"), description=_l("8 lettres et chiffres. Par exemple : ABCD-2345."))
 
 
 class ContactForm(BaseForm):
-    contact = StringField("Votre adresse e-mail ou votre numéro de téléphone portable",
-                          description="Celui que vous avez donné à votre médiateur.")
+    contact = StringField(_l("Votre e-mail ou votre numéro de portable"),
+                          description=_l("Celui que vous avez donné à la personne qui vous aide."))
 
 
 class OneTimeCodeForm(BaseForm):
-    contact = StringField("Votre adresse e-mail ou votre numéro de téléphone portable")
-    code = StringField("Code reçu", description="6 chiffres, valable 15 minutes.")
+    contact = StringField(_l("Votre e-mail ou votre numéro de portable"))
+    code = StringField(_l("Le code reçu"), description=_l("6 chiffres. Il marche pendant 15 minutes."))
 
 
 def _choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-YES_NO_UNSURE = _choices([("oui", "Oui"), ("non", "Non"), ("", "Je préfère ne pas répondre")])
+YES_NO_UNSURE = _choices([("oui", _l("Oui")), ("non", _l("Non")), ("", _l("Je préfère ne pas répondre"))])
 
 
 class WalletFollowUpForm(BaseForm):
     """The follow-up questionnaire, answered by the person from their wallet. Choices are checked in
     the view (French message); every question may be left without an answer, not all of them."""
 
-    online_alone = RadioField("Depuis votre accompagnement, avez-vous fait seul·e une démarche sur internet ?",
+    online_alone = RadioField(_l("Avez-vous fait une démarche sur internet sans aide ?"),
                               choices=YES_NO_UNSURE, default="", validate_choice=False)
-    job_or_training = RadioField("Avez-vous trouvé un emploi ou une formation ?",
-                                 choices=_choices([("oui", "Oui"), ("non", "Non"),
-                                                   ("", "Je ne cherchais pas, ou je préfère ne pas répondre")]),
+    job_or_training = RadioField(_l("Avez-vous trouvé un travail ou une formation ?"),
+                                 choices=_choices([("oui", _l("Oui")), ("non", _l("Non")),
+                                                   ("", _l("Je ne cherche pas. Ou je préfère ne pas répondre."))]),
                                  default="", validate_choice=False)
-    less_isolated = RadioField("Vous sentez-vous moins seul·e ?", choices=YES_NO_UNSURE, default="",
+    less_isolated = RadioField(_l("Vous sentez-vous moins seul ou moins seule ?"), choices=YES_NO_UNSURE, default="",
                                validate_choice=False)
-    comfort_now = RadioField("Aujourd'hui, êtes-vous à l'aise pour faire vos démarches sur internet ?",
-                             choices=_choices([("1", "1 — Pas du tout à l'aise"), ("2", "2 — Peu à l'aise"),
-                                               ("3", "3 — Moyennement à l'aise"), ("4", "4 — À l'aise"),
-                                               ("5", "5 — Très à l'aise"), ("", "Je préfère ne pas répondre")]),
+    comfort_now = RadioField(_l("Aujourd’hui, faites-vous vos démarches sur internet facilement ?"),
+                             choices=_choices([("1", _l("1 — Pas du tout")), ("2", _l("2 — Un peu")),
+                                               ("3", _l("3 — Moyennement")), ("4", _l("4 — Facilement")),
+                                               ("5", _l("5 — Très facilement")), ("", _l("Je préfère ne pas répondre"))]),
                              default="", validate_choice=False)
 
     def yes_no(self, name: str) -> bool | None:
@@ -130,15 +133,15 @@ class WalletFollowUpForm(BaseForm):
         for name in ("online_alone", "job_or_training", "less_isolated"):
             field = getattr(self, name)
             if (field.data or "") not in ("oui", "non", ""):
-                field.errors.append("Réponse non valable : choisissez « Oui », « Non » ou ne répondez pas.")
+                field.errors.append(_("Choisissez « Oui » ou « Non ». Ou ne répondez pas."))
                 valid = False
         comfort = self.comfort_now.data or ""
         if comfort and not comfort.isdigit():
-            self.comfort_now.errors.append("Réponse non valable : choisissez un chiffre de 1 à 5.")
+            self.comfort_now.errors.append(_("Choisissez un chiffre de 1 à 5."))
             valid = False
         if valid and not any(getattr(self, n).data for n in ("online_alone", "job_or_training", "less_isolated",
                                                               "comfort_now")):
-            self.form_errors.append("Répondez à au moins une question, puis envoyez vos réponses.")
+            self.form_errors.append(_("Répondez à une question au moins. Puis envoyez vos réponses."))
             valid = False
         return valid
 
@@ -147,7 +150,7 @@ class WalletRevocationForm(BaseForm):
     """The person asks the structure to stop acting for them, for some démarches or all of them."""
 
     demarches = CheckboxListField(
-        "Pour quelles démarches ?",
-        description="Laissez tout coché pour arrêter complètement ce mandat.",
-        validators=[DataRequired("Cochez au moins une démarche.")],
+        _l("Pour quelles démarches ?"),
+        description=_l("Laissez tout coché pour tout arrêter."),
+        validators=[DataRequired(_l("Cochez au moins une démarche."))],
     )

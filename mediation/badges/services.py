@@ -246,7 +246,32 @@ def badge_class_for(session: Session, milestone: Milestone) -> BadgeClass:
     badge_class = BadgeClass(milestone_id=milestone.id, issuer_id=issuer.id, **_class_texts(milestone, template))
     session.add(badge_class)
     session.flush()
+    _carry_endorsements(session, badge_class, milestone)
     return badge_class
+
+
+def _carry_endorsements(session: Session, badge_class: BadgeClass, milestone: Milestone) -> None:
+    """The badge class of a step in a new pathway version keeps the endorsements of the same step's
+    badge class in the version it was copied from (the nearest earlier version that has a class):
+    each live endorsement is endorsed again, same endorser and comment, audited once."""
+    source_id = milestone.copied_from_id
+    previous = None
+    while source_id is not None and previous is None:
+        previous = session.scalar(sa.select(BadgeClass).where(BadgeClass.milestone_id == source_id))
+        source_id = session.scalar(sa.select(Milestone.copied_from_id).where(Milestone.id == source_id))
+    if previous is None:
+        return
+    carried = []
+    for old in previous.live_endorsements:
+        endorsement = Endorsement(uid=new_uid(), badge_class_id=badge_class.id, endorser_id=old.endorser_id,
+                                  comment=old.comment, created_by_id=old.created_by_id)
+        session.add(endorsement)
+        carried.append(old.id)
+    if carried:
+        session.flush()
+        session.expire(badge_class, ["endorsements"])
+        record(session, "badge.endorsements_carried_over", obj=badge_class,
+               details={"from_badge_class_id": previous.id, "endorsements": carried})
 
 
 def publish_classes(session: Session, actor, template: PathwayTemplate) -> list[BadgeClass]:

@@ -7,9 +7,11 @@ import io
 
 import qrcode
 from flask import current_app, render_template
+from flask_babel import force_locale
 
 from mediation.badges import documents
 from mediation.carnet.wallet import PrintedCard, format_code
+from mediation.i18n import DEFAULT, LANGUAGES, known
 from mediation.types import utcnow
 
 
@@ -20,13 +22,18 @@ def qr_data_uri(data: str) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
 
 
-def card_html(printed: PrintedCard, *, structure_name: str | None) -> str:
-    return render_template("wallet/card.html", qr=qr_data_uri(printed.url), code=format_code(printed.code),
-                           wallet_url=documents.public_url("/carnet"), structure_name=structure_name,
-                           printed_at=utcnow(), network_name=current_app.config["MEDIATION_NETWORK_NAME"])
+def card_html(printed: PrintedCard, *, structure_name: str | None, language: str | None = None) -> str:
+    """The card in the person's language (French when none is recorded)."""
+    chosen = LANGUAGES[known(language) or DEFAULT]
+    with force_locale(chosen.code):
+        return render_template("wallet/card.html", qr=qr_data_uri(printed.url), code=format_code(printed.code),
+                               wallet_url=documents.public_url("/carnet"), structure_name=structure_name,
+                               printed_at=utcnow(), network_name=current_app.config["MEDIATION_NETWORK_NAME"],
+                               language=chosen)
 
 
-def card_pdf(printed: PrintedCard, *, structure_name: str | None) -> bytes:
+def card_pdf(printed: PrintedCard, *, structure_name: str | None, language: str | None = None) -> bytes:
     from weasyprint import HTML
 
-    return HTML(string=card_html(printed, structure_name=structure_name), base_url=current_app.root_path).write_pdf()
+    html = card_html(printed, structure_name=structure_name, language=language)
+    return HTML(string=html, base_url=current_app.root_path).write_pdf()

@@ -8,7 +8,7 @@ blueprint is registered."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user
 
 from mediation.badges.forms import EmptyForm
@@ -34,8 +34,15 @@ def card_print(case_id: int):
     structures = pathways_policy.acting_structures(db.session, current_user)
     structure_id = case.structure_id if case.structure_id in {s.id for s in structures} else (
         structures[0].id if structures else None)
+    language = request.form.get("language")
+    if language is not None:  # the mediator chose the card's language: it is also the carnet's
+        try:
+            wallet.record_language(db.session, current_user, case.beneficiary, language)
+        except DomainError:
+            abort(400)
     printed = wallet.print_card(db.session, current_user, case.beneficiary, structure_id=structure_id)
-    pdf = card_pdf(printed, structure_name=next((s.name for s in structures if s.id == structure_id), None))
+    pdf = card_pdf(printed, structure_name=next((s.name for s in structures if s.id == structure_id), None),
+                   language=case.beneficiary.language)
     response = file_response(pdf, "carte-carnet-de-badges.pdf", "application/pdf")
     response.headers["Cache-Control"] = "no-store"
     return response

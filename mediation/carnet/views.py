@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import time
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 
+from mediation import i18n
 from mediation.badges import documents, ob3, ob3_di, services
 from mediation.badges.forms import (
     CardCodeForm,
@@ -22,12 +24,13 @@ from mediation.badges.forms import (
     WalletRevocationForm,
 )
 from mediation.badges.models import Wallet, WalletCard
-from mediation.carnet import cards, wallet
+from mediation.carnet import cards, labels, wallet
 from mediation.errors import DomainError
 from mediation.evaluation import services as evaluation_services
 from mediation.extensions import db
 from mediation.forms import show_domain_error
 from mediation.policy import PUBLIC, access
+from mediation.redirects import safe_target
 from mediation.transaction import keep_despite_error
 
 bp = Blueprint("wallet", __name__, url_prefix="/carnet")
@@ -35,12 +38,18 @@ SESSION_KEY = "wallet"
 IDLE_SECONDS = 30 * 60
 
 
+bp.add_app_template_filter(labels.demarche, "demarche_local")
+
+
 def _client() -> str:
     return request.remote_addr or "inconnu"
 
 
 def _open(wallet_id: int, card_id: int | None) -> None:
-    session[SESSION_KEY] = {"id": wallet_id, "card": card_id, "at": int(time.time())}
+    """Remember the opened wallet, with the person's recorded language (see mediation.i18n)."""
+    found = db.session.get(Wallet, wallet_id)
+    language = found.beneficiary.language if found is not None else None
+    session[SESSION_KEY] = {"id": wallet_id, "card": card_id, "at": int(time.time()), "lang": language}
 
 
 def current_wallet() -> Wallet | None:
@@ -117,8 +126,8 @@ def code_request():
             status = show_domain_error(form, error)
         else:
             session["wallet_contact"] = form.contact.data.strip()
-            flash("Si cette adresse ou ce numéro est connu de votre médiateur, un code vient de vous être envoyé. "
-                  "Il est valable 15 minutes.", "info")
+            flash(_("Si nous connaissons cet e-mail ou ce numéro, nous venons de vous envoyer un code.") + " "
+                  + _("Le code marche pendant 15 minutes."), "info")
             return redirect(url_for("wallet.code_enter"))
     return render_template("wallet/code_request.html", form=form, locked=None), status
 
@@ -150,7 +159,7 @@ def code_enter():
 def home():
     found = current_wallet()
     if found is None:
-        flash("Pour ouvrir votre carnet, scannez le code QR de votre carte ou tapez son code.", "info")
+        flash(_("Pour ouvrir votre carnet, scannez le code QR de votre carte. Ou tapez son code."), "info")
         return redirect(url_for("wallet.enter"))
     data = wallet.contents(db.session, found)
     return render_template("wallet/home.html", data=data, button=EmptyForm(),
@@ -166,7 +175,7 @@ def attach_email(uid: str):
     wallet): it is issued again to the e-mail, the previous one is revoked (audited)."""
     found = current_wallet()
     if found is None:
-        flash("Pour ouvrir votre carnet, scannez le code QR de votre carte ou tapez son code.", "info")
+        flash(_("Pour ouvrir votre carnet, scannez le code QR de votre carte. Ou tapez son code."), "info")
         return redirect(url_for("wallet.enter"))
     if not EmptyForm().validate_on_submit():
         abort(400)
@@ -175,9 +184,8 @@ def attach_email(uid: str):
     except DomainError as error:
         flash(error.message, "error")
     else:
-        flash("Ce badge est maintenant rattaché à votre adresse e-mail. Téléchargez-le à nouveau pour l'ajouter "
-              "à un autre portefeuille de badges : l'ancien badge et son lien de partage ne sont plus valables.",
-              "success")
+        flash(_("Ce badge est maintenant lié à votre e-mail. Téléchargez-le encore une fois.") + " "
+              + _("L’ancien lien ne marchera plus."), "success")
     return redirect(url_for("wallet.home"))
 
 
@@ -188,12 +196,12 @@ def carry(uid: str):
     QR code of its address. Only a live badge of the opened wallet."""
     found = current_wallet()
     if found is None:
-        flash("Pour ouvrir votre carnet, scannez le code QR de votre carte ou tapez son code.", "info")
+        flash(_("Pour ouvrir votre carnet, scannez le code QR de votre carte. Ou tapez son code."), "info")
         return redirect(url_for("wallet.enter"))
     badge = next((a for a in services.assertions_of(db.session, found.beneficiary_id, live_only=True)
                   if a.uid == uid), None)
     if badge is None:
-        flash("Ce badge n'est plus valable ou n'est pas dans votre carnet.", "info")
+        flash(_("Ce badge n’est pas dans votre carnet, ou il n’est plus valable."), "info")
         return redirect(url_for("wallet.home"))
     url = ob3_di.json_url(badge)  # the Data Integrity form (JSON), the most widely read
     return render_template("wallet/carry.html", assertion=badge, credential_url=url,
@@ -207,12 +215,12 @@ def follow_up(follow_up_id: int):
     """The person answers their own follow-up questionnaire (only a due, open one of theirs)."""
     found = current_wallet()
     if found is None:
-        flash("Pour ouvrir votre carnet, scannez le code QR de votre carte ou tapez son code.", "info")
+        flash(_("Pour ouvrir votre carnet, scannez le code QR de votre carte. Ou tapez son code."), "info")
         return redirect(url_for("wallet.enter"))
     pending = next((f for f in evaluation_services.pending_follow_ups_for(db.session, found.beneficiary_id)
                     if f.id == follow_up_id), None)
     if pending is None:
-        flash("Ce questionnaire n'existe pas ou a déjà reçu une réponse.", "info")
+        flash(_("Vous avez déjà répondu à ce questionnaire."), "info")
         return redirect(url_for("wallet.home"))
     form = WalletFollowUpForm()
     status = 200
@@ -226,7 +234,7 @@ def follow_up(follow_up_id: int):
         except DomainError as error:
             status = show_domain_error(form, error)
         else:
-            flash("Merci ! Vos réponses sont enregistrées.", "success")
+            flash(_("Merci ! Nous avons bien vos réponses."), "success")
             return redirect(url_for("wallet.home"))
     return render_template("wallet/follow_up.html", form=form, follow_up=pending), status
 
@@ -242,18 +250,18 @@ def mandate_revocation(mandate_id: int):
 
     found = current_wallet()
     if found is None:
-        flash("Pour ouvrir votre carnet, scannez le code QR de votre carte ou tapez son code.", "info")
+        flash(_("Pour ouvrir votre carnet, scannez le code QR de votre carte. Ou tapez son code."), "info")
         return redirect(url_for("wallet.enter"))
     beneficiary = db.session.get(Beneficiary, found.beneficiary_id)
     mandate = next((m for m in mandate_services.mandates_in_force(db.session, beneficiary) if m.id == mandate_id),
                    None)
     if mandate is None:
-        flash("Ce mandat n'est plus en cours.", "info")
+        flash(_("Ce mandat est déjà arrêté."), "info")
         return redirect(url_for("wallet.home"))
     live = mandate.live_authorizations()
     form = WalletRevocationForm()
     status = 200
-    form.demarches.choices = [(a.demarche.value, a.demarche.label) for a in live]
+    form.demarches.choices = [(a.demarche.value, labels.demarche(a.demarche)) for a in live]
     if request.method == "GET":
         form.demarches.data = [a.demarche.value for a in live]
     if form.validate_on_submit():
@@ -263,8 +271,9 @@ def mandate_revocation(mandate_id: int):
         except DomainError as error:
             status = show_domain_error(form, error)
         else:
-            flash(f"Votre demande est envoyée à {mandate.structure.name}. Un aidant habilité la traitera "
-                  "et vous remettra une attestation de révocation.", "success")
+            flash(_("Votre demande est envoyée à %(place)s.", place=mandate.structure.name) + " "
+                  + _("Une personne de ce lieu arrête le mandat. Elle vous donne un papier qui le prouve."),
+                  "success")
             return redirect(url_for("wallet.home"))
     return render_template("wallet/mandate_revocation.html", form=form, mandate=mandate), status
 
@@ -275,5 +284,40 @@ def leave():
     if not EmptyForm().validate_on_submit():
         abort(400)
     session.pop(SESSION_KEY, None)
-    flash("Votre carnet est fermé sur cet appareil.", "info")
+    flash(_("Votre carnet est fermé sur cet appareil."), "info")
     return redirect(url_for("wallet.enter"))
+
+
+def _preference(cookie: str, value: str):
+    """Back to the page the person was on, with the preference remembered for a year (a cookie:
+    nothing to sign in to, and it works without JavaScript)."""
+    response = redirect(safe_target(request.form.get("next"), url_for("wallet.enter")))
+    response.set_cookie(cookie, value, max_age=i18n.COOKIE_SECONDS, httponly=True, samesite="Lax",
+                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
+    return response
+
+
+@bp.route("/langue", methods=["POST"])
+@access(PUBLIC)
+def choose_language():
+    """The language of the person's pages: remembered in this browser and, when their carnet is
+    open, recorded for them (their next card is printed in it)."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    code = i18n.known(request.form.get("lang"))
+    if code is None:
+        abort(400)
+    found = current_wallet()
+    if found is not None:
+        wallet.record_language(db.session, None, found.beneficiary, code)
+        session[SESSION_KEY] = {**session[SESSION_KEY], "lang": code}
+    return _preference(i18n.COOKIE, code)
+
+
+@bp.route("/grands-caracteres", methods=["POST"])
+@access(PUBLIC)
+def large_type():
+    """Large type on the person's pages, or back to normal; remembered in this browser."""
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    return _preference(i18n.LARGE_COOKIE, "1" if request.form.get("large") == "1" else "0")

@@ -27,9 +27,11 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import Session, joinedload
 
-from mediation import ratelimit
+from mediation import i18n, ratelimit
 from mediation.audit.services import record
 from mediation.badges import documents, services
 from mediation.badges.models import Assertion, RecipientType, Wallet, WalletAttempt, WalletCard, WalletCode
@@ -54,15 +56,16 @@ CODE_REQUESTS_PER_CLIENT = ratelimit.Limit("wallet-request-client", 20, timedelt
 
 def _minutes(remaining: timedelta) -> str:
     minutes = max(1, round(remaining.total_seconds() / 60))
-    return f"{minutes} minute{'s' if minutes > 1 else ''}"
+    return ngettext("%(num)d minute", "%(num)d minutes", minutes)
 
 
 class Locked(DomainError):
     status_code = 429
 
     def __init__(self, remaining: timedelta):
-        super().__init__(f"Trop de codes erronés : par sécurité, réessayez dans {_minutes(remaining)}. Si vous "
-                         "avez perdu votre carte, demandez-en une nouvelle à votre médiateur.")
+        super().__init__(_("Trop de codes erronés. Attendez %(minutes)s, puis essayez encore.",
+                           minutes=_minutes(remaining)) + " "
+                         + _("Vous avez perdu votre carte ? Demandez une nouvelle carte à la personne qui vous aide."))
 
 
 class TooManyCodeRequests(DomainError):
@@ -72,8 +75,9 @@ class TooManyCodeRequests(DomainError):
     status_code = 429
 
     def __init__(self, remaining: timedelta):
-        super().__init__(f"Trop de demandes de code : par sécurité, attendez {_minutes(remaining)} avant d'en "
-                         "demander un nouveau. Un code déjà reçu reste valable 15 minutes après son envoi.")
+        super().__init__(_("Trop de demandes de code. Attendez %(minutes)s avant de demander un code.",
+                           minutes=_minutes(remaining)) + " "
+                         + _("Un code reçu marche pendant 15 minutes."))
 
 
 def _keyed(value: str) -> str:
@@ -132,6 +136,22 @@ def print_card(session: Session, actor, beneficiary: Beneficiary, *, structure_i
     record(session, "wallet.card_reprinted" if reprint else "wallet.card_printed", actor=actor, obj=card,
            structure_id=structure_id, details={"beneficiary_id": beneficiary.id, "wallet_id": wallet.id})
     return PrintedCard(card, token, code)
+
+
+def record_language(session: Session, actor, beneficiary: Beneficiary, language: str | None) -> Beneficiary:
+    """Record the language the person reads their carnet and card in (French is recorded as none).
+    Chosen by the person in their carnet (``actor`` None) or by a mediator printing the card.
+    Raises ``ValidationFailed`` (field ``language``) for a language we do not offer."""
+    code = i18n.known(language)
+    if code is None:
+        raise ValidationFailed(_("Choisissez une langue de la liste."), field="language")
+    stored = None if code == i18n.DEFAULT else code
+    if beneficiary.language != stored:
+        beneficiary.language = stored
+        session.flush()
+        record(session, "beneficiary.language_chosen", actor=actor, obj=beneficiary,
+               details={"language": code, "by": "staff" if actor is not None else "person"})
+    return beneficiary
 
 
 def revoke_card(session: Session, actor, card: WalletCard) -> WalletCard:
@@ -211,13 +231,12 @@ def open_by_code(session: Session, code: str | None, client: str) -> WalletCard:
     _check_lock(session, checks)
     value = normalise_code(code)
     if len(value) != CODE_LENGTH:
-        raise ValidationFailed("Le code de la carte compte 8 caractères (lettres et chiffres), par exemple "
-                               "ABCD-2345.", field="code")
+        raise ValidationFailed(_("Le code de la carte a 8 lettres et chiffres. Par exemple : ABCD-2345."),
+                               field="code")
     card = session.scalar(sa.select(WalletCard).where(WalletCard.code_hash == _keyed("card:" + value),
                                                       WalletCard.revoked_at.is_(None)))
     if card is None:
-        _wrong(session, checks, "Ce code ne correspond à aucune carte en service. Vérifiez les caractères, ou "
-                                "demandez une nouvelle carte à votre médiateur.")
+        _wrong(session, checks, _("Ce code ne correspond à aucune carte. Vérifiez les lettres et les chiffres."))
     _record_success(session, client_key, attempt_key("card", str(card.id)))
     card.last_used_at = utcnow()
     session.flush()
@@ -265,8 +284,7 @@ def request_code(session: Session, contact: str | None, client: str) -> Recipien
 
     parsed = _contact(contact)
     if parsed is None:
-        raise ValidationFailed("Indiquez votre adresse e-mail ou votre numéro de téléphone portable.",
-                               field="contact")
+        raise ValidationFailed(_("Tapez votre e-mail ou votre numéro de portable."), field="contact")
     channel, value = parsed
     limits = [(CODE_REQUESTS_PER_CONTACT, ratelimit.key("request:contact", value)),
               (CODE_REQUESTS_PER_CLIENT, ratelimit.key("request:client", client))]
@@ -287,11 +305,12 @@ def request_code(session: Session, contact: str | None, client: str) -> Recipien
                            code_hash=_keyed(f"otp:{value}:{code}"), created_at=now,
                            expires_at=now + ONE_TIME_VALIDITY))
     session.flush()
-    text = (f"Votre code pour ouvrir votre carnet de badges : {code}\n"
-            f"Il est valable 15 minutes, une seule fois. Saisissez-le sur {documents.public_url('/carnet/code')}\n"
-            "Si vous n'avez rien demandé, ignorez ce message.")
+    text = "\n".join((_("Votre code pour ouvrir votre carnet : %(code)s", code=code),
+                      _("Il marche pendant 15 minutes, une seule fois. Tapez-le sur %(url)s",
+                        url=documents.public_url("/carnet/code")),
+                      _("Vous n’avez rien demandé ? Ne faites rien.")))
     if channel == RecipientType.EMAIL:
-        send_mail(value, "Votre code pour ouvrir votre carnet de badges", text)
+        send_mail(value, _("Votre code pour ouvrir votre carnet"), text)
     else:
         send_sms(value, text)
     record(session, "wallet.code_sent", object_type="wallets", object_id=wallet.id,
@@ -304,7 +323,7 @@ def open_by_one_time_code(session: Session, contact: str | None, code: str | Non
     Locked or ValidationFailed (the wrong try is recorded: the caller must commit)."""
     parsed = _contact(contact)
     if parsed is None:
-        raise ValidationFailed("Indiquez l'adresse e-mail ou le numéro de téléphone où vous avez reçu le code.",
+        raise ValidationFailed(_("Tapez l’e-mail ou le numéro de portable où vous avez reçu le code."),
                                field="contact")
     channel, value = parsed
     client_key, contact_key = attempt_key("client", client), attempt_key("contact", value)
@@ -312,7 +331,7 @@ def open_by_one_time_code(session: Session, contact: str | None, code: str | Non
     _check_lock(session, checks)
     digits = "".join(ch for ch in (code or "") if ch.isdigit())
     if len(digits) != 6:
-        raise ValidationFailed("Le code reçu compte 6 chiffres.", field="code")
+        raise ValidationFailed(_("Le code reçu a 6 chiffres."), field="code")
     now = utcnow()
     found = session.scalar(
         sa.select(WalletCode).where(WalletCode.contact_hash == _keyed("contact:" + value),
@@ -320,8 +339,8 @@ def open_by_one_time_code(session: Session, contact: str | None, code: str | Non
                                     WalletCode.used_at.is_(None), WalletCode.expires_at > now)
         .order_by(WalletCode.id.desc()).limit(1))
     if found is None:
-        _wrong(session, checks, "Ce code n'est pas valable (erroné, expiré ou déjà utilisé). Vous pouvez demander "
-                                "un nouveau code.")
+        _wrong(session, checks, _("Ce code n’est pas valable. Il est faux, trop vieux ou déjà utilisé.") + " "
+               + _("Vous pouvez demander un nouveau code."))
     found.used_at = now
     ratelimit.record_success(session, WRONG_CODES, contact_key)  # the contact's own counter
     _record_success(session, client_key, contact_key)

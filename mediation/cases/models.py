@@ -158,6 +158,9 @@ class Beneficiary(db.Model):
     # anonymously (one participation each, each counted as a beneficiary by the national rule), the
     # person still counts once in the statistics: every figure of a past period stays the same.
     anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The language of « Mon carnet » and of the printed card (a code of mediation.i18n.LANGUAGES;
+    # None is French), chosen by the person in their carnet or by the mediator printing the card.
+    language: Mapped[str | None] = mapped_column(sa.String(8))
 
     owner_structure = relationship("Structure")
     residence_commune = relationship("Commune")

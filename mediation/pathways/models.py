@@ -164,6 +164,10 @@ class Milestone(db.Model):
     criteria: Mapped[str | None] = mapped_column(sa.Text)
     service: Mapped[str | None] = mapped_column(sa.String(100))
     awards_badge: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # The milestone of the previous version this one was copied from (a new version is a deep copy):
+    # what stays « the same step » across versions, e.g. for its badge's endorsements.
+    copied_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("milestones.id", ondelete="SET NULL"),
+                                                       index=True, nullable=True)
 
     version: Mapped[PathwayVersion] = relationship(back_populates="milestones")
     level: Mapped[PathwayLevel | None] = relationship(back_populates="milestones")

@@ -180,7 +180,7 @@ def writable(session: Session, actor, template: PathwayTemplate) -> Writable:
         milestones[m.id] = Milestone(
             version_id=copy.id, level_id=levels[m.level_id].id if m.level_id else None, kind=m.kind,
             position=m.position, title=m.title, criteria=m.criteria, service=m.service,
-            awards_badge=m.awards_badge,
+            awards_badge=m.awards_badge, copied_from_id=m.id,
             alignments=[MilestoneAlignment(framework=a.framework, code=a.code, level=a.level) for a in m.alignments])
         session.add(milestones[m.id])
     session.flush()

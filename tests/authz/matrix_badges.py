@@ -253,6 +253,10 @@ ROUTES = {
     ],
     "wallet.home": {"url": "/carnet/mon-carnet", "expect": ANON_302, "note": "sans carnet ouvert"},
     "wallet.leave": {"url": "/carnet/quitter", "method": "POST", "expect": ANON_302},
+    "wallet.choose_language": {"url": "/carnet/langue", "method": "POST", "data": {"lang": "en", "next": "/carnet/"},
+                               "expect": ANON_302, "note": "public : la langue est gardée dans le navigateur"},
+    "wallet.large_type": {"url": "/carnet/grands-caracteres", "method": "POST", "data": {"large": "1"},
+                          "expect": ANON_302, "note": "public : gardé dans le navigateur"},
     "wallet.follow_up": [
         {"url": "/carnet/questionnaire/1", "expect": ANON_302, "note": "sans carnet ouvert"},
         {"url": "/carnet/questionnaire/1", "method": "POST", "data": {"online_alone": "oui"}, "expect": ANON_302,

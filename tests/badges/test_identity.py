@@ -151,7 +151,7 @@ def test_the_email_is_attached_only_when_the_person_asks(session, client, networ
     assert assertion.recipient_type == RecipientType.URL  # not by default
     open_wallet(client, session, network, assertion.beneficiary)
     home = client.get("/carnet/mon-carnet").get_data(as_text=True).replace("&#39;", "'")
-    assert "Rattacher ce badge à mon adresse e-mail" in home and "j…@example.org" in home
+    assert "Lier ce badge à mon e-mail" in home and "j…@example.org" in home
     done = client.post(f"/carnet/badges/{assertion.uid}/adresse-email")
     assert done.status_code == 302 and done.headers["Location"].endswith("/carnet/mon-carnet")
     session.expire_all()
@@ -166,7 +166,7 @@ def test_the_email_is_attached_only_when_the_person_asks(session, client, networ
     assert event.object_id == str(new.id) and event.details["reissue_of"] == old.id
     assert "jeanne" not in json.dumps(event.details).lower()
     page = client.get("/carnet/mon-carnet").get_data(as_text=True).replace("&#39;", "'")
-    assert "Ce badge est rattaché à votre adresse e-mail" in page
+    assert "Ce badge est lié à votre e-mail" in page
     # Twice: refused, nothing changed.
     client.post(f"/carnet/badges/{new.uid}/adresse-email")
     assert session.scalar(sa.select(sa.func.count()).select_from(Assertion)
@@ -180,7 +180,7 @@ def test_no_email_attached_without_an_email_nor_for_someone_else(session, client
     # Not opened: sent to the wallet's entry, nothing changed.
     assert client.post(f"/carnet/badges/{theirs.uid}/adresse-email").status_code == 302
     open_wallet(client, session, network, mine.beneficiary)
-    assert "Rattacher ce badge" not in client.get("/carnet/mon-carnet").get_data(as_text=True)
+    assert "Lier ce badge" not in client.get("/carnet/mon-carnet").get_data(as_text=True)
     refused = client.post(f"/carnet/badges/{mine.uid}/adresse-email", follow_redirects=True)
     assert "pas enregistré d'adresse e-mail" in refused.get_data(as_text=True).replace("&#39;", "'")
     other = client.post(f"/carnet/badges/{theirs.uid}/adresse-email", follow_redirects=True)

@@ -171,12 +171,12 @@ def test_public_verification_link(session, client, issued, network, attach_email
     session.commit()
     page = client.get(f"/badges/verifier/{assertion.uid}")
     html = page.get_data(as_text=True)
-    assert page.status_code == 200 and "authentique et valable" in html and "Jeanne" not in html
+    assert page.status_code == 200 and "Ce badge est vrai et valable." in html and "Jeanne" not in html
     match = client.post(f"/badges/verifier/{assertion.uid}", data={"contact": "A@example.org"})
-    assert "Oui : ce badge a été délivré" in match.get_data(as_text=True)
+    assert "Oui : ce badge a été donné" in match.get_data(as_text=True)
     services.revoke(session, network.mediator, assertion, "Erreur")
     session.commit()
-    assert "révoqué" in client.get(f"/badges/verifier/{assertion.uid}").get_data(as_text=True)
+    assert "retiré" in client.get(f"/badges/verifier/{assertion.uid}").get_data(as_text=True)
 
 
 def _queries(client, url) -> int:

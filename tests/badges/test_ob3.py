@@ -174,16 +174,16 @@ def test_wallet_offers_to_carry_a_badge_as_file_and_qr_code(client, session, net
 
     home = client.get("/carnet/mon-carnet").get_data(as_text=True)
     assert f"/carnet/badges/{assertion.uid}/emporter" in home
-    assert "Emporter ce badge dans une autre application" in home
+    assert "Mettre ce badge dans une autre application" in home
 
     page = client.get(f"/carnet/badges/{assertion.uid}/emporter")
     html = page.get_data(as_text=True)
     assert page.status_code == 200
-    assert "Emportez ce badge dans une autre application" in html
+    assert "Mettre ce badge dans une autre application" in html
     assert f"/ob/v3/attestations/{assertion.uid}/badge.json?telecharger=1" in html
     assert f"/ob/v3/attestations/{assertion.uid}?telecharger=1" in html
-    assert 'src="data:image/png;base64,' in html and "Code QR de l'adresse du badge" in html
-    assert "<script" not in html
+    assert 'src="data:image/png;base64,' in html and "Code QR du badge" in html
+    assert "<script" not in html  # the page is complete without JavaScript
 
     download = client.get(f"/ob/v3/attestations/{assertion.uid}/badge.json?telecharger=1")
     assert download.headers["Content-Disposition"] == f'attachment; filename="badge-{assertion.uid}.json"'

@@ -38,7 +38,7 @@ def _events(session):
 def test_wallet_shows_the_pending_questionnaire_and_records_the_answers(session, opened):
     client, follow_up = opened
     home = client.get("/carnet/mon-carnet").get_data(as_text=True)
-    assert "Un court questionnaire vous attend" in home
+    assert "Une question pour vous" in home
     assert f'href="/carnet/questionnaire/{follow_up.id}"' in home
     page = client.get(f"/carnet/questionnaire/{follow_up.id}").get_data(as_text=True)
     assert page.count('type="radio"') == 3 * 3 + 6 and "<legend>" in page and "<script" not in page
@@ -52,16 +52,16 @@ def test_wallet_shows_the_pending_questionnaire_and_records_the_answers(session,
         True, None, False, 4)
     assert [e.details["channel"] for e in _events(session)] == ["portefeuille"]
     home = client.get("/carnet/mon-carnet").get_data(as_text=True)
-    assert "Merci ! Vos réponses sont enregistrées." in home and "Un court questionnaire" not in home
+    assert "Merci ! Nous avons bien vos réponses." in home and "Une question pour vous" not in home
     again = client.post(f"/carnet/questionnaire/{follow_up.id}", data={"online_alone": "non"})
     assert again.status_code == 302 and len(_events(session)) == 1  # answered once only
 
 
 @pytest.mark.parametrize(("data", "message", "status"), [  # 422: refused by the service; 200: by the form
     ({"comfort_now": "9"}, "aisance se note de 1 à 5.", 422),
-    ({"online_alone": "peut-être"}, "Réponse non valable", 200),
-    ({"comfort_now": "beaucoup"}, "Réponse non valable : choisissez un chiffre de 1 à 5.", 200),
-    ({}, "Répondez à au moins une question", 200),
+    ({"online_alone": "peut-être"}, "Choisissez « Oui » ou « Non »", 200),
+    ({"comfort_now": "beaucoup"}, "Choisissez un chiffre de 1 à 5.", 200),
+    ({}, "Répondez à une question au moins", 200),
 ])
 def test_invalid_answers_get_a_french_message_and_nothing_is_written(session, opened, data, message, status):
     client, follow_up = opened
@@ -82,6 +82,6 @@ def test_questionnaire_needs_an_opened_wallet_and_a_due_follow_up_of_that_person
     assert response.status_code == 302 and response.headers["Location"].endswith("/carnet/mon-carnet")
     follow_up.due_on = local_today() + timedelta(days=10)
     session.commit()
-    assert "Un court questionnaire" not in client.get("/carnet/mon-carnet").get_data(as_text=True)
+    assert "Une question pour vous" not in client.get("/carnet/mon-carnet").get_data(as_text=True)
     assert client.get(f"/carnet/questionnaire/{follow_up.id}").status_code == 302
     assert _events(session) == []

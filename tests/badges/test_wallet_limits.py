@@ -14,7 +14,7 @@ from mediation.carnet import wallet
 from tests.conftest import move_ratelimit_entries_back, ratelimit_redis_entries
 
 pytestmark = pytest.mark.usefixtures("ratelimit_backend")
-TOO_MANY = "Trop de demandes de code : par sécurité, attendez 15 minutes avant d'en demander un nouveau."
+TOO_MANY = "Trop de demandes de code. Attendez 15 minutes avant de demander un code."
 
 
 @pytest.fixture
@@ -47,7 +47,7 @@ def test_five_wrong_card_codes_lock_the_client_for_fifteen_minutes(session, clie
     fifth = client.post("/carnet/", data={"code": "AAAA-AAAA"})
     assert fifth.status_code == 422 and "Trop de codes erronés" in page(fifth)
     locked = client.post("/carnet/", data={"code": card.code})  # even the right code
-    assert locked.status_code == 429 and "réessayez dans 15 minutes" in page(locked)
+    assert locked.status_code == 429 and "Attendez 15 minutes, puis essayez encore" in page(locked)
     time_passes(session, 16)
     assert client.post("/carnet/", data={"code": card.code}).status_code == 302
 
@@ -119,14 +119,14 @@ def test_the_counters_hold_no_contact_or_address_in_clear(session, client, card)
 
 
 WRONG = "ne correspond à aucune carte"
-LOCKED = "Trop de codes erronés : par sécurité, réessayez dans 15 minutes."
+LOCKED = "Trop de codes erronés. Attendez 15 minutes, puis essayez encore."
 
 
 def refusal(response) -> str:
     """The refusal paragraph of the wallet's entry page."""
     text = page(response)
     start = text.index("Trop de codes erronés")
-    return text[start:text.index("médiateur.", start)]
+    return text[start:text.index("essayez encore.", start)]
 
 
 def test_alternating_wrong_codes_with_ones_own_card_gives_no_fresh_count(session, client, card):

@@ -65,18 +65,18 @@ def test_validated_milestone_reaches_the_wallet_and_the_baked_png_verifies(brows
         wallet.goto(card_path)
         assert wallet.url.endswith("/carnet/mon-carnet")
         check_a11y(wallet)
-        badge = wallet.locator(".badge-card", has=wallet.get_by_role("heading", name=title, exact=True))
+        badge = wallet.locator(".badge-tile", has=wallet.get_by_role("heading", name=title, exact=True))
         expect(badge).to_have_count(1)
         assert badge.get_by_role("img").get_attribute("alt").startswith(f"Badge « {title} » (")
         with wallet.expect_download() as download_info:
-            badge.get_by_role("link", name="Télécharger le badge").click()
+            badge.get_by_role("link", name="Télécharger").click()
         baked = tmp_path / "badge.png"
         download_info.value.save_as(baked)
         assert baked.read_bytes().startswith(b"\x89PNG")
-        share = badge.get_by_role("link", name="/badges/verifier/")
+        share = badge.get_by_role("link", name="Partager")
         wallet.goto(share.get_attribute("href"))
         check_a11y(wallet)
-        expect(wallet.get_by_text("Ce badge est authentique et valable.")).to_be_visible()
+        expect(wallet.get_by_text("Ce badge est vrai et valable.")).to_be_visible()
     finally:
         phone.close()
 

@@ -25,7 +25,7 @@ def test_the_person_asks_to_stop_one_demarche_from_the_wallet(session, client, n
     mandate = make_mandate(demarches=(Demarche.PAPIERS, Demarche.SOCIAL))
     open_wallet(session, client, network, person)
     home = client.get("/carnet/mon-carnet").get_data(as_text=True)
-    assert "Mes mandats en cours" in home and "Demander l'arrêt de ce mandat" in home
+    assert "Mes mandats en cours" in home and "Demander l’arrêt de ce mandat" in home
     assert Demarche.SOCIAL.label in home
     page = client.get(f"/carnet/mandats/{mandate.id}/revocation").get_data(as_text=True)
     assert "Arrêter un mandat" in page and Demarche.PAPIERS.label in page
