@@ -7,7 +7,7 @@ A new pathway version copies every milestone; copied_from_id remembers the origi
 badge classes of the new version keep the endorsements of the previous ones.
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0025
 Create Date: 2026-12-03 18:50:00
 
 """
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0021'
-down_revision = '0019'
+down_revision = '0025'
 branch_labels = None
 depends_on = None
 
