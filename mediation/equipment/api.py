@@ -84,7 +84,7 @@ def _int(value) -> int | None:
 
 @bp.route("/materiel")
 @api_access("equipment:read", *STAFF)
-def devices():
+def equipment_devices():
     page_number, per_page = page_params()
     query = policy.visible_devices(g.api_user).order_by(Device.id)
     situation = request.args.get("situation")
@@ -98,7 +98,7 @@ def devices():
 
 @bp.route("/materiel/<int:device_id>")
 @api_access("equipment:read", *STAFF)
-def device(device_id: int):
+def equipment_device(device_id: int):
     found = policy.get_device(db.session, g.api_user, device_id)
     if found is None:
         return api_error(404, "Appareil introuvable dans vos structures.")
@@ -107,7 +107,7 @@ def device(device_id: int):
 
 @bp.route("/materiel/remises")
 @api_access("equipment:read", *STAFF)
-def handovers():
+def equipment_handovers():
     page_number, per_page = page_params()
     today = local_today()
     query = policy.visible_handovers(g.api_user).order_by(Handover.id)
@@ -119,7 +119,7 @@ def handovers():
 
 @bp.route("/materiel/remises", methods=["POST"])
 @api_access("equipment:write", Role.MEDIATOR)
-def handover_create():
+def equipment_handover_create():
     body = _body()
     data = services.HandoverInput(
         device_id=_int(body.get("appareil_id")), beneficiary_id=_int(body.get("beneficiaire_id")),
@@ -134,7 +134,7 @@ def handover_create():
 
 @bp.route("/materiel/remises/<int:handover_id>/retour", methods=["POST"])
 @api_access("equipment:write", Role.MEDIATOR)
-def handover_return(handover_id: int):
+def equipment_handover_return(handover_id: int):
     found = policy.get_handover(db.session, g.api_user, handover_id, joinedload(Handover.device))
     if found is None:
         return api_error(404, "Remise introuvable dans vos structures.")

@@ -56,6 +56,7 @@ def inventory_csv(session: Session, query: sa.Select, today: date) -> str:
 
 def inventory_xlsx(session: Session, query: sa.Select, today: date) -> bytes:
     from openpyxl import Workbook
+    from openpyxl.styles import Font
 
     workbook = Workbook()
     sheet = workbook.active
@@ -64,7 +65,7 @@ def inventory_xlsx(session: Session, query: sa.Select, today: date) -> bytes:
     for row in rows(session, query, today):
         append_text_row(sheet, ["Oui" if v is True else "Non" if v is False else v for v in row])
     for cell in sheet[1]:
-        cell.font = cell.font.copy(bold=True)
+        cell.font = Font(bold=True)
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

@@ -323,8 +323,8 @@ def write_off(device_id: int):
 @bp.route("/rappels", methods=["POST"])
 @access(*STAFF)
 def reminders():
-    """Send the reminders due now (the same job cron runs daily)."""
-    if not BaseForm().validate_on_submit():
+    """Send the reminders due now (the same job cron runs daily); the button sends ``confirmer``."""
+    if not BaseForm().validate_on_submit() or request.form.get("confirmer") != "1":
         return redirect(url_for("equipment.index"))
     job = enqueue(db.session, "equipment.reminders", user=current_user,
                   params={"return_url": url_for("equipment.index")})
