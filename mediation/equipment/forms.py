@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask_wtf.file import FileField
 from wtforms import BooleanField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Optional
 
 from mediation.cases.enums import EquipmentKind
 from mediation.directory.forms import Date
@@ -37,7 +38,7 @@ class DeviceForm(BaseForm):
     origin = RadioField("Provenance", choices=options(DeviceOrigin.choices()), validate_choice=False)
     origin_name = StringField("Donateur, reconditionneur ou fournisseur",
                               description="Obligatoire pour un don ou un appareil reconditionné.")
-    acquired_on = Date("Entré dans le parc le", description="Facultatif ; format jj/mm/aaaa.")
+    acquired_on = Date("Entré dans le parc le", validators=[Optional()], description="Facultatif ; format jj/mm/aaaa.")
 
     def to_input(self) -> DeviceInput:
         return DeviceInput(structure_id=self.structure_id.data, kind=self.kind.data, model=self.model.data,
@@ -51,7 +52,7 @@ class HandoverForm(BaseForm):
                             description="Les appareils disponibles et en état de la structure.")
     beneficiary_id = SelectField("Personne qui reçoit l’appareil", coerce=_to_int, validate_choice=False)
     kind = RadioField("Remise", choices=options(EquipmentKind.choices()), validate_choice=False)
-    due_on = Date("Retour prévu le", description="Pour un prêt seulement (au plus un an) ; format jj/mm/aaaa.")
+    due_on = Date("Retour prévu le", validators=[Optional()], description="Pour un prêt seulement (au plus un an) ; format jj/mm/aaaa.")
     price = StringField("Prix payé (€)", description="Pour un achat solidaire seulement, par exemple 25 ou 25,50.",
                         render_kw={"inputmode": "decimal"})
     conditions_accepted = BooleanField(
@@ -67,7 +68,7 @@ class HandoverForm(BaseForm):
 class ReturnForm(BaseForm):
     condition = RadioField("État de l’appareil au retour", choices=options(DeviceCondition.choices()),
                            validate_choice=False)
-    returned_on = Date("Rendu le", description="Aujourd’hui si vous laissez vide ; format jj/mm/aaaa.")
+    returned_on = Date("Rendu le", validators=[Optional()], description="Aujourd’hui si vous laissez vide ; format jj/mm/aaaa.")
     note = StringField("Remarque", description="Facultatif : ce qui manque ou ce qui est abîmé.")
 
 
