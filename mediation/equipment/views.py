@@ -201,6 +201,7 @@ def handover_detail(handover_id: int):
     handover = _handover(handover_id, joinedload(Handover.structure), joinedload(Handover.created_by))
     mine = policy.can_hand_over(current_user)
     return render_template("equipment/handover_detail.html", h=handover, today=local_today(), mine=mine,
+                           scan_extension=SCAN_EXTENSIONS.get(handover.signed_scan_type),
                            person=policy.beneficiary_label(current_user, handover),
                            scan_form=ScanForm(), price=services.format_price(handover.price_cents),
                            activity_visible=handover.activity_id is not None and cases_policy.get_activity(
@@ -236,15 +237,14 @@ def scan_upload(handover_id: int):
     return render_template("equipment/scan.html", h=handover, form=form), status
 
 
-@bp.route("/remises/<int:handover_id>/convention-signee")
+@bp.route("/remises/<int:handover_id>/convention-signee.<any(pdf, jpg, png):extension>")
 @access(Role.MEDIATOR)
-def scan_download(handover_id: int):
+def scan_download(handover_id: int, extension: str):
     handover = _handover(handover_id, sa.orm.undefer(Handover.signed_scan))
-    if handover.signed_scan is None:
+    if handover.signed_scan is None or SCAN_EXTENSIONS[handover.signed_scan_type] != extension:
         abort(404)
-    extension = SCAN_EXTENSIONS[handover.signed_scan_type]
     return file_response(handover.signed_scan, f"convention-signee-{handover.reference}.{extension}",
-                         handover.signed_scan_type)
+                         handover.signed_scan_type, inline=True)
 
 
 @bp.route("/remises/<int:handover_id>/retour", methods=["GET", "POST"])
@@ -331,12 +331,12 @@ def reminders():
     return redirect(url_for("jobs.job_detail", job_id=job.id))
 
 
-@bp.route("/export")
+@bp.route("/inventaire.<any(csv, xlsx):extension>")
 @access(*STAFF)
-def export():
+def export(extension: str):
     query, _ = _filtered(request.args)
     today = local_today()
-    if request.args.get("format") == "xlsx":
+    if extension == "xlsx":
         return file_response(exports.inventory_xlsx(db.session, query, today), f"materiel-{today}.xlsx",
                              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     return file_response(exports.inventory_csv(db.session, query, today), f"materiel-{today}.csv", "text/csv")

@@ -97,8 +97,8 @@ def _lend_form(n):
 ROUTES = {
     "equipment.index": {"url": "/materiel/", "expect": STAFF_200},
     "equipment.export": [
-        {"url": "/materiel/export?format=csv", "expect": STAFF_200},
-        {"url": "/materiel/export?format=xlsx", "expect": STAFF_200},
+        {"url": "/materiel/inventaire.csv", "expect": STAFF_200},
+        {"url": "/materiel/inventaire.xlsx", "expect": STAFF_200},
     ],
     "equipment.device_new": [
         {"url": "/materiel/nouveau", "expect": MEDIATORS},
@@ -134,8 +134,10 @@ ROUTES = {
          "data": lambda n: {"scan": (io.BytesIO(b"%PDF-1.4"), "c.pdf")}, "expect": MEDIATORS_404},
     ],
     "equipment.scan_download": [
-        {"url": lambda n: f"/materiel/remises/{scanned(n).id}/convention-signee", "expect": MEDIATORS},
-        {"url": lambda n: f"/materiel/remises/{loan(n).id}/convention-signee", "expect": MEDIATORS_404,
+        {"url": lambda n: f"/materiel/remises/{scanned(n).id}/convention-signee.pdf", "expect": MEDIATORS},
+        {"url": lambda n: f"/materiel/remises/{scanned(n).id}/convention-signee.png", "expect": MEDIATORS_404,
+         "note": "ce n'est pas le format du fichier"},
+        {"url": lambda n: f"/materiel/remises/{loan(n).id}/convention-signee.pdf", "expect": MEDIATORS_404,
          "note": "pas encore de convention signée"},
     ],
     "equipment.return_device": [

@@ -58,7 +58,7 @@ def _login_get(client, login, user, url):
 
 
 def test_csv_export_names_no_one(handed, client, login, network):
-    response = _login_get(client, login, network.mediator, "/materiel/export?format=csv")
+    response = _login_get(client, login, network.mediator, "/materiel/inventaire.csv")
     assert response.status_code == 200
     text = response.get_data(as_text=True)
     assert text.startswith("\ufeffStructure;Type;Modèle")
@@ -68,7 +68,7 @@ def test_csv_export_names_no_one(handed, client, login, network):
 
 
 def test_xlsx_export_of_a_coordinator(handed, client, login, network):
-    response = _login_get(client, login, network.coordinator, "/materiel/export?format=xlsx&etat=prete")
+    response = _login_get(client, login, network.coordinator, "/materiel/inventaire.xlsx?etat=prete")
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(response.data)).active
     rows = list(sheet.iter_rows(values_only=True))

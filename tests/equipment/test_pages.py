@@ -51,7 +51,7 @@ def test_a_scan_that_is_not_a_pdf_nor_an_image_is_refused(session, client, login
     accepted = client.post(f"/materiel/remises/{loan.id}/convention-signee",
                            data={"scan": (io.BytesIO(b"\xff\xd8\xff\xe0 jpeg"), "scan.jpg")})
     assert accepted.status_code == 302
-    download = client.get(f"/materiel/remises/{loan.id}/convention-signee")
+    download = client.get(f"/materiel/remises/{loan.id}/convention-signee.jpg")
     assert download.status_code == 200 and download.mimetype == "image/jpeg"
     assert session.scalar(sa.select(sa.func.count(AuditEvent.id)).where(
         AuditEvent.action == "equipment.scan_attached")) == 1
