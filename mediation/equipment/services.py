@@ -458,9 +458,12 @@ def overdue_loans(query: sa.Select, today: date | None = None) -> sa.Select:
 
 
 def current_loans_of(session: Session, beneficiary_id: int) -> list[Handover]:
-    """The person's loans not yet returned, soonest due first (the wallet shows them)."""
+    """The person's loans not yet returned, soonest due first (the wallet shows them), including those
+    of a duplicate record merged into this one."""
+    merged = sa.select(Beneficiary.id).where(Beneficiary.merged_into_id == beneficiary_id)
     return list(session.scalars(
-        sa.select(Handover).where(Handover.beneficiary_id == beneficiary_id, Handover.kind == EquipmentKind.PRET,
+        sa.select(Handover).where(sa.or_(Handover.beneficiary_id == beneficiary_id,
+                                         Handover.beneficiary_id.in_(merged)), Handover.kind == EquipmentKind.PRET,
                                   Handover.returned_at.is_(None))
         .options(joinedload(Handover.device), joinedload(Handover.structure)).order_by(Handover.due_on)))
 

@@ -203,3 +203,18 @@ def test_the_wallet_lists_the_current_loans(session, make_device, make_beneficia
     assert services.current_loans_of(session, person.id) == [loan]
     services.return_device(session, network.mediator, loan, condition="bon")
     assert services.current_loans_of(session, person.id) == []
+
+
+def test_anonymisation_erases_the_documents_that_name_the_person(session, network, make_device,
+                                                                 make_beneficiary, lend):
+    from mediation.cases import retention
+    from mediation.types import utcnow
+
+    person = make_beneficiary()
+    loan = lend(make_device(), person, kind="don")
+    services.attach_signed_scan(session, network.mediator, loan, b"%PDF-1.4 signed")
+    retention._anonymise_batch(session, [person.id], local_today(), retention.RetentionReport(12, utcnow()))
+    session.expire_all()
+    kept = session.get(Handover, loan.id)
+    assert kept.agreement_pdf is None and kept.signed_scan is None and kept.signed_scan_type is None
+    assert kept.beneficiary_id == person.id  # the history stays, without a name
