@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from mediation.audit.models import AuditEvent
 from mediation.carnet import wallet
+from mediation.equipment import services
 from mediation.types import local_today
 
 
@@ -68,3 +69,28 @@ def test_the_wallet_shows_current_loans_and_due_dates(session, client, network, 
     assert "Matériel prêté" in home and "Clé 4G Huawei E3372" in home
     due = local_today() + timedelta(days=12)
     assert str(due.year) in home and "France Services A" in home
+
+
+def test_inventory_and_device_pages_run_a_constant_number_of_queries(session, client, login, network, make_device,
+                                                                     make_beneficiary, lend):
+    from datetime import date
+
+    from tests.helpers import count_queries
+
+    def queries(url):
+        with count_queries() as statements:
+            assert client.get(url).status_code == 200
+        return len(statements)
+
+    login(client, network.mediator)
+    first = make_device()
+    lend(first, make_beneficiary(), started_on=date(2026, 1, 2), due_on=date(2026, 1, 20))  # overdue
+    few_list, few_detail = queries("/materiel/"), queries(f"/materiel/{first.id}")
+    for _ in range(6):
+        device = make_device()
+        lend(device, make_beneficiary(), started_on=date(2026, 1, 2), due_on=date(2026, 1, 20))
+        services.return_device(session, network.mediator, device.handovers[0], condition="bon",
+                               returned_on=date(2026, 1, 15))
+        lend(device, make_beneficiary(), started_on=date(2026, 2, 2), due_on=date(2026, 2, 20))
+    assert queries("/materiel/") == few_list
+    assert queries(f"/materiel/{device.id}") == few_detail
