@@ -106,6 +106,7 @@ def register_blueprints(app: Flask) -> None:
     from mediation.cases.exchange_views import bp as cases_exchange_bp
     from mediation.cases.views import bp as cases_bp
     from mediation.directory.views import bp as directory_bp
+    from mediation.equipment.views import bp as equipment_bp
     from mediation.evaluation.views import bp as evaluation_bp
     from mediation.home import bp as home_bp
     from mediation.jobs.views import bp as jobs_bp
@@ -123,6 +124,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(mandates_bp)
+    app.register_blueprint(equipment_bp)
     app.register_blueprint(evaluation_bp)
     app.register_blueprint(pathways_bp)
     app.register_blueprint(ob_bp)
@@ -139,6 +141,7 @@ def _register_api_modules() -> None:
     from mediation.carnet import api as _carnet_api  # noqa: F401
     from mediation.cases import api as _cases_api  # noqa: F401
     from mediation.directory import api as _directory_api  # noqa: F401
+    from mediation.equipment import api as _equipment_api  # noqa: F401
     from mediation.evaluation import api as _evaluation_api  # noqa: F401
     from mediation.mandates import api as _mandates_api  # noqa: F401
     from mediation.pathways import api as _pathways_api  # noqa: F401

@@ -30,12 +30,13 @@ def register(app: Flask) -> None:
     app.cli.add_command(report_command)
     from mediation.backup import backup_command, restore_command
     from mediation.cases.cli import retention_command
+    from mediation.equipment.cli import equipment_group
     from mediation.pathways.cli import pathways_group
     from mediation.stats.cli import rollups_group
     from mediation.synth.cli import synth_command
 
     for command in (synth_command, rollups_group, backup_command, restore_command, retention_command,
-                    pathways_group):
+                    pathways_group, equipment_group):
         app.cli.add_command(command)
 
 

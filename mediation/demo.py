@@ -198,10 +198,12 @@ def _register_domain_demos() -> None:
     from mediation.badges.demo import load_badges_demo
     from mediation.carnet.demo import load_carnet_demo
     from mediation.cases.demo import load_cases_demo
+    from mediation.equipment.demo import load_equipment_demo
     from mediation.mandates.demo import load_mandates_demo
     from mediation.pathways.demo import load_pathways_demo
 
-    for hook in (load_cases_demo, load_mandates_demo, load_pathways_demo, load_badges_demo, load_carnet_demo):
+    for hook in (load_cases_demo, load_mandates_demo, load_pathways_demo, load_badges_demo, load_carnet_demo,
+                 load_equipment_demo):
         if hook not in DEMO_EXTENSIONS:
             DEMO_EXTENSIONS.append(hook)
     from mediation.evaluation.demo import load_evaluation_demo  # last: it reads every domain's demo data

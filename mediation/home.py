@@ -20,6 +20,7 @@ NAVIGATION = [
     ("cases.activity_list", "Activités", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("pathways.index", "Parcours et orientations", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("cases_exchange.index", "Import, export et doublons", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
+    ("equipment.index", "Matériel", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("badges.index", "Badges", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("statistiques.index", "Statistiques", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("evaluation.dashboard", "Tableau de bord", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN, Role.FUNDER}),

@@ -19,6 +19,8 @@ EXPECTED = {
     'evaluation': [],
     'evaluation relances': ['--delai'],
     'jobs-recover': ['--minutes'],
+    'equipment': [],
+    'equipment relances': [],
     'mandates': [],
     'mandates anonymise': [],
     'mandates notify-expiring': [],

@@ -48,6 +48,8 @@ API_SCOPES = {
     "pathways:write": "Inscrire à un parcours, valider des étapes, orienter et répondre aux orientations",
     "badges:read": "Lire les modèles de badges et les badges délivrés dans votre périmètre",
     "badges:write": "Délivrer et révoquer des badges (médiateurs)",
+    "equipment:read": "Lire l'inventaire du matériel et ses prêts, dons et achats solidaires",
+    "equipment:write": "Prêter, donner ou vendre un appareil et enregistrer son retour (médiateurs)",
 }
 
 

@@ -371,6 +371,7 @@ class WalletContents:
     referrals: list = field(default_factory=list)
     mandates: list = field(default_factory=list)
     mandates_available: bool = False
+    loans: list = field(default_factory=list)  # devices on loan, soonest due first (equipment)
     email: str | None = None  # where the person may attach a badge (services.attach_email)
 
     @property
@@ -384,6 +385,7 @@ class WalletContents:
 def contents(session: Session, wallet: Wallet) -> WalletContents:
     """What the person sees: live badges, pathway progress and next step, live referrals, mandates
     in force (when the mandates domain is there)."""
+    from mediation.equipment.services import current_loans_of
     from mediation.pathways.enums import LIVE_REFERRAL_STATUSES, EnrolmentState
     from mediation.pathways.models import Enrolment, Referral
     from mediation.pathways.services import compute_progress
@@ -400,7 +402,8 @@ def contents(session: Session, wallet: Wallet) -> WalletContents:
         sa.select(Referral).where(Referral.case_id.in_(cases), Referral.status.in_(LIVE_REFERRAL_STATUSES))
         .options(joinedload(Referral.to_structure)).order_by(Referral.due_on)).all()
     result = WalletContents(wallet, None if beneficiary.anonymous else beneficiary.first_name, badges,
-                            progresses, list(referrals), email=services.attachable_email(beneficiary))
+                            progresses, list(referrals), email=services.attachable_email(beneficiary),
+                            loans=current_loans_of(session, beneficiary.id))
     try:
         from mediation.mandates.services import mandates_in_force
     except ImportError:  # the mandates domain is optional here

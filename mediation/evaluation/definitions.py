@@ -100,6 +100,19 @@ _ALL = [
     Indicator("realisations.personnes_equipees", "realisations", "Personnes équipées",
               "Personnes ayant reçu un équipement pendant la période (don, prêt ou achat à prix solidaire), "
               "comptées comme les bénéficiaires.", "personnes", breakdowns=("type d'équipement",)),
+    Indicator("realisations.appareils_pretes", "realisations", "Appareils prêtés",
+              "Prêts d'appareils de l'inventaire (ordinateurs, tablettes, smartphones, clés 4G…) commencés "
+              "pendant la période par les structures retenues ; un appareil prêté deux fois compte deux fois.",
+              "prêts"),
+    Indicator("realisations.appareils_donnes", "realisations", "Appareils donnés ou vendus à prix solidaire",
+              "Appareils de l'inventaire donnés ou vendus à prix solidaire pendant la période par les structures "
+              "retenues.", "appareils"),
+    Indicator("realisations.prets_en_retard", "realisations", "Prêts en retard en fin de période",
+              "Prêts dont la date de retour prévue était passée le dernier jour de la période sans que l'appareil "
+              "ait été rendu ce jour-là (quelle que soit la date du prêt).", "prêts"),
+    Indicator("realisations.personnes_equipees_parc", "realisations", "Personnes équipées par l'inventaire",
+              "Personnes distinctes ayant reçu pendant la période un appareil de l'inventaire d'une structure "
+              "retenue (prêt, don ou achat solidaire).", "personnes", breakdowns=("type de remise",)),
     # --- résultats ---------------------------------------------------------------------------
     Indicator("resultats.progression_autonomie", "resultats", "Progression de l'autonomie",
               "Parmi les personnes ayant au moins deux diagnostics au dernier jour de la période, part dont le "

@@ -232,6 +232,15 @@ def _links(model: Model, dashboard: Dashboard) -> None:
                      rows_where("realisations.badges", lambda r: bool(is_step.match(r.key or ""))), "étapes")
     model.equal([row("realisations.jalons", "parcours"), row("realisations.badges", "Parcours complet")], "parcours")
     model.equal([_figure("realisations.personnes_equipees"), _total("realisations.equipement")], "équipement")
+    # The equipment library: loans = the « prêt » row; gifts and purchases = the two other rows; a
+    # person equipped received at least one device.
+    model.equal([_figure("realisations.appareils_pretes"), row("realisations.materiel_remis", "pret")],
+                "appareils prêtés")
+    model.sum_equals(_figure("realisations.appareils_donnes"),
+                     [row("realisations.materiel_remis", "don"), row("realisations.materiel_remis", "achat_solidaire")],
+                     "appareils donnés ou vendus")
+    model.at_most(_figure("realisations.personnes_equipees_parc"), [_total("realisations.materiel_remis")],
+                  "personnes équipées par l'inventaire")
 
     # Referrals: honoured rate's denominator = all referrals − cancelled ones; numerator ≤ honoured.
     model.sum_equals(_figure("resultats.orientations_honorees", "denominator"),

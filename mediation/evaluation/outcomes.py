@@ -21,6 +21,7 @@ from sqlalchemy.sql.functions import GenericFunction
 from mediation.badges.models import Assertion, BadgeClass
 from mediation.cases.enums import Autonomie, EquipmentKind, StatutSocial
 from mediation.cases.models import Activity, Beneficiary, Case, Participation
+from mediation.equipment.models import Handover
 from mediation.evaluation import definitions, method, results
 from mediation.evaluation.models import FollowUp, FollowUpStatus
 from mediation.evaluation.results import Section
@@ -141,6 +142,9 @@ def outputs_section(scope: Scope, threshold: int) -> Section:
         "realisations.orientations", "realisations.orientations", "Orientations proposées, par état actuel", "État",
         [(s.value, s.label, statuses.get(s, 0)) for s in ReferralStatus], threshold, count_label="Orientations"))
     section.figures += _mandate_figures(scope, threshold)
+    equipment_figures, equipment_table = _equipment_library(scope, threshold)
+    section.figures += equipment_figures
+    section.tables.append(equipment_table)
     section.figures.append(_equipped_figure(scope, threshold))
     equipped = {EquipmentKind(k): v for k, v in session.execute(
         _participations(scope, Activity.equipment_kind, _beneficiaries())
@@ -187,6 +191,37 @@ def _mandate_figures(scope: Scope, threshold: int) -> list:
         results.count_figure("realisations.demarches_mandat", ind["realisations.demarches_mandat"].label, uses,
                              threshold, "démarches"),
     ]
+
+
+def _equipment_library(scope: Scope, threshold: int):
+    """Devices of the inventory handed over in the period (by kind), loans overdue at its end, people
+    equipped — by the structures (and mediators) the filters select."""
+    ind = definitions.INDICATORS
+    unit = scope.unit_clause(Handover.structure_id, Handover.created_by_id)
+    in_period = sa.and_(Handover.started_on >= scope.start, Handover.started_on <= scope.end, unit)
+    by_kind = {EquipmentKind(k): v for k, v in scope.session.execute(
+        sa.select(Handover.kind, sa.func.count(Handover.id)).where(in_period).group_by(Handover.kind))}
+    people = _count(scope, sa.select(sa.func.count(sa.distinct(Handover.beneficiary_id))).where(in_period))
+    overdue = _count(scope, sa.select(sa.func.count(Handover.id)).where(
+        unit, Handover.kind == EquipmentKind.PRET, Handover.started_on <= scope.end, Handover.due_on < scope.end,
+        sa.or_(Handover.returned_on.is_(None), Handover.returned_on > scope.end)))
+    lent = by_kind.get(EquipmentKind.PRET, 0)
+    given = by_kind.get(EquipmentKind.DON, 0) + by_kind.get(EquipmentKind.ACHAT_SOLIDAIRE, 0)
+    figures = [
+        results.count_figure("realisations.appareils_pretes", ind["realisations.appareils_pretes"].label, lent,
+                             threshold, "prêts"),
+        results.count_figure("realisations.appareils_donnes", ind["realisations.appareils_donnes"].label, given,
+                             threshold, "appareils"),
+        results.count_figure("realisations.prets_en_retard", ind["realisations.prets_en_retard"].label, overdue,
+                             threshold, "prêts"),
+        results.count_figure("realisations.personnes_equipees_parc",
+                             ind["realisations.personnes_equipees_parc"].label, people, threshold, "personnes"),
+    ]
+    table = results.breakdown_table(
+        "realisations.materiel_remis", "realisations.personnes_equipees_parc",
+        "Appareils de l'inventaire remis, par type de remise", "Remise",
+        [(k.value, k.label, by_kind.get(k, 0)) for k in EquipmentKind], threshold, count_label="Appareils")
+    return figures, table
 
 
 def _participations(scope: Scope, *columns):
