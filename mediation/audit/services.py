@@ -152,6 +152,12 @@ ACTION_LABELS: dict[str, str] = {
     "wallet.card_reprinted": "Carte de carnet de badges réimprimée",
     "wallet.card_revoked": "Carte de carnet de badges désactivée",
     "wallet.code_sent": "Code à usage unique envoyé pour ouvrir un carnet",
+    "training.recorded": "Formation ou certification enregistrée",
+    "training.certificate_attached": "Attestation de formation jointe",
+    "training.deleted": "Formation ou certification supprimée",
+    "training.reminded": "Rappel d’expiration d’une formation envoyé",
+    "training.habilitation_expired": "Habilitation d’aidant expirée signalée à la coordination",
+    "training.reminders_run": "Rappels des formations",
 }
 
 

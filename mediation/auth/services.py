@@ -48,6 +48,7 @@ API_SCOPES = {
     "pathways:write": "Inscrire à un parcours, valider des étapes, orienter et répondre aux orientations",
     "badges:read": "Lire les modèles de badges et les badges délivrés dans votre périmètre",
     "badges:write": "Délivrer et révoquer des badges (médiateurs)",
+    "trainings:read": "Lire les formations et certifications (les vôtres ; coordination : celles de votre territoire)",
 }
 
 
