@@ -70,6 +70,9 @@ def person(person_id: int):
         return _person_page(person, form)
     if not policy.can_record(current_user, person):
         raise Forbidden("Vous ne pouvez pas enregistrer de formation pour cette personne.")
+    if not policy.can_record(current_user, person, form.kind.data or None):
+        raise Forbidden("Seule la coordination enregistre l’habilitation Aidants Connect : transmettez-lui "
+                        "votre attestation.")
     status = 422
     if form.validate_on_submit():
         try:
