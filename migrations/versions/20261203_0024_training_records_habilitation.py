@@ -104,8 +104,9 @@ def upgrade():
             {"user_id": user_id, "kind": "aidants_connect", "obtained_on": day,
              "expires_on": _years_later(day, HABILITATION_YEARS), "created_at": now, "updated_at": now}
             for user_id, day in trained])
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_column('aidant_trained_on')
+    # Not a batch (SQLite would copy the users table, which many rows now reference): a plain
+    # DROP COLUMN (PostgreSQL; SQLite 3.35 and later).
+    op.execute("ALTER TABLE users DROP COLUMN aidant_trained_on")
 
 
 def downgrade():
