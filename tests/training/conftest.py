@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-import sqlalchemy as sa
 import pytest
+import sqlalchemy as sa
 
 from mediation.audit.models import AuditEvent
 from mediation.training.models import HABILITATION_KIND, TrainingRecord

@@ -11,7 +11,11 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from mediation.directory.notifications import CoordinationNotification, NotificationKind, unread_for_coordination
+from mediation.directory.notifications import (
+    CoordinationNotification,
+    NotificationKind,
+    unread_for_coordination,
+)
 from mediation.errors import Forbidden, ValidationFailed
 from mediation.mandates import policy as mandates_policy
 from mediation.training import exports, habilitation, services
