@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mediation.extensions import db
 from mediation.types import LabelledEnum, UTCDateTime, enum_column, utcnow
-from mediation.uploads import SCAN_TYPES
+from mediation.uploads import EXTENSIONS, SCAN_TYPES
 
 
 class TrainingKind(LabelledEnum):
@@ -87,6 +87,10 @@ class TrainingRecord(db.Model):
     def name(self) -> str:
         """What the record is, for a reader: the free title of « Autre », the kind's label otherwise."""
         return self.title if self.kind == TrainingKind.AUTRE and self.title else self.kind.label
+
+    @property
+    def certificate_extension(self) -> str | None:
+        return EXTENSIONS.get(self.certificate_type) if self.certificate_type else None
 
     def in_force(self, day: date) -> bool:
         return self.obtained_on <= day and (self.expires_on is None or self.expires_on >= day)

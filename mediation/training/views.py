@@ -32,8 +32,8 @@ STAFF = (Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN)
 @access(*STAFF)
 def index():
     """Coordination: the staff of the scope and their reference trainings; others: their own page."""
-    if not policy.is_supervisor(current_user):
-        return redirect(url_for("training.person", person_id=current_user.id))
+    if not policy.is_supervisor(current_user):  # their own page, at the menu's address
+        return _person_page(current_user, TrainingForm(kinds=policy.recordable_kinds(current_user, current_user)))
     today = local_today()
     query = policy.visible_people(current_user).order_by(User.last_name, User.first_name, User.id)
     q = (request.args.get("q") or "").strip()[:100]
@@ -85,15 +85,22 @@ def person(person_id: int):
     return _person_page(person, form, status)
 
 
-@bp.route("/<int:record_id>/attestation", methods=["GET", "POST"])
+@bp.route("/<int:record_id>/attestation.<ext>")
+@access(*STAFF)
+def certificate_file(record_id: int, ext: str):
+    """The certificate, under its own extension (images open in the browser, PDFs download)."""
+    entry = found_or_404(policy.get_record(db.session, current_user, record_id))
+    if entry.certificate_type is None or EXTENSIONS[entry.certificate_type] != ext:
+        abort(404)
+    return file_response(entry.certificate, f"attestation-formation-{entry.id}.{ext}", entry.certificate_type,
+                         inline=entry.certificate_type != "application/pdf")
+
+
+@bp.route("/<int:record_id>/attestation", methods=["POST"])
 @access(*STAFF)
 def certificate(record_id: int):
+    """Attach or replace the certificate of a record."""
     entry = found_or_404(policy.get_record(db.session, current_user, record_id))
-    if request.method == "GET":
-        if entry.certificate_type is None:
-            abort(404)
-        filename = f"attestation-formation-{entry.id}.{EXTENSIONS[entry.certificate_type]}"
-        return file_response(entry.certificate, filename, entry.certificate_type)
     form = CertificateForm()
     if not policy.can_delete(current_user, entry):
         raise Forbidden("Vous ne pouvez pas modifier cette formation.")

@@ -56,10 +56,9 @@ API_ALL = expect(200, anonymous=401, funder=401)
 
 ROUTES = {
     "training.index": [
-        {"url": "/formations/", "expect": expect(403, anonymous=302, admin=200, coordinator=200, mediator=302,
-                                                  aidant=302), "note": "les médiateurs vont à leur page"},
-        {"url": "/formations/?q=Nom&page=2", "expect": expect(403, anonymous=302, admin=200, coordinator=200,
-                                                               mediator=302, aidant=302)},
+        {"url": "/formations/", "expect": expect(200, anonymous=302, funder=403),
+         "note": "les médiateurs y lisent leurs propres formations"},
+        {"url": "/formations/?q=Nom&page=2", "expect": expect(200, anonymous=302, funder=403)},
     ],
     "training.person": [
         {"url": lambda n: f"/formations/personnes/{n.mediator.id}", "expect": OWN_PAGE},
@@ -75,9 +74,13 @@ ROUTES = {
          "data": {"kind": "pix", "obtained_on": "2026-01-05"}, "expect": expect(
              403, anonymous=302, admin=302, coordinator=404, mediator=404, aidant=404)},
     ],
+    "training.certificate_file": [
+        {"url": lambda n: f"/formations/{mine(n).id}/attestation.pdf", "expect": OWN_PAGE},
+        {"url": lambda n: f"/formations/{mine(n).id}/attestation.png", "expect": expect(
+            403, anonymous=302, admin=404, coordinator=404, mediator=404, aidant=404), "note": "pas une image"},
+        {"url": lambda n: f"/formations/{far(n).id}/attestation.pdf", "expect": FAR_PAGE},
+    ],
     "training.certificate": [
-        {"url": lambda n: f"/formations/{mine(n).id}/attestation", "expect": OWN_PAGE},
-        {"url": lambda n: f"/formations/{far(n).id}/attestation", "expect": FAR_PAGE},
         {"url": lambda n: f"/formations/{mine(n).id}/attestation", "method": "POST", "data": {},
          "expect": expect(403, anonymous=302, admin=422, coordinator=422, mediator=422, aidant=404),
          "note": "sans fichier"},

@@ -32,7 +32,7 @@ def test_a_coordinator_records_a_training_with_its_certificate(client, login, se
     assert entry.certificate_type == "application/pdf"
     page = _text(client.get(f"/formations/personnes/{network.mediator.id}"))
     assert "CCP « Responsable d’espace de médiation numérique » (REMN)" in page and "14 mars 2025" in page
-    download = client.get(f"/formations/{entry.id}/attestation")
+    download = client.get(f"/formations/{entry.id}/attestation.pdf")
     assert download.status_code == 200 and download.data == pdf
     assert download.headers["Content-Type"].startswith("application/pdf")
 
