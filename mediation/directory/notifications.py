@@ -39,10 +39,9 @@ class NotificationKind(LabelledEnum):
     HABILITATION_EXPIREE = ("habilitation_expiree", "Habilitation d’aidant expirée")
 
 
-# The kinds of an aidant's notices (mandates) and of the coordination's; every other kind is a
-# structure's notice.
+# The kinds of an aidant's notices (mandates); HABILITATION_EXPIREE is the coordination's
+# (:class:`CoordinationNotification`); every other kind is a structure's notice.
 MANDATE_KINDS = frozenset({NotificationKind.EXPIRATION_PROCHE, NotificationKind.DEMANDE_REVOCATION})
-COORDINATION_KINDS = frozenset({NotificationKind.HABILITATION_EXPIREE})
 
 
 class StructureNotification(db.Model):

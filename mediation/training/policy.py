@@ -19,7 +19,6 @@ from mediation.directory import policy as directory_policy
 from mediation.training.models import HABILITATION_KIND, TrainingKind, TrainingRecord
 
 TRAINED_ROLES = (Role.MEDIATOR, Role.COORDINATOR)  # the accounts that hold trainings
-STAFF_ROLES = (Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN)  # who opens the pages
 
 
 def is_supervisor(user: User) -> bool:
