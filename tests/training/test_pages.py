@@ -97,3 +97,21 @@ def test_expired_habilitation_refuses_mandates_and_alerts_the_coordination(clien
     assert "Habilitation d’aidant expirée" in index and network.aidant.full_name in index
     assert client.post("/formations/notifications/lues").status_code == 302
     assert "Habilitation d’aidant expirée" not in _text(client.get("/formations/"))
+
+
+def test_a_certificate_is_attached_later_to_a_record_without_one(client, login, session, network):
+    entry = services.record_training(session, network.mediator, network.mediator, kind="psc1",
+                                     obtained_on=local_today() - timedelta(days=30))
+    login(client, network.mediator)
+    session.commit()
+    page = _text(client.get("/formations/"))
+    assert f'action="/formations/{entry.id}/attestation"' in page
+    refused = client.post(f"/formations/{entry.id}/attestation", data={
+        "certificate": (io.BytesIO(b"GIF89a"), "photo.gif")}, content_type="multipart/form-data")
+    assert refused.status_code == 422 and "ni un PDF, ni une image JPEG ou PNG" in _text(refused)
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    response = client.post(f"/formations/{entry.id}/attestation", data={
+        "certificate": (io.BytesIO(png), "photo.png")}, content_type="multipart/form-data")
+    assert response.status_code == 302
+    image = client.get(f"/formations/{entry.id}/attestation.png")
+    assert image.status_code == 200 and image.data == png and image.headers["Content-Type"] == "image/png"

@@ -177,3 +177,19 @@ def test_exports_stay_in_scope_and_neutralise_formulas(session, network):
         exports.records_csv(session, network.mediator)
     skills = _csv(exports.skills_csv(services.skills(session, network.coordinator)))
     assert skills[0][0] == "Commune" and {row[1] for row in skills[1:]} >= {"France Services A", "Médiathèque B"}
+
+
+def test_the_reminders_run_as_a_job_of_the_one_jobs_mechanism(app, session, network, outbox, aidant_habilitation):
+    from mediation.jobs import enqueue
+    from mediation.jobs.models import JobStatus
+
+    aidant_habilitation.expires_on = local_today() + timedelta(days=10)
+    session.flush()
+    app.config["MEDIATION_JOBS_BACKEND"] = "eager"
+    try:
+        job = enqueue(session, "training.reminders")
+    finally:
+        app.config["MEDIATION_JOBS_BACKEND"] = None
+    assert job.status == JobStatus.DONE and job.result == {"rappels": 1, "habilitations_expirees": 0}
+    assert [m["To"] for m in outbox] == [network.aidant.email]
+    assert "vous ne pourrez plus créer ni utiliser de mandats" in outbox[0].get_content()
