@@ -113,6 +113,7 @@ def register_blueprints(app: Flask) -> None:
     from mediation.mandates.views import bp as mandates_bp
     from mediation.pathways.views import bp as pathways_bp
     from mediation.stats.views import bp as stats_bp
+    from mediation.training.views import bp as training_bp
 
     _register_api_modules()
     app.register_blueprint(home_bp)
@@ -131,6 +132,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(badges_bp)
     app.register_blueprint(wallet_bp)
     app.register_blueprint(stats_bp)
+    app.register_blueprint(training_bp)
 
 
 def _register_api_modules() -> None:
@@ -145,6 +147,7 @@ def _register_api_modules() -> None:
     from mediation.evaluation import api as _evaluation_api  # noqa: F401
     from mediation.mandates import api as _mandates_api  # noqa: F401
     from mediation.pathways import api as _pathways_api  # noqa: F401
+    from mediation.training import api as _training_api  # noqa: F401
 
 
 def register_cli(app: Flask) -> None:

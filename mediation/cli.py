@@ -34,9 +34,10 @@ def register(app: Flask) -> None:
     from mediation.pathways.cli import pathways_group
     from mediation.stats.cli import rollups_group
     from mediation.synth.cli import synth_command
+    from mediation.training.cli import training_group
 
     for command in (synth_command, rollups_group, backup_command, restore_command, retention_command,
-                    pathways_group, equipment_group):
+                    pathways_group, equipment_group, training_group):
         app.cli.add_command(command)
 
 

@@ -155,7 +155,6 @@ def load_demo(session: Session, *, password: str, totp_secret: str | None = None
             territory=territory if role == Role.COORDINATOR else None,
             organisation="Conseil départemental de la Seine-Maritime" if role == Role.FUNDER else None,
             is_conseiller_numerique=conseiller, is_aidant=aidant,
-            aidant_trained_on=date(2025, 3, 14) if aidant else None,
         )
         session.add(user)
         for n, index in enumerate(indexes):
@@ -201,9 +200,10 @@ def _register_domain_demos() -> None:
     from mediation.equipment.demo import load_equipment_demo
     from mediation.mandates.demo import load_mandates_demo
     from mediation.pathways.demo import load_pathways_demo
+    from mediation.training.demo import load_training_demo
 
-    for hook in (load_cases_demo, load_mandates_demo, load_pathways_demo, load_badges_demo, load_carnet_demo,
-                 load_equipment_demo):
+    for hook in (load_training_demo, load_cases_demo, load_mandates_demo, load_pathways_demo, load_badges_demo,
+                 load_carnet_demo, load_equipment_demo):
         if hook not in DEMO_EXTENSIONS:
             DEMO_EXTENSIONS.append(hook)
     from mediation.evaluation.demo import load_evaluation_demo  # last: it reads every domain's demo data

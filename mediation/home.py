@@ -28,6 +28,7 @@ NAVIGATION = [
     ("directory.structure_list", "Structures", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("directory.territory_list", "Territoires", {Role.COORDINATOR, Role.ADMIN}),
     ("directory.user_list", "Équipe et comptes", {Role.COORDINATOR, Role.ADMIN}),
+    ("training.index", "Formations", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("audit.event_list", "Journal d'audit", {Role.ADMIN}),
     ("mandates.index", "Mandats", lambda user: user.role in {Role.ADMIN, Role.COORDINATOR} or (
         user.role == Role.MEDIATOR and user.is_aidant)),

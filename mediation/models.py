@@ -6,10 +6,11 @@ from mediation.badges.models import *  # noqa: F403
 from mediation.cases.exchange_models import *  # noqa: F403
 from mediation.cases.models import *  # noqa: F403
 from mediation.directory.models import *  # noqa: F403
-from mediation.directory.notifications import StructureNotification  # noqa: F401
+from mediation.directory.notifications import CoordinationNotification, StructureNotification  # noqa: F401
 from mediation.equipment.models import *  # noqa: F403
 from mediation.evaluation.models import *  # noqa: F403
 from mediation.jobs.models import *  # noqa: F403
 from mediation.mandates.models import *  # noqa: F403
 from mediation.pathways.models import *  # noqa: F403
 from mediation.stats.models import *  # noqa: F403
+from mediation.training.models import *  # noqa: F403

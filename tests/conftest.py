@@ -217,11 +217,17 @@ def make_user(session):
     def make(role: Role = Role.MEDIATOR, *, structures=(), territory: Territory | None = None,
              totp: bool | None = None, email: str | None = None, **fields) -> User:
         n = next(counter)
+        trained_on = fields.pop("aidant_trained_on", None)  # the habilitation: an Aidants Connect record
         user = User(email=email or f"user{n}@test.example", first_name=fields.pop("first_name", "Prénom"),
                     last_name=fields.pop("last_name", f"Nom{n}"), role=role, password_hash=password_hash,
                     territory=territory, **fields)
         session.add(user)
         session.flush()
+        if trained_on is not None:
+            from mediation.training.models import TrainingKind, TrainingRecord
+
+            session.add(TrainingRecord(user_id=user.id, kind=TrainingKind.AIDANTS_CONNECT, obtained_on=trained_on,
+                                       expires_on=trained_on.replace(year=trained_on.year + 3)))
         for structure in structures:
             session.add(StaffMembership(user=user, structure=structure, started_on=date(2024, 1, 1)))
         if totp if totp is not None else user.requires_totp:

@@ -18,6 +18,8 @@ EXPECTED = {
     'demo': ['--no-reset --reset'],
     'evaluation': [],
     'evaluation relances': ['--delai'],
+    'formations': [],
+    'formations rappels': [],
     'jobs-recover': ['--minutes'],
     'equipment': [],
     'equipment relances': [],

@@ -155,6 +155,12 @@ ACTION_LABELS: dict[str, str] = {
     "wallet.code_sent": "Code à usage unique envoyé pour ouvrir un carnet",
     "beneficiary.language_chosen": "Langue du carnet choisie",
     "badge.endorsements_carried_over": "Approbations reportées sur les badges d'une nouvelle version de parcours",
+    "training.recorded": "Formation ou certification enregistrée",
+    "training.certificate_attached": "Attestation de formation jointe",
+    "training.deleted": "Formation ou certification supprimée",
+    "training.reminded": "Rappel d’expiration d’une formation envoyé",
+    "training.habilitation_expired": "Habilitation d’aidant expirée signalée à la coordination",
+    "training.reminders_run": "Rappels des formations",
 }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
@@ -44,8 +44,10 @@ class User(UserMixin, db.Model):
     organisation: Mapped[str | None] = mapped_column(sa.String(200))
     funder_id: Mapped[int | None] = mapped_column(sa.ForeignKey("funders.id", ondelete="RESTRICT"), index=True)
     is_conseiller_numerique: Mapped[bool] = mapped_column(default=False)
+    # Designated by the structure to act as an aidant (Aidants Connect): asks for a second factor and
+    # opens the mandates' menu. Acting under a mandate also needs a habilitation in force, derived from
+    # the training records (mediation.training.habilitation), never from this flag alone.
     is_aidant: Mapped[bool] = mapped_column(default=False)
-    aidant_trained_on: Mapped[date | None] = mapped_column(sa.Date)
     is_active_account: Mapped[bool] = mapped_column(default=True)
     totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -50,6 +50,7 @@ API_SCOPES = {
     "badges:write": "Délivrer et révoquer des badges (médiateurs)",
     "equipment:read": "Lire l'inventaire du matériel et ses prêts, dons et achats solidaires",
     "equipment:write": "Prêter, donner ou vendre un appareil et enregistrer son retour (médiateurs)",
+    "trainings:read": "Lire les formations et certifications (les vôtres ; coordination : celles de votre territoire)",
 }
 
 

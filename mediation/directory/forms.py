@@ -143,9 +143,9 @@ class _ProfileFields(BaseForm):
     is_conseiller_numerique = BooleanField("Conseiller·ère numérique",
                                            description="Médiateur·rices uniquement.")
     is_aidant = BooleanField("Aidant·e habilité·e (mandats de type Aidants Connect)",
-                             description="Médiateur·rices uniquement ; exige la double authentification.")
-    aidant_trained_on = Date("Date de la formation d'aidant habilité", validators=[Optional()],
-                                  description="Obligatoire pour un·e aidant·e habilité·e.")
+                             description="Médiateur·rices uniquement ; exige la double authentification. "
+                             "L’habilitation n’est effective que tant que la formation Aidants Connect, "
+                             "enregistrée dans les formations de la personne, est en cours de validité.")
 
 
 class UserCreateForm(_ProfileFields):

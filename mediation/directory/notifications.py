@@ -1,6 +1,7 @@
-"""In-app notices: the one list of kinds (:class:`NotificationKind`, structures' and aidants'
-notices) and the notices for the staff of a structure (a case received or gone, referral news, a
-mediator lent).
+"""In-app notices: the one list of kinds (:class:`NotificationKind`, structures', aidants' and the
+coordination's notices), the notices for the staff of a structure (a case received or gone, referral
+news, a mediator lent) and those for the coordination of a territory (an aidant's habilitation
+expired).
 
 Written by the services in the same transaction as the change; read on the pathways home page.
 In the directory (structures and their staff), below every domain that notifies.
@@ -35,9 +36,11 @@ class NotificationKind(LabelledEnum):
     MISE_A_DISPOSITION = ("mise_a_disposition", "Médiateur mis à disposition")
     EXPIRATION_PROCHE = ("expiration_proche", "Mandat bientôt expiré")
     DEMANDE_REVOCATION = ("demande_revocation", "Demande de révocation à traiter")
+    HABILITATION_EXPIREE = ("habilitation_expiree", "Habilitation d’aidant expirée")
 
 
-# The kinds of an aidant's notices (mandates); every other kind is a structure's notice.
+# The kinds of an aidant's notices (mandates); HABILITATION_EXPIREE is the coordination's
+# (:class:`CoordinationNotification`); every other kind is a structure's notice.
 MANDATE_KINDS = frozenset({NotificationKind.EXPIRATION_PROCHE, NotificationKind.DEMANDE_REVOCATION})
 
 
@@ -94,5 +97,60 @@ def mark_all_read(session: Session, user) -> int:
     ids = [n.id for n in session.scalars(_mine(user).where(StructureNotification.read_at.is_(None)))]
     if ids:
         session.execute(sa.update(StructureNotification).where(StructureNotification.id.in_(ids))
+                        .values(read_at=utcnow(), read_by_id=user.id).execution_options(synchronize_session=False))
+    return len(ids)
+
+
+# --- the coordination of a territory ------------------------------------------------------------
+
+class CoordinationNotification(db.Model):
+    """An in-app notice for the coordinators of a territory (and the administrators): about a staff
+    member (``user_id``) working in one of its structures, e.g. an aidant whose habilitation expired."""
+
+    __tablename__ = "coordination_notifications"
+    __table_args__ = (sa.Index("ix_coordination_notifications_unread", "territory_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    territory_id: Mapped[int] = mapped_column(sa.ForeignKey("territories.id", ondelete="RESTRICT"), index=False)  # ix_coordination_notifications_unread
+    kind: Mapped[NotificationKind] = mapped_column(enum_column(NotificationKind, 30))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+    message: Mapped[str] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    read_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"), index=True)
+
+    territory = relationship("Territory")
+    user = relationship("User", foreign_keys=[user_id])
+
+
+def notify_coordination(session: Session, territory_id: int, kind: NotificationKind, message: str, *,
+                        user_id: int | None = None) -> CoordinationNotification:
+    notification = CoordinationNotification(territory_id=territory_id, kind=kind, message=message, user_id=user_id)
+    session.add(notification)
+    return notification
+
+
+def _coordination(user) -> sa.Select:
+    query = sa.select(CoordinationNotification)
+    if user.role == Role.ADMIN:
+        return query
+    if user.role == Role.COORDINATOR:
+        return query.where(CoordinationNotification.territory_id == user.territory_id)
+    return query.where(sa.false())
+
+
+def unread_for_coordination(session: Session, user, limit: int = 50) -> list[CoordinationNotification]:
+    """Unread notices of the coordinator's territory (every territory for administrators), newest first."""
+    return list(session.scalars(
+        _coordination(user).where(CoordinationNotification.read_at.is_(None))
+        .options(joinedload(CoordinationNotification.territory))
+        .order_by(CoordinationNotification.created_at.desc(), CoordinationNotification.id.desc()).limit(limit)))
+
+
+def mark_coordination_read(session: Session, user) -> int:
+    """Mark every unread notice the coordinator sees as read (by them); returns how many."""
+    ids = [n.id for n in session.scalars(_coordination(user).where(CoordinationNotification.read_at.is_(None)))]
+    if ids:
+        session.execute(sa.update(CoordinationNotification).where(CoordinationNotification.id.in_(ids))
                         .values(read_at=utcnow(), read_by_id=user.id).execution_options(synchronize_session=False))
     return len(ids)

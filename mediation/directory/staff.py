@@ -45,7 +45,7 @@ def _clean_email(session: Session, email: str | None, user: User | None = None) 
 
 
 def _clean_profile(session: Session, user: User | None, *, role: Role, email, first_name, last_name,
-                   organisation, is_conseiller_numerique, is_aidant, aidant_trained_on) -> dict:
+                   organisation, is_conseiller_numerique, is_aidant) -> dict:
     values, errors = {}, {}
     checks = {
         "email": lambda: _clean_email(session, email, user),
@@ -62,17 +62,11 @@ def _clean_profile(session: Session, user: User | None, *, role: Role, email, fi
             errors[key] = str(error)
     values["is_conseiller_numerique"] = bool(is_conseiller_numerique)
     values["is_aidant"] = bool(is_aidant)
-    values["aidant_trained_on"] = aidant_trained_on if is_aidant else None
     if role != Role.MEDIATOR:
         if is_conseiller_numerique:
             errors["is_conseiller_numerique"] = "Seul·es les médiateur·rices peuvent être conseiller·ères numériques."
         if is_aidant:
             errors["is_aidant"] = "Seul·es les médiateur·rices peuvent être aidant·es habilité·es."
-    elif is_aidant:
-        if aidant_trained_on is None:
-            errors["aidant_trained_on"] = "Indiquez la date de la formation Aidants Connect."
-        elif aidant_trained_on > local_today():
-            errors["aidant_trained_on"] = "La date de formation ne peut pas être dans le futur."
     fail(errors)
     return values
 
@@ -97,8 +91,7 @@ def _check_role_allowed(actor: User, role: Role) -> None:
 
 def create_user(session: Session, actor: User, *, email: str, first_name: str, last_name: str,
                 role: Role | str, territory: Territory | None = None, organisation: str | None = None,
-                is_conseiller_numerique: bool = False, is_aidant: bool = False,
-                aidant_trained_on: date | None = None, structure: Structure | None = None,
+                is_conseiller_numerique: bool = False, is_aidant: bool = False, structure: Structure | None = None,
                 started_on: date | None = None, job_title: str | None = None,
                 notify: bool = True) -> User:
     """Create a staff account (admin: any staff role; coordinator: mediators, with a structure of
@@ -114,8 +107,7 @@ def create_user(session: Session, actor: User, *, email: str, first_name: str, l
     territory = _resolve_territory(actor, role, territory)
     values = _clean_profile(session, None, role=role, email=email, first_name=first_name,
                             last_name=last_name, organisation=organisation,
-                            is_conseiller_numerique=is_conseiller_numerique, is_aidant=is_aidant,
-                            aidant_trained_on=aidant_trained_on)
+                            is_conseiller_numerique=is_conseiller_numerique, is_aidant=is_aidant)
     if structure is None and role == Role.MEDIATOR and actor.role == Role.COORDINATOR:
         fail({"structure": "Choisissez la structure où travaille cette personne."})
     if structure is not None and role != Role.MEDIATOR:
@@ -160,13 +152,12 @@ def send_invitation(user: User) -> None:
 
 def update_user(session: Session, actor: User, user: User, *, email: str, first_name: str, last_name: str,
                 organisation: str | None = None, is_conseiller_numerique: bool = False,
-                is_aidant: bool = False, aidant_trained_on: date | None = None) -> list[str]:
+                is_aidant: bool = False) -> list[str]:
     """Edit an account's identity and flags (role and territory: :func:`change_role`)."""
     _check_can_manage(session, actor, user, allow_self=True)
     values = _clean_profile(session, user, role=user.role, email=email, first_name=first_name,
                             last_name=last_name, organisation=organisation,
-                            is_conseiller_numerique=is_conseiller_numerique, is_aidant=is_aidant,
-                            aidant_trained_on=aidant_trained_on)
+                            is_conseiller_numerique=is_conseiller_numerique, is_aidant=is_aidant)
     changed = sorted(k for k, v in values.items() if getattr(user, k) != v)
     if changed:
         for key, value in values.items():
@@ -203,7 +194,6 @@ def change_role(session: Session, actor: User, user: User, role: Role | str,
         details["territory"] = new_territory_id
     if role != Role.MEDIATOR and (user.is_aidant or user.is_conseiller_numerique):
         user.is_aidant = user.is_conseiller_numerique = False
-        user.aidant_trained_on = None
         details["flags_cleared"] = True
     user.role = role
     user.territory = territory

@@ -498,8 +498,7 @@ def user_create():
                 db.session, current_user, email=form.email.data, first_name=form.first_name.data,
                 last_name=form.last_name.data, role=form.role.data, territory=territory,
                 organisation=form.organisation.data, is_conseiller_numerique=form.is_conseiller_numerique.data,
-                is_aidant=form.is_aidant.data, aidant_trained_on=form.aidant_trained_on.data,
-                structure=structure, started_on=form.started_on.data, job_title=form.job_title.data,
+                is_aidant=form.is_aidant.data, structure=structure, started_on=form.started_on.data, job_title=form.job_title.data,
             )
         except _UnknownChoice:
             pass
@@ -542,7 +541,6 @@ def user_edit(user_id: int):
                 db.session, current_user, user, email=form.email.data, first_name=form.first_name.data,
                 last_name=form.last_name.data, organisation=form.organisation.data,
                 is_conseiller_numerique=form.is_conseiller_numerique.data, is_aidant=form.is_aidant.data,
-                aidant_trained_on=form.aidant_trained_on.data,
             )
         except DomainError as error:
             status = show_domain_error(form, error)

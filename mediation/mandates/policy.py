@@ -1,8 +1,9 @@
 """Who may see and act on mandates.
 
 - Only an *aidant habilité* acts on mandates (create, renew, use, revoke, attach the signed copy):
-  a mediator flagged ``is_aidant`` with a training date, an enrolled second factor and an active
-  account, and only for the structures they work for today (not archived). A mandate belongs to
+  a mediator designated ``is_aidant`` whose Aidants Connect habilitation is in force — derived from
+  the training records (:mod:`mediation.training.habilitation`), the one source of truth: an expired
+  habilitation stops every mandate action — with an enrolled second factor and an active account, and only for the structures they work for today (not archived). A mandate belongs to
   its structure: any habilitated aidant of that structure may use it; an aidant of another
   structure does not even see it (404).
 - Administrators (everything) and coordinators (the structures of their territory) see a list of
@@ -24,14 +25,16 @@ from mediation.auth.models import Role, User
 from mediation.directory.models import StaffMembership, Structure
 from mediation.directory.scopes import active_membership_clause, structure_scope
 from mediation.mandates.models import Mandate
+from mediation.training import habilitation
 
 
 def habilitation_problem(user: User) -> str | None:
     """Why ``user`` may not act on mandates (French, shown on the 403 page), or None."""
     if user.role != Role.MEDIATOR or not user.is_aidant:
         return "Seuls les aidants habilités peuvent gérer des mandats."
-    if user.aidant_trained_on is None:
-        return "Votre habilitation n'est pas complète : la date de votre formation d'aidant n'est pas enregistrée."
+    problem = habilitation.habilitation_problem(user)
+    if problem:
+        return problem
     if not user.totp_enabled:
         return "Activez la double authentification pour gérer des mandats."
     if not user.is_active_account:
@@ -93,7 +96,8 @@ def supervised_structures(session: Session, user: User, *, with_aidants: bool = 
         query = query.where(Structure.id.in_(scope))
     if with_aidants:
         aidants = (sa.select(StaffMembership.structure_id).join(User, User.id == StaffMembership.user_id)
-                   .where(User.is_aidant, active_membership_clause(User.id)))
+                   .where(User.is_aidant, User.id.in_(habilitation.habilitated_users()),
+                          active_membership_clause(User.id)))
         query = query.where(Structure.id.in_(aidants))
     return query.order_by(Structure.name)
 

@@ -48,6 +48,7 @@ from mediation.mandates.models import (
 )
 from mediation.text import de
 from mediation.types import LOCAL_TIMEZONE, utcnow
+from mediation.uploads import SCAN_MAX_BYTES, check_scan  # noqa: F401 (SCAN_MAX_BYTES: the views read it here)
 
 log = logging.getLogger("mediation.mandates")
 PARIS = LOCAL_TIMEZONE  # the one time zone of the service (mediation.types)
@@ -58,12 +59,6 @@ EXPIRY_NOTICE = timedelta(days=30)
 NOTIFIED_DURATIONS = (MandateDuration.SEMESTER, MandateDuration.LONG)
 RETENTION_YEARS = 6  # mandates are kept six years after they end, then anonymised
 RENEWABLE_FOR = timedelta(days=365)  # a mandate ended more than a year ago is no longer renewable
-SCAN_MAX_BYTES = 5 * 1024 * 1024
-SCAN_SIGNATURES = (
-    (b"%PDF-", "application/pdf"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-)
 DESCRIPTION_MAX = 200
 
 
@@ -584,29 +579,14 @@ def close_request(session: Session, actor: User, request: RevocationRequest, not
 
 # --- signed copy ----------------------------------------------------------------------------
 
-def sniff_scan_type(data: bytes) -> str | None:
-    """The content type from the file's first bytes (never from its name or the browser's claim)."""
-    for signature, content_type in SCAN_SIGNATURES:
-        if data.startswith(signature):
-            return content_type
-    return None
-
-
 def attach_signed_scan(session: Session, actor: User, mandate: Mandate, data: bytes | None, *,
                        now: datetime | None = None) -> Mandate:
     """Store the scan of the signed mandate (PDF, JPEG or PNG, checked by its first bytes)."""
     require_aidant(session, actor, mandate.structure_id)
     if mandate.anonymised_at is not None:
         raise Conflict("Ce mandat est anonymisé : on ne peut plus y joindre de document.")
-    if not data:
-        raise ValidationFailed("Choisissez le fichier du mandat signé (PDF, JPEG ou PNG).", field="scan")
-    if len(data) > SCAN_MAX_BYTES:
-        raise ValidationFailed(f"Le fichier dépasse {SCAN_MAX_BYTES // (1024 * 1024)} Mo : numérisez le mandat "
-                               "en résolution plus faible.", field="scan")
-    content_type = sniff_scan_type(data)
-    if content_type is None:
-        raise ValidationFailed("Ce fichier n'est ni un PDF, ni une image JPEG ou PNG : seuls ces formats sont "
-                               "acceptés.", field="scan")
+    content_type = check_scan(data, field="scan", missing="Choisissez le fichier du mandat signé (PDF, JPEG ou PNG).",
+                              too_big="numérisez le mandat en résolution plus faible.")
     replaced = mandate.signed_scan_type is not None
     mandate.signed_scan = data
     mandate.signed_scan_type = content_type

@@ -47,9 +47,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     ),
     "users": (
         "id", "email", "password_hash", "first_name", "last_name", "role", "territory_id", "organisation",
-        "is_conseiller_numerique", "is_aidant", "aidant_trained_on", "is_active_account", "recovery_codes",
+        "is_conseiller_numerique", "is_aidant", "is_active_account", "recovery_codes",
         "created_at",
     ),
+    "training_records": ("id", "user_id", "kind", "obtained_on", "expires_on", "created_at", "updated_at"),
     "staff_memberships": ("id", "user_id", "structure_id", "job_title", "started_on", "ended_on"),
     "beneficiaries": (
         "id", "owner_structure_id", "created_by_id", "anonymous", "random_attributes", "first_name", "last_name",
@@ -445,11 +446,15 @@ class Generator:
         user_id = self.take("users")
         first, last = first_last or self._person()
         email = f"{ascii_slug(first)}.{ascii_slug(last)}.{user_id}@synth.example"
-        trained = self.day(self.start_ord - self.rng.randint(10, 600)) if aidant else None
+        created = self.ts(self.start_ord - 400, 8 * 3600)
         self.emit("users", (
             user_id, email, self.o.password_hash, first, last, role, territory_id, organisation, conseiller,
-            aidant, trained, True, "[]", self.ts(self.start_ord - 400, 8 * 3600),
+            aidant, True, "[]", created,
         ))
+        if aidant:  # the habilitation is a training record (Aidants Connect), valid three years
+            trained = self.start_ord - self.rng.randint(10, 600)
+            self.emit("training_records", (self.take("training_records"), user_id, "aidants_connect",
+                                           self.day(trained), self.day(trained + 3 * 365), created, created))
         return user_id
 
     def _users(self) -> None:

@@ -4,7 +4,7 @@ A device is out with at most one person at a time: the partial unique index
 ``uq_equipment_handovers_device_out`` on the handovers not returned (SQLite and PostgreSQL).
 
 Revision ID: 0023
-Revises: 0019
+Revises: 0021
 Create Date: 2026-12-03 18:35:05.581255
 
 """
@@ -16,7 +16,7 @@ import mediation.types  # noqa: F401  (custom column types)
 
 # revision identifiers, used by Alembic.
 revision = '0023'
-down_revision = '0019'
+down_revision = '0021'
 branch_labels = None
 depends_on = None
 

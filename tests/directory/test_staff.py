@@ -1,6 +1,6 @@
 """Staff services: accounts, roles, deactivation, memberships."""
 
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -46,20 +46,16 @@ def test_e_mail_is_unique_whatever_its_case(session, network):
     assert users_count(session) == before
 
 
-def test_aidant_needs_a_past_training_date_and_flags_are_for_mediators(session, network):
-    with pytest.raises(ValidationFailed) as caught:
-        staff.create_user(session, network.admin, **person(is_aidant=True), notify=False)
-    assert caught.value.errors == {"aidant_trained_on": "Indiquez la date de la formation Aidants Connect."}
-    with pytest.raises(ValidationFailed) as caught:
-        staff.create_user(session, network.admin, **person(is_aidant=True,
-                          aidant_trained_on=local_today() + timedelta(days=1)), notify=False)
-    assert "futur" in caught.value.errors["aidant_trained_on"]
+def test_aidant_flag_is_for_mediators_and_asks_for_a_second_factor(session, network):
+    """The flag designates an aidant; the habilitation itself is a training record (mediation.training)."""
     with pytest.raises(ValidationFailed) as caught:
         staff.create_user(session, network.admin, **person(role=Role.FUNDER, is_conseiller_numerique=True),
                           notify=False)
     assert "is_conseiller_numerique" in caught.value.errors
-    aidant = staff.create_user(session, network.admin, **person(is_aidant=True, aidant_trained_on=date(2025, 6, 1)),
-                               notify=False)
+    with pytest.raises(ValidationFailed) as caught:
+        staff.create_user(session, network.admin, **person(role=Role.FUNDER, is_aidant=True), notify=False)
+    assert "is_aidant" in caught.value.errors
+    aidant = staff.create_user(session, network.admin, **person(is_aidant=True), notify=False)
     assert aidant.requires_totp
 
 
@@ -93,7 +89,7 @@ def test_a_coordinator_account_needs_a_territory(session, network):
 def test_role_change_is_audited_and_clears_mediator_flags(session, network, events):
     staff.change_role(session, network.admin, network.aidant, Role.COORDINATOR, territory=network.territory)
     assert network.aidant.role == Role.COORDINATOR and network.aidant.territory_id == network.territory.id
-    assert not network.aidant.is_aidant and network.aidant.aidant_trained_on is None
+    assert not network.aidant.is_aidant
     event = events("user.role_changed")[-1]
     assert event.object_id == str(network.aidant.id)
     assert event.details == {"from": "mediator", "to": "coordinator", "territory": network.territory.id,

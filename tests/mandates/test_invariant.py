@@ -102,16 +102,18 @@ def _seed(second):
     from mediation.cases.models import Beneficiary
     from mediation.directory.models import Commune, StaffMembership, Structure, Territory, TerritoryKind
     from mediation.extensions import db
+    from mediation.training.models import TrainingKind, TrainingRecord
 
     with second.app_context():
         territory = Territory(name="Concurrence", kind=TerritoryKind.METROPOLE)
         commune = Commune(territory=territory, insee_code="99001", name="Ville-C")
         structure = Structure(commune=commune, name="France Services C", address="1 rue")
         aidant = User(email="aidant-c@test.example", first_name="Ana", last_name="Aidant", role=Role.MEDIATOR,
-                      is_aidant=True, aidant_trained_on=date(2025, 1, 1), totp_secret="JBSWY3DPEHPK3PXP",
-                      totp_enabled_at=utcnow())
+                      is_aidant=True, totp_secret="JBSWY3DPEHPK3PXP", totp_enabled_at=utcnow())
         db.session.add_all([territory, commune, structure, aidant])
         db.session.flush()
+        db.session.add(TrainingRecord(user_id=aidant.id, kind=TrainingKind.AIDANTS_CONNECT,
+                                      obtained_on=date(2025, 1, 1), expires_on=date(2028, 1, 1)))
         db.session.add(StaffMembership(user=aidant, structure=structure, started_on=date(2024, 1, 1)))
         person = Beneficiary(owner_structure_id=structure.id, first_name="Jo", last_name="Concurrent")
         db.session.add(person)

@@ -25,6 +25,7 @@ from mediation.mandates.enums import (
     RevocationRequestStatus,
 )
 from mediation.mandates.models import Authorization, Mandate, MandateNotification, MandateUse
+from mediation.training.models import TrainingRecord
 from mediation.types import local_today, utcnow
 from tests.mandates.conftest import pdf_text, squash
 
@@ -117,13 +118,17 @@ def test_a_structure_may_restrict_the_demarches(session, network, draft, code):
     assert mandate.demarches == [Demarche.LOGEMENT]
 
 
-@pytest.mark.parametrize("change", ["not_aidant", "no_training", "no_totp", "deactivated", "left_structure"])
+@pytest.mark.parametrize("change", ["not_aidant", "no_training", "training_expired", "no_totp", "deactivated",
+                                    "left_structure"])
 def test_only_habilitated_aidants_of_the_structure_create(session, network, draft, code, change):
     aidant = network.aidant
+    habilitation = session.scalar(sa.select(TrainingRecord).where(TrainingRecord.user_id == aidant.id))
     if change == "not_aidant":
         aidant.is_aidant = False
     elif change == "no_training":
-        aidant.aidant_trained_on = None
+        session.delete(habilitation)
+    elif change == "training_expired":
+        habilitation.expires_on = local_today() - timedelta(days=1)
     elif change == "no_totp":
         aidant.totp_enabled_at = None
     elif change == "deactivated":
