@@ -152,6 +152,16 @@ ACTION_LABELS: dict[str, str] = {
     "wallet.card_reprinted": "Carte de carnet de badges réimprimée",
     "wallet.card_revoked": "Carte de carnet de badges désactivée",
     "wallet.code_sent": "Code à usage unique envoyé pour ouvrir un carnet",
+    "appointment.offer_saved": "Prise de rendez-vous d'un lieu réglée",
+    "appointment.time_blocked": "Plage bloquée à la prise de rendez-vous",
+    "appointment.block_removed": "Plage bloquée supprimée",
+    "appointment.booked": "Rendez-vous pris",
+    "appointment.cancelled": "Rendez-vous annulé",
+    "appointment.moved": "Rendez-vous déplacé",
+    "appointment.attended": "Venue au rendez-vous enregistrée",
+    "appointment.missed": "Absence au rendez-vous enregistrée",
+    "assessment.saved": "Auto-évaluation d'un service modifiée",
+    "assessment.published": "Auto-évaluation d'un service relue et publiée",
 }
 
 
