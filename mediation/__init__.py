@@ -94,6 +94,8 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from mediation.api import bp as api_bp
+    from mediation.appointments.guide_views import bp as guide_bp
+    from mediation.appointments.views import bp as appointments_bp
     from mediation.audit.views import bp as audit_bp
     from mediation.auth.views import bp as auth_bp
     from mediation.badges.views import bp as badges_bp
@@ -126,6 +128,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(badges_bp)
     app.register_blueprint(wallet_bp)
     app.register_blueprint(stats_bp)
+    app.register_blueprint(appointments_bp)
+    app.register_blueprint(guide_bp)
 
 
 def _register_api_modules() -> None:
