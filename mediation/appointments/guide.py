@@ -76,11 +76,12 @@ def find_communes(session: Session, where: str) -> list[Commune]:
         if name:
             candidates = [c for c in candidates if fold_text(name) in fold_text(c.name)] or candidates
         return sorted(candidates, key=lambda c: -(c.population or 0))
-    key = fold_text(name)
-    exact = list(session.scalars(query.where(folded(Commune.name) == key).limit(10)))
+    key = re.sub(r"[-'’\s]+", " ", fold_text(name)).strip()  # « saint-etienne » = « Saint Étienne »
+    spaced = sa.func.replace(sa.func.replace(folded(Commune.name), "-", " "), "'", " ")
+    exact = list(session.scalars(query.where(spaced == key).limit(10)))
     if exact:
         return sorted(exact, key=lambda c: -(c.population or 0))
-    return list(session.scalars(query.where(folded(Commune.name).like(f"{key}%"))
+    return list(session.scalars(query.where(spaced.like(f"{key}%"))
                                 .order_by(Commune.population.desc().nulls_last(), Commune.name).limit(10)))
 
 

@@ -128,3 +128,15 @@ def test_reminders_go_out_once_the_day_before(session, network, offer, person, o
     assert services.send_reminders(session) == 1
     assert outbox[-1]["Subject"] == "Rappel : rendez-vous demain"
     assert services.send_reminders(session) == 0
+
+
+def test_the_person_cancels_from_their_wallet(session, network, offer, person, outbox):
+    place_offer = offer()
+    case = person(network_consent=True, email="moi@test.example")
+    slot = _tomorrow_slots(session, place_offer)[0]
+    appointment = services.book(session, network.mediator, offer=place_offer, starts_at=slot.starts_at, case=case)
+    assert services.of_beneficiary(session, case.beneficiary_id, upcoming_only=True) == [appointment]
+    services.cancel(session, None, appointment, by_person=True)
+    assert appointment.state == AppointmentState.CANCELLED and appointment.closed_by_person
+    assert outbox[-1]["Subject"] == "Rendez-vous annulé"
+    assert services.of_beneficiary(session, case.beneficiary_id, upcoming_only=True) == []

@@ -112,6 +112,10 @@ ROUTES = {
                                           data={"service": SERVICE, "level": "plusieurs_seances"}),
     "appointments.assessment_publish": _both(lambda r: f"/rendez-vous/services/{r['assessment']}/publier", "POST",
                                              mine=MANAGERS_302, far=expect(403, anonymous=302, admin=302, coordinator=404)),
+    "wallet.my_appointments": {"url": "/carnet/mes-rendez-vous", "expect": expect(302),
+                               "note": "no wallet opened in this browser: sent to open it"},
+    "wallet.cancel_appointment": {"url": lambda n: f"/carnet/mes-rendez-vous/{ours(n)['appointment']}/annuler",
+                                  "method": "POST", "expect": expect(302)},
     "guide.search": [
         {"url": "/guide/", "expect": EVERYONE_200},
         {"url": "/guide/?ou=Ville-A&service=Aide+aux+d%C3%A9marches+administratives&ouvert=1", "expect": EVERYONE_200},
