@@ -169,7 +169,10 @@ def _register_domain_demos() -> None:
     from mediation.mandates.demo import load_mandates_demo
     from mediation.pathways.demo import load_pathways_demo
 
-    for hook in (load_cases_demo, load_mandates_demo, load_pathways_demo, load_badges_demo, load_carnet_demo):
+    from mediation.appointments.demo import load_appointments_demo
+
+    for hook in (load_cases_demo, load_mandates_demo, load_pathways_demo, load_appointments_demo, load_badges_demo,
+                 load_carnet_demo):
         if hook not in DEMO_EXTENSIONS:
             DEMO_EXTENSIONS.append(hook)
     from mediation.evaluation.demo import load_evaluation_demo  # last: it reads every domain's demo data
