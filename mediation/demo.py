@@ -163,13 +163,12 @@ DEMO_EXTENSIONS: list = []
 
 def _register_domain_demos() -> None:
     """Each domain's demo hook, in order (imported here so that ``flask demo`` loads them)."""
+    from mediation.appointments.demo import load_appointments_demo
     from mediation.badges.demo import load_badges_demo
     from mediation.carnet.demo import load_carnet_demo
     from mediation.cases.demo import load_cases_demo
     from mediation.mandates.demo import load_mandates_demo
     from mediation.pathways.demo import load_pathways_demo
-
-    from mediation.appointments.demo import load_appointments_demo
 
     for hook in (load_cases_demo, load_mandates_demo, load_pathways_demo, load_appointments_demo, load_badges_demo,
                  load_carnet_demo):
