@@ -11,6 +11,7 @@ from mediation.appointments.services import OfferInput
 from mediation.directory.national_schema import PRISE_EN_CHARGE, PUBLICS, SERVICES
 from mediation.forms import BaseForm, CheckboxListField
 from mediation.pathways.forms import opts
+from mediation.pathways.referrals import ReferralInput
 
 SERVICE_CHOICES = [("", "Choisir un service"), *[(s, s) for s in SERVICES]]
 
@@ -22,6 +23,15 @@ class BookForm(BaseForm):
     motive = TextAreaField("Message pour le lieu d’accueil",
                            description="Ce que la personne vient faire. N’écrivez rien de sensible.")
     network_consent = BooleanField("La personne accepte le partage au sein du réseau")
+
+    def to_input(self, *, to_structure_id: int, service: str) -> ReferralInput:
+        """The referral of the booking (the place and service come from the first step)."""
+        try:
+            from_id = int(self.from_structure_id.data)
+        except (TypeError, ValueError):
+            from_id = None
+        return ReferralInput(to_structure_id=to_structure_id, from_structure_id=from_id, service=service,
+                             motive=self.motive.data, network_consent=bool(self.network_consent.data))
 
 
 class SlotForm(BaseForm):

@@ -77,9 +77,8 @@ def refer_and_book(case_id: int):
     status = 200
     if request.method == "POST" and offer and form.validate_on_submit():
         try:
-            referral = referrals.create_referral(db.session, current_user, case, referrals.ReferralInput(
-                to_structure_id=chosen.structure.id, from_structure_id=_int(form.from_structure_id.data),
-                service=service, motive=form.motive.data, network_consent=bool(form.network_consent.data)))
+            referral = referrals.create_referral(db.session, current_user, case,
+                                                 form.to_input(to_structure_id=chosen.structure.id, service=service))
             appointment = services.book(db.session, current_user, offer=offer, starts_at=parse_key(form.slot.data),
                                         case=case, referral=referral)
         except DomainError as error:
