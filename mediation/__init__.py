@@ -135,6 +135,7 @@ def register_blueprints(app: Flask) -> None:
 def _register_api_modules() -> None:
     """Each domain's ``api.py`` adds its routes to the API blueprint when imported (here, at the top
     of the layers: ``mediation.api`` itself is the shared toolkit the domains build on)."""
+    from mediation.appointments import api as _appointments_api  # noqa: F401
     from mediation.auth import api as _auth_api  # noqa: F401
     from mediation.badges import api as _badges_api  # noqa: F401
     from mediation.carnet import api as _carnet_api  # noqa: F401

@@ -48,6 +48,8 @@ API_SCOPES = {
     "pathways:write": "Inscrire à un parcours, valider des étapes, orienter et répondre aux orientations",
     "badges:read": "Lire les modèles de badges et les badges délivrés dans votre périmètre",
     "badges:write": "Délivrer et révoquer des badges (médiateurs)",
+    "appointments:read": "Lire les créneaux et les rendez-vous de vos lieux",
+    "appointments:write": "Prendre et annuler des rendez-vous (médiateurs)",
 }
 
 

@@ -48,7 +48,7 @@ def _records(n, key, mediator, structure):
                                 utcnow() + timedelta(days=3, hours=1), "Matrice")
     item = assessments.save(session, mediator, structure, assessments.AssessmentInput(service=SERVICE, level="information"))
     records = {"structure": structure.id, "case": case.id, "appointment": appointment.id, "block": block.id,
-               "assessment": item.id, "slot": slots[1].key}
+               "assessment": item.id, "slot": slots[1].key, "offer": offer.id}
     setattr(n, key, records)
     return records
 
@@ -116,6 +116,24 @@ ROUTES = {
                                "note": "no wallet opened in this browser: sent to open it"},
     "wallet.cancel_appointment": {"url": lambda n: f"/carnet/mes-rendez-vous/{ours(n)['appointment']}/annuler",
                                   "method": "POST", "expect": expect(302)},
+    "api.places": [
+        {"url": "/api/v1/lieux?commune=Ville-A", "expect": EVERYONE_200},
+        {"url": "/api/v1/lieux", "expect": expect(400), "note": "no commune: refused, for everyone"},
+    ],
+    "api.place": {"url": lambda n: f"/api/v1/lieux/{ours(n)['structure']}", "expect": EVERYONE_200},
+    "api.slots": {"url": lambda n: f"/api/v1/lieux/{ours(n)['structure']}/creneaux",
+                  "expect": expect(200, anonymous=401, funder=401)},
+    "api.appointment_list": {"url": "/api/v1/rendez-vous", "expect": expect(200, anonymous=401, funder=401)},
+    "api.appointment_create": {
+        "url": "/api/v1/rendez-vous", "method": "POST",
+        "json": lambda n: {"offre_id": ours(n)["offer"], "dossier_id": ours(n)["case"], "debut": ours(n)["slot"]},
+        "expect": expect(403, anonymous=401, funder=401, mediator=201, aidant=201)},
+    "api.appointment_cancel": [
+        {"url": lambda n: f"/api/v1/rendez-vous/{ours(n)['appointment']}/annulation", "method": "POST",
+         "expect": expect(403, anonymous=401, funder=401, mediator=200, aidant=200)},
+        {"url": lambda n: f"/api/v1/rendez-vous/{theirs(n)['appointment']}/annulation", "method": "POST",
+         "expect": expect(403, anonymous=401, funder=401, mediator=404, aidant=404)},
+    ],
     "guide.search": [
         {"url": "/guide/", "expect": EVERYONE_200},
         {"url": "/guide/?ou=Ville-A&service=Aide+aux+d%C3%A9marches+administratives&ouvert=1", "expect": EVERYONE_200},
