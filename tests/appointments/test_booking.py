@@ -140,3 +140,43 @@ def test_the_person_cancels_from_their_wallet(session, network, offer, person, o
     assert appointment.state == AppointmentState.CANCELLED and appointment.closed_by_person
     assert outbox[-1]["Subject"] == "Rendez-vous annulé"
     assert services.of_beneficiary(session, case.beneficiary_id, upcoming_only=True) == []
+
+
+def test_indicators_days_to_appointment_and_attendance_by_service_and_place(session, network, offer, person):
+    """The evaluation's outcomes carry the new indicators, hidden while the people who came (or did
+    not) are fewer than the threshold, as every rate."""
+    from mediation.evaluation import indicators
+    from mediation.evaluation.scope import EvaluationFilter, Scope, authorise
+
+    place_offer = offer(capacity=10)
+    slots = _tomorrow_slots(session, place_offer)
+
+    def seen(count, came, slot):
+        booked = []
+        for _ in range(count):
+            case = person(network_consent=True)
+            referral = referrals.create_referral(session, network.mediator, case, referrals.ReferralInput(
+                to_structure_id=network.structure_b.id))
+            booked.append(services.book(session, network.mediator, offer=place_offer, starts_at=slot.starts_at,
+                                        case=case, referral=referral, notify_person=False))
+        for n, appointment in enumerate(booked):
+            appointment.starts_at -= timedelta(days=1)  # the day has come
+            appointment.ends_at -= timedelta(days=1)
+            session.flush()
+            services.record_attendance(session, network.mediator_b, appointment, attended=n < came)
+
+    def dashboard():
+        asked = EvaluationFilter(start=local_today() - timedelta(days=30), end=local_today())
+        return indicators.compute_dashboard(Scope(session, network.admin, authorise(session, network.admin, asked)),
+                                            threshold=5)
+
+    seen(6, came=5, slot=slots[0])
+    assert dashboard().figure("resultats.venue_rendez_vous").mask  # one person missed: not published
+    seen(4, came=0, slot=slots[1])
+    result = dashboard()
+    rate = result.figure("resultats.venue_rendez_vous")
+    assert (rate.numerator.value, rate.denominator.value) == (5, 10) and rate.display.startswith("50")
+    assert result.figure("resultats.delai_rendez_vous").value == 0  # booked the day of the referral
+    by_place = result.table("resultats.venue_par_lieu")
+    assert [row.label for row in by_place.rows if row.key] == ["Médiathèque B"]
+    assert result.table("resultats.venue_par_service") is not None
