@@ -28,6 +28,7 @@ def register(app: Flask) -> None:
 
     app.cli.add_command(evaluation_group)
     app.cli.add_command(report_command)
+    from mediation.appointments.cli import appointments_group
     from mediation.backup import backup_command, restore_command
     from mediation.cases.cli import retention_command
     from mediation.pathways.cli import pathways_group
@@ -35,7 +36,7 @@ def register(app: Flask) -> None:
     from mediation.synth.cli import synth_command
 
     for command in (synth_command, rollups_group, backup_command, restore_command, retention_command,
-                    pathways_group):
+                    pathways_group, appointments_group):
         app.cli.add_command(command)
 
 
