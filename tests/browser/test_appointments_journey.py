@@ -103,6 +103,12 @@ def test_an_anonymous_visitor_finds_the_nearest_place_open_now_within_5_km(page,
     expect(page.locator(".guide-results")).to_contain_text("CCAS de Sotteville-lès-Rouen")
     for text in results.all_inner_texts():
         assert "Ouvert maintenant" in text and SERVICE in text
+    go(page.get_by_role("link", name="Liste imprimable des lieux de Rouen"))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Lieux d’aide au numérique à Rouen")
+    expect(page.get_by_role("main")).to_contain_text("France Services Rouen Grammont")
+    with page.expect_navigation():
+        page.go_back()
+    check_a11y(page)
     go(results.first.get_by_role("link"))
     expect(page.get_by_role("heading", level=2, name="Horaires")).to_be_visible()
     expect(page.get_by_role("main")).to_contain_text(SERVICE)
