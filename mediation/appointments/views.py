@@ -94,6 +94,52 @@ def refer_and_book(case_id: int):
                            slot_choices=slot_choices), status
 
 
+@bp.route("/orientations/<int:referral_id>/reserver", methods=["GET", "POST"])
+@access(Role.MEDIATOR)
+def book_for_referral(referral_id: int):
+    """Book a slot at the receiving place for a live referral (the place called the person back,
+    or the sender books later): mediators of either side."""
+    referral = found_or_404(pathways_policy.get_referral(db.session, current_user, referral_id))
+    case = found_or_404(pathways_policy.get_case(db.session, current_user, referral.case_id))
+    if not (pathways_policy.can_answer_referral(db.session, current_user, referral)
+            or pathways_policy.can_cancel_referral(db.session, current_user, referral)):
+        abort(403)
+    offers = services.offers_of(db.session, referral.to_structure_id, active_only=True)
+    wanted = request.values.get("service") or referral.service
+    offer = next((o for o in offers if o.service == wanted), offers[0] if len(offers) == 1 else None)
+    form = SlotForm()
+    slot_choices = _slot_choices(services.next_free_slots(db.session, offer, limit=24)) if offer else []
+    form.slot.choices = opts(slot_choices)
+    status = 200
+    if request.method == "POST" and offer and form.validate_on_submit():
+        if not referral.is_live:
+            form.form_errors.append("Cette orientation est close : elle ne prend plus de rendez-vous.")
+            status = 422
+        else:
+            try:
+                appointment = services.book(db.session, current_user, offer=offer, starts_at=parse_key(form.slot.data),
+                                            case=case, referral=referral)
+            except DomainError as error:
+                status = show_domain_error(form, error)
+            else:
+                flash("Rendez-vous pris : la personne est prévenue.", "success")
+                return redirect(url_for("appointments.detail", appointment_id=appointment.id))
+    elif request.method == "POST":
+        status = 422
+        form.form_errors.append("Choisissez un service qui prend des rendez-vous.")
+    return render_template("appointments/book_for_referral.html", referral=referral, offers=offers, offer=offer,
+                           form=form, slot_choices=slot_choices), status
+
+
+@bp.app_context_processor
+def appointment_helpers():
+    """For the referral page (pathways, a lower layer): the appointments booked with a referral."""
+    def referral_appointments(referral_id: int):
+        return services.of_referral(db.session, referral_id)
+
+    return {"referral_appointments": referral_appointments}
+
+
 # --- agenda -----------------------------------------------------------------------------------
 
 def _monday(value: str | None) -> date:

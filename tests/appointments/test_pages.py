@@ -93,3 +93,23 @@ def test_published_self_assessment_is_in_the_open_data_file(client, login, sessi
     row = client.get("/guide/lieux.csv").text.split("France Services A")[1].split("\n")[0]
     assert SERVICE in row and "Seniors" in row and "Accompagnement individuel" in row
     assert "Accompagnement sur plusieurs séances" in client.get(f"/guide/lieux/{network.structure_a.id}").text
+
+
+def test_the_receiving_place_books_for_a_referral_already_sent(client, login, session, network, offer, person):
+    from mediation.pathways import referrals
+
+    offer()
+    case = person(network_consent=True, first_name="Bruno")
+    referral = referrals.create_referral(session, network.mediator, case, referrals.ReferralInput(
+        to_structure_id=network.structure_b.id, service=SERVICE))
+    login(client, network.mediator_b)
+    detail = client.get(f"/parcours/orientations/{referral.id}")
+    assert "Aucun rendez-vous pris avec cette orientation." in detail.text
+    form = client.get(f"/rendez-vous/orientations/{referral.id}/reserver")
+    slot = form.text.split('name="slot" id="slot-1" value="')[1].split('"')[0]
+    assert client.post(f"/rendez-vous/orientations/{referral.id}/reserver", data={"slot": slot}).status_code == 302
+    detail = client.get(f"/parcours/orientations/{referral.id}")
+    assert "Réservé" in detail.text.split("<h2>Rendez-vous</h2>")[1]
+    client.post("/deconnexion")
+    login(client, network.mediator_far)
+    assert client.get(f"/rendez-vous/orientations/{referral.id}/reserver").status_code == 404

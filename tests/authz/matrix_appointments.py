@@ -16,7 +16,9 @@ from datetime import timedelta
 from mediation.appointments import assessments, services
 from mediation.cases import services as case_services
 from mediation.cases.enums import ConsentScope
+from mediation.directory.models import Structure
 from mediation.extensions import db
+from mediation.pathways import referrals
 from mediation.types import local_today, utcnow
 from tests.authz.roles import EVERYONE_200, STAFF_200, expect
 
@@ -29,7 +31,7 @@ STAFF_302 = expect(302, anonymous=302, funder=403)
 MANAGERS_302 = expect(403, anonymous=302, admin=302, coordinator=302)
 
 
-def _records(n, key, mediator, structure):
+def _records(n, key, mediator, structure, partner):
     cached = getattr(n, key, None)
     if cached is not None:
         return cached
@@ -47,18 +49,30 @@ def _records(n, key, mediator, structure):
     block = services.block_time(session, mediator, structure, utcnow() + timedelta(days=3),
                                 utcnow() + timedelta(days=3, hours=1), "Matrice")
     item = assessments.save(session, mediator, structure, assessments.AssessmentInput(service=SERVICE, level="information"))
+    # A referral from this place to another one that takes appointments (same territory).
+    other = partner
+    other.horaires, other.services = "Mo-Su 09:00-12:00,14:00-17:00", [SERVICE]
+    other_offer = services.offer_for(session, other.id, SERVICE) or services.save_offer(
+        session, n.admin, other, services.OfferInput(service=SERVICE, capacity=2))
+    referral = referrals.create_referral(session, mediator, case, referrals.ReferralInput(
+        to_structure_id=other.id, from_structure_id=structure.id, service=SERVICE))
     records = {"structure": structure.id, "case": case.id, "appointment": appointment.id, "block": block.id,
-               "assessment": item.id, "slot": slots[1].key, "offer": offer.id}
+               "assessment": item.id, "slot": slots[1].key, "offer": offer.id,
+               "referral": referral.id, "referral_slot": services.slots(session, other_offer, day, day)[2].key}
     setattr(n, key, records)
     return records
 
 
 def ours(n):
-    return _records(n, "_appointments_ours", n.mediator, n.structure_a)
+    return _records(n, "_appointments_ours", n.mediator, n.structure_a, n.structure_b)
 
 
 def theirs(n):
-    return _records(n, "_appointments_theirs", n.mediator_far, n.structure_far)
+    if getattr(n, "_appointments_far_partner", None) is None:
+        n._appointments_far_partner = Structure(commune=n.commune_far, name="Médiathèque Lointaine", address="3 rue")
+        db.session.add(n._appointments_far_partner)
+        db.session.flush()
+    return _records(n, "_appointments_theirs", n.mediator_far, n.structure_far, n._appointments_far_partner)
 
 
 def _both(path, method="GET", mine=None, far=OUT_OF_SCOPE, data=None):
@@ -78,6 +92,13 @@ ROUTES = {
         {"url": lambda n: f"/rendez-vous/dossiers/{ours(n)['case']}/orienter", "method": "POST",
          "expect": expect(403, anonymous=302, mediator=422, aidant=422),
          "note": "no place chosen: the form comes back with its message"},
+    ],
+    "appointments.book_for_referral": [
+        {"url": lambda n: f"/rendez-vous/orientations/{ours(n)['referral']}/reserver", "expect": MEDIATORS_200},
+        {"url": lambda n: f"/rendez-vous/orientations/{ours(n)['referral']}/reserver", "method": "POST",
+         "data": lambda n: {"slot": ours(n)["referral_slot"]}, "expect": MEDIATORS_302},
+        {"url": lambda n: f"/rendez-vous/orientations/{theirs(n)['referral']}/reserver",
+         "expect": expect(403, anonymous=302, mediator=404, aidant=404)},
     ],
     "appointments.agenda": [
         {"url": "/rendez-vous/", "expect": STAFF_200},
