@@ -113,3 +113,47 @@ def test_the_receiving_place_books_for_a_referral_already_sent(client, login, se
     client.post("/deconnexion")
     login(client, network.mediator_far)
     assert client.get(f"/rendez-vous/orientations/{referral.id}/reserver").status_code == 404
+
+
+def test_the_person_sees_and_cancels_an_appointment_from_the_wallet(client, session, network, offer, person):
+    from mediation.appointments import services
+    from mediation.carnet import wallet
+
+    place_offer = offer()
+    case = person(network_consent=True, first_name="Carla")
+    day = services.local_today() + timedelta(days=1)
+    slot = services.slots(session, place_offer, day, day)[0]
+    appointment = services.book(session, network.mediator, offer=place_offer, starts_at=slot.starts_at, case=case)
+    printed = wallet.print_card(session, network.mediator, case.beneficiary)
+    session.commit()
+    assert client.get("/carnet/mes-rendez-vous").status_code == 302  # no wallet opened yet
+    client.get(printed.url.replace("https://mediation.example.org", ""))
+    page = client.get("/carnet/mes-rendez-vous").text
+    assert "Médiathèque B" in page and SERVICE in page and "<script" not in page
+    assert client.post(f"/carnet/mes-rendez-vous/{appointment.id}/annuler").status_code == 302
+    assert session.get(Appointment, appointment.id).state == AppointmentState.CANCELLED
+    assert "Vous n’avez pas de rendez-vous à venir." in client.get("/carnet/mes-rendez-vous").text
+    assert client.post(f"/carnet/mes-rendez-vous/{appointment.id}/annuler").status_code == 404
+
+
+def test_the_agenda_reads_a_constant_number_of_queries(client, login, session, network, offer, person):
+    from mediation.appointments import services
+    from tests.helpers import count_queries
+
+    place_offer = offer(capacity=50)
+    day = services.local_today() + timedelta(days=1)
+    slots = services.slots(session, place_offer, day, day)
+    login(client, network.mediator_b)
+
+    def agenda_queries():
+        with count_queries() as statements:
+            assert client.get("/rendez-vous/", query_string={"semaine": day.isoformat()}).status_code == 200
+        return len(statements)
+
+    services.book(session, network.mediator, offer=place_offer, starts_at=slots[0].starts_at,
+                  case=person(network_consent=True), notify_person=False)
+    few = agenda_queries()
+    for n in range(12):
+        services.book(session, network.mediator, offer=place_offer, starts_at=slots[n % 4].starts_at,
+                      case=person(network_consent=True), notify_person=False)
+    assert agenda_queries() == few
