@@ -112,3 +112,21 @@ def test_an_anonymous_visitor_finds_the_nearest_place_open_now_within_5_km(page,
     go(results.first.get_by_role("link"))
     expect(page.get_by_role("heading", level=2, name="Horaires")).to_be_visible()
     expect(page.get_by_role("main")).to_contain_text(SERVICE)
+
+
+def test_the_guide_works_without_javascript(browser, live_server):
+    """The same search with JavaScript off (no axe-core here: it cannot run without JavaScript)."""
+    context = browser.new_context(base_url=live_server.url, locale="fr-FR", java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto("/guide/")
+        page.get_by_label("Commune ou code postal").fill("76300")
+        page.get_by_label("Aide recherchée").select_option(SERVICE)
+        with page.expect_navigation():
+            page.get_by_role("button", name="Rechercher").click()
+        expect(page.locator(".guide-results")).to_contain_text("CCAS de Sotteville-lès-Rouen")
+        with page.expect_navigation():
+            page.locator(".guide-results").get_by_role("link", name="CCAS de Sotteville-lès-Rouen").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("CCAS de Sotteville-lès-Rouen")
+    finally:
+        context.close()
