@@ -97,6 +97,8 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from mediation.api import bp as api_bp
+    from mediation.appointments.guide_views import bp as guide_bp
+    from mediation.appointments.views import bp as appointments_bp
     from mediation.audit.views import bp as audit_bp
     from mediation.auth.views import bp as auth_bp
     from mediation.badges.views import bp as badges_bp
@@ -133,11 +135,14 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(wallet_bp)
     app.register_blueprint(stats_bp)
     app.register_blueprint(training_bp)
+    app.register_blueprint(appointments_bp)
+    app.register_blueprint(guide_bp)
 
 
 def _register_api_modules() -> None:
     """Each domain's ``api.py`` adds its routes to the API blueprint when imported (here, at the top
     of the layers: ``mediation.api`` itself is the shared toolkit the domains build on)."""
+    from mediation.appointments import api as _appointments_api  # noqa: F401
     from mediation.auth import api as _auth_api  # noqa: F401
     from mediation.badges import api as _badges_api  # noqa: F401
     from mediation.carnet import api as _carnet_api  # noqa: F401

@@ -28,6 +28,7 @@ def register(app: Flask) -> None:
 
     app.cli.add_command(evaluation_group)
     app.cli.add_command(report_command)
+    from mediation.appointments.cli import appointments_group
     from mediation.backup import backup_command, restore_command
     from mediation.cases.cli import retention_command
     from mediation.equipment.cli import equipment_group
@@ -37,7 +38,7 @@ def register(app: Flask) -> None:
     from mediation.training.cli import training_group
 
     for command in (synth_command, rollups_group, backup_command, restore_command, retention_command,
-                    pathways_group, equipment_group, training_group):
+                    pathways_group, equipment_group, training_group, appointments_group):
         app.cli.add_command(command)
 
 

@@ -194,6 +194,7 @@ DEMO_EXTENSIONS: list = []
 
 def _register_domain_demos() -> None:
     """Each domain's demo hook, in order (imported here so that ``flask demo`` loads them)."""
+    from mediation.appointments.demo import load_appointments_demo
     from mediation.badges.demo import load_badges_demo
     from mediation.carnet.demo import load_carnet_demo
     from mediation.cases.demo import load_cases_demo
@@ -202,8 +203,8 @@ def _register_domain_demos() -> None:
     from mediation.pathways.demo import load_pathways_demo
     from mediation.training.demo import load_training_demo
 
-    for hook in (load_training_demo, load_cases_demo, load_mandates_demo, load_pathways_demo, load_badges_demo,
-                 load_carnet_demo, load_equipment_demo):
+    for hook in (load_training_demo, load_cases_demo, load_mandates_demo, load_pathways_demo, load_appointments_demo,
+                 load_badges_demo, load_carnet_demo, load_equipment_demo):
         if hook not in DEMO_EXTENSIONS:
             DEMO_EXTENSIONS.append(hook)
     from mediation.evaluation.demo import load_evaluation_demo  # last: it reads every domain's demo data

@@ -19,6 +19,7 @@ NAVIGATION = [
     ("cases.case_list", "Dossiers", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("cases.activity_list", "Activités", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("pathways.index", "Parcours et orientations", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
+    ("appointments.agenda", "Rendez-vous", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("cases_exchange.index", "Import, export et doublons", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("equipment.index", "Matériel", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("badges.index", "Badges", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),

@@ -1,5 +1,6 @@
 """Import every domain's models so that metadata (and Alembic) see the whole schema."""
 
+from mediation.appointments.models import *  # noqa: F403
 from mediation.audit.models import *  # noqa: F403
 from mediation.auth.models import *  # noqa: F403
 from mediation.badges.models import *  # noqa: F403

@@ -28,6 +28,8 @@ EXPECTED = {
     'mandates notify-expiring': [],
     'pathways': [],
     'pathways orientations-echues': [],
+    'rendez-vous': [],
+    'rendez-vous rappels': [],
     'report': ['--au', '--commune', '--compte', '--du', '--format', '--programme', '--sortie', '--structure',
                '--territoire'],
     'restore': ['--yes', 'path'],

@@ -161,6 +161,16 @@ ACTION_LABELS: dict[str, str] = {
     "training.reminded": "Rappel d’expiration d’une formation envoyé",
     "training.habilitation_expired": "Habilitation d’aidant expirée signalée à la coordination",
     "training.reminders_run": "Rappels des formations",
+    "appointment.offer_saved": "Prise de rendez-vous d'un lieu réglée",
+    "appointment.time_blocked": "Plage bloquée à la prise de rendez-vous",
+    "appointment.block_removed": "Plage bloquée supprimée",
+    "appointment.booked": "Rendez-vous pris",
+    "appointment.cancelled": "Rendez-vous annulé",
+    "appointment.moved": "Rendez-vous déplacé",
+    "appointment.attended": "Venue au rendez-vous enregistrée",
+    "appointment.missed": "Absence au rendez-vous enregistrée",
+    "assessment.saved": "Auto-évaluation d'un service modifiée",
+    "assessment.published": "Auto-évaluation d'un service relue et publiée",
 }
 
 

@@ -51,6 +51,8 @@ API_SCOPES = {
     "equipment:read": "Lire l'inventaire du matériel et ses prêts, dons et achats solidaires",
     "equipment:write": "Prêter, donner ou vendre un appareil et enregistrer son retour (médiateurs)",
     "trainings:read": "Lire les formations et certifications (les vôtres ; coordination : celles de votre territoire)",
+    "appointments:read": "Lire les créneaux et les rendez-vous de vos lieux",
+    "appointments:write": "Prendre et annuler des rendez-vous (médiateurs)",
 }
 
 

@@ -321,3 +321,34 @@ def large_type():
     if not EmptyForm().validate_on_submit():
         abort(400)
     return _preference(i18n.LARGE_COOKIE, "1" if request.form.get("large") == "1" else "0")
+# --- « Mes rendez-vous » (mediation.appointments) ----------------------------------------------
+
+@bp.route("/mes-rendez-vous")
+@access(PUBLIC)
+def my_appointments():
+    """The person's upcoming appointments, each with its calendar file and a way to cancel."""
+    from mediation.appointments import services as appointment_services
+
+    found = current_wallet()
+    if found is None:
+        return redirect(url_for("wallet.enter"))
+    items = appointment_services.of_beneficiary(db.session, found.beneficiary_id, upcoming_only=True)
+    return render_template("wallet/appointments.html", items=items, button=EmptyForm())
+
+
+@bp.route("/mes-rendez-vous/<int:appointment_id>/annuler", methods=["POST"])
+@access(PUBLIC)
+def cancel_appointment(appointment_id: int):
+    from mediation.appointments import services as appointment_services
+
+    found = current_wallet()
+    if found is None:
+        return redirect(url_for("wallet.enter"))
+    mine = {a.id: a for a in appointment_services.of_beneficiary(db.session, found.beneficiary_id, upcoming_only=True)}
+    if appointment_id not in mine:
+        abort(404)
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    appointment_services.cancel(db.session, None, mine[appointment_id], by_person=True)
+    flash("Votre rendez-vous est annulé : le lieu est prévenu.", "success")
+    return redirect(url_for("wallet.my_appointments"))

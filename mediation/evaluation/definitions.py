@@ -146,6 +146,14 @@ _ALL = [
               "Parmi les orientations proposées pendant la période (hors orientations annulées), part honorées "
               "— la personne s'est présentée — dans les 30 jours suivant la proposition.", "%",
               numerator="orientations honorées dans les 30 jours", denominator="orientations non annulées"),
+    Indicator("resultats.delai_rendez_vous", "resultats", "Délai médian entre l'orientation et le rendez-vous",
+              "Pour les rendez-vous pris avec une orientation et dont la date tombe dans la période (hors "
+              "rendez-vous annulés ou déplacés), nombre médian de jours entre la proposition de l'orientation et "
+              "le rendez-vous.", "jours", breakdowns=("service", "lieu")),
+    Indicator("resultats.venue_rendez_vous", "resultats", "Taux de venue aux rendez-vous",
+              "Parmi les rendez-vous de la période dont la venue a été indiquée par le lieu, part où la personne "
+              "est venue.", "%", numerator="rendez-vous honorés (personne venue)",
+              denominator="rendez-vous dont la venue est indiquée (venue ou absence)", breakdowns=("service", "lieu")),
     Indicator("resultats.usage_renouvele", "resultats", "Usage renouvelé des services en ligne",
               "À la relance (quelques mois après la fin du parcours ou du dossier), part des personnes ayant "
               "fait seules une démarche en ligne depuis. Dernière réponse de chaque personne relancée au plus "

@@ -249,6 +249,13 @@ def _links(model: Model, dashboard: Dashboard) -> None:
     model.at_most(_figure("resultats.orientations_honorees", "numerator"), [row("realisations.orientations", "honoree")],
                   "orientations honorées")
 
+    # Appointments: the attendance rate's numerator and denominator are the totals of its tables
+    # by service and by place.
+    model.equal([_figure("resultats.venue_rendez_vous", "denominator"), _total("resultats.venue_par_service", 0),
+                 _total("resultats.venue_par_lieu", 0)], "rendez-vous dont la venue est indiquée")
+    model.equal([_figure("resultats.venue_rendez_vous", "numerator"), _total("resultats.venue_par_service", 1),
+                 _total("resultats.venue_par_lieu", 1)], "rendez-vous honorés")
+
     # Autonomy: the transition matrix's grand total is every autonomy figure's denominator; the
     # people whose level rose are the cells above the diagonal.
     grand = ("t", "resultats.transitions", TOTAL_ROW, 3)

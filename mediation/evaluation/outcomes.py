@@ -475,6 +475,46 @@ def _return_rate(scope: Scope, means, threshold: int, section: Section) -> None:
         ratio, "accompagnements", digits=1))
 
 
+def _appointments(scope: Scope, threshold: int, section: Section) -> None:
+    """Days from referral to appointment (median) and attendance rate, overall and by service and
+    place; small numbers are suppressed as everywhere (rate_figure, median_figure, rate_table)."""
+    from mediation.appointments.models import Appointment, AppointmentState
+    from mediation.directory.models import Structure
+
+    ind = definitions.INDICATORS
+    session = scope.session
+    in_scope = sa.and_(scope.period_clause(Appointment.starts_at),
+                       scope.unit_clause(Appointment.structure_id, Appointment.created_by_id))
+    days = day_diff(utc_day(Referral.created_at), utc_day(Appointment.starts_at))
+    frequencies = [(int(d), c) for d, c in session.execute(
+        sa.select(days, sa.func.count()).select_from(Appointment).join(Referral, Referral.id == Appointment.referral_id)
+        .where(in_scope, Appointment.state.in_([AppointmentState.BOOKED, AppointmentState.ATTENDED,
+                                                AppointmentState.MISSED]))
+        .group_by(days)) if d is not None]
+    section.figures.append(results.median_figure("resultats.delai_rendez_vous", ind["resultats.delai_rendez_vous"].label,
+                                                 frequencies, threshold, unit="jours", unit_label="rendez-vous"))
+    came = sa.func.sum(sa.case((Appointment.state == AppointmentState.ATTENDED, 1), else_=0))
+    told = sa.and_(in_scope, Appointment.state.in_([AppointmentState.ATTENDED, AppointmentState.MISSED]))
+    n, k = (v or 0 for v in session.execute(sa.select(sa.func.count(Appointment.id), came).where(told)).one())
+    section.figures.append(results.rate_figure("resultats.venue_rendez_vous", ind["resultats.venue_rendez_vous"].label,
+                                               k, n, threshold, unit_label="rendez-vous"))
+    if not n:
+        return
+    by_service = session.execute(sa.select(Appointment.service, came, sa.func.count(Appointment.id)).where(told)
+                                 .group_by(Appointment.service).order_by(Appointment.service)).all()
+    section.tables.append(results.rate_table(
+        "resultats.venue_par_service", "resultats.venue_rendez_vous", "Venue aux rendez-vous, par service", "Service",
+        [(service, service, k or 0, total) for service, k, total in by_service], threshold,
+        n_label="Rendez-vous", k_label="Personne venue"))
+    by_place = session.execute(sa.select(Structure.id, Structure.name, came, sa.func.count(Appointment.id))
+                               .join(Structure, Structure.id == Appointment.structure_id).where(told)
+                               .group_by(Structure.id, Structure.name).order_by(Structure.name)).all()
+    section.tables.append(results.rate_table(
+        "resultats.venue_par_lieu", "resultats.venue_rendez_vous", "Venue aux rendez-vous, par lieu", "Lieu",
+        [(str(i), name, k or 0, total) for i, name, k, total in by_place], threshold,
+        n_label="Rendez-vous", k_label="Personne venue"))
+
+
 def outcomes_section(scope: Scope, means, threshold: int) -> Section:
     section = Section("resultats", "Résultats : ce que l'accompagnement change",
                       "Mesurés sur les personnes suivies accompagnées pendant la période ; chaque taux donne son "
@@ -482,6 +522,7 @@ def outcomes_section(scope: Scope, means, threshold: int) -> Section:
     _autonomy(scope, threshold, section)
     _pathways(scope, threshold, section)
     _referrals(scope, threshold, section)
+    _appointments(scope, threshold, section)
     _follow_ups(scope, threshold, section)
     _return_rate(scope, means, threshold, section)
     return section

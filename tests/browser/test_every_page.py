@@ -17,7 +17,7 @@ import pytest
 
 from tests.browser.a11y import a11y_report
 
-SKIPPED = re.compile(r"(^/static/|^/api/|\.(csv|pdf|xlsx|json|zip)$)")
+SKIPPED = re.compile(r"(^/static/|^/api/|\.(csv|pdf|xlsx|json|zip|ics)$)")
 MAX_PAGES = 150
 NARROW = {"width": 320, "height": 720}
 
