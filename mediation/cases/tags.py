@@ -122,10 +122,10 @@ def scope_labels(session: Session, tags: list[Tag]) -> dict[int, str]:
     """« Personnel », « Équipe : <structure> » or « Territoire : <territoire> », by tag id (two queries)."""
     structure_ids = {t.structure_id for t in tags if t.structure_id}
     territory_ids = {t.territory_id for t in tags if t.territory_id}
-    structures = dict(session.execute(sa.select(Structure.id, Structure.name).where(Structure.id.in_(structure_ids)))
-                      .tuples()) if structure_ids else {}
-    territories = dict(session.execute(sa.select(Territory.id, Territory.name).where(Territory.id.in_(territory_ids)))
-                       .tuples()) if territory_ids else {}
+    structures = {i: name for i, name in session.execute(
+        sa.select(Structure.id, Structure.name).where(Structure.id.in_(structure_ids)))} if structure_ids else {}
+    territories = {i: name for i, name in session.execute(
+        sa.select(Territory.id, Territory.name).where(Territory.id.in_(territory_ids)))} if territory_ids else {}
     labels = {}
     for tag in tags:
         if tag.scope == TagScope.STRUCTURE:
