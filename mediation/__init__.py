@@ -107,6 +107,7 @@ def register_blueprints(app: Flask) -> None:
     from mediation.carnet.views import bp as wallet_bp
     from mediation.cases.exchange_views import bp as cases_exchange_bp
     from mediation.cases.views import bp as cases_bp
+    from mediation.coordination.views import bp as coordination_bp
     from mediation.directory.views import bp as directory_bp
     from mediation.equipment.views import bp as equipment_bp
     from mediation.evaluation.views import bp as evaluation_bp
@@ -123,6 +124,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(directory_bp)
     app.register_blueprint(cases_bp)
     app.register_blueprint(cases_exchange_bp)
+    app.register_blueprint(coordination_bp)
     app.register_blueprint(audit_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(jobs_bp)
@@ -147,6 +149,7 @@ def _register_api_modules() -> None:
     from mediation.badges import api as _badges_api  # noqa: F401
     from mediation.carnet import api as _carnet_api  # noqa: F401
     from mediation.cases import api as _cases_api  # noqa: F401
+    from mediation.coordination import api as _coordination_api  # noqa: F401
     from mediation.directory import api as _directory_api  # noqa: F401
     from mediation.equipment import api as _equipment_api  # noqa: F401
     from mediation.evaluation import api as _evaluation_api  # noqa: F401

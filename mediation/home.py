@@ -18,6 +18,7 @@ NAVIGATION = [
     ("cases.activity_new", "Enregistrer une activité", {Role.MEDIATOR}),
     ("cases.case_list", "Dossiers", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("cases.activity_list", "Activités", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
+    ("coordination.activity_list", "Activités de coordination", {Role.COORDINATOR, Role.ADMIN}),
     ("pathways.index", "Parcours et orientations", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("appointments.agenda", "Rendez-vous", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),
     ("cases_exchange.index", "Import, export et doublons", {Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN}),

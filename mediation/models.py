@@ -6,6 +6,7 @@ from mediation.auth.models import *  # noqa: F403
 from mediation.badges.models import *  # noqa: F403
 from mediation.cases.exchange_models import *  # noqa: F403
 from mediation.cases.models import *  # noqa: F403
+from mediation.coordination.models import *  # noqa: F403
 from mediation.directory.models import *  # noqa: F403
 from mediation.directory.notifications import CoordinationNotification, StructureNotification  # noqa: F401
 from mediation.equipment.models import *  # noqa: F403

@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from mediation.audit.services import record
-from mediation.cases import services, signals
+from mediation.cases import services, signals, tags
 from mediation.cases.enums import (
     DEMARCHE_CODES,
     THEMATIQUE_CODES,
@@ -100,6 +100,8 @@ class ActivityInput:
     # workshop: followed participants and anonymous counters
     participant_ids: list[int] = field(default_factory=list)
     counters: AnonymousCounters = field(default_factory=AnonymousCounters)
+    # tags (ids) among those offered to the mediator (mediation.cases.tags)
+    tag_ids: list[int] = field(default_factory=list)
 
 
 # --- the mediator's structures and defaults -----------------------------------------------------
@@ -461,10 +463,12 @@ def _validate_workshop(session: Session, user, data: ActivityInput, errors: Erro
 
 
 def validate_activity(session: Session, user, data: ActivityInput, *, visible_beneficiary,
-                      today: date | None = None) -> dict:
-    """All the rules, with every error at once (ValidationFailed carries them by field)."""
+                      today: date | None = None, activity: Activity | None = None) -> dict:
+    """All the rules, with every error at once (ValidationFailed carries them by field).
+    ``activity``: the one being edited (its tags deleted since are kept)."""
     errors = Errors()
     values = _validate(session, user, data, errors, today or local_today())
+    values["_tags"] = tags.check_tags(session, user, data.tag_ids, errors, activity)
     if data.type == ActivityType.INDIVIDUEL:
         _validate_individual(session, user, data, errors, values, visible_beneficiary)
     else:
@@ -619,6 +623,10 @@ def _apply(activity: Activity, values: dict) -> list[str]:
     if sorted(activity.thematiques) != sorted(codes):
         activity.thematique_rows = [ActivityThematique(code=c) for c in codes]
         changed.append("thematiques")
+    chosen = values.get("_tags", [])
+    if {t.id for t in activity.tags} != {t.id for t in chosen}:
+        activity.tags = list(chosen)
+        changed.append("tags")
     return changed
 
 
@@ -640,7 +648,7 @@ def log_activity(session: Session, user, data: ActivityInput, *, visible_benefic
     """
     values = validate_activity(session, user, data, visible_beneficiary=visible_beneficiary)
     # An empty collection from the start: no lazy load of a new activity's participations.
-    activity = Activity(type=data.type, mediator_id=user.id, created_by_id=user.id, participations=[])
+    activity = Activity(type=data.type, mediator_id=user.id, created_by_id=user.id, participations=[], tags=[])
     _apply(activity, values)
     session.add(activity)  # inserted with its participants by one flush
     if data.type == ActivityType.INDIVIDUEL:
@@ -667,7 +675,7 @@ def update_activity(session: Session, user, activity: Activity, data: ActivityIn
     if data.type != activity.type:
         raise ValidationFailed("Le type d’une activité ne peut pas être modifié", field="type")
     signals.activity_changing.send(session, activity=activity)
-    values = validate_activity(session, user, data, visible_beneficiary=visible_beneficiary)
+    values = validate_activity(session, user, data, visible_beneficiary=visible_beneficiary, activity=activity)
     before = {(p.beneficiary_id, p.first_accompaniment) for p in activity.participations}
     changed = _apply(activity, values)
     session.flush()
@@ -732,6 +740,7 @@ def input_from_activity(activity: Activity, *, for_copy: bool = False) -> Activi
         equipment_count=activity.equipment_count, notes=None if for_copy else activity.notes,
         workshop_title=activity.workshop_title,
         workshop_level=activity.workshop_level.value if activity.workshop_level else None,
+        tag_ids=[t.id for t in activity.tags if t.deleted_at is None],
     )
     if activity.type == ActivityType.INDIVIDUEL:
         participation = activity.participations[0] if activity.participations else None

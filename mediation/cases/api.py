@@ -190,7 +190,7 @@ ACTIVITY_FIELDS = {
     "type", "structure_id", "date", "duree", "type_lieu", "lieu_structure_id", "lieu_commune_insee",
     "thematiques", "nom_demarche", "materiel", "autonomie", "oriente", "structure_redirection",
     "equipement_type", "equipement_nombre", "notes", "titre_atelier", "niveau_atelier", "beneficiaire_id",
-    "beneficiaire_anonyme", "participants_ids", "anonymes",
+    "beneficiaire_anonyme", "participants_ids", "anonymes", "tags_ids",
 }
 ANONYMOUS_FIELDS = {"commune_insee", "genre", "tranche_age", "statut", "deja_accompagne"}
 COUNTER_FIELDS = {"total", "deja_accompagnes", "genres", "tranches_age", "statuts"}
@@ -205,7 +205,7 @@ ACTIVITY_ERRORS = {
     "anon_statut_social": "beneficiaire_anonyme.statut",
     "anon_residence_commune_id": "beneficiaire_anonyme.commune_insee", "participant_ids": "participants_ids",
     "anon_total": "anonymes.total", "anon_already": "anonymes.deja_accompagnes", "anon_genres": "anonymes.genres",
-    "anon_ages": "anonymes.tranches_age", "anon_statuts": "anonymes.statuts",
+    "anon_ages": "anonymes.tranches_age", "anon_statuts": "anonymes.statuts", "tag_ids": "tags_ids",
 }
 
 
@@ -222,13 +222,13 @@ def _activity_input(body: _Body, data: ActivityInput) -> ActivityInput:
         "equipement_type": ("equipment_kind", body.text), "equipement_nombre": ("equipment_count", body.integer),
         "notes": ("notes", body.text), "titre_atelier": ("workshop_title", body.text),
         "niveau_atelier": ("workshop_level", body.text), "beneficiaire_id": ("beneficiary_id", body.integer),
-        "participants_ids": ("participant_ids", body.integers),
+        "participants_ids": ("participant_ids", body.integers), "tags_ids": ("tag_ids", body.integers),
     }
     changes = {}
     for key, (attribute, read) in simple.items():
         if key in body:
             value = read(key)
-            if attribute in ("thematiques", "materiel", "participant_ids") and value is None:
+            if attribute in ("thematiques", "materiel", "participant_ids", "tag_ids") and value is None:
                 value = []
             changes[attribute] = value
     if "beneficiaire_anonyme" in body:
@@ -260,7 +260,9 @@ def activity_json(user: User, a: Activity) -> dict:
         "titre_atelier": a.workshop_title, "niveau_atelier": _value(a.workshop_level),
         "participants": a.participants_count,
         "beneficiaires_ids": [p.beneficiary_id for p in a.participations if not p.beneficiary.anonymous],
+        "tags": [{"id": t.id, "nom": t.name} for t in a.tags],
         "source": a.source.value, "id_externe": a.external_id,
+        "source_donnee": _value(a.data_source), "enregistre_le": _iso(a.first_recorded_at),
         "cree_le": _iso(a.created_at), "modifie_le": _iso(a.updated_at),
     }
     if policy.can_see_notes(user):
@@ -269,6 +271,7 @@ def activity_json(user: User, a: Activity) -> dict:
 
 
 ACTIVITY_OPTIONS = (selectinload(Activity.thematique_rows), joinedload(Activity.place_commune),
+                    selectinload(Activity.tags),
                     selectinload(Activity.participations).joinedload(Participation.beneficiary))
 
 
@@ -508,6 +511,12 @@ OPENAPI_SCHEMAS["Activity"] = {
         "notes": {"type": "string", "nullable": True, "description": "Médiateur·rices seulement"},
         "source": {"type": "string", "enum": ["saisie", "import"]},
         "id_externe": {"type": "string", "nullable": True},
+        "tags": {"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "nom": {"type": "string"}}}},
+        "source_donnee": {"type": "string", "nullable": True, "enum": ["coop_v1", "coop_v2"],
+                          "description": "Importée de La Coop : « Espace coop (V1) » ou la Coop actuelle"},
+        "enregistre_le": {"type": "string", "format": "date-time",
+                          "description": "Enregistrement d'origine (celui de La Coop pour une activité importée)"},
         "cree_le": {"type": "string", "format": "date-time"},
         "modifie_le": {"type": "string", "format": "date-time"},
     },
@@ -547,6 +556,8 @@ OPENAPI_SCHEMAS["ActivityInput"] = {
         },
         "participants_ids": {"type": "array", "items": {"type": "integer"},
                              "description": "Atelier : bénéficiaires suivis"},
+        "tags_ids": {"type": "array", "items": {"type": "integer"},
+                     "description": "Tags : les vôtres, ceux de votre structure ou de votre territoire"},
         "anonymes": {
             "type": "object", "additionalProperties": False, "description": "Atelier : participants anonymes",
             "properties": {"total": {"type": "integer", "minimum": 0},

@@ -12,7 +12,7 @@ from wtforms.widgets import DateInput
 
 from mediation.cases.enums import ActivityType, DemarcheThematique, Thematique
 from mediation.cases.exchange_models import ImportKind
-from mediation.forms import BaseForm
+from mediation.forms import BaseForm, CheckboxListField
 
 
 def _opts(pairs) -> list[SelectChoice]:
@@ -52,6 +52,8 @@ class ActivityExportForm(BaseForm):
         validators=[Optional()],
     )
     structure = SelectField("Structure", validators=[Optional()])
+    tag = CheckboxListField("Tags", choices=[], validate_choice=False,
+                            description="Les activités qui portent l’un des tags cochés.")
     format = RadioField("Format", choices=_opts(FORMATS), default="xlsx",
                         validators=[InputRequired("Choisissez un format.")])
 
@@ -69,6 +71,9 @@ class ActivityExportForm(BaseForm):
 
     def set_structures(self, structures) -> None:
         self.structure.choices = _opts([("", "Toutes")] + [(str(s.id), s.name) for s in structures])
+
+    def set_tags(self, tags) -> None:
+        self.tag.choices = _opts([(str(t.id), t.name) for t in tags])
 
 
 class BeneficiaryExportForm(BaseForm):

@@ -24,8 +24,8 @@ from wtforms.fields.choices import SelectChoice
 
 from mediation.audit.services import record
 from mediation.auth.models import Role
-from mediation.cases import activities, duplicates, exchange, exports, policy, retention
-from mediation.cases.enums import ActivityType, thematique_label
+from mediation.cases import activities, duplicates, exchange, exports, policy, retention, tags
+from mediation.cases.enums import ActivityType
 from mediation.cases.exchange_forms import (
     ActivityExportForm,
     BeneficiaryExportForm,
@@ -36,7 +36,7 @@ from mediation.cases.exchange_forms import (
     RetentionForm,
 )
 from mediation.cases.exchange_models import ImportKind
-from mediation.cases.models import Beneficiary
+from mediation.cases.models import Activity, Beneficiary
 from mediation.cases.views import filter_structures, filtered_activities, list_filters
 from mediation.directory.models import Structure
 from mediation.downloads import file_response
@@ -131,15 +131,17 @@ def _download(export_or_sheets, fmt: str, filename: str):
     return file_response(exports.write_xlsx(export_or_sheets), f"{filename}.xlsx", exchange.XLSX_MIMETYPE)
 
 
-def _filter_labels(filters: dict, structures) -> list[tuple[str, str]]:
+def _filter_labels(filters: dict, structures) -> exports.ActivityFilterLabels:
+    """The applied filters, in the rows of the national « Filtres » block."""
     names = {s.id: s.name for s in structures}
-    return [
-        ("Du", filters["du"].strftime("%d/%m/%Y") if filters["du"] else ""),
-        ("Au", filters["au"].strftime("%d/%m/%Y") if filters["au"] else ""),
-        ("Type", ActivityType.label_of(filters["type"]) if filters["type"] else ""),
-        ("Thématique", thematique_label(filters["thematique"]) if filters["thematique"] else ""),
-        ("Structure", names.get(filters["structure"], "") if filters["structure"] else ""),
-    ]
+    chosen_tags = tags.tag_names(db.session, filters.get("tags") or [])
+    return exports.ActivityFilterLabels(
+        du=filters["du"], au=filters["au"],
+        types=[ActivityType.label_of(filters["type"])] if filters["type"] else [],
+        thematiques=[filters["thematique"]] if filters["thematique"] else [],
+        tags=chosen_tags,
+        extra=[("Structure", names.get(filters["structure"], ""))] if filters["structure"] else [],
+    )
 
 
 @bp.route("/export/activites", methods=["GET", "POST"])
@@ -149,11 +151,15 @@ def export_activities():
     structures = filter_structures(current_user)
     form = ActivityExportForm(formdata=request.form if request.method == "POST" else request.args)
     form.set_structures(structures)
+    form.set_tags(tags.filter_tags(db.session, current_user))
     if request.method == "POST" and form.validate_on_submit():
         filters = list_filters(request.form)
         query = filtered_activities(current_user, filters)
+        self_export = exports.is_self_export(current_user)
+        if self_export:  # as the national tool: a mediator exports their own activities
+            query = query.where(Activity.mediator_id == current_user.id)
         export = exports.export_activities(db.session, current_user, query, _filter_labels(filters, structures),
-                                           include_identity=exports.is_self_export(current_user))
+                                           include_identity=self_export)
         record(db.session, "export.activities", actor=current_user,
                details={"format": form.format.data, "self_export": exports.is_self_export(current_user),
                         "filters": sorted(k for k, v in filters.items() if v)})

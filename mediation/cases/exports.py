@@ -21,35 +21,41 @@ import io
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
-from mediation.auth.models import User
+from mediation.auth.models import Role, User
 from mediation.cases import policy, xlsx
 from mediation.cases.enums import (
+    DEMARCHE_CODES,
+    THEMATIQUE_CODES,
     ActivityType,
     Autonomie,
+    DataSource,
+    DemarcheThematique,
     Genre,
     Materiel,
     NiveauAtelier,
     PlaceType,
-    RecordSource,
     StatutSocial,
     StructureRedirection,
+    Thematique,
     thematique_label,
 )
-from mediation.cases.exchange import A, B, export_id
+from mediation.cases.exchange import export_id
 from mediation.cases.models import (
     Activity,
+    ActivityTag,
     ActivityThematique,
     Beneficiary,
     Case,
     CaseNote,
     Consent,
     Participation,
+    Tag,
     tranche_age_for,
 )
 from mediation.cases.search import person_condition
@@ -70,6 +76,7 @@ class Export:
     columns: list[str]
     rows: Iterable[list]
     filename: str
+    table: str | None = None  # an Excel table over the header and rows (the national exports')
 
 
 def _fmt_datetime(value: datetime | None) -> str:
@@ -101,29 +108,114 @@ def _chunks(ids: list[int]) -> Iterator[list[int]]:
 
 
 # --- activities ---------------------------------------------------------------------------------
+# The national tool's ``buildAccompagnementsWorksheet.ts``: labels, column order and cell values.
+
+COOP_SOURCE_V1 = "Espace coop (V1)"
+COOP_SOURCE_V2 = "La Coop de la médiation numérique (V2)"
+COOP_SOURCE_FILTER = {DataSource.COOP_V1.value: "Espace Coop (V1)",
+                      DataSource.COOP_V2.value: "La Coop de la médiation numérique"}
+ANONYMOUS_NAME = "Bénéficiaire anonyme"
+_THEMATIQUE_ORDER = {code: index for index, code in enumerate(
+    [t.value for t in Thematique] + [t.value for t in DemarcheThematique])}
+
+
+def coop_role_label(user: User) -> str:
+    """The national tool's ``getUserRoleLabel``."""
+    if user.role == Role.ADMIN:
+        return "Administrateur"
+    if user.role == Role.COORDINATOR:
+        return "Coordinateur"
+    if user.role == Role.MEDIATOR:
+        return "Conseiller Numérique" if user.is_conseiller_numerique else "Médiateur"
+    return "Rôle non défini"
+
+
+def coop_info_block(user: User, total: int | None, now: datetime | None = None) -> list[list]:
+    """« Informations export » as the national tool writes it (``addExportMetadata``), then a blank row."""
+    now = to_paris(now or utcnow())
+    rows: list[list] = [[TITLE, "Informations export"], ["Nom", user.last_name or "-"],
+                        ["Prénom", user.first_name or "-"], ["Rôle", coop_role_label(user)]]
+    if total is not None:
+        rows.append(["Total", total])
+    rows += [["Date d'export", now.strftime("%d/%m/%Y")], ["Heure d'export", now.strftime("%H:%M")], []]
+    return rows
+
+
+@dataclass
+class ActivityFilterLabels:
+    """The filters applied, in the rows of the national tool's « Filtres » block (``addFilters``)."""
+
+    du: date | None = None
+    au: date | None = None
+    source: str | None = None
+    lieux: list[str] = field(default_factory=list)
+    communes: list[str] = field(default_factory=list)
+    departements: list[str] = field(default_factory=list)
+    types: list[str] = field(default_factory=list)
+    role: str | None = None
+    thematiques: list[str] = field(default_factory=list)          # codes, either family
+    tags: list[str] = field(default_factory=list)
+    mediator: str | None = None    # « Médiateur » row: one mediator's activities exported by someone else
+    extra: list[tuple[str, str]] = field(default_factory=list)    # our own filters (after the national ones)
+
+    def period(self) -> str:
+        if self.du and self.au:
+            return f"{self.du:%d.%m.%Y} - {self.au:%d.%m.%Y}"
+        if self.du:
+            return f"Depuis le {self.du:%d.%m.%Y}"
+        if self.au:
+            return f"Jusqu’au {self.au:%d.%m.%Y}"
+        return "-"
+
+    def rows(self) -> list[list]:
+        def joined(values: list[str]) -> str:
+            return ", ".join(values) or "-"
+
+        ordered = sorted(self.thematiques, key=lambda c: _THEMATIQUE_ORDER.get(c, 99))
+        rows: list[list] = [
+            [TITLE, "Filtres"],
+            ["Période", self.period()],
+            ["Source", self.source or "-"],
+            ["Lieux d’accompagnement", joined(self.lieux)],
+            ["Communes", joined(self.communes)],
+            ["Départements", joined(self.departements)],
+            ["Type d’accompagnement", joined(self.types)],
+            ["Rôle", self.role or "-"],
+            ["Thématiques non administratives", joined([thematique_label(c) for c in ordered
+                                                         if c in THEMATIQUE_CODES])],
+            ["Thématiques administratives", joined([thematique_label(c) for c in ordered if c in DEMARCHE_CODES])],
+            ["Tags", joined(self.tags)],
+        ]
+        rows += [[label, value or "-"] for label, value in self.extra]
+        if self.mediator:
+            rows.append(["Médiateur", self.mediator])
+        rows.append([])
+        return rows
+
 
 def is_self_export(user: User) -> bool:
-    """Mediators export with the beneficiary's name and the notes; nobody else does."""
+    """A mediator exports their own activities, with the beneficiary's name and the notes (the
+    national tool's self-export); everyone else gets the team layout."""
     return policy.can_see_identity(user) and policy.can_see_notes(user)
 
 
 def activity_columns(self_export: bool, with_source: bool) -> list[str]:
-    columns = [A.DATE.label, A.CREATED.label, A.MODIFIED.label]
-    if not self_export:
-        columns += [A.MEDIATOR_FIRST_NAME.label, A.MEDIATOR_LAST_NAME.label, A.ROLE.label, A.CONUM.label]
-    columns += [A.TYPE.label, A.PARTICIPANTS.label]
-    if self_export:
-        columns.append(A.BENEFICIAIRE.label)
-    columns += [c.label for c in (A.CANAL, A.LIEU_NOM, A.LIEU_ADRESSE, A.LIEU_COMMUNE, A.LIEU_CODE_POSTAL,
-                                  A.LIEU_INSEE, A.DUREE, A.ATELIER, A.MATERIEL, A.THEMATIQUES, A.TAGS, A.DEMARCHE,
-                                  A.NIVEAU, A.REORIENTE, A.REDIRECTION, A.BEN_COMMUNE, A.BEN_CODE_POSTAL,
-                                  A.BEN_INSEE, A.BEN_GENRE, A.BEN_TRANCHE, A.BEN_STATUT)]
-    if self_export:
-        columns.append(A.NOTES.label)
-    if with_source:
-        columns.append(A.SOURCE.label)
-    columns.append(A.ID_CRA.label)
-    return columns
+    """The national headers, in order (``activitesTableHeaders``)."""
+    return [
+        "Date", "Enregistré le", "Dernière modification le",
+        *([] if self_export else ["Prénom du médiateur", "Nom du médiateur", "Rôle", "ID - Conum"]),
+        "Type", "Participants",
+        *(["Bénéficiaire"] if self_export else []),
+        "Canaux d’accompagnement", "Nom du lieu", "Adresse", "Commune", "Code postal", "Code Insee",
+        "Durée (min)", "Nom de l’atelier", "Matériel numérique utilisé", "Thématique(s) d’accompagnement",
+        "Tags", "Nom de la démarche administrative", "Niveau d’autonomie (ou de l’atelier)",
+        "Bénéficiaire réorienté", "Structure de redirection", "Commune du bénéficiaire",
+        "Code postal du bénéficiaire", "Code Insee du bénéficiaire", "Genre du bénéficiaire",
+        "Tranche d’âge du bénéficiaire", "Statut du bénéficiaire",
+        *(["Notes supplémentaires"] if self_export else []),
+        *(["Source de la donnée"] if with_source else []),
+        "ID CRA",
+    ]
 
 
 def _level(autonomie: str | None, level: str | None) -> str:
@@ -140,6 +232,7 @@ def _activity_batch(session: Session, ids: list[int]):
     place_commune = aliased(Commune)
     activities = {row.id: row for row in session.execute(
         sa.select(Activity.id, Activity.type, Activity.date, Activity.created_at, Activity.updated_at,
+                  Activity.recorded_at, Activity.data_source,
                   Activity.duration_min, Activity.place_type, Activity.demarche_name, Activity.materiel,
                   Activity.autonomie, Activity.oriented, Activity.redirection, Activity.notes,
                   Activity.workshop_title, Activity.workshop_level, Activity.source, Activity.external_id,
@@ -162,6 +255,11 @@ def _activity_batch(session: Session, ids: list[int]):
     for activity_id, code in session.execute(sa.select(ActivityThematique.activity_id, ActivityThematique.code)
                                              .where(ActivityThematique.activity_id.in_(ids))):
         themes[activity_id].append(code)
+    tag_names: dict[int, list[str]] = defaultdict(list)
+    for activity_id, name in session.execute(
+            sa.select(ActivityTag.activity_id, Tag.name).join(Tag, Tag.id == ActivityTag.tag_id)
+            .where(ActivityTag.activity_id.in_(ids)).order_by(ActivityTag.activity_id, Tag.name, Tag.id)):
+        tag_names[activity_id].append(name)
     participants: dict[int, list] = defaultdict(list)
     for row in session.execute(
         sa.select(Participation.activity_id, Beneficiary.id, Beneficiary.anonymous, Beneficiary.first_name,
@@ -174,12 +272,20 @@ def _activity_batch(session: Session, ids: list[int]):
         .order_by(Participation.activity_id, Participation.id)
     ):
         participants[row.activity_id].append(row)
-    return activities, themes, participants
+    return activities, themes, tag_names, participants
+
+
+def coop_display_name(anonymous: bool, first_name: str | None, last_name: str | None) -> str:
+    """The national tool's ``displayNameFromIdentity``: « Prénom Nom », else « Bénéficiaire anonyme »."""
+    if anonymous:
+        return ANONYMOUS_NAME
+    return " ".join(v for v in (first_name, last_name) if v) or ANONYMOUS_NAME
 
 
 def _activity_rows(session: Session, ids: list[int], self_export: bool, with_source: bool) -> Iterator[list]:
+    today = local_today()
     for chunk in _chunks(ids):
-        activities, themes, participants = _activity_batch(session, chunk)
+        activities, themes, tag_names, participants = _activity_batch(session, chunk)
         for activity_id in chunk:
             a = activities[activity_id]
             people = participants.get(activity_id, [])
@@ -188,67 +294,100 @@ def _activity_rows(session: Session, ids: list[int], self_export: bool, with_sou
                          a.place_postal_code or a.place_structure_commune_postal or "", a.place_structure_insee or ""]
             else:
                 place = ["", "", a.place_commune or "", a.place_commune_postal or "", a.place_commune_insee or ""]
+            created = a.recorded_at or a.created_at
             modified = "" if abs((a.updated_at - a.created_at).total_seconds()) < 1 else _fmt_datetime(a.updated_at)
-            common_before = [a.date, _fmt_datetime(a.created_at), modified]
+            common_before = [a.date, _fmt_datetime(created), modified]
             if not self_export:
+                # « ID - Conum »: the national tool writes the conseiller numérique flag there (a boolean)
                 common_before += [a.mediator_first_name, a.mediator_last_name,
-                                  "Conseiller Numérique" if a.is_conseiller_numerique else "Médiateur", ""]
+                                  "Conseiller Numérique" if a.is_conseiller_numerique else "Médiateur",
+                                  bool(a.is_conseiller_numerique)]
+            codes = sorted(themes.get(activity_id, []), key=lambda c: _THEMATIQUE_ORDER.get(c, 99))
             for index, p in enumerate(people):
                 row = [*common_before, ActivityType(a.type).label,
                        1 if len(people) == 1 else f"{index + 1}/{len(people)}"]
                 if self_export:
-                    row.append("Anonyme" if p.anonymous else f"{p.first_name} {p.last_name}")
+                    row.append(coop_display_name(p.anonymous, p.first_name, p.last_name))
                 row += [PlaceType(a.place_type).label, *place, a.duration_min, a.workshop_title or "",
                         "\n".join(Materiel.label_of(m) for m in (a.materiel or [])),
-                        "\n".join(thematique_label(c) for c in sorted(themes.get(activity_id, []))),
-                        "", a.demarche_name or "", _level(a.autonomie, a.workshop_level),
+                        "\n".join(thematique_label(c) for c in codes),
+                        "\n".join(tag_names.get(activity_id, [])),
+                        a.demarche_name or "", _level(a.autonomie, a.workshop_level),
                         "" if a.oriented is None else ("Oui" if a.oriented else "Non"),
                         StructureRedirection.label_of(a.redirection) if a.redirection else "",
                         p.commune or "", p.postal_code or "", p.insee or "",
                         Genre.label_of(p.genre or Genre.NON_COMMUNIQUE.value),
-                        tranche_age_for(p.birth_year, a.date, p.tranche_age).label,
+                        tranche_age_for(p.birth_year, today, p.tranche_age).label,
                         StatutSocial.label_of(p.statut_social or StatutSocial.NON_COMMUNIQUE.value)]
                 if self_export:
                     row.append((a.notes or "") if index == 0 else "")
                 if with_source:
-                    row.append(RecordSource.label_of(a.source))
+                    row.append(COOP_SOURCE_V1 if a.data_source == DataSource.COOP_V1 else COOP_SOURCE_V2)
                 row.append(export_id(activity_id, a.external_id))
                 yield row
 
 
+def activities_filename(self_export: bool = True) -> str:
+    """The national tool's file name (``mes-activites/export/route.ts``), without the extension."""
+    return f"coop-numerique_accompagnements_{local_today().isoformat()}"
+
+
 def export_activities(session: Session, user: User, activity_query: sa.Select,
-                      filters: list[tuple[str, str]], *, include_identity: bool) -> Export:
-    """The activities of ``activity_query`` (already scoped to ``user``), one row per accompagnement.
+                      filters: ActivityFilterLabels | list[tuple[str, str]] | None = None, *,
+                      include_identity: bool,
+                      now: datetime | None = None) -> Export:
+    """The activities of ``activity_query`` (already scoped to ``user``), one row per accompagnement,
+    in the layout of the national tool's export.
 
     ``include_identity`` is decided by the caller from its policy: True gives the self-export
     columns (the beneficiary's name and the notes, see :func:`is_self_export`); False gives the
-    mediator columns and neither names nor notes, whoever exports.
+    mediator columns and neither names nor notes, whoever exports. « Source de la donnée » is there
+    when the mediators exported have records from the first Coop (the national ``hasCraV1``).
     """
     ids_query = activity_query.with_only_columns(Activity.id).order_by(None).order_by(
         Activity.date.desc(), Activity.id.desc())
     ids = list(session.scalars(ids_query))
-    self_export = include_identity
-    with_source = False
+    mediators = activity_query.with_only_columns(Activity.mediator_id).order_by(None).distinct()
+    with_source = bool(session.scalar(sa.select(Activity.id).where(
+        Activity.mediator_id.in_(mediators.scalar_subquery()), Activity.data_source == DataSource.COOP_V1,
+        Activity.deleted_at.is_(None)).limit(1)))
     total = 0
     for chunk in _chunks(ids):
         total += session.scalar(sa.select(sa.func.count(Participation.id))
                                 .where(Participation.activity_id.in_(chunk))) or 0
-        with_source = with_source or bool(session.scalar(sa.select(Activity.id).where(
-            Activity.id.in_(chunk), Activity.source == RecordSource.IMPORT).limit(1)))
-    return Export(sheet="Activités", block=info_block(user, total, filters),
-                  columns=activity_columns(self_export, with_source),
-                  rows=_activity_rows(session, ids, self_export, with_source),
-                  filename=f"activites-{local_today().isoformat()}")
+    if not isinstance(filters, ActivityFilterLabels):  # another page's own filters (label, value)
+        filters = ActivityFilterLabels(extra=list(filters or []))
+    block = coop_info_block(user, total, now) + filters.rows() + [[""]]
+    return Export(sheet="Activités", block=block, columns=activity_columns(include_identity, with_source),
+                  rows=_activity_rows(session, ids, include_identity, with_source),
+                  filename=activities_filename(include_identity), table="Activités")
 
 
 # --- beneficiaries ------------------------------------------------------------------------------
+# The national tool's ``build-beneficiaires-worksheet.ts``: 13 columns, « Homme »/« Femme », « - ».
+
+BENEFICIARY_COLUMNS = ("Nom", "Prénom", "Année de naissance", "Nom de la commune", "Code INSEE", "Code postal",
+                       "N° de téléphone", "E-mail", "Genre", "Tranche d’âge", "Statut",
+                       "Nombre d’accompagnements", "Notes supplémentaires")
+SEX_LABELS = {Genre.MASCULIN.value: "Homme", Genre.FEMININ.value: "Femme",
+              Genre.NON_COMMUNIQUE.value: "Non communiqué"}
+
 
 def beneficiary_export_query(user: User, search: str | None = None) -> sa.Select:
-    """Identified beneficiaries of the mediator's structures (nobody else's)."""
-    query = policy.visible_beneficiaries(user).where(Beneficiary.anonymous.is_(False))
+    """A mediator's own identified people (the national tool's ``mediateurId``): those they
+    registered or accompanied, among the beneficiaries they may see."""
+    accompanied = (sa.select(Participation.beneficiary_id).join(Activity, Activity.id == Participation.activity_id)
+                   .where(Activity.mediator_id == user.id, Activity.deleted_at.is_(None)))
+    query = policy.visible_beneficiaries(user).where(
+        Beneficiary.anonymous.is_(False),
+        sa.or_(Beneficiary.created_by_id == user.id, Beneficiary.id.in_(accompanied)))
     if search:
         query = query.where(person_condition(search, identity=True, ids=(Beneficiary.id,)))
     return query
+
+
+def _dash(value) -> object:
+    return "-" if value is None or value == "" else value
 
 
 def _beneficiary_rows(session: Session, ids: list[int]) -> Iterator[list]:
@@ -263,21 +402,26 @@ def _beneficiary_rows(session: Session, ids: list[int]) -> Iterator[list]:
             .where(Beneficiary.id.in_(chunk)))}
         for beneficiary_id in chunk:
             b = rows[beneficiary_id]
-            yield [b.last_name, b.first_name, b.birth_year or "", b.commune or "", b.insee_code or "",
-                   b.postal_code or "", b.phone or "", b.email or "",
-                   Genre.label_of(b.genre or Genre.NON_COMMUNIQUE.value),
+            yield [b.last_name, b.first_name, _dash(b.birth_year), _dash(b.commune), _dash(b.insee_code),
+                   _dash(b.postal_code), _dash(b.phone), _dash(b.email),
+                   SEX_LABELS[b.genre or Genre.NON_COMMUNIQUE.value],
                    tranche_age_for(b.birth_year, today, b.tranche_age).label,
                    StatutSocial.label_of(b.statut_social or StatutSocial.NON_COMMUNIQUE.value),
                    b.accompaniments_count, b.notes or ""]
 
 
-def export_beneficiaries(session: Session, user: User, search: str | None = None) -> Export:
+def export_beneficiaries(session: Session, user: User, search: str | None = None, *,
+                         now: datetime | None = None) -> Export:
+    """The mediator's own people in the national tool's layout: « Informations export », « Filtres »
+    (Recherche), a blank and a separator row, then a table (the national tool names it « Activités »
+    too)."""
     query = beneficiary_export_query(user, search)
     ids = list(session.scalars(query.with_only_columns(Beneficiary.id).order_by(
         Beneficiary.last_name, Beneficiary.first_name, Beneficiary.id)))
-    return Export(sheet="Bénéficiaires", block=info_block(user, len(ids), [("Recherche", search or "")]),
-                  columns=[c.label for c in B.EXPORT], rows=_beneficiary_rows(session, ids),
-                  filename=f"beneficiaires-{local_today().isoformat()}")
+    block = [*coop_info_block(user, len(ids), now), [TITLE, "Filtres"], ["Recherche", search or "-"], [], [""]]
+    return Export(sheet="Bénéficiaires", block=block, columns=list(BENEFICIARY_COLUMNS),
+                  rows=_beneficiary_rows(session, ids),
+                  filename=f"coop-numerique_export-beneficiaires_{local_today().isoformat()}", table="Activités")
 
 
 # --- writers ------------------------------------------------------------------------------------
@@ -319,9 +463,14 @@ def write_xlsx(sheets: list[Export] | Export):
                         sheet.row(row[1:], xlsx.BOLD)
                     else:
                         sheet.row(row)
-                sheet.row(export.columns, xlsx.BOLD)
-                for row in export.rows:
-                    sheet.row(row)
+                if export.table:
+                    sheet.table_header(export.table, export.columns, xlsx.BOLD_WRAP)
+                    for row in export.rows:
+                        sheet.row(row, xlsx.WRAP)
+                else:
+                    sheet.row(export.columns, xlsx.BOLD)
+                    for row in export.rows:
+                        sheet.row(row)
     output.seek(0)
     return output
 

@@ -141,6 +141,9 @@ class ActivityForm(BaseForm):
                                 default="", validate_choice=False)
     equipment_count = NumberField("Nombre d’équipements remis")
     notes = TextAreaField("Notes", description=SENSITIVE_WARNING)
+    tag_ids = CheckboxListField("Tags spécifiques", choices=[], validate_choice=False,
+                                description="Thématiques spécifiques, dispositifs locaux… Vous pouvez "
+                                            "également créer vos tags personnalisés.")
 
     activity_type: ActivityType
     topics_focus = False  # the page opens on the first thématique (the person and defaults are set)
@@ -167,6 +170,10 @@ class ActivityForm(BaseForm):
         self.place_structure_id.choices = _opts([("", "— Choisir —")] + [(str(s.id), s.name) for s in places])
         self.place_commune_id.choices = _opts([("", "— Choisir —")] + [(str(c.id), c.name) for c in communes])
 
+    def set_tags(self, tags) -> None:
+        """The tags offered to the mediator (mediation.cases.tags.offered_tags)."""
+        self.tag_ids.choices = _opts([(str(t.id), t.name) for t in tags])
+
     @staticmethod
     def beneficiary_choices(beneficiaries) -> list[SelectChoice]:
         return [SelectChoice(str(b.id), f"{b.last_name} {b.first_name}" + (f" ({b.birth_year})" if b.birth_year else ""))
@@ -192,6 +199,7 @@ class ActivityForm(BaseForm):
             equipment_kind=self.equipment_kind.data or None,
             equipment_count=self.equipment_count.number,
             notes=self.notes.data,
+            tag_ids=[int(v) for v in (self.tag_ids.data or []) if str(v).isdigit()],
         )
 
     def fill_common(self, data: ActivityInput) -> None:
@@ -213,6 +221,7 @@ class ActivityForm(BaseForm):
         self.equipment_kind.data = data.equipment_kind or ""
         self.equipment_count.data = str(data.equipment_count or "")
         self.notes.data = data.notes or ""
+        self.tag_ids.data = [str(i) for i in data.tag_ids]
 
 class IndividualActivityForm(ActivityForm):
     activity_type = ActivityType.INDIVIDUEL
@@ -417,3 +426,29 @@ class CaseNoteForm(BaseForm):
 class ConsentForm(BaseForm):
     scope = RadioField("Portée du consentement", choices=_opts(ConsentScope.choices()), validate_choice=False)
     given_on = DateTextField("Date du consentement", description="Aujourd’hui si vous laissez vide.")
+
+
+# --- tags ---------------------------------------------------------------------------------------
+
+class TagForm(BaseForm):
+    """Create, rename or describe a tag (mediation.cases.tags)."""
+
+    name = StringField("Nom du tag", description="De 3 à 80 caractères.")
+    description = TextAreaField("Description (facultatif)", description="280 caractères au maximum.")
+    scope = RadioField("À qui appartient ce tag", choices=[], validate_choice=False)
+    structure_id = SelectField("Structure de l’équipe", choices=[], validate_choice=False,
+                               description="Pour un tag d’équipe : partagé avec les médiateurs de la structure.")
+
+    def set_scopes(self, creatable) -> None:
+        """``creatable``: (TagScope, structures) pairs from mediation.cases.tags.creatable_scopes."""
+        self.scope.choices = _opts([(scope.value, scope.label) for scope, _ in creatable])
+        structures = [s for _, group in creatable for s in group]
+        self.structure_id.choices = _opts([("", "— Choisir —")] + [(str(s.id), s.name) for s in structures])
+        if not self.scope.data and creatable:
+            self.scope.data = creatable[0][0].value
+
+    def to_input(self):
+        from mediation.cases.tags import TagInput
+
+        return TagInput(name=self.name.data, description=self.description.data, scope=self.scope.data or None,
+                        structure_id=_int_or_none(self.structure_id.data))

@@ -15,7 +15,7 @@ from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
 from mediation.auth.models import Role, User
-from mediation.cases import activities, picker, policy
+from mediation.cases import activities, picker, policy, tags
 from mediation.cases.enums import (
     DURATION_PRESETS,
     ActivityType,
@@ -25,7 +25,7 @@ from mediation.cases.enums import (
     thematique_label,
 )
 from mediation.cases.forms import IndividualActivityForm, WorkshopForm
-from mediation.cases.models import Activity, ActivityThematique, Beneficiary, Case, Participation
+from mediation.cases.models import Activity, ActivityTag, ActivityThematique, Beneficiary, Case, Participation
 from mediation.directory.loans import loan_places_for
 from mediation.directory.models import Commune, Structure
 from mediation.directory.scopes import structure_scope
@@ -122,6 +122,7 @@ def _prepare(form, user: User):
     form.set_choices(structures=structures, places=list(dict.fromkeys([*structures, *lent.structures, *_places(structures)])),
                      communes=list(dict.fromkeys([*lent.communes, *_territory_communes(structures)])),
                      beneficiaries=())
+    form.set_tags(tags.offered_tags(db.session, user))
     return structures
 
 
@@ -279,7 +280,8 @@ def _parse_date(value: str | None) -> date | None:
 
 
 def list_filters(args) -> dict:
-    """Filters of the activity list (the national tool's: du, au, type, thématique, structure)."""
+    """Filters of the activity list (the national tool's: du, au, type, thématique, structure, tags —
+    an activity carrying any of the tags chosen)."""
     type_ = args.get("type") or None
     code = args.get("thematique") or None
     return {
@@ -288,6 +290,7 @@ def list_filters(args) -> dict:
         "type": type_ if type_ in {t.value for t in ActivityType} else None,
         "thematique": code if code in {t.value for t in Thematique} | {t.value for t in DemarcheThematique} else None,
         "structure": args.get("structure", type=int),
+        "tags": sorted({int(v) for v in args.getlist("tag") if str(v).isdigit()}),
     }
 
 
@@ -304,6 +307,9 @@ def filtered_activities(user: User, filters: dict) -> sa.Select:
                                             .where(ActivityThematique.code == filters["thematique"])))
     if filters["structure"]:
         query = query.where(Activity.structure_id == filters["structure"])
+    if filters.get("tags"):
+        query = query.where(Activity.id.in_(sa.select(ActivityTag.activity_id)
+                                            .where(ActivityTag.tag_id.in_(filters["tags"]))))
     return query
 
 
@@ -326,17 +332,19 @@ def activity_list():
     loaded = {a.id: a for a in db.session.scalars(
         sa.select(Activity).where(Activity.id.in_(page.items))
         .options(joinedload(Activity.mediator), joinedload(Activity.structure),
-                 selectinload(Activity.thematique_rows),
+                 selectinload(Activity.thematique_rows), selectinload(Activity.tags),
                  selectinload(Activity.participations).joinedload(Participation.beneficiary)))}
     page.items = [loaded[activity_id] for activity_id in page.items]
-    args = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in filters.items() if v}
+    args = {("tag" if k == "tags" else k): (v.isoformat() if isinstance(v, date) else v)
+            for k, v in filters.items() if v}
     return render_template(
         "cases/activity_list.html", page=page, filters=filters, args=args,
         structures=filter_structures(current_user), types=ActivityType, thematiques=Thematique,
         demarches=DemarcheThematique, can_log=policy.can_log_activity(current_user),
+        tag_choices=tags.filter_tags(db.session, current_user),
         page_url=lambda n: url_for("cases.activity_list", page=n, **args),
     )
 
 
 # Case and beneficiary pages register on the same blueprint.
-from mediation.cases import case_views  # noqa: E402, F401
+from mediation.cases import case_views, tag_views  # noqa: E402, F401

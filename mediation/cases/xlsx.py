@@ -17,8 +17,9 @@ from xml.sax.saxutils import escape
 
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _EPOCH = date(1899, 12, 30)
-# Style indexes of styles.xml below.
-PLAIN, DATE, BOLD = 0, 1, 2
+# Style indexes of styles.xml below (WRAP: text wrapped, top aligned, as the national exports' rows).
+PLAIN, DATE, BOLD, WRAP, DATE_WRAP, BOLD_WRAP = 0, 1, 2, 3, 4, 5
+_DATE_OF = {PLAIN: DATE, DATE: DATE, BOLD: DATE, WRAP: DATE_WRAP, DATE_WRAP: DATE_WRAP, BOLD_WRAP: DATE_WRAP}
 
 _CONTENT_TYPES = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
@@ -33,6 +34,8 @@ _CONTENT_TYPES = (
 )
 _SHEET_TYPE = ('<Override PartName="/xl/worksheets/sheet{n}.xml" '
                'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>')
+_TABLE_TYPE = ('<Override PartName="/xl/tables/table{n}.xml" '
+               'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.table+xml"/>')
 _ROOT_RELS = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
     '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
@@ -50,15 +53,22 @@ _STYLES = (
     '<fill><patternFill patternType="gray125"/></fill></fills>'
     '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
     '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-    '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<cellXfs count="6"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
     '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/></cellXfs>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+    '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">'
+    '<alignment vertical="top" wrapText="1"/></xf>'
+    '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1" applyAlignment="1">'
+    '<alignment vertical="top" wrapText="1"/></xf>'
+    '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1" applyAlignment="1">'
+    '<alignment vertical="top" wrapText="1"/></xf></cellXfs>'
     '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
     "</styleSheet>"
 )
 _SHEET_HEAD = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheetData>'
 )
 _SHEET_TAIL = "</sheetData></worksheet>"
 
@@ -83,7 +93,7 @@ def _cell(ref: str, value, style: int) -> str:
     if isinstance(value, datetime):
         value = value.date()
     if isinstance(value, date):
-        return f'<c r="{ref}" s="{DATE}"><v>{(value - _EPOCH).days}</v></c>'
+        return f'<c r="{ref}" s="{_DATE_OF[style]}"><v>{(value - _EPOCH).days}</v></c>'
     # An inline string is a text cell: "=HYPERLINK(…)" stays text, never a formula (mediation.tabular).
     text = escape(_ILLEGAL.sub("", str(value)))
     space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
@@ -99,6 +109,31 @@ class _Sheet:
         self.stream = stream
         self.number = 0
         self.letters: list[str] = []
+        self.table: tuple[str, list[str], int] | None = None  # name, columns, header row
+
+    def table_header(self, name: str, columns: list[str], style: int = BOLD) -> None:
+        """Write the header row of an Excel table named ``name`` (Insert > Table: filter buttons,
+        banded rows); the rows written after it, up to the end of the sheet, are its data."""
+        self.row(columns, style)
+        self.table = (name, [str(c) for c in columns], self.number)
+
+    def table_xml(self, table_id: int) -> str | None:
+        if self.table is None:
+            return None
+        name, columns, header = self.table
+        last = max(self.number, header + 1)  # a table has at least one data row
+        while len(columns) > len(self.letters):
+            self.letters.append(column_letter(len(self.letters)))
+        ref = f"A{header}:{self.letters[len(columns) - 1]}{last}"
+        quoted = escape(name, {chr(34): "&quot;"})
+        cols = "".join(f'<tableColumn id="{n}" name="{escape(c, {chr(34): "&quot;"})}"/>'
+                       for n, c in enumerate(columns, start=1))
+        return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                '<table xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+                f'id="{table_id}" name="{quoted}" displayName="{quoted}" ref="{ref}" headerRowCount="1">'
+                f'<autoFilter ref="{ref}"/><tableColumns count="{len(columns)}">{cols}</tableColumns>'
+                '<tableStyleInfo name="TableStyleMedium2" showFirstColumn="0" showLastColumn="0" '
+                'showRowStripes="1" showColumnStripes="0"/></table>')
 
     def row(self, values: Iterable, style: int = PLAIN) -> None:
         self.number += 1
@@ -116,14 +151,31 @@ class Workbook:
     def __init__(self, output):
         self.zip = zipfile.ZipFile(output, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=5)
         self.names: list[str] = []
+        self.tables: list[str] = []  # xl/tables/tableN.xml contents, N from 1
 
     @contextmanager
     def sheet(self, name: str):
         self.names.append(name[:31])
-        with self.zip.open(f"xl/worksheets/sheet{len(self.names)}.xml", "w", force_zip64=True) as stream:
+        number = len(self.names)
+        with self.zip.open(f"xl/worksheets/sheet{number}.xml", "w", force_zip64=True) as stream:
             stream.write(_SHEET_HEAD.encode())
-            yield _Sheet(stream)
-            stream.write(_SHEET_TAIL.encode())
+            sheet = _Sheet(stream)
+            yield sheet
+            table = sheet.table_xml(len(self.tables) + 1)
+            if table is None:
+                stream.write(_SHEET_TAIL.encode())
+            else:
+                self.tables.append(table)
+                stream.write(b'</sheetData><tableParts count="1"><tablePart r:id="rId1"/></tableParts>'
+                              b'</worksheet>')
+        if table is not None:
+            self.zip.writestr(f"xl/worksheets/_rels/sheet{number}.xml.rels", (
+                '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+                '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+                '<Relationship Id="rId1" '
+                'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/table" '
+                f'Target="../tables/table{len(self.tables)}.xml"/></Relationships>'))
+            self.zip.writestr(f"xl/tables/table{len(self.tables)}.xml", table)
 
     def close(self) -> None:
         sheets = "".join(
@@ -131,7 +183,8 @@ class Workbook:
             for n, name in enumerate(self.names, start=1)
         )
         self.zip.writestr("[Content_Types].xml", _CONTENT_TYPES.format(
-            sheets="".join(_SHEET_TYPE.format(n=n) for n in range(1, len(self.names) + 1))))
+            sheets="".join(_SHEET_TYPE.format(n=n) for n in range(1, len(self.names) + 1))
+            + "".join(_TABLE_TYPE.format(n=n) for n in range(1, len(self.tables) + 1))))
         self.zip.writestr("_rels/.rels", _ROOT_RELS)
         self.zip.writestr("xl/workbook.xml", (
             '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'

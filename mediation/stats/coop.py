@@ -13,6 +13,7 @@ Rules (read in the Coop's ``mes-statistiques/_queries``):
   an individual session counts 1 accompagnement (the Coop counts the individual activities);
 - bénéficiaires: distinct beneficiary records reached through the participations (each anonymous
   participant is a record of its own); « nouveaux »: participations marked first accompaniment;
+- tags: weighted by accompagnements, deleted tags left out, largest first;
 - thématiques, démarches, matériel, durations, channels, places: weighted by accompagnements; a
   thématique's share is over the total of its own family; every share is over the sum of its block;
 - places and communes: the place of the activity (lieu d'activité, or the commune of « autre lieu »,
@@ -49,7 +50,7 @@ from mediation.cases.enums import (
     Thematique,
     TrancheAge,
 )
-from mediation.cases.models import Activity, ActivityThematique, Beneficiary, Participation
+from mediation.cases.models import Activity, ActivityTag, ActivityThematique, Beneficiary, Participation, Tag
 from mediation.cases.policy import activity_scope_clause
 from mediation.directory.models import Commune, Structure
 from mediation.directory.policy import visible_users
@@ -146,6 +147,7 @@ class CoopStatistics:
     by_month: list[Share] = field(default_factory=list)
     thematiques: list[Share] = field(default_factory=list)
     demarches: list[Share] = field(default_factory=list)
+    tags: list[Share] = field(default_factory=list)
     materiel: list[Share] = field(default_factory=list)
     channels: list[Share] = field(default_factory=list)
     durations: list[Share] = field(default_factory=list)
@@ -166,6 +168,7 @@ class CoopStatistics:
             ("thematiques", "Thématiques Médiation numérique", "Thématiques Médiation numérique", self.thematiques),
             ("demarches", "Thématiques Démarches administratives", "Thématiques Démarches administratives",
              self.demarches),
+            ("tags", "Tags", "Tags", self.tags),
             ("materiel", "Matériel utilisé lors des accompagnements", "Matériel utilisés", self.materiel),
             ("canaux", "Canaux des activités", "Canaux des activités", self.channels),
             ("durees", "Durées des activités", "Durées des activités", self.durations),
@@ -301,6 +304,16 @@ def coop_statistics(session: Session, user: User, filters: CoopFilters, *,
         thematique_counts[code] += by_id_weight.get(activity_id, 0)
     stats.thematiques = _shares([(t.label, thematique_counts[t.value]) for t in Thematique])
     stats.demarches = _shares([(t.label, thematique_counts[t.value]) for t in DemarcheThematique])
+    # tags (live ones), weighted by accompaniments, largest first (the Coop's getActiviteTags)
+    tag_counts: Counter = Counter()
+    tag_names: dict[int, str] = {}
+    for activity_id, tag_id, tag_name in session.execute(
+            sa.select(ActivityTag.activity_id, Tag.id, Tag.name).join(Tag, Tag.id == ActivityTag.tag_id)
+            .where(ActivityTag.activity_id.in_(ids), Tag.deleted_at.is_(None))):
+        tag_counts[tag_id] += by_id_weight.get(activity_id, 0)
+        tag_names[tag_id] = tag_name
+    stats.tags = _shares(sorted(((tag_names[i], n) for i, n in tag_counts.items() if n),
+                                key=lambda item: (-item[1], item[0])))
     stats.materiel = _shares([(m.label, materiel[m.value]) for m in Materiel])
     stats.channels = _shares([(p.label, channels[p.value]) for p in PlaceType])
     stats.durations = _shares([(label, durations[key]) for key, label, _low, _high in DURATION_BUCKETS])

@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from mediation.auth.models import Role
 from mediation.cases.enums import ActivityType
+from mediation.coordination import services as coordination_services
 from mediation.downloads import file_response
 from mediation.extensions import db
 from mediation.policy import access
@@ -92,8 +93,12 @@ def _query(filters: CoopFilters) -> str:
 def index():
     filters, errors, choices = filters_from_request()
     stats = coop_statistics(db.session, current_user, filters) if filters else None
+    # A coordinator's own animations, évènements and partenariats: a block apart, never accompaniments.
+    coordination = (coordination_services.summary(db.session, current_user, filters.start, filters.end)
+                    if filters and current_user.role == Role.COORDINATOR else None)
     return render_template(
         "stats/coop.html", stats=stats, filters=filters, errors=errors, values=request.args,
+        coordination=coordination,
         choices=choices, types=ActivityType.choices(), differences=DIFFERENCES,
         filter_labels=filter_labels(filters, choices) if filters else [],
         query=_query(filters) if filters else "",

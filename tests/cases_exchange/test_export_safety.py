@@ -20,7 +20,8 @@ def test_beneficiaries_export_neutralises_formulas_in_csv_and_keeps_text_in_xlsx
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     disposition = response.headers["Content-Disposition"]
-    assert disposition.startswith('attachment; filename="beneficiaires-') and "filename*=UTF-8''beneficiaires-" in disposition
+    assert disposition.startswith('attachment; filename="coop-numerique_export-beneficiaires_')
+    assert "filename*=UTF-8''coop-numerique_export-beneficiaires_" in disposition
     raw = response.get_data(as_text=True)
     assert '"\'=HYPERLINK(""http://x"",""click"")"' in raw and '"\'@SUM(1)"' in raw
     header, data = table_after_header(read_csv(response.get_data()), "Nom")

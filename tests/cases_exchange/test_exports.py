@@ -46,11 +46,11 @@ def test_mediator_export_is_the_self_export(client, login, network, session, log
     login(client, network.mediator)
     response = client.post("/echanges/export/activites", data={"format": "xlsx"})
     assert response.status_code == 200
-    assert response.headers["Content-Disposition"].startswith("attachment; filename=\"activites-")
+    assert response.headers["Content-Disposition"].startswith("attachment; filename=\"coop-numerique_accompagnements_")
     rows = read_xlsx(response.get_data())["Activités"]
     assert rows[0][0] == "Informations export"
     block = {r[0]: r[1] for r in rows[1:8] if r and r[0]}
-    assert block["Nom"] == network.mediator.last_name and block["Rôle"] == "Médiateur·rice numérique"
+    assert block["Nom"] == network.mediator.last_name and block["Rôle"] == "Conseiller Numérique"
     assert block["Total"] == 4  # accompaniments, not activities
     assert ["Filtres"] in [r[:1] for r in rows]
     header, data = table_after_header(rows, "Date")
@@ -109,7 +109,7 @@ def test_evaluation_activity_export_never_names_anyone_even_for_a_mediator(fmt, 
     for secret in ("Solange", "Secrète", "Note confidentielle", "Atelier noté"):
         assert secret not in flat
     block = {r[0]: r[1] for r in rows[1:8] if r and r[0]}
-    assert block["Rôle"] == network.mediator.role_label  # the exporting user as they are
+    assert block["Rôle"] == exports.coop_role_label(network.mediator)  # the exporting user as they are
 
 
 def test_export_function_includes_identity_only_when_asked(session, network, logged):
@@ -133,7 +133,7 @@ def test_export_filters_are_applied_and_listed(client, login, network, logged):
     response = client.post("/echanges/export/activites", data={"format": "csv", "type": "collectif",
                                                                "structure": str(network.structure_a.id)})
     rows = read_csv(response.get_data())
-    assert ["Type", "Atelier collectif"] in rows and ["Structure", network.structure_a.name] in rows
+    assert ["Type d’accompagnement", "Atelier collectif"] in rows and ["Structure", network.structure_a.name] in rows
     _, data = table_after_header(rows, "Date")
     assert len(data) == 3
     page = client.post("/echanges/export/activites", data={"format": "csv", "du": "pas une date"})
