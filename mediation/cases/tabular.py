@@ -15,12 +15,14 @@ import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from mediation import tabular
 from mediation.cases.enums import (
     ActivityType,
+    DataSource,
     DemarcheThematique,
     Genre,
     Materiel,
@@ -93,10 +95,25 @@ class ImportAnalysis:
     summary: dict[str, int] = field(default_factory=dict)
     plan: Any = None  # what apply writes (internal)
     to_create: int = 0  # records the apply step would create
+    # Names the analysis cannot resolve alone (a mediator of a team export, homonyms): the user
+    # chooses on the analysis page (exchange.Choice).
+    choices: list = field(default_factory=list)
+
+    @property
+    def unresolved(self) -> list:
+        return [c for c in self.choices if c.chosen is None]
 
     @property
     def ok(self) -> bool:
-        return not self.errors and self.plan is not None
+        return not self.errors and self.plan is not None and not self.unresolved
+
+    @property
+    def warning_groups(self) -> list[tuple[str | None, str, list[int]]]:
+        """Every value dropped or changed, grouped by column and reason: (column, reason, lines)."""
+        groups: dict[tuple[str | None, str], list[int]] = {}
+        for warning in self.warnings:
+            groups.setdefault((warning.column, warning.message), []).append(warning.line)
+        return [(column, message, lines) for (column, message), lines in groups.items()]
 
     def error(self, line: int, column: str | None, message: str) -> None:
         self.errors.append(RowError(line, column, _lower_first(message) if column else message))
@@ -105,6 +122,9 @@ class ImportAnalysis:
         self.warnings.append(RowError(line, column, message))
 
     def failure_message(self, limit: int = 5) -> str:
+        if not self.errors and self.unresolved:
+            return ("L'import n'a pas été appliqué : choisissez sur la page d'analyse à qui rattacher "
+                    + ", ".join(f"« {c.label} »" for c in self.unresolved[:limit]) + ".")
         n = len(self.errors)
         listed = " ; ".join(str(e) for e in self.errors[:limit])
         more = f" (et {n - limit} autre{'s' if n - limit > 1 else ''})" if n > limit else ""
@@ -146,6 +166,26 @@ def _find_header(rows, columns: list[Column], detect: list[Column]):
                 mapping[column.label] = position
         return index, mapping, ignored
     return None
+
+
+def _merge_subheader(header: list, below: list) -> list | None:
+    """When the row under the header only names sub-columns (under a merged group title, or under
+    empty header cells), the combined titles: « Commune Nom », « Commune Code INSEE »…; else None."""
+    positions = [p for p, cell in enumerate(below) if text_of(cell)]
+    if not positions:
+        return None
+    width = max(len(header), len(below))
+    header = list(header) + [None] * (width - len(header))
+    for p in positions:
+        if text_of(header[p]) and p + 1 < width and text_of(header[p + 1]):
+            return None  # a data row, not sub-titles
+    merged, group = [], ""
+    for p in range(width):
+        if text_of(header[p]):
+            group = str(header[p]).strip()
+        sub = below[p] if p < len(below) else None
+        merged.append(f"{group} {str(sub).strip()}".strip() if text_of(sub) else header[p])
+    return merged
 
 
 def _xlsx_rows(content: bytes, sheet_name: str, analysis: ImportAnalysis):
@@ -220,6 +260,10 @@ def read_table(content: bytes, filename: str | None, columns: list[Column], dete
                                 "colonnes comprenant " + ", ".join(f"« {c.label} »" for c in detect) + ".")
         return None
     index, mapping, ignored = header
+    merged = _merge_subheader(rows[index], rows[index + 1] if index + 1 < len(rows) else [])
+    if merged is not None:  # a two-row header (the Coop's import template: « Commune » › Nom, Code INSEE…)
+        _, mapping, ignored = _find_header([merged], columns, [])
+        rows[index + 1] = []
     missing = [c.label for c in columns if c.required and c.label not in mapping]
     for label in missing:
         analysis.error(lines[index], None, f"Colonne obligatoire absente : « {label} ».")
@@ -283,6 +327,30 @@ def parse_int(value: Any, message: str) -> int | None:
     raise CellError(message)
 
 
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def parse_recorded_at(value: Any) -> datetime | None:
+    """« Enregistré le » of the national export: « dd/MM/yyyy à HH:mm », Paris time → UTC."""
+    if value is None or text_of(value) is None:
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        match = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s*(?:à|a|\s)\s*(\d{1,2})[:h](\d{2}))?",
+                             text_of(value).strip())
+        if match is None:
+            raise CellError("date d’enregistrement invalide (attendu JJ/MM/AAAA à HH:MM)")
+        day, month, year, hour, minute = (int(g) if g else 0 for g in match.groups())
+        try:
+            moment = datetime(year, month, day, hour, minute)  # noqa: DTZ001 (Paris wall time)
+        except ValueError as error:
+            raise CellError("date d’enregistrement invalide (attendu JJ/MM/AAAA à HH:MM)") from error
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=PARIS)
+    return moment.astimezone(UTC)
+
+
 def parse_phone(value: Any) -> str | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         digits = str(int(value))
@@ -310,6 +378,10 @@ PLACES = _labels(PlaceType, {"Lieu d'activité": "lieu_activite", "A distance": 
 MATERIELS = _labels(Materiel)
 THEMATIQUES = {**_labels(Thematique), **_labels(DemarcheThematique)}
 REDIRECTIONS = _labels(StructureRedirection)
+DATA_SOURCES = {**_labels(DataSource), value_key("Espace coop (V1)"): DataSource.COOP_V1,
+                value_key("La Coop de la médiation numérique (V2)"): DataSource.COOP_V2,
+                "v1": DataSource.COOP_V1, "v2": DataSource.COOP_V2}
+DATA_SOURCES = {k: DataSource(v) for k, v in DATA_SOURCES.items()}
 YES_NO = {"oui": True, "non": False, "true": True, "false": False, "1": True, "0": False}
 
 
