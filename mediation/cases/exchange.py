@@ -628,8 +628,8 @@ def _parse_activity_row(ctx: _Context, analysis: ImportAnalysis, table: Table, l
             if oriented is None:
                 errors.add("oriented", "valeur invalide (attendu Oui ou Non)")
         # « Réorienté : Oui » without a structure is accepted, as the national tool records it.
-        redirection = oriented and parse("redirection", A.REDIRECTION, parse_choice, REDIRECTIONS,
-                                         activity_rules.UNKNOWN_REDIRECTION)
+        redirection = parse("redirection", A.REDIRECTION, parse_choice, REDIRECTIONS,
+                            activity_rules.UNKNOWN_REDIRECTION) if oriented else None
     elif kind == ActivityType.COLLECTIF.value:
         level = parse("workshop_level", A.NIVEAU, parse_stars, NiveauAtelier)
         title = activity_rules.check_workshop_title(text_of(cell(A.ATELIER)), errors)
