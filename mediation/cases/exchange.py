@@ -1003,11 +1003,16 @@ def analyse(session: Session, user: User, structure: Structure | None, kind: Imp
     return analyse_beneficiaries(session, user, structure, content, filename, store_communes)
 
 
+PENDING_CHOICES = "Noms à choisir sur cette page"
+
+
 def store_upload(session: Session, user: User, structure: Structure | None, analysis: ImportAnalysis,
                  content: bytes, filename: str | None, resolutions: dict | None = None) -> ImportUpload:
     """Keep a file analysed without error until the user confirms it (stale uploads are purged)."""
-    if not analysis.ok:
+    if analysis.errors or analysis.plan is None:
         raise DomainError("Seul un fichier sans erreur peut être importé.")
+    if analysis.unresolved:
+        analysis.summary[PENDING_CHOICES] = len(analysis.unresolved)
     purge_stale_uploads(session)
     upload = ImportUpload(kind=analysis.kind, structure_id=structure.id if structure is not None else None,
                           user_id=user.id, filename=(filename or "fichier")[:200], data=content,

@@ -338,3 +338,41 @@ def test_workshops_of_two_to_twelve(session, network, eager):
         assert activity(session, uid(100 + size)).participants_count == size
         assert session.scalar(sa.select(sa.func.count()).select_from(Participation).where(
             Participation.activity_id == activity(session, uid(100 + size)).id)) == size
+
+
+def test_a_coordinator_resolves_names_on_the_analysis_page_then_imports(client, login, session, network, eager,
+                                                                        make_user):
+    import io
+    import re
+
+    from werkzeug.datastructures import FileStorage, MultiDict
+    from werkzeug.test import encode_multipart
+
+    from mediation.cases.exchange_models import ImportUpload
+
+    twin_1 = make_user(Role.MEDIATOR, structures=[network.structure_a], first_name="Camille", last_name="Petit")
+    make_user(Role.MEDIATOR, structures=[network.structure_b], first_name="Camille", last_name="Petit")
+    content = activities_workbook(team_activities(network, ("Camille", "Petit"), ("Paul", "Inconnu")),
+                                  user={"firstName": "Coord", "lastName": "Ination", "role": "Coordinateur"},
+                                  mediateur={"firstName": "Équipe", "lastName": "", "scope": False})
+    login(client, network.coordinator)
+    boundary, body = encode_multipart(MultiDict({"file": FileStorage(io.BytesIO(content), filename="equipe.xlsx")}))
+    page = client.post("/echanges/import/equipe", data=body,
+                       content_type=f"multipart/form-data; boundary={boundary}").get_data(as_text=True)
+    assert "À choisir avant l'import (2)" in page and "« Camille Petit »" in page and "« Paul Inconnu »" in page
+    assert "Confirmer l'import" not in page
+    assert "lieu absent de l’annuaire" in page  # every change listed before applying
+    upload = session.scalar(sa.select(ImportUpload).order_by(ImportUpload.id.desc()))
+    # Applying before choosing changes nothing.
+    assert client.post(f"/echanges/import/{upload.id}/appliquer").status_code == 302
+    assert activity(session, uid(1)) is None
+    fields = dict(re.findall(r'<label for="(choix-[0-9a-f]+)">« ([^»]+) »', page))
+    chosen = {name: (str(twin_1.id) if label.strip() == "Camille Petit" else "ignorer") for name, label in fields.items()}
+    page = client.post(f"/echanges/import/{upload.id}/choix", data=chosen).get_data(as_text=True)
+    assert "Confirmer l'import" in page and "Vos choix" in page
+    upload = session.scalar(sa.select(ImportUpload).order_by(ImportUpload.id.desc()))
+    response = client.post(f"/echanges/import/{upload.id}/appliquer")
+    assert response.status_code == 302 and "/taches/" in response.headers["Location"]
+    assert activity(session, uid(3)).mediator_id == twin_1.id
+    assert activity(session, uid(1)).mediator_id == network.mediator.id
+    assert activity(session, uid(4)) is None
