@@ -20,6 +20,7 @@ identity): importing the same file again into the same structure creates nothing
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections import defaultdict
@@ -34,7 +35,7 @@ from mediation.audit.services import record
 from mediation.auth.models import Role, User
 from mediation.cases import activities as activity_rules
 from mediation.cases import services, signals
-from mediation.cases.duplicates import normalise_name
+from mediation.cases.duplicates import normalise_name as _normalise_name
 from mediation.cases.enums import (
     ActivityType,
     Autonomie,
@@ -154,6 +155,14 @@ def identity_digest(values: dict) -> str:
     return "h:" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:40]
 
 
+normalise_name = functools.lru_cache(maxsize=65536)(_normalise_name)  # names repeat on every row
+
+
+@functools.lru_cache(maxsize=4096)
+def _find_code(name: str | None, postal: str | None) -> str | None:
+    return communes.find_code(name, postal)
+
+
 def _row_insee(table, cells, columns) -> str | None:
     """The INSEE code of a row, or — when absent — that of the one commune of its name and postal code."""
     insee_col, name_col, postal_col = columns
@@ -161,7 +170,8 @@ def _row_insee(table, cells, columns) -> str | None:
     if insee is not None and not re.fullmatch(r"[0-9][0-9AB][0-9]{3}", insee):
         insee = None  # the template's formula message (« Nom de commune invalide »): the name decides
     if insee is None:
-        return communes.find_code(text_of(table.get(cells, name_col)), text_of(table.get(cells, postal_col)))
+        name, postal = text_of(table.get(cells, name_col)), text_of(table.get(cells, postal_col))
+        return _find_code(name, postal) if name or postal else None
     return insee
 
 

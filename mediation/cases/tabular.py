@@ -279,24 +279,30 @@ def fast_xlsx_rows(content: bytes, sheet_name: str | None, *, max_rows: int, max
     dates = _date_styles(archive)
     rows: list[list] = []
     v_tag, is_tag, t_tag, c_tag = _MAIN + "v", _MAIN + "is", _MAIN + "t", _MAIN + "c"
+    n_dates = len(dates)
     with archive.open(path) as stream:
         for _, row in etree.iterparse(stream, tag=_MAIN + "row", resolve_entities=False, no_network=True):
             number = int(row.get("r") or len(rows) + 1)
             while len(rows) < number - 1 and len(rows) < max_rows:
                 rows.append([])
             cells: list = []
-            for c in row.iterchildren(c_tag):
+            for c in row:
+                if c.tag != c_tag:
+                    continue
                 ref = c.get("r")
                 column = _column_index(ref) if ref else len(cells)
                 if column >= max_columns:
                     continue
                 kind = c.get("t")
-                v = c.find(v_tag)
-                text = v.text if v is not None else None
+                text = inline = None
+                for child in c:
+                    if child.tag == v_tag:
+                        text = child.text
+                    elif child.tag == is_tag:
+                        inline = child
                 if kind == "s":
                     value = strings[int(text)] if text is not None else None
                 elif kind == "inlineStr":
-                    inline = c.find(is_tag)
                     value = "".join(t.text or "" for t in inline.iter(t_tag)) if inline is not None else None
                 elif text is None:
                     value = None
@@ -305,25 +311,28 @@ def fast_xlsx_rows(content: bytes, sheet_name: str | None, *, max_rows: int, max
                 elif kind == "b":
                     value = text == "1"
                 else:
-                    number_value = float(text)
-                    style = int(c.get("s") or 0)
-                    if style < len(dates) and dates[style]:
-                        value = from_excel(number_value, epoch)
-                    elif number_value.is_integer() and "." not in text and "E" not in text.upper():
+                    style = c.get("s")
+                    style = int(style) if style else 0
+                    if style < n_dates and dates[style]:
+                        value = from_excel(float(text), epoch)
+                    elif text.isdigit() or (text[:1] == "-" and text[1:].isdigit()):
                         value = int(text)
                     else:
-                        value = number_value
+                        value = float(text)
+                        if value.is_integer() and "E" not in text.upper() and "." not in text:
+                            value = int(value)
                 if value is not None:
-                    while len(cells) < column:
-                        cells.append(None)
+                    if len(cells) < column:
+                        cells.extend([None] * (column - len(cells)))
                     if len(cells) == column:
                         cells.append(value)
                     else:
                         cells[column] = value
             rows.append(cells)
             row.clear()
+            parent = row.getparent()
             while row.getprevious() is not None:
-                del row.getparent()[0]
+                del parent[0]
             if len(rows) >= max_rows:
                 break
     return rows[:max_rows]
