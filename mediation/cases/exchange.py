@@ -692,15 +692,12 @@ def _parse_activity_row(ctx: _Context, analysis: ImportAnalysis, table: Table, l
         analysis.warn(line, A.BEN_COMMUNE.label, "commune du bénéficiaire introuvable ou ambiguë : non renseignée")
     beneficiary_id = None
     name = text_of(cell(A.BENEFICIAIRE))
-    unresolved = False
     if name and value_key(name) not in ANONYMOUS_NAMES:
         beneficiary_id = ctx.person(line, name)
         if beneficiary_id is None and not ctx.people.get(normalise_name(name)):
             analysis.warn(line, A.BENEFICIAIRE.label, "bénéficiaire suivi introuvable (importez d’abord le fichier "
                                                       "des bénéficiaires) : accompagnement importé comme anonyme, "
                                                       "avec son genre, sa tranche d’âge, son statut et sa commune")
-        elif beneficiary_id is None:
-            unresolved = True
         elif beneficiary_id == 0:
             beneficiary_id = None
 
@@ -725,8 +722,8 @@ def _parse_activity_row(ctx: _Context, analysis: ImportAnalysis, table: Table, l
         analysis.error(line, ACTIVITY_FIELD_COLUMNS[field_name].label, message)
     mediator_id = ctx.mediator(line, text_of(cell(A.MEDIATOR_FIRST_NAME)), text_of(cell(A.MEDIATOR_LAST_NAME)),
                                text_of(cell(A.MEDIATOR_EMAIL)))
-    if errors or mediator_id is None or unresolved:
-        return None
+    if errors or mediator_id is None:
+        return None  # (an unresolved homonym still counts in its CRA's rows; the choice is pending)
     if mediator_id == IGNORE:
         analysis.warn(line, A.MEDIATOR_LAST_NAME.label, "médiateur écarté sur la page d’analyse : ligne non importée")
         return None

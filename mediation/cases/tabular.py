@@ -465,6 +465,10 @@ def parse_date(value: Any) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
+    if isinstance(value, int | float) and not isinstance(value, bool) and 20_000 <= value <= 80_000:
+        from openpyxl.utils.datetime import from_excel
+
+        return from_excel(value).date()  # an Excel date cell without a date format (its serial number)
     text = text_of(value)
     for pattern in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d/%m/%y"):
         try:
