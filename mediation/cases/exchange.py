@@ -206,6 +206,13 @@ class BeneficiaryPlan:
     repeated: int = 0
 
 
+def parse_int_or_none(value) -> int | None:
+    try:
+        return parse_int(value, "")
+    except CellError:
+        return None
+
+
 def analyse_beneficiaries(session: Session, user: User, structure: Structure, content: bytes,
                           filename: str | None, store_communes: bool = False) -> ImportAnalysis:
     analysis = ImportAnalysis(ImportKind.BENEFICIARIES)
@@ -264,6 +271,9 @@ def analyse_beneficiaries(session: Session, user: User, structure: Structure, co
                 plan.repeated += 1
             continue
         seen[external_id] = line
+        if parse_int_or_none(table.get(cells, B.NOMBRE)):
+            analysis.warn(line, B.NOMBRE.label, "nombre d’accompagnements non repris : il est recalculé à partir des "
+                                                "activités (importez le fichier des activités)")
         if external_id in existing:
             plan.already += 1
             continue
@@ -757,6 +767,24 @@ def _parse_activity_row(ctx: _Context, analysis: ImportAnalysis, table: Table, l
     )
 
 
+# Columns of the Coop's export that are read but not stored, and why (listed on the analysis page).
+UNKEPT_COLUMNS = {
+    A.MODIFIED: "date de dernière modification dans La Coop non conservée (l’activité garde sa date "
+                "d’enregistrement « Enregistré le »)",
+    A.ROLE: "rôle du médiateur non conservé : c’est celui de son compte ici",
+    A.CONUM: "colonne « ID - Conum » non conservée : c’est le statut de conseiller numérique de son compte ici",
+}
+
+
+def _note_unkept_columns(analysis: ImportAnalysis, table: Table) -> None:
+    for column, reason in UNKEPT_COLUMNS.items():
+        if column.label not in table.columns:
+            continue
+        for line, cells in table.rows:
+            if text_of(table.get(cells, column)) is not None:
+                analysis.warn(line, column.label, reason)
+
+
 def _check_group(analysis: ImportAnalysis, external_id: str, rows: list[_ActivityRow]) -> bool:
     first = rows[0]
     ok = True
@@ -818,6 +846,7 @@ def analyse_activities(session: Session, user: User, structure: Structure | None
             groups.setdefault(row.activity["external_id"], []).append(row)
     for external_id, rows in groups.items():
         _check_group(analysis, external_id, rows)
+    _note_unkept_columns(analysis, table)
     analysis.choices = list(ctx.choices.values())
     structure_ids = {rows[0].activity["structure_id"] for rows in groups.values()}
     existing = _existing_activity_ids(session, structure_ids, list(groups))

@@ -177,6 +177,7 @@ def test_a_mediators_activities_export_imports_as_is_and_every_field_is_kept(ses
     # What the analysis changes is listed, grouped, with its lines.
     groups = {(column, reason): lines for column, reason, lines in analysis.warning_groups}
     assert any("lieu absent de l’annuaire" in reason for _, reason in groups)
+    assert groups[("Dernière modification le", exchange.UNKEPT_COLUMNS[exchange.A.MODIFIED])] == [23]
 
     # The same file again creates nothing.
     again = exchange.analyse(session, network.mediator, network.structure_a, ImportKind.ACTIVITIES, content, "c.xlsx")
@@ -289,6 +290,7 @@ def test_the_coop_beneficiaries_export_imports_with_its_labels(session, network,
     ], user=MEDIATOR_USER)
     analysis, _ = run_import(session, network.mediator, ImportKind.BENEFICIARIES, content, network.structure_a)
     assert analysis.summary["Bénéficiaires à créer (avec leur dossier)"] == 3
+    assert [(column, lines) for column, _, lines in analysis.warning_groups] == [("Nombre d’accompagnements", [14])]
     jean = session.scalar(sa.select(Beneficiary).where(Beneficiary.last_name == "Dupré"))
     assert (jean.first_name, jean.birth_year, jean.genre, jean.phone, jean.email, jean.statut_social, jean.notes) == (
         "Jean", 1950, Genre.MASCULIN, "0612345678", "jean@example.org", StatutSocial.RETRAITE, "Préfère le matin")
