@@ -202,14 +202,17 @@ class _Unsupported(Exception):
     """A workbook layout the streaming reader does not know: openpyxl reads it."""
 
 
-def _column_index(ref: str) -> int:
+@functools.lru_cache(maxsize=1024)
+def _letters_index(letters: str) -> int:
     index = 0
-    for char in ref:
-        if "A" <= char <= "Z":
-            index = index * 26 + ord(char) - 64
-        else:
-            break
+    for char in letters:
+        index = index * 26 + ord(char) - 64
     return index - 1
+
+
+def _column_index(ref: str) -> int:
+    """« AB12 » → 27 (the letters repeat on every row: cached)."""
+    return _letters_index(ref.rstrip("0123456789"))
 
 
 def _date_styles(archive: zipfile.ZipFile) -> list[bool]:
