@@ -423,7 +423,7 @@ class _ActivityRow:
 class Choice:
     """A name of the file the analysis cannot resolve alone: the user picks on the analysis page."""
 
-    key: str  # "mediateur:<name key>" or "beneficiaire:<name key>"
+    key: str  # "mediateur:<digest of the name>" or "beneficiaire:<digest of the name>"
     label: str  # the name as the file writes it
     reason: str
     options: list[tuple[str, str]]  # (value, label)
@@ -432,7 +432,7 @@ class Choice:
 
     @property
     def field_name(self) -> str:
-        return "choix-" + hashlib.sha256(self.key.encode()).hexdigest()[:16]
+        return "choix-" + self.key.replace(":", "-")
 
 
 @dataclass
@@ -447,6 +447,11 @@ class ActivityPlan:
     @property
     def accompaniments(self) -> int:
         return sum(len(rows) for _, rows in self.groups)
+
+
+def _choice_key(kind: str, name_key: str) -> str:
+    """« mediateur:<digest> »: the choices travel with the job, whose records hold no personal data."""
+    return f"{kind}:" + hashlib.sha256(name_key.encode()).hexdigest()[:24]
 
 
 def _name_key(*parts: str | None) -> str:
@@ -551,7 +556,7 @@ class _Context:
         options.append((IGNORE, "Ne pas importer ses activités"))
         reason = ("plusieurs médiateurs portent ce nom" if found
                   else "aucun médiateur de ce nom dans les structures que vous pouvez importer")
-        choice = self._choice("mediateur:" + _name_key(first, last), name, reason, options, line)
+        choice = self._choice(_choice_key("mediateur", _name_key(first, last)), name, reason, options, line)
         if choice.chosen is None:
             return None
         return IGNORE if choice.chosen == IGNORE else int(choice.chosen)
@@ -573,7 +578,7 @@ class _Context:
             return None
         options = [(str(i), self.person_labels[i]) for i in sorted(found)]
         options.append((ANONYMOUS, "Aucun d’eux : participant anonyme"))
-        choice = self._choice("beneficiaire:" + normalise_name(name), name,
+        choice = self._choice(_choice_key("beneficiaire", normalise_name(name)), name,
                               f"{len(found)} bénéficiaires suivis portent ce nom", options, line)
         if choice.chosen is None or choice.chosen == ANONYMOUS:
             return None if choice.chosen is None else 0

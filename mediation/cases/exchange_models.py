@@ -41,8 +41,8 @@ class ImportUpload(db.Model):
     sha256: Mapped[str] = mapped_column(sa.String(64))
     # Counts only (what would be created), never personal data.
     summary: Mapped[dict] = mapped_column(sa.JSON, default=dict)
-    # Choices made on the analysis page: {"mediateur:<name key>": user id or "ignorer",
-    # "beneficiaire:<name key>": beneficiary id or "anonyme"} (ids only).
+    # Choices made on the analysis page: {"mediateur:<digest of the name>": user id or "ignorer",
+    # "beneficiaire:<digest of the name>": beneficiary id or "anonyme"} (digests and ids only).
     resolutions: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

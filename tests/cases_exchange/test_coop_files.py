@@ -368,7 +368,7 @@ def test_a_coordinator_resolves_names_on_the_analysis_page_then_imports(client, 
     # Applying before choosing changes nothing.
     assert client.post(f"/echanges/import/{upload.id}/appliquer").status_code == 302
     assert activity(session, uid(1)) is None
-    fields = dict(re.findall(r'<label for="(choix-[0-9a-f]+)">« ([^»]+) »', page))
+    fields = dict(re.findall(r'<label for="(choix-[a-z0-9-]+)">« ([^»]+) »', page))
     chosen = {name: (str(twin_1.id) if label.strip() == "Camille Petit" else "ignorer") for name, label in fields.items()}
     page = client.post(f"/echanges/import/{upload.id}/choix", data=chosen).get_data(as_text=True)
     assert "Confirmer l'import" in page and "Vos choix" in page
