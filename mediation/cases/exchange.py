@@ -743,6 +743,10 @@ def _parse_activity_row(ctx: _Context, analysis: ImportAnalysis, table: Table, l
         analysis.warn(line, A.MEDIATOR_LAST_NAME.label, "médiateur écarté sur la page d’analyse : ligne non importée")
         return None
     structure_id = ctx.structure_for(mediator_id, place_structure_id)
+    if ctx.team and structure_id != place_structure_id and len(ctx.mediator_structures.get(mediator_id, [])) > 1:
+        analysis.warn(line, A.MEDIATOR_LAST_NAME.label, "le médiateur intervient dans plusieurs structures et le lieu "
+                                                        "n’en désigne aucune : l’activité est rattachée à la "
+                                                        "première par ordre alphabétique")
     if structure_id is None:
         analysis.error(line, A.MEDIATOR_LAST_NAME.label, "ce médiateur n’intervient dans aucune structure")
         return None
