@@ -513,6 +513,10 @@ class _Context:
                  .order_by(Structure.name, StaffMembership.structure_id))
         if scope is not None:
             query = query.where(StaffMembership.structure_id.in_(scope))
+        if user.role == Role.MEDIATOR:
+            # A mediator imports their own activities only: the other mediators of a team export are
+            # left out (listed), never credited to them.
+            query = query.where(User.id == user.id)
         self.mediators: dict[str, set[int]] = defaultdict(set)
         self.mediator_emails: dict[str, int] = {}
         self.mediator_structures: dict[int, list[int]] = defaultdict(list)
@@ -551,7 +555,8 @@ class _Context:
         if len(found) == 1:
             return next(iter(found))
         name = " ".join(p for p in (first, last) if p) or "(sans nom)"
-        candidates = sorted(found) if found else sorted(self.mediator_labels)
+        candidates = sorted(found) if found else (sorted(self.mediator_labels) if self.user.role != Role.MEDIATOR
+                                                  else [])
         options = [(str(i), self.mediator_labels[i]) for i in sorted(candidates, key=lambda i: self.mediator_labels[i])]
         options.append((IGNORE, "Ne pas importer ses activités"))
         reason = ("plusieurs médiateurs portent ce nom" if found

@@ -395,3 +395,16 @@ def test_the_streaming_xlsx_reader_reads_what_openpyxl_reads(network):
         fast = tabular.fast_xlsx_rows(content, sheet, max_rows=1000, max_columns=200)
         slow = app_tabular.xlsx_rows(content, tabular.header_key, sheet, max_rows=1000, max_columns=200)
         assert fast == slow
+
+
+def test_a_mediator_importing_a_team_export_keeps_their_own_rows_only(session, network, eager):
+    content = activities_workbook(team_activities(network, ("Camille", "Petit"), ("Paul", "Inconnu")),
+                                  user=MEDIATOR_USER, mediateur={"firstName": "Équipe", "lastName": "", "scope": False})
+    analysis = exchange.analyse(session, network.mediator, network.structure_a, ImportKind.ACTIVITIES, content, "e.xlsx")
+    assert not analysis.errors
+    # Every other name can only be left out: nothing is credited to the importer by a choice either.
+    assert all([v for v, _ in c.options] == ["ignorer"] for c in analysis.unresolved)
+    resolutions = {c.key: "ignorer" for c in analysis.unresolved}
+    run_import(session, network.mediator, ImportKind.ACTIVITIES, content, network.structure_a, resolutions)
+    assert {activity(session, uid(n)).mediator_id for n in (1, 2)} == {network.mediator.id}
+    assert all(activity(session, uid(n)) is None for n in (3, 4, 5))
