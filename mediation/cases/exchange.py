@@ -20,6 +20,7 @@ identity): importing the same file again into the same structure creates nothing
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections import defaultdict
@@ -31,25 +32,36 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from mediation.audit.services import record
-from mediation.auth.models import User
+from mediation.auth.models import Role, User
 from mediation.cases import activities as activity_rules
 from mediation.cases import services, signals
-from mediation.cases.duplicates import normalise_name
+from mediation.cases.duplicates import normalise_name as _normalise_name
 from mediation.cases.enums import (
     ActivityType,
     Autonomie,
     CaseState,
+    DataSource,
     Genre,
     NiveauAtelier,
     PlaceType,
     RecordSource,
     StatutSocial,
     StructureRedirection,
+    TagScope,
     TrancheAge,
 )
 from mediation.cases.exchange_models import ImportKind, ImportUpload
-from mediation.cases.models import Activity, ActivityThematique, Beneficiary, Case, Participation
+from mediation.cases.models import (
+    Activity,
+    ActivityTag,
+    ActivityThematique,
+    Beneficiary,
+    Case,
+    Participation,
+    Tag,
+)
 from mediation.cases.tabular import (
+    DATA_SOURCES,
     MATERIELS,
     PLACES,
     REDIRECTIONS,
@@ -69,12 +81,13 @@ from mediation.cases.tabular import (
     parse_int,
     parse_list,
     parse_phone,
+    parse_recorded_at,
     parse_stars,
     read_table,
     text_of,
     value_key,
 )
-from mediation.directory import communes
+from mediation.directory import communes, scopes
 from mediation.directory.models import Commune, StaffMembership, Structure
 from mediation.errors import DomainError, Forbidden, NotFound
 from mediation.jobs import enqueue, register
@@ -109,13 +122,14 @@ class B:
     NOM = Column("Nom", required=True)
     PRENOM = Column("Prénom", required=True)
     ANNEE = Column("Année de naissance")
-    COMMUNE = Column("Nom de la commune")
-    INSEE = Column("Code INSEE")
-    CODE_POSTAL = Column("Code postal")
+    # The Coop's import template writes them under a « Commune » group title (two-row header).
+    COMMUNE = Column("Nom de la commune", aliases=("Commune Nom", "Commune"))
+    INSEE = Column("Code INSEE", aliases=("Commune Code INSEE",))
+    CODE_POSTAL = Column("Code postal", aliases=("Commune Code postal",))
     TELEPHONE = Column("N° de téléphone", aliases=("Téléphone", "Numéro de téléphone"))
     EMAIL = Column("E-mail", aliases=("Email", "Courriel"))
     GENRE = Column("Genre")
-    TRANCHE = Column("Tranche d’âge")  # ignored: derived from the birth year
+    TRANCHE = Column("Tranche d’âge")  # kept only without a birth year (else derived from it)
     STATUT = Column("Statut", aliases=("Statut du bénéficiaire",))
     NOMBRE = Column("Nombre d’accompagnements")  # ignored: recomputed
     NOTES = Column("Notes supplémentaires", aliases=("Notes",))
@@ -141,12 +155,23 @@ def identity_digest(values: dict) -> str:
     return "h:" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:40]
 
 
+normalise_name = functools.lru_cache(maxsize=65536)(_normalise_name)  # names repeat on every row
+
+
+@functools.lru_cache(maxsize=4096)
+def _find_code(name: str | None, postal: str | None) -> str | None:
+    return communes.find_code(name, postal)
+
+
 def _row_insee(table, cells, columns) -> str | None:
     """The INSEE code of a row, or — when absent — that of the one commune of its name and postal code."""
     insee_col, name_col, postal_col = columns
     insee = insee_code(table.get(cells, insee_col))
+    if insee is not None and not re.fullmatch(r"[0-9][0-9AB][0-9]{3}", insee):
+        insee = None  # the template's formula message (« Nom de commune invalide »): the name decides
     if insee is None:
-        return communes.find_code(text_of(table.get(cells, name_col)), text_of(table.get(cells, postal_col)))
+        name, postal = text_of(table.get(cells, name_col)), text_of(table.get(cells, postal_col))
+        return _find_code(name, postal) if name or postal else None
     return insee
 
 
@@ -181,6 +206,13 @@ class BeneficiaryPlan:
     repeated: int = 0
 
 
+def parse_int_or_none(value) -> int | None:
+    try:
+        return parse_int(value, "")
+    except CellError:
+        return None
+
+
 def analyse_beneficiaries(session: Session, user: User, structure: Structure, content: bytes,
                           filename: str | None, store_communes: bool = False) -> ImportAnalysis:
     analysis = ImportAnalysis(ImportKind.BENEFICIARIES)
@@ -196,12 +228,17 @@ def analyse_beneficiaries(session: Session, user: User, structure: Structure, co
     seen: dict[str, int] = {}
     today = local_today()
     for line, cells in table.rows:
+        if (value_key(text_of(table.get(cells, B.NOM))), value_key(text_of(table.get(cells, B.PRENOM)))) == (
+                "exemple", "lea"):
+            analysis.warn(line, B.NOM.label, "ligne d’exemple du modèle de La Coop : ignorée")
+            continue
         errors_before = len(analysis.errors)
         parsed: dict[str, Any] = {}
         for key, column, parser in (
             ("birth_year", B.ANNEE, lambda v: parse_int(v, "année de naissance invalide (attendu AAAA)")),
             ("genre", B.GENRE, parse_genre),
             ("statut_social", B.STATUT, lambda v: parse_choice(v, STATUTS, "statut inconnu")),
+            ("tranche_age", B.TRANCHE, lambda v: parse_choice(v, TRANCHES, activity_rules.UNKNOWN_TRANCHE)),
         ):
             try:
                 parsed[key] = parser(table.get(cells, column))
@@ -234,9 +271,14 @@ def analyse_beneficiaries(session: Session, user: User, structure: Structure, co
                 plan.repeated += 1
             continue
         seen[external_id] = line
+        if parse_int_or_none(table.get(cells, B.NOMBRE)):
+            analysis.warn(line, B.NOMBRE.label, "nombre d’accompagnements non repris : il est recalculé à partir des "
+                                                "activités (importez le fichier des activités)")
         if external_id in existing:
             plan.already += 1
             continue
+        if values.get("birth_year") is None and parsed["tranche_age"] not in (None, TrancheAge.NON_COMMUNIQUE.value):
+            values["tranche_age"] = TrancheAge(parsed["tranche_age"])  # the stored band, without a birth year
         values.update(owner_structure_id=structure.id, created_by_id=user.id, anonymous=False,
                       source=RecordSource.IMPORT, external_id=external_id)
         plan.to_create.append(values)
@@ -251,9 +293,37 @@ def analyse_beneficiaries(session: Session, user: User, structure: Structure, co
     return analysis
 
 
+PREALLOCATE_IDS = True  # PostgreSQL: ids drawn from the sequence, rows sent by executemany (bench/)
+
+
+def _insert_many(session: Session, model, rows: list[dict]) -> None:
+    """Rows without ids to read back: Core executemany on PostgreSQL (psycopg pipelines it),
+    multi-VALUES pages elsewhere."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        by_keys: dict[tuple, list[dict]] = {}  # one statement per set of columns (defaults apply to the rest)
+        for row in rows:
+            by_keys.setdefault(tuple(sorted(row)), []).append(row)
+        for group in by_keys.values():
+            session.connection().execute(model.__table__.insert(), group)
+    else:
+        session.execute(sa.insert(model).execution_options(insertmanyvalues_page_size=PAGE), rows)
+
+
 def _insert_returning_ids(session: Session, model, rows: list[dict]) -> list[int]:
+    """Insert the rows and return their ids, in order. On PostgreSQL the ids are drawn from the
+    table's sequence first (one query), then the rows go by executemany (psycopg pipelines it),
+    without RETURNING: much fewer round trips than multi-VALUES statements with RETURNING."""
     if not rows:
         return []
+    if PREALLOCATE_IDS and session.get_bind().dialect.name == "postgresql":
+        table = model.__tablename__
+        ids = list(session.execute(sa.text(
+            "SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+            {"table": table, "n": len(rows)}).scalars())
+        _insert_many(session, model, [{**row, "id": row_id} for row, row_id in zip(rows, ids, strict=True)])
+        return ids
     result = session.execute(sa.insert(model).returning(model.id, sort_by_parameter_order=True)
                              .execution_options(insertmanyvalues_page_size=PAGE), rows)
     return list(result.scalars())
@@ -287,6 +357,7 @@ class A:
     MODIFIED = Column("Dernière modification le")
     MEDIATOR_FIRST_NAME = Column("Prénom du médiateur")
     MEDIATOR_LAST_NAME = Column("Nom du médiateur")
+    MEDIATOR_EMAIL = Column("E-mail du médiateur", aliases=("Email du médiateur", "Courriel du médiateur"))
     ROLE = Column("Rôle")
     CONUM = Column("ID - Conum")
     TYPE = Column("Type", required=True)
@@ -317,7 +388,7 @@ class A:
     SOURCE = Column("Source de la donnée")
     ID_CRA = Column("ID CRA", required=True)
 
-    ALL = [DATE, CREATED, MODIFIED, MEDIATOR_FIRST_NAME, MEDIATOR_LAST_NAME, ROLE, CONUM, TYPE, PARTICIPANTS,
+    ALL = [DATE, CREATED, MODIFIED, MEDIATOR_FIRST_NAME, MEDIATOR_LAST_NAME, MEDIATOR_EMAIL, ROLE, CONUM, TYPE, PARTICIPANTS,
            BENEFICIAIRE, CANAL, LIEU_NOM, LIEU_ADRESSE, LIEU_COMMUNE, LIEU_CODE_POSTAL, LIEU_INSEE, DUREE, ATELIER,
            MATERIEL, THEMATIQUES, TAGS, DEMARCHE, NIVEAU, REORIENTE, REDIRECTION, BEN_COMMUNE, BEN_CODE_POSTAL,
            BEN_INSEE, BEN_GENRE, BEN_TRANCHE, BEN_STATUT, NOTES, SOURCE, ID_CRA]
@@ -328,6 +399,11 @@ RESIDENCE_COMMUNE = (A.BEN_INSEE, A.BEN_COMMUNE, A.BEN_CODE_POSTAL)
 ANONYMOUS_NAMES = {"anonyme", "beneficiaire anonyme", "non communique"}
 # Activity-level columns that every row of one CRA must repeat identically.
 GROUP_COLUMNS = (A.DATE, A.TYPE, A.CANAL, A.DUREE, A.THEMATIQUES)
+# The Coop's activity ids are UUIDs; with a « Source de la donnée » column, or such an id, a row is
+# one of the national tool's activities: unique in the whole network (uq_activities_national_external_id).
+NATIONAL_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
+IGNORE = "ignorer"
+ANONYMOUS = "anonyme"
 
 
 @dataclass
@@ -339,66 +415,179 @@ class _ActivityRow:
     participant_index: tuple[int, int] | None
     beneficiary_id: int | None
     anonymous: dict
+    tags: list[str] = field(default_factory=list)
+    place_key: tuple | None = None  # a place unknown to the directory, created at apply
+
+
+@dataclass
+class Choice:
+    """A name of the file the analysis cannot resolve alone: the user picks on the analysis page."""
+
+    key: str  # "mediateur:<digest of the name>" or "beneficiaire:<digest of the name>"
+    label: str  # the name as the file writes it
+    reason: str
+    options: list[tuple[str, str]]  # (value, label)
+    lines: list[int] = field(default_factory=list)
+    chosen: str | None = None
+
+    @property
+    def field_name(self) -> str:
+        return "choix-" + self.key.replace(":", "-")
 
 
 @dataclass
 class ActivityPlan:
-    structure_id: int
+    structure_id: int | None
     groups: list[tuple[str, list[_ActivityRow]]] = field(default_factory=list)
     already: int = 0
+    new_places: dict[tuple, dict] = field(default_factory=dict)
+    new_tag_scope: str = "personnel"  # personnel (the importer's) or territoire (a coordinator's)
+    territory_id: int | None = None
 
     @property
     def accompaniments(self) -> int:
         return sum(len(rows) for _, rows in self.groups)
 
 
-class _Context:
-    """Lookups shared by every row of an activities import (loaded once)."""
+def _choice_key(kind: str, name_key: str) -> str:
+    """« mediateur:<digest> »: the choices travel with the job, whose records hold no personal data."""
+    return f"{kind}:" + hashlib.sha256(name_key.encode()).hexdigest()[:24]
 
-    def __init__(self, session: Session, user: User, structure: Structure, table: Table, store_communes: bool):
+
+def _name_key(*parts: str | None) -> str:
+    return "|".join(normalise_name(p) for p in parts)
+
+
+class _Context:
+    """Lookups shared by every row of an activities import (loaded once).
+
+    ``structure`` is the structure imported into (a mediator's import); None for a coordinator's
+    team export, whose rows go to each mediator's structure."""
+
+    def __init__(self, session: Session, user: User, structure: Structure | None, table: Table,
+                 store_communes: bool, resolutions: dict):
+        self.session = session
         self.structure = structure
         self.user = user
+        self.resolutions = resolutions or {}
+        self.choices: dict[str, Choice] = {}
+        self.new_places: dict[tuple, dict] = {}
+        self.team = A.MEDIATOR_FIRST_NAME.label in table.columns and A.MEDIATOR_LAST_NAME.label in table.columns
         insee_codes = set()
         for _, cells in table.rows:
             insee_codes.add(_row_insee(table, cells, PLACE_COMMUNE))
             insee_codes.add(_row_insee(table, cells, RESIDENCE_COMMUNE))
         self.communes = _communes_byinsee_code(session, insee_codes, store_communes)
-        territory_id = structure.commune.territory_id
-        self.territory_id = territory_id
-        places = session.execute(
-            sa.select(Structure.id, Structure.name, Commune.insee_code).join(Commune, Commune.id == Structure.commune_id)
-            .where(sa.or_(Commune.territory_id == territory_id, Structure.id == structure.id))
-        ).all()
+        self.territory_id = structure.commune.territory_id if structure is not None else user.territory_id
+        # Places: the whole directory (a place outside the territories is kept where it is), and the
+        # places earlier imports kept (unlisted).
         self.places: dict[str, list[tuple[int, str]]] = defaultdict(list)
-        for place_id, name, insee in places:
+        for place_id, name, insee in session.execute(
+                sa.select(Structure.id, Structure.name, Commune.insee_code).join(Commune, Commune.id == Structure.commune_id)
+                .order_by(Structure.unlisted, Structure.id)):
             self.places[normalise_name(name)].append((place_id, insee))
-        staff = session.execute(
-            sa.select(User.id, User.first_name, User.last_name).join(StaffMembership, StaffMembership.user_id == User.id)
-            .where(StaffMembership.structure_id == structure.id).distinct()
-        ).all()
-        self.mediators: dict[tuple[str, str], set[int]] = defaultdict(set)
-        for user_id, first, last in staff:
-            self.mediators[(normalise_name(first), normalise_name(last))].add(user_id)
-        held = sa.select(Case.beneficiary_id).where(Case.structure_id == structure.id)
-        people = session.execute(
-            sa.select(Beneficiary.id, Beneficiary.first_name, Beneficiary.last_name).where(
-                Beneficiary.anonymous.is_(False), Beneficiary.deleted_at.is_(None),
-                sa.or_(Beneficiary.owner_structure_id == structure.id, Beneficiary.id.in_(held)))
-        ).all()
+        self.structure_communes = dict(session.execute(sa.select(Structure.id, Structure.commune_id)).all())
+        self._load_mediators(session, user, structure)
         self.people: dict[str, set[int]] = defaultdict(set)
-        for person_id, first, last in people:
-            self.people[normalise_name(f"{first}{last}")].add(person_id)
-            self.people[normalise_name(f"{last}{first}")].add(person_id)
+        self.person_labels: dict[int, str] = {}
+        if structure is not None and A.BENEFICIAIRE.label in table.columns:
+            held = sa.select(Case.beneficiary_id).where(Case.structure_id == structure.id)
+            for person_id, first, last, year in session.execute(
+                    sa.select(Beneficiary.id, Beneficiary.first_name, Beneficiary.last_name, Beneficiary.birth_year)
+                    .where(Beneficiary.anonymous.is_(False), Beneficiary.deleted_at.is_(None),
+                           sa.or_(Beneficiary.owner_structure_id == structure.id, Beneficiary.id.in_(held)))):
+                self.people[normalise_name(f"{first}{last}")].add(person_id)
+                self.people[normalise_name(f"{last}{first}")].add(person_id)
+                born = f", né·e en {year}" if year else ", année de naissance inconnue"
+                self.person_labels[person_id] = f"{first} {last}{born} (fiche n° {person_id})"
+
+    def _load_mediators(self, session: Session, user: User, structure: Structure | None) -> None:
+        """Mediators a team export may name: those of the importer's scope (a coordinator's territory,
+        an administrator's network, a mediator's own structures), with their structures there."""
+        scope = scopes.structure_scope(user) if structure is None else sa.select(sa.literal(structure.id))
+        query = (sa.select(User.id, User.first_name, User.last_name, User.email, StaffMembership.structure_id,
+                           Structure.name)
+                 .join(StaffMembership, StaffMembership.user_id == User.id)
+                 .join(Structure, Structure.id == StaffMembership.structure_id)
+                 .where(scopes.active_membership_clause(User.id), User.is_active_account.is_(True))
+                 .order_by(Structure.name, StaffMembership.structure_id))
+        if scope is not None:
+            query = query.where(StaffMembership.structure_id.in_(scope))
+        if user.role == Role.MEDIATOR:
+            # A mediator imports their own activities only: the other mediators of a team export are
+            # left out (listed), never credited to them.
+            query = query.where(User.id == user.id)
+        self.mediators: dict[str, set[int]] = defaultdict(set)
+        self.mediator_emails: dict[str, int] = {}
+        self.mediator_structures: dict[int, list[int]] = defaultdict(list)
+        self.mediator_labels: dict[int, str] = {}
+        for user_id, first, last, email, structure_id, structure_name in session.execute(query):
+            self.mediators[_name_key(first, last)].add(user_id)
+            self.mediator_emails[(email or "").lower()] = user_id
+            if structure_id not in self.mediator_structures[user_id]:
+                self.mediator_structures[user_id].append(structure_id)
+            self.mediator_labels.setdefault(user_id, f"{first} {last} ({structure_name})")
 
     def place(self, name: str | None, insee: str | None) -> int | None:
         candidates = self.places.get(normalise_name(name), []) if name else []
         if insee:
-            candidates = [c for c in candidates if c[1] == insee] or candidates
-        return candidates[0][0] if len(candidates) == 1 else None
+            candidates = [c for c in candidates if c[1] == insee] or ([] if len(candidates) > 1 else candidates)
+        return candidates[0][0] if candidates else None
 
-    def mediator(self, first: str | None, last: str | None) -> int | None:
-        found = self.mediators.get((normalise_name(first), normalise_name(last))) if first and last else None
-        return next(iter(found)) if found and len(found) == 1 else None
+    def _choice(self, key: str, label: str, reason: str, options: list[tuple[str, str]], line: int) -> Choice:
+        choice = self.choices.get(key)
+        if choice is None:
+            valid = {value for value, _ in options}
+            chosen = self.resolutions.get(key)
+            choice = self.choices[key] = Choice(key, label, reason, options,
+                                                chosen=chosen if chosen in valid else None)
+        choice.lines.append(line)
+        return choice
+
+    def mediator(self, line: int, first: str | None, last: str | None, email: str | None) -> int | str | None:
+        """The row's mediator (a user id), IGNORE when the user chose not to import their rows, None
+        while unresolved (a choice is offered)."""
+        if not self.team:
+            return self.user.id
+        if email and email.lower() in self.mediator_emails:
+            return self.mediator_emails[email.lower()]
+        found = self.mediators.get(_name_key(first, last), set())
+        if len(found) == 1:
+            return next(iter(found))
+        name = " ".join(p for p in (first, last) if p) or "(sans nom)"
+        candidates = sorted(found) if found else (sorted(self.mediator_labels) if self.user.role != Role.MEDIATOR
+                                                  else [])
+        options = [(str(i), self.mediator_labels[i]) for i in sorted(candidates, key=lambda i: self.mediator_labels[i])]
+        options.append((IGNORE, "Ne pas importer ses activités"))
+        reason = ("plusieurs médiateurs portent ce nom" if found
+                  else "aucun médiateur de ce nom dans les structures que vous pouvez importer")
+        choice = self._choice(_choice_key("mediateur", _name_key(first, last)), name, reason, options, line)
+        if choice.chosen is None:
+            return None
+        return IGNORE if choice.chosen == IGNORE else int(choice.chosen)
+
+    def structure_for(self, mediator_id: int, place_structure_id: int | None) -> int | None:
+        if self.structure is not None:
+            return self.structure.id
+        structures = self.mediator_structures.get(mediator_id, [])
+        if place_structure_id in structures:
+            return place_structure_id
+        return structures[0] if structures else None
+
+    def person(self, line: int, name: str) -> int | None:
+        """A followed person of that name; a homonym is chosen on the analysis page."""
+        found = self.people.get(normalise_name(name), set())
+        if len(found) == 1:
+            return next(iter(found))
+        if not found:
+            return None
+        options = [(str(i), self.person_labels[i]) for i in sorted(found)]
+        options.append((ANONYMOUS, "Aucun d’eux : participant anonyme"))
+        choice = self._choice(_choice_key("beneficiaire", normalise_name(name)), name,
+                              f"{len(found)} bénéficiaires suivis portent ce nom", options, line)
+        if choice.chosen is None or choice.chosen == ANONYMOUS:
+            return None if choice.chosen is None else 0
+        return int(choice.chosen)
 
 
 # Column of the import where each field's error is reported (field names of the activity rules).
@@ -409,7 +598,54 @@ ACTIVITY_FIELD_COLUMNS = {
     "workshop_level": A.NIVEAU, "oriented": A.REORIENTE, "redirection": A.REDIRECTION,
     "workshop_title": A.ATELIER, "participants": A.PARTICIPANTS, "anon_genre": A.BEN_GENRE,
     "anon_tranche_age": A.BEN_TRANCHE, "anon_statut_social": A.BEN_STATUT, "external_id": A.ID_CRA,
+    "recorded_at": A.CREATED, "data_source": A.SOURCE, "tags": A.TAGS,
 }
+
+
+def _place_of_row(ctx: _Context, analysis: ImportAnalysis, table: Table, line: int, cells: list, errors):
+    """(place_type, place_structure_id, place_commune_id, new place key)."""
+    place_type = activity_rules.check_place_type(
+        _parse(errors, "place_type", table.get(cells, A.CANAL), parse_choice, PLACES,
+               "canal inconnu (attendu Lieu d’activité, Autre lieu, À domicile ou À distance)"), errors)
+    place_insee = _row_insee(table, cells, PLACE_COMMUNE)
+    commune = ctx.communes.get(place_insee or "")
+    if place_type == PlaceType.LIEU_ACTIVITE:
+        name = text_of(table.get(cells, A.LIEU_NOM))
+        found = ctx.place(name, place_insee)
+        if found is not None:
+            return place_type, found, None, None
+        if not name:
+            fallback = ctx.structure.id if ctx.structure is not None else None
+            if fallback is not None:
+                analysis.warn(line, A.LIEU_NOM.label, "lieu d’activité non renseigné : la structure d’import est retenue")
+                return place_type, fallback, None, None
+            errors.add("place_structure_id", "Veuillez renseigner le lieu d’activité")
+            return place_type, None, None, None
+        # A place the directory does not hold: kept as a place of its own, never replaced.
+        key = (normalise_name(name), place_insee or "")
+        if key not in ctx.new_places:
+            if commune is None:
+                analysis.warn(line, A.LIEU_COMMUNE.label, "commune du lieu inconnue : le lieu est rattaché à la "
+                                                          "commune de la structure du médiateur")
+            ctx.new_places[key] = {"name": name[:250], "address": (text_of(table.get(cells, A.LIEU_ADRESSE)) or "")[:300],
+                                   "postal_code": (text_of(table.get(cells, A.LIEU_CODE_POSTAL)) or "")[:5] or None,
+                                   "commune": commune}
+        analysis.warn(line, A.LIEU_NOM.label, "lieu absent de l’annuaire : enregistré comme lieu non répertorié "
+                                              "(nom, adresse et commune du fichier)")
+        return place_type, None, None, key
+    if place_type in (PlaceType.AUTRE, PlaceType.DOMICILE):
+        commune_id = activity_rules.check_place_commune(place_insee, commune.id if commune else None, errors,
+                                                        known=commune is not None)
+        return place_type, None, commune_id, None
+    return place_type, None, None, None
+
+
+def _parse(errors, name, value, parser, *args):
+    try:
+        return parser(value, *args)
+    except CellError as error:
+        errors.add(name, str(error))
+        return None
 
 
 def _parse_activity_row(ctx: _Context, analysis: ImportAnalysis, table: Table, line: int, cells: list,
@@ -422,11 +658,7 @@ def _parse_activity_row(ctx: _Context, analysis: ImportAnalysis, table: Table, l
         return table.get(cells, column)
 
     def parse(name, column, parser, *args):
-        try:
-            return parser(cell(column), *args)
-        except CellError as error:
-            errors.add(name, str(error))
-            return None
+        return _parse(errors, name, cell(column), parser, *args)
 
     day = activity_rules.check_date(parse("date", A.DATE, parse_date), errors, today)
     kind = parse("type", A.TYPE, parse_choice, TYPES,
@@ -435,34 +667,8 @@ def _parse_activity_row(ctx: _Context, analysis: ImportAnalysis, table: Table, l
         errors.add("type", "Veuillez renseigner le type d’activité")
     duration = activity_rules.check_duration(
         parse("duration_min", A.DUREE, parse_int, "durée invalide (attendu un nombre de minutes)"), errors)
-
-    place_type = activity_rules.check_place_type(
-        parse("place_type", A.CANAL, parse_choice, PLACES, "canal inconnu (attendu Lieu d’activité, Autre lieu, "
-                                                            "À domicile ou À distance)"), errors)
-    place_structure_id = place_commune_id = None
-    if place_type == PlaceType.LIEU_ACTIVITE:
-        name = text_of(cell(A.LIEU_NOM))
-        place_insee = _row_insee(table, cells, PLACE_COMMUNE)
-        found = ctx.place(name, place_insee)
-        outside = ctx.communes.get(place_insee or "")
-        if found is None and outside is not None and outside.territory_id != ctx.territory_id:
-            # A place of another network: kept in its own commune, as an « autre lieu » (never moved).
-            place_type, place_commune_id = PlaceType.AUTRE, outside.id
-            analysis.warn(line, A.LIEU_NOM.label, f"lieu d’activité hors du territoire du réseau : "
-                                                  f"importé comme « Autre lieu » à {outside.name}")
-        else:
-            place_structure_id = activity_rules.check_place_structure(name, found, errors,
-                                                                      fallback_id=ctx.structure.id)
-            if found is None:
-                analysis.warn(line, A.LIEU_NOM.label, "lieu d’activité introuvable dans l’annuaire : la structure "
-                                                      "d’import est retenue")
-    elif place_type in (PlaceType.AUTRE, PlaceType.DOMICILE):
-        insee = _row_insee(table, cells, PLACE_COMMUNE)
-        commune = ctx.communes.get(insee) if insee else None
-        place_commune_id = activity_rules.check_place_commune(insee, commune.id if commune else None, errors,
-                                                              known=commune is not None)
-    elif place_type == PlaceType.A_DISTANCE:
-        place_commune_id = ctx.structure.commune_id
+    place_type, place_structure_id, place_commune_id, place_key = _place_of_row(ctx, analysis, table, line, cells,
+                                                                               errors)
 
     codes = parse("thematiques", A.THEMATIQUES, parse_list, THEMATIQUES, activity_rules.UNKNOWN_THEMATIQUE) or []
     codes, has_demarches = activity_rules.check_thematiques(codes, errors)
@@ -479,9 +685,9 @@ def _parse_activity_row(ctx: _Context, analysis: ImportAnalysis, table: Table, l
             oriented = YES_NO.get(value_key(oriented_text))
             if oriented is None:
                 errors.add("oriented", "valeur invalide (attendu Oui ou Non)")
-        redirection = activity_rules.check_redirection(
-            oriented, oriented and parse("redirection", A.REDIRECTION, parse_choice, REDIRECTIONS,
-                                         activity_rules.UNKNOWN_REDIRECTION), errors)
+        # « Réorienté : Oui » without a structure is accepted, as the national tool records it.
+        redirection = parse("redirection", A.REDIRECTION, parse_choice, REDIRECTIONS,
+                            activity_rules.UNKNOWN_REDIRECTION) if oriented else None
     elif kind == ActivityType.COLLECTIF.value:
         level = parse("workshop_level", A.NIVEAU, parse_stars, NiveauAtelier)
         title = activity_rules.check_workshop_title(text_of(cell(A.ATELIER)), errors)
@@ -500,40 +706,69 @@ def _parse_activity_row(ctx: _Context, analysis: ImportAnalysis, table: Table, l
     genre = parse("anon_genre", A.BEN_GENRE, parse_genre)
     tranche = parse("anon_tranche_age", A.BEN_TRANCHE, parse_choice, TRANCHES, activity_rules.UNKNOWN_TRANCHE)
     statut = parse("anon_statut_social", A.BEN_STATUT, parse_choice, STATUTS, activity_rules.UNKNOWN_STATUT)
-    residence = ctx.communes.get(_row_insee(table, cells, RESIDENCE_COMMUNE) or "")
+    residence_insee = _row_insee(table, cells, RESIDENCE_COMMUNE)
+    residence = ctx.communes.get(residence_insee or "")
+    if residence is None and (text_of(cell(A.BEN_COMMUNE)) or text_of(cell(A.BEN_INSEE))):
+        analysis.warn(line, A.BEN_COMMUNE.label, "commune du bénéficiaire introuvable ou ambiguë : non renseignée")
     beneficiary_id = None
     name = text_of(cell(A.BENEFICIAIRE))
     if name and value_key(name) not in ANONYMOUS_NAMES:
-        found = ctx.people.get(normalise_name(name), set())
-        if len(found) == 1:
-            beneficiary_id = next(iter(found))
-        else:
-            analysis.warn(line, A.BENEFICIAIRE.label,
-                          "plusieurs bénéficiaires suivis portent ce nom : accompagnement importé comme anonyme"
-                          if found else "bénéficiaire suivi introuvable : accompagnement importé comme anonyme")
+        beneficiary_id = ctx.person(line, name)
+        if beneficiary_id is None and not ctx.people.get(normalise_name(name)):
+            analysis.warn(line, A.BENEFICIAIRE.label, "bénéficiaire suivi introuvable (importez d’abord le fichier "
+                                                      "des bénéficiaires) : accompagnement importé comme anonyme, "
+                                                      "avec son genre, sa tranche d’âge, son statut et sa commune")
+        elif beneficiary_id == 0:
+            beneficiary_id = None
+
+    recorded_at = parse("recorded_at", A.CREATED, parse_recorded_at)
+    source_text = text_of(cell(A.SOURCE))
+    data_source = None
+    if source_text is not None:
+        data_source = DATA_SOURCES.get(value_key(source_text))
+        if data_source is None:
+            analysis.warn(line, A.SOURCE.label, "source de la donnée inconnue : non renseignée")
 
     external_id = text_of(cell(A.ID_CRA))
     if external_id is None:
         errors.add("external_id", "identifiant du CRA obligatoire")
     elif len(external_id) > 100:
         errors.add("external_id", "identifiant trop long (100 caractères au maximum)")
+    elif data_source is None and (NATIONAL_ID.fullmatch(external_id) or A.SOURCE.label in table.columns):
+        data_source = DataSource.COOP_V2  # the current national tool (its export names V1 rows only)
+    tags = [t.strip()[:100] for t in re.split(r"[\n;]", text_of(cell(A.TAGS)) or "") if t.strip()]
     notes = text_of(cell(A.NOTES))
-    for name, message in errors.by_field.items():
-        analysis.error(line, ACTIVITY_FIELD_COLUMNS[name].label, message)
-    if errors:
+    for field_name, message in errors.by_field.items():
+        analysis.error(line, ACTIVITY_FIELD_COLUMNS[field_name].label, message)
+    mediator_id = ctx.mediator(line, text_of(cell(A.MEDIATOR_FIRST_NAME)), text_of(cell(A.MEDIATOR_LAST_NAME)),
+                               text_of(cell(A.MEDIATOR_EMAIL)))
+    if errors or mediator_id is None:
+        return None  # (an unresolved homonym still counts in its CRA's rows; the choice is pending)
+    if mediator_id == IGNORE:
+        analysis.warn(line, A.MEDIATOR_LAST_NAME.label, "médiateur écarté sur la page d’analyse : ligne non importée")
         return None
-    mediator_id = ctx.mediator(text_of(cell(A.MEDIATOR_FIRST_NAME)), text_of(cell(A.MEDIATOR_LAST_NAME))) or ctx.user.id
+    structure_id = ctx.structure_for(mediator_id, place_structure_id)
+    if ctx.team and structure_id != place_structure_id and len(ctx.mediator_structures.get(mediator_id, [])) > 1:
+        analysis.warn(line, A.MEDIATOR_LAST_NAME.label, "le médiateur intervient dans plusieurs structures et le lieu "
+                                                        "n’en désigne aucune : l’activité est rattachée à la "
+                                                        "première par ordre alphabétique")
+    if structure_id is None:
+        analysis.error(line, A.MEDIATOR_LAST_NAME.label, "ce médiateur n’intervient dans aucune structure")
+        return None
+    if place_type == PlaceType.A_DISTANCE:
+        place_commune_id = ctx.structure_communes.get(structure_id)
     return _ActivityRow(
         line=line,
         group_values={c.label: value_key(text_of(cell(c)) or "") for c in GROUP_COLUMNS},
         activity={
-            "type": ActivityType(kind), "mediator_id": mediator_id, "structure_id": ctx.structure.id, "date": day,
+            "type": ActivityType(kind), "mediator_id": mediator_id, "structure_id": structure_id, "date": day,
             "duration_min": duration, "place_type": PlaceType(place_type), "place_structure_id": place_structure_id,
             "place_commune_id": place_commune_id, "demarche_name": demarche,
             "materiel": materiel, "autonomie": autonomie and Autonomie(autonomie), "oriented": oriented if individual
             else None, "redirection": redirection and StructureRedirection(redirection), "notes": notes,
             "workshop_title": title, "workshop_level": level and NiveauAtelier(level),
             "source": RecordSource.IMPORT, "external_id": external_id, "created_by_id": ctx.user.id,
+            "recorded_at": recorded_at, "data_source": data_source,
         },
         codes=codes,
         participant_index=participant_index,
@@ -541,7 +776,27 @@ def _parse_activity_row(ctx: _Context, analysis: ImportAnalysis, table: Table, l
         anonymous={"genre": genre and Genre(genre), "tranche_age": tranche and TrancheAge(tranche),
                    "statut_social": statut and StatutSocial(statut),
                    "residence_commune_id": residence.id if residence else None},
+        tags=list(dict.fromkeys(tags)),
+        place_key=place_key,
     )
+
+
+# Columns of the Coop's export that are read but not stored, and why (listed on the analysis page).
+UNKEPT_COLUMNS = {
+    A.MODIFIED: "date de dernière modification dans La Coop non conservée (l’activité garde sa date "
+                "d’enregistrement « Enregistré le »)",
+    A.ROLE: "rôle du médiateur non conservé : c’est celui de son compte ici",
+    A.CONUM: "colonne « ID - Conum » non conservée : c’est le statut de conseiller numérique de son compte ici",
+}
+
+
+def _note_unkept_columns(analysis: ImportAnalysis, table: Table) -> None:
+    for column, reason in UNKEPT_COLUMNS.items():
+        if column.label not in table.columns:
+            continue
+        for line, cells in table.rows:
+            if text_of(table.get(cells, column)) is not None:
+                analysis.warn(line, column.label, reason)
 
 
 def _check_group(analysis: ImportAnalysis, external_id: str, rows: list[_ActivityRow]) -> bool:
@@ -569,14 +824,34 @@ def _check_group(analysis: ImportAnalysis, external_id: str, rows: list[_Activit
     return ok
 
 
-def analyse_activities(session: Session, user: User, structure: Structure, content: bytes,
-                       filename: str | None, store_communes: bool = False) -> ImportAnalysis:
+def _existing_activity_ids(session: Session, structure_ids: set[int], ids: list[str]) -> set[str]:
+    """External ids already imported: the national tool's anywhere in the network, others in the
+    same structure."""
+    existing = set()
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start:start + 1000]
+        existing |= set(session.scalars(sa.select(Activity.external_id).where(
+            Activity.external_id.in_(chunk),
+            sa.or_(Activity.data_source.is_not(None), Activity.structure_id.in_(structure_ids)))))
+    return existing
+
+
+def analyse_activities(session: Session, user: User, structure: Structure | None, content: bytes,
+                       filename: str | None, store_communes: bool = False,
+                       resolutions: dict | None = None) -> ImportAnalysis:
     analysis = ImportAnalysis(ImportKind.ACTIVITIES)
-    _check_structure(session, user, structure)
+    if structure is not None:
+        _check_structure(session, user, structure)
+    elif user.role not in (Role.COORDINATOR, Role.ADMIN):
+        raise Forbidden("Choisissez la structure dans laquelle importer.")
     table = read_table(content, filename, A.ALL, [A.DATE, A.TYPE, A.ID_CRA], "Activités", analysis)
     if table is None:
         return analysis
-    ctx = _Context(session, user, structure, table, store_communes)
+    ctx = _Context(session, user, structure, table, store_communes, resolutions or {})
+    if structure is None and not ctx.team:
+        analysis.error(0, None, "Ce fichier est l’export d’un médiateur (sans colonnes « Prénom du médiateur » et "
+                                "« Nom du médiateur ») : c’est à lui de l’importer dans sa structure.")
+        return analysis
     today = local_today()
     groups: dict[str, list[_ActivityRow]] = {}
     for line, cells in table.rows:
@@ -585,18 +860,21 @@ def analyse_activities(session: Session, user: User, structure: Structure, conte
             groups.setdefault(row.activity["external_id"], []).append(row)
     for external_id, rows in groups.items():
         _check_group(analysis, external_id, rows)
-    existing = set()
-    ids = list(groups)
-    for start in range(0, len(ids), 1000):
-        existing |= set(session.scalars(sa.select(Activity.external_id).where(
-            Activity.structure_id == structure.id, Activity.external_id.in_(ids[start:start + 1000]))))
-    existing |= _own_exported_ids(session, structure, ids)
-    plan = ActivityPlan(structure.id)
+    _note_unkept_columns(analysis, table)
+    analysis.choices = list(ctx.choices.values())
+    structure_ids = {rows[0].activity["structure_id"] for rows in groups.values()}
+    existing = _existing_activity_ids(session, structure_ids, list(groups))
+    existing |= _own_exported_ids(session, structure_ids, list(groups))
+    plan = ActivityPlan(structure.id if structure is not None else None,
+                        new_tag_scope="personnel" if structure is not None else "territoire",
+                        territory_id=ctx.territory_id)
     for external_id, rows in groups.items():
         if external_id in existing:
             plan.already += 1
         else:
             plan.groups.append((external_id, rows))
+    used = {r.place_key for _, rows in plan.groups for r in rows if r.place_key}
+    plan.new_places = {key: values for key, values in ctx.new_places.items() if key in used}
     rows = [r for _, group in plan.groups for r in group]
     analysis.summary = {
         "Lignes lues": analysis.rows,
@@ -604,8 +882,12 @@ def analyse_activities(session: Session, user: User, structure: Structure, conte
         "dont ateliers collectifs": sum(1 for _, g in plan.groups if g[0].activity["type"] == ActivityType.COLLECTIF),
         "Accompagnements à créer": len(rows),
         "rattachés à un bénéficiaire suivi": sum(1 for r in rows if r.beneficiary_id),
+        "Lieux non répertoriés à créer": len(plan.new_places),
+        "Activités étiquetées (tags)": sum(1 for _, g in plan.groups if g[0].tags),
         "Activités déjà importées (ignorées)": plan.already,
     }
+    if ctx.team:
+        analysis.summary["Médiateurs"] = len({r.activity["mediator_id"] for r in rows})
     analysis.plan = plan
     analysis.to_create = len(plan.groups)
     return analysis
@@ -619,14 +901,14 @@ def export_id(activity_id: int, external_id: str | None) -> str:
     return external_id or f"{OWN_ID_PREFIX}{activity_id}"
 
 
-def _own_exported_ids(session: Session, structure: Structure, ids: list[str]) -> set[str]:
-    """``med-<id>`` of our own exports, when that activity already is in the structure."""
+def _own_exported_ids(session: Session, structure_ids: set[int], ids: list[str]) -> set[str]:
+    """``med-<id>`` of our own exports, when that activity already is in one of the structures."""
     own = {int(i[len(OWN_ID_PREFIX):]): i for i in ids if i.startswith(OWN_ID_PREFIX) and i[len(OWN_ID_PREFIX):].isdigit()}
     found = set()
     keys = list(own)
     for start in range(0, len(keys), 1000):
         found |= set(session.scalars(sa.select(Activity.id).where(
-            Activity.structure_id == structure.id, Activity.id.in_(keys[start:start + 1000]))))
+            Activity.structure_id.in_(structure_ids), Activity.id.in_(keys[start:start + 1000]))))
     return {own[i] for i in found}
 
 
@@ -640,37 +922,103 @@ def _live_cases(session: Session, beneficiary_ids: set[int]) -> dict[int, int]:
     return found
 
 
+def _create_places(session: Session, plan: ActivityPlan, fallback_communes: dict[tuple, int]) -> dict[tuple, int]:
+    """The unlisted places of the file (archived at once: out of the directory's lists, pickers and
+    open data until someone completes and publishes them)."""
+    now = utcnow()
+    keys = list(plan.new_places)
+    rows = []
+    for key in keys:
+        values = plan.new_places[key]
+        commune = values["commune"]
+        rows.append({"name": values["name"], "address": values["address"], "postal_code": values["postal_code"],
+                     "commune_id": commune.id if commune is not None else fallback_communes[key],
+                     "unlisted": True, "archived_at": now, "source": "Import La Coop"})
+    return dict(zip(keys, _insert_returning_ids(session, Structure, rows), strict=True))
+
+
+def _tag_ids(session: Session, user: User, plan: ActivityPlan) -> dict[tuple[int, str], int]:
+    """{(activity index in plan, tag key): tag id}: an existing tag of the same name (without case or
+    accents) the row's mediator can use — theirs, their structure's, their territory's — else a new
+    one: the importer's own tag, or the territory's for a coordinator's team export."""
+    names = {value_key(t) for _, rows in plan.groups for t in rows[0].tags}
+    if not names:
+        return {}
+    territories = dict(session.execute(sa.select(Structure.id, Commune.territory_id)
+                                       .join(Commune, Commune.id == Structure.commune_id)).all())
+    existing: dict[tuple[str, str, int], int] = {}
+    for tag_id, name, scope, owner_id, structure_id, territory_id in session.execute(
+            sa.select(Tag.id, Tag.name, Tag.scope, Tag.owner_id, Tag.structure_id, Tag.territory_id)
+            .where(Tag.deleted_at.is_(None)).order_by(Tag.id)):
+        if value_key(name) in names:
+            owner = {TagScope.PERSONNEL: owner_id, TagScope.STRUCTURE: structure_id,
+                     TagScope.TERRITOIRE: territory_id}[TagScope(scope)]
+            existing.setdefault((value_key(name), TagScope(scope).value, owner), tag_id)
+    found: dict[tuple[int, str], int] = {}
+    for index, (_, rows) in enumerate(plan.groups):
+        activity = rows[0].activity
+        for tag in rows[0].tags:
+            key = value_key(tag)
+            scopes_of_row = ((key, "personnel", activity["mediator_id"]), (key, "structure", activity["structure_id"]),
+                             (key, "territoire", territories.get(activity["structure_id"])),
+                             (key, "territoire", plan.territory_id))
+            tag_id = next((existing[k] for k in scopes_of_row if k in existing), None)
+            if tag_id is None:
+                if plan.new_tag_scope == "territoire" and plan.territory_id is not None:
+                    created = Tag(name=tag, scope=TagScope.TERRITOIRE, territory_id=plan.territory_id,
+                                  created_by_id=user.id)
+                    scope_key = (key, "territoire", plan.territory_id)
+                else:
+                    created = Tag(name=tag, scope=TagScope.PERSONNEL, owner_id=user.id, created_by_id=user.id)
+                    scope_key = (key, "personnel", user.id)
+                session.add(created)
+                session.flush()
+                tag_id = existing[scope_key] = created.id
+            found[(index, key)] = tag_id
+    return found
+
+
 def apply_activities(session: Session, user: User, plan: ActivityPlan, progress) -> dict:
     total = plan.accompaniments
     progress(0, total)
     followed = {r.beneficiary_id for _, rows in plan.groups for r in rows if r.beneficiary_id}
     cases = _live_cases(session, followed)
+    fallback_communes = {}
+    for _, rows in plan.groups:
+        for row in rows:
+            if row.place_key:
+                fallback_communes.setdefault(row.place_key, session.get(Structure, row.activity["structure_id"]).commune_id)
+    places = _create_places(session, plan, fallback_communes)
+    tags = _tag_ids(session, user, plan)
     done = created = anonymous = 0
-    batch: list[tuple[str, list[_ActivityRow]]] = []
+    batch: list[tuple[int, tuple[str, list[_ActivityRow]]]] = []
     imported_ids: list[int] = []
 
     def flush_batch():
         nonlocal done, created, anonymous
         activity_rows = []
-        for _, rows in batch:
+        for _, (_, rows) in batch:
             values = dict(rows[0].activity)
             values["participants_count"] = len(rows)
+            if rows[0].place_key:
+                values["place_structure_id"] = places[rows[0].place_key]
             activity_rows.append(values)
         activity_ids = _insert_returning_ids(session, Activity, activity_rows)
         imported_ids.extend(activity_ids)
-        themes, anonymous_rows, pending = [], [], []
-        for activity_id, (_, rows) in zip(activity_ids, batch, strict=True):
+        themes, anonymous_rows, pending, tag_rows = [], [], [], []
+        for activity_id, (index, (_, rows)) in zip(activity_ids, batch, strict=True):
             themes.extend({"activity_id": activity_id, "code": code} for code in rows[0].codes)
+            tag_rows.extend({"activity_id": activity_id, "tag_id": tags[(index, value_key(t))]} for t in rows[0].tags)
             for row in rows:
                 if row.beneficiary_id:
                     pending.append((activity_id, row.beneficiary_id, False))
                 else:
-                    anonymous_rows.append({"owner_structure_id": plan.structure_id, "created_by_id": user.id,
+                    anonymous_rows.append({"owner_structure_id": row.activity["structure_id"], "created_by_id": user.id,
                                            "anonymous": True, "random_attributes": False,
                                            "source": RecordSource.IMPORT, **row.anonymous})
                     pending.append((activity_id, None, True))
-        if themes:
-            session.execute(sa.insert(ActivityThematique).execution_options(insertmanyvalues_page_size=PAGE), themes)
+        _insert_many(session, ActivityThematique, themes)
+        _insert_many(session, ActivityTag, list({(r["activity_id"], r["tag_id"]): r for r in tag_rows}.values()))
         anonymous_ids = iter(_insert_returning_ids(session, Beneficiary, anonymous_rows))
         participations = []
         for activity_id, beneficiary_id, is_anonymous in pending:
@@ -681,7 +1029,7 @@ def apply_activities(session: Session, user: User, plan: ActivityPlan, progress)
             else:
                 participations.append({"activity_id": activity_id, "beneficiary_id": beneficiary_id,
                                        "case_id": cases.get(beneficiary_id), "first_accompaniment": False})
-        session.execute(sa.insert(Participation).execution_options(insertmanyvalues_page_size=PAGE), participations)
+        _insert_many(session, Participation, participations)
         created += len(batch)
         anonymous += len(anonymous_rows)
         done += len(participations)
@@ -689,8 +1037,8 @@ def apply_activities(session: Session, user: User, plan: ActivityPlan, progress)
         batch.clear()
 
     rows_in_batch = 0
-    for group in plan.groups:
-        batch.append(group)
+    for index, group in enumerate(plan.groups):
+        batch.append((index, group))
         rows_in_batch += len(group[1])
         if rows_in_batch >= BATCH:
             flush_batch()
@@ -705,7 +1053,9 @@ def apply_activities(session: Session, user: User, plan: ActivityPlan, progress)
     months = {rows[0].activity["date"] for _, rows in plan.groups}
     signals.activities_imported.send(session, activity_ids=imported_ids, dates=months, beneficiary_ids=followed)
     return {"Activités créées": created, "Accompagnements créés": done,
-            "dont bénéficiaires anonymes": anonymous, "Activités déjà importées (ignorées)": plan.already}
+            "dont bénéficiaires anonymes": anonymous, "Lieux non répertoriés créés": len(places),
+            "Activités déjà importées (ignorées)": plan.already}
+
 
 
 # --- the two steps ------------------------------------------------------------------------------
@@ -713,26 +1063,55 @@ def apply_activities(session: Session, user: User, plan: ActivityPlan, progress)
 ANALYSERS = {ImportKind.BENEFICIARIES: analyse_beneficiaries, ImportKind.ACTIVITIES: analyse_activities}
 
 
-def analyse(session: Session, user: User, structure: Structure, kind: ImportKind | str, content: bytes,
-            filename: str | None = None, *, store_communes: bool = False) -> ImportAnalysis:
+def analyse(session: Session, user: User, structure: Structure | None, kind: ImportKind | str, content: bytes,
+            filename: str | None = None, *, store_communes: bool = False,
+            resolutions: dict | None = None) -> ImportAnalysis:
     """Read and validate every row; write nothing (except, with ``store_communes``, the communes of the
     official reference the rows name outside the network: the apply job needs their ids). Raises
-    Forbidden for a structure the user does not work for."""
-    return ANALYSERS[ImportKind(kind)](session, user, structure, content, filename, store_communes)
+    Forbidden for a structure the user does not work for. ``structure`` is None for a coordinator's
+    team export of activities; ``resolutions`` are the choices made on the analysis page."""
+    kind = ImportKind(kind)
+    if kind == ImportKind.ACTIVITIES:
+        return analyse_activities(session, user, structure, content, filename, store_communes, resolutions)
+    if structure is None:
+        raise Forbidden("Choisissez la structure dans laquelle importer.")
+    return analyse_beneficiaries(session, user, structure, content, filename, store_communes)
 
 
-def store_upload(session: Session, user: User, structure: Structure, analysis: ImportAnalysis, content: bytes,
-                 filename: str | None) -> ImportUpload:
+PENDING_CHOICES = "Noms à choisir sur cette page"
+
+
+def store_upload(session: Session, user: User, structure: Structure | None, analysis: ImportAnalysis,
+                 content: bytes, filename: str | None, resolutions: dict | None = None) -> ImportUpload:
     """Keep a file analysed without error until the user confirms it (stale uploads are purged)."""
-    if not analysis.ok:
+    if analysis.errors or analysis.plan is None:
         raise DomainError("Seul un fichier sans erreur peut être importé.")
+    if analysis.unresolved:
+        analysis.summary[PENDING_CHOICES] = len(analysis.unresolved)
     purge_stale_uploads(session)
-    upload = ImportUpload(kind=analysis.kind, structure_id=structure.id, user_id=user.id,
-                          filename=(filename or "fichier")[:200], data=content,
-                          sha256=hashlib.sha256(content).hexdigest(), summary=analysis.summary)
+    upload = ImportUpload(kind=analysis.kind, structure_id=structure.id if structure is not None else None,
+                          user_id=user.id, filename=(filename or "fichier")[:200], data=content,
+                          sha256=hashlib.sha256(content).hexdigest(), summary=analysis.summary,
+                          resolutions=_clean_resolutions(resolutions))
     session.add(upload)
     session.flush()
     return upload
+
+
+def _clean_resolutions(resolutions: dict | None) -> dict:
+    """Choices only (ids or a keyword), never a name: {"mediateur:<key>": "12"}."""
+    return {str(k)[:300]: str(v)[:20] for k, v in (resolutions or {}).items()
+            if str(k).startswith(("mediateur:", "beneficiaire:")) and (str(v).isdigit() or v in (IGNORE, ANONYMOUS))}
+
+
+def resolutions_from_form(analysis: ImportAnalysis, form: dict, previous: dict | None = None) -> dict:
+    """The choices posted on the analysis page (one select per unresolved name)."""
+    chosen = dict(previous or {})
+    for choice in analysis.choices:
+        value = form.get(choice.field_name)
+        if value and value in {v for v, _ in choice.options}:
+            chosen[choice.key] = value
+    return _clean_resolutions(chosen)
 
 
 def purge_stale_uploads(session: Session, now: datetime | None = None) -> int:
@@ -753,7 +1132,8 @@ def get_upload(session: Session, user: User, upload_id: int) -> ImportUpload:
 def start_import(session: Session, user: User, upload: ImportUpload, *, return_url: str | None = None):
     """Hand the confirmed file to the ``cases.import`` job (progress page) and forget the upload."""
     job = enqueue(session, "cases.import", user=user, structure_id=upload.structure_id,
-                  params={"kind": upload.kind.value, "structure_id": upload.structure_id, "return_url": return_url},
+                  params={"kind": upload.kind.value, "structure_id": upload.structure_id, "return_url": return_url,
+                          "resolutions": upload.resolutions or {}},
                   input_name=upload.filename, input_data=upload.data)
     session.delete(upload)
     session.flush()
@@ -770,10 +1150,12 @@ def import_job(session: Session, job, progress):
     """Analyse the file again, then write everything (one transaction), reporting progress."""
     kind = ImportKind(job.params["kind"])
     user = session.get(User, job.created_by_id)
-    structure = session.get(Structure, job.params["structure_id"])
-    if user is None or structure is None:
+    structure_id = job.params.get("structure_id")
+    structure = session.get(Structure, structure_id) if structure_id is not None else None
+    if user is None or (structure_id is not None and structure is None):
         raise DomainError("L'import n'a pas été appliqué : le compte ou la structure n'existe plus.")
-    analysis = analyse(session, user, structure, kind, job.input_data or b"", job.input_name, store_communes=True)
+    analysis = analyse(session, user, structure, kind, job.input_data or b"", job.input_name, store_communes=True,
+                       resolutions=job.params.get("resolutions"))
     if not analysis.ok:
         raise DomainError(analysis.failure_message())
     if kind == ImportKind.BENEFICIARIES:
@@ -783,7 +1165,7 @@ def import_job(session: Session, job, progress):
         result = apply_activities(session, user, analysis.plan, progress)
         action, created = "import.activities", result["Accompagnements créés"]
     session.flush()
-    record(session, action, actor=user, obj=structure, structure_id=structure.id,
+    record(session, action, actor=user, obj=structure, structure_id=structure.id if structure else None,
            details={"job_id": job.id, "rows": analysis.rows, "created": created,
                     "skipped": analysis.summary.get("Déjà importés (ignorés)",
                                                     analysis.summary.get("Activités déjà importées (ignorées)", 0))})

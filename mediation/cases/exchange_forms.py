@@ -38,6 +38,15 @@ class ImportForm(BaseForm):
             self.structure_id.data = structures[0].id
 
 
+class TeamImportForm(BaseForm):
+    """A coordinator's team export of La Coop: each row goes to its mediator's structure."""
+
+    file = FileField("Export « Activités » de votre équipe (XLSX ou CSV)",
+                     validators=[FileRequired("Choisissez un fichier.")],
+                     description="L’export d’équipe de La Coop de la médiation numérique (colonnes « Prénom du "
+                                 "médiateur » et « Nom du médiateur »). 20 Mo au maximum.")
+
+
 class ActivityExportForm(BaseForm):
     """Same filters as the activity list (their names too: du, au, type, thematique, structure)."""
 

@@ -32,13 +32,18 @@ class ImportUpload(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[ImportKind] = mapped_column(enum_column(ImportKind))
-    structure_id: Mapped[int] = mapped_column(sa.ForeignKey("structures.id", ondelete="RESTRICT"), index=True)
+    # The structure imported into; empty for a coordinator's team export (each row goes to its
+    # mediator's structure).
+    structure_id: Mapped[int | None] = mapped_column(sa.ForeignKey("structures.id", ondelete="RESTRICT"), index=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="RESTRICT"), index=True)
     filename: Mapped[str] = mapped_column(sa.String(200))
     data: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
     sha256: Mapped[str] = mapped_column(sa.String(64))
     # Counts only (what would be created), never personal data.
     summary: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    # Choices made on the analysis page: {"mediateur:<digest of the name>": user id or "ignorer",
+    # "beneficiaire:<digest of the name>": beneficiary id or "anonyme"} (digests and ids only).
+    resolutions: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     structure = relationship("Structure")

@@ -34,6 +34,7 @@ from mediation.cases.exchange_forms import (
     MergeForm,
     PersonalDataForm,
     RetentionForm,
+    TeamImportForm,
 )
 from mediation.cases.exchange_models import ImportKind
 from mediation.cases.models import Activity, Beneficiary
@@ -58,13 +59,34 @@ PAIRS_PER_PAGE = 25
 @access(*STAFF)
 def index():
     return render_template("cases_exchange/index.html", is_mediator=policy.can_see_identity(current_user),
-                           is_admin=current_user.role == Role.ADMIN)
+                           is_admin=current_user.role == Role.ADMIN,
+                           can_import_team=current_user.role in (Role.COORDINATOR, Role.ADMIN))
 
 
 # --- import -------------------------------------------------------------------------------------
 
 def _import_structures():
     return activities.mediator_structures(db.session, current_user)
+
+
+IMPORTERS = (Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN)
+
+
+def _analyse_and_keep(structure, kind, content, filename, resolutions=None):
+    """Analyse; a file without error is kept (with the names still to choose, if any)."""
+    analysis = exchange.analyse(db.session, current_user, structure, kind, content, filename,
+                                resolutions=resolutions)
+    upload = None
+    if not analysis.errors and analysis.plan is not None and (analysis.to_create or analysis.unresolved):
+        upload = exchange.store_upload(db.session, current_user, structure, analysis, content, filename,
+                                       resolutions)
+    return analysis, upload
+
+
+def _render_import(form, analysis, upload, status=200, team=False):
+    return render_template("cases_exchange/import.html", form=form, analysis=analysis, upload=upload, team=team,
+                           shown_errors=analysis.errors[:200] if analysis else [],
+                           warning_groups=analysis.warning_groups if analysis else []), status
 
 
 @bp.route("/import", methods=["GET", "POST"])
@@ -79,31 +101,72 @@ def import_file():
     if not structures:
         flash("Vous n'êtes rattaché·e à aucune structure : demandez à votre coordination de vous rattacher.", "error")
     elif form.validate_on_submit():
-        content = form.file.data.read()
-        filename = form.file.data.filename
         structure = db.session.get(Structure, form.structure_id.data)
         try:
-            analysis = exchange.analyse(db.session, current_user, structure, form.kind.data, content, filename)
-            if analysis.ok and analysis.to_create:
-                upload = exchange.store_upload(db.session, current_user, structure, analysis, content, filename)
+            analysis, upload = _analyse_and_keep(structure, form.kind.data, form.file.data.read(),
+                                                 form.file.data.filename)
         except DomainError as error:
             status = show_domain_error(form, error)
             analysis = None
-    return render_template("cases_exchange/import.html", form=form, analysis=analysis, upload=upload,
-                           shown_errors=analysis.errors[:200] if analysis else [],
-                           shown_warnings=analysis.warnings[:200] if analysis else []), status
+    return _render_import(form, analysis, upload, status)
+
+
+@bp.route("/import/equipe", methods=["GET", "POST"])
+@access(Role.COORDINATOR, Role.ADMIN)
+def import_team():
+    """A coordinator's team export: each row is credited to its mediator (chosen on this page when
+    the file's name is unknown or shared), never to the coordinator."""
+    status = 200
+    form = TeamImportForm()
+    analysis = upload = None
+    if form.validate_on_submit():
+        try:
+            analysis, upload = _analyse_and_keep(None, ImportKind.ACTIVITIES, form.file.data.read(),
+                                                 form.file.data.filename)
+        except DomainError as error:
+            status = show_domain_error(form, error)
+            analysis = None
+    return _render_import(form, analysis, upload, status, team=True)
+
+
+@bp.route("/import/<int:upload_id>/choix", methods=["POST"])
+@access(*IMPORTERS)
+def import_choices(upload_id: int):
+    """The names chosen on the analysis page (mediators of a team export, homonyms): analysed again."""
+    try:
+        upload = exchange.get_upload(db.session, current_user, upload_id)
+    except NotFound:
+        abort(404)
+    team = upload.structure_id is None
+    form = TeamImportForm() if team else ImportForm()
+    if not team:
+        form.set_structures(_import_structures())
+    if not ConfirmForm().validate_on_submit():
+        return redirect(url_for("cases_exchange.import_team" if team else "cases_exchange.import_file"))
+    structure = upload.structure
+    analysis = exchange.analyse(db.session, current_user, structure, upload.kind, upload.data, upload.filename,
+                                resolutions=upload.resolutions)
+    resolutions = exchange.resolutions_from_form(analysis, request.form, upload.resolutions)
+    content, filename, kind = upload.data, upload.filename, upload.kind
+    exchange.discard_upload(db.session, upload)
+    analysis, upload = _analyse_and_keep(structure, kind, content, filename, resolutions)
+    return _render_import(form, analysis, upload, team=team)
 
 
 @bp.route("/import/<int:upload_id>/appliquer", methods=["POST"])
-@access(Role.MEDIATOR)
+@access(*IMPORTERS)
 def import_apply(upload_id: int):
     """Step 2: the confirmed file becomes a job; its progress page follows."""
     try:
         upload = exchange.get_upload(db.session, current_user, upload_id)
     except NotFound:
         abort(404)
+    back = url_for("cases_exchange.import_team" if upload.structure_id is None else "cases_exchange.import_file")
     if not ConfirmForm().validate_on_submit():
-        return redirect(url_for("cases_exchange.import_file"))
+        return redirect(back)
+    if (upload.summary or {}).get(exchange.PENDING_CHOICES):
+        flash("Choisissez d'abord, sur la page d'analyse, à qui rattacher chaque nom signalé.", "error")
+        return redirect(back)
     kind = upload.kind
     return_url = url_for("cases.activity_list") if kind == ImportKind.ACTIVITIES else url_for("cases.case_list")
     job = exchange.start_import(db.session, current_user, upload, return_url=return_url)
@@ -111,16 +174,17 @@ def import_apply(upload_id: int):
 
 
 @bp.route("/import/<int:upload_id>/abandonner", methods=["POST"])
-@access(Role.MEDIATOR)
+@access(*IMPORTERS)
 def import_discard(upload_id: int):
     try:
         upload = exchange.get_upload(db.session, current_user, upload_id)
     except NotFound:
         abort(404)
+    back = url_for("cases_exchange.import_team" if upload.structure_id is None else "cases_exchange.import_file")
     if ConfirmForm().validate_on_submit():
         exchange.discard_upload(db.session, upload)
         flash("Import abandonné : rien n'a été enregistré.", "success")
-    return redirect(url_for("cases_exchange.import_file"))
+    return redirect(back)
 
 
 # --- exports ------------------------------------------------------------------------------------

@@ -385,6 +385,10 @@ class Activity(db.Model):
                  postgresql_where=sa.text("deleted_at IS NULL AND equipment_kind IS NOT NULL"),
                  sqlite_where=sa.text("deleted_at IS NULL AND equipment_kind IS NOT NULL")),
         sa.UniqueConstraint("structure_id", "external_id", name="uq_activities_structure_external_id"),
+        # An activity of the national tool (its « ID CRA ») exists once in the whole network, whoever
+        # imported it (a mediator's own file, then their coordinator's team export).
+        sa.Index("uq_activities_national_external_id", "external_id", unique=True,
+                 postgresql_where=sa.text("data_source IS NOT NULL"), sqlite_where=sa.text("data_source IS NOT NULL")),
         sa.CheckConstraint("duration_min > 0 AND duration_min <= 1440", name="duration_range"),
         sa.CheckConstraint("participants_count >= 0", name="participants_positive"),
         sa.CheckConstraint(

@@ -12,15 +12,21 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import re
 import unicodedata
+import zipfile
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from lxml import etree
 
 from mediation import tabular
 from mediation.cases.enums import (
     ActivityType,
+    DataSource,
     DemarcheThematique,
     Genre,
     Materiel,
@@ -93,10 +99,25 @@ class ImportAnalysis:
     summary: dict[str, int] = field(default_factory=dict)
     plan: Any = None  # what apply writes (internal)
     to_create: int = 0  # records the apply step would create
+    # Names the analysis cannot resolve alone (a mediator of a team export, homonyms): the user
+    # chooses on the analysis page (exchange.Choice).
+    choices: list = field(default_factory=list)
+
+    @property
+    def unresolved(self) -> list:
+        return [c for c in self.choices if c.chosen is None]
 
     @property
     def ok(self) -> bool:
-        return not self.errors and self.plan is not None
+        return not self.errors and self.plan is not None and not self.unresolved
+
+    @property
+    def warning_groups(self) -> list[tuple[str | None, str, list[int]]]:
+        """Every value dropped or changed, grouped by column and reason: (column, reason, lines)."""
+        groups: dict[tuple[str | None, str], list[int]] = {}
+        for warning in self.warnings:
+            groups.setdefault((warning.column, warning.message), []).append(warning.line)
+        return [(column, message, lines) for (column, message), lines in groups.items()]
 
     def error(self, line: int, column: str | None, message: str) -> None:
         self.errors.append(RowError(line, column, _lower_first(message) if column else message))
@@ -105,6 +126,9 @@ class ImportAnalysis:
         self.warnings.append(RowError(line, column, message))
 
     def failure_message(self, limit: int = 5) -> str:
+        if not self.errors and self.unresolved:
+            return ("L'import n'a pas été appliqué : choisissez sur la page d'analyse à qui rattacher "
+                    + ", ".join(f"« {c.label} »" for c in self.unresolved[:limit]) + ".")
         n = len(self.errors)
         listed = " ; ".join(str(e) for e in self.errors[:limit])
         more = f" (et {n - limit} autre{'s' if n - limit > 1 else ''})" if n > limit else ""
@@ -148,11 +172,186 @@ def _find_header(rows, columns: list[Column], detect: list[Column]):
     return None
 
 
+def _merge_subheader(header: list, below: list) -> list | None:
+    """When the row under the header only names sub-columns (under a merged group title, or under
+    empty header cells), the combined titles: « Commune Nom », « Commune Code INSEE »…; else None."""
+    positions = [p for p, cell in enumerate(below) if text_of(cell)]
+    if not positions:
+        return None
+    width = max(len(header), len(below))
+    header = list(header) + [None] * (width - len(header))
+    for p in positions:
+        if text_of(header[p]) and p + 1 < width and text_of(header[p + 1]):
+            return None  # a data row, not sub-titles
+    merged, group = [], ""
+    for p in range(width):
+        if text_of(header[p]):
+            group = str(header[p]).strip()
+        sub = below[p] if p < len(below) else None
+        merged.append(f"{group} {str(sub).strip()}".strip() if text_of(sub) else header[p])
+    return merged
+
+
+_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_BUILTIN_DATES = {14, 15, 16, 17, 18, 19, 20, 21, 22, 45, 46, 47}
+
+
+class _Unsupported(Exception):
+    """A workbook layout the streaming reader does not know: openpyxl reads it."""
+
+
+@functools.lru_cache(maxsize=1024)
+def _letters_index(letters: str) -> int:
+    index = 0
+    for char in letters:
+        index = index * 26 + ord(char) - 64
+    return index - 1
+
+
+def _column_index(ref: str) -> int:
+    """« AB12 » → 27 (the letters repeat on every row: cached)."""
+    return _letters_index(ref.rstrip("0123456789"))
+
+
+def _date_styles(archive: zipfile.ZipFile) -> list[bool]:
+    """For each cell style (cellXfs index): does its number format show a date?"""
+    if "xl/styles.xml" not in archive.namelist():
+        return []
+    root = etree.fromstring(archive.read("xl/styles.xml"))
+    custom = {}
+    for fmt in root.iter(_MAIN + "numFmt"):
+        code = re.sub(r'"[^"]*"|\[[^\]]*\]|\\.', "", fmt.get("formatCode") or "").lower()
+        custom[int(fmt.get("numFmtId"))] = bool(re.search(r"[dmy]", code)) and "h" not in code.replace("ch", "")
+    styles = []
+    xfs = root.find(_MAIN + "cellXfs")
+    for xf in (xfs if xfs is not None else []):
+        fmt_id = int(xf.get("numFmtId") or 0)
+        styles.append(fmt_id in _BUILTIN_DATES or custom.get(fmt_id, False))
+    return styles
+
+
+def _shared_strings(archive: zipfile.ZipFile) -> list[str]:
+    if "xl/sharedStrings.xml" not in archive.namelist():
+        return []
+    strings = []
+    with archive.open("xl/sharedStrings.xml") as stream:
+        for _, si in etree.iterparse(stream, tag=_MAIN + "si", huge_tree=False, resolve_entities=False,
+                                     no_network=True):
+            strings.append("".join(t.text or "" for t in si.iter(_MAIN + "t")
+                                   if t.getparent().tag != _MAIN + "rPh"))
+            si.clear()
+    return strings
+
+
+def _sheet_path(archive: zipfile.ZipFile, sheet_name: str | None) -> tuple[str, bool]:
+    """(the sheet's part, the 1904 date system?)"""
+    workbook = etree.fromstring(archive.read("xl/workbook.xml"))
+    if workbook.tag != _MAIN + "workbook":
+        raise _Unsupported
+    pr = workbook.find(_MAIN + "workbookPr")
+    date1904 = pr is not None and (pr.get("date1904") or "").lower() in ("1", "true")
+    sheets = [(s.get("name"), s.get(_REL + "id")) for s in workbook.iter(_MAIN + "sheet")]
+    if not sheets:
+        raise _Unsupported
+    chosen = sheets[0]
+    if sheet_name is not None:
+        wanted = header_key(sheet_name)
+        chosen = next((s for s in sheets if header_key(s[0]) == wanted), chosen)
+    rels = etree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    target = next((r.get("Target") for r in rels.iter(_PKG_REL + "Relationship") if r.get("Id") == chosen[1]), None)
+    if target is None:
+        raise _Unsupported
+    path = target.lstrip("/") if target.startswith("/") else "xl/" + target
+    return path, date1904
+
+
+def fast_xlsx_rows(content: bytes, sheet_name: str | None, *, max_rows: int, max_columns: int) -> list[list]:
+    """The sheet's rows read straight from its XML (a streaming parse, several times faster than
+    openpyxl on a 100,000-row export): cell values as openpyxl gives them with ``data_only`` (shared
+    and inline strings, numbers, booleans, formula results, dates by their number format); empty
+    rows kept so that line numbers are the spreadsheet's. Raises _Unsupported for what it does not
+    know (openpyxl then reads the file)."""
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel
+
+    archive = zipfile.ZipFile(io.BytesIO(content))
+    path, date1904 = _sheet_path(archive, sheet_name)
+    epoch = CALENDAR_MAC_1904 if date1904 else CALENDAR_WINDOWS_1900
+    strings = _shared_strings(archive)
+    dates = _date_styles(archive)
+    rows: list[list] = []
+    v_tag, is_tag, t_tag, c_tag = _MAIN + "v", _MAIN + "is", _MAIN + "t", _MAIN + "c"
+    n_dates = len(dates)
+    with archive.open(path) as stream:
+        for _, row in etree.iterparse(stream, tag=_MAIN + "row", resolve_entities=False, no_network=True):
+            number = int(row.get("r") or len(rows) + 1)
+            while len(rows) < number - 1 and len(rows) < max_rows:
+                rows.append([])
+            cells: list = []
+            for c in row:
+                if c.tag != c_tag:
+                    continue
+                ref = c.get("r")
+                column = _column_index(ref) if ref else len(cells)
+                if column >= max_columns:
+                    continue
+                kind = c.get("t")
+                text = inline = None
+                for child in c:
+                    if child.tag == v_tag:
+                        text = child.text
+                    elif child.tag == is_tag:
+                        inline = child
+                if kind == "s":
+                    value = strings[int(text)] if text is not None else None
+                elif kind == "inlineStr":
+                    value = "".join(t.text or "" for t in inline.iter(t_tag)) if inline is not None else None
+                elif text is None:
+                    value = None
+                elif kind in ("str", "e"):
+                    value = text
+                elif kind == "b":
+                    value = text == "1"
+                else:
+                    style = c.get("s")
+                    style = int(style) if style else 0
+                    if style < n_dates and dates[style]:
+                        value = from_excel(float(text), epoch)
+                    elif text.isdigit() or (text[:1] == "-" and text[1:].isdigit()):
+                        value = int(text)
+                    else:
+                        value = float(text)
+                        if value.is_integer() and "E" not in text.upper() and "." not in text:
+                            value = int(value)
+                if value is not None:
+                    if len(cells) < column:
+                        cells.extend([None] * (column - len(cells)))
+                    if len(cells) == column:
+                        cells.append(value)
+                    else:
+                        cells[column] = value
+            rows.append(cells)
+            row.clear()
+            parent = row.getparent()
+            while row.getprevious() is not None:
+                del parent[0]
+            if len(rows) >= max_rows:
+                break
+    return rows[:max_rows]
+
+
 def _xlsx_rows(content: bytes, sheet_name: str, analysis: ImportAnalysis):
-    """The sheet's rows, through the application's checked reader (archive checked, sheet streamed)."""
+    """The sheet's rows: the archive checked, then streamed by :func:`fast_xlsx_rows` (openpyxl for a
+    layout it does not know)."""
+    limits = {"max_rows": MAX_ROWS + HEADER_SEARCH_ROWS + 1, "max_columns": MAX_COLUMNS}
     try:  # read_table reports the excess of rows
-        return tabular.xlsx_rows(content, header_key, sheet_name, max_rows=MAX_ROWS + HEADER_SEARCH_ROWS + 1,
-                                 max_columns=MAX_COLUMNS)
+        tabular.check_xlsx(content)
+        try:
+            return fast_xlsx_rows(content, sheet_name, **limits)
+        except (_Unsupported, KeyError, ValueError, IndexError, etree.XMLSyntaxError, zipfile.BadZipFile,
+                OSError, EOFError):
+            return tabular.xlsx_rows(content, header_key, sheet_name, **limits)
     except tabular.TableFileError as error:
         analysis.error(0, None, str(error))
         return None
@@ -220,6 +419,10 @@ def read_table(content: bytes, filename: str | None, columns: list[Column], dete
                                 "colonnes comprenant " + ", ".join(f"« {c.label} »" for c in detect) + ".")
         return None
     index, mapping, ignored = header
+    merged = _merge_subheader(rows[index], rows[index + 1] if index + 1 < len(rows) else [])
+    if merged is not None:  # a two-row header (the Coop's import template: « Commune » › Nom, Code INSEE…)
+        _, mapping, ignored = _find_header([merged], columns, [])
+        rows[index + 1] = []
     missing = [c.label for c in columns if c.required and c.label not in mapping]
     for label in missing:
         analysis.error(lines[index], None, f"Colonne obligatoire absente : « {label} ».")
@@ -265,6 +468,10 @@ def parse_date(value: Any) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
+    if isinstance(value, int | float) and not isinstance(value, bool) and 20_000 <= value <= 80_000:
+        from openpyxl.utils.datetime import from_excel
+
+        return from_excel(value).date()  # an Excel date cell without a date format (its serial number)
     text = text_of(value)
     for pattern in ("%d/%m/%Y", "%Y-%m-%d", "%d-%m-%Y", "%d/%m/%y"):
         try:
@@ -281,6 +488,30 @@ def parse_int(value: Any, message: str) -> int | None:
     if re.fullmatch(r"\d+([.,]0+)?", text):
         return int(re.split(r"[.,]", text)[0])
     raise CellError(message)
+
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+def parse_recorded_at(value: Any) -> datetime | None:
+    """« Enregistré le » of the national export: « dd/MM/yyyy à HH:mm », Paris time → UTC."""
+    if value is None or text_of(value) is None:
+        return None
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        match = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:\s*(?:à|a|\s)\s*(\d{1,2})[:h](\d{2}))?",
+                             text_of(value).strip())
+        if match is None:
+            raise CellError("date d’enregistrement invalide (attendu JJ/MM/AAAA à HH:MM)")
+        day, month, year, hour, minute = (int(g) if g else 0 for g in match.groups())
+        try:
+            moment = datetime(year, month, day, hour, minute)  # noqa: DTZ001 (Paris wall time)
+        except ValueError as error:
+            raise CellError("date d’enregistrement invalide (attendu JJ/MM/AAAA à HH:MM)") from error
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=PARIS)
+    return moment.astimezone(UTC)
 
 
 def parse_phone(value: Any) -> str | None:
@@ -310,6 +541,10 @@ PLACES = _labels(PlaceType, {"Lieu d'activité": "lieu_activite", "A distance": 
 MATERIELS = _labels(Materiel)
 THEMATIQUES = {**_labels(Thematique), **_labels(DemarcheThematique)}
 REDIRECTIONS = _labels(StructureRedirection)
+DATA_SOURCES = {**_labels(DataSource), value_key("Espace coop (V1)"): DataSource.COOP_V1,
+                value_key("La Coop de la médiation numérique (V2)"): DataSource.COOP_V2,
+                "v1": DataSource.COOP_V1, "v2": DataSource.COOP_V2}
+DATA_SOURCES = {k: DataSource(v) for k, v in DATA_SOURCES.items()}
 YES_NO = {"oui": True, "non": False, "true": True, "false": False, "1": True, "0": False}
 
 

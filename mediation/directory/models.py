@@ -143,6 +143,10 @@ class Structure(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A place named by an imported file (La Coop's « Lieu d'activité ») that the directory did not
+    # know: kept as a place of its own (name, address, commune) for the activities held there, out
+    # of the directory's lists and open data until someone completes and publishes it.
+    unlisted: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Démarches (mediation.mandates.enums.Demarche values) its aidants may use; null means all.
     allowed_mandate_scopes: Mapped[list | None] = mapped_column(sa.JSON(none_as_null=True))
 

@@ -1,6 +1,8 @@
 """Authorization matrix: imports, exports, duplicates and merges, retention (mediation/cases/exchange_views.py)
 and the cases API (mediation/cases/api.py).
 
+- The team import (a coordinator's Coop team export): coordinators and admins. A pending import
+  (choices, apply, discard) is its sender's only: 404 for every other importer.
 - Imports, the beneficiaries export, a person's own data, duplicates and merges: mediators only
   (``mediator`` and ``aidant`` both work for structure_a); coordinators and admins never see names
   (403). Another structure's records or uploads are « not found » (404).
@@ -26,6 +28,8 @@ from tests.authz.roles import ADMIN_ONLY_200, STAFF_200, expect
 MEDIATORS_200 = expect(403, anonymous=302, mediator=200, aidant=200)
 MEDIATORS_302 = expect(403, anonymous=302, mediator=302, aidant=302)
 MEDIATORS_404 = expect(403, anonymous=302, mediator=404, aidant=404)
+IMPORTERS_404 = expect(404, anonymous=302, funder=403)  # someone else's pending import
+COORDINATION_200 = expect(403, anonymous=302, admin=200, coordinator=200)
 TOKEN_200 = expect(200, anonymous=401, funder=401)
 TOKEN_MEDIATORS = expect(403, anonymous=401, funder=401)  # + the mediators' status
 OUT_OF_SCOPE_API = expect(404, anonymous=401, funder=401, admin=200)
@@ -83,13 +87,22 @@ ROUTES = {
         {"url": "/echanges/import", "method": "POST", "data": {}, "expect": MEDIATORS_200,
          "note": "formulaire vide : erreurs, rien n'est analysé"},
     ],
+    "cases_exchange.import_team": [
+        {"url": "/echanges/import/equipe", "expect": COORDINATION_200},
+        {"url": "/echanges/import/equipe", "method": "POST", "data": {}, "expect": COORDINATION_200,
+         "note": "formulaire vide : erreurs, rien n'est analysé"},
+    ],
+    "cases_exchange.import_choices": {
+        "url": lambda n: f"/echanges/import/{theirs(n)['upload']}/choix", "method": "POST",
+        "expect": IMPORTERS_404, "note": "fichier envoyé par quelqu'un d'autre",
+    },
     "cases_exchange.import_apply": {
         "url": lambda n: f"/echanges/import/{theirs(n)['upload']}/appliquer", "method": "POST",
-        "expect": MEDIATORS_404, "note": "fichier envoyé par quelqu'un d'autre",
+        "expect": IMPORTERS_404, "note": "fichier envoyé par quelqu'un d'autre",
     },
     "cases_exchange.import_discard": {
         "url": lambda n: f"/echanges/import/{theirs(n)['upload']}/abandonner", "method": "POST",
-        "expect": MEDIATORS_404, "note": "fichier envoyé par quelqu'un d'autre",
+        "expect": IMPORTERS_404, "note": "fichier envoyé par quelqu'un d'autre",
     },
     # --- exports ---
     "cases_exchange.export_activities": [

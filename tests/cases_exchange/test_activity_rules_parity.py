@@ -51,8 +51,6 @@ CASES = [
      "« Pas de matériel » ne peut pas être combiné avec un autre matériel"),
     ({"materiel": ["pas_un_materiel"]}, {"Matériel numérique utilisé": "Pas un matériel"},
      "materiel", "Matériel numérique utilisé", "Matériel inconnu"),
-    ({"oriented": True}, {"Bénéficiaire réorienté": "Oui"},
-     "redirection", "Structure de redirection", "Veuillez renseigner la structure de redirection"),
     ({"oriented": True, "redirection": "pas_une_structure"},
      {"Bénéficiaire réorienté": "Oui", "Structure de redirection": "Pas une structure"},
      "redirection", "Structure de redirection", "Structure de redirection inconnue"),
@@ -82,10 +80,10 @@ def test_form_and_import_refuse_with_the_same_field_and_words(session, network, 
     assert exchange.ACTIVITY_FIELD_COLUMNS[field].label == column
 
 
-def test_the_import_keeps_its_own_structure_for_a_place_the_directory_does_not_hold(session, network,
-                                                                                     log_activity):
-    """The one documented difference (``fallback_id``): the form refuses an unknown place, the import
-    keeps the importing structure and warns."""
+def test_the_import_keeps_a_place_the_directory_does_not_hold_as_a_place_of_its_own(session, network,
+                                                                                   log_activity):
+    """A documented difference: the form refuses an unknown place; the import keeps it as an unlisted
+    place (never the importing structure) and says so."""
     with pytest.raises(ValidationFailed) as refused:
         log_activity(place_structure_id=987654)
     assert refused.value.errors == {"place_structure_id": "Lieu d’activité inconnu"}
@@ -93,5 +91,21 @@ def test_the_import_keeps_its_own_structure_for_a_place_the_directory_does_not_h
     analysis = exchange.analyse(session, network.mediator, network.structure_a, ImportKind.ACTIVITIES, content,
                                 "a.csv")
     assert analysis.ok and not analysis.errors
-    assert [w.column for w in analysis.warnings] == ["Nom du lieu"]
-    assert analysis.plan.groups[0][1][0].activity["place_structure_id"] == network.structure_a.id
+    assert sorted(w.column for w in analysis.warnings) == ["Commune", "Nom du lieu"]  # no commune given
+    row = analysis.plan.groups[0][1][0]
+    assert row.activity["place_structure_id"] is None and row.place_key is not None
+    assert [p["name"] for p in analysis.plan.new_places.values()] == ["Un lieu inconnu"]
+
+
+def test_reoriented_without_a_structure_is_refused_by_the_form_and_accepted_by_the_import(session, network,
+                                                                                         log_activity):
+    """As the national tool records it: « Bénéficiaire réorienté : Oui » with no structure named."""
+    with pytest.raises(ValidationFailed) as refused:
+        log_activity(oriented=True)
+    assert refused.value.errors == {"redirection": "Veuillez renseigner la structure de redirection"}
+    content = csv_bytes([ACT_HEADER, act_row(network, **{"Bénéficiaire réorienté": "Oui"})])
+    analysis = exchange.analyse(session, network.mediator, network.structure_a, ImportKind.ACTIVITIES, content,
+                                "a.csv")
+    assert analysis.ok, [str(e) for e in analysis.errors]
+    activity = analysis.plan.groups[0][1][0].activity
+    assert activity["oriented"] is True and activity["redirection"] is None

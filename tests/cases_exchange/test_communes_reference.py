@@ -120,8 +120,11 @@ def test_places_outside_the_territory_are_kept_in_their_commune(session, network
     assert activity("home").place_commune.name == "Rennes"
     assert activity("elsewhere").place_commune.insee_code == "76540"
     far = activity("far-place")
-    assert far.place_type == PlaceType.AUTRE and far.place_commune.name == "Quimper"
-    assert any("hors du territoire du réseau" in str(w) for w in analysis.warnings)
+    # A place outside the network is kept as a place (unlisted), in its own commune, never turned into
+    # « Autre lieu » nor moved to the importing structure.
+    assert far.place_type == PlaceType.LIEU_ACTIVITE and far.place_structure.name == "Médiathèque de Quimper"
+    assert far.place_structure.unlisted and far.place_structure.commune.name == "Quimper"
+    assert any("lieu absent de l’annuaire" in str(w) for w in analysis.warnings)
     resident = activity("resident").participations[0].beneficiary
     assert session.get(Commune, resident.residence_commune_id).name == "Lyon"
     stored = session.scalars(sa.select(Commune).where(Commune.insee_code.in_(codes))).all()
