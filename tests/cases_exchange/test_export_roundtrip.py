@@ -5,10 +5,8 @@ beneficiary yet imports the files that ``network.mediator`` exported (beneficiar
 then activities) with the importer (mediation.cases.exchange.analyse / apply_*). Their own export and
 their Coop statistics must then equal the source's, column by column and figure by figure.
 
-Columns the importer on main does not carry over yet are listed in :data:`NOT_KEPT_YET` (the
-import side is being rewritten: issue 14, items 1–3); once it keeps them, empty the set. The importer
-on main also turns a place of another territory into « Autre lieu », hence a target in the same
-territory (a mediator of another territory would be the stronger test once places are kept).
+Every column comes back, tags and « Enregistré le » included (:data:`NOT_KEPT_YET` is empty: a
+column the importer stops keeping goes there, visibly).
 """
 
 from __future__ import annotations
@@ -28,9 +26,9 @@ from mediation.stats.coop import CoopFilters, coop_statistics
 
 # Columns the importer on main does not keep yet (tags; the original recording time, « Enregistré
 # le », which the import must store in Activity.recorded_at). Shrink this set as the import improves.
-NOT_KEPT_YET = {"Tags", "Enregistré le"}
+NOT_KEPT_YET: set[str] = set()
 # Statistics blocks that follow those columns.
-STATS_NOT_KEPT_YET = {"tags"}
+STATS_NOT_KEPT_YET: set[str] = set()
 
 
 def _table(content: bytes, sheet: str) -> tuple[list, list[list]]:
