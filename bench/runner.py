@@ -43,6 +43,8 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--skip", action="append", default=[],
                         choices=("cases", "dashboard", "refresh", "evaluation", "http", "import", "badges"))
     parser.add_argument("--no-write", action="store_true", help="ne pas réécrire bench/RESULTS.md")
+    parser.add_argument("--flamegraph", action="store_true",
+                        help="graphes de flammes py-spy des pages HTTP sous charge (bench/flamegraph-*.svg)")
     return parser.parse_args(argv)
 
 
@@ -110,7 +112,8 @@ def run_backend(backend: str, url: str, n: int, args, results: Results) -> dict:
         bench_badges(database, results, args.badges_n)
     if "http" not in args.skip:
         try:
-            bench_http(database, results, args.http_requests, args.http_seconds, args.http_clients)
+            bench_http(database, results, args.http_requests, args.http_seconds, args.http_clients,
+                       flamegraph=args.flamegraph)
         except RuntimeError as error:
             results.note(f"{backend} : banc HTTP interrompu — {error}")
     return {"version": _server_version(database), "n": n, "reused": database.reused}
