@@ -222,13 +222,46 @@ def seal(session: Session) -> int:
     last = session.execute(sa.select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.is_not(None))
                            .order_by(AuditEvent.seq.desc()).limit(1)).first()
     seq, prev = (last.seq, last.hash) if last else (0, None)
+    sealed = []
     for event in sorted(pending, key=lambda e: e.id):
         seq += 1
-        event.seq, event.prev_hash = seq, prev
-        event.hash = prev = _digest(prev, event)
-    session.flush()
-    _write_anchor(session, seq, prev)
+        digest = _digest(prev, event)
+        sealed.append((event, seq, prev, digest))
+        prev = digest
+    if session.get_bind().dialect.name == "postgresql" and not any(
+            sa.inspect(e).modified for e, *_ in sealed):
+        _seal_and_anchor_at_once(session, sealed, seq, prev)
+    else:
+        for event, number, previous, digest in sealed:
+            event.seq, event.prev_hash, event.hash = number, previous, digest
+        session.flush()
+        _write_anchor(session, seq, prev)
     return len(pending)
+
+
+def _seal_and_anchor_at_once(session: Session, sealed: list, seq: int, hash_: str) -> None:
+    """PostgreSQL: the events' seal and the anchor in one statement (``WITH sealed AS (UPDATE
+    audit_events …) UPDATE audit_anchor …``), one round trip less under the chain's lock; the
+    ORM is told the values it now holds. The anchor row is created by the usual path if absent."""
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    events = AuditEvent.__table__
+    values = sa.values(sa.column("id", sa.Integer), sa.column("seq", sa.BigInteger),
+                       sa.column("prev_hash", sa.String), sa.column("hash", sa.String), name="v").data(
+        [(event.id, number, previous, digest) for event, number, previous, digest in sealed])
+    seal_events = (sa.update(events).where(events.c.id == values.c.id)
+                   .values(seq=values.c.seq, prev_hash=values.c.prev_hash, hash=values.c.hash)
+                   .cte("sealed"))
+    head = Head.sign(seq, hash_, utcnow())
+    anchor = AuditAnchor.__table__
+    statement = (sa.update(anchor).where(anchor.c.id == 1)
+                 .values(seq=head.seq, hash=head.hash, at=head.at, mac=head.mac).add_cte(seal_events))
+    updated = session.execute(statement).rowcount
+    for event, number, previous, digest in sealed:
+        for name, value in (("seq", number), ("prev_hash", previous), ("hash", digest)):
+            set_committed_value(event, name, value)
+    if updated == 0:
+        session.execute(sa.insert(anchor).values(id=1, seq=head.seq, hash=head.hash, at=head.at, mac=head.mac))
 
 
 # --- the anchor: the chain's head, authenticated with a key the database does not hold -----------
