@@ -171,7 +171,7 @@ def add_new_activity(session: Session, activity: Activity, participations: Itera
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         # One statement, one round trip: the upserts as data-modifying CTEs (each on its own table).
-        session.execute(_combined_upsert({name: r for name, r in rows.items() if r}))
+        _combined_upsert(session, {name: r for name, r in rows.items() if r})
     else:
         statements = _upserts(dialect)
         for name, table_rows in rows.items():
@@ -216,21 +216,36 @@ def _added_values(statement, table) -> dict:
             for c in table.columns if c.name not in keys}
 
 
-def _combined_upsert(rows: dict[str, list[dict]]) -> sa.Select:
-    """PostgreSQL: ``WITH a AS (INSERT … VALUES … ON CONFLICT DO UPDATE), b AS (…) SELECT 1`` — the
-    upserts of :func:`_upserts` for several tables in one statement (data-modifying CTEs always run
-    to completion; each table's rows have distinct keys, as one upsert may touch a row only once)."""
-    from sqlalchemy.dialects.postgresql import insert
+_COMBINED: dict[tuple, sa.Select] = {}
 
+
+def _combined_upsert(session: Session, rows: dict[str, list[dict]]) -> None:
+    """PostgreSQL: ``WITH a0 AS (INSERT … ON CONFLICT DO UPDATE), a1 AS (…) SELECT 1`` — the upserts
+    of :func:`_upserts`, one single-row upsert per CTE, for every row of every table in one
+    statement (data-modifying CTEs always run to completion; the rows of a table have distinct keys,
+    as one statement may touch a row only once). Built once per shape (how many rows of which
+    table) with named parameters, so that SQLAlchemy caches its compiled form (a multi-row VALUES
+    would be compiled again on every call)."""
+    shape = tuple((name, len(table_rows)) for name, table_rows in rows.items())
+    statement = _COMBINED.get(shape)
+    if statement is None:
+        from sqlalchemy.dialects.postgresql import insert
+
+        tables = {table.name: table for table in ROLLUP_TABLES}
+        ctes = []
+        for name, count in shape:
+            table = tables[name]
+            for index in range(count):
+                upsert = insert(table).values(**{c.name: sa.bindparam(f"{name}_{index}_{c.name}", type_=c.type)
+                                                 for c in table.columns})
+                upsert = upsert.on_conflict_do_update(index_elements=[c.name for c in table.primary_key.columns],
+                                                      set_=_added_values(upsert, table))
+                ctes.append(upsert.cte(f"add_{name}_{index}"))
+        statement = _COMBINED[shape] = sa.select(sa.literal(1)).add_cte(*ctes)
     tables = {table.name: table for table in ROLLUP_TABLES}
-    ctes = []
-    for name, table_rows in rows.items():
-        table = tables[name]
-        statement = insert(table).values(table_rows)
-        statement = statement.on_conflict_do_update(index_elements=[c.name for c in table.primary_key.columns],
-                                                    set_=_added_values(statement, table))
-        ctes.append(statement.cte(f"add_{name}"))
-    return sa.select(sa.literal(1)).add_cte(*ctes)
+    params = {f"{name}_{index}_{c.name}": row[c.name] for name, table_rows in rows.items() for index, row in enumerate(table_rows)
+              for c in tables[name].columns}
+    session.execute(statement, params)
 
 
 def rebuild(session: Session) -> dict[str, int]:
