@@ -43,6 +43,7 @@ def parse(argv=None) -> argparse.Namespace:
     parser.add_argument("--skip", action="append", default=[],
                         choices=("cases", "dashboard", "refresh", "evaluation", "http", "import", "badges", "crawl"))
     parser.add_argument("--no-write", action="store_true", help="ne pas réécrire bench/RESULTS.md")
+    parser.add_argument("--crawl-repeat", type=int, default=3, help="mesures par adresse du parcours des rôles")
     parser.add_argument("--flamegraph", action="store_true",
                         help="graphes de flammes py-spy des pages HTTP sous charge (bench/flamegraph-*.svg)")
     return parser.parse_args(argv)
@@ -113,7 +114,7 @@ def run_backend(backend: str, url: str, n: int, args, results: Results) -> dict:
     if "crawl" not in args.skip:
         from bench.crawl import bench_crawl
 
-        bench_crawl(database, results, min(args.repeat, 5))
+        bench_crawl(database, results, args.crawl_repeat)
     if "http" not in args.skip:
         try:
             bench_http(database, results, args.http_requests, args.http_seconds, args.http_clients,
