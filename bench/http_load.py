@@ -57,7 +57,8 @@ class Client:
         self.cookies: dict[str, str] = {}
         self.structure_id: int | None = None  # of the signed-in mediator
 
-    def request(self, method: str, path: str, form: list[tuple[str, str]] | None = None):
+    def request(self, method: str, path: str, form: list[tuple[str, str]] | None = None, *,
+                keep_cookies: bool = True):
         headers = {"User-Agent": "mediation-bench/1", "Accept": "text/html"}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -76,7 +77,7 @@ class Client:
                 self.connection = HTTPConnection("127.0.0.1", self.port, timeout=60)
                 if attempt == 2:
                     raise
-        for cookie in response.headers.get_all("Set-Cookie") or []:
+        for cookie in (response.headers.get_all("Set-Cookie") or []) if keep_cookies else []:
             name, _, rest = cookie.partition("=")
             self.cookies[name.strip()] = rest.split(";", 1)[0]
         return response.status, response.headers, data.decode("utf-8", "replace")
@@ -230,8 +231,13 @@ def bench_http(database: BenchDatabase, results: Results, requests: int, seconds
         counter = iter(range(10**9))
 
         def log_one(client: Client, token: str) -> None:
+            # The cookie the answer sets is not kept: it adds the confirmation message, which a browser
+            # shows (and removes) on the page it is sent to; kept without that page, the messages
+            # piled up in the signed session cookie (several kilobytes after a hundred saves, read and
+            # signed again on every request: the bench measured its own cookie).
             status, headers, html = client.request("POST", "/activites/nouvelle",
-                                                   _activity_form(token, client.structure_id, next(counter)))
+                                                   _activity_form(token, client.structure_id, next(counter)),
+                                                   keep_cookies=False)
             location = headers.get("Location") or ""
             match = re.search(r"/activites/(\d+)$", location)
             with lock:
