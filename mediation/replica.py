@@ -82,6 +82,7 @@ class Replica:
         self._status: Status | None = None
         self._down_until = 0.0
         self._trouble: str | None = None  # what the last log line said was wrong, to log changes once
+        self._lag_logged_at: float | None = None
         self._lock = threading.Lock()
 
     # -- state ------------------------------------------------------------------------------------
@@ -93,7 +94,7 @@ class Replica:
         except sa.exc.SQLAlchemyError as error:
             self._mark_down(type(getattr(error, "orig", None) or error).__name__)
             return None
-        if not row.standby:
+        if not row.standby or row.replayed is None:
             self._mark_down("not a standby")
             return None
         status = Status(time.monotonic(), int(row.replayed), None if row.lag is None else float(row.lag))
@@ -107,7 +108,7 @@ class Replica:
                   f"{RETRY_SECONDS:.0f} s")
 
     def _say(self, trouble: str | None, message: str) -> None:
-        """Log a change of state once (and a lag each time it is measured: at most every STATUS_SECONDS)."""
+        """Log a change of state once (a lag: once per measurement, at most every STATUS_SECONDS)."""
         if trouble is None:
             if self._trouble is not None:
                 log.info("read replica usable again (was %s)", self._trouble)
@@ -140,9 +141,11 @@ class Replica:
                 return False
         if status.lag is None or status.lag > self.max_lag:
             with self._lock:
-                lag = "unknown" if status.lag is None else f"{status.lag:.1f} s"
-                self._say(f"lag {lag}", f"read replica behind by {lag} (limit {self.max_lag:g} s): reads go to "
-                          "the primary")
+                if self._lag_logged_at != status.checked_at:  # once per measurement, not per request
+                    self._lag_logged_at = status.checked_at
+                    lag = "unknown" if status.lag is None else f"{status.lag:.1f} s"
+                    self._say(f"lag {lag}", f"read replica behind by {lag} (limit {self.max_lag:g} s): reads go "
+                              "to the primary")
             return False
         if self._trouble is not None:
             with self._lock:
