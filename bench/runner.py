@@ -41,8 +41,11 @@ def parse(argv=None) -> argparse.Namespace:
                         help="lignes du banc d'import (défaut : 100 000 sur PostgreSQL, 20 000 sur SQLite)")
     parser.add_argument("--badges-n", type=int, default=300, help="participants du banc de badges en masse")
     parser.add_argument("--skip", action="append", default=[],
-                        choices=("cases", "dashboard", "refresh", "evaluation", "http", "import", "badges"))
+                        choices=("cases", "dashboard", "refresh", "evaluation", "http", "import", "badges", "crawl"))
     parser.add_argument("--no-write", action="store_true", help="ne pas réécrire bench/RESULTS.md")
+    parser.add_argument("--crawl-repeat", type=int, default=3, help="mesures par adresse du parcours des rôles")
+    parser.add_argument("--flamegraph", action="store_true",
+                        help="graphes de flammes py-spy des pages HTTP sous charge (bench/flamegraph-*.svg)")
     return parser.parse_args(argv)
 
 
@@ -108,9 +111,14 @@ def run_backend(backend: str, url: str, n: int, args, results: Results) -> dict:
         from bench.badges import bench_badges
 
         bench_badges(database, results, args.badges_n)
+    if "crawl" not in args.skip:
+        from bench.crawl import bench_crawl
+
+        bench_crawl(database, results, args.crawl_repeat)
     if "http" not in args.skip:
         try:
-            bench_http(database, results, args.http_requests, args.http_seconds, args.http_clients)
+            bench_http(database, results, args.http_requests, args.http_seconds, args.http_clients,
+                       flamegraph=args.flamegraph)
         except RuntimeError as error:
             results.note(f"{backend} : banc HTTP interrompu — {error}")
     return {"version": _server_version(database), "n": n, "reused": database.reused}

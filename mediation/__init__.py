@@ -80,6 +80,9 @@ def register_extensions(app: Flask) -> None:
         from mediation.extensions import configure_sqlite
 
         configure_sqlite(db.engine)
+    from mediation import replica
+
+    replica.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     from mediation import i18n

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 import click
+import sqlalchemy as sa
 from flask import Flask, current_app
 
 from mediation.extensions import db
@@ -53,6 +54,11 @@ def demo_command(reset: bool) -> None:
     password = current_app.config.get("MEDIATION_DEMO_PASSWORD") or secrets.token_urlsafe(12)
     totp_secret = current_app.config.get("MEDIATION_DEMO_TOTP_SECRET") or None
     accounts = load_demo(db.session, password=password, totp_secret=totp_secret, reset=reset)
+    db.session.commit()
+    # Planner statistics of the freshly loaded tables (as synth does): without them, PostgreSQL and
+    # SQLite take every table for empty and pick nested loops that made the demo's statistics and
+    # dashboards take seconds until autovacuum (or never, on SQLite) analysed them.
+    db.session.execute(sa.text("ANALYZE"))
     db.session.commit()
     base = current_app.config["MEDIATION_PUBLIC_BASE_URL"]
     click.echo("")

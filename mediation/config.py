@@ -77,6 +77,11 @@ SETTINGS: dict[str, tuple] = {
     "MEDIATION_DEMO_TOTP_SECRET": (str, None),
     "MEDIATION_DEMO_WALLET_CODE": (str, None),
     "REDIS_URL": (str, None),
+    # A PostgreSQL streaming replica serving the read-only pages (dashboards, statistics, exports,
+    # reports, the API's indicators): mediation.replica. Named after DATABASE_URL, whose replica it is.
+    "DATABASE_REPLICA_URL": (normalise_database_url, None),
+    # Beyond this delay (seconds) behind the primary, the replica is not read (the primary is).
+    "MEDIATION_REPLICA_MAX_LAG_SECONDS": (float, 10.0),
 }
 
 # Names that earlier versions read and that now have another name: refused at start-up, so that a

@@ -3,9 +3,11 @@
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session as FlaskSession
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, event
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql.dml import UpdateBase
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -20,7 +22,35 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+# ``session.info`` keys of the read routing below (set by mediation.replica).
+READ_BIND = "mediation.read_bind"  # the engine a read-only block reads from (a streaming replica)
+READ_BIND_WROTE = "mediation.read_bind_wrote"  # the block wrote: its later reads go to the primary
+FLUSHED = "mediation.flushed"  # the session flushed something since this flag was last popped
+
+
+class Session(FlaskSession):
+    """``db.session``: every statement goes to the primary database, except the reads of a block
+    that :mod:`mediation.replica` routes to a streaming replica (``info[READ_BIND]``, set by
+    ``reads_from_replica`` views and by reports). Writes — a flush, an INSERT/UPDATE/DELETE, a
+    ``SELECT … FOR UPDATE`` — always go to the primary, and once the block has written, its reads
+    go there too, so that it sees its own writes."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        replica = self.info.get(READ_BIND)
+        if replica is not None and bind is None and not self.info.get(READ_BIND_WROTE):
+            if self._flushing or isinstance(clause, UpdateBase) or getattr(clause, "_for_update_arg", None):
+                self.info[READ_BIND_WROTE] = True
+            else:
+                return replica
+        return super().get_bind(mapper, clause=clause, bind=bind, **kwargs)
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flush(session, _context) -> None:
+    session.info[FLUSHED] = True
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": Session})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

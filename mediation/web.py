@@ -32,6 +32,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from mediation import replica
 from mediation.errors import DomainError
 from mediation.extensions import db, login_manager
 from mediation.types import LOCAL_TIMEZONE, to_paris
@@ -91,6 +92,7 @@ def init_app(app: Flask) -> None:
                 with contextlib.suppress(sa.exc.SQLAlchemyError):
                     db.session.rollback()
                 return database_unavailable_response()
+            replica.remember_write()
         return response
 
     @app.after_request

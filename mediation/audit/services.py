@@ -246,13 +246,52 @@ def seal(session: Session) -> int:
     last = session.execute(sa.select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq.is_not(None))
                            .order_by(AuditEvent.seq.desc()).limit(1)).first()
     seq, prev = (last.seq, last.hash) if last else (0, None)
+    sealed = []
     for event in sorted(pending, key=lambda e: e.id):
         seq += 1
-        event.seq, event.prev_hash = seq, prev
-        event.hash = prev = _digest(prev, event)
-    session.flush()
-    _write_anchor(session, seq, prev)
+        digest = _digest(prev, event)
+        sealed.append((event, seq, prev, digest))
+        prev = digest
+    if session.get_bind().dialect.name == "postgresql" and len(sealed) == 1 and not sa.inspect(sealed[0][0]).modified:
+        _seal_and_anchor_at_once(session, sealed, seq, prev)
+    else:
+        for event, number, previous, digest in sealed:
+            event.seq, event.prev_hash, event.hash = number, previous, digest
+        session.flush()
+        _write_anchor(session, seq, prev)
     return len(pending)
+
+
+_SEAL_ONE_AND_ANCHOR = None
+
+
+def _seal_and_anchor_at_once(session: Session, sealed: list, seq: int, hash_: str) -> None:
+    """PostgreSQL, one event (the common case): its seal and the anchor in one statement (``WITH
+    sealed AS (UPDATE audit_events …) UPDATE audit_anchor …``), one round trip less under the
+    chain's lock; the ORM is told the values it now holds. Built once with named parameters so
+    that its compiled form is cached."""
+    global _SEAL_ONE_AND_ANCHOR
+    from sqlalchemy.orm.attributes import set_committed_value
+
+    if _SEAL_ONE_AND_ANCHOR is None:
+        events, anchor = AuditEvent.__table__, AuditAnchor.__table__
+        seal_event = (sa.update(events).where(events.c.id == sa.bindparam("event_id"))
+                      .values(seq=sa.bindparam("event_seq"), prev_hash=sa.bindparam("event_prev_hash"),
+                              hash=sa.bindparam("event_hash")).cte("sealed"))
+        _SEAL_ONE_AND_ANCHOR = (sa.update(anchor).where(anchor.c.id == 1)
+                                .values(seq=sa.bindparam("anchor_seq"), hash=sa.bindparam("anchor_hash"),
+                                        at=sa.bindparam("anchor_at"), mac=sa.bindparam("anchor_mac"))
+                                .add_cte(seal_event))
+    (event, number, previous, digest), = sealed
+    head = Head.sign(seq, hash_, utcnow())
+    updated = session.execute(_SEAL_ONE_AND_ANCHOR, {
+        "event_id": event.id, "event_seq": number, "event_prev_hash": previous, "event_hash": digest,
+        "anchor_seq": head.seq, "anchor_hash": head.hash, "anchor_at": head.at, "anchor_mac": head.mac}).rowcount
+    if updated == 0:  # no anchor yet: the CTE ran all the same (the event is sealed); create the anchor
+        session.execute(sa.insert(AuditAnchor.__table__).values(id=1, seq=head.seq, hash=head.hash, at=head.at,
+                                                                mac=head.mac))
+    for name, value in (("seq", number), ("prev_hash", previous), ("hash", digest)):
+        set_committed_value(event, name, value)
 
 
 # --- the anchor: the chain's head, authenticated with a key the database does not hold -----------

@@ -20,6 +20,7 @@ from mediation.errors import ValidationFailed
 from mediation.evaluation import definitions, indicators, policy
 from mediation.evaluation.results import Cell, Dashboard, Figure, Table
 from mediation.evaluation.scope import PARAMS, Scope, authorise, parse_filter
+from mediation.replica import reads_from_replica
 
 SCOPE = "indicators:read"
 
@@ -59,6 +60,7 @@ def dashboard_json(dashboard: Dashboard) -> dict:
 
 @bp.route("/indicateurs")
 @api_access(SCOPE, *policy.DASHBOARD_ROLES)
+@reads_from_replica
 def indicators_get():
     from mediation.extensions import db
 

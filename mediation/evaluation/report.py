@@ -29,6 +29,7 @@ from mediation.evaluation.models import ReportFile, ReportFormat
 from mediation.evaluation.scope import EvaluationFilter, Scope, authorise
 from mediation.extensions import db
 from mediation.jobs import register
+from mediation.replica import reads
 
 JOB_KIND = "evaluation.report"
 # WeasyPrint reports every rendering step at INFO: keep the application's log readable.
@@ -98,9 +99,10 @@ def build(session: Session, user: User, f: EvaluationFilter, fmt: ReportFormat, 
           progress=None) -> tuple[bytes, str, Scope]:
     """The file's bytes, its name and the scope, for ``user`` (who must be allowed ``f``)."""
     progress = progress or (lambda *_args, **_kw: None)
-    scope = Scope(session, user, authorise(session, user, f))
-    progress(1, 3)
-    dashboard = indicators.compute_dashboard(scope, compare=compare)
+    with reads(session):  # from the read replica when there is one and it is up to date
+        scope = Scope(session, user, authorise(session, user, f))
+        progress(1, 3)
+        dashboard = indicators.compute_dashboard(scope, compare=compare)
     progress(2, 3)
     stem = f"{_slug(report_title(scope))}-{scope.start.isoformat()}-{scope.end.isoformat()}"
     if fmt == ReportFormat.PDF:

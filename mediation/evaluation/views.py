@@ -34,6 +34,7 @@ from mediation.extensions import db
 from mediation.forms import show_domain_error
 from mediation.pagination import page_arg, paginate
 from mediation.policy import access, found_or_404
+from mediation.replica import reads_from_replica
 from mediation.text import de
 
 bp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
@@ -105,6 +106,7 @@ def _query_string(args: dict) -> str:
 
 @bp.route("/")
 @access(*DASHBOARD)
+@reads_from_replica
 def dashboard():
     compare = _compare_arg()
     scope, errors, status = _scope_from_request()
@@ -137,6 +139,7 @@ def _download(content, filename: str, mimetype: str) -> Response:
 
 @bp.route("/export.xlsx")
 @access(*DASHBOARD)
+@reads_from_replica
 def export_xlsx():
     scope, dashboard = _dashboard_or_400()
     return _download(exports.dashboard_xlsx(dashboard), f"indicateurs-{scope.start}-{scope.end}.xlsx",
@@ -145,6 +148,7 @@ def export_xlsx():
 
 @bp.route("/export.csv")
 @access(*DASHBOARD)
+@reads_from_replica
 def export_csv():
     scope, dashboard = _dashboard_or_400()
     return _download(exports.dashboard_csv(dashboard), f"indicateurs-{scope.start}-{scope.end}.csv",
@@ -153,6 +157,7 @@ def export_csv():
 
 @bp.route("/donnees-ouvertes.csv")
 @access(*DASHBOARD)
+@reads_from_replica
 def open_data():
     scope, _ = _dashboard_or_400(compute=False)
     try:
@@ -167,6 +172,7 @@ def open_data():
 
 @bp.route("/activites.<fmt>")
 @access(*STAFF)
+@reads_from_replica
 def export_activities(fmt: str):
     """The activities of the filters, one row per accompagnement, in the national column order,
     without the beneficiary's name nor the notes (the cases domain's export)."""
@@ -183,15 +189,18 @@ def export_activities(fmt: str):
     # Anonymised for every role (evaluation policy): never the beneficiary's name nor the notes.
     export = case_exports.export_activities(db.session, current_user, query, scope.describe(),
                                             include_identity=False)
-    record(db.session, "export.activities", actor=current_user, details={"filters": scope.filter.query_args(),
-                                                                         "format": fmt, "from": "evaluation"})
     name = f"activites-anonymisees-{scope.start}-{scope.end}"
     # The rows are read now, into a spooled temporary file (memory bounded, then disk): the download
-    # streams that file, with no database access once the request is over.
+    # streams that file, with no database access once the request is over. The export is recorded
+    # after the reading (the same transaction): a write first would send the reads to the primary.
     if fmt == "csv":
-        return _download(case_exports.write_csv(export), f"{name}.csv", "text/csv")
-    return _download(case_exports.write_xlsx(export), f"{name}.xlsx",
-                     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        response = _download(case_exports.write_csv(export), f"{name}.csv", "text/csv")
+    else:
+        response = _download(case_exports.write_xlsx(export), f"{name}.xlsx",
+                             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    record(db.session, "export.activities", actor=current_user, details={"filters": scope.filter.query_args(),
+                                                                         "format": fmt, "from": "evaluation"})
+    return response
 
 
 # --- reports ------------------------------------------------------------------------------------

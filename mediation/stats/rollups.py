@@ -152,24 +152,31 @@ def add_new_activity(session: Session, activity: Activity, participations: Itera
     participations = list(participations)
     identified = [p.beneficiary_id for p in participations if not p.beneficiary.counted_per_participation]
     n = len(participations)
-    statements = _upserts(session.get_bind().dialect.name)
-    session.execute(statements[ActivityRollup.__tablename__], {
-        **cell, "type": activity.type, "activities": 1, "accompaniments": n,
-        "anonymous_accompaniments": n - len(identified),
-        "first_accompaniments": sum(1 for p in participations if p.first_accompaniment),
-        "duration_min": activity.duration_min})
     codes = sorted(set(activity.thematiques or ()))
-    if codes:
-        session.execute(statements[ThematiqueRollup.__tablename__], [
-            {**cell, "type": activity.type, "code": code, "activities": 1, "accompaniments": n} for code in codes])
-    if identified:
-        session.execute(statements[BeneficiaryMonthRollup.__tablename__], [
-            {**cell, "beneficiary_id": b, "accompaniments": 1} for b in sorted(set(identified))])
     profiles = Counter(_profile_key(p.beneficiary) for p in participations if p.beneficiary.counted_per_participation)
-    if profiles:
-        session.execute(statements[AnonymousProfileRollup.__tablename__], [
-            {**cell, **dict(key), "accompaniments": count} for key, count in sorted(profiles.items())])
-    session.execute(statements[ActivityProfileRollup.__tablename__], {**cell, **activity_profile_of(activity)})
+    rows = {  # table → rows to add (each key once per table)
+        ActivityRollup.__tablename__: [{
+            **cell, "type": activity.type, "activities": 1, "accompaniments": n,
+            "anonymous_accompaniments": n - len(identified),
+            "first_accompaniments": sum(1 for p in participations if p.first_accompaniment),
+            "duration_min": activity.duration_min}],
+        ThematiqueRollup.__tablename__: [
+            {**cell, "type": activity.type, "code": code, "activities": 1, "accompaniments": n} for code in codes],
+        BeneficiaryMonthRollup.__tablename__: [
+            {**cell, "beneficiary_id": b, "accompaniments": 1} for b in sorted(set(identified))],
+        AnonymousProfileRollup.__tablename__: [
+            {**cell, **dict(key), "accompaniments": count} for key, count in sorted(profiles.items())],
+        ActivityProfileRollup.__tablename__: [{**cell, **activity_profile_of(activity)}],
+    }
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        # One statement, one round trip: the upserts as data-modifying CTEs (each on its own table).
+        _combined_upsert(session, {name: r for name, r in rows.items() if r})
+    else:
+        statements = _upserts(dialect)
+        for name, table_rows in rows.items():
+            if table_rows:
+                session.execute(statements[name], table_rows if len(table_rows) > 1 else table_rows[0])
     if displaced:
         _refresh_cells(session, displaced)
 
@@ -196,16 +203,49 @@ def _upserts(dialect: str) -> dict[str, sa.Insert]:
         for table in ROLLUP_TABLES:
             statement = insert(table)
             keys = [c.name for c in table.primary_key.columns]
-            added = {}
-            for column in table.columns:
-                if column.name in keys:
-                    continue
-                old, new = column, statement.excluded[column.name]
-                # SUM over rows whose value is NULL is NULL: keep that meaning (duration_min).
-                added[column.name] = sa.func.coalesce(old + new, old, new)
-            statements[table.name] = statement.on_conflict_do_update(index_elements=keys, set_=added)
+            statements[table.name] = statement.on_conflict_do_update(index_elements=keys,
+                                                                     set_=_added_values(statement, table))
         _UPSERTS[dialect] = statements
     return _UPSERTS[dialect]
+
+
+def _added_values(statement, table) -> dict:
+    keys = [c.name for c in table.primary_key.columns]
+    # SUM over rows whose value is NULL is NULL: keep that meaning (duration_min).
+    return {c.name: sa.func.coalesce(c + statement.excluded[c.name], c, statement.excluded[c.name])
+            for c in table.columns if c.name not in keys}
+
+
+_COMBINED: dict[tuple, sa.Select] = {}
+
+
+def _combined_upsert(session: Session, rows: dict[str, list[dict]]) -> None:
+    """PostgreSQL: ``WITH a0 AS (INSERT … ON CONFLICT DO UPDATE), a1 AS (…) SELECT 1`` — the upserts
+    of :func:`_upserts`, one single-row upsert per CTE, for every row of every table in one
+    statement (data-modifying CTEs always run to completion; the rows of a table have distinct keys,
+    as one statement may touch a row only once). Built once per shape (how many rows of which
+    table) with named parameters, so that SQLAlchemy caches its compiled form (a multi-row VALUES
+    would be compiled again on every call)."""
+    shape = tuple((name, len(table_rows)) for name, table_rows in rows.items())
+    statement = _COMBINED.get(shape)
+    if statement is None:
+        from sqlalchemy.dialects.postgresql import insert
+
+        tables = {table.name: table for table in ROLLUP_TABLES}
+        ctes = []
+        for name, count in shape:
+            table = tables[name]
+            for index in range(count):
+                upsert = insert(table).values(**{c.name: sa.bindparam(f"{name}_{index}_{c.name}", type_=c.type)
+                                                 for c in table.columns})
+                upsert = upsert.on_conflict_do_update(index_elements=[c.name for c in table.primary_key.columns],
+                                                      set_=_added_values(upsert, table))
+                ctes.append(upsert.cte(f"add_{name}_{index}"))
+        statement = _COMBINED[shape] = sa.select(sa.literal(1)).add_cte(*ctes)
+    tables = {table.name: table for table in ROLLUP_TABLES}
+    params = {f"{name}_{index}_{c.name}": row[c.name] for name, table_rows in rows.items() for index, row in enumerate(table_rows)
+              for c in tables[name].columns}
+    session.execute(statement, params)
 
 
 def rebuild(session: Session) -> dict[str, int]:

@@ -15,6 +15,7 @@ from mediation.coordination import services as coordination_services
 from mediation.downloads import file_response
 from mediation.extensions import db
 from mediation.policy import access
+from mediation.replica import reads_from_replica
 from mediation.stats import coop_workbook
 from mediation.stats.coop import DIFFERENCES, CoopFilters, coop_statistics, mediator_choices
 from mediation.types import local_today
@@ -90,6 +91,7 @@ def _query(filters: CoopFilters) -> str:
 
 @bp.route("/")
 @access(*READERS)
+@reads_from_replica
 def index():
     filters, errors, choices = filters_from_request()
     stats = coop_statistics(db.session, current_user, filters) if filters else None
@@ -107,6 +109,7 @@ def index():
 
 @bp.route("/export.xlsx")
 @access(*READERS)
+@reads_from_replica
 def export_xlsx():
     filters, errors, choices = filters_from_request()
     if filters is None:
