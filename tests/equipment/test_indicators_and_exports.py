@@ -11,9 +11,20 @@ from openpyxl import load_workbook
 
 from mediation.equipment import services
 from mediation.evaluation import disclosure, indicators
-from tests.evaluation.conftest import YEAR  # noqa: F401  (the evaluation fixtures' year)
+from mediation.evaluation.scope import EvaluationFilter, Scope, authorise
 
-pytest_plugins = ["tests.evaluation.conftest"]
+START, END = date(2025, 1, 1), date(2025, 12, 31)
+
+
+@pytest.fixture
+def scope_for(session, network):
+    """The evaluation scope of ``user`` over 2025 (as the evaluation tests build it)."""
+    def make(user=None, **filters) -> Scope:
+        user = user or network.admin
+        values = {"start": START, "end": END, **filters}
+        return Scope(session, user, authorise(session, user, EvaluationFilter(**values)))
+
+    return make
 
 
 @pytest.fixture
