@@ -37,18 +37,13 @@ from mediation.errors import Conflict, Forbidden, ValidationFailed
 from mediation.jobs import register
 from mediation.mail import send_mail
 from mediation.types import LOCAL_TIMEZONE, local_today, utcnow
+from mediation.uploads import check_scan
 
 log = logging.getLogger("mediation.equipment")
 
 MAX_LOAN_DAYS = 366
 REMIND_BEFORE_DAYS = 3  # the first reminder: three days before the due date
 MAX_PRICE_CENTS = 100_000  # 1 000 € : a solidarity price, not a shop
-SCAN_MAX_BYTES = 5 * 1024 * 1024
-SCAN_SIGNATURES = (
-    (b"%PDF-", "application/pdf"),
-    (b"\xff\xd8\xff", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-)
 STATUS_AFTER = {EquipmentKind.PRET: DeviceStatus.PRETE, EquipmentKind.DON: DeviceStatus.DONNE,
                 EquipmentKind.ACHAT_SOLIDAIRE: DeviceStatus.VENDU}
 
@@ -305,26 +300,12 @@ def set_condition(session: Session, actor: User, device: Device, condition: str 
     return device
 
 
-def sniff_scan_type(data: bytes) -> str | None:
-    """The content type from the file's first bytes (never from its name or the browser's claim)."""
-    for signature, content_type in SCAN_SIGNATURES:
-        if data.startswith(signature):
-            return content_type
-    return None
-
-
 def attach_signed_scan(session: Session, actor: User, handover: Handover, data: bytes | None) -> Handover:
     """Store the scan of the signed agreement (PDF, JPEG or PNG, checked by its first bytes)."""
     _require_staff_of(session, actor, handover.structure_id)
-    if not data:
-        raise ValidationFailed("Choisissez le fichier de la convention signée (PDF, JPEG ou PNG).", field="scan")
-    if len(data) > SCAN_MAX_BYTES:
-        raise ValidationFailed(f"Le fichier dépasse {SCAN_MAX_BYTES // (1024 * 1024)} Mo : numérisez la "
-                               "convention en résolution plus faible.", field="scan")
-    content_type = sniff_scan_type(data)
-    if content_type is None:
-        raise ValidationFailed("Ce fichier n’est ni un PDF, ni une image JPEG ou PNG : seuls ces formats sont "
-                               "acceptés.", field="scan")
+    content_type = check_scan(data, field="scan",
+                              missing="Choisissez le fichier de la convention signée (PDF, JPEG ou PNG).",
+                              too_big="numérisez la convention en résolution plus faible.")
     replaced = handover.signed_scan_type is not None
     handover.signed_scan = data
     handover.signed_scan_type = content_type

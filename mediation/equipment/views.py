@@ -36,6 +36,7 @@ from mediation.jobs import enqueue
 from mediation.pagination import page_arg, paginate
 from mediation.policy import access, found_or_404
 from mediation.types import local_today
+from mediation.uploads import SCAN_MAX_BYTES
 
 bp = Blueprint("equipment", __name__, url_prefix="/materiel")
 
@@ -226,7 +227,7 @@ def scan_upload(handover_id: int):
     status = 422
     if form.validate_on_submit():
         upload = form.scan.data
-        data = upload.read(services.SCAN_MAX_BYTES + 1) if upload else None
+        data = upload.read(SCAN_MAX_BYTES + 1) if upload else None
         try:
             services.attach_signed_scan(db.session, current_user, handover, data)
         except DomainError as error:
