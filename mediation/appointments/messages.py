@@ -1,4 +1,6 @@
-"""Messages to the person: confirmation, reminder the day before, cancellation; by e-mail through
+"""Messages to the person: confirmation, reminder the day before, cancellation (a move confirms the
+new appointment), in the person's language (``Beneficiary.language``, French if none; the catalogues
+of :mod:`mediation.i18n`); by e-mail through
 the outbox (:mod:`mediation.mail`), else by SMS through the SMS outbox below (development: a text
 file per message and ``app.extensions['sms_outbox']``; nothing leaves the machine). An ICS file of
 the appointment for calendars."""
@@ -9,7 +11,10 @@ import logging
 from pathlib import Path
 
 from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
 
+from mediation import i18n
 from mediation.appointments.models import Appointment
 from mediation.mail import send_mail
 from mediation.types import to_paris, utcnow
@@ -36,36 +41,65 @@ def when_fr(appointment: Appointment) -> str:
     return f"{format_date(local.date(), 'EEEE d MMMM y', locale='fr_FR')} à {hour}"
 
 
+def when_local(appointment: Appointment, language: str) -> str:
+    """The date and hour in the person's language (call under :func:`flask_babel.force_locale`)."""
+    if language == i18n.DEFAULT:
+        return when_fr(appointment)
+    from babel.dates import format_date, format_time
+
+    local = to_paris(appointment.starts_at)
+    return _("%(date)s à %(hour)s", date=format_date(local.date(), "full", locale=language),
+             hour=format_time(local.time(), "short", locale=language))
+
+
 def _address(appointment: Appointment) -> str:
     place = appointment.structure
     return ", ".join(p for p in (place.address, place.commune.name if place.commune else "") if p)
 
 
-TEMPLATES = {
-    "confirmation": ("Votre rendez-vous du {when}",
-                     "Bonjour,\n\nVotre rendez-vous « {service} » est pris le {when} à {place} ({address}).\n"
-                     "Pour l’annuler ou le déplacer, appelez {phone} ou ouvrez votre carnet.\n"),
-    "rappel": ("Rappel : rendez-vous demain",
-               "Bonjour,\n\nRappel : vous avez rendez-vous demain, le {when}, à {place} ({address}) pour "
-               "« {service} ».\nSi vous ne pouvez pas venir, prévenez au {phone}.\n"),
-    "annulation": ("Rendez-vous annulé",
-                   "Bonjour,\n\nVotre rendez-vous du {when} à {place} est annulé.\n"),
-}
+def _compose(kind: str, values: dict) -> tuple[str, str]:
+    """The subject and the text (without the greeting) of ``kind``, in the current locale."""
+    phone = values["phone"]
+    if kind == "confirmation":
+        change = (_("Pour l’annuler ou le déplacer, appelez %(phone)s ou ouvrez votre carnet.", phone=phone)
+                  if phone else _("Pour l’annuler ou le déplacer, appelez le lieu ou ouvrez votre carnet."))
+        return (_("Votre rendez-vous du %(when)s", when=values["when"]),
+                _("Votre rendez-vous « %(service)s » est pris le %(when)s à %(place)s (%(address)s).", **values)
+                + "\n" + change)
+    if kind == "rappel":
+        warn = (_("Si vous ne pouvez pas venir, prévenez au %(phone)s.", phone=phone)
+                if phone else _("Si vous ne pouvez pas venir, prévenez le lieu."))
+        return (_("Rappel : rendez-vous demain"),
+                _("Rappel : vous avez rendez-vous demain, le %(when)s, à %(place)s (%(address)s) pour "
+                  "« %(service)s ».", **values) + "\n" + warn)
+    if kind == "annulation":
+        return _("Rendez-vous annulé"), _("Votre rendez-vous du %(when)s à %(place)s est annulé.", **values)
+    raise ValueError(kind)
+
+
+def compose(appointment: Appointment, kind: str) -> tuple[str, str, str]:
+    """(subject, e-mail body, SMS text) of ``kind`` in the person's language (French if none).
+    A move is a confirmation of the new appointment."""
+    language = i18n.known(appointment.beneficiary.language) or i18n.DEFAULT
+    with force_locale(language):
+        values = {"when": when_local(appointment, language), "place": appointment.structure.name,
+                  "address": _address(appointment), "service": appointment.service,
+                  "phone": appointment.structure.telephone}
+        subject, text = _compose(kind, values)
+        return subject, _("Bonjour,") + "\n\n" + text + "\n", text.strip()[:459]
 
 
 def tell_person(appointment: Appointment, kind: str) -> str | None:
     """Send ``kind`` to the person: e-mail when they have one, else SMS; returns the channel used."""
     person = appointment.beneficiary
-    subject, body = TEMPLATES[kind]
-    values = {"when": when_fr(appointment), "place": appointment.structure.name, "address": _address(appointment),
-              "service": appointment.service, "phone": appointment.structure.telephone or "le lieu"}
+    if not (person.email or person.phone):
+        return None
+    subject, body, sms = compose(appointment, kind)
     if person.email:
-        send_mail(person.email, subject.format(**values), body.format(**values))
+        send_mail(person.email, subject, body)
         return "courriel"
-    if person.phone:
-        send_sms(person.phone, body.format(**values).replace("Bonjour,\n\n", "").strip()[:459])
-        return "sms"
-    return None
+    send_sms(person.phone, sms)
+    return "sms"
 
 
 def _ics_text(value: str) -> str:
