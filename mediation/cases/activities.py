@@ -30,6 +30,7 @@ from mediation.cases.enums import (
     Materiel,
     NiveauAtelier,
     PlaceType,
+    RecordSource,
     StatutSocial,
     StructureRedirection,
     Thematique,
@@ -127,13 +128,15 @@ class Defaults:
 
 
 def activity_defaults(session: Session, user, activity_type: ActivityType | None = None) -> Defaults:
-    """The mediator's usual place and duration: the place of their last activity, else their
-    structure (when they have only one); 1 h for an individual session (the common case, whatever
-    the last one lasted), the last workshop's duration for a workshop, else 1 h.
-    The acting structure defaults to their only active one."""
+    """The mediator's usual place and duration: the place of the last activity they logged here
+    (not an imported one: its place may be one the form does not offer, such as an unlisted place of
+    the national tool's history), else their structure (when they have only one); 1 h for an
+    individual session (the common case, whatever the last one lasted), the last workshop's duration
+    for a workshop, else 1 h. The acting structure defaults to their only active one."""
     structures = mediator_structures(session, user)
     only = structures[0].id if len(structures) == 1 else None
-    query = (sa.select(Activity).where(Activity.mediator_id == user.id, Activity.deleted_at.is_(None))
+    query = (sa.select(Activity).where(Activity.mediator_id == user.id, Activity.deleted_at.is_(None),
+                                       Activity.source == RecordSource.SAISIE)
              .order_by(Activity.created_at.desc(), Activity.id.desc()).limit(1))
     last = session.scalar(query.where(Activity.type == activity_type)) if activity_type else None
     same_type = last is not None or activity_type is None

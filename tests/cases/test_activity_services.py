@@ -18,6 +18,7 @@ from mediation.cases.enums import (
     EquipmentKind,
     Genre,
     PlaceType,
+    RecordSource,
     Thematique,
     TrancheAge,
 )
@@ -211,6 +212,17 @@ def test_defaults_come_from_the_last_activity(session, log, activity_input, netw
     workshop = activities.activity_defaults(session, network.mediator, ActivityType.COLLECTIF)
     assert workshop.duration_min == 120
     assert activities.activity_defaults(session, network.mediator, ActivityType.INDIVIDUEL).duration_min == 60
+
+
+def test_defaults_ignore_imported_history(session, log, activity_input, network):
+    """An imported activity (its place may be an unlisted place of the national tool, which the form
+    does not offer) is not the mediator's usual place: the last activity logged here is."""
+    log(activity_input(place_type=PlaceType.DOMICILE.value, place_commune_id=network.commune_b.id))
+    imported = log(activity_input(place_type=PlaceType.DOMICILE.value, place_commune_id=network.commune_a.id))
+    imported.source = RecordSource.IMPORT
+    session.flush()
+    defaults = activities.activity_defaults(session, network.mediator)
+    assert (defaults.place_type, defaults.place_commune_id) == ("domicile", network.commune_b.id)
 
 
 def test_edit_and_delete_are_audited_without_personal_data(session, log, edit, activity_input, make_beneficiary):
