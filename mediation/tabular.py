@@ -386,3 +386,52 @@ class csv_rows:  # noqa: N801 - used like csv.reader
             raise TableFileError(f"Ligne {self.reader.line_num} : la ligne compte {len(cells):,} champs (au plus "
                                  f"{MAX_CSV_FIELDS:,}) ; vérifiez le séparateur.".replace(",", "\u202f"))
         return cells
+
+
+def read_csv_table(text: str, report, *, columns: Iterable[str], max_rows: int, check_header=None):
+    """The header (lower-cased) and the records of a small CSV of named columns (communes' needs,
+    places): ``;`` or ``,`` as the first line uses most, blank lines skipped, each record a
+    ``(line, {column: cell})`` pair. Problems go to ``report.error(line, column, message)`` in
+    French: an unreadable header or an empty file (``None``: nothing to read), a record of the wrong
+    width (skipped), more than ``max_rows`` records (``None``), an unreadable record (reading stops).
+    ``columns`` names the expected columns in the empty file's message; ``check_header(header)``, when
+    given, reports the header's own problems before any record (missing or unknown columns).
+    A column named twice is reported here."""
+    first_line = text.split("\n", 1)[0]
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    reader = csv_rows(text, delimiter, max_rows=max_rows + 2)
+    try:
+        header = [h.strip().lstrip("\ufeff").lower() for h in next(reader, [])]
+    except (csv.Error, TableFileError) as error:
+        report.error(1, None, str(error) if isinstance(error, TableFileError)
+                     else f"Ligne d'en-tête illisible ({error}).")
+        return None
+    if not any(header):
+        report.error(0, None, "Le fichier est vide : la première ligne doit nommer les colonnes "
+                              f"({', '.join(columns)}).")
+        return None
+    if check_header is not None:
+        check_header(header)
+    duplicated = sorted({h for h in header if h and header.count(h) > 1})
+    if duplicated:
+        report.error(1, None, "Colonne en double : " + ", ".join(duplicated) + ".")
+    rows = []
+    line = reader.line_num
+    try:
+        for cells in reader:
+            start, line = line + 1, reader.line_num
+            if not any(c.strip() for c in cells):
+                continue
+            if len(rows) >= max_rows:
+                report.error(start, None, f"Le fichier dépasse {max_rows} lignes : découpez-le.")
+                return None
+            if len(cells) != len(header):
+                report.error(start, None, f"La ligne compte {len(cells)} colonnes au lieu de {len(header)} : "
+                                          "vérifiez les séparateurs et les guillemets.")
+                continue
+            rows.append((start, dict(zip(header, cells, strict=True))))
+    except csv.Error as error:
+        report.error(line + 1, None, f"Ligne illisible ({error}) : vérifiez les guillemets.")
+    except TableFileError as error:
+        report.error(line + 1, None, str(error))
+    return header, rows

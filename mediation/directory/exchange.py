@@ -10,7 +10,6 @@ reusable from the API or a CLI command.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,7 +33,7 @@ from mediation.directory.national_schema import (
 )
 from mediation.directory.reference import reference
 from mediation.errors import DomainError, Forbidden
-from mediation.tabular import TableFileError, check_csv, csv_rows, csv_text, decode_csv
+from mediation.tabular import TableFileError, check_csv, csv_text, decode_csv, read_csv_table
 
 MAX_ROWS = 5000
 REQUIRED_COLUMNS = ("nom",)  # and code_insee, or commune and code_postal
@@ -132,49 +131,14 @@ def _decode(content: bytes | str, report: ImportReport) -> str | None:
 
 
 def _read(text: str, report: ImportReport) -> tuple[list[str], list[tuple[int, dict]]] | None:
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv_rows(text, delimiter, max_rows=MAX_ROWS + 2)
-    try:
-        header = [h.strip().lstrip("\ufeff").lower() for h in next(reader, [])]
-    except csv.Error as error:
-        report.error(1, None, f"Ligne d'en-tête illisible ({error}).")
-        return None
-    except TableFileError as error:
-        report.error(1, None, str(error))
-        return None
-    if not any(header):
-        report.error(0, None, "Le fichier est vide : la première ligne doit nommer les colonnes "
-                              f"({', '.join(CSV_HEADER)}).")
-        return None
-    missing = [c for c in REQUIRED_COLUMNS if c not in header]
-    if missing:
-        report.error(1, None, "Colonne obligatoire absente : " + ", ".join(missing) + ". Les colonnes "
-                              "attendues sont celles du schéma national : " + ", ".join(CSV_HEADER) + ".")
-    duplicated = sorted({h for h in header if h and header.count(h) > 1})
-    if duplicated:
-        report.error(1, None, "Colonne en double : " + ", ".join(duplicated) + ".")
-    report.ignored_columns = [h for h in header if h and h not in CSV_HEADER]
-    rows = []
-    line = reader.line_num
-    try:
-        for cells in reader:
-            start, line = line + 1, reader.line_num
-            if not any(c.strip() for c in cells):
-                continue
-            if len(rows) >= MAX_ROWS:
-                report.error(start, None, f"Le fichier dépasse {MAX_ROWS} lignes : découpez-le.")
-                return None
-            if len(cells) != len(header):
-                report.error(start, None, f"La ligne compte {len(cells)} colonnes au lieu de {len(header)} : "
-                                          "vérifiez les séparateurs et les guillemets.")
-                continue
-            rows.append((start, dict(zip(header, cells, strict=True))))
-    except csv.Error as error:
-        report.error(line + 1, None, f"Ligne illisible ({error}) : vérifiez les guillemets.")
-    except TableFileError as error:
-        report.error(line + 1, None, str(error))
-    return header, rows
+    def check_header(header: list[str]) -> None:
+        missing = [c for c in REQUIRED_COLUMNS if c not in header]
+        if missing:
+            report.error(1, None, "Colonne obligatoire absente : " + ", ".join(missing) + ". Les colonnes "
+                                  "attendues sont celles du schéma national : " + ", ".join(CSV_HEADER) + ".")
+        report.ignored_columns = [h for h in header if h and h not in CSV_HEADER]
+
+    return read_csv_table(text, report, columns=CSV_HEADER, max_rows=MAX_ROWS, check_header=check_header)
 
 
 def _row_data(cells: dict[str, str]) -> dict[str, Any]:

@@ -9,7 +9,6 @@ counted as ignored: a national file can be sent as it is.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -20,7 +19,7 @@ from mediation.auth.models import Role, User
 from mediation.directory.models import Commune, CommuneNeed
 from mediation.directory.reference import reference
 from mediation.errors import Forbidden
-from mediation.tabular import TableFileError, check_csv, csv_rows, decode_csv
+from mediation.tabular import TableFileError, check_csv, decode_csv, read_csv_table
 
 MAX_ROWS = 40_000  # every commune of France fits in one file
 
@@ -81,47 +80,17 @@ def _read(content: bytes | str, report: NeedsReport) -> list[tuple[int, dict[str
     except TableFileError as error:
         report.error(0, None, str(error))
         return None
-    first_line = text.split("\n", 1)[0]
-    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    reader = csv_rows(text, delimiter, max_rows=MAX_ROWS + 2)
-    try:
-        header = [h.strip().lstrip("\ufeff").lower() for h in next(reader, [])]
-    except (csv.Error, TableFileError) as error:
-        report.error(1, None, f"Ligne d'en-tête illisible ({error}).")
-        return None
-    if not any(header):
-        report.error(0, None, "Le fichier est vide : la première ligne doit nommer les colonnes "
-                              f"({', '.join(COLUMNS)}).")
-        return None
-    if "code_insee" not in header:
-        report.error(1, None, "Colonne obligatoire absente : code_insee.")
-    if not any(c in header for c in INDICATORS):
-        report.error(1, None, "Aucune colonne d'indicateur : le fichier doit en avoir au moins une parmi "
-                              + ", ".join(INDICATORS) + ".")
-    duplicated = sorted({h for h in header if h and header.count(h) > 1})
-    if duplicated:
-        report.error(1, None, "Colonne en double : " + ", ".join(duplicated) + ".")
-    report.ignored_columns = [h for h in header if h and h not in COLUMNS]
-    rows = []
-    line = reader.line_num
-    try:
-        for cells in reader:
-            start, line = line + 1, reader.line_num
-            if not any(c.strip() for c in cells):
-                continue
-            if len(rows) >= MAX_ROWS:
-                report.error(start, None, f"Le fichier dépasse {MAX_ROWS} lignes : découpez-le.")
-                return None
-            if len(cells) != len(header):
-                report.error(start, None, f"La ligne compte {len(cells)} colonnes au lieu de {len(header)} : "
-                                          "vérifiez les séparateurs et les guillemets.")
-                continue
-            rows.append((start, dict(zip(header, cells, strict=True))))
-    except csv.Error as error:
-        report.error(line + 1, None, f"Ligne illisible ({error}) : vérifiez les guillemets.")
-    except TableFileError as error:
-        report.error(line + 1, None, str(error))
-    return rows
+
+    def check_header(header: list[str]) -> None:
+        if "code_insee" not in header:
+            report.error(1, None, "Colonne obligatoire absente : code_insee.")
+        if not any(c in header for c in INDICATORS):
+            report.error(1, None, "Aucune colonne d'indicateur : le fichier doit en avoir au moins une parmi "
+                                  + ", ".join(INDICATORS) + ".")
+        report.ignored_columns = [h for h in header if h and h not in COLUMNS]
+
+    table = read_csv_table(text, report, columns=COLUMNS, max_rows=MAX_ROWS, check_header=check_header)
+    return None if table is None else table[1]
 
 
 def _in_scope(actor: User, commune: Commune | None) -> bool:
