@@ -359,13 +359,25 @@ def archive_structure(session: Session, actor: User, structure: Structure) -> No
 
 
 def restore_structure(session: Session, actor: User, structure: Structure) -> None:
+    """Bring an archived structure back into the directory. An unlisted place (named by an imported
+    file, kept out of the directory) is published this way, once its address is complete."""
     if not policy.can_edit_structure(actor, structure):
         raise Forbidden("Vous ne pouvez pas modifier cette structure (hors de votre territoire).")
     if structure.archived_at is None:
         raise DomainError("Cette structure n'est pas archivée.")
+    published = structure.unlisted
+    if published:
+        missing = {attr: message for attr, message in (
+            ("address", "Complétez l'adresse du lieu avant de le publier dans l'annuaire."),
+            ("postal_code", "Complétez le code postal du lieu avant de le publier dans l'annuaire."),
+        ) if not getattr(structure, attr)}
+        fail(missing)
+        structure.unlisted = False
+        structure.date_maj = local_today()
     structure.archived_at = None
     session.flush()
-    record(session, "structure.restored", actor=actor, obj=structure, structure_id=structure.id)
+    record(session, "structure.published" if published else "structure.restored", actor=actor, obj=structure,
+           structure_id=structure.id)
 
 
 # --- territories -----------------------------------------------------------------------------

@@ -72,11 +72,14 @@ def _structure_filters():
         "q": (request.args.get("q") or "").strip(),
         "commune": (request.args.get("commune") or "").strip().upper(),
         "archived": request.args.get("archived") == "1",
+        "unlisted": request.args.get("non_repertories") == "1",
     }
 
 
 def _filtered_structures(filters: dict) -> sa.Select:
-    query = policy.visible_structures(current_user, include_archived=filters["archived"])
+    query = policy.visible_structures(current_user, include_archived=filters["archived"] or filters["unlisted"])
+    if filters["unlisted"]:
+        query = query.where(Structure.unlisted.is_(True))
     if filters["q"]:
         pattern = f"%{filters['q']}%"
         query = query.where(sa.or_(Structure.name.ilike(pattern), Structure.siret == filters["q"]))
@@ -93,7 +96,8 @@ def structure_list():
     filters = _structure_filters()
     page = paginate(db.session, _filtered_structures(filters), page_arg(request.args))
     args = {"q": filters["q"] or None, "commune": filters["commune"] or None,
-            "archived": "1" if filters["archived"] else None}
+            "archived": "1" if filters["archived"] else None,
+            "non_repertories": "1" if filters["unlisted"] else None}
     return render_template(
         "directory/structure_list.html", page=page, q=filters["q"], filters=filters,
         communes=db.session.scalars(sa.select(Commune).where(Commune.territory_id.is_not(None))
@@ -223,12 +227,14 @@ def structure_archive(structure_id: int):
 def structure_restore(structure_id: int):
     structure = found_or_404(policy.get_structure_for_edit(db.session, current_user, structure_id))
     if forms.ConfirmForm().validate_on_submit():
+        unlisted = structure.unlisted
         try:
             services.restore_structure(db.session, current_user, structure)
         except DomainError as error:
             flash(error.message, "error")
         else:
-            flash(f"La structure « {structure.name} » est de nouveau active.", "success")
+            flash(f"Le lieu « {structure.name} » est publié dans l'annuaire." if unlisted
+                  else f"La structure « {structure.name} » est de nouveau active.", "success")
     return redirect(url_for("directory.structure_detail", structure_id=structure_id))
 
 

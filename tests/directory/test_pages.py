@@ -1,6 +1,7 @@
 """Directory pages for each role: allowed, 403 for roles that may not, 404 for ids out of scope;
 bad input shows the French message and changes nothing; lists are paginated without N+1."""
 
+import html
 from datetime import date
 
 import pytest
@@ -143,6 +144,38 @@ def test_archive_and_restore_from_the_detail_page(client, login, network):
     assert "Médiathèque B" in table(client.get("/annuaire/structures?archived=1"))
     assert client.post(f"/annuaire/structures/{network.structure_b.id}/restaurer").status_code == 302
     assert network.structure_b.archived_at is None
+
+
+def test_an_imported_place_is_found_completed_and_published(client, login, network, make_structure, session,
+                                                             events):
+    """A place named by a Coop file and unknown to the directory is kept out of it (lists, exports,
+    guide) until a coordinator finds it, completes its address and publishes it."""
+    from mediation.types import utcnow
+
+    place = make_structure(network.commune_a, name="Tiers-lieu du Marché", address=None, postal_code=None,
+                           unlisted=True, archived_at=utcnow(), source="Import La Coop")
+    login(client, network.coordinator)
+    assert "Tiers-lieu du Marché" not in table(client.get("/annuaire/structures"))
+    assert "Tiers-lieu du Marché" not in client.get("/annuaire/structures/export.csv").get_data(as_text=True)
+    listed = table(client.get("/annuaire/structures?non_repertories=1"))
+    assert "Tiers-lieu du Marché" in listed and "Importé, hors annuaire" in listed
+    assert "France Services A" not in listed
+    detail = text(client.get(f"/annuaire/structures/{place.id}"))
+    assert "absent de l'annuaire" in detail and "Import La Coop" in detail
+    assert "Publier dans l'annuaire" in detail
+
+    # Without an address it cannot be published: a French message, nothing changes.
+    response = client.post(f"/annuaire/structures/{place.id}/restaurer", follow_redirects=True)
+    assert "Complétez l'adresse du lieu" in html.unescape(text(response))
+    assert place.unlisted and place.archived_at is not None and not events("structure.published")
+
+    place.address, place.postal_code = "3 place du Marché", "76100"
+    session.flush()
+    response = client.post(f"/annuaire/structures/{place.id}/restaurer", follow_redirects=True)
+    assert "est publié dans l'annuaire" in html.unescape(text(response))
+    assert not place.unlisted and place.archived_at is None and events("structure.published")
+    assert "Tiers-lieu du Marché" in table(client.get("/annuaire/structures"))
+    assert "Tiers-lieu du Marché" in client.get("/annuaire/structures/export.csv").get_data(as_text=True)
 
 
 def test_structure_list_filters_by_commune_and_paginates_without_n_plus_one(
