@@ -490,22 +490,24 @@ def _statistics(session: Session, filters: CoopFilters, sums: _Sums, today: date
     residence_ids: Counter = Counter()
     if sums.people:
         union = (sums.people[0] if len(sums.people) == 1 else sa.union(*sums.people)).subquery()
-        band = _age_band_sql(today.year)
+        # plain strings: SQLAlchemy's Enum conversion of each row cost more than the query
+        band = sa.type_coerce(_age_band_sql(today.year), sa.String)
+        genre_value = sa.type_coerce(Beneficiary.genre, sa.String)
+        statut_value = sa.type_coerce(Beneficiary.statut_social, sa.String)
         for anonymous, genre, age, statut, commune_id, count in session.execute(
-            sa.select(Beneficiary.anonymous, Beneficiary.genre, band, Beneficiary.statut_social,
+            sa.select(Beneficiary.anonymous, genre_value, band, statut_value,
                       Beneficiary.residence_commune_id, sa.func.count())
             .where(Beneficiary.id.in_(sa.select(union.c.beneficiary_id)))
-            .group_by(Beneficiary.anonymous, Beneficiary.genre, band, Beneficiary.statut_social,
-                      Beneficiary.residence_commune_id)
+            .group_by(Beneficiary.anonymous, genre_value, band, statut_value, Beneficiary.residence_commune_id)
         ):
             stats.beneficiaries += count
             if anonymous:
                 stats.anonymous_beneficiaries += count
             else:
                 stats.followed_beneficiaries += count
-            genres[Genre(genre).value if genre else Genre.NON_COMMUNIQUE.value] += count
-            ages[TrancheAge(age).value] += count
-            statuts[StatutSocial(statut).value if statut else StatutSocial.NON_COMMUNIQUE.value] += count
+            genres[genre or Genre.NON_COMMUNIQUE.value] += count
+            ages[age] += count
+            statuts[statut or StatutSocial.NON_COMMUNIQUE.value] += count
             residence_ids[commune_id or 0] += count
     # participants counted per participation (one record each): from the sums
     counted = sum(one(coop_rollups.GENRE).values())
