@@ -292,8 +292,8 @@ def _raw_into(session: Session, sums: _Sums, where: list, sign: int) -> None:
 
 
 def _raw_people(where: list) -> sa.Select:
-    """The people counted once reached by the activities matching ``where``."""
-    return (sa.select(Participation.beneficiary_id.label("beneficiary_id"))
+    """The people counted once reached by the activities matching ``where``, with their profile."""
+    return (sa.select(Participation.beneficiary_id.label("beneficiary_id"), *coop_rollups.profile_sql())
             .join(Activity, Activity.id == Participation.activity_id)
             .join(Beneficiary, Beneficiary.id == Participation.beneficiary_id)
             .where(*where, sa.not_(Beneficiary.counted_per_participation)))
@@ -392,7 +392,7 @@ def coop_statistics(session: Session, user: User, filters: CoopFilters, *,
                 return [table.month >= whole[0], table.month <= whole[-1]]
             _rollups_into(session, sums, scope, months)
             p = CoopPersonRollup
-            sums.people.append(sa.select(p.beneficiary_id.label("beneficiary_id")).where(*scope(p), *months(p)))
+            sums.people.append(sa.select(*_person_columns()).where(*scope(p), *months(p)))
         for month, inside, outside in partial:
             days_inside = sum((b - a).days + 1 for a, b in inside)
             days_outside = sum((b - a).days + 1 for a, b in outside)
@@ -411,21 +411,27 @@ def coop_statistics(session: Session, user: User, filters: CoopFilters, *,
                          .group_by(Participation.beneficiary_id).subquery())
             p = CoopPersonRollup
             sums.people.append(
-                sa.select(p.beneficiary_id.label("beneficiary_id"))
+                sa.select(*_person_columns())
                 .outerjoin(taken_out, taken_out.c.id == p.beneficiary_id)
-                .where(*scope(p), p.month == month).group_by(p.beneficiary_id)
+                .where(*scope(p), p.month == month).group_by(*_person_columns())
                 .having(sa.func.sum(p.accompaniments) > sa.func.coalesce(sa.func.max(taken_out.c.n), 0)))
     return _statistics(session, filters, sums, today)
 
 
-def _age_band_sql(year: int) -> sa.ColumnElement:
+def _person_columns() -> list:
+    p = CoopPersonRollup
+    return [p.beneficiary_id, p.anonymous, p.genre, p.birth_year, p.tranche_age, p.statut_social,
+            p.residence_commune_id]
+
+
+def _age_band_sql(year: int, birth_year, tranche_age) -> sa.ColumnElement:
     """:func:`coop_age_band` in SQL."""
-    age = sa.literal(year) - Beneficiary.birth_year
+    age = sa.literal(year) - birth_year
     bands = [(age < bound, band.value) for bound, band in AGE_THRESHOLDS]
     return sa.case(
-        (sa.and_(Beneficiary.birth_year.is_not(None), Beneficiary.birth_year <= year),
+        (sa.and_(birth_year.is_not(None), birth_year <= year),
          sa.case(*bands, else_=TrancheAge.SOIXANTE_DIX_PLUS.value)),
-        else_=sa.func.coalesce(Beneficiary.tranche_age, TrancheAge.NON_COMMUNIQUE.value))
+        else_=sa.func.coalesce(tranche_age, TrancheAge.NON_COMMUNIQUE.value))
 
 
 def _statistics(session: Session, filters: CoopFilters, sums: _Sums, today: date) -> CoopStatistics:
@@ -489,16 +495,13 @@ def _statistics(session: Session, filters: CoopFilters, sums: _Sums, today: date
     statuts: Counter = Counter()
     residence_ids: Counter = Counter()
     if sums.people:
-        union = (sums.people[0] if len(sums.people) == 1 else sa.union(*sums.people)).subquery()
-        # plain strings: SQLAlchemy's Enum conversion of each row cost more than the query
-        band = sa.type_coerce(_age_band_sql(today.year), sa.String)
-        genre_value = sa.type_coerce(Beneficiary.genre, sa.String)
-        statut_value = sa.type_coerce(Beneficiary.statut_social, sa.String)
+        union = (sums.people[0].distinct() if len(sums.people) == 1 else sa.union(*sums.people)).subquery()
+        # one row per person (the UNION of person and profile: the rollups' copy is the record's)
+        u = union.c
+        band = sa.type_coerce(_age_band_sql(today.year, u.birth_year, u.tranche_age), sa.String)
         for anonymous, genre, age, statut, commune_id, count in session.execute(
-            sa.select(Beneficiary.anonymous, genre_value, band, statut_value,
-                      Beneficiary.residence_commune_id, sa.func.count())
-            .where(Beneficiary.id.in_(sa.select(union.c.beneficiary_id)))
-            .group_by(Beneficiary.anonymous, genre_value, band, statut_value, Beneficiary.residence_commune_id)
+            sa.select(u.anonymous, u.genre, band, u.statut_social, u.residence_commune_id, sa.func.count())
+            .group_by(u.anonymous, u.genre, band, u.statut_social, u.residence_commune_id)
         ):
             stats.beneficiaries += count
             if anonymous:

@@ -103,15 +103,37 @@ def coop_selects(condition, month) -> tuple[sa.Select, sa.Select]:
     group = (rows.c.structure_id, rows.c.month, rows.c.mediator_id, rows.c.type, rows.c.dimension, rows.c.value)
     coop = (sa.select(*group, sa.func.count().label("activities"), sa.func.sum(rows.c.n).label("accompaniments"))
             .group_by(*group))
+    profile = profile_sql()
     people = (
-        sa.select(*keys, Participation.beneficiary_id, sa.func.count().label("accompaniments"))
+        sa.select(*keys, Participation.beneficiary_id, sa.func.count().label("accompaniments"), *profile)
         .select_from(Activity)
         .join(Participation, Participation.activity_id == Activity.id)
         .join(Beneficiary, Beneficiary.id == Participation.beneficiary_id)
         .where(condition, sa.not_(Beneficiary.counted_per_participation))
-        .group_by(*keys, Participation.beneficiary_id)
+        .group_by(*keys, Participation.beneficiary_id, *profile)
     )
     return coop, people
+
+
+def profile_sql() -> list[sa.ColumnElement]:
+    """A person's profile as :class:`CoopPersonRollup` copies it (plain strings, as stored)."""
+    return [Beneficiary.anonymous.label("anonymous"),
+            sa.cast(Beneficiary.genre, sa.String(40)).label("genre"),
+            Beneficiary.birth_year.label("birth_year"),
+            sa.cast(Beneficiary.tranche_age, sa.String(40)).label("tranche_age"),
+            sa.cast(Beneficiary.statut_social, sa.String(40)).label("statut_social"),
+            Beneficiary.residence_commune_id.label("residence_commune_id")]
+
+
+def _plain(value):
+    return getattr(value, "value", value)
+
+
+def profile_of(person: Beneficiary) -> dict:
+    """:func:`profile_sql` of one record, in Python."""
+    return {"anonymous": bool(person.anonymous), "genre": _plain(person.genre), "birth_year": person.birth_year,
+            "tranche_age": _plain(person.tranche_age), "statut_social": _plain(person.statut_social),
+            "residence_commune_id": person.residence_commune_id}
 
 
 def activity_dimensions(place_type, duration_min: int, place_structure_id: int | None,
@@ -149,6 +171,7 @@ def coop_rows(activity: Activity, participations: list, cell: dict) -> tuple[lis
         counts[0] += 1
         counts[1] += n
     people: dict[int, int] = {}
+    profiles: dict[int, dict] = {}
     for participation in participations:
         person = participation.beneficiary
         if person.counted_per_participation:
@@ -159,7 +182,8 @@ def coop_rows(activity: Activity, participations: list, cell: dict) -> tuple[lis
                 counts[1] += 1
         else:
             people[participation.beneficiary_id] = people.get(participation.beneficiary_id, 0) + 1
+            profiles[participation.beneficiary_id] = profile_of(person)
     coop = [{**base, "dimension": dimension, "value": value, "activities": a, "accompaniments": w}
             for (dimension, value), (a, w) in sorted(found.items())]
-    persons = [{**base, "beneficiary_id": b, "accompaniments": w} for b, w in sorted(people.items())]
+    persons = [{**base, "beneficiary_id": b, "accompaniments": w, **profiles[b]} for b, w in sorted(people.items())]
     return coop, persons

@@ -157,11 +157,17 @@ class CoopRollup(db.Model):
 class CoopPersonRollup(db.Model):
     """People counted once (identified, or anonymised by retention) seen in a cell with activities of
     a type, and their accompagnements there: the distinct beneficiaries of « Statistiques » with its
-    type filter (:class:`BeneficiaryMonthRollup` has no type)."""
+    type filter (:class:`BeneficiaryMonthRollup` has no type). With a copy of their profile (the
+    record's values, the age band computed when read), so that the breakdowns of a whole network
+    need not look up hundreds of thousands of records; kept equal to the record by the cases
+    signals (edit, merge, anonymisation) and checked by ``rollups.differences``."""
 
     __tablename__ = "coop_person_rollups"
     __table_args__ = (sa.Index("ix_coop_person_rollups_mediator_month", "mediator_id", "month"),
-                      sa.Index("ix_coop_person_rollups_month", "month"))
+                      sa.Index("ix_coop_person_rollups_month", "month"),
+                      sa.Index("ix_coop_person_rollups_beneficiary_id", "beneficiary_id"),
+                      {"info": {"copied": ("anonymous", "genre", "birth_year", "tranche_age", "statut_social",
+                                           "residence_commune_id")}})
 
     structure_id: Mapped[int] = _key()
     month: Mapped[date] = mapped_column(sa.Date, primary_key=True)
@@ -169,3 +175,9 @@ class CoopPersonRollup(db.Model):
     type: Mapped[ActivityType] = mapped_column(enum_column(ActivityType), primary_key=True)
     beneficiary_id: Mapped[int] = _key()
     accompaniments: Mapped[int] = mapped_column(sa.Integer)
+    anonymous: Mapped[bool] = mapped_column(sa.Boolean)
+    genre: Mapped[str | None] = mapped_column(sa.String(40))
+    birth_year: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    tranche_age: Mapped[str | None] = mapped_column(sa.String(40))
+    statut_social: Mapped[str | None] = mapped_column(sa.String(40))
+    residence_commune_id: Mapped[int | None] = mapped_column(sa.Integer)

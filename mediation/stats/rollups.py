@@ -29,7 +29,7 @@ from sqlalchemy.sql.functions import GenericFunction
 
 from mediation.cases.enums import Genre, StatutSocial, TrancheAge
 from mediation.cases.models import Activity, ActivityThematique, Beneficiary, Participation
-from mediation.stats.coop_rollups import coop_rows, coop_selects
+from mediation.stats.coop_rollups import coop_rows, coop_selects, profile_of
 from mediation.stats.models import (
     ActivityProfileRollup,
     ActivityRollup,
@@ -218,8 +218,10 @@ def _upserts(dialect: str) -> dict[str, sa.Insert]:
 
 def _added_values(statement, table) -> dict:
     keys = [c.name for c in table.primary_key.columns]
+    copied = table.info.get("copied", ())  # not counts: the row's copy of a record, set again
     # SUM over rows whose value is NULL is NULL: keep that meaning (duration_min).
-    return {c.name: sa.func.coalesce(c + statement.excluded[c.name], c, statement.excluded[c.name])
+    return {c.name: statement.excluded[c.name] if c.name in copied else
+            sa.func.coalesce(c + statement.excluded[c.name], c, statement.excluded[c.name])
             for c in table.columns if c.name not in keys}
 
 
@@ -253,6 +255,14 @@ def _combined_upsert(session: Session, rows: dict[str, list[dict]]) -> None:
     params = {f"{name}_{index}_{c.name}": row[c.name] for name, table_rows in rows.items() for index, row in enumerate(table_rows)
               for c in tables[name].columns}
     session.execute(statement, params)
+
+
+def copy_profile(session: Session, beneficiary: Beneficiary) -> None:
+    """After an edit of a record: its profile copied in :class:`CoopPersonRollup` (one ``UPDATE``
+    by the person's index; the cells' counts do not change)."""
+    session.flush()
+    session.execute(sa.update(CoopPersonRollup).where(CoopPersonRollup.beneficiary_id == beneficiary.id)
+                    .values(**profile_of(beneficiary)).execution_options(synchronize_session=False))
 
 
 def rebuild(session: Session) -> dict[str, int]:

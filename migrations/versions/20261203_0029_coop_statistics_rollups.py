@@ -3,7 +3,7 @@
 « Statistiques » (La Coop's figures) read ``coop_rollups`` (the additive breakdowns: canal, duration
 bucket, place, commune, matériel, tag, and the profile of participants counted per participation,
 per structure, month, mediator and activity type) and ``coop_person_rollups`` (the people counted
-once, per cell and type) instead of every activity and participation of the period; filled here
+once, per cell and type, with a copy of their profile) instead of every activity and participation of the period; filled here
 from the existing activities; mediation.stats.rollups keeps them exact afterwards.
 
 Revision ID: 0029
@@ -50,10 +50,17 @@ def upgrade():
         sa.Column('type', TYPE, nullable=False),
         sa.Column('beneficiary_id', sa.Integer(), nullable=False),
         sa.Column('accompaniments', sa.Integer(), nullable=False),
+        sa.Column('anonymous', sa.Boolean(), nullable=False),
+        sa.Column('genre', sa.String(length=40), nullable=True),
+        sa.Column('birth_year', sa.SmallInteger(), nullable=True),
+        sa.Column('tranche_age', sa.String(length=40), nullable=True),
+        sa.Column('statut_social', sa.String(length=40), nullable=True),
+        sa.Column('residence_commune_id', sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint('structure_id', 'month', 'mediator_id', 'type', 'beneficiary_id',
                                 name=op.f('pk_coop_person_rollups')),
     )
     with op.batch_alter_table('coop_person_rollups', schema=None) as batch_op:
+        batch_op.create_index('ix_coop_person_rollups_beneficiary_id', ['beneficiary_id'], unique=False)
         batch_op.create_index('ix_coop_person_rollups_mediator_month', ['mediator_id', 'month'], unique=False)
         batch_op.create_index('ix_coop_person_rollups_month', ['month'], unique=False)
     fill_from_existing_activities()
@@ -93,6 +100,7 @@ def fill_from_existing_activities():
                              ("residence", text.format("b.residence_commune_id"))):
         parts.append(f"SELECT {keys}, '{dimension}', CAST({value} AS VARCHAR), 1 {anonymous}")
     union = "\nUNION ALL\n".join(parts)
+    profile = "b.anonymous, b.genre, b.birth_year, b.tranche_age, b.statut_social, b.residence_commune_id"
     op.execute(f"""
         INSERT INTO coop_rollups (structure_id, month, mediator_id, type, dimension, value, activities,
                                   accompaniments)
@@ -102,12 +110,14 @@ def fill_from_existing_activities():
         ORDER BY 1, 2, 3
     """)  # noqa: S608 (constant fragments only)
     op.execute(f"""
-        INSERT INTO coop_person_rollups (structure_id, month, mediator_id, type, beneficiary_id, accompaniments)
-        SELECT {keys}, p.beneficiary_id, count(*)
+        INSERT INTO coop_person_rollups (structure_id, month, mediator_id, type, beneficiary_id, accompaniments,
+                                         anonymous, genre, birth_year, tranche_age, statut_social,
+                                         residence_commune_id)
+        SELECT {keys}, p.beneficiary_id, count(*), {profile}
         FROM activities a JOIN participations p ON p.activity_id = a.id
         JOIN beneficiaries b ON b.id = p.beneficiary_id
         WHERE {live} AND NOT (b.anonymous AND b.anonymised_at IS NULL)
-        GROUP BY a.structure_id, {month}, a.mediator_id, a.type, p.beneficiary_id
+        GROUP BY a.structure_id, {month}, a.mediator_id, a.type, p.beneficiary_id, {profile}
         ORDER BY 1, 2, 3
     """)  # noqa: S608 (constant fragments only)
     if postgresql:
@@ -119,6 +129,7 @@ def downgrade():
     with op.batch_alter_table('coop_person_rollups', schema=None) as batch_op:
         batch_op.drop_index('ix_coop_person_rollups_month')
         batch_op.drop_index('ix_coop_person_rollups_mediator_month')
+        batch_op.drop_index('ix_coop_person_rollups_beneficiary_id')
     op.drop_table('coop_person_rollups')
     with op.batch_alter_table('coop_rollups', schema=None) as batch_op:
         batch_op.drop_index('ix_coop_rollups_mediator_month')

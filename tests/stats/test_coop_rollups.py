@@ -3,17 +3,17 @@ share, as reading every activity of the period, whatever the period — whole mo
 covered in part read row by row, or read as the month's rollups minus the days left out —, the
 type filter and the mediator filter; and the rollups stay exact (``rollups.differences``) through
 logging, editing, deleting and restoring activities with tags, matériel, places and anonymous
-participants, and through a tag deleted or a place moved to another commune."""
+participants, and through a record edited, a tag deleted or a place moved to another commune."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date, timedelta
 
 import sqlalchemy as sa
 
 from mediation.auth.models import Role, User
-from mediation.cases import activities, tags
+from mediation.cases import activities, services, tags
 from mediation.cases.activities import AnonymousCounters, AnonymousInput
 from mediation.cases.enums import ActivityType, PlaceType, Thematique
 from mediation.cases.models import Activity, Beneficiary
@@ -107,6 +107,16 @@ def test_rollups_follow_tags_materiel_places_and_people(session, network, make_b
     stats = same_figures(session, n.mediator, f)
     assert {s["label"]: s["count"] for s in stats["tags"]} == {"Projet numérique": 2, "Autre projet": 1}
     assert stats["beneficiaries"] == 1 + 1 + 4 and stats["followed_beneficiaries"] == 1
+
+    # the person's record edited: the rollups' copy of their profile follows
+    before = {s["label"]: s["count"] for s in stats["genres"]}
+    services.update_beneficiary(session, n.mediator, person, replace(
+        services.beneficiary_input_from(person), genre="masculin", birth_year=1940, statut_social="retraite",
+        residence_commune_id=n.commune_b.id))
+    assert rollups.differences(session) == {}
+    stats = same_figures(session, n.mediator, f)
+    assert {s["label"]: s["count"] for s in stats["genres"]}["Masculin"] == before["Masculin"] + 1
+    assert {s["label"]: s["count"] for s in stats["age_bands"]}["70 ans et plus"] >= 1
 
     # edits: other tags and matériel, another place, another month
     data = activities.ActivityInput(
