@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from mediation.audit.models import AuditEvent
 from mediation.audit.services import record
+from mediation.cases import signals
 from mediation.cases.enums import CaseState, ClosureReason, ConsentScope, Genre, StatutSocial
 from mediation.cases.models import Activity, Beneficiary, Case, CaseNote, Consent, Participation
 from mediation.directory.models import Commune
@@ -156,6 +157,7 @@ def update_beneficiary(session: Session, actor, beneficiary: Beneficiary, data: 
         session.flush()
         record(session, "beneficiary.updated", actor=actor, obj=beneficiary,
                structure_id=beneficiary.owner_structure_id, details={"fields": sorted(changed)})
+        signals.beneficiary_updated.send(session, beneficiary=beneficiary)
     return changed
 
 

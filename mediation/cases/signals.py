@@ -42,6 +42,9 @@ activities_imported = _events.signal("activities-imported")
 #: undone, anonymisation at the end of retention): ``beneficiary_ids``.
 beneficiaries_changed = _events.signal("beneficiaries-changed")
 
+#: An identified person's record was edited (genre, birth year, statut, commune…): ``beneficiary``.
+beneficiary_updated = _events.signal("beneficiary-updated")
+
 #: A list shows cases without the person's name (coordinators, administrators): ``case_ids``.
 #: Receivers return ``{case_id: text}`` — what tells the cases apart from their side (pathways:
 #: the level reached) — and the list shows every receiver's text beside the case number.

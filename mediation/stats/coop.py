@@ -31,12 +31,12 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from mediation.auth.models import Role, User
 from mediation.cases.enums import (
@@ -54,17 +54,14 @@ from mediation.cases.models import Activity, ActivityTag, ActivityThematique, Be
 from mediation.cases.policy import activity_scope_clause
 from mediation.directory.models import Commune, Structure
 from mediation.directory.policy import visible_users
+from mediation.directory.scopes import structure_scope
+from mediation.stats import coop_rollups, rollups
+from mediation.stats.coop_rollups import DURATION_BUCKETS
+from mediation.stats.models import ActivityRollup, CoopPersonRollup, CoopRollup, ThematiqueRollup
 from mediation.types import local_today
 
 NON_COMMUNIQUE = "Non communiqué"
 
-# The Coop's duration buckets (half-open, minutes).
-DURATION_BUCKETS = (
-    ("moins_30", "Moins de 30 min", 0, 30),
-    ("30_60", "30min à 1 h", 30, 60),
-    ("60_120", "1 h à 2 h", 60, 120),
-    ("120_plus", "2 h et plus", 120, None),
-)
 
 # Where the network's impact indicators (mediation/evaluation) differ, and why.
 DIFFERENCES = (
@@ -220,138 +217,326 @@ def _sorted(counter: Counter) -> list[tuple[str, int]]:
     return sorted(counter.items(), key=lambda item: (-item[1], item[0] == NON_COMMUNIQUE, item[0]))
 
 
-def coop_statistics(session: Session, user: User, filters: CoopFilters, *,
-                    today: date | None = None) -> CoopStatistics:
-    """The Coop's « Mes statistiques » for ``user`` over ``filters`` (see the module)."""
-    today = today or local_today()
-    stats = CoopStatistics(filters=filters)
-    where = [Activity.deleted_at.is_(None), Activity.date >= filters.start, Activity.date <= filters.end]
+@dataclass
+class _Sums:
+    """What every part of the period adds (or, for days taken out of a month's rollups, removes)."""
+    activities: Counter = field(default_factory=Counter)       # type → activities
+    accompaniments: Counter = field(default_factory=Counter)   # type → participations
+    first: int = 0
+    months: Counter = field(default_factory=Counter)           # first day of month → participations
+    thematiques: Counter = field(default_factory=Counter)      # code → participations
+    present: Counter = field(default_factory=Counter)          # (dimension, value) → activities
+    weight: Counter = field(default_factory=Counter)           # (dimension, value) → participations
+    people: list = field(default_factory=list)                 # selects of the people counted once
+
+
+def _base_where(user: User, filters: CoopFilters) -> list:
+    where = [Activity.deleted_at.is_(None)]
     clause = scope_clause(user, filters)
     if clause is not None:
         where.append(clause)
     if filters.types:
         where.append(Activity.type.in_(list(filters.types)))
-    ids = sa.select(Activity.id).where(*where)
+    return where
 
+
+def _period(ranges: list[tuple[date, date]]):
+    return sa.or_(*[sa.and_(Activity.date >= a, Activity.date <= b) for a, b in ranges])
+
+
+def _raw_into(session: Session, sums: _Sums, where: list, sign: int) -> None:
+    """Add (``sign`` 1) or remove (-1) the activities matching ``where``, read row by row."""
+    ids = sa.select(Activity.id).where(*where)
     weights = (sa.select(Participation.activity_id, sa.func.count().label("n"))
                .where(Participation.activity_id.in_(ids)).group_by(Participation.activity_id).subquery())
-    place = aliased(Structure)
-    place_commune = aliased(Commune)
-    own_structure = aliased(Structure)
-    rows = session.execute(
-        sa.select(Activity.id, Activity.type, Activity.date, Activity.duration_min, Activity.place_type,
-                  Activity.materiel, sa.func.coalesce(weights.c.n, 0),
-                  place.id, place.name, place_commune.name, place_commune.postal_code)
-        .select_from(Activity)
-        .outerjoin(weights, weights.c.activity_id == Activity.id)
-        .outerjoin(place, place.id == Activity.place_structure_id)
-        .outerjoin(own_structure, own_structure.id == Activity.structure_id)
-        # the commune of the place: the lieu's, else the one named on the activity, else (à distance
-        # without a commune) the structure's
-        .outerjoin(place_commune, place_commune.id == sa.func.coalesce(
-            place.commune_id, Activity.place_commune_id, own_structure.commune_id))
-        .where(*where)
-    ).all()
-
+    tags: dict[int, list[int]] = {}
+    for activity_id, tag_id in session.execute(
+            sa.select(ActivityTag.activity_id, ActivityTag.tag_id).where(ActivityTag.activity_id.in_(ids))):
+        tags.setdefault(activity_id, []).append(tag_id)
     by_id_weight: dict[int, int] = {}
-    months: Counter = Counter()
-    channels: Counter = Counter()
-    durations: Counter = Counter()
-    materiel: Counter = Counter()
-    places: Counter = Counter()
-    place_names: dict[int, str] = {}
-    communes: Counter = Counter()
-    for (activity_id, kind, day, duration, place_type, materials, weight, place_id, place_name,
-         commune_name, commune_postal) in rows:
-        stats.activities += 1
+    for (activity_id, kind, day, duration, place_type, materials, weight, place_id, place_commune_id,
+         structure_id) in session.execute(
+        sa.select(Activity.id, Activity.type, Activity.date, Activity.duration_min, Activity.place_type,
+                  Activity.materiel, sa.func.coalesce(weights.c.n, 0), Activity.place_structure_id,
+                  Activity.place_commune_id, Activity.structure_id)
+        .select_from(Activity).outerjoin(weights, weights.c.activity_id == Activity.id).where(*where)
+    ):
         by_id_weight[activity_id] = weight
-        if kind == ActivityType.INDIVIDUEL:
-            stats.individual_activities += 1
+        kind = ActivityType(kind)
+        sums.activities[kind] += sign
+        sums.accompaniments[kind] += sign * weight
+        sums.months[date(day.year, day.month, 1)] += sign * weight
+        for key in coop_rollups.activity_dimensions(place_type, duration, place_id, place_commune_id,
+                                                    structure_id, materials, tags.get(activity_id, ())):
+            sums.present[key] += sign
+            sums.weight[key] += sign * weight
+    for activity_id, code in session.execute(
+            sa.select(ActivityThematique.activity_id, ActivityThematique.code)
+            .where(ActivityThematique.activity_id.in_(ids))):
+        sums.thematiques[code] += sign * by_id_weight.get(activity_id, 0)
+    sums.first += sign * (session.scalar(
+        sa.select(sa.func.count()).select_from(Participation)
+        .where(Participation.activity_id.in_(ids), Participation.first_accompaniment.is_(True))) or 0)
+    # participants counted per participation: their profile, one each
+    for genre, band, statut, commune_id, count in session.execute(
+        sa.select(Beneficiary.genre, Beneficiary.tranche_age, Beneficiary.statut_social,
+                  Beneficiary.residence_commune_id, sa.func.count())
+        .join(Participation, Participation.beneficiary_id == Beneficiary.id)
+        .where(Participation.activity_id.in_(ids), Beneficiary.counted_per_participation)
+        .group_by(Beneficiary.genre, Beneficiary.tranche_age, Beneficiary.statut_social,
+                  Beneficiary.residence_commune_id)
+    ):
+        for key in coop_rollups.person_dimensions(genre, band, statut, commune_id):
+            sums.present[key] += sign * count
+            sums.weight[key] += sign * count
+
+
+def _raw_people(where: list) -> sa.Select:
+    """The people counted once reached by the activities matching ``where``, with their profile."""
+    return (sa.select(Participation.beneficiary_id.label("beneficiary_id"), *coop_rollups.profile_sql())
+            .join(Activity, Activity.id == Participation.activity_id)
+            .join(Beneficiary, Beneficiary.id == Participation.beneficiary_id)
+            .where(*where, sa.not_(Beneficiary.counted_per_participation)))
+
+
+def _rollups_into(session: Session, sums: _Sums, scope, months) -> None:
+    """Add the rollups of the whole months ``months`` (a callable giving a table's month clauses)."""
+    r = ActivityRollup
+    for month_value, kind, activities, accompaniments, firsts in session.execute(
+        sa.select(r.month, r.type, sa.func.sum(r.activities), sa.func.sum(r.accompaniments),
+                  sa.func.sum(r.first_accompaniments))
+        .where(*scope(r), *months(r)).group_by(r.month, r.type)
+    ):
+        kind = ActivityType(kind)
+        month_value = rollups.as_date(month_value)
+        sums.activities[kind] += activities
+        sums.accompaniments[kind] += accompaniments
+        sums.first += firsts
+        sums.months[month_value] += accompaniments
+    t = ThematiqueRollup
+    for code, accompaniments in session.execute(
+            sa.select(t.code, sa.func.sum(t.accompaniments)).where(*scope(t), *months(t)).group_by(t.code)):
+        sums.thematiques[code] += accompaniments
+    c = CoopRollup
+    for dimension, value, activities, accompaniments in session.execute(
+        sa.select(c.dimension, c.value, sa.func.sum(c.activities), sa.func.sum(c.accompaniments))
+        .where(*scope(c), *months(c)).group_by(c.dimension, c.value)
+    ):
+        key = (dimension, value)
+        sums.present[key] += activities
+        sums.weight[key] += accompaniments
+
+
+def _parts(start: date, end: date) -> tuple[list[date], list[tuple[date, list, list]]]:
+    """The whole months of [start, end], and for each month it covers in part: (month, the days of
+    the period in it, the days of the month outside the period)."""
+    whole, partial = [], []
+    month = rollups.first_of_month(start)
+    while month <= end:
+        last = rollups.next_month(month) - timedelta(days=1)
+        inside = (max(start, month), min(end, last))
+        if inside == (month, last):
+            whole.append(month)
         else:
-            stats.workshops += 1
-            stats.workshop_participants += weight
-        stats.accompaniments += weight
-        months[(day.year, day.month)] += weight
-        channels[PlaceType(place_type).value] += weight
-        for key, _label, low, high in DURATION_BUCKETS:
-            if duration >= low and (high is None or duration < high):
-                durations[key] += weight
-        for code in set(materials or []):
-            materiel[code] += weight
-        if place_type == PlaceType.LIEU_ACTIVITE and place_id is not None:
-            places[place_id] += weight
-            place_names[place_id] = place_name
-        communes[_label_commune(commune_name, commune_postal)] += weight
+            outside = [(a, b) for a, b in ((month, inside[0] - timedelta(days=1)),
+                                           (inside[1] + timedelta(days=1), last)) if a <= b]
+            partial.append((month, [inside], outside))
+        month = rollups.next_month(month)
+    return whole, partial
+
+
+def _rollup_scope(session: Session, user: User, filters: CoopFilters):
+    """The clauses selecting the rollup cells of ``user``'s scope (a callable on a rollup table)."""
+    structure_ids = None
+    mediator_ids = []
+    if user.role == Role.MEDIATOR:
+        mediator_ids.append(user.id)
+    else:
+        scope = structure_scope(user)
+        if scope is not None:
+            structure_ids = sorted(session.scalars(scope))
+        if filters.mediator_id is not None:
+            mediator_ids.append(filters.mediator_id)
+
+    def clauses(table):
+        found = []
+        if structure_ids is not None:
+            found.append(table.structure_id.in_(structure_ids))
+        found += [table.mediator_id == m for m in mediator_ids]
+        if filters.types:
+            found.append(table.type.in_(list(filters.types)))
+        return found
+    return clauses
+
+
+def coop_statistics(session: Session, user: User, filters: CoopFilters, *,
+                    today: date | None = None, use_rollups: bool = True) -> CoopStatistics:
+    """The Coop's « Mes statistiques » for ``user`` over ``filters`` (see the module).
+
+    Whole months come from the rollups (:mod:`mediation.stats.coop_rollups`); a month the period
+    covers in part from its days in the period read row by row, or, when the days left out are
+    fewer, from the month's rollups minus those days. ``use_rollups=False`` reads every day row by
+    row (the reference the tests compare with)."""
+    today = today or local_today()
+    where = _base_where(user, filters)
+    sums = _Sums()
+    if not use_rollups or user.role not in (Role.MEDIATOR, Role.COORDINATOR, Role.ADMIN):
+        period = [*where, _period([(filters.start, filters.end)])]
+        _raw_into(session, sums, period, 1)
+        sums.people.append(_raw_people(period))
+    else:
+        scope = _rollup_scope(session, user, filters)
+        whole, partial = _parts(filters.start, filters.end)
+        if whole:
+            def months(table):
+                return [table.month >= whole[0], table.month <= whole[-1]]
+            _rollups_into(session, sums, scope, months)
+            p = CoopPersonRollup
+            sums.people.append(sa.select(*_person_columns()).where(*scope(p), *months(p)))
+        for month, inside, outside in partial:
+            days_inside = sum((b - a).days + 1 for a, b in inside)
+            days_outside = sum((b - a).days + 1 for a, b in outside)
+            if days_inside <= days_outside:
+                period = [*where, _period(inside)]
+                _raw_into(session, sums, period, 1)
+                sums.people.append(_raw_people(period))
+                continue
+            def one_month(table, month=month):
+                return [table.month == month]
+            _rollups_into(session, sums, scope, one_month)
+            excluded = [*where, _period(outside)]
+            _raw_into(session, sums, excluded, -1)
+            taken_out = (sa.select(Participation.beneficiary_id.label("id"), sa.func.count().label("n"))
+                         .join(Activity, Activity.id == Participation.activity_id).where(*excluded)
+                         .group_by(Participation.beneficiary_id).subquery())
+            p = CoopPersonRollup
+            sums.people.append(
+                sa.select(*_person_columns())
+                .outerjoin(taken_out, taken_out.c.id == p.beneficiary_id)
+                .where(*scope(p), p.month == month).group_by(*_person_columns())
+                .having(sa.func.sum(p.accompaniments) > sa.func.coalesce(sa.func.max(taken_out.c.n), 0)))
+    return _statistics(session, filters, sums, today)
+
+
+def _person_columns() -> list:
+    p = CoopPersonRollup
+    return [p.beneficiary_id, p.anonymous, p.genre, p.birth_year, p.tranche_age, p.statut_social,
+            p.residence_commune_id]
+
+
+def _age_band_sql(year: int, birth_year, tranche_age) -> sa.ColumnElement:
+    """:func:`coop_age_band` in SQL."""
+    age = sa.literal(year) - birth_year
+    bands = [(age < bound, band.value) for bound, band in AGE_THRESHOLDS]
+    return sa.case(
+        (sa.and_(birth_year.is_not(None), birth_year <= year),
+         sa.case(*bands, else_=TrancheAge.SOIXANTE_DIX_PLUS.value)),
+        else_=sa.func.coalesce(tranche_age, TrancheAge.NON_COMMUNIQUE.value))
+
+
+def _statistics(session: Session, filters: CoopFilters, sums: _Sums, today: date) -> CoopStatistics:
+    stats = CoopStatistics(filters=filters)
+    individual, collectif = ActivityType.INDIVIDUEL, ActivityType.COLLECTIF
+    stats.individual_activities = sums.activities[individual]
+    stats.workshops = sums.activities[collectif]
+    stats.activities = stats.individual_activities + stats.workshops
+    stats.workshop_participants = sums.accompaniments[collectif]
+    stats.accompaniments = sums.accompaniments[individual] + sums.accompaniments[collectif]
     stats.individual_accompaniments = stats.individual_activities  # the Coop: 1 per individual session
     stats.activity_shares = _shares([("Accompagnements individuels", stats.individual_activities),
                                      ("Ateliers collectifs", stats.workshops)])
     stats.accompaniment_shares = _shares([("Accompagnements individuels", stats.individual_accompaniments),
                                           ("Participants aux ateliers", stats.workshop_participants)])
-
     # months of the period, in order, including the empty ones
     cursor = date(filters.start.year, filters.start.month, 1)
     month_items = []
     while cursor <= filters.end:
-        month_items.append((f"{cursor.month:02d}/{cursor.year % 100:02d}", months[(cursor.year, cursor.month)]))
-        cursor = date(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
+        month_items.append((f"{cursor.month:02d}/{cursor.year % 100:02d}", sums.months[cursor]))
+        cursor = rollups.next_month(cursor)
     stats.by_month = _shares(month_items)
+    stats.thematiques = _shares([(t.label, sums.thematiques[t.value]) for t in Thematique])
+    stats.demarches = _shares([(t.label, sums.thematiques[t.value]) for t in DemarcheThematique])
 
-    # thématiques of each family, weighted
-    thematique_counts: Counter = Counter()
-    for activity_id, code in session.execute(
-            sa.select(ActivityThematique.activity_id, ActivityThematique.code)
-            .where(ActivityThematique.activity_id.in_(ids))):
-        thematique_counts[code] += by_id_weight.get(activity_id, 0)
-    stats.thematiques = _shares([(t.label, thematique_counts[t.value]) for t in Thematique])
-    stats.demarches = _shares([(t.label, thematique_counts[t.value]) for t in DemarcheThematique])
+    dims: dict[str, Counter] = {}
+    for (dimension, value), present in sums.present.items():
+        if present > 0:  # a key of activities (or people) left in the period, even of weight 0
+            dims.setdefault(dimension, Counter())[value] = sums.weight[(dimension, value)]
+
+    def one(dimension: str) -> Counter:
+        return dims.get(dimension, Counter())
+
     # tags (live ones), weighted by accompaniments, largest first (the Coop's getActiviteTags)
-    tag_counts: Counter = Counter()
-    tag_names: dict[int, str] = {}
-    for activity_id, tag_id, tag_name in session.execute(
-            sa.select(ActivityTag.activity_id, Tag.id, Tag.name).join(Tag, Tag.id == ActivityTag.tag_id)
-            .where(ActivityTag.activity_id.in_(ids), Tag.deleted_at.is_(None))):
-        tag_counts[tag_id] += by_id_weight.get(activity_id, 0)
-        tag_names[tag_id] = tag_name
-    stats.tags = _shares(sorted(((tag_names[i], n) for i, n in tag_counts.items() if n),
+    tag_counts = {int(value): count for value, count in one(coop_rollups.TAG).items() if count}
+    tag_names = dict(session.execute(sa.select(Tag.id, Tag.name).where(
+        Tag.id.in_(sorted(tag_counts)), Tag.deleted_at.is_(None))).all()) if tag_counts else {}
+    stats.tags = _shares(sorted(((tag_names[i], n) for i, n in tag_counts.items() if i in tag_names),
                                 key=lambda item: (-item[1], item[0])))
+    materiel, channels, durations = one(coop_rollups.MATERIEL), one(coop_rollups.CANAL), one(coop_rollups.DUREE)
     stats.materiel = _shares([(m.label, materiel[m.value]) for m in Materiel])
     stats.channels = _shares([(p.label, channels[p.value]) for p in PlaceType])
     stats.durations = _shares([(label, durations[key]) for key, label, _low, _high in DURATION_BUCKETS])
-    stats.places = _shares(sorted(((place_names[i], count) for i, count in places.items()),
+    places = {int(value): count for value, count in one(coop_rollups.LIEU).items()}
+    structures: dict[int, tuple[str, int | None]] = {}
+    communes_keys = one(coop_rollups.COMMUNE)
+    wanted = set(places) | {int(value[2:]) for value in communes_keys if value[0] in "so"}
+    if wanted:
+        structures = {i: (name, commune_id) for i, name, commune_id in session.execute(
+            sa.select(Structure.id, Structure.name, Structure.commune_id).where(Structure.id.in_(sorted(wanted))))}
+    stats.places = _shares(sorted(((structures[i][0], count) for i, count in places.items()),
                                   key=lambda item: (-item[1], item[0])))
-    stats.communes = _shares(_sorted(communes))
+    place_communes: Counter = Counter()
+    for value, count in communes_keys.items():
+        source, number = value[0], int(value[2:])
+        place_communes[number if source == "c" else structures[number][1]] += count
 
-    # beneficiaries: distinct records reached through the participations
-    people = session.execute(
-        sa.select(Beneficiary.id, Beneficiary.anonymous, Beneficiary.genre, Beneficiary.birth_year,
-                  Beneficiary.tranche_age, Beneficiary.statut_social, Commune.name, Commune.postal_code)
-        .outerjoin(Commune, Commune.id == Beneficiary.residence_commune_id)
-        .where(Beneficiary.id.in_(sa.select(Participation.beneficiary_id)
-                                  .where(Participation.activity_id.in_(ids))))
-    ).all()
+    # people counted once: distinct, their profile from their record
     genres: Counter = Counter()
     ages: Counter = Counter()
     statuts: Counter = Counter()
-    residences: Counter = Counter()
-    for _id, anonymous, genre, birth_year, declared, statut, commune_name, commune_postal in people:
-        stats.beneficiaries += 1
-        if anonymous:
-            stats.anonymous_beneficiaries += 1
-        else:
-            stats.followed_beneficiaries += 1
-        genres[Genre(genre).value if genre else Genre.NON_COMMUNIQUE.value] += 1
-        declared_value = TrancheAge(declared).value if declared else None
-        ages[coop_age_band(birth_year, declared_value, today.year).value] += 1
-        statuts[StatutSocial(statut).value if statut else StatutSocial.NON_COMMUNIQUE.value] += 1
-        residences[_label_commune(commune_name, commune_postal)] += 1
+    residence_ids: Counter = Counter()
+    if sums.people:
+        union = (sums.people[0].distinct() if len(sums.people) == 1 else sa.union(*sums.people)).subquery()
+        # one row per person (the UNION of person and profile: the rollups' copy is the record's)
+        u = union.c
+        band = sa.type_coerce(_age_band_sql(today.year, u.birth_year, u.tranche_age), sa.String)
+        for anonymous, genre, age, statut, commune_id, count in session.execute(
+            sa.select(u.anonymous, u.genre, band, u.statut_social, u.residence_commune_id, sa.func.count())
+            .group_by(u.anonymous, u.genre, band, u.statut_social, u.residence_commune_id)
+        ):
+            stats.beneficiaries += count
+            if anonymous:
+                stats.anonymous_beneficiaries += count
+            else:
+                stats.followed_beneficiaries += count
+            genres[genre or Genre.NON_COMMUNIQUE.value] += count
+            ages[age] += count
+            statuts[statut or StatutSocial.NON_COMMUNIQUE.value] += count
+            residence_ids[commune_id or 0] += count
+    # participants counted per participation (one record each): from the sums
+    counted = sum(one(coop_rollups.GENRE).values())
+    stats.beneficiaries += counted
+    stats.anonymous_beneficiaries += counted
+    genres.update(one(coop_rollups.GENRE))
+    ages.update(one(coop_rollups.AGE))
+    statuts.update(one(coop_rollups.STATUT))
+    residence_ids.update({int(value): count for value, count in one(coop_rollups.RESIDENCE).items()})
     stats.genres = _shares([(g.label, genres[g.value]) for g in Genre])
     stats.age_bands = _shares([(t.label, ages[t.value]) for t in TrancheAge])
     stats.statuts = _shares([(s.label, statuts[s.value]) for s in StatutSocial])
-    stats.residences = _shares(_sorted(residences))
 
-    stats.new_beneficiaries = session.scalar(
-        sa.select(sa.func.count()).select_from(Participation)
-        .where(Participation.activity_id.in_(ids), Participation.first_accompaniment.is_(True))) or 0
+    labels = {i: _label_commune(name, postal) for i, name, postal in session.execute(
+        sa.select(Commune.id, Commune.name, Commune.postal_code)
+        .where(Commune.id.in_(sorted((set(place_communes) | set(residence_ids)) - {0}))))}
+    communes: Counter = Counter()
+    for commune_id, count in place_communes.items():
+        communes[labels.get(commune_id, NON_COMMUNIQUE)] += count
+    stats.communes = _shares(_sorted(communes))
+    residences: Counter = Counter()
+    for commune_id, count in residence_ids.items():
+        if count:
+            residences[labels.get(commune_id, NON_COMMUNIQUE)] += count
+    stats.residences = _shares(_sorted(residences))
+    stats.new_beneficiaries = sums.first
     return stats
 
 

@@ -31,7 +31,7 @@ from mediation.extensions import db
 from mediation.types import enum_column
 
 __all__ = ["ActivityProfileRollup", "ActivityRollup", "AnonymousProfileRollup", "BeneficiaryMonthRollup",
-           "ThematiqueRollup"]
+           "CoopPersonRollup", "CoopRollup", "ThematiqueRollup"]
 
 
 def _key():
@@ -128,3 +128,56 @@ class ActivityProfileRollup(db.Model):
     accompaniments: Mapped[int] = mapped_column(sa.Integer)
     autonomie_given: Mapped[int] = mapped_column(sa.Integer)
     materiel_given: Mapped[int] = mapped_column(sa.Integer)
+
+
+class CoopRollup(db.Model):
+    """The additive breakdowns of « Statistiques » (mediation.stats.coop, La Coop's definitions) per
+    cell and activity type: one row per (dimension, value), with the number of activities (or, for
+    the anonymous profile, of participations) behind it and their accompagnements (participations,
+    the Coop's weight). Dimensions (:mod:`mediation.stats.coop_rollups`): ``canal`` (place type),
+    ``duree`` (the Coop's duration bucket), ``lieu`` (place structure of a session « lieu
+    d'activité »), ``commune`` (``s:`` place structure, ``c:`` commune named, ``o:`` own structure;
+    resolved to a commune when read, as the directory then says), ``materiel`` (code), ``tag`` (tag id, live or not: deleted
+    tags are left out when read) and, for participants counted per participation (recorded
+    anonymously), ``genre``, ``age``, ``statut``, ``residence`` (commune id, 0 unknown)."""
+
+    __tablename__ = "coop_rollups"
+    __table_args__ = (sa.Index("ix_coop_rollups_mediator_month", "mediator_id", "month"),)
+
+    structure_id: Mapped[int] = _key()
+    month: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    mediator_id: Mapped[int] = _key()
+    type: Mapped[ActivityType] = mapped_column(enum_column(ActivityType), primary_key=True)
+    dimension: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
+    value: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    activities: Mapped[int] = mapped_column(sa.Integer)
+    accompaniments: Mapped[int] = mapped_column(sa.Integer)
+
+
+class CoopPersonRollup(db.Model):
+    """People counted once (identified, or anonymised by retention) seen in a cell with activities of
+    a type, and their accompagnements there: the distinct beneficiaries of « Statistiques » with its
+    type filter (:class:`BeneficiaryMonthRollup` has no type). With a copy of their profile (the
+    record's values, the age band computed when read), so that the breakdowns of a whole network
+    need not look up hundreds of thousands of records; kept equal to the record by the cases
+    signals (edit, merge, anonymisation) and checked by ``rollups.differences``."""
+
+    __tablename__ = "coop_person_rollups"
+    __table_args__ = (sa.Index("ix_coop_person_rollups_mediator_month", "mediator_id", "month"),
+                      sa.Index("ix_coop_person_rollups_month", "month"),
+                      sa.Index("ix_coop_person_rollups_beneficiary_id", "beneficiary_id"),
+                      {"info": {"copied": ("anonymous", "genre", "birth_year", "tranche_age", "statut_social",
+                                           "residence_commune_id")}})
+
+    structure_id: Mapped[int] = _key()
+    month: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    mediator_id: Mapped[int] = _key()
+    type: Mapped[ActivityType] = mapped_column(enum_column(ActivityType), primary_key=True)
+    beneficiary_id: Mapped[int] = _key()
+    accompaniments: Mapped[int] = mapped_column(sa.Integer)
+    anonymous: Mapped[bool] = mapped_column(sa.Boolean)
+    genre: Mapped[str | None] = mapped_column(sa.String(40))
+    birth_year: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    tranche_age: Mapped[str | None] = mapped_column(sa.String(40))
+    statut_social: Mapped[str | None] = mapped_column(sa.String(40))
+    residence_commune_id: Mapped[int | None] = mapped_column(sa.Integer)

@@ -29,18 +29,22 @@ from sqlalchemy.sql.functions import GenericFunction
 
 from mediation.cases.enums import Genre, StatutSocial, TrancheAge
 from mediation.cases.models import Activity, ActivityThematique, Beneficiary, Participation
+from mediation.stats.coop_rollups import coop_rows, coop_selects, profile_of
 from mediation.stats.models import (
     ActivityProfileRollup,
     ActivityRollup,
     AnonymousProfileRollup,
     BeneficiaryMonthRollup,
+    CoopPersonRollup,
+    CoopRollup,
     ThematiqueRollup,
 )
 
 Cell = tuple[int, date, int]  # (structure_id, month, mediator_id)
 
 ROLLUP_TABLES = (ActivityRollup.__table__, ThematiqueRollup.__table__, BeneficiaryMonthRollup.__table__,
-                 AnonymousProfileRollup.__table__, ActivityProfileRollup.__table__)
+                 AnonymousProfileRollup.__table__, ActivityProfileRollup.__table__, CoopRollup.__table__,
+                 CoopPersonRollup.__table__)
 LOCK_NAMESPACE = 7270002
 # Above this many cells, refreshing whole months is cheaper than a long OR of cells.
 MAX_CELLS = 400
@@ -154,6 +158,7 @@ def add_new_activity(session: Session, activity: Activity, participations: Itera
     n = len(participations)
     codes = sorted(set(activity.thematiques or ()))
     profiles = Counter(_profile_key(p.beneficiary) for p in participations if p.beneficiary.counted_per_participation)
+    coop, coop_people = coop_rows(activity, participations, cell)
     rows = {  # table → rows to add (each key once per table)
         ActivityRollup.__tablename__: [{
             **cell, "type": activity.type, "activities": 1, "accompaniments": n,
@@ -167,6 +172,8 @@ def add_new_activity(session: Session, activity: Activity, participations: Itera
         AnonymousProfileRollup.__tablename__: [
             {**cell, **dict(key), "accompaniments": count} for key, count in sorted(profiles.items())],
         ActivityProfileRollup.__tablename__: [{**cell, **activity_profile_of(activity)}],
+        CoopRollup.__tablename__: coop,
+        CoopPersonRollup.__tablename__: coop_people,
     }
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
@@ -211,8 +218,10 @@ def _upserts(dialect: str) -> dict[str, sa.Insert]:
 
 def _added_values(statement, table) -> dict:
     keys = [c.name for c in table.primary_key.columns]
+    copied = table.info.get("copied", ())  # not counts: the row's copy of a record, set again
     # SUM over rows whose value is NULL is NULL: keep that meaning (duration_min).
-    return {c.name: sa.func.coalesce(c + statement.excluded[c.name], c, statement.excluded[c.name])
+    return {c.name: statement.excluded[c.name] if c.name in copied else
+            sa.func.coalesce(c + statement.excluded[c.name], c, statement.excluded[c.name])
             for c in table.columns if c.name not in keys}
 
 
@@ -248,6 +257,14 @@ def _combined_upsert(session: Session, rows: dict[str, list[dict]]) -> None:
     session.execute(statement, params)
 
 
+def copy_profile(session: Session, beneficiary: Beneficiary) -> None:
+    """After an edit of a record: its profile copied in :class:`CoopPersonRollup` (one ``UPDATE``
+    by the person's index; the cells' counts do not change)."""
+    session.flush()
+    session.execute(sa.update(CoopPersonRollup).where(CoopPersonRollup.beneficiary_id == beneficiary.id)
+                    .values(**profile_of(beneficiary)).execution_options(synchronize_session=False))
+
+
 def rebuild(session: Session) -> dict[str, int]:
     """Empty and recompute every rollup from the raw tables (after a bulk load or to repair)."""
     session.flush()
@@ -263,8 +280,12 @@ def rollup_counts(session: Session) -> dict[str, int]:
 
 # --- recomputation ------------------------------------------------------------------------------
 
-def _as_date(value) -> date:
+def as_date(value) -> date:
+    """A date read back from either database (SQLite may give text)."""
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+_as_date = as_date
 
 
 def _lock(session: Session, keys: list[str]) -> None:
@@ -390,12 +411,15 @@ def aggregate_selects(where=None) -> dict[str, sa.Select]:
         .where(condition, Beneficiary.counted_per_participation)
         .group_by(Activity.structure_id, month, Activity.mediator_id, *profile.values())
     )
+    coop, coop_people = coop_selects(condition, month)
     return {
         ActivityRollup.__tablename__: activities,
         ThematiqueRollup.__tablename__: thematiques,
         BeneficiaryMonthRollup.__tablename__: beneficiaries,
         AnonymousProfileRollup.__tablename__: anonymous,
         ActivityProfileRollup.__tablename__: activity_profile_select(condition),
+        CoopRollup.__tablename__: coop,
+        CoopPersonRollup.__tablename__: coop_people,
     }
 
 

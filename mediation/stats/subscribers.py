@@ -39,3 +39,8 @@ def _refresh_imported(session, *, dates, beneficiary_ids, **_):
 @cases_signals.beneficiaries_changed.connect
 def _refresh_people(session, *, beneficiary_ids, **_):
     rollups.refresh_rollups(session, beneficiary_ids=beneficiary_ids)
+
+
+@cases_signals.beneficiary_updated.connect
+def _copy_profile(session, *, beneficiary, **_):
+    rollups.copy_profile(session, beneficiary)
