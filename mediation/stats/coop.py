@@ -105,6 +105,20 @@ class Share:
         return format_percentage(self.proportion)
 
 
+PAGE_ROWS = 25  # rows of a breakdown shown on the page; the workbook has them all
+
+
+def shortened(shares: list[Share], limit: int | None = None) -> list[Share]:
+    """The first ``limit`` shares (they come largest first), then one « Autres » line adding up
+    the rest: a network's 2,000 communes are a workbook's job, not a page's."""
+    limit = PAGE_ROWS if limit is None else limit
+    if len(shares) <= limit + 1:
+        return shares
+    rest = shares[limit:]
+    return shares[:limit] + [Share(f"Autres ({len(rest):,} lignes, détail dans le classeur)".replace(",", "\u202f"),
+                                   sum(s.count for s in rest), sum(s.proportion for s in rest))]
+
+
 def _shares(items: list[tuple[str, int]]) -> list[Share]:
     total = sum(count for _, count in items)
     return [Share(label, count, proportion(count, total)) for label, count in items]

@@ -17,7 +17,7 @@ from mediation.extensions import db
 from mediation.policy import access
 from mediation.replica import reads_from_replica
 from mediation.stats import coop_workbook
-from mediation.stats.coop import DIFFERENCES, CoopFilters, coop_statistics, mediator_choices
+from mediation.stats.coop import DIFFERENCES, CoopFilters, coop_statistics, mediator_choices, shortened
 from mediation.types import local_today
 
 bp = Blueprint("statistiques", __name__, url_prefix="/statistiques")
@@ -99,7 +99,7 @@ def index():
     coordination = (coordination_services.summary(db.session, current_user, filters.start, filters.end)
                     if filters and current_user.role == Role.COORDINATOR else None)
     return render_template(
-        "stats/coop.html", stats=stats, filters=filters, errors=errors, values=request.args,
+        "stats/coop.html", stats=stats, filters=filters, errors=errors, values=request.args, shortened=shortened,
         coordination=coordination,
         choices=choices, types=ActivityType.choices(), differences=DIFFERENCES,
         filter_labels=filter_labels(filters, choices) if filters else [],

@@ -367,6 +367,29 @@ def test_page_and_workbook_show_the_figures(session, client, login, dataset):
         assert all(c is None for row in after for c in row), title  # a blank row ends each block
 
 
+def test_long_breakdowns_are_shortened_on_the_page_and_whole_in_the_workbook(
+        session, client, login, dataset, monkeypatch):
+    """A network's thousands of communes: the page shows the largest lines and one « Autres » line
+    adding up the rest; the workbook keeps every line."""
+    from mediation.stats import coop as coop_module
+
+    n = dataset
+    stats = coop_statistics(session, n.mediator, filters())
+    longest = max(stats.sections(), key=lambda section: len(section[2]))
+    key, _title, shares = longest
+    assert len(shares) >= 3, "the dataset needs a breakdown of at least 3 lines"
+    monkeypatch.setattr(coop_module, "PAGE_ROWS", 1)
+    login(client, n.mediator)
+    rows = page_tables(client, "/statistiques/").tables[f"t-{key}"]
+    assert [(label, int(count)) for label, count, _ in rows[:1]] == [(shares[0].label, shares[0].count)]
+    assert len(rows) == 2 and rows[1][0].startswith(f"Autres ({len(shares) - 1}")
+    assert int(rows[1][1]) == sum(s.count for s in shares[1:])
+    assert abs(shown(rows[1][2]) - sum(s.proportion for s in shares[1:])) <= 0.05
+    sheet = load_workbook(BytesIO(client.get("/statistiques/export.xlsx").data)).active
+    labels = [row[0] for row in sheet.iter_rows(values_only=True)]
+    assert all(s.label in labels for s in shares)
+
+
 def test_coordinator_filter_and_out_of_scope_mediator(session, client, login, dataset):
     n = dataset
     login(client, n.coordinator)
