@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlalchemy.ext.compiler import compiles
 
 # The time zone of the people using the service: the dates they write and read are French dates,
 # whatever the server's own time zone (often UTC): between 23:00 and midnight UTC it is already
@@ -87,3 +88,28 @@ def enum_column(enum_cls: type[enum.Enum], length: int = 40) -> sa.Enum:
         values_callable=lambda e: [m.value for m in e],
         validate_strings=True,
     )
+
+
+class local_day(sa.sql.functions.GenericFunction):
+    """The French calendar day (Europe/Paris) of a stored UTC timestamp, as a date, in SQL: a
+    referral made at 0:30 in Paris is made that day, not the day before as its UTC day says."""
+
+    type = sa.Date()
+    name = "local_day"
+    inherit_cache = True
+
+
+@compiles(local_day, "postgresql")
+def _local_day_pg(element, compiler, **kw):
+    return f"CAST(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'Europe/Paris' AS DATE)"
+
+
+@compiles(local_day, "sqlite")
+def _local_day_sqlite(element, compiler, **kw):
+    # SQLite knows no time zones: the French offset is computed from the EU rule (summer time, UTC+2,
+    # from the last Sunday of March to the last Sunday of October at 1:00 UTC; UTC+1 otherwise).
+    moment = f"datetime({compiler.process(element.clauses, **kw)})"
+    year = f"strftime('%Y', {moment})"
+    summer = (f"{moment} >= datetime({year} || '-03-25', 'weekday 0', '+1 hours') "
+              f"AND {moment} < datetime({year} || '-10-25', 'weekday 0', '+1 hours')")
+    return f"date({moment}, CASE WHEN {summer} THEN '+2 hours' ELSE '+1 hours' END)"

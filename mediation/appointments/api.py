@@ -39,6 +39,7 @@ from mediation.extensions import db
 from mediation.pagination import paginate
 from mediation.pathways import policy as pathways_policy
 from mediation.pathways.api import Body
+from mediation.types import to_paris
 
 CACHE_SECONDS = 300
 
@@ -68,7 +69,7 @@ def place_json(structure, *, distance_km=None, open_now=None, levels=None) -> di
         "distance_km": round(distance_km, 2) if distance_km is not None else None,
         "ouvert_maintenant": open_now,
         "niveaux": [{"service": a.service, "niveau": a.level.value, "publics": a.publics,
-                     "accessibilite": a.accessibility, "relu_le": a.reviewed_at.date().isoformat()}
+                     "accessibilite": a.accessibility, "relu_le": to_paris(a.reviewed_at).date().isoformat()}
                     for a in (levels or [])],
     }
 

@@ -14,7 +14,7 @@ from mediation.auth.models import Role
 from mediation.cases.enums import CaseState
 from mediation.cases.models import Case
 from mediation.directory.models import StaffMembership
-from mediation.types import local_today, utcnow
+from mediation.types import local_today, to_paris, utcnow
 
 SERVICE = "Aide aux démarches administratives"
 
@@ -55,7 +55,7 @@ def load_appointments_demo(session: Session, *, territory, structures, users, **
         services.move(session, m2, a2, next(s.starts_at for s in free1 if s.starts_at != a2.starts_at
                                             and s.free and s.starts_at not in {a.starts_at for _, a, _ in booked}))
         for appointment, came in ((a3, True), (a4, False)):
-            shift = (appointment.starts_at.date() - local_today()).days + 1
+            shift = (to_paris(appointment.starts_at).date() - local_today()).days + 1
             appointment.starts_at -= timedelta(days=shift)
             appointment.ends_at -= timedelta(days=shift)
             session.flush()

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, joinedload
 from mediation.equipment.models import Device, Handover
 from mediation.equipment.services import format_price
 from mediation.tabular import CsvWriter, append_text_row
+from mediation.types import to_paris
 
 HEADER = ["Structure", "Type", "Modèle", "Numéro de série ou d’inventaire", "État", "Provenance",
           "Donateur ou reconditionneur", "Entré dans le parc le", "Situation", "Dernière remise", "Personne",
@@ -41,7 +42,7 @@ def rows(session: Session, query: sa.Select, today: date) -> list[list]:
             h.kind.label if h else None, h.beneficiary.pseudonym if h else None, h.started_on if h else None,
             h.due_on if h else None, (h.is_overdue(today) if h and h.is_loan else None),
             h.returned_on if h else None, h.return_condition.label if h and h.return_condition else None,
-            format_price(h.price_cents) if h else None, d.written_off_at.date() if d.written_off_at else None,
+            format_price(h.price_cents) if h else None, to_paris(d.written_off_at).date() if d.written_off_at else None,
         ])
     return result
 

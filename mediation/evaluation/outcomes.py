@@ -44,30 +44,13 @@ from mediation.pathways.models import (
     Referral,
 )
 from mediation.stats.rollups import month_start
+from mediation.types import local_day
 
 HONOURED_WITHIN_DAYS = 30
 AUTONOMY_LEVELS = list(Autonomie)
 
 
 # --- portable date arithmetic -------------------------------------------------------------------
-
-class utc_day(GenericFunction):
-    """The (UTC) calendar day of a timestamp, as a date."""
-
-    type = sa.Date()
-    name = "utc_day"
-    inherit_cache = True
-
-
-@compiles(utc_day, "postgresql")
-def _utc_day_pg(element, compiler, **kw):
-    return f"CAST(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC' AS DATE)"
-
-
-@compiles(utc_day, "sqlite")
-def _utc_day_sqlite(element, compiler, **kw):
-    return f"date({compiler.process(element.clauses, **kw)})"
-
 
 class day_diff(GenericFunction):
     """Whole days from the first date to the second (``second - first``)."""
@@ -390,7 +373,7 @@ def _pathways(scope: Scope, threshold: int, section: Section) -> None:
         "resultats.cohortes", "resultats.completion_cohorte", "Parcours terminés, par cohorte du premier accompagnement",
         "Cohorte", [(_as_date(c).isoformat(), month_label(_as_date(c)), done or 0, n) for c, n, done in rows],
         threshold, n_label="Inscrits", k_label="Parcours terminé"))
-    days = day_diff(firsts.c.first_day, utc_day(completions.c.done_at))
+    days = day_diff(firsts.c.first_day, local_day(completions.c.done_at))
     frequencies = [(int(d), c) for d, c in session.execute(
         sa.select(days, sa.func.count()).select_from(firsts).join(completions, completions.c.person == firsts.c.person)
         .group_by(days))]
@@ -399,11 +382,11 @@ def _pathways(scope: Scope, threshold: int, section: Section) -> None:
 
 
 def _referrals(scope: Scope, threshold: int, section: Section) -> None:
-    honoured_day = sa.func.coalesce(Activity.date, utc_day(Referral.closed_at))
+    honoured_day = sa.func.coalesce(Activity.date, local_day(Referral.closed_at))
     n, k = (v or 0 for v in scope.session.execute(
         sa.select(sa.func.count(Referral.id),
                   sa.func.sum(sa.case((sa.and_(Referral.status == ReferralStatus.HONOREE,
-                                               day_diff(utc_day(Referral.created_at), honoured_day)
+                                               day_diff(local_day(Referral.created_at), honoured_day)
                                                <= HONOURED_WITHIN_DAYS), 1), else_=0)))
         .outerjoin(Activity, Activity.id == Referral.honoured_activity_id)
         .where(scope.period_clause(Referral.created_at), Referral.status != ReferralStatus.ANNULEE,
@@ -493,7 +476,7 @@ def _appointments(scope: Scope, threshold: int, section: Section) -> None:
     session = scope.session
     in_scope = sa.and_(scope.period_clause(Appointment.starts_at),
                        scope.unit_clause(Appointment.structure_id, Appointment.created_by_id))
-    days = day_diff(utc_day(Referral.created_at), utc_day(Appointment.starts_at))
+    days = day_diff(local_day(Referral.created_at), local_day(Appointment.starts_at))
     frequencies = [(int(d), c) for d, c in session.execute(
         sa.select(days, sa.func.count()).select_from(Appointment).join(Referral, Referral.id == Appointment.referral_id)
         .where(in_scope, Appointment.state.in_([AppointmentState.BOOKED, AppointmentState.ATTENDED,
