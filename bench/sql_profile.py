@@ -77,20 +77,22 @@ def main(argv=None) -> int:
     html = client.get("/activites/nouvelle").get_data(as_text=True)
     token = csrf_token(html)
     cookie = client.get_cookie("mediation_session").value
-    created, totals = [], []
+    created, totals, cpu = [], [], []
     for i in range(args.requests + 10):
         client.set_cookie("mediation_session", cookie)  # the confirmation message is not kept (as the bench)
         state["on"] = i >= 10
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         response = client.post("/activites/nouvelle", data=MultiDict(_activity_form(token, structure_id, i)))
         if state["on"]:
             totals.append((time.perf_counter() - t0) * 1000)
+            cpu.append((time.process_time() - c0) * 1000)
         assert response.status_code == 302, response.get_data(as_text=True)[:500]
         created.append(int(response.headers["Location"].rsplit("/", 1)[1]))
     state["on"] = False
     n = args.requests
     sql_total = sum(sum(v) for v in timings.values()) / n
     print(f"requests: {n}, mean {statistics.mean(totals):.2f} ms, median {statistics.median(totals):.2f} ms, "
+          f"Python CPU median {statistics.median(cpu):.2f} ms, "
           f"SQL {sql_total:.2f} ms/request, statements {sum(len(v) for v in timings.values()) / n:.1f}/request")
     rows = sorted(timings.items(), key=lambda kv: -sum(kv[1]))
     for key, values in rows:
