@@ -13,6 +13,7 @@ The activities it creates are removed again (as the HTTP bench does).
 from __future__ import annotations
 
 import argparse
+import gc
 import re
 import statistics
 import time
@@ -48,6 +49,7 @@ def main(argv=None) -> int:
     app = create_app({"SQLALCHEMY_DATABASE_URI": args.url, "MEDIATION_ENV": "development", "SECRET_KEY": "bench",
                       "MEDIATION_LOGIN_MAX_FAILURES": 1000})
     user_id, email, structure_id = _prepare_users(_Db(app), 1)[0]
+    gc.freeze()  # as wsgi.py does once the app is built
     timings: dict[str, list[float]] = defaultdict(list)
     samples: dict[str, tuple] = {}
     state = {"on": False}
