@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session
 
 from mediation.audit.services import record
 from mediation.cases import services, signals, tags
@@ -759,15 +759,25 @@ def _insert_at_once_statement(shape: tuple) -> sa.Select:
             .select_from(joined).add_cte(*rows))
 
 
+def _in_savepoint(session) -> bool:
+    """Whether ``session`` (or the session behind a scoped session) is inside ``begin_nested()``."""
+    target = session() if isinstance(session, scoped_session) else session
+    return target.in_nested_transaction()
+
+
 def _insert_new_activity(session: Session, activity: Activity) -> None:
     """Insert a new ``activity`` with its new anonymous participants, participations, thématiques
     and tags — one statement on PostgreSQL, instead of one per table, and no unit-of-work pass —,
     then add them to ``session`` as persistent objects holding exactly the values written
     (``make_transient_to_detached``: what a flush leaves, without a reload). Other cases (SQLite, a
-    large workshop, a new participant other than an anonymous one) go through the session's flush."""
+    large workshop, a new participant other than an anonymous one, a savepoint) go through the
+    session's flush."""
     participations = list(activity.participations)
     people = [p.beneficiary for p in participations]
     if not (session.get_bind().dialect.name == "postgresql"
+            # In a savepoint (a job, a bulk action) the flush keeps its rollback exact: the objects it
+            # inserted are expunged when the savepoint is rolled back.
+            and not _in_savepoint(session)
             and 0 < len(participations) <= INSERT_AT_ONCE_MAX_PEOPLE
             and len(activity.thematique_rows) + len(activity.tags) <= INSERT_AT_ONCE_MAX_ROWS
             and all(sa.inspect(b).persistent or (sa.inspect(b).transient and b.anonymous) for b in people)):
