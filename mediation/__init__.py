@@ -77,9 +77,11 @@ def register_extensions(app: Flask) -> None:
 
     db.init_app(app)
     with app.app_context():
-        from mediation.extensions import configure_sqlite
+        from mediation.extensions import configure_psycopg, configure_sqlite
 
         configure_sqlite(db.engine)
+        if db.engine.dialect.name == "postgresql":
+            configure_psycopg()
     from mediation import replica
 
     replica.init_app(app)

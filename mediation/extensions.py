@@ -56,6 +56,27 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 
 
+# psycopg converts a statement's ``%(name)s`` placeholders by parsing it, and remembers the result
+# only for statements of at most 4096 characters and 50 parameters; above, it parses the text again
+# on every execution (a regular expression over the whole statement). The few long statements of
+# the write paths — a new activity with its people in one statement, the rollups' upserts — are
+# executed again and again with the same text: remembered too. The cache stays bounded (128
+# statements, psycopg's LRU). No effect if psycopg renames these settings.
+PSYCOPG_CACHED_STATEMENT_LENGTH = 16384
+PSYCOPG_CACHED_STATEMENT_PARAMS = 400
+
+
+def configure_psycopg() -> None:
+    try:
+        from psycopg import _queries
+    except ImportError:  # pragma: no cover - SQLite only
+        return
+    for name, value in (("MAX_CACHED_STATEMENT_LENGTH", PSYCOPG_CACHED_STATEMENT_LENGTH),
+                        ("MAX_CACHED_STATEMENT_PARAMS", PSYCOPG_CACHED_STATEMENT_PARAMS)):
+        if isinstance(getattr(_queries, name, None), int):
+            setattr(_queries, name, max(getattr(_queries, name), value))
+
+
 def configure_sqlite(engine) -> None:
     """SQLite as a real transactional database: foreign keys enforced, WAL for concurrent readers,
     and BEGIN/SAVEPOINT handled by SQLAlchemy rather than by the sqlite3 module."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached, scoped_session
 
 from mediation.audit.services import record
 from mediation.cases import services, signals, tags
@@ -36,7 +36,7 @@ from mediation.cases.enums import (
     Thematique,
     TrancheAge,
 )
-from mediation.cases.models import Activity, ActivityThematique, Beneficiary, Participation
+from mediation.cases.models import Activity, ActivityTag, ActivityThematique, Beneficiary, Participation
 from mediation.cases.services import BeneficiaryInput, Errors
 from mediation.directory.models import Commune, StaffMembership, Structure
 from mediation.directory.scopes import active_membership_clause
@@ -319,9 +319,20 @@ def check_workshop_title(title: str | None, errors: Errors) -> str | None:
     return title
 
 
+def _memberships_and_place(session: Session, user, day: date | None, place_id: int | None) -> tuple[set[int], bool]:
+    """The structures ``user`` works for on ``day`` and whether the structure ``place_id`` exists,
+    in one query (one round trip of the logging request instead of two)."""
+    query = sa.select(StaffMembership.structure_id, sa.literal(False)).where(active_membership_clause(user.id, day))
+    if place_id:
+        query = query.union_all(sa.select(Structure.id, sa.literal(True)).where(Structure.id == place_id))
+    rows = session.execute(query).all()
+    return {row[0] for row in rows if not row[1]}, any(row[1] for row in rows)
+
+
 def _validate(session: Session, user, data: ActivityInput, errors: Errors, today: date) -> dict:
     """Common rules of both kinds of activity; returns the column values."""
-    allowed = mediator_structure_ids(session, user, data.date if data.date else None)
+    wanted_place = data.place_structure_id or None if data.place_type == PlaceType.LIEU_ACTIVITE.value else None
+    allowed, place_found = _memberships_and_place(session, user, data.date if data.date else None, wanted_place)
     if not allowed:
         allowed = mediator_structure_ids(session, user)
     if not data.structure_id:
@@ -335,7 +346,7 @@ def _validate(session: Session, user, data: ActivityInput, errors: Errors, today
     place_structure_id = place_commune_id = None
     if place_type == PlaceType.LIEU_ACTIVITE:
         reference = data.place_structure_id or None
-        found = reference if reference and session.get(Structure, reference) is not None else None
+        found = reference if reference and place_found else None
         place_structure_id = check_place_structure(reference, found, errors)
         place_structure_id = place_structure_id or reference
     elif place_type in (PlaceType.AUTRE, PlaceType.DOMICILE):
@@ -614,6 +625,36 @@ def _set_workshop_participants(session: Session, user, activity: Activity, value
     return touched | {p.beneficiary_id for p in activity.participations}
 
 
+def _new_participants(session: Session, user, activity: Activity, values: dict,
+                      rng: random.Random | None = None) -> None:
+    """The participations of a new ``activity`` (not yet in the session): its followed people (their
+    live case found or opened), new anonymous people, or a new identified person (created and
+    audited first)."""
+    if activity.type == ActivityType.INDIVIDUEL:
+        if "_anonymous" in values:
+            anon = values["_anonymous"]
+            beneficiary = Beneficiary(**_anonymous_values(anon, activity.structure_id, user))
+            _participation_for(session, user, activity, beneficiary, first=not anon["already_accompanied"])
+            return
+        if "_new_beneficiary" in values:
+            beneficiary = Beneficiary(owner_structure_id=activity.structure_id, created_by_id=user.id,
+                                      **values["_new_beneficiary"])
+            session.add(beneficiary)
+            session.flush()
+            record(session, "beneficiary.created", actor=user, obj=beneficiary, structure_id=activity.structure_id,
+                   details={"fields": sorted(k for k, v in values["_new_beneficiary"].items()
+                                             if v not in (None, False)), "from_activity": True})
+        else:
+            beneficiary = values["_beneficiary"]
+        _participation_for(session, user, activity, beneficiary)
+        return
+    for beneficiary in values["_participants"]:
+        _participation_for(session, user, activity, beneficiary)
+    for beneficiary_values, first in anonymous_participants(
+            values["_counters"], structure_id=activity.structure_id, created_by_id=user.id, rng=rng):
+        _participation_for(session, user, activity, Beneficiary(**beneficiary_values), first=first)
+
+
 def _apply(activity: Activity, values: dict) -> list[str]:
     changed = []
     for name, value in values.items():
@@ -640,6 +681,143 @@ def _finish(session: Session, activity: Activity, touched: set[int]) -> None:
     services.recompute_counts(session, touched)
 
 
+# --- inserting a new activity in one statement (PostgreSQL) -------------------------------------
+
+# Above these, the unit of work inserts the activity (a large workshop is not the frequent case and
+# would make too many statement shapes to keep compiled).
+INSERT_AT_ONCE_MAX_PEOPLE = 12
+INSERT_AT_ONCE_MAX_ROWS = 40
+_INSERT_AT_ONCE: dict[tuple, sa.Select] = {}
+
+
+def _row_values(obj) -> dict:
+    """Every column of a new ``obj`` (primary key left out), its Python defaults applied as a flush
+    applies them (the models give every column that has a server default a Python one too); the
+    values are also set on ``obj``."""
+    values = {}
+    for prop in sa.inspect(type(obj)).column_attrs:
+        column = prop.columns[0]
+        if column.primary_key:
+            continue
+        value = getattr(obj, prop.key)
+        if value is None and column.default is not None:
+            value = column.default.arg(None) if column.default.is_callable else column.default.arg
+        setattr(obj, prop.key, value)  # every column held: none is reloaded later
+        values[column.name] = value
+    return values
+
+
+def _insert_at_once_statement(shape: tuple) -> sa.Select:
+    """``WITH b0 AS (INSERT INTO beneficiaries … RETURNING id), a AS (INSERT INTO activities …
+    RETURNING id), t0 AS (INSERT INTO activity_thematiques SELECT a.id, …), p AS (INSERT INTO
+    participations SELECT … ORDER BY position RETURNING id, beneficiary_id) SELECT p.id,
+    p.beneficiary_id, a.id, b0.id, … FROM p, a, b0, …``: the rows a flush would insert one table after
+    the other, in one round trip (participations numbered in the order given, as a flush numbers
+    them). Built once per shape (which participants are new people, thématiques, tags) with named
+    parameters, so that SQLAlchemy keeps its compiled form."""
+    pattern, codes, tag_count = shape
+    activities, beneficiaries = Activity.__table__, Beneficiary.__table__
+    participations, thematiques = Participation.__table__, ActivityThematique.__table__
+
+    def columns(table, skip=()) -> list:
+        return [c for c in table.columns if not c.primary_key and c.name not in skip]
+
+    def params(table, prefix: str, skip=()) -> list:
+        return [sa.bindparam(f"{prefix}_{c.name}", type_=c.type) for c in columns(table, skip)]
+
+    people = {i: sa.insert(beneficiaries).from_select(columns(beneficiaries), sa.select(*params(beneficiaries, f"b{i}")))
+              .returning(beneficiaries.c.id).cte(f"b{i}") for i, new in enumerate(pattern) if new}
+    activity = (sa.insert(activities).from_select(columns(activities), sa.select(*params(activities, "a")))
+                .returning(activities.c.id).cte("a"))
+    rows = [sa.insert(thematiques).from_select(
+        ["activity_id", "code"], sa.select(activity.c.id, sa.bindparam(f"t{i}", type_=thematiques.c.code.type)))
+        .cte(f"t{i}") for i in range(codes)]
+    rows += [sa.insert(ActivityTag.__table__).from_select(
+        ["activity_id", "tag_id"], sa.select(activity.c.id, sa.bindparam(f"g{i}", type_=sa.Integer))).cte(f"g{i}")
+        for i in range(tag_count)]
+    linked = ("activity_id", "beneficiary_id")
+    rest = columns(participations, linked)
+    sources = []
+    for i, new in enumerate(pattern):
+        person = people[i].c.id if new else sa.bindparam(f"p{i}_beneficiary_id", type_=sa.Integer)
+        source = sa.select(activity.c.id.label("activity_id"), person.label("beneficiary_id"),
+                           *(sa.bindparam(f"p{i}_{c.name}", type_=c.type).label(c.name) for c in rest),
+                           sa.literal(i).label("position"))
+        sources.append(source.select_from(activity.join(people[i], sa.true())) if new else source)
+    listed = sa.union_all(*sources).subquery("listed") if len(sources) > 1 else sources[0].subquery("listed")
+    links = (sa.insert(participations)
+             .from_select(["activity_id", "beneficiary_id", *(c.name for c in rest)],
+                          sa.select(listed.c.activity_id, listed.c.beneficiary_id, *(listed.c[c.name] for c in rest))
+                          .order_by(listed.c.position))
+             .returning(participations.c.id, participations.c.beneficiary_id).cte("p"))
+    # One row per participation (the single-row CTEs joined to it on TRUE).
+    joined = links
+    for part in (activity, *(people[i] for i in sorted(people))):
+        joined = joined.join(part, sa.true())
+    return (sa.select(links.c.id, links.c.beneficiary_id, activity.c.id.label("activity_id"),
+                      *(people[i].c.id.label(f"b{i}") for i in sorted(people)))
+            .select_from(joined).add_cte(*rows))
+
+
+def _in_savepoint(session) -> bool:
+    """Whether ``session`` (or the session behind a scoped session) is inside ``begin_nested()``."""
+    target = session() if isinstance(session, scoped_session) else session
+    return target.in_nested_transaction()
+
+
+def _insert_new_activity(session: Session, activity: Activity) -> None:
+    """Insert a new ``activity`` with its new anonymous participants, participations, thématiques
+    and tags — one statement on PostgreSQL, instead of one per table, and no unit-of-work pass —,
+    then add them to ``session`` as persistent objects holding exactly the values written
+    (``make_transient_to_detached``: what a flush leaves, without a reload). Other cases (SQLite, a
+    large workshop, a new participant other than an anonymous one, a savepoint) go through the
+    session's flush."""
+    participations = list(activity.participations)
+    people = [p.beneficiary for p in participations]
+    if not (session.get_bind().dialect.name == "postgresql"
+            # In a savepoint (a job, a bulk action) the flush keeps its rollback exact: the objects it
+            # inserted are expunged when the savepoint is rolled back.
+            and not _in_savepoint(session)
+            and 0 < len(participations) <= INSERT_AT_ONCE_MAX_PEOPLE
+            and len(activity.thematique_rows) + len(activity.tags) <= INSERT_AT_ONCE_MAX_ROWS
+            and all(sa.inspect(b).persistent or (sa.inspect(b).transient and b.anonymous) for b in people)):
+        session.add(activity)
+        session.flush()
+        return
+    pattern = tuple(sa.inspect(b).transient for b in people)
+    shape = (pattern, len(activity.thematique_rows), len(activity.tags))
+    statement = _INSERT_AT_ONCE.get(shape)
+    if statement is None:
+        if len(_INSERT_AT_ONCE) >= 256:  # shapes are few in practice; never let them pile up
+            _INSERT_AT_ONCE.clear()
+        statement = _INSERT_AT_ONCE[shape] = _insert_at_once_statement(shape)
+    values = {f"a_{k}": v for k, v in _row_values(activity).items()}
+    for i, (participation, person) in enumerate(zip(participations, people, strict=True)):
+        if pattern[i]:
+            values.update({f"b{i}_{k}": v for k, v in _row_values(person).items()})
+        else:
+            values[f"p{i}_beneficiary_id"] = person.id
+        values.update({f"p{i}_{k}": v for k, v in _row_values(participation).items()
+                       if k not in ("activity_id", "beneficiary_id")})
+    values.update({f"t{i}": row.code for i, row in enumerate(activity.thematique_rows)})
+    values.update({f"g{i}": tag.id for i, tag in enumerate(activity.tags)})
+    rows = session.execute(statement, values).all()
+    activity.id = rows[0].activity_id
+    for i, new in enumerate(pattern):
+        if new:
+            people[i].id = getattr(rows[0], f"b{i}")
+    by_person = {row.beneficiary_id: row.id for row in rows}
+    for participation, person in zip(participations, people, strict=True):
+        participation.id, participation.activity_id = by_person[person.id], activity.id
+        participation.beneficiary_id = person.id
+    for row in activity.thematique_rows:
+        row.activity_id = activity.id
+    for obj in (*(b for b, new in zip(people, pattern, strict=True) if new), activity, *participations,
+                *activity.thematique_rows):
+        make_transient_to_detached(obj)
+    session.add(activity)  # cascades to its participations, their new people and its thématiques
+
+
 # --- mutations ----------------------------------------------------------------------------------
 
 def log_activity(session: Session, user, data: ActivityInput, *, visible_beneficiary,
@@ -653,12 +831,9 @@ def log_activity(session: Session, user, data: ActivityInput, *, visible_benefic
     # An empty collection from the start: no lazy load of a new activity's participations.
     activity = Activity(type=data.type, mediator_id=user.id, created_by_id=user.id, participations=[], tags=[])
     _apply(activity, values)
-    session.add(activity)  # inserted with its participants by one flush
-    if data.type == ActivityType.INDIVIDUEL:
-        _set_individual_beneficiary(session, user, activity, values)
-    else:
-        _set_workshop_participants(session, user, activity, values, rng)
+    _new_participants(session, user, activity, values, rng)
     activity.participants_count = len(activity.participations)
+    _insert_new_activity(session, activity)  # with its participants, in one statement on PostgreSQL
     # Targeted upkeep (a new activity only adds): the counters of its participants, and the
     # statistics of its own cell plus those of the first accompaniments it displaced.
     moved = services.count_new_participations(session, activity, activity.participations)

@@ -390,7 +390,8 @@ def count_new_participations(session: Session, activity: Activity, participation
     identified = {p.beneficiary_id: p for p in participations if not p.beneficiary.anonymous}
     anonymous = [p.beneficiary for p in participations if p.beneficiary.anonymous]
     for beneficiary in anonymous:
-        beneficiary.accompaniments_count = 1
+        if beneficiary.accompaniments_count != 1:  # a new anonymous person already holds 1: nothing to flush
+            beneficiary.accompaniments_count = 1
     if not identified:
         session.flush()
         return []

@@ -151,7 +151,12 @@ def add_new_activity(session: Session, activity: Activity, participations: Itera
     month = first_of_month(activity.date)
     own: Cell = (activity.structure_id, month, activity.mediator_id)
     displaced = sorted({(s, first_of_month(m), med) for s, m, med in displaced})
-    _lock(session, [_cell_key(c) for c in {own, *displaced}])
+    dialect = session.get_bind().dialect.name
+    # The activity's cell alone (the frequent case): its lock is taken by the upserts' statement
+    # itself (below), one round trip less.
+    lock_with_upserts = dialect == "postgresql" and not displaced
+    if not lock_with_upserts:
+        _lock(session, [_cell_key(c) for c in {own, *displaced}])
     cell = {"structure_id": own[0], "month": own[1], "mediator_id": own[2]}
     participations = list(participations)
     identified = [p.beneficiary_id for p in participations if not p.beneficiary.counted_per_participation]
@@ -175,10 +180,10 @@ def add_new_activity(session: Session, activity: Activity, participations: Itera
         CoopRollup.__tablename__: coop,
         CoopPersonRollup.__tablename__: coop_people,
     }
-    dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         # One statement, one round trip: the upserts as data-modifying CTEs (each on its own table).
-        _combined_upsert(session, {name: r for name, r in rows.items() if r})
+        _combined_upsert(session, {name: r for name, r in rows.items() if r},
+                         lock_key=_lock_keys([_cell_key(own)])[0] if lock_with_upserts else None)
     else:
         statements = _upserts(dialect)
         for name, table_rows in rows.items():
@@ -228,25 +233,39 @@ def _added_values(statement, table) -> dict:
 _COMBINED: dict[tuple, sa.Select] = {}
 
 
-def _combined_upsert(session: Session, rows: dict[str, list[dict]]) -> None:
+def _combined_upsert(session: Session, rows: dict[str, list[dict]], lock_key: int | None = None) -> None:
     """PostgreSQL: ``WITH a0 AS (INSERT … ON CONFLICT DO UPDATE), a1 AS (…) SELECT 1`` — the upserts
     of :func:`_upserts`, one single-row upsert per CTE, for every row of every table in one
     statement (data-modifying CTEs always run to completion; the rows of a table have distinct keys,
     as one statement may touch a row only once). Built once per shape (how many rows of which
     table) with named parameters, so that SQLAlchemy caches its compiled form (a multi-row VALUES
-    would be compiled again on every call)."""
-    shape = tuple((name, len(table_rows)) for name, table_rows in rows.items())
+    would be compiled again on every call).
+
+    ``lock_key``: the cell's advisory lock, taken by the statement before any upsert (``WITH held AS
+    (SELECT pg_advisory_xact_lock(…))``, every upsert selecting its row from ``held``), instead of
+    by a statement of its own. The upserts may then run with a snapshot taken before the lock was
+    granted: an ``INSERT … ON CONFLICT DO UPDATE`` adds to the latest committed version of the row
+    whatever the snapshot (READ COMMITTED), so a refresh of the cell committed meanwhile is added
+    to, not overwritten."""
+    shape = (tuple((name, len(table_rows)) for name, table_rows in rows.items()), lock_key is not None)
     statement = _COMBINED.get(shape)
     if statement is None:
         from sqlalchemy.dialects.postgresql import insert
 
         tables = {table.name: table for table in ROLLUP_TABLES}
+        held = (sa.select(sa.func.pg_advisory_xact_lock(sa.bindparam("lock_ns", type_=sa.Integer),
+                                                        sa.bindparam("lock_key", type_=sa.Integer)).label("held"))
+                .cte("held")) if lock_key is not None else None
         ctes = []
-        for name, count in shape:
+        for name, count in shape[0]:
             table = tables[name]
             for index in range(count):
-                upsert = insert(table).values(**{c.name: sa.bindparam(f"{name}_{index}_{c.name}", type_=c.type)
-                                                 for c in table.columns})
+                values = [sa.bindparam(f"{name}_{index}_{c.name}", type_=c.type) for c in table.columns]
+                if held is None:
+                    upsert = insert(table).values(**{c.name: v for c, v in zip(table.columns, values, strict=True)})
+                else:
+                    upsert = insert(table).from_select([c.name for c in table.columns],
+                                                       sa.select(*values).select_from(held))
                 upsert = upsert.on_conflict_do_update(index_elements=[c.name for c in table.primary_key.columns],
                                                       set_=_added_values(upsert, table))
                 ctes.append(upsert.cte(f"add_{name}_{index}"))
@@ -254,6 +273,8 @@ def _combined_upsert(session: Session, rows: dict[str, list[dict]]) -> None:
     tables = {table.name: table for table in ROLLUP_TABLES}
     params = {f"{name}_{index}_{c.name}": row[c.name] for name, table_rows in rows.items() for index, row in enumerate(table_rows)
               for c in tables[name].columns}
+    if lock_key is not None:
+        params.update(lock_ns=LOCK_NAMESPACE, lock_key=lock_key)
     session.execute(statement, params)
 
 
@@ -288,10 +309,14 @@ def as_date(value) -> date:
 _as_date = as_date
 
 
+def _lock_keys(keys: list[str]) -> list[int]:
+    return sorted({zlib.crc32(k.encode()) & 0x7FFFFFFF for k in keys})
+
+
 def _lock(session: Session, keys: list[str]) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
-    for key in sorted({zlib.crc32(k.encode()) & 0x7FFFFFFF for k in keys}):
+    for key in _lock_keys(keys):
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:ns, :key)"), {"ns": LOCK_NAMESPACE, "key": key})
 
 

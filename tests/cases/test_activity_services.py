@@ -249,3 +249,54 @@ def test_a_person_back_after_a_closed_case_gets_a_new_case(session, log, activit
     activity = log(activity_input(beneficiary_id=person.id))
     new_case = services.live_case(session, person.id)
     assert new_case.id != first_case.id and activity.participations[0].case_id == new_case.id
+
+
+def test_a_new_activity_holds_what_was_written(session, log, activity_input, make_beneficiary):
+    """On PostgreSQL the activity, its new anonymous people, participations and thématiques are
+    written by one statement (mediation.cases.activities._insert_new_activity), not by a flush: the
+    objects must hold exactly what a reload reads, and participations keep the order they were
+    given (followed people first), as a flush numbers them."""
+    from tests.helpers import count_queries
+
+    followed = [make_beneficiary() for _ in range(2)]
+    with count_queries() as statements:
+        workshop = log(activity_input(ActivityType.COLLECTIF, participant_ids=[b.id for b in followed],
+                                      counters=AnonymousCounters(total=3, already_accompanied=1),
+                                      thematiques=[Thematique.EMAIL.value, Thematique.NAVIGATION_SUR_INTERNET.value]))
+    inserts = [s for s in statements if "INSERT INTO activities" in s]
+    assert len(inserts) == 1
+    if session.get_bind().dialect.name == "postgresql":  # one statement for every table
+        assert inserts[0].lstrip().startswith("WITH") and "INSERT INTO participations" in inserts[0]
+        assert not [s for s in statements if s.lstrip().startswith("INSERT INTO beneficiaries")]
+    held = {
+        "activity": {c.key: getattr(workshop, c.key) for c in sa.inspect(Activity).column_attrs},
+        "participations": [(p.id, p.beneficiary_id, p.case_id, p.first_accompaniment, p.created_at)
+                           for p in workshop.participations],
+        "people": [{c.key: getattr(p.beneficiary, c.key) for c in sa.inspect(Beneficiary).column_attrs}
+                   for p in workshop.participations],
+        "thematiques": sorted(workshop.thematiques),
+    }
+    assert [p.beneficiary_id for p in workshop.participations][:2] == [b.id for b in followed]
+    assert [p.id for p in workshop.participations] == sorted(p.id for p in workshop.participations)
+    session.expire_all()
+    reloaded = session.get(Activity, workshop.id)
+    assert held == {
+        "activity": {c.key: getattr(reloaded, c.key) for c in sa.inspect(Activity).column_attrs},
+        "participations": [(p.id, p.beneficiary_id, p.case_id, p.first_accompaniment, p.created_at)
+                           for p in reloaded.participations],
+        "people": [{c.key: getattr(p.beneficiary, c.key) for c in sa.inspect(Beneficiary).column_attrs}
+                   for p in reloaded.participations],
+        "thematiques": sorted(reloaded.thematiques),
+    }
+    assert held["thematiques"] == ["email", "navigation_sur_internet"]
+    assert sum(1 for p in reloaded.participations if p.first_accompaniment) == 2 + 2
+
+
+def test_a_new_activity_logged_in_a_rolled_back_savepoint_leaves_nothing(session, log, activity_input):
+    """In a savepoint (a job, a bulk action) the activity goes through the flush, so that the
+    rollback takes the objects out of the session as it takes the rows out of the database."""
+    with pytest.raises(RuntimeError), session.begin_nested():
+        activity = log(activity_input())
+        raise RuntimeError
+    assert sa.inspect(activity).transient
+    assert session.scalar(sa.select(sa.func.count(Activity.id))) == 0
