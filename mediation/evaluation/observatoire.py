@@ -97,6 +97,10 @@ class Observatoire:
     illustrative: bool = False
     sources: list[str] = field(default_factory=list)
     distance_km: float = DISTANCE_KM
+    # The table's rows when not every commune (the impact PDF: see mediation.evaluation.report),
+    # and the sentence naming the others with their values; the map always draws every commune.
+    table_rows: list[CommuneView] | None = None
+    table_note: str | None = None
 
     @property
     def flagged(self) -> list[CommuneView]:
@@ -105,6 +109,11 @@ class Observatoire:
     @property
     def unplaced(self) -> list[CommuneView]:
         return [c for c in self.communes if c.latitude is None or c.longitude is None]
+
+    @property
+    def rows(self) -> list[CommuneView]:
+        """The communes of the table."""
+        return self.communes if self.table_rows is None else self.table_rows
 
     # for the templates (the same markup on the dashboard and in the PDF)
     @property
