@@ -5,6 +5,7 @@ pdfplumber); the per-1,000 figures are those of the coverage table after the dis
 from __future__ import annotations
 
 import io
+import random
 import re
 
 import pdfplumber
@@ -34,6 +35,20 @@ def test_haversine_and_need_levels():
     levels = observatoire.need_levels({"a": 80, "b": 100, "c": 120, "d": 120, "e": 90, "f": 140})
     assert levels == {"a": "faible", "e": "faible", "b": "moyen", "c": "moyen", "d": "moyen", "f": "élevé"}  # ties: the lower third
     assert observatoire.need_levels({}) == {}
+
+
+def test_nearest_place_is_the_minimum_over_every_place():
+    """The pruned search gives exactly the minimum over every place, wherever the point is (inside
+    the places' spread, beyond it, on a place, at equal latitudes)."""
+    rng = random.Random(18)
+    places = [(rng.uniform(42.0, 51.0), rng.uniform(-4.5, 8.0)) for _ in range(600)]
+    places += [(47.0, 1.0), (47.0, 2.0), (47.0, 3.0)]
+    nearest = observatoire.NearestPlace(places)
+    points = [(rng.uniform(40.0, 53.0), rng.uniform(-6.0, 10.0)) for _ in range(300)]
+    points += [places[0], (47.0, 2.5), (60.0, 2.0), (30.0, 2.0)]
+    for lat, lon in points:
+        assert nearest.km(lat, lon) == min(observatoire.haversine_km(lat, lon, *p) for p in places)
+    assert observatoire.NearestPlace([]).km(47.0, 2.0) is None
 
 
 @pytest.fixture
