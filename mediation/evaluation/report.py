@@ -84,7 +84,7 @@ def _compact_observatoire(obs):
     values its row had (need, need indicators, nearest place, residents accompanied per 1,000 as
     published); the others — where the network is, or where the need is high — stay in the table.
     Every commune is still on the map. Two hundred such rows made a third of the report's pages and
-    half of its rendering time at 1 million accompaniments (bench/RESULTS.md, issue 18)."""
+    two fifths of its rendering time at 1 million accompaniments (bench/RESULTS.md, issue 18)."""
     if obs is None:
         return obs
     keep, quiet = [], []
