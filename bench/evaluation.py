@@ -11,6 +11,7 @@ are created inside a transaction that is rolled back: the benchmark database is 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import time
 from datetime import date, timedelta
@@ -25,8 +26,14 @@ from mediation.extensions import db
 from mediation.types import local_today
 
 DASHBOARD_TARGET_MS = 300  # issue 4: a territory dashboard p95 < 300 ms, no slower than the raw GROUP BY
-PDF_TARGET_S = 3  # issue 4: the impact PDF at 1 million in under 3 s…
-PDF_MEMORY_MB = 300  # … under 300 MB of peak memory, aggregation costing less than half of rendering
+PDF_MEMORY_MB = 300  # issue 4: under 300 MB of peak memory, aggregation costing less than half of rendering
+PDF_VS_RENDER = 1.2  # issue 18: the whole build at most 1.2 × rendering the same HTML…
+PDF_WARM_BUILDS = 3  # … the median of a few warm builds (one sample was at the mercy of a pause)
+
+
+def pdf_target_s(accompaniments: int) -> float:
+    """Issue 18: the impact PDF (warm process) ≤ 1.5 s at 1 million accompaniments, ≤ 3 s at 10 million."""
+    return 1.5 if accompaniments <= 1_000_000 else 3.0
 
 
 class PeakRss:
@@ -142,38 +149,59 @@ def bench_evaluation(database: BenchDatabase, results: Results, repeat: int = 5)
         # The impact PDF of the programme: whole build (scope, aggregation, HTML, WeasyPrint) against
         # rendering the same HTML with the numbers already computed.
         # The first report of a process also loads WeasyPrint's fonts and stylesheets (cold); a job
-        # worker pays that once: the verdict is on the second build (warm), both are printed.
-        # Memory is measured on the cold build (fonts and stylesheets loaded too: the larger).
+        # worker pays that once: the verdict is on the warm builds (median of PDF_WARM_BUILDS), both are
+        # printed, with the CPU time (on a shared machine the wall time also counts the other processes).
+        # Memory is measured on the cold build (fonts and stylesheets loaded too: the larger) and on a
+        # warm one.
+        import statistics
+
         started = time.perf_counter()
         with PeakRss() as memory:
             report.build(session, admin, cases[1][2], ReportFormat.PDF)
         results.add(f"{prefix}.pdf.cold_seconds", time.perf_counter() - started)
-        cpu = time.process_time()
-        started = time.perf_counter()
-        content, _, _ = report.build(session, admin, cases[1][2], ReportFormat.PDF)
-        seconds = time.perf_counter() - started
-        cpu = time.process_time() - cpu
+        builds, cpus = [], []
+        for _ in range(PDF_WARM_BUILDS):
+            cpu = time.process_time()
+            started = time.perf_counter()
+            with PeakRss() as warm_memory:
+                content, _, _ = report.build(session, admin, cases[1][2], ReportFormat.PDF)
+            builds.append(time.perf_counter() - started)
+            cpus.append(time.process_time() - cpu)
+        seconds, cpu = statistics.median(builds), statistics.median(cpus)
         scope = Scope(session, admin, authorise(session, admin, cases[1][2]))
         aggregation_started = time.perf_counter()
         dashboard = indicators.compute_dashboard(scope)
         aggregation = time.perf_counter() - aggregation_started
         html = report.render_html(dashboard, scope)
-        render_started = time.perf_counter()
-        report.render_pdf(html)
-        render = time.perf_counter() - render_started
+        renders = []
+        for _ in range(PDF_WARM_BUILDS):
+            render_started = time.perf_counter()
+            report.render_pdf(html)
+            renders.append(time.perf_counter() - render_started)
+        render = statistics.median(renders)
+        from pypdf import PdfReader  # a development dependency, as the benches are
+
+        pages = len(PdfReader(io.BytesIO(content)).pages)
         results.add(f"{prefix}.pdf.seconds", seconds)
+        results.add(f"{prefix}.pdf.seconds_min", min(builds))
         results.add(f"{prefix}.pdf.cpu_seconds", cpu)
         results.add(f"{prefix}.pdf.peak_added_mb", memory.added_mb)
+        results.add(f"{prefix}.pdf.warm_peak_added_mb", warm_memory.added_mb)
         results.add(f"{prefix}.pdf.bytes", len(content))
+        results.add(f"{prefix}.pdf.pages", pages)
         results.add(f"{prefix}.pdf.aggregation_s", aggregation)
         results.add(f"{prefix}.pdf.render_only_s", render)
         ratio = results.ratio(f"{prefix}.pdf.build_vs_render_only", seconds, render)
         aggregation_share = results.ratio(f"{prefix}.pdf.aggregation_vs_render", aggregation, render)
+        target = pdf_target_s(database.accompaniments)
         results.verdict(f"{database.backend} {database.accompaniments:,} — rapport d'impact PDF d'un programme "
-                        f"< {PDF_TARGET_S} s (processus déjà chaud)".replace(",", " "),
-                        f"{seconds:.1f} s (rendu seul du même HTML {render:.1f} s, ×{ratio:.2f})", seconds < PDF_TARGET_S)
+                        f"≤ {target:.1f} s (processus déjà chaud, médiane de {PDF_WARM_BUILDS})".replace(",", " "),
+                        f"{seconds:.2f} s (CPU {cpu:.2f} s ; {pages} pages)", seconds <= target)
+        results.verdict(f"{database.backend} — rapport d'impact PDF : ≤ {PDF_VS_RENDER} × le rendu seul du même HTML",
+                        f"{seconds:.2f} s contre {render:.2f} s (×{ratio:.2f})", ratio <= PDF_VS_RENDER)
         results.verdict(f"{database.backend} — rapport d'impact PDF : mémoire ajoutée au pic < {PDF_MEMORY_MB} Mo",
-                        f"{memory.added_mb:.0f} Mo", memory.added_mb < PDF_MEMORY_MB)
+                        f"{memory.added_mb:.0f} Mo (processus froid), {warm_memory.added_mb:.0f} Mo (chaud)",
+                        memory.added_mb < PDF_MEMORY_MB)
         results.verdict(f"{database.backend} — rapport d'impact PDF : agrégation < moitié du rendu",
                         f"agrégation {aggregation:.2f} s, rendu {render:.2f} s (×{aggregation_share:.2f})",
                         aggregation_share < 0.5)

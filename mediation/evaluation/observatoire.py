@@ -55,6 +55,37 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(a)))
 
 
+class NearestPlace:
+    """Distance from a point to the nearest place (:func:`haversine_km`), the same value as the
+    minimum over every place, without measuring them all: places are searched outwards in latitude,
+    and the search stops when the latitude gap alone is farther than the best distance found (the
+    great-circle distance is at least the meridian distance R·|Δφ|). A territory's communes against
+    a national network's places: a few dozen distances each instead of every place."""
+
+    KM_PER_DEGREE = EARTH_RADIUS_KM * math.pi / 180
+
+    def __init__(self, points: list[tuple[float, float]]):
+        self.points = sorted(points)
+        self.latitudes = [lat for lat, _lon in self.points]
+
+    def km(self, lat: float, lon: float) -> float | None:
+        if not self.points:
+            return None
+        below, above = bisect_left(self.latitudes, lat) - 1, bisect_left(self.latitudes, lat)
+        best = math.inf
+        while below >= 0 or above < len(self.points):
+            gap_below = lat - self.latitudes[below] if below >= 0 else math.inf
+            gap_above = self.latitudes[above] - lat if above < len(self.points) else math.inf
+            if gap_below <= gap_above:
+                index, gap, below = below, gap_below, below - 1
+            else:
+                index, gap, above = above, gap_above, above + 1
+            if gap * self.KM_PER_DEGREE > best + 1e-9:  # every place left is at least this far
+                break
+            best = min(best, haversine_km(lat, lon, *self.points[index]))
+        return best
+
+
 def need_levels(values: dict[str, float]) -> dict[str, str]:
     """Thirds of the communes by need value (ties share a level): key → faible, moyen or élevé."""
     ordered = sorted(values.values())
@@ -97,6 +128,10 @@ class Observatoire:
     illustrative: bool = False
     sources: list[str] = field(default_factory=list)
     distance_km: float = DISTANCE_KM
+    # The table's rows when not every commune (the impact PDF: see mediation.evaluation.report),
+    # and the sentence naming the others with their values; the map always draws every commune.
+    table_rows: list[CommuneView] | None = None
+    table_note: str | None = None
 
     @property
     def flagged(self) -> list[CommuneView]:
@@ -105,6 +140,11 @@ class Observatoire:
     @property
     def unplaced(self) -> list[CommuneView]:
         return [c for c in self.communes if c.latitude is None or c.longitude is None]
+
+    @property
+    def rows(self) -> list[CommuneView]:
+        """The communes of the table."""
+        return self.communes if self.table_rows is None else self.table_rows
 
     # for the templates (the same markup on the dashboard and in the PDF)
     @property
@@ -131,14 +171,16 @@ def build(session, dashboard: Dashboard) -> Observatoire | None:
     needs = {n.commune_id: n for n in session.scalars(
         sa.select(CommuneNeed).where(CommuneNeed.commune_id.in_([c.id for c in communes.values()] or [-1])))}
     places = [
-        Place(s.name, commune.name, lat, lon, list(s.services or []))
-        for s, commune in session.execute(
-            sa.select(Structure, Commune).join(Commune, Commune.id == Structure.commune_id)
+        Place(name, commune_name, lat, lon, list(services or []))
+        for name, commune_name, s_lat, s_lon, c_lat, c_lon, services in session.execute(
+            sa.select(Structure.name, Commune.name, Structure.latitude, Structure.longitude, Commune.latitude,
+                      Commune.longitude, Structure.services)
+            .join(Commune, Commune.id == Structure.commune_id)
             .where(Structure.archived_at.is_(None)).order_by(Structure.name))
-        for lat, lon in [(s.latitude, s.longitude) if s.latitude is not None and s.longitude is not None
-                         else (commune.latitude, commune.longitude)]
+        for lat, lon in [(s_lat, s_lon) if s_lat is not None and s_lon is not None else (c_lat, c_lon)]
         if lat is not None and lon is not None
     ]
+    nearest_place = NearestPlace([(p.latitude, p.longitude) for p in places])
     places_in: dict[str, int] = {}
     services_in: dict[str, set[str]] = {}
     for services, insee in session.execute(
@@ -159,9 +201,7 @@ def build(session, dashboard: Dashboard) -> Observatoire | None:
         commune = communes.get(insee)
         lat = commune.latitude if commune is not None else None
         lon = commune.longitude if commune is not None else None
-        nearest = None
-        if lat is not None and lon is not None and places:
-            nearest = min(haversine_km(lat, lon, p.latitude, p.longitude) for p in places)
+        nearest = nearest_place.km(lat, lon) if lat is not None and lon is not None else None
         need = needs.get(commune.id) if commune is not None else None
         level = levels.get(insee)
         flagged = level == "élevé" and nearest is not None and nearest > DISTANCE_KM

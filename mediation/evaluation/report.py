@@ -8,10 +8,13 @@ the same file from the command line.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import re
+import threading
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 
@@ -69,10 +72,48 @@ def _compact_communes(table):
     return replace(table, rows=keep, note=f"{table.note} {note}" if table.note else note)
 
 
+def _quiet(commune) -> bool:
+    """No place, no accompaniment, need not high (so not flagged either)."""
+    return (not commune.places and not commune.per_1000.hidden and not commune.per_1000.value
+            and not commune.flagged and commune.level != "élevé")
+
+
+def _compact_observatoire(obs):
+    """The observatoire's table for print, compacted as the coverage table is: communes with no
+    place, no accompaniment and no high need leave the table for a sentence giving, for each, the
+    values its row had (need, need indicators, nearest place, residents accompanied per 1,000 as
+    published); the others — where the network is, or where the need is high — stay in the table.
+    Every commune is still on the map. Two hundred such rows made a third of the report's pages and
+    two fifths of its rendering time at 1 million accompaniments (bench/RESULTS.md, issue 18)."""
+    if obs is None:
+        return obs
+    keep, quiet = [], []
+    for commune in obs.communes:
+        (quiet if _quiet(commune) else keep).append(commune)
+    if not quiet:
+        return obs
+    columns = obs.columns()
+    shown = len(obs.shown)
+    # each commune's values in parentheses, in the order the sentence states once
+    order = (["besoin"] if obs.indicator else []) + [f"{c[0].lower()}{c[1:]}" for c in columns[1:1 + shown]] + [
+        "lieu le plus proche", "résidents accompagnés pour 1 000 hab."]
+
+    def entry(commune):
+        cells = [text for text, _hidden in obs.cells(commune)]
+        values = cells[:1 + shown] if obs.indicator else []
+        values += [f"{cells[shown + 3]} km" if commune.nearest_km is not None else cells[shown + 3], cells[shown + 5]]
+        return f"{commune.name} ({' ; '.join(values)})"
+
+    need = "besoin faible, moyen ou non renseigné" if obs.indicator else "besoin non renseigné"
+    note = (f"Communes sans lieu ni accompagnement pendant la période, {need} ({len(quiet)}) ; entre parenthèses : "
+            + ", ".join(order) + " : " + " ; ".join(entry(c) for c in quiet) + ".")
+    return replace(obs, table_rows=keep, table_note=note)
+
+
 def report_dashboard(dashboard):
-    """The dashboard as printed: the same figures, the coverage table compacted."""
+    """The dashboard as printed: the same figures, the coverage and observatoire tables compacted."""
     sections = [replace(s, tables=[_compact_communes(t) for t in s.tables]) for s in dashboard.sections]
-    return replace(dashboard, sections=sections)
+    return replace(dashboard, sections=sections, observatoire=_compact_observatoire(dashboard.observatoire))
 
 
 def render_html(dashboard, scope: Scope) -> str:
@@ -83,10 +124,39 @@ def render_html(dashboard, scope: Scope) -> str:
         territory=scope.territory(), network_name=current_app.config["MEDIATION_NETWORK_NAME"])
 
 
+_collector_lock = threading.Lock()
+_collector = {"pauses": 0, "was_enabled": True}
+
+
+@contextmanager
+def collector_paused():
+    """Python's cyclic garbage collector off while WeasyPrint renders, one collection after.
+
+    A render allocates hundreds of thousands of objects (styles, boxes, Pango layouts) and keeps most of
+    them alive until the end: the collector, triggered by the allocations, walked that growing tree
+    again and again (about a fifth of the rendering time, bench/RESULTS.md, issue 18). The garbage
+    of the render is freed by the single collection at the end. Renders running at the same time in
+    threads share the pause; the collector is turned back on by the last one, and only if it was on."""
+    with _collector_lock:
+        if _collector["pauses"] == 0:
+            _collector["was_enabled"] = gc.isenabled()
+            gc.disable()
+        _collector["pauses"] += 1
+    try:
+        yield
+    finally:
+        with _collector_lock:
+            _collector["pauses"] -= 1
+            if _collector["pauses"] == 0 and _collector["was_enabled"]:
+                gc.enable()
+        gc.collect(0)  # everything the render allocated is still in the youngest generation
+
+
 def render_pdf(html: str) -> bytes:
     from weasyprint import HTML
 
-    return HTML(string=html, base_url=current_app.root_path).write_pdf(pdf_tags=True)
+    with collector_paused():
+        return HTML(string=html, base_url=current_app.root_path).write_pdf(pdf_tags=True)
 
 
 def _slug(text: str) -> str:

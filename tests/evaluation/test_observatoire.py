@@ -5,6 +5,7 @@ pdfplumber); the per-1,000 figures are those of the coverage table after the dis
 from __future__ import annotations
 
 import io
+import random
 import re
 
 import pdfplumber
@@ -12,6 +13,7 @@ import pytest
 
 from mediation.directory import needs
 from mediation.evaluation import indicators, observatoire, report
+from mediation.evaluation.results import Cell
 from tests.evaluation.conftest import END, START
 from tests.evaluation.test_report import busy_year as _busy_year
 
@@ -33,6 +35,20 @@ def test_haversine_and_need_levels():
     levels = observatoire.need_levels({"a": 80, "b": 100, "c": 120, "d": 120, "e": 90, "f": 140})
     assert levels == {"a": "faible", "e": "faible", "b": "moyen", "c": "moyen", "d": "moyen", "f": "élevé"}  # ties: the lower third
     assert observatoire.need_levels({}) == {}
+
+
+def test_nearest_place_is_the_minimum_over_every_place():
+    """The pruned search gives exactly the minimum over every place, wherever the point is (inside
+    the places' spread, beyond it, on a place, at equal latitudes)."""
+    rng = random.Random(18)
+    places = [(rng.uniform(42.0, 51.0), rng.uniform(-4.5, 8.0)) for _ in range(600)]
+    places += [(47.0, 1.0), (47.0, 2.0), (47.0, 3.0)]
+    nearest = observatoire.NearestPlace(places)
+    points = [(rng.uniform(40.0, 53.0), rng.uniform(-6.0, 10.0)) for _ in range(300)]
+    points += [places[0], (47.0, 2.5), (60.0, 2.0), (30.0, 2.0)]
+    for lat, lon in points:
+        assert nearest.km(lat, lon) == min(observatoire.haversine_km(lat, lon, *p) for p in places)
+    assert observatoire.NearestPlace([]).km(47.0, 2.0) is None
 
 
 @pytest.fixture
@@ -116,3 +132,40 @@ def test_map_and_table_in_the_pdf(app, session, network, remote, with_needs, act
             for word in page.extract_words():
                 assert word["x1"] <= page.width + 0.5, word["text"]
             assert any(image_or_curve for image_or_curve in page.curves + page.rects)  # the map is drawn
+
+
+def _view(name, *, places=0, per_1000=Cell(0.0, "0,0"), residents=Cell(5.4, "5,4"), level=None, nearest=7.4,
+          flagged=False, fragility=None):
+    return observatoire.CommuneView(
+        insee=name, name=name, population=1000, latitude=49.4, longitude=1.0 + len(name) / 100,
+        needs={"fragility_index": fragility}, level=level, places=places, services=2 * places, nearest_km=nearest,
+        per_1000=per_1000, residents_per_1000=residents, flagged=flagged)
+
+
+def test_the_printed_table_keeps_the_communes_with_a_place_an_accompaniment_or_a_high_need():
+    """In the PDF, communes with no place, no accompaniment and no high need leave the observatoire's
+    table for a sentence giving each one's values in the order it states; the map keeps them all;
+    the dashboard's table (no compaction) keeps every row."""
+    communes = [
+        _view("Avec-Lieu", places=1, per_1000=Cell(12.5, "12,5"), level="moyen", fragility=101.0),
+        _view("Sans-Rien", level="faible", fragility=95.0, nearest=7.4, residents=Cell(5.4, "5,4")),
+        _view("Masquée", per_1000=Cell(None, "< 5", mask="primary"), level="faible", fragility=96.0),
+        _view("Besoin-Fort", level="élevé", fragility=150.0, nearest=3.0),
+        _view("Signalée", level="élevé", fragility=160.0, nearest=21.0, flagged=True),
+        _view("Sans-Valeur", nearest=None, residents=Cell(None, "< 5", mask="primary")),
+    ]
+    obs = observatoire.Observatoire(communes, [], "fragility_index", ["fragility_index"])
+    printed = report._compact_observatoire(obs)
+    assert [c.name for c in printed.rows] == ["Avec-Lieu", "Masquée", "Besoin-Fort", "Signalée"]
+    assert printed.table_note == (
+        "Communes sans lieu ni accompagnement pendant la période, besoin faible, moyen ou non renseigné (2) ; "
+        "entre parenthèses : besoin, indice de fragilité numérique, lieu le plus proche, résidents accompagnés "
+        "pour 1 000 hab. : Sans-Rien (faible ; 95,0 ; 7,4 km ; 5,4) ; Sans-Valeur (non renseigné ; — ; — ; < 5).")
+    assert [c.name for c in obs.rows] == [c.name for c in communes] and obs.table_note is None
+    assert printed.svg().count("<circle cx=") == obs.svg().count("<circle cx=")  # every commune on the map
+    without_needs = observatoire.Observatoire([_view("Sans-Rien"), _view("Avec-Lieu", places=1)], [], None, [])
+    assert report._compact_observatoire(without_needs).table_note == (
+        "Communes sans lieu ni accompagnement pendant la période, besoin non renseigné (1) ; entre parenthèses : "
+        "lieu le plus proche, résidents accompagnés pour 1 000 hab. : Sans-Rien (7,4 km ; 5,4).")
+    everyone = observatoire.Observatoire([_view("Avec-Lieu", places=1)], [], None, [])
+    assert report._compact_observatoire(everyone) is everyone

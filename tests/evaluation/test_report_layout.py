@@ -4,6 +4,7 @@ that never overlap, and partial first and last months marked as partial in the c
 
 from __future__ import annotations
 
+import gc
 import io
 import re
 from datetime import timedelta
@@ -119,3 +120,42 @@ def test_month_labels_never_overlap_and_the_last_month_is_labelled(months):
     assert all(a >= 0 and b <= charts.WIDTH for a, b in boxes)
     if months >= 12:
         assert len(boxes) >= 4  # thinned, not emptied
+
+
+def test_the_collector_is_paused_while_rendering_and_restored_after():
+    """The report pauses Python's cyclic garbage collector while WeasyPrint renders (issue 18): it
+    is back on afterwards, even after an error, only the last of nested pauses turns it back on,
+    and a collector that was off stays off."""
+    assert gc.isenabled()
+    with report.collector_paused():
+        assert not gc.isenabled()
+        with report.collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), report.collector_paused():
+        raise RuntimeError
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with report.collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_render_pdf_runs_weasyprint_with_the_collector_paused(app, monkeypatch):
+    import weasyprint
+
+    seen = []
+    write_pdf = weasyprint.HTML.write_pdf
+
+    def spy(self, *args, **kwargs):
+        seen.append(gc.isenabled())
+        return write_pdf(self, *args, **kwargs)
+
+    monkeypatch.setattr(weasyprint.HTML, "write_pdf", spy)
+    with app.test_request_context():
+        pdf = report.render_pdf("<!doctype html><html lang='fr'><body><p>Rapport</p></body></html>")
+    assert seen == [False] and pdf.startswith(b"%PDF") and gc.isenabled()
