@@ -152,13 +152,14 @@ def build(session, dashboard: Dashboard) -> Observatoire | None:
     communes = {c.insee_code: c for c in session.scalars(sa.select(Commune).where(Commune.insee_code.in_(list(rows))))}
     needs = {n.commune_id: n for n in session.scalars(
         sa.select(CommuneNeed).where(CommuneNeed.commune_id.in_([c.id for c in communes.values()] or [-1])))}
+    # Every place of the network, so only the columns drawn (whole rows decoded ~4 JSON columns each).
     places = [
-        Place(s.name, commune.name, lat, lon, list(s.services or []))
-        for s, commune in session.execute(
-            sa.select(Structure, Commune).join(Commune, Commune.id == Structure.commune_id)
+        Place(name, commune_name, lat, lon, list(services or []))
+        for name, s_lat, s_lon, services, commune_name, c_lat, c_lon in session.execute(
+            sa.select(Structure.name, Structure.latitude, Structure.longitude, Structure.services, Commune.name,
+                      Commune.latitude, Commune.longitude).join(Commune, Commune.id == Structure.commune_id)
             .where(Structure.archived_at.is_(None)).order_by(Structure.name))
-        for lat, lon in [(s.latitude, s.longitude) if s.latitude is not None and s.longitude is not None
-                         else (commune.latitude, commune.longitude)]
+        for lat, lon in [(s_lat, s_lon) if s_lat is not None and s_lon is not None else (c_lat, c_lon)]
         if lat is not None and lon is not None
     ]
     places_in: dict[str, int] = {}
