@@ -153,7 +153,9 @@ def anonymous_profile(session, start: date, end: date, *, structure_ids=None,
     totals: Counter = Counter()
     if period.months is not None:
         r = AnonymousProfileRollup
-        keys = (r.genre, r.tranche_age, r.statut_social, r.commune_id)
+        # Stored values as plain strings (no enum member built per cell), as the edge rows below.
+        keys = (*[sa.type_coerce(column, sa.String) for column in (r.genre, r.tranche_age, r.statut_social)],
+                r.commune_id)
         for *key, n in session.execute(sa.select(*keys, sa.func.sum(r.accompaniments))
                                        .where(*_cells(r, period, structure_ids, mediator_ids)).group_by(*keys)):
             totals[_profile_key(key)] += int(n)
