@@ -4,7 +4,9 @@ the dashboard shows first (docs/domain/activity-records.md §3.1–§3.2).
 Two implementations that must give the same numbers:
 
 - :func:`means` reads the rollups (:mod:`mediation.stats.models`) for the whole months of the
-  period and the raw tables only for the days at its edges (a period need not be month-aligned);
+  period and the raw tables only for the days at its edges (a period need not be month-aligned):
+  the edge days are added, or, for a month the period mostly covers, the month is read whole and
+  the days outside the period subtracted (:class:`Period`);
 - :func:`means_raw` reads the raw tables with plain ``GROUP BY`` queries. It is the reference the
   tests and the benchmark compare against.
 

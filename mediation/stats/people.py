@@ -1,7 +1,8 @@
 """The people of a scope over a period — who was accompanied, how often, their profile —, the
 figures per unit (structure, commune, mediator) that count people, and the profile of the
 activities (canal, duration), from the rollups for the whole months of the period and from the raw
-tables for the days at its edges, like :func:`mediation.stats.dashboard.means`.
+tables for the days at its edges (added, or subtracted from a month read whole: see
+:class:`mediation.stats.dashboard.Period`), like :func:`mediation.stats.dashboard.means`.
 
 Same definitions as the raw queries of :mod:`mediation.evaluation` (which remain the reference):
 identified people are counted once (``beneficiary_month_rollups``, their record read live from
