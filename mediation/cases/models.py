@@ -126,6 +126,10 @@ class Beneficiary(db.Model):
         sa.CheckConstraint("accompaniments_count >= 0", name="count_positive"),
         sa.CheckConstraint("merged_into_id IS NULL OR merged_into_id <> id", name="not_merged_into_self"),
         sa.Index("ix_beneficiaries_owner_names", "owner_structure_id", "last_name", "first_name"),
+        # Retention (« Conservation des données »): the identified records created before the
+        # cut-off, a few of the whole table once most people are anonymous participants.
+        sa.Index("ix_beneficiaries_identified_created_at", "created_at",
+                 postgresql_where=sa.text("NOT anonymous"), sqlite_where=sa.text("NOT anonymous")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -93,25 +93,27 @@ class RetentionReport:
 
 
 def due_for_anonymisation(months: int, now: datetime | None = None) -> sa.Select:
-    """Ids of the beneficiaries due for anonymisation (see the module docstring)."""
+    """Ids of the beneficiaries due for anonymisation (see the module docstring).
+
+    Driven by the identified records created before the cut-off (``NOT anonymous``: the partial
+    index ``ix_beneficiaries_identified_created_at``), each checked by key for a case or a
+    participation that keeps it (``NOT EXISTS``): ``NOT IN`` read every participation since the
+    cut-off (nearly all of them) for a few hundred candidates."""
     now = now or utcnow()
     cutoff = months_before(now, months)
     # A merged record keeps its identity as long as the merge can be undone (30 days).
     merge_cutoff = min(cutoff, now - timedelta(days=UNDO_DAYS))
-    live_cases = sa.select(Case.beneficiary_id).where(Case.state != CaseState.CLOSED)
-    recently_closed = sa.select(Case.beneficiary_id).where(Case.closed_at >= cutoff)
-    recent_activity = (
-        sa.select(Participation.beneficiary_id)
-        .join(Activity, Activity.id == Participation.activity_id)
-        .where(Activity.date >= cutoff.date(), Activity.deleted_at.is_(None))
-    )
+    kept_by_case = sa.exists().where(Case.beneficiary_id == Beneficiary.id,
+                                     sa.or_(Case.state != CaseState.CLOSED, Case.closed_at >= cutoff))
+    recent_activity = sa.exists().where(
+        Participation.beneficiary_id == Beneficiary.id, Activity.id == Participation.activity_id,
+        Activity.date >= cutoff.date(), Activity.deleted_at.is_(None))
     return sa.select(Beneficiary.id).where(
-        Beneficiary.anonymous.is_(False),
+        sa.not_(Beneficiary.anonymous),
         Beneficiary.created_at < cutoff,
         sa.or_(Beneficiary.deleted_at.is_(None), Beneficiary.deleted_at < merge_cutoff),
-        Beneficiary.id.not_in(live_cases),
-        Beneficiary.id.not_in(recently_closed),
-        Beneficiary.id.not_in(recent_activity),
+        sa.not_(kept_by_case),
+        sa.not_(recent_activity),
     )
 
 
@@ -176,10 +178,12 @@ def run_retention(session: Session, *, months: int, apply: bool, actor=None, now
     """Count (``apply=False``) or anonymise the beneficiaries due. Flushes only."""
     now = now or utcnow()
     report = RetentionReport(months=months, cutoff=months_before(now, months))
-    ids = list(session.scalars(due_for_anonymisation(months, now).order_by(Beneficiary.id)))
-    report.due = len(ids)
-    if not apply:
+    due = due_for_anonymisation(months, now)
+    if not apply:  # the page and the dry run: a count, no ids loaded
+        report.due = session.scalar(sa.select(sa.func.count()).select_from(due.subquery())) or 0
         return report
+    ids = list(session.scalars(due.order_by(Beneficiary.id)))
+    report.due = len(ids)
     session.flush()
     today = now.astimezone(LOCAL_TIMEZONE).date()  # the year of the age bands is a French year
     for start in range(0, len(ids), BATCH):

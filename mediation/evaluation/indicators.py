@@ -215,8 +215,11 @@ def person_profile(scope: Scope) -> list[tuple]:
 
 
 def _person_attributes(scope: Scope) -> tuple:
-    return (sa.func.coalesce(Beneficiary.genre, Genre.NON_COMMUNIQUE.value), tranche_age_sql(scope.end.year),
-            sa.func.coalesce(Beneficiary.statut_social, StatutSocial.NON_COMMUNIQUE.value),
+    """Genre, age band, statut (their stored values, as plain strings: turning each of the ~100 000
+    cells of the national profile into an enum member cost more than the grouping) and commune."""
+    return (sa.type_coerce(sa.func.coalesce(Beneficiary.genre, Genre.NON_COMMUNIQUE.value), sa.String),
+            sa.type_coerce(tranche_age_sql(scope.end.year), sa.String),
+            sa.type_coerce(sa.func.coalesce(Beneficiary.statut_social, StatutSocial.NON_COMMUNIQUE.value), sa.String),
             Beneficiary.residence_commune_id)
 
 

@@ -170,6 +170,7 @@ def build(session, dashboard: Dashboard) -> Observatoire | None:
     communes = {c.insee_code: c for c in session.scalars(sa.select(Commune).where(Commune.insee_code.in_(list(rows))))}
     needs = {n.commune_id: n for n in session.scalars(
         sa.select(CommuneNeed).where(CommuneNeed.commune_id.in_([c.id for c in communes.values()] or [-1])))}
+    # Every place of the network, so only the columns drawn (whole rows decoded ~4 JSON columns each).
     places = [
         Place(name, commune_name, lat, lon, list(services or []))
         for name, commune_name, s_lat, s_lon, c_lat, c_lon, services in session.execute(

@@ -129,9 +129,7 @@ def outputs_section(scope: Scope, threshold: int) -> Section:
     section.figures += equipment_figures
     section.tables.append(equipment_table)
     section.figures.append(_equipped_figure(scope, threshold))
-    equipped = {EquipmentKind(k): v for k, v in session.execute(
-        _participations(scope, Activity.equipment_kind, _beneficiaries())
-        .where(Activity.equipment_kind.is_not(None)).group_by(Activity.equipment_kind))}
+    equipped = _equipped_people(scope)[1]
     section.tables.append(results.breakdown_table(
         "realisations.equipement", "realisations.personnes_equipees", "Personnes équipées, par type d'équipement",
         "Type", [(k.value, k.label, equipped.get(k, 0)) for k in EquipmentKind], threshold,
@@ -214,14 +212,30 @@ def _participations(scope: Scope, *columns):
             .where(scope.activity_clause()))
 
 
-def _beneficiaries():
-    from mediation.evaluation.indicators import beneficiaries_expr
+def _equipped_people(scope: Scope) -> tuple[int, dict]:
+    """People equipped during an activity of the scope: in all (each identified person once,
+    whatever the kinds) and per kind of equipment, from one pass over those participations —
+    (kind, identified person or none, anonymous participations) rows, counted here."""
+    if "equipped_people" not in scope.cache:
+        from mediation.evaluation.indicators import ANONYMOUS, IDENTIFIED
 
-    return beneficiaries_expr()
+        people: set[int] = set()
+        anonymous_total = 0
+        per_kind: dict = {}
+        for kind, person, anonymous in scope.session.execute(
+                _participations(scope, Activity.equipment_kind, IDENTIFIED, sa.func.sum(ANONYMOUS))
+                .where(Activity.equipment_kind.is_not(None)).group_by(Activity.equipment_kind, IDENTIFIED)):
+            kind = EquipmentKind(kind)
+            per_kind[kind] = per_kind.get(kind, 0) + (1 if person is not None else 0) + int(anonymous or 0)
+            anonymous_total += int(anonymous or 0)
+            if person is not None:
+                people.add(person)
+        scope.cache["equipped_people"] = (len(people) + anonymous_total, per_kind)
+    return scope.cache["equipped_people"]
 
 
 def _equipped_figure(scope: Scope, threshold: int):
-    people = scope.session.scalar(_participations(scope, _beneficiaries()).where(Activity.equipment_kind.is_not(None)))
+    people = _equipped_people(scope)[0]
     devices = scope.session.scalar(sa.select(sa.func.sum(Activity.equipment_count))
                                    .where(scope.activity_clause(), Activity.equipment_kind.is_not(None))) or 0
     figure = results.count_figure("realisations.personnes_equipees",

@@ -15,6 +15,7 @@ Attribution rules:
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -383,9 +384,18 @@ class Scope:
         ids = self.rollup_ids()
         if ids is None:
             return self.people_raw()
-        from mediation.stats.people import identified_people
+        if "people" not in self.cache:
+            from mediation.stats.people import identified_people
 
-        return identified_people(self.start, self.end, structure_ids=ids[0], mediator_ids=ids[1])
+            people = identified_people(self.start, self.end, structure_ids=ids[0], mediator_ids=ids[1])
+            if self.session.get_bind().dialect.name == "sqlite":
+                # Read once, then handed to each query of the outcomes as one JSON parameter: SQLite
+                # otherwise recomputed the distinct people from the rollups in every one of them.
+                found = json.dumps(list(self.session.scalars(people)))
+                values = sa.func.json_each(found).table_valued(sa.column("value", sa.Integer))
+                people = sa.select(values.c.value.label("beneficiary_id"))
+            self.cache["people"] = people
+        return self.cache["people"]
 
     def people_raw(self) -> sa.Select:
         """The same people, from the participations of the scope's activities."""

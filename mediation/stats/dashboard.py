@@ -4,7 +4,9 @@ the dashboard shows first (docs/domain/activity-records.md §3.1–§3.2).
 Two implementations that must give the same numbers:
 
 - :func:`means` reads the rollups (:mod:`mediation.stats.models`) for the whole months of the
-  period and the raw tables only for the days at its edges (a period need not be month-aligned);
+  period and the raw tables only for the days at its edges (a period need not be month-aligned):
+  the edge days are added, or, for a month the period mostly covers, the month is read whole and
+  the days outside the period subtracted (:class:`Period`);
 - :func:`means_raw` reads the raw tables with plain ``GROUP BY`` queries. It is the reference the
   tests and the benchmark compare against.
 
@@ -61,6 +63,41 @@ def full_months(start: date, end: date) -> tuple[date, date] | None:
     return (first, last) if first <= last else None
 
 
+@dataclass(frozen=True)
+class Period:
+    """A period as the rollups read it: whole months (``months``: first and last, first days of
+    months, or None), plus the days of a partial month at either end, either **added** from the raw
+    tables (``edges``) or, when the month is mostly covered, the month read whole from the rollups
+    and the days outside the period **subtracted** from the raw tables (``excess``) — whichever
+    side has fewer days. The default period (twelve months to today) thus reads the days after
+    today (none, or a few planned sessions) instead of every day of the current month so far."""
+
+    months: tuple[date, date] | None
+    edges: tuple[tuple[date, date], ...]  # inclusive day ranges added from the raw tables
+    excess: tuple[tuple[date, date], ...] = ()  # inclusive day ranges of `months` outside the period
+
+    @classmethod
+    def of(cls, start: date, end: date) -> Period:
+        whole, edges, excess = [], [], []
+        month = first_of_month(start)
+        while month <= end:
+            last_day = next_month(month) - timedelta(days=1)
+            a, b = max(start, month), min(end, last_day)
+            inside = (b - a).days + 1
+            outside = (last_day - month).days + 1 - inside
+            if outside == 0:
+                whole.append(month)
+            elif outside < inside:
+                whole.append(month)
+                excess += [(x, y) for x, y in ((month, a - timedelta(days=1)), (b + timedelta(days=1), last_day))
+                           if x <= y]
+            else:
+                edges.append((a, b))
+            month = next_month(month)
+        # Only the first and the last month can be partial: the months read whole are contiguous.
+        return cls((whole[0], whole[-1]) if whole else None, tuple(edges), tuple(excess))
+
+
 def _resolve(session: Session, ids):
     """A select of ids becomes a list: the planner then uses the (structure, date) indexes."""
     if ids is None or isinstance(ids, list | tuple | set | frozenset):
@@ -80,9 +117,10 @@ def _scope(column, structure_ids, mediator_ids, mediator_column):
 # --- raw ----------------------------------------------------------------------------------------
 
 def _raw_into(session: Session, result: Means, ranges: list[tuple[date, date]], structure_ids,
-              mediator_ids) -> list:
-    """Add the raw aggregates of the date ranges to ``result``; returns the followed-beneficiary
-    select for those ranges (for a distinct count across sources)."""
+              mediator_ids, sign: int = 1) -> list:
+    """Add (``sign`` 1) or subtract (−1) the raw aggregates of the date ranges to ``result``;
+    returns the followed-beneficiary select for those ranges (``beneficiary_id``, ``n``: ``sign``
+    per participation), for a count of people across sources."""
     period = sa.or_(*[sa.and_(Activity.date >= a, Activity.date <= b) for a, b in ranges])
     where = [Activity.deleted_at.is_(None), period,
              *_scope(Activity.structure_id, structure_ids, mediator_ids, Activity.mediator_id)]
@@ -92,14 +130,14 @@ def _raw_into(session: Session, result: Means, ranges: list[tuple[date, date]], 
                   sa.func.sum(Activity.participants_count))
         .where(*where).group_by(Activity.structure_id, month, Activity.type)
     ):
-        _add_cell(result, structure_id, month_value, type_, activities, accompaniments or 0)
+        _add_cell(result, structure_id, month_value, type_, sign * activities, sign * (accompaniments or 0))
     thematiques = Counter(result.by_thematique)
     for code, accompaniments in session.execute(
         sa.select(ActivityThematique.code, sa.func.sum(Activity.participants_count))
         .join(Activity, Activity.id == ActivityThematique.activity_id)
         .where(*where).group_by(ActivityThematique.code)
     ):
-        thematiques[code] += accompaniments or 0
+        thematiques[code] += sign * (accompaniments or 0)
     result.by_thematique = dict(thematiques)
     anonymous, first = session.execute(
         sa.select(sa.func.sum(sa.case((Beneficiary.counted_per_participation, 1), else_=0)),
@@ -109,10 +147,10 @@ def _raw_into(session: Session, result: Means, ranges: list[tuple[date, date]], 
         .join(Beneficiary, Beneficiary.id == Participation.beneficiary_id)
         .where(*where)
     ).one()
-    result.anonymous_beneficiaries += anonymous or 0
-    result.new_beneficiaries += first or 0
+    result.anonymous_beneficiaries += sign * (anonymous or 0)
+    result.new_beneficiaries += sign * (first or 0)
     return (
-        sa.select(Participation.beneficiary_id.label("beneficiary_id"))
+        sa.select(Participation.beneficiary_id.label("beneficiary_id"), sa.literal(sign).label("n"))
         .join(Activity, Activity.id == Participation.activity_id)
         .join(Beneficiary, Beneficiary.id == Participation.beneficiary_id)
         .where(*where, sa.not_(Beneficiary.counted_per_participation))
@@ -133,11 +171,19 @@ def _add_cell(result: Means, structure_id, month_value, type_, activities, accom
         result.by_structure[structure_id] = result.by_structure.get(structure_id, 0) + accompaniments
 
 
-def _distinct(session: Session, selects: list) -> int:
+def _distinct(session: Session, selects: list, subtracted: bool = False) -> int:
+    """People in the union of ``selects`` (``beneficiary_id``, ``n``); with days ``subtracted``
+    (negative ``n``), the people whose accompagnements add up to more than nothing."""
     if not selects:
         return 0
+    if not subtracted:  # the ids alone (the rollup's are read from its primary key index)
+        selects = [select.with_only_columns(select.selected_columns[0]) for select in selects]
     union = selects[0] if len(selects) == 1 else sa.union_all(*selects)
     ids = union.subquery()
+    if subtracted:
+        present = (sa.select(ids.c.beneficiary_id).group_by(ids.c.beneficiary_id)
+                   .having(sa.func.sum(ids.c.n) > 0).subquery())
+        return session.scalar(sa.select(sa.func.count()).select_from(present)) or 0
     return session.scalar(sa.select(sa.func.count(sa.distinct(ids.c.beneficiary_id)))) or 0
 
 
@@ -158,17 +204,15 @@ def means(session: Session, start: date, end: date, *, structure_ids=None, media
     tables for the days at the edges of the period."""
     result = Means()
     structure_ids, mediator_ids = _resolve(session, structure_ids), _resolve(session, mediator_ids)
-    months = full_months(start, end)
+    period = Period.of(start, end)
     followed = []
-    edges = [(start, end)]
-    if months is not None:
-        first, last = months
-        edges = [(a, b) for a, b in ((start, first - timedelta(days=1)),
-                                     (next_month(last), end)) if a <= b]
-        followed.append(_rollups_into(session, result, first, last, structure_ids, mediator_ids))
-    if edges:
-        followed.append(_edges_into(session, result, edges, structure_ids, mediator_ids))
-    result.followed_beneficiaries = _distinct(session, followed)
+    if period.months is not None:
+        followed.append(_rollups_into(session, result, *period.months, structure_ids, mediator_ids))
+    if period.edges:
+        followed.append(_edges_into(session, result, list(period.edges), structure_ids, mediator_ids))
+    if period.excess:
+        followed.append(_raw_into(session, result, list(period.excess), structure_ids, mediator_ids, sign=-1))
+    result.followed_beneficiaries = _distinct(session, followed, subtracted=bool(period.excess))
     return _sorted(result)
 
 
@@ -200,7 +244,7 @@ def _rollups_into(session: Session, result: Means, first: date, last: date, stru
         thematiques[code] += accompaniments
     result.by_thematique = dict(thematiques)
     b = BeneficiaryMonthRollup
-    return sa.select(b.beneficiary_id.label("beneficiary_id")).where(*where(b))
+    return sa.select(b.beneficiary_id.label("beneficiary_id"), b.accompaniments.label("n")).where(*where(b))
 
 
 EDGE_ACTIVITIES_MAX = 5000
@@ -232,7 +276,7 @@ def _edges_into(session: Session, result: Means, ranges: list[tuple[date, date]]
         weights[activity_id] = participants
         _add_cell(result, structure_id, first_of_month(day), type_, 1, participants)
     if not weights:
-        return sa.select(Participation.beneficiary_id.label("beneficiary_id")).where(sa.false())
+        return sa.select(Participation.beneficiary_id.label("beneficiary_id"), sa.literal(1).label("n")).where(sa.false())
     ids = sorted(weights)
     thematiques = Counter(result.by_thematique)
     for activity_id, code in session.execute(
@@ -249,7 +293,8 @@ def _edges_into(session: Session, result: Means, ranges: list[tuple[date, date]]
             _among(session, Beneficiary.id, sorted({b for b, _ in people})), sa.not_(Beneficiary.counted_per_participation))))
     result.anonymous_beneficiaries += sum(1 for b, _ in people if b not in identified)
     result.new_beneficiaries += sum(1 for _, first in people if first)
-    return sa.select(Beneficiary.id.label("beneficiary_id")).where(_among(session, Beneficiary.id, sorted(identified)))
+    return sa.select(Beneficiary.id.label("beneficiary_id"), sa.literal(1).label("n")).where(
+        _among(session, Beneficiary.id, sorted(identified)))
 
 
 def _sorted(result: Means) -> Means:

@@ -69,6 +69,23 @@ def dashboard_for(session, network, scope_for):
     return indicators.compute_dashboard(scope_for(network.admin, territory_id=network.territory.id))
 
 
+def test_nearest_place_overseas_and_tiny_networks():
+    """The pruned search gives the very same float as measuring every place (metropolitan France and
+    overseas, points on the same latitude, the commune among the places, one place, none)."""
+    import random
+
+    rng = random.Random(18)
+    places = [(rng.uniform(41.3, 51.1), rng.uniform(-5.2, 9.6)) for _ in range(400)]
+    places += [(-21.1, 55.5), (14.6, -61.0), (46.0, 2.0), (46.0, 2.5), (46.0, 1.5)]
+    communes = [(rng.uniform(41.0, 51.5), rng.uniform(-5.5, 10.0)) for _ in range(300)]
+    communes += [(46.0, 2.0), (46.0, 2.25), (-21.0, 55.4), (60.0, 30.0), (-50.0, 0.0)]
+    for subset in (places, places[:1], places[-3:]):
+        nearest = observatoire.NearestPlace(subset)
+        for lat, lon in communes:
+            assert nearest.km(lat, lon) == min(
+                observatoire.haversine_km(lat, lon, p_lat, p_lon) for p_lat, p_lon in subset)
+
+
 def test_remote_commune_of_high_need_is_flagged(session, network, remote, with_needs, activity, scope_for):
     dashboard = dashboard_for(session, network, scope_for)
     obs = dashboard.observatoire

@@ -52,6 +52,11 @@ def data(build, network, session):
                        mediator=n.mediator_far)
         if name in ("january", "february", "last_edge"):
             build.activity(day, [eve], structure=n.structure_b, mediator=n.mediator_b)
+    # Fay comes once, the day before the first edge: in a partial month read whole from the rollups,
+    # the days outside the period are subtracted, and she must leave the people counted.
+    fay = build.person(n.structure_b, genre=Genre.FEMININ, statut_social=StatutSocial.SANS_EMPLOI, last_name="Fay")
+    build.activity(days["before"], [fay, anonymous(genre=Genre.MASCULIN)], structure=n.structure_b,
+                   mediator=n.mediator_b)
     build.activity(date(YEAR, 3, 2), [bob], mediator=n.mediator_b, equipment_kind="don", equipment_count=1)
     deleted = build.activity(date(YEAR, 2, 3), [cyd, anonymous()], structure=n.structure_b, mediator=n.mediator_b)
     deleted.deleted_at = datetime(YEAR, 2, 4, tzinfo=UTC)
@@ -64,8 +69,11 @@ def data(build, network, session):
 
 
 def scopes(scope_for, network, funder_setup):
-    # Edges on both sides, whole months only, days inside one month only.
-    periods = [EDGES, (date(YEAR, 2, 1), date(YEAR, 3, 31)), (date(YEAR, 1, 15), date(YEAR, 1, 31))]
+    # Edges on both sides, whole months only, days inside one month only; partial months mostly
+    # covered (read whole, the days outside subtracted: January 1–14 for the first period, 21–31,
+    # February 1–9, April 26–30) and barely covered (the days added: April 1–10).
+    periods = [EDGES, (date(YEAR, 2, 1), date(YEAR, 3, 31)), (date(YEAR, 1, 15), date(YEAR, 1, 31)),
+               (date(YEAR, 1, 1), date(YEAR, 1, 20)), (date(YEAR, 2, 10), date(YEAR, 4, 25))]
     for start, end in periods:
         yield scope_for(start=start, end=end)
         yield scope_for(network.coordinator, start=start, end=end)
