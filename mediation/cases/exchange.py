@@ -293,22 +293,67 @@ def analyse_beneficiaries(session: Session, user: User, structure: Structure, co
     return analysis
 
 
-PREALLOCATE_IDS = True  # PostgreSQL: ids drawn from the sequence, rows sent by executemany (bench/)
+PREALLOCATE_IDS = True  # PostgreSQL: ids drawn from the sequence, rows sent by COPY (bench/)
 
 
 def _insert_many(session: Session, model, rows: list[dict]) -> None:
-    """Rows without ids to read back: Core executemany on PostgreSQL (psycopg pipelines it),
+    """Rows without ids to read back: ``COPY … FROM STDIN`` on PostgreSQL (:func:`_copy_rows`),
     multi-VALUES pages elsewhere."""
     if not rows:
         return
     if session.get_bind().dialect.name == "postgresql":
-        by_keys: dict[tuple, list[dict]] = {}  # one statement per set of columns (defaults apply to the rest)
+        by_keys: dict[tuple, list[dict]] = {}  # one COPY per set of columns (defaults apply to the rest)
         for row in rows:
-            by_keys.setdefault(tuple(sorted(row)), []).append(row)
-        for group in by_keys.values():
-            session.connection().execute(model.__table__.insert(), group)
+            by_keys.setdefault(tuple(row), []).append(row)
+        for keys, group in by_keys.items():
+            _copy_rows(session, model.__table__, keys, group)
     else:
         session.execute(sa.insert(model).execution_options(insertmanyvalues_page_size=PAGE), rows)
+
+
+def _copy_rows(session: Session, table: sa.Table, keys: tuple[str, ...], rows: list[dict]) -> None:
+    """PostgreSQL's COPY in the session's transaction, with what an INSERT would do: each value
+    through its column type's bind processing (enums as their value, UTC datetimes, JSON), the
+    Python-side defaults for the columns the rows leave out (one value for the whole COPY: the same
+    ``utcnow()``), the server's for the rest. Ten times fewer server work and round trips than an
+    executemany of the same rows."""
+    connection = session.connection()
+    dialect = connection.dialect
+    columns = [table.c[key] for key in keys]
+    defaults = []
+    for column in table.c:
+        if column.key in keys or column.default is None:
+            continue
+        default = column.default
+        if default.is_scalar:
+            defaults.append((column, default.arg))
+        elif default.is_callable:
+            defaults.append((column, default.arg(None)))
+        else:  # a sequence or an SQL expression: only an INSERT evaluates it
+            connection.execute(table.insert(), rows)
+            return
+    processors = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
+    fixed = []
+    for column, value in defaults:
+        processor = column.type.dialect_impl(dialect).bind_processor(dialect)
+        fixed.append(processor(value) if processor is not None else value)
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(column.name) for column in [*columns, *(c for c, _ in defaults)])
+    statement = f"COPY {dialect.identifier_preparer.format_table(table)} ({names}) FROM STDIN"
+    converters = list(enumerate(processors))
+    plain = all(p is None for p in processors)
+    cursor = connection.connection.cursor()
+    try:
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                values = [row[key] for key in keys]
+                if not plain:
+                    for index, processor in converters:
+                        if processor is not None:
+                            values[index] = processor(values[index])
+                copy.write_row((*values, *fixed) if fixed else values)
+    finally:
+        cursor.close()
 
 
 def _insert_returning_ids(session: Session, model, rows: list[dict]) -> list[int]:
@@ -409,7 +454,7 @@ ANONYMOUS = "anonyme"
 @dataclass
 class _ActivityRow:
     line: int
-    group_values: dict  # column label → raw text (consistency check)
+    group_values: tuple  # cells of GROUP_COLUMNS, as read (consistency check)
     activity: dict
     codes: list[str]
     participant_index: tuple[int, int] | None
@@ -472,6 +517,7 @@ class _Context:
         self.resolutions = resolutions or {}
         self.choices: dict[str, Choice] = {}
         self.new_places: dict[tuple, dict] = {}
+        self.parsed: dict[tuple, tuple] = {}  # (field, type, cell value) → (parsed, error message)
         self.team = A.MEDIATOR_FIRST_NAME.label in table.columns and A.MEDIATOR_LAST_NAME.label in table.columns
         insee_codes = set()
         for _, cells in table.rows:
@@ -606,7 +652,7 @@ def _place_of_row(ctx: _Context, analysis: ImportAnalysis, table: Table, line: i
     """(place_type, place_structure_id, place_commune_id, new place key)."""
     place_type = activity_rules.check_place_type(
         _parse(errors, "place_type", table.get(cells, A.CANAL), parse_choice, PLACES,
-               "canal inconnu (attendu Lieu d’activité, Autre lieu, À domicile ou À distance)"), errors)
+               "canal inconnu (attendu Lieu d’activité, Autre lieu, À domicile ou À distance)", cache=ctx.parsed), errors)
     place_insee = _row_insee(table, cells, PLACE_COMMUNE)
     commune = ctx.communes.get(place_insee or "")
     if place_type == PlaceType.LIEU_ACTIVITE:
@@ -640,12 +686,29 @@ def _place_of_row(ctx: _Context, analysis: ImportAnalysis, table: Table, line: i
     return place_type, None, None, None
 
 
-def _parse(errors, name, value, parser, *args):
+def _parse(errors, name, value, parser, *args, cache: dict | None = None):
+    """``parser(value, *args)``; a refused value adds its message to ``errors``. With ``cache`` (one
+    per analysis and field ``name``: the parser and its arguments are the field's), each distinct
+    value is parsed once — a file repeats the same few labels on every row."""
+    if cache is not None:
+        key = (name, value.__class__, value)
+        found = cache.get(key, _MISSING)
+        if found is _MISSING:
+            try:
+                found = cache[key] = (parser(value, *args), None)
+            except CellError as error:
+                found = cache[key] = (None, str(error))
+        if found[1] is not None:
+            errors.add(name, found[1])
+        return found[0]
     try:
         return parser(value, *args)
     except CellError as error:
         errors.add(name, str(error))
         return None
+
+
+_MISSING = object()
 
 
 def _parse_activity_row(ctx: _Context, analysis: ImportAnalysis, table: Table, line: int, cells: list,
@@ -658,7 +721,7 @@ def _parse_activity_row(ctx: _Context, analysis: ImportAnalysis, table: Table, l
         return table.get(cells, column)
 
     def parse(name, column, parser, *args):
-        return _parse(errors, name, cell(column), parser, *args)
+        return _parse(errors, name, cell(column), parser, *args, cache=ctx.parsed)
 
     day = activity_rules.check_date(parse("date", A.DATE, parse_date), errors, today)
     kind = parse("type", A.TYPE, parse_choice, TYPES,
@@ -759,7 +822,7 @@ def _parse_activity_row(ctx: _Context, analysis: ImportAnalysis, table: Table, l
         place_commune_id = ctx.structure_communes.get(structure_id)
     return _ActivityRow(
         line=line,
-        group_values={c.label: value_key(text_of(cell(c)) or "") for c in GROUP_COLUMNS},
+        group_values=tuple(cell(c) for c in GROUP_COLUMNS),
         activity={
             "type": ActivityType(kind), "mediator_id": mediator_id, "structure_id": structure_id, "date": day,
             "duration_min": duration, "place_type": PlaceType(place_type), "place_structure_id": place_structure_id,
@@ -799,13 +862,17 @@ def _note_unkept_columns(analysis: ImportAnalysis, table: Table) -> None:
                 analysis.warn(line, column.label, reason)
 
 
+def _group_key(value) -> str:
+    return value_key(text_of(value) or "")
+
+
 def _check_group(analysis: ImportAnalysis, external_id: str, rows: list[_ActivityRow]) -> bool:
     first = rows[0]
     ok = True
     for row in rows[1:]:
-        for label, value in row.group_values.items():
-            if value != first.group_values[label]:
-                analysis.error(row.line, label, f"valeur différente de la ligne {first.line} pour le même CRA "
+        for column, value, expected in zip(GROUP_COLUMNS, row.group_values, first.group_values, strict=True):
+            if value != expected and _group_key(value) != _group_key(expected):
+                analysis.error(row.line, column.label, f"valeur différente de la ligne {first.line} pour le même CRA "
                                                 "(même « ID CRA »)")
                 ok = False
     if first.activity["type"] == ActivityType.INDIVIDUEL and len(rows) > 1:
