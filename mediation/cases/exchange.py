@@ -94,6 +94,9 @@ from mediation.jobs import enqueue, register
 from mediation.types import local_today, utcnow
 
 BATCH = 500
+# Accompaniments written per step of an activities import (one progress update each): COPY makes
+# large steps cheap, 50 updates for 100,000 rows.
+APPLY_BATCH = 2000
 # Rows per multi-VALUES INSERT: psycopg prepares very long statements slowly (10k rows: 12 s → 8 s).
 PAGE = 100
 UPLOAD_TTL = timedelta(hours=24)
@@ -518,6 +521,8 @@ class _Context:
         self.choices: dict[str, Choice] = {}
         self.new_places: dict[tuple, dict] = {}
         self.parsed: dict[tuple, tuple] = {}  # (field, type, cell value) → (parsed, error message)
+        self.found_places: dict[tuple, int | None] = {}
+        self.checked_thematiques: dict[tuple, tuple] = {}
         self.team = A.MEDIATOR_FIRST_NAME.label in table.columns and A.MEDIATOR_LAST_NAME.label in table.columns
         insee_codes = set()
         for _, cells in table.rows:
@@ -575,10 +580,25 @@ class _Context:
             self.mediator_labels.setdefault(user_id, f"{first} {last} ({structure_name})")
 
     def place(self, name: str | None, insee: str | None) -> int | None:
-        candidates = self.places.get(normalise_name(name), []) if name else []
-        if insee:
-            candidates = [c for c in candidates if c[1] == insee] or ([] if len(candidates) > 1 else candidates)
-        return candidates[0][0] if candidates else None
+        key = (name, insee)
+        if key not in self.found_places:  # the same few places on every row
+            candidates = self.places.get(normalise_name(name), []) if name else []
+            if insee:
+                candidates = [c for c in candidates if c[1] == insee] or ([] if len(candidates) > 1 else candidates)
+            self.found_places[key] = candidates[0][0] if candidates else None
+        return self.found_places[key]
+
+    def thematiques(self, codes: list[str], errors) -> tuple[list[str], bool]:
+        """activity_rules.check_thematiques, once per combination of codes."""
+        key = tuple(codes)
+        found = self.checked_thematiques.get(key)
+        if found is None:
+            own = services.Errors()
+            kept, has_demarches = activity_rules.check_thematiques(codes, own)
+            found = self.checked_thematiques[key] = (kept, has_demarches, list(own.by_field.items()))
+        for name, message in found[2]:
+            errors.add(name, message)
+        return list(found[0]), found[1]
 
     def _choice(self, key: str, label: str, reason: str, options: list[tuple[str, str]], line: int) -> Choice:
         choice = self.choices.get(key)
@@ -734,7 +754,7 @@ def _parse_activity_row(ctx: _Context, analysis: ImportAnalysis, table: Table, l
                                                                                errors)
 
     codes = parse("thematiques", A.THEMATIQUES, parse_list, THEMATIQUES, activity_rules.UNKNOWN_THEMATIQUE) or []
-    codes, has_demarches = activity_rules.check_thematiques(codes, errors)
+    codes, has_demarches = ctx.thematiques(codes, errors)
     demarche = activity_rules.check_demarche_name(text_of(cell(A.DEMARCHE)), has_demarches, errors)
     materiel = activity_rules.check_materiel(
         parse("materiel", A.MATERIEL, parse_list, MATERIELS, activity_rules.UNKNOWN_MATERIEL) or [], errors)
@@ -799,7 +819,8 @@ def _parse_activity_row(ctx: _Context, analysis: ImportAnalysis, table: Table, l
         errors.add("external_id", "identifiant trop long (100 caractères au maximum)")
     elif data_source is None and (NATIONAL_ID.fullmatch(external_id) or A.SOURCE.label in table.columns):
         data_source = DataSource.COOP_V2  # the current national tool (its export names V1 rows only)
-    tags = [t.strip()[:100] for t in re.split(r"[\n;]", text_of(cell(A.TAGS)) or "") if t.strip()]
+    tags_text = text_of(cell(A.TAGS))
+    tags = [t.strip()[:100] for t in re.split(r"[\n;]", tags_text) if t.strip()] if tags_text else []
     notes = text_of(cell(A.NOTES))
     for field_name, message in errors.by_field.items():
         analysis.error(line, ACTIVITY_FIELD_COLUMNS[field_name].label, message)
@@ -1107,7 +1128,7 @@ def apply_activities(session: Session, user: User, plan: ActivityPlan, progress)
     for index, group in enumerate(plan.groups):
         batch.append((index, group))
         rows_in_batch += len(group[1])
-        if rows_in_batch >= BATCH:
+        if rows_in_batch >= APPLY_BATCH:
             flush_batch()
             rows_in_batch = 0
     if batch:
@@ -1118,7 +1139,10 @@ def apply_activities(session: Session, user: User, plan: ActivityPlan, progress)
     # Statistics refresh the imported months and the followed people's cells; pathways honour the
     # live referrals towards the import's places (as for an activity logged by hand).
     months = {rows[0].activity["date"] for _, rows in plan.groups}
-    signals.activities_imported.send(session, activity_ids=imported_ids, dates=months, beneficiary_ids=followed)
+    cells = {(a["structure_id"], a["date"].replace(day=1), a["mediator_id"])
+             for a in (rows[0].activity for _, rows in plan.groups)}
+    signals.activities_imported.send(session, activity_ids=imported_ids, dates=months, cells=cells,
+                                     beneficiary_ids=followed)
     return {"Activités créées": created, "Accompagnements créés": done,
             "dont bénéficiaires anonymes": anonymous, "Lieux non répertoriés créés": len(places),
             "Activités déjà importées (ignorées)": plan.already}
