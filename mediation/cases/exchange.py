@@ -524,10 +524,12 @@ class _Context:
         self.found_places: dict[tuple, int | None] = {}
         self.checked_thematiques: dict[tuple, tuple] = {}
         self.team = A.MEDIATOR_FIRST_NAME.label in table.columns and A.MEDIATOR_LAST_NAME.label in table.columns
+        self.table = table
+        self.found_insee: dict[tuple, str | None] = {}
         insee_codes = set()
         for _, cells in table.rows:
-            insee_codes.add(_row_insee(table, cells, PLACE_COMMUNE))
-            insee_codes.add(_row_insee(table, cells, RESIDENCE_COMMUNE))
+            insee_codes.add(self.row_insee(cells, PLACE_COMMUNE))
+            insee_codes.add(self.row_insee(cells, RESIDENCE_COMMUNE))
         self.communes = _communes_byinsee_code(session, insee_codes, store_communes)
         self.territory_id = structure.commune.territory_id if structure is not None else user.territory_id
         # Places: the whole directory (a place outside the territories is kept where it is), and the
@@ -578,6 +580,16 @@ class _Context:
             if structure_id not in self.mediator_structures[user_id]:
                 self.mediator_structures[user_id].append(structure_id)
             self.mediator_labels.setdefault(user_id, f"{first} {last} ({structure_name})")
+
+    def row_insee(self, cells: list, columns) -> str | None:
+        """_row_insee, once per distinct (code, name, postal code) of the file."""
+        table = self.table
+        values = [table.get(cells, column) for column in columns]
+        key = (columns[0].label, *values, *(v.__class__ for v in values))
+        found = self.found_insee.get(key, _MISSING)
+        if found is _MISSING:
+            found = self.found_insee[key] = _row_insee(table, cells, columns)
+        return found
 
     def place(self, name: str | None, insee: str | None) -> int | None:
         key = (name, insee)
@@ -673,7 +685,7 @@ def _place_of_row(ctx: _Context, analysis: ImportAnalysis, table: Table, line: i
     place_type = activity_rules.check_place_type(
         _parse(errors, "place_type", table.get(cells, A.CANAL), parse_choice, PLACES,
                "canal inconnu (attendu Lieu d’activité, Autre lieu, À domicile ou À distance)", cache=ctx.parsed), errors)
-    place_insee = _row_insee(table, cells, PLACE_COMMUNE)
+    place_insee = ctx.row_insee(cells, PLACE_COMMUNE)
     commune = ctx.communes.get(place_insee or "")
     if place_type == PlaceType.LIEU_ACTIVITE:
         name = text_of(table.get(cells, A.LIEU_NOM))
@@ -789,7 +801,7 @@ def _parse_activity_row(ctx: _Context, analysis: ImportAnalysis, table: Table, l
     genre = parse("anon_genre", A.BEN_GENRE, parse_genre)
     tranche = parse("anon_tranche_age", A.BEN_TRANCHE, parse_choice, TRANCHES, activity_rules.UNKNOWN_TRANCHE)
     statut = parse("anon_statut_social", A.BEN_STATUT, parse_choice, STATUTS, activity_rules.UNKNOWN_STATUT)
-    residence_insee = _row_insee(table, cells, RESIDENCE_COMMUNE)
+    residence_insee = ctx.row_insee(cells, RESIDENCE_COMMUNE)
     residence = ctx.communes.get(residence_insee or "")
     if residence is None and (text_of(cell(A.BEN_COMMUNE)) or text_of(cell(A.BEN_INSEE))):
         analysis.warn(line, A.BEN_COMMUNE.label, "commune du bénéficiaire introuvable ou ambiguë : non renseignée")
