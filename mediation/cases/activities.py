@@ -293,9 +293,12 @@ def check_demarche_name(name: str | None, has_demarches: bool, errors: Errors) -
     return name if has_demarches else None
 
 
+MATERIEL_CODES = frozenset(m.value for m in Materiel)
+
+
 def check_materiel(materiel: list[str], errors: Errors) -> list[str]:
     materiel = list(dict.fromkeys(materiel or []))
-    if any(m not in {x.value for x in Materiel} for m in materiel):
+    if any(m not in MATERIEL_CODES for m in materiel):
         errors.add("materiel", UNKNOWN_MATERIEL)
     if Materiel.AUCUN.value in materiel and len(materiel) > 1:
         errors.add("materiel", "« Pas de matériel » ne peut pas être combiné avec un autre matériel")

@@ -35,7 +35,8 @@ activity_deleted = _events.signal("activity-deleted")
 activity_restored = _events.signal("activity-restored")
 
 #: Activities were created by an import (bulk inserts, no ORM objects): ``activity_ids`` (the new
-#: ids), ``dates`` (their dates), ``beneficiary_ids`` (the followed people who took part).
+#: ids), ``dates`` (their dates), ``cells`` (their (structure_id, first of month, mediator_id)),
+#: ``beneficiary_ids`` (the followed people who took part).
 activities_imported = _events.signal("activities-imported")
 
 #: Participations or identity of these people changed wholesale (duplicates merged or the merge

@@ -32,8 +32,13 @@ def _refresh_activity(session, *, activity, **_):
 
 
 @cases_signals.activities_imported.connect
-def _refresh_imported(session, *, dates, beneficiary_ids, **_):
-    rollups.refresh_rollups(session, dates=dates, beneficiary_ids=beneficiary_ids)
+def _refresh_imported(session, *, dates, beneficiary_ids, cells=None, **_):
+    # The cells of the new activities (a mediator's import: one per month) rather than whole
+    # months of every structure; refresh_rollups goes back to months above MAX_CELLS cells.
+    if cells is not None:
+        rollups.refresh_rollups(session, previous=cells, beneficiary_ids=beneficiary_ids)
+    else:
+        rollups.refresh_rollups(session, dates=dates, beneficiary_ids=beneficiary_ids)
 
 
 @cases_signals.beneficiaries_changed.connect

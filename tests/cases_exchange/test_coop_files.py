@@ -380,9 +380,9 @@ def test_a_coordinator_resolves_names_on_the_analysis_page_then_imports(client, 
     assert activity(session, uid(4)) is None
 
 
-def test_the_streaming_xlsx_reader_reads_what_openpyxl_reads(network):
-    """Coop files are read straight from their XML (much faster on 100,000 rows): same cells as
-    openpyxl (strings, numbers, dates by their format, empty rows kept for the line numbers)."""
+def test_the_fast_xlsx_reader_reads_what_openpyxl_reads(network):
+    """Coop files are read by calamine (much faster on 100,000 rows): same cells as openpyxl
+    (strings, numbers, dates by their format, formula results, empty rows kept for the line numbers)."""
     from mediation import tabular as app_tabular
     from mediation.cases import tabular
 
