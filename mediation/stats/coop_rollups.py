@@ -54,36 +54,42 @@ def _text(column) -> sa.ColumnElement:
 def coop_selects(condition, month) -> tuple[sa.Select, sa.Select]:
     """The aggregates defining :class:`CoopRollup` and :class:`CoopPersonRollup` over the live
     activities matching ``condition`` (``month``: the month expression of ``Activity.date``)."""
-    keys = (Activity.structure_id, month, Activity.mediator_id, Activity.type)
     weights = (sa.select(Participation.activity_id, sa.func.count().label("n"))
                .join(Activity, Activity.id == Participation.activity_id)
                .where(condition).group_by(Participation.activity_id).subquery("coop_weights"))
-    weight = sa.func.coalesce(weights.c.n, 0)
+    # The matching activities once (a CTE, materialised by PostgreSQL as it is read by every part
+    # below): ``condition`` can be a long OR of cells (an import's), evaluated once, not per part.
+    chosen = (sa.select(Activity.id.label("activity_id"), Activity.structure_id, month.label("month"),
+                        Activity.mediator_id, Activity.type, Activity.place_type, Activity.duration_min,
+                        Activity.place_structure_id, Activity.place_commune_id, Activity.materiel,
+                        sa.func.coalesce(weights.c.n, 0).label("n"))
+              .select_from(sa.outerjoin(Activity, weights, weights.c.activity_id == Activity.id))
+              .where(condition).cte("coop_activities"))
+    a = chosen.c
+    keys = (a.structure_id, a.month, a.mediator_id, a.type)
 
     def per_activity(dimension: str, value, *where, join=None):
-        source = sa.outerjoin(Activity, weights, weights.c.activity_id == Activity.id)
-        if join is not None:
-            source = source.join(*join)
+        source = chosen if join is None else chosen.join(*join)
         return (sa.select(*keys, sa.literal(dimension, sa.String).label("dimension"), value.label("value"),
-                          weight.label("n"))
-                .select_from(source).where(condition, *where))
+                          a.n.label("n"))
+                .select_from(source).where(*where))
 
-    bucket = sa.case(*[(Activity.duration_min < high, key) for key, _label, _low, high in DURATION_BUCKETS
+    bucket = sa.case(*[(a.duration_min < high, key) for key, _label, _low, high in DURATION_BUCKETS
                        if high is not None], else_=DURATION_BUCKETS[-1][0])
     parts = [
-        per_activity(CANAL, sa.cast(Activity.place_type, sa.String)),
+        per_activity(CANAL, sa.cast(a.place_type, sa.String)),
         per_activity(DUREE, bucket),
-        per_activity(LIEU, _text(Activity.place_structure_id),
-                     Activity.place_type == PlaceType.LIEU_ACTIVITE.value, Activity.place_structure_id.is_not(None)),
+        per_activity(LIEU, _text(a.place_structure_id),
+                     a.place_type == PlaceType.LIEU_ACTIVITE.value, a.place_structure_id.is_not(None)),
         per_activity(COMMUNE, sa.case(
-            (Activity.place_structure_id.is_not(None), "s:" + sa.cast(Activity.place_structure_id, sa.String)),
-            (Activity.place_commune_id.is_not(None), "c:" + sa.cast(Activity.place_commune_id, sa.String)),
-            else_="o:" + sa.cast(Activity.structure_id, sa.String))),
+            (a.place_structure_id.is_not(None), "s:" + sa.cast(a.place_structure_id, sa.String)),
+            (a.place_commune_id.is_not(None), "c:" + sa.cast(a.place_commune_id, sa.String)),
+            else_="o:" + sa.cast(a.structure_id, sa.String))),
         per_activity(TAG, sa.cast(ActivityTag.tag_id, sa.String),
-                     join=(ActivityTag, ActivityTag.activity_id == Activity.id)),
+                     join=(ActivityTag, ActivityTag.activity_id == a.activity_id)),
     ]
     # each code of the list once (the Coop's ``set``); the JSON text holds each code quoted
-    materiel_text = sa.cast(Activity.materiel, sa.Text)
+    materiel_text = sa.cast(a.materiel, sa.Text)
     parts += [per_activity(MATERIEL, sa.literal(m.value, sa.String), materiel_text.like(f'%"{m.value}"%'))
               for m in Materiel]
     anonymous = [
@@ -95,15 +101,16 @@ def coop_selects(condition, month) -> tuple[sa.Select, sa.Select]:
     for dimension, value in anonymous:
         parts.append(sa.select(*keys, sa.literal(dimension, sa.String).label("dimension"),
                                sa.cast(value, sa.String).label("value"), sa.literal(1).label("n"))
-                     .select_from(Activity)
-                     .join(Participation, Participation.activity_id == Activity.id)
+                     .select_from(chosen)
+                     .join(Participation, Participation.activity_id == a.activity_id)
                      .join(Beneficiary, Beneficiary.id == Participation.beneficiary_id)
-                     .where(condition, Beneficiary.counted_per_participation))
+                     .where(Beneficiary.counted_per_participation))
     rows = sa.union_all(*parts).subquery("coop_rows")
     group = (rows.c.structure_id, rows.c.month, rows.c.mediator_id, rows.c.type, rows.c.dimension, rows.c.value)
     coop = (sa.select(*group, sa.func.count().label("activities"), sa.func.sum(rows.c.n).label("accompaniments"))
             .group_by(*group))
     profile = profile_sql()
+    keys = (Activity.structure_id, month, Activity.mediator_id, Activity.type)
     people = (
         sa.select(*keys, Participation.beneficiary_id, sa.func.count().label("accompaniments"), *profile)
         .select_from(Activity)
