@@ -32,7 +32,7 @@ from mediation.evaluation.method import fmt_date
 from mediation.evaluation.results import Dashboard, Section
 from mediation.evaluation.scope import Scope
 from mediation.stats.dashboard import Means
-from mediation.stats.rollups import month_start
+from mediation.stats.rollups import as_date, month_start
 from mediation.types import utcnow
 
 DURATION_BUCKETS = [
@@ -52,10 +52,6 @@ def suppression_threshold() -> int:
 
 def month_label(month: date) -> str:
     return f"{MONTHS_FR[month.month - 1]} {month.year}"
-
-
-def _as_date(value) -> date:
-    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 def _months(start: date, end: date) -> list[date]:
@@ -108,7 +104,7 @@ def raw_means(scope: Scope) -> Means:
                         sa.func.sum(ANONYMOUS), sa.func.sum(sa.case((Participation.first_accompaniment, 1), else_=0)))
         .group_by(Activity.structure_id, month, Activity.type)
     ):
-        month_value = _as_date(month_value)
+        month_value = as_date(month_value)
         result.accompaniments += accompaniments
         if ActivityType(type_) == ActivityType.INDIVIDUEL:
             result.individual_accompaniments += accompaniments

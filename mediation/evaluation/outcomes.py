@@ -43,7 +43,7 @@ from mediation.pathways.models import (
     PathwayLevel,
     Referral,
 )
-from mediation.stats.rollups import month_start
+from mediation.stats.rollups import as_date, month_start
 from mediation.types import local_day
 
 HONOURED_WITHIN_DAYS = 30
@@ -381,11 +381,11 @@ def _pathways(scope: Scope, threshold: int, section: Section) -> None:
                   sa.func.sum(sa.case((completions.c.person.is_not(None), 1), else_=0)))
         .select_from(firsts).outerjoin(completions, completions.c.person == firsts.c.person)
         .group_by(cohort).order_by(cohort)))
-    from mediation.evaluation.indicators import _as_date, month_label
+    from mediation.evaluation.indicators import month_label
 
     section.tables.append(results.rate_table(
         "resultats.cohortes", "resultats.completion_cohorte", "Parcours terminés, par cohorte du premier accompagnement",
-        "Cohorte", [(_as_date(c).isoformat(), month_label(_as_date(c)), done or 0, n) for c, n, done in rows],
+        "Cohorte", [(as_date(c).isoformat(), month_label(as_date(c)), done or 0, n) for c, n, done in rows],
         threshold, n_label="Inscrits", k_label="Parcours terminé"))
     days = day_diff(firsts.c.first_day, local_day(completions.c.done_at))
     frequencies = [(int(d), c) for d, c in session.execute(

@@ -98,7 +98,7 @@ def cells_of(session: Session, activity_ids: Iterable[int] = (), beneficiary_ids
     if beneficiary_ids:
         parts.append(with_people.where(Participation.beneficiary_id.in_(beneficiary_ids)))
     rows = session.execute(sa.union(*parts) if len(parts) > 1 else parts[0].distinct())
-    return {(s, _as_date(m), med) for s, m, med in rows}
+    return {(s, as_date(m), med) for s, m, med in rows}
 
 
 def capture(session: Session, activity_ids: Iterable[int]) -> set[Cell]:
@@ -305,8 +305,6 @@ def as_date(value) -> date:
     """A date read back from either database (SQLite may give text)."""
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
-
-_as_date = as_date
 
 
 def _lock_keys(keys: list[str]) -> list[int]:
