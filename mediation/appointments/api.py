@@ -131,7 +131,7 @@ def appointment_json(a: Appointment) -> dict:
 def appointment_list():
     page, per_page = page_params()
     query = policy.visible_appointments(g.api_user).order_by(Appointment.starts_at.desc(), Appointment.id.desc())
-    result = paginate(db.session, query, page, per_page)
+    result = paginate(db.session, query, page, per_page, exact=True)
     return jsonify(page_body(result, [appointment_json(a) for a in result.items]))
 
 

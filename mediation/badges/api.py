@@ -86,7 +86,7 @@ def badge_classes():
     page, per_page = page_params()
     query = (policy.visible_badge_classes(g.api_user).options(selectinload(BadgeClass.endorsements))
              .order_by(BadgeClass.id))
-    result = paginate(db.session, query, page, per_page)
+    result = paginate(db.session, query, page, per_page, exact=True)
     return page_body(result, [class_json(c) for c in result.items])
 
 
@@ -101,7 +101,7 @@ def assertions():
     page, per_page = page_params()
     query = (_visible_assertions(g.api_user).options(joinedload(Assertion.badge_class))
              .order_by(Assertion.issued_at.desc(), Assertion.id.desc()))
-    result = paginate(db.session, query, page, per_page)
+    result = paginate(db.session, query, page, per_page, exact=True)
     return page_body(result, [assertion_json(a) for a in result.items])
 
 

@@ -311,7 +311,7 @@ def activity_list():
             raise InvalidParameter("Le paramètre « structure » est un identifiant numérique.", field="structure")
         query = query.where(Activity.structure_id == int(structure))
     result = paginate(db.session, query.options(*ACTIVITY_OPTIONS).order_by(Activity.date.desc(), Activity.id.desc()),
-                      page, per_page)
+                      page, per_page, exact=True)
     return page_body(result, [activity_json(g.api_user, a) for a in result.items])
 
 
@@ -418,7 +418,7 @@ def beneficiary_list():
         if not policy.can_see_identity(g.api_user):
             raise InvalidParameter("La recherche par nom est réservée aux médiateur·rices.", field="q")
         query = query.where(person_condition(q, identity=True, ids=(Beneficiary.id,)))
-    result = paginate(db.session, query.order_by(Beneficiary.id), page, per_page)
+    result = paginate(db.session, query.order_by(Beneficiary.id), page, per_page, exact=True)
     return page_body(result, [beneficiary_json(g.api_user, b) for b in result.items])
 
 

@@ -141,7 +141,7 @@ def _input(body: dict) -> CoordinationInput:
 @api_access("activities:read", Role.ADMIN, Role.COORDINATOR)
 def coordination_list():
     page, per_page = page_params()
-    result = paginate(db.session, services.list_query(g.api_user), page, per_page)
+    result = paginate(db.session, services.list_query(g.api_user), page, per_page, exact=True)
     return page_body(result, [activity_json(a) for a in result.items])
 
 

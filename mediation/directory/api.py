@@ -143,7 +143,7 @@ def structures():
         query = query.where(Commune.insee_code == commune)
     if q:
         query = query.where(sa.or_(Structure.name.ilike(f"%{q}%"), Structure.siret == q))
-    result = paginate(db.session, query.order_by(Structure.id), page, per_page)
+    result = paginate(db.session, query.order_by(Structure.id), page, per_page, exact=True)
     return page_body(result, [structure_json(s) for s in result.items])
 
 
@@ -192,7 +192,7 @@ def communes():
             raise InvalidParameter("Le paramètre « territoire » doit être un identifiant numérique.",
                                    field="territoire")
         query = query.where(Commune.territory_id == int(territory))
-    result = paginate(db.session, query.order_by(Commune.id), page, per_page)
+    result = paginate(db.session, query.order_by(Commune.id), page, per_page, exact=True)
     return page_body(result, [commune_json(c) for c in result.items])
 
 

@@ -92,7 +92,7 @@ def equipment_devices():
         if situation not in {s.value for s in DeviceStatus}:
             raise InvalidParameter("Situation inconnue.", field="situation")
         query = query.where(Device.status == situation)
-    page = paginate(db.session, query, page_number, per_page)
+    page = paginate(db.session, query, page_number, per_page, exact=True)
     return page_body(page, [device_json(d) for d in page.items])
 
 
@@ -113,7 +113,7 @@ def equipment_handovers():
     query = policy.visible_handovers(g.api_user).order_by(Handover.id)
     if request.args.get("en_retard") == "1":
         query = services.overdue_loans(query, today)
-    page = paginate(db.session, query, page_number, per_page)
+    page = paginate(db.session, query, page_number, per_page, exact=True)
     return page_body(page, [handover_json(h, today) for h in page.items])
 
 

@@ -119,7 +119,7 @@ def mandates():
         live = sa.select(Authorization.mandate_id).where(Authorization.revoked_at.is_(None),
                                                       Authorization.expires_at > now)
         query = query.where(Mandate.id.in_(live))
-    page = paginate(db.session, query, page_number, per_page)
+    page = paginate(db.session, query, page_number, per_page, exact=True)
     return page_body(page, [mandate_json(m, now) for m in page.items])
 
 

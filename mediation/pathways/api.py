@@ -141,7 +141,7 @@ def enrolment_list():
         if state not in {s.value for s in EnrolmentState}:
             raise InvalidParameter("Le paramètre « etat » vaut en_cours, termine ou abandonne.", field="etat")
         query = query.where(Enrolment.state == state)
-    result = paginate(db.session, query.order_by(Enrolment.enrolled_at.desc(), Enrolment.id.desc()), page, per_page)
+    result = paginate(db.session, query.order_by(Enrolment.enrolled_at.desc(), Enrolment.id.desc()), page, per_page, exact=True)
     return page_body(result, [enrolment_json(e) for e in result.items])
 
 
@@ -229,7 +229,7 @@ def referral_list():
     status = request.args.get("statut")
     if status and status not in {s.value for s in ReferralStatus}:
         raise InvalidParameter("Le paramètre « statut » est inconnu.", field="statut")
-    result = paginate(db.session, referrals.listing(g.api_user, direction=direction, status=status), page, per_page)
+    result = paginate(db.session, referrals.listing(g.api_user, direction=direction, status=status), page, per_page, exact=True)
     return page_body(result, [referral_json(r) for r in result.items])
 
 

@@ -77,7 +77,7 @@ def trainings():
         if kind not in {k.value for k in TrainingKind}:
             raise InvalidParameter("Type de formation inconnu.", field="type")
         query = query.where(TrainingRecord.kind == kind)
-    result = paginate(db.session, query.order_by(TrainingRecord.id), page, per_page)
+    result = paginate(db.session, query.order_by(TrainingRecord.id), page, per_page, exact=True)
     today = local_today()
     return page_body(result, [record_json(e, today) for e in result.items])
 
