@@ -186,6 +186,8 @@ def line_chart(table: Table) -> Markup | None:
 def chart(table: Table) -> Markup | None:
     """The chart of a table, or None when it has none."""
     if table.chart == "bar":
+        if table.omitted:  # a long table on the web page (mediation.evaluation.page)
+            return bar_chart(table, f"Graphique en barres des {len(table.rows)} lignes affichées")
         return bar_chart(table)
     if table.chart == "line":
         return line_chart(table)

@@ -273,26 +273,29 @@ def map_svg(obs: Observatoire) -> Markup | None:
     largest = max((c.per_1000.value or 0 for c in placed if not c.per_1000.hidden), default=0)
     body = [f'<rect x="0" y="0" width="{WIDTH}" height="{map_h}" fill="#f7f7f7" stroke="{GRID}"/>']
     radius = {}
+    # The attributes every symbol shares are set once on a group (hundreds of communes and places
+    # at a national scale: the map was the heaviest part of the dashboard page).
+    body.append(f'<g stroke="{INK}" stroke-width="1">')
     for c in sorted(placed, key=lambda c: -(c.per_1000.value or 0)):  # small symbols on top
         x, y = xy(c.latitude, c.longitude)
         fill = FILLS[c.level]
         if c.per_1000.hidden:
             radius[c.insee] = 6
-            body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="{fill}" stroke="{INK}" stroke-width="1" '
-                        'stroke-dasharray="2 2"/>')
+            body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="6" fill="{fill}" stroke-dasharray="2 2"/>')
         else:
             value = c.per_1000.value or 0
             r = radius[c.insee] = 4 + 16 * math.sqrt(value / largest) if largest else 4
-            body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{fill}" stroke="{INK}" '
-                        'stroke-width="1" fill-opacity="0.9"/>')
+            body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="{r:.1f}" fill="{fill}" fill-opacity="0.9"/>')
         if c.flagged:
             body.append(f'<circle class="flagged" cx="{x:.1f}" cy="{y:.1f}" r="24" fill="none" stroke="{ALERT}" '
                         'stroke-width="2.5"/>')
+    body.append("</g>")
+    body.append(f'<g class="places" fill="{PLACE}" stroke="#ffffff" stroke-width="1">')
     for p in obs.places:
         if inside(p.latitude, p.longitude):
             x, y = xy(p.latitude, p.longitude)
-            body.append(f'<rect class="place" x="{x - 3:.1f}" y="{y - 3:.1f}" width="6" height="6" fill="{PLACE}" '
-                        'stroke="#ffffff" stroke-width="1"/>')
+            body.append(f'<rect x="{x - 3:.1f}" y="{y - 3:.1f}" width="6" height="6"/>')
+    body.append("</g>")
     # names: flagged communes first, then by population; a name that would overlap one already
     # written is left out (every commune is named in the table)
     boxes: list[tuple[float, float, float, float]] = []

@@ -71,6 +71,10 @@ class Table:
     # Rows that are sums of rows of another table (a commune = its structures): key → keys there.
     parts_of: str | None = None
     parts: dict[str, list[str]] = field(default_factory=dict)
+    # On the web page only (mediation.evaluation.page): the rows left out of a long table, and
+    # which rows are kept (« les 25 structures qui ont le plus d'accompagnements »).
+    omitted: int = 0
+    shown: str = ""
 
     @property
     def dom_id(self) -> str:

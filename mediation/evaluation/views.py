@@ -15,7 +15,8 @@ from wtforms.fields.choices import SelectChoice
 
 from mediation.auth.forms import EmptyForm
 from mediation.auth.models import Role, User
-from mediation.directory.models import Territory
+from mediation.directory.models import Commune, StaffMembership, Structure, Territory
+from mediation.directory.scopes import territory_structures
 from mediation.downloads import file_response
 from mediation.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from mediation.evaluation import charts, exports, indicators, policy, report, services
@@ -29,7 +30,8 @@ from mediation.evaluation.forms import (
     yes_no,
 )
 from mediation.evaluation.models import FollowUp, Funder, Programme, ReportFile, ReportFormat
-from mediation.evaluation.scope import PARAMS, Scope, authorise, parse_filter, whole_months
+from mediation.evaluation.page import page_dashboard
+from mediation.evaluation.scope import ID_FIELDS, PARAMS, Scope, authorise, parse_filter, whole_months
 from mediation.extensions import db
 from mediation.forms import show_domain_error
 from mediation.pagination import page_arg, paginate
@@ -46,33 +48,72 @@ MANAGERS = policy.PROGRAMME_MANAGERS
 
 # --- filters ------------------------------------------------------------------------------------
 
-def _filter_choices(user: User) -> dict:
+def _filter_choices(user: User, territory_id: int | None = None, selected: dict | None = None) -> dict:
+    """The options of the filter form. The administrator's communes, structures and mediators are
+    those of the territory chosen (``territory_id``): the national lists (thousands of options)
+    are not printed. Without a territory, only the ones already selected (``selected``: attribute →
+    id, from the query string) are offered, so that a shared address still shows its filters;
+    ``narrowed`` tells the form to ask for a territory first (no JavaScript needed)."""
     session = db.session
     programmes = session.scalars(policy.visible_programmes(user).options(selectinload(Programme.funder))
                                  .order_by(Programme.starts_on.desc(), Programme.name)).all()
-    choices = {"programmes": [(p.id, f"{p.name} — {p.funder.name}") for p in programmes]}
+    choices = {"programmes": [(p.id, f"{p.name} — {p.funder.name}") for p in programmes], "narrowed": False}
     if user.role == Role.FUNDER:
         choices.update(territories=[], communes=[], structures=[], mediators=[])
         return choices
-    choices["territories"] = ([(t.id, t.name) for t in session.scalars(sa.select(Territory).order_by(Territory.name))]
-                              if user.role == Role.ADMIN else [])
-    choices["communes"] = [(c.id, c.name) for c in session.scalars(policy.pickable_communes(user))]
-    choices["structures"] = [(s.id, s.name) for s in session.scalars(policy.pickable_structures(user))]
+    communes, structures = policy.pickable_communes(user), policy.pickable_structures(user)
+    mediators = sa.select(User).where(User.role == Role.MEDIATOR, User.is_active_account.is_(True))
+    if user.role == Role.COORDINATOR:
+        mediators = mediators.where(User.id.in_(sa.select(StaffMembership.user_id).where(
+            StaffMembership.structure_id.in_(territory_structures(user.territory_id)))))
+    mediators = mediators.order_by(User.last_name, User.first_name)
+    if user.role == Role.ADMIN:
+        choices["territories"] = [(t.id, t.name) for t in session.scalars(sa.select(Territory).order_by(Territory.name))]
+        if territory_id is not None:
+            communes = communes.where(Commune.territory_id == territory_id)
+            structures = structures.where(Structure.id.in_(territory_structures(territory_id)))
+            mediators = mediators.where(User.id.in_(sa.select(StaffMembership.user_id).where(
+                StaffMembership.structure_id.in_(territory_structures(territory_id)))))
+        else:
+            choices["narrowed"] = True
+            picked = selected or {}
+            communes = communes.where(Commune.id == picked.get("commune_id", -1))
+            structures = structures.where(Structure.id == picked.get("structure_id", -1))
+            mediators = mediators.where(User.id == picked.get("mediator_id", -1))
+    else:
+        choices["territories"] = []
+    choices["communes"] = [(c.id, c.name) for c in session.scalars(communes)]
+    choices["structures"] = [(s.id, s.name) for s in session.scalars(structures)]
     if user.role == Role.MEDIATOR:
         choices["mediators"] = [(user.id, "Mes propres activités")]
     elif user.role in MANAGERS:
-        query = sa.select(User).where(User.role == Role.MEDIATOR, User.is_active_account.is_(True))
-        if user.role == Role.COORDINATOR:
-            from mediation.directory.models import StaffMembership
-            from mediation.directory.scopes import territory_structures
-
-            query = query.where(User.id.in_(sa.select(StaffMembership.user_id).where(
-                StaffMembership.structure_id.in_(territory_structures(user.territory_id)))))
-        choices["mediators"] = [(m.id, m.full_name) for m in session.scalars(query.order_by(User.last_name,
-                                                                                            User.first_name))]
+        choices["mediators"] = [(m.id, m.full_name) for m in session.scalars(mediators)]
     else:
         choices["mediators"] = []
+    if user.role == Role.ADMIN and territory_id is not None:
+        # An id of the address outside the territory (a crafted or edited address) stays shown as chosen.
+        for key, model, attribute, label in (("communes", Commune, "commune_id", "name"),
+                                             ("structures", Structure, "structure_id", "name"),
+                                             ("mediators", User, "mediator_id", "full_name")):
+            wanted = (selected or {}).get(attribute)
+            if wanted is not None and wanted not in {value for value, _ in choices[key]}:
+                found = session.get(model, wanted)
+                if found is not None:
+                    choices[key].append((found.id, getattr(found, label)))
     return choices
+
+
+def _selected_ids(scope: Scope | None) -> dict:
+    """The ids the filters name (attribute → id): the authorised filter's, else the query string's
+    well-formed ones (a page with an error in another field still shows them)."""
+    if scope is not None:
+        return {a: getattr(scope.filter, a) for a in ID_FIELDS if getattr(scope.filter, a) is not None}
+    out = {}
+    for name, attribute in PARAMS.items():
+        raw = (request.args.get(name) or "").strip()
+        if attribute in ID_FIELDS and raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**31:
+            out[attribute] = int(raw)
+    return out
 
 
 def _scope_from_request() -> tuple[Scope | None, dict, int]:
@@ -114,10 +155,12 @@ def dashboard():
     if scope is not None:
         dashboard = indicators.compute_dashboard(scope, compare=compare)
     args = dashboard.query_args if dashboard else {}
+    selected = _selected_ids(scope)
     with_compare = {**args, **({"comparer": compare} if compare else {})}
     return render_template(
-        "evaluation/dashboard.html", dashboard=dashboard, scope=scope, errors=errors, values=request.args,
-        choices=_filter_choices(current_user), compare=compare, chart=charts.chart,
+        "evaluation/dashboard.html", dashboard=page_dashboard(dashboard) if dashboard else None, scope=scope,
+        errors=errors, values=request.args,
+        choices=_filter_choices(current_user, selected.get("territory_id"), selected), compare=compare, chart=charts.chart,
         compare_dimensions=indicators.COMPARE_DIMENSIONS if policy.can_compare(current_user) else {},
         can_export_activities=policy.can_export_activities(current_user), query=_query_string(with_compare),
         filters_query=_query_string(args), report_form=ReportRequestForm(filters=_query_string(with_compare)),
@@ -278,8 +321,6 @@ def _programme_form(form: ProgrammeForm) -> None:
     form.structure_ids.choices = [SelectChoice(s.id, s.name) for s in session.scalars(policy.pickable_structures(current_user))]
     mediators = sa.select(User).where(User.role == Role.MEDIATOR).order_by(User.last_name, User.first_name)
     if current_user.role == Role.COORDINATOR:
-        from mediation.directory.models import StaffMembership
-
         mediators = mediators.where(User.id.in_(sa.select(StaffMembership.user_id).where(
             StaffMembership.structure_id.in_(policy.dashboard_structures(current_user)))))
     form.mediator_ids.choices = [SelectChoice(m.id, m.full_name) for m in session.scalars(mediators)]
