@@ -1,5 +1,6 @@
 """Server-side SVG charts of result tables: horizontal bars for a breakdown, a line for a series
-over months. The same markup goes into the dashboard and the PDF.
+over months. The same SVG goes into the dashboard (inline) and the PDF (as an image,
+:func:`as_image`, whose ``alt`` is the chart's title and description).
 
 Accessible: ``role="img"`` with a ``<title>`` and a ``<desc>`` referenced by ``aria-labelledby``;
 every chart is printed next to its data table (the table is the accessible alternative and holds
