@@ -1,5 +1,6 @@
 """Server-side SVG charts of result tables: horizontal bars for a breakdown, a line for a series
-over months. The same markup goes into the dashboard and the PDF.
+over months. The same SVG goes into the dashboard (inline) and the PDF (as an image,
+:func:`as_image`, whose ``alt`` is the chart's title and description).
 
 Accessible: ``role="img"`` with a ``<title>`` and a ``<desc>`` referenced by ``aria-labelledby``;
 every chart is printed next to its data table (the table is the accessible alternative and holds
@@ -10,7 +11,9 @@ styles.
 
 from __future__ import annotations
 
+import base64
 import math
+import re
 from dataclasses import replace
 
 from markupsafe import Markup, escape
@@ -216,3 +219,32 @@ def report_chart(table: Table) -> Markup | None:
         return None
     kind += " (les lignes à zéro ne sont pas tracées)"
     return bar_chart(replace(table, rows=drawn), kind)
+
+
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.S)
+_DESC = re.compile(r"<desc[^>]*>(.*?)</desc>", re.S)
+_CLASS = re.compile(r'class="([^"]*)"')
+
+
+def as_image(svg: Markup | None) -> Markup | None:
+    """A chart for the PDF: the same SVG, as an ``<img>`` of a ``data:`` URL whose text alternative
+    (``alt``, the figure's /Alt in the tagged PDF) is the chart's title and description.
+
+    Inline, every element of the SVG went through WeasyPrint's HTML parser and its CSS cascade
+    before being written back and parsed again as SVG; as an image it is parsed once (about a
+    twentieth of the report's rendering time, bench/RESULTS.md, issue 18). The drawing is the same."""
+    if not svg:
+        return svg
+    text = str(svg)
+    title, desc = _TITLE.search(text), _DESC.search(text)
+    alt = ". ".join(m.group(1).strip().rstrip(".") for m in (title, desc) if m and m.group(1).strip())
+    classes = _CLASS.search(text)
+    data = base64.b64encode(text.encode()).decode("ascii")
+    return Markup(  # noqa: S704 - the title and description are escaped by _frame and observatoire.svg
+        f'<img class="{classes.group(1) if classes else "chart"}" alt="{alt}." '
+        f'src="data:image/svg+xml;base64,{data}">')
+
+
+def report_image(table: Table) -> Markup | None:
+    """:func:`report_chart` as the PDF draws it (:func:`as_image`)."""
+    return as_image(report_chart(table))

@@ -159,3 +159,75 @@ def test_render_pdf_runs_weasyprint_with_the_collector_paused(app, monkeypatch):
     with app.test_request_context():
         pdf = report.render_pdf("<!doctype html><html lang='fr'><body><p>Rapport</p></body></html>")
     assert seen == [False] and pdf.startswith(b"%PDF") and gc.isenabled()
+
+
+def _structure(node, found):
+    """The (type, /Alt) pairs of a tagged PDF's structure tree, depth first."""
+    node = node.get_object() if hasattr(node, "get_object") else node
+    if isinstance(node, list):
+        for child in node:
+            _structure(child, found)
+    elif hasattr(node, "get"):
+        if "/S" in node:
+            found.append((str(node["/S"]), str(node.get("/Alt", ""))))
+        if "/K" in node:
+            _structure(node["/K"], found)
+    return found
+
+
+def test_charts_are_tagged_figures_named_by_their_title_and_description(demo_report):
+    """Tagged PDF (accessibility): each chart is a /Figure whose alternative text gives the chart's
+    title and description, and sends to the table that holds the exact values."""
+    from pypdf import PdfReader
+
+    dashboard, pdf = demo_report
+    catalog = PdfReader(io.BytesIO(pdf)).trailer["/Root"]
+    assert catalog["/MarkInfo"]["/Marked"]
+    figures = [alt for kind, alt in _structure(catalog["/StructTreeRoot"], []) if kind == "/Figure"]
+    charted = [t for s in dashboard.sections for t in s.tables if charts.report_chart(t) is not None]
+    assert charted and len(figures) == len(charted) + (1 if dashboard.observatoire else 0)
+    for table in charted:
+        assert any(alt.startswith(f"{table.title}. ") and f"tableau « {table.title} »" in alt for alt in figures), table.title
+
+
+def test_simple_svg_texts_are_drawn_where_weasyprint_draws_them(app):
+    """The charts' texts drawn in one piece (svg_text) sit where WeasyPrint draws them letter by
+    letter — same letters, same left and right ends of each line (anchors start, middle and end) —
+    and their words can be searched and copied (letter by letter, the spaces were lost: « Aideaux…
+    »); a text placed letter by letter (dx) is left to WeasyPrint."""
+    from mediation.evaluation import svg_text
+
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="400" height="120" font-family="DejaVu Sans" '
+           'font-size="12"><title>Essai</title>'
+           '<text x="10" y="20" fill="#1b1b1b">Aide aux démarches administratives</text>'
+           '<text x="390" y="50" text-anchor="end">12 345 accompagnés</text>'
+           '<text x="200" y="80" text-anchor="middle" font-size="10">(partiel)</text>'
+           '<text x="10" y="110" dx="0 3 3">Écart</text></svg>')
+    page = f"<!doctype html><html lang='fr'><body>{svg}</body></html>"
+
+    def lines():
+        """{line top: (text without spaces, left end, right end, text)}"""
+        with app.test_request_context():
+            from weasyprint import HTML
+
+            pdf = HTML(string=page).write_pdf(pdf_tags=True)
+        found = {}
+        with pdfplumber.open(io.BytesIO(pdf)) as document:
+            for word in document.pages[0].extract_words():
+                key = round(word["top"])
+                text, x0, x1, spaced = found.get(key, ("", word["x0"], word["x1"], []))
+                found[key] = (text + word["text"], min(x0, word["x0"]), max(x1, word["x1"]), spaced + [word["text"]])
+        return found
+
+    svg_text.uninstall()
+    try:
+        letters = lines()
+    finally:
+        assert svg_text.install()
+    whole = lines()
+    assert sorted(whole) == sorted(letters) and len(whole) == 4
+    for top, (text, x0, x1, _) in whole.items():
+        assert text == letters[top][0] and abs(x0 - letters[top][1]) < 1 and abs(x1 - letters[top][2]) < 1, text
+    words = [" ".join(spaced) for *_, spaced in whole.values()]
+    assert "Aide aux démarches administratives" in words and "12 345 accompagnés" in words
+    assert "Aide aux démarches administratives" not in [" ".join(spaced) for *_, spaced in letters.values()]
