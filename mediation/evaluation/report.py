@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from mediation.audit.services import record
 from mediation.auth.models import Role, User
 from mediation.errors import DomainError
-from mediation.evaluation import charts, exports, indicators, svg_text
+from mediation.evaluation import charts, exports, indicators
 from mediation.evaluation.models import ReportFile, ReportFormat
 from mediation.evaluation.scope import EvaluationFilter, Scope, authorise
 from mediation.extensions import db
@@ -118,7 +118,8 @@ def report_dashboard(dashboard):
 
 def render_html(dashboard, scope: Scope) -> str:
     return render_template(
-        "evaluation/report_pdf.html", dashboard=report_dashboard(dashboard), scope=scope, chart=charts.report_image, image=charts.as_image,
+        "evaluation/report_pdf.html", dashboard=report_dashboard(dashboard), scope=scope, chart=charts.report_image,
+        image=charts.as_image,
         title=report_title(scope), period=indicators.period_label(scope),
         funder=scope.programme.funder if scope.programme is not None else None,
         territory=scope.territory(), network_name=current_app.config["MEDIATION_NETWORK_NAME"])
@@ -155,7 +156,6 @@ def collector_paused():
 def render_pdf(html: str) -> bytes:
     from weasyprint import HTML
 
-    svg_text.install()
     with collector_paused():
         return HTML(string=html, base_url=current_app.root_path).write_pdf(pdf_tags=True)
 
