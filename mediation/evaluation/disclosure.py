@@ -513,7 +513,10 @@ def protect(model: Model, threshold: int, *, max_rounds: int = 500) -> list[Ref]
     The work of a round is incremental (same cells hidden, in the same order, as finding the
     components and building each program again at every round): hiding a cell only merges
     components (:class:`_Components`), and the program of the component being solved stays loaded
-    in HiGHS from round to round, the hidden cell becoming one more column (:class:`_Program`)."""
+    in HiGHS from round to round, the hidden cell becoming one more column (:class:`_Program`).
+    The solutions HiGHS found are points of the program: a cell whose values over them already
+    span the protection range is protected without solving for it, and a cell found protected is
+    not looked at again (until a small count hidden makes its component solved in full)."""
     added: list[Ref] = []
     stuck: set[Ref] = set()
     intervals = audit(model, threshold)
@@ -521,6 +524,7 @@ def protect(model: Model, threshold: int, *, max_rounds: int = 500) -> list[Ref]
     program: _Program | None = None
     # Stale: solved before the last suppression (epoch) of their component.
     epoch, solved = 0, dict.fromkeys(intervals, 0)
+    safe: set[Ref] = set()  # found protected on their current interval: they stay so
     # A secondary suppression is a non-zero count that was shown: it never makes a group wholly small.
     small = small_groups(model)
     for _ in range(max_rounds):
@@ -528,7 +532,10 @@ def protect(model: Model, threshold: int, *, max_rounds: int = 500) -> list[Ref]
             program = None  # a program whose true values are not all feasible is built again every round
         weak = None
         for ref in list(intervals):
-            if ref in stuck or not _too_narrow(model, ref, intervals[ref], threshold, small):
+            if ref in safe or ref in stuck:
+                continue
+            if not _too_narrow(model, ref, intervals[ref], threshold, small):
+                safe.add(ref)
                 continue
             if solved.get(ref, -1) < epoch:
                 equations = components.equations(ref)
@@ -537,9 +544,14 @@ def protect(model: Model, threshold: int, *, max_rounds: int = 500) -> list[Ref]
                 else:
                     if program is None or not program.holds(ref):
                         program = _Program(model, components, ref, threshold)
-                    intervals[ref] = _lp_solve(model, program.index, ref)
+                    seen = program.seen(ref)
+                    if seen is not None and not _too_narrow(model, ref, seen, threshold, small):
+                        intervals[ref] = seen  # within its interval: protected, no program to solve
+                    else:
+                        intervals[ref] = program.solve(ref)
                 solved[ref] = epoch
                 if not _too_narrow(model, ref, intervals[ref], threshold, small):
+                    safe.add(ref)
                     continue
             weak = ref
             break
@@ -563,6 +575,7 @@ def protect(model: Model, threshold: int, *, max_rounds: int = 500) -> list[Ref]
             refs = components.refs(choice)
             intervals.update(_component_bounds(model, refs, components.equations(choice), threshold))
             solved.update(dict.fromkeys(refs, epoch))
+            safe.difference_update(refs)
             program = None  # HiGHS now holds that component's program, built for the audit
     return added
 
@@ -695,9 +708,49 @@ class _Program:
         # may have no solution is not carried over to the next round, as before (HiGHS's status
         # on an infeasible program depends on how it got there).
         self.regular = all(_feasible(model, r, threshold) for r in refs)
+        # The range of each unknown over solutions found (the true values first): within its
+        # feasible interval, enough to show a cell protected without solving for it.
+        import numpy as np
+
+        true = np.array([model.values[r] for r in refs], dtype=float)
+        self.low, self.high = true, true.copy()
 
     def holds(self, ref: Ref) -> bool:
         return self.components.find(ref) == self.components.find(self.anchor)
+
+    def seen(self, ref: Ref) -> tuple[float, float] | None:
+        """The range of ``ref`` over the solutions found (None for a program the true values may
+        not satisfy)."""
+        if not self.regular:
+            return None
+        k = self.index[ref]
+        return float(self.low[k]), float(self.high[k])
+
+    def solve(self, ref: Ref) -> tuple[float, float]:
+        """:func:`_lp_solve`, each optimal solution widening the ranges of :meth:`seen`."""
+        import highspy
+        import numpy as np
+
+        model, solver = self.model, _solver()
+        k = self.index[ref]
+        solver.changeColCost(k, 1.0)
+        ends = []
+        for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
+            solver.changeObjectiveSense(sense)
+            solver.run()
+            status = solver.getModelStatus()
+            if status == highspy.HighsModelStatus.kOptimal:
+                ends.append(solver.getInfo().objective_function_value)
+                if self.regular:
+                    values = np.array(solver.getSolution().col_value)
+                    np.minimum(self.low, values, out=self.low)
+                    np.maximum(self.high, values, out=self.high)
+            elif status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+                ends.append(math.inf if sense == highspy.ObjSense.kMaximize else -math.inf)
+            else:  # cannot happen with true data: count the cell as pinned down (protect more)
+                ends.append(float(model.values[ref]))
+        solver.changeColCost(k, 0.0)
+        return ends[0], ends[1]
 
     def extended(self, cell: Ref, joined: dict[int, Ref | None], root: Ref) -> _Program | None:
         """The program after hiding ``cell`` (``joined``: :meth:`_Components.hide`; ``root``: this
@@ -732,6 +785,9 @@ class _Program:
         solver.addCol(0.0, low, min(high, highspy.kHighsInf), len(rows), np.array(rows, dtype=np.int32),
                       np.array([entries[r] for r in rows], dtype=float))
         self.index[cell] = column
+        # A solution found stays one with the hidden count at its true value.
+        self.low = np.append(self.low, float(model.values[cell]))
+        self.high = np.append(self.high, float(model.values[cell]))
         for k, eq, coefficient in new_rows:
             constant = 0.0
             for c, r in eq.terms:
