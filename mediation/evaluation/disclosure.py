@@ -41,6 +41,7 @@ hidden counts (shares, rates, intervals, ratios, « sur N personnes ») are hidd
 from __future__ import annotations
 
 import contextlib
+import heapq
 import logging
 import math
 import os
@@ -332,23 +333,26 @@ def _single_equation_bounds(model: Model, eq: Equation, refs: list[Ref], thresho
     """Feasible intervals of the hidden cells of one equation ``Σ c x = 0`` (c = ±1)."""
     constant = sum(c * model.values[r] for c, r in eq.terms if not model.masks.get(r))
     hidden = [(c, r) for c, r in eq.terms if model.masks.get(r)]
-    out = {}
-    for c, r in hidden:
-        low, high = attacker_bounds(model, r, threshold)
-        # c·x = −constant − Σ others; the others' sum ranges over [lo, hi].
-        others_low = sum((oc * attacker_bounds(model, o, threshold)[0] if oc > 0
-                          else oc * attacker_bounds(model, o, threshold)[1]) for oc, o in hidden if o != r)
-        others_high = sum((oc * attacker_bounds(model, o, threshold)[1] if oc > 0
-                           else oc * attacker_bounds(model, o, threshold)[0]) for oc, o in hidden if o != r)
-        if eq.kind == "eq":
-            a, b = (-constant - others_high) / c, (-constant - others_low) / c
-            low, high = max(low, min(a, b)), min(high, max(a, b))
-        elif c > 0:  # c·x ≤ −constant − others_low
-            high = min(high, (-constant - others_low) / c)
-        else:
-            low = max(low, (-constant - others_low) / c)
-        out[r] = (low, high)
-    return out
+    return {r: _single_equation_bound(model, constant, hidden, eq.kind, c, r, threshold) for c, r in hidden}
+
+
+def _single_equation_bound(model: Model, constant: int, hidden: list[tuple[int, Ref]], kind: str, c: int, r: Ref,
+                           threshold: int) -> tuple[float, float]:
+    """The interval of the hidden term ``c·r`` of one equation (``constant``: its shown terms)."""
+    low, high = attacker_bounds(model, r, threshold)
+    # c·x = −constant − Σ others; the others' sum ranges over [lo, hi].
+    others_low = sum((oc * attacker_bounds(model, o, threshold)[0] if oc > 0
+                      else oc * attacker_bounds(model, o, threshold)[1]) for oc, o in hidden if o != r)
+    others_high = sum((oc * attacker_bounds(model, o, threshold)[1] if oc > 0
+                       else oc * attacker_bounds(model, o, threshold)[0]) for oc, o in hidden if o != r)
+    if kind == "eq":
+        a, b = (-constant - others_high) / c, (-constant - others_low) / c
+        low, high = max(low, min(a, b)), min(high, max(a, b))
+    elif c > 0:  # c·x ≤ −constant − others_low
+        high = min(high, (-constant - others_low) / c)
+    else:
+        low = max(low, (-constant - others_low) / c)
+    return low, high
 
 
 _solvers = threading.local()
@@ -383,6 +387,12 @@ def _quiet_stdout():
 
 def _lp_load(model: Model, refs: list[Ref], equations: list[Equation], threshold: int) -> dict[Ref, int]:
     """Load a component's program into this thread's HiGHS instance; the column of each unknown."""
+    return _lp_program(model, refs, equations, threshold)[0]
+
+
+def _lp_program(model: Model, refs: list[Ref], equations: list[Equation],
+                threshold: int) -> tuple[dict[Ref, int], list[float]]:
+    """:func:`_lp_load`, with the constant of each row (its shown terms), in one call to HiGHS."""
     import highspy
     import numpy as np
 
@@ -392,18 +402,24 @@ def _lp_load(model: Model, refs: list[Ref], equations: list[Equation], threshold
     solver.clearModel()
     lows, highs = zip(*(attacker_bounds(model, r, threshold) for r in refs), strict=True)
     solver.addVars(len(refs), np.array(lows, dtype=float), np.array([min(h, infinity) for h in highs], dtype=float))
+    starts, columns, coefficients, lower, upper, constants = [], [], [], [], [], []
     for eq in equations:
-        columns, coefficients, constant = [], [], 0.0
+        starts.append(len(columns))
+        constant = 0.0
         for c, r in eq.terms:
             if r in index:
                 columns.append(index[r])
                 coefficients.append(float(c))
             else:
                 constant += c * model.values[r]
-        low = -constant if eq.kind == "eq" else -infinity
-        solver.addRow(low, -constant, len(columns), np.array(columns, dtype=np.int32),
-                      np.array(coefficients, dtype=float))
-    return index
+        constants.append(constant)
+        lower.append(-constant if eq.kind == "eq" else -infinity)
+        upper.append(-constant)
+    if equations:
+        solver.addRows(len(equations), np.array(lower, dtype=float), np.array(upper, dtype=float), len(columns),
+                       np.array(starts, dtype=np.int32), np.array(columns, dtype=np.int32),
+                       np.array(coefficients, dtype=float))
+    return index, constants
 
 
 def _lp_solve(model: Model, index: dict[Ref, int], r: Ref) -> tuple[float, float]:
@@ -492,32 +508,50 @@ def protect(model: Model, threshold: int, *, max_rounds: int = 500) -> list[Ref]
     solved earlier is a lower bound of the current one; only a cell that looked under-protected is
     solved again, just before it would be chosen (at 10 million accompaniments a territory's output
     had ~400 hidden cells linked together and ~400 rounds: solving every cell of the component at
-    each round was 160,000 linear programs, 25 s)."""
+    each round was 160,000 linear programs, 25 s).
+
+    The work of a round is incremental (same cells hidden, in the same order, as finding the
+    components and building each program again at every round): hiding a cell only merges
+    components (:class:`_Components`), and the program of the component being solved stays loaded
+    in HiGHS from round to round, the hidden cell becoming one more column (:class:`_Program`).
+    The solutions HiGHS found are points of the program: a cell whose values over them already
+    span the protection range is protected without solving for it, and a cell found protected is
+    not looked at again (until a small count hidden makes its component solved in full)."""
     added: list[Ref] = []
     stuck: set[Ref] = set()
     intervals = audit(model, threshold)
-    stale: set[Ref] = set()  # solved before the last suppressions of their component
+    components = _Components(model)
+    program: _Program | None = None
+    # Stale: solved before the last suppression (epoch) of their component.
+    epoch, solved = 0, dict.fromkeys(intervals, 0)
+    safe: set[Ref] = set()  # found protected on their current interval: they stay so
     # A secondary suppression is a non-zero count that was shown: it never makes a group wholly small.
     small = small_groups(model)
     for _ in range(max_rounds):
-        components: dict[Ref, tuple] | None = None
-        loaded = None  # the component whose program HiGHS holds (built once a round, solved per cell)
+        if program is not None and not program.regular:
+            program = None  # a program whose true values are not all feasible is built again every round
         weak = None
         for ref in list(intervals):
-            if ref in stuck or not _too_narrow(model, ref, intervals[ref], threshold, small):
+            if ref in safe or ref in stuck:
                 continue
-            if ref in stale:
-                if components is None:
-                    components = {r: component for component in _components(model) for r in component[0]}
-                refs, equations = components[ref]
+            if not _too_narrow(model, ref, intervals[ref], threshold, small):
+                safe.add(ref)
+                continue
+            if solved.get(ref, -1) < epoch:
+                equations = components.equations(ref)
                 if len(equations) < 2:
-                    intervals[ref] = _component_bounds(model, refs, equations, threshold)[ref]
+                    intervals[ref] = _few_equations_bound(model, equations, ref, threshold)
                 else:
-                    if loaded is None or loaded[0] is not refs:
-                        loaded = (refs, _lp_load(model, refs, equations, threshold))
-                    intervals[ref] = _lp_solve(model, loaded[1], ref)
-                stale.discard(ref)
+                    if program is None or not program.holds(ref):
+                        program = _Program(model, components, ref, threshold)
+                    seen = program.seen(ref)
+                    if seen is not None and not _too_narrow(model, ref, seen, threshold, small):
+                        intervals[ref] = seen  # within its interval: protected, no program to solve
+                    else:
+                        intervals[ref] = program.solve(ref)
+                solved[ref] = epoch
                 if not _too_narrow(model, ref, intervals[ref], threshold, small):
+                    safe.add(ref)
                     continue
             weak = ref
             break
@@ -530,34 +564,274 @@ def protect(model: Model, threshold: int, *, max_rounds: int = 500) -> list[Ref]
             continue
         model.masks[choice] = SECONDARY
         added.append(choice)
+        loaded = components.find(program.anchor) if program is not None else None
+        joined = components.hide(choice)
+        epoch += 1
         if model.values[choice] >= threshold:
             intervals.setdefault(choice, (0.0, 0.0))  # solved when its turn comes
-            stale.update(intervals)
+            if program is not None:
+                program = program.extended(choice, joined, loaded)
         else:  # a small count shown, hidden as ≥ threshold: intervals may narrow, solve in full
-            intervals = audit(model, threshold, only=choice, known=intervals)
-            stale.update(intervals)
-            for refs, _ in _components(model):
-                if choice in refs:
-                    stale.difference_update(refs)
+            refs = components.refs(choice)
+            intervals.update(_component_bounds(model, refs, components.equations(choice), threshold))
+            solved.update(dict.fromkeys(refs, epoch))
+            safe.difference_update(refs)
+            program = None  # HiGHS now holds that component's program, built for the audit
     return added
 
 
-def _complement(model: Model, weak: Ref, components: dict[Ref, tuple] | None = None) -> Ref | None:
+def _few_equations_bound(model: Model, equations: list[Equation], ref: Ref, threshold: int) -> tuple[float, float]:
+    """:func:`_component_bounds` of one cell of a component of at most one equation."""
+    if not equations:
+        return attacker_bounds(model, ref, threshold)
+    eq = equations[0]
+    constant = sum(c * model.values[r] for c, r in eq.terms if not model.masks.get(r))
+    hidden = [(c, r) for c, r in eq.terms if model.masks.get(r)]
+    c = next(c for c, r in reversed(hidden) if r == ref)  # the dict of _single_equation_bounds keeps the last
+    return _single_equation_bound(model, constant, hidden, eq.kind, c, ref, threshold)
+
+
+class _Components:
+    """The components of the hidden cells (cells linked by equations through hidden cells), kept up
+    to date as cells are hidden: hiding a cell only merges the components of its equations (an
+    equation without a hidden cell joins that of the cell just hidden)."""
+
+    def __init__(self, model: Model):
+        self.model = model
+        self.position = {r: k for k, r in enumerate(model.masks)}  # the order of _components
+        self.equations_of: dict[Ref, list[int]] = {}  # every cell's equations, in the model's order
+        for k, eq in enumerate(model.equations):
+            for _, r in eq.terms:
+                of = self.equations_of.setdefault(r, [])
+                if not of or of[-1] != k:
+                    of.append(k)
+        self.parent: dict[Ref, Ref] = {}
+        self.members: dict[Ref, list[Ref]] = {}
+        self.linked: dict[Ref, list[int]] = {}  # a root's equations
+        self.anchor: list[Ref | None] = [None] * len(model.equations)  # a hidden cell of each equation
+        # A root's complementary cells: a heap of (cost, cell) of the non-zero counts of its
+        # equations, those hidden since left in it (popped when they come on top).
+        self.pool: dict[Ref, list] = {}
+        for r, mask in model.masks.items():
+            if mask:
+                self._add(r)
+        for k, eq in enumerate(model.equations):
+            inside = [r for _, r in eq.terms if model.masks.get(r)]
+            if inside:
+                for other in inside[1:]:
+                    self._union(inside[0], other)
+                self.anchor[k] = inside[0]
+                self._link(k, self.find(inside[0]))
+
+    def _add(self, r: Ref) -> None:
+        self.parent[r] = r
+        self.members[r] = [r]
+        self.linked[r] = []
+        self.pool[r] = []
+
+    def _link(self, k: int, root: Ref) -> None:
+        self.linked[root].append(k)
+        model, pool = self.model, self.pool[root]
+        for _, r in model.equations[k].terms:
+            if not model.masks.get(r) and model.values[r] > 0:
+                heapq.heappush(pool, (_cost(model, r), r))
+
+    def cheapest(self, r: Ref) -> Ref | None:
+        """The cheapest non-zero count shown in the equations of ``r``'s component."""
+        pool, masks = self.pool[self.find(r)], self.model.masks
+        while pool and masks.get(pool[0][1]):
+            heapq.heappop(pool)
+        return pool[0][1] if pool else None
+
+    def find(self, r: Ref) -> Ref:
+        parent = self.parent
+        while parent[r] != r:
+            parent[r] = parent[parent[r]]
+            r = parent[r]
+        return r
+
+    def _union(self, a: Ref, b: Ref) -> Ref:
+        a, b = self.find(a), self.find(b)
+        if a == b:
+            return a
+        if len(self.members[a]) < len(self.members[b]):
+            a, b = b, a
+        self.parent[b] = a
+        self.members[a].extend(self.members.pop(b))
+        self.linked[a].extend(self.linked.pop(b))
+        pool, other = self.pool[a], self.pool.pop(b)
+        if len(other) > len(pool):
+            pool, other = other, pool
+            self.pool[a] = pool
+        for entry in other:
+            heapq.heappush(pool, entry)
+        return a
+
+    def hide(self, cell: Ref) -> dict[int, Ref | None]:
+        """Count ``cell`` (just masked) as hidden; its equations with, for each, the root of the
+        component it belonged to before (``None``: it had no hidden cell)."""
+        self._add(cell)
+        joined = {}
+        for k in self.equations_of.get(cell, []):
+            anchor = self.anchor[k]
+            joined[k] = None if anchor is None else self.find(anchor)
+        for k, root in joined.items():
+            if root is None:
+                self.anchor[k] = cell
+                self._link(k, self.find(cell))
+            else:
+                self._union(cell, root)
+        return joined
+
+    def refs(self, r: Ref) -> list[Ref]:
+        """The hidden cells of ``r``'s component, in the order of :func:`_components`."""
+        return sorted(self.members[self.find(r)], key=self.position.__getitem__)
+
+    def equations(self, r: Ref) -> list[Equation]:
+        """The equations of ``r``'s component, in the model's order (as :func:`_components`)."""
+        return [self.model.equations[k] for k in sorted(self.linked[self.find(r)])]
+
+
+class _Program:
+    """The linear program of one component loaded in this thread's HiGHS instance, extended in
+    place when a cell of its equations is hidden (one more column, the constants of its rows less
+    that count) instead of built again; HiGHS then starts from the previous basis."""
+
+    def __init__(self, model: Model, components: _Components, ref: Ref, threshold: int):
+        self.model, self.components, self.threshold = model, components, threshold
+        self.anchor = ref
+        refs = components.refs(ref)
+        root = components.find(ref)
+        self.rows = {k: i for i, k in enumerate(sorted(components.linked[root]))}
+        self.index, self.constants = _lp_program(model, refs, [model.equations[k] for k in self.rows], threshold)
+        # The true values satisfy the program (an « s » of a count ≥ threshold): a program that
+        # may have no solution is not carried over to the next round, as before (HiGHS's status
+        # on an infeasible program depends on how it got there).
+        self.regular = all(_feasible(model, r, threshold) for r in refs)
+        # The range of each unknown over solutions found (the true values first): within its
+        # feasible interval, enough to show a cell protected without solving for it.
+        import numpy as np
+
+        true = np.array([model.values[r] for r in refs], dtype=float)
+        self.low, self.high = true, true.copy()
+
+    def holds(self, ref: Ref) -> bool:
+        return self.components.find(ref) == self.components.find(self.anchor)
+
+    def seen(self, ref: Ref) -> tuple[float, float] | None:
+        """The range of ``ref`` over the solutions found (None for a program the true values may
+        not satisfy)."""
+        if not self.regular:
+            return None
+        k = self.index[ref]
+        return float(self.low[k]), float(self.high[k])
+
+    def solve(self, ref: Ref) -> tuple[float, float]:
+        """:func:`_lp_solve`, each optimal solution widening the ranges of :meth:`seen`."""
+        import highspy
+        import numpy as np
+
+        model, solver = self.model, _solver()
+        k = self.index[ref]
+        solver.changeColCost(k, 1.0)
+        ends = []
+        for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
+            solver.changeObjectiveSense(sense)
+            solver.run()
+            status = solver.getModelStatus()
+            if status == highspy.HighsModelStatus.kOptimal:
+                ends.append(solver.getInfo().objective_function_value)
+                if self.regular:
+                    values = np.array(solver.getSolution().col_value)
+                    np.minimum(self.low, values, out=self.low)
+                    np.maximum(self.high, values, out=self.high)
+            elif status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
+                ends.append(math.inf if sense == highspy.ObjSense.kMaximize else -math.inf)
+            else:  # cannot happen with true data: count the cell as pinned down (protect more)
+                ends.append(float(model.values[ref]))
+        solver.changeColCost(k, 0.0)
+        return ends[0], ends[1]
+
+    def extended(self, cell: Ref, joined: dict[int, Ref | None], root: Ref) -> _Program | None:
+        """The program after hiding ``cell`` (``joined``: :meth:`_Components.hide`; ``root``: this
+        program's component before), or None when it merged this component with another one (built
+        again when needed)."""
+        import highspy
+        import numpy as np
+
+        roots = {root for root in joined.values() if root is not None}
+        if not roots:
+            return self  # a new component of its own: this program is unchanged
+        if roots != {root} or not _feasible(self.model, cell, self.threshold):
+            return None
+        model, solver = self.model, _solver()
+        column = len(self.index)
+        entries: dict[int, float] = {}
+        new_rows = []
+        for k in joined:
+            eq = model.equations[k]
+            coefficient = sum(c for c, r in eq.terms if r == cell)
+            if k in self.rows:
+                row = self.rows[k]
+                entries[row] = entries.get(row, 0.0) + float(coefficient)
+                self.constants[row] -= coefficient * model.values[cell]
+                constant = self.constants[row]
+                low = -constant if eq.kind == "eq" else -highspy.kHighsInf
+                solver.changeRowBounds(row, low, -constant)
+            else:
+                new_rows.append((k, eq, coefficient))
+        low, high = attacker_bounds(model, cell, self.threshold)
+        rows = sorted(entries)
+        solver.addCol(0.0, low, min(high, highspy.kHighsInf), len(rows), np.array(rows, dtype=np.int32),
+                      np.array([entries[r] for r in rows], dtype=float))
+        self.index[cell] = column
+        # A solution found stays one with the hidden count at its true value.
+        self.low = np.append(self.low, float(model.values[cell]))
+        self.high = np.append(self.high, float(model.values[cell]))
+        for k, eq, coefficient in new_rows:
+            constant = 0.0
+            for c, r in eq.terms:
+                if not model.masks.get(r):
+                    constant += c * model.values[r]
+            self.rows[k] = len(self.constants)
+            self.constants.append(constant)
+            low = -constant if eq.kind == "eq" else -highspy.kHighsInf
+            solver.addRow(low, -constant, 1, np.array([column], dtype=np.int32), np.array([float(coefficient)]))
+        return self
+
+
+def _cost(model: Model, ref: Ref) -> tuple:
+    """The information lost in hiding a shown count: a total or a key figure only after the cells of
+    its table, then the smallest count."""
+    return (ref in model.totals, model.values[ref], ref)
+
+
+def _feasible(model: Model, ref: Ref, threshold: int) -> bool:
+    low, high = attacker_bounds(model, ref, threshold)
+    return low <= model.values[ref] <= high
+
+
+def _complement(model: Model, weak: Ref, components: dict[Ref, tuple] | _Components | None = None) -> Ref | None:
     """The visible cell to hide for ``weak``: in the equations containing it (fewest hidden cells
     first), then in the equations of its component, the cheapest non-zero count (``components``:
     each hidden cell's component under the current masks, when already known)."""
     def cost(ref):
-        return (ref in model.totals, model.values[ref], ref)
+        return _cost(model, ref)
 
     def candidates(eq):
         return [r for _, r in eq.terms if not model.masks.get(r) and model.values[r] > 0]
 
-    own = [eq for eq in model.equations if any(r == weak for _, r in eq.terms)]
+    if isinstance(components, _Components):
+        own = [model.equations[k] for k in components.equations_of.get(weak, [])]
+    else:
+        own = [eq for eq in model.equations if any(r == weak for _, r in eq.terms)]
     own.sort(key=lambda eq: sum(1 for _, r in eq.terms if model.masks.get(r)))
     for eq in own:
         found = candidates(eq)
         if found:
             return min(found, key=cost)
+    if isinstance(components, _Components):
+        return components.cheapest(weak)
     if components is None:
         components = {r: component for component in _components(model) for r in component[0]}
     if weak in components:
