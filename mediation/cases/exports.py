@@ -453,26 +453,55 @@ def write_csv(export: Export):
 
 
 def write_xlsx(sheets: list[Export] | Export):
-    """A spooled temporary file holding the workbook (one sheet per Export), positioned at 0."""
+    """A spooled temporary file holding the workbook (one sheet per Export), positioned at 0.
+
+    A sheet holds at most :data:`xlsx.MAX_ROWS` rows (Excel's limit: past it, Excel drops the rest
+    of the sheet on opening): the rows that do not fit go on to « Activités (2) », « Activités (3) »…,
+    each starting with a line naming the sheet it continues and the header again."""
     output = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115 - returned open
     with xlsx.Workbook(output) as workbook:
         for export in sheets if isinstance(sheets, list) else [sheets]:
-            with workbook.sheet(export.sheet) as sheet:
+            _write_sheets(workbook, export)
+    output.seek(0)
+    return output
+
+
+def _continued_name(name: str, part: int) -> str:
+    suffix = f" ({part})"
+    return name[:31] if part == 1 else name[:31 - len(suffix)] + suffix
+
+
+def _write_sheets(workbook, export: Export) -> None:
+    rows = iter(export.rows)
+    pending = next(rows, _END)
+    part = 1
+    while True:
+        with workbook.sheet(_continued_name(export.sheet, part)) as sheet:
+            if part == 1:
                 for row in export.block:
                     if row and row[0] is TITLE:
                         sheet.row(row[1:], xlsx.BOLD)
                     else:
                         sheet.row(row)
-                if export.table:
-                    sheet.table_header(export.table, export.columns, xlsx.BOLD_WRAP)
-                    for row in export.rows:
-                        sheet.row(row, xlsx.WRAP)
-                else:
-                    sheet.row(export.columns, xlsx.BOLD)
-                    for row in export.rows:
-                        sheet.row(row)
-    output.seek(0)
-    return output
+            else:
+                sheet.row([f"Suite de la feuille « {_continued_name(export.sheet, part - 1)} » : une feuille "
+                           f"contient au plus {xlsx.MAX_ROWS:,} lignes.".replace(",", "\u202f")], xlsx.BOLD)
+            if export.table:
+                sheet.table_header(export.table if part == 1 else f"{export.table}_{part}", export.columns,
+                                   xlsx.BOLD_WRAP)
+                style = xlsx.WRAP
+            else:
+                sheet.row(export.columns, xlsx.BOLD)
+                style = xlsx.PLAIN
+            while pending is not _END and sheet.number < xlsx.MAX_ROWS:
+                sheet.row(pending, style)
+                pending = next(rows, _END)
+        if pending is _END:
+            return
+        part += 1
+
+
+_END = object()
 
 
 # --- a person's own data (right of access) ------------------------------------------------------

@@ -19,6 +19,7 @@ _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _EPOCH = date(1899, 12, 30)
 # Style indexes of styles.xml below (WRAP: text wrapped, top aligned, as the national exports' rows).
 PLAIN, DATE, BOLD, WRAP, DATE_WRAP, BOLD_WRAP = 0, 1, 2, 3, 4, 5
+MAX_ROWS = 1_048_576  # rows of a sheet in Excel (and LibreOffice): the writer's callers go on to another sheet
 _DATE_OF = {PLAIN: DATE, DATE: DATE, BOLD: DATE, WRAP: DATE_WRAP, DATE_WRAP: DATE_WRAP, BOLD_WRAP: DATE_WRAP}
 
 _CONTENT_TYPES = (
