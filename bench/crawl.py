@@ -112,14 +112,15 @@ def _seeds(app, role: str) -> list[str]:
     return ["/", TRIVIAL_PAGE] + [f"/evaluation/?programme={i}" for i in ids]
 
 
-def crawl(app, client, role: str) -> tuple[dict[str, list[str]], list[str]]:
-    """endpoint → addresses reached (at most PER_ROUTE each), and the errors met."""
+def crawl(app, client, role: str, skip: re.Pattern | None = None) -> tuple[dict[str, list[str]], list[str]]:
+    """endpoint → addresses reached (at most PER_ROUTE each), and the errors met. ``skip``: addresses
+    neither requested nor measured (``--crawl-skip``)."""
     adapter = app.url_map.bind("bench")
     by_route: dict[str, list[str]] = defaultdict(list)
     queue, seen, errors = list(_seeds(app, role)), set(), []
     while queue and sum(len(v) for v in by_route.values()) < MAX_PAGES:
         path = queue.pop(0)
-        if path in seen:
+        if path in seen or (skip is not None and skip.search(path)):
             continue
         seen.add(path)
         try:
@@ -159,16 +160,26 @@ def _time(client, path: str, repeat: int) -> tuple[Timing, int | None, bool]:
     return Timing(samples), rows, download
 
 
-def bench_crawl(database: BenchDatabase, results: Results, repeat: int = 5) -> None:
+def bench_crawl(database: BenchDatabase, results: Results, repeat: int = 5, roles: list[str] | None = None,
+                skip: str | None = None) -> None:
+    """``roles``: only these roles (labels of :func:`_accounts`); ``skip``: a regular expression of
+    addresses left out (at 10 million accompaniments, the national exports of millions of rows take
+    minutes each) — both printed with the figures."""
     app = database.app
+    skipped = re.compile(skip) if skip else None
+    if roles or skip:
+        results.note(f"{database.backend} : parcours des rôles restreint — rôles : {', '.join(roles) if roles else 'tous'} ; "
+                     f"adresses écartées : {skip or 'aucune'}")
     app.config["WTF_CSRF_ENABLED"] = False
     prefix = f"{database.backend}.crawl"
     failures, all_errors, measured = [], [], 0
     baseline_samples: list[float] = []
     print(f"\n{'rôle':<15} {'route':<42} {'p50 ms':>8} {'p95 ms':>8} {'× triv.':>8}  verdict  exemple")
     for role, user_id in _accounts(database).items():
+        if roles and role not in roles:
+            continue
         client = _signed_in(app, user_id)
-        routes, errors = crawl(app, client, role)
+        routes, errors = crawl(app, client, role, skipped)
         all_errors += errors
         baseline, _, _ = _time(client, TRIVIAL_PAGE, max(repeat, 10))
         baseline_samples += baseline.samples_ms

@@ -44,6 +44,11 @@ def parse(argv=None) -> argparse.Namespace:
                         choices=("cases", "dashboard", "refresh", "evaluation", "http", "import", "badges", "crawl"))
     parser.add_argument("--no-write", action="store_true", help="ne pas réécrire bench/RESULTS.md")
     parser.add_argument("--crawl-repeat", type=int, default=3, help="mesures par adresse du parcours des rôles")
+    parser.add_argument("--crawl-roles", default=None,
+                        help="rôles du parcours, séparés par des virgules (administrateur,coordination,médiateur,"
+                             "aidant,financeur ; défaut : tous)")
+    parser.add_argument("--crawl-skip", default=None,
+                        help="expression régulière des adresses que le parcours laisse de côté")
     parser.add_argument("--flamegraph", action="store_true",
                         help="graphes de flammes py-spy des pages HTTP sous charge (bench/flamegraph-*.svg)")
     return parser.parse_args(argv)
@@ -115,7 +120,8 @@ def run_backend(backend: str, url: str, n: int, args, results: Results) -> dict:
     if "crawl" not in args.skip:
         from bench.crawl import bench_crawl
 
-        bench_crawl(database, results, args.crawl_repeat)
+        bench_crawl(database, results, args.crawl_repeat,
+                    roles=args.crawl_roles.split(",") if args.crawl_roles else None, skip=args.crawl_skip)
     if "http" not in args.skip:
         try:
             bench_http(database, results, args.http_requests, args.http_seconds, args.http_clients,
