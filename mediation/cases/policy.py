@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from mediation.auth.models import Role, User
 from mediation.cases.models import Activity, Beneficiary, Case, Consent
 from mediation.directory.scopes import structure_scope
+from mediation.types import in_keys
 
 STAFF = (Role.ADMIN, Role.COORDINATOR, Role.MEDIATOR)
 
@@ -94,7 +95,7 @@ def activity_scope_clause(user: User):
         return None
     clause = Activity.structure_id.in_(scope)
     if user.role == Role.MEDIATOR:
-        clause = sa.or_(clause, Activity.mediator_id == user.id)
+        clause = sa.or_(in_keys(Activity.structure_id, scope), Activity.mediator_id == user.id)
     return clause
 
 
