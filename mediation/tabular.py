@@ -39,9 +39,14 @@ _PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?")
 
 def is_formula_like(text: str) -> bool:
     """Would spreadsheet software read ``text`` as the start of a formula?"""
-    if not text or _PLAIN_NUMBER.fullmatch(text):
+    if not text:
         return False
-    return text[0] in FORMULA_TRIGGERS or text.lstrip(_LEADING_SPACE)[:1] in FORMULA_TRIGGERS
+    first = text[0]
+    if first not in FORMULA_TRIGGERS and first not in _LEADING_SPACE:
+        return False  # the usual text: nothing to strip, no trigger (no pattern matched)
+    if _PLAIN_NUMBER.fullmatch(text):
+        return False
+    return first in FORMULA_TRIGGERS or text.lstrip(_LEADING_SPACE)[:1] in FORMULA_TRIGGERS
 
 
 def neutralise(text: str) -> str:
@@ -82,9 +87,15 @@ class CsvWriter:
         return neutralise(str(value))
 
     def _field(self, value: Any) -> str:
-        text = self.cell(value)
-        if (isinstance(value, str) and is_formula_like(value)) or \
-                self.delimiter in text or '"' in text or "\n" in text or "\r" in text:
+        if type(value) is str:  # the common case, tested once (cell() would test it again)
+            if not value:
+                return ""
+            formula = is_formula_like(value)
+            text = "'" + value if formula else value
+        else:
+            text = self.cell(value)
+            formula = isinstance(value, str) and is_formula_like(value)
+        if formula or self.delimiter in text or '"' in text or "\n" in text or "\r" in text:
             return '"' + text.replace('"', '""') + '"'
         return text
 
