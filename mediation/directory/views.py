@@ -70,7 +70,7 @@ def _editable_structure(structure_id: int) -> Structure | None:
 def _structure_filters():
     return {
         "q": (request.args.get("q") or "").strip(),
-        "commune": (request.args.get("commune") or "").strip().upper(),
+        "commune": (request.args.get("commune") or "").strip(),
         "archived": request.args.get("archived") == "1",
         "unlisted": request.args.get("non_repertories") == "1",
     }
@@ -83,9 +83,23 @@ def _filtered_structures(filters: dict) -> sa.Select:
     if filters["q"]:
         pattern = f"%{filters['q']}%"
         query = query.where(sa.or_(Structure.name.ilike(pattern), Structure.siret == filters["q"]))
-    if filters["commune"]:
-        query = query.where(Commune.insee_code == filters["commune"])
+    if filters["commune"]:  # a code INSEE, or a commune's name (the text field of a large network)
+        value = filters["commune"]
+        query = query.where(sa.or_(Commune.insee_code == value.upper(),
+                                   sa.func.lower(Commune.name) == value.lower()))
     return query.order_by(Structure.name, Structure.id)
+
+
+# A network with more communes than this gets a text field (name or code INSEE) instead of a list:
+# 24 000 options made the page 800 KB (10 million accompaniments).
+COMMUNE_CHOICES_MAX = 300
+
+
+def _commune_choices() -> list[Commune] | None:
+    listed = sa.select(Commune).where(Commune.territory_id.is_not(None))
+    if db.session.scalar(sa.select(sa.func.count()).select_from(listed.subquery())) > COMMUNE_CHOICES_MAX:
+        return None
+    return db.session.scalars(listed.order_by(Commune.name)).all()
 
 
 # --- structures ------------------------------------------------------------------------------
@@ -100,8 +114,7 @@ def structure_list():
             "non_repertories": "1" if filters["unlisted"] else None}
     return render_template(
         "directory/structure_list.html", page=page, q=filters["q"], filters=filters,
-        communes=db.session.scalars(sa.select(Commune).where(Commune.territory_id.is_not(None))
-                                    .order_by(Commune.name)).all(),
+        communes=_commune_choices(),
         can_create=policy.can_create_structure(current_user),
         can_import=policy.can_import_structures(current_user),
         export_url=url_for("directory.structure_export", **args),

@@ -398,3 +398,19 @@ def test_schema_1_0_2_fields_through_the_form_and_on_the_detail_page(client, log
         "name": "Lieu aux deux sites", "commune": str(network.commune_a.id), "address": "2 rue Haute",
         "site_web": "https://lieu.exemple.fr | pas une adresse"})
     assert response.status_code == 422 and "Le site web doit être une adresse web complète" in text(response)
+
+
+def test_large_network_filters_places_by_commune_name_or_code_in_a_text_field(client, login, network, monkeypatch):
+    from mediation.directory import views
+
+    monkeypatch.setattr(views, "COMMUNE_CHOICES_MAX", 1)
+    login(client, network.mediator)
+    html = client.get("/annuaire/structures").get_data(as_text=True)
+    assert '<input type="text" id="commune" name="commune"' in html and "<option" not in html.split('id="commune"')[1][:200]
+    by_name = table(client.get("/annuaire/structures?commune=ville-a"))
+    assert "France Services A" in by_name and "Médiathèque B" not in by_name
+    by_code = table(client.get(f"/annuaire/structures?commune={network.commune_b.insee_code}"))
+    assert "Médiathèque B" in by_code and "France Services A" not in by_code
+    monkeypatch.setattr(views, "COMMUNE_CHOICES_MAX", 300)
+    html = client.get("/annuaire/structures").get_data(as_text=True)
+    assert '<select id="commune" name="commune">' in html
