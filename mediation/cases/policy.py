@@ -74,7 +74,8 @@ def visible_beneficiaries(user: User) -> sa.Select:
     if scope is None:
         return query
     held = sa.select(Case.beneficiary_id).where(Case.structure_id.in_(scope))
-    return query.where(sa.or_(Beneficiary.owner_structure_id.in_(scope), Beneficiary.id.in_(held)))
+    # Arrays, not IN (subquery), inside the OR: see mediation.types.in_keys (10 M: a case page 0.75 s → 60 ms).
+    return query.where(sa.or_(in_keys(Beneficiary.owner_structure_id, scope), in_keys(Beneficiary.id, held)))
 
 
 def visible_cases(user: User) -> sa.Select:
