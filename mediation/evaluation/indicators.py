@@ -438,7 +438,9 @@ def coverage_section(scope: Scope, means: Means, threshold: int) -> Section:
         communes_query = communes_query.where(Commune.territory_id == territory.id)
     else:
         structures = scope.structure_ids()
-        covered = sa.select(Structure.commune_id).where(Structure.id.in_(scope.covered_structure_ids()))
+        covered = sa.select(Structure.commune_id)
+        if scope.programme is not None:  # without a programme every structure is covered (no list of ids)
+            covered = covered.where(Structure.id.in_(scope.covered_structure_ids()))
         if structures is not None:
             covered = covered.where(Structure.id.in_(structures))
         communes_query = communes_query.where(Commune.id.in_(covered))

@@ -99,7 +99,6 @@ class Place:
     commune: str
     latitude: float
     longitude: float
-    services: list[str]
 
 
 @dataclass
@@ -170,12 +169,13 @@ def build(session, dashboard: Dashboard) -> Observatoire | None:
     communes = {c.insee_code: c for c in session.scalars(sa.select(Commune).where(Commune.insee_code.in_(list(rows))))}
     needs = {n.commune_id: n for n in session.scalars(
         sa.select(CommuneNeed).where(CommuneNeed.commune_id.in_([c.id for c in communes.values()] or [-1])))}
-    # Every place of the network, so only the columns drawn (whole rows decoded ~4 JSON columns each).
+    # Every place of the network, so only the columns drawn (whole rows decoded ~4 JSON columns each;
+    # the services are counted below for the communes of the table only).
     places = [
-        Place(name, commune_name, lat, lon, list(services or []))
-        for name, commune_name, s_lat, s_lon, c_lat, c_lon, services in session.execute(
+        Place(name, commune_name, lat, lon)
+        for name, commune_name, s_lat, s_lon, c_lat, c_lon in session.execute(
             sa.select(Structure.name, Commune.name, Structure.latitude, Structure.longitude, Commune.latitude,
-                      Commune.longitude, Structure.services)
+                      Commune.longitude)
             .join(Commune, Commune.id == Structure.commune_id)
             .where(Structure.archived_at.is_(None)).order_by(Structure.name))
         for lat, lon in [(s_lat, s_lon) if s_lat is not None and s_lon is not None else (c_lat, c_lon)]
