@@ -15,7 +15,7 @@ found (404), never loaded then refused.
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from mediation.auth.models import Role, User
 from mediation.directory.models import Structure
@@ -78,7 +78,8 @@ def in_scope(session: Session, user: User, structure_id: int) -> bool:
 
 def scope_structures(session: Session, user: User) -> list[Structure]:
     """The structures (not archived) whose inventory the user sees, by name."""
-    query = sa.select(Structure).where(Structure.archived_at.is_(None), _structure_clause(user, Structure.id))
+    query = (sa.select(Structure).options(load_only(Structure.id, Structure.name))  # pick-lists: no JSON columns
+             .where(Structure.archived_at.is_(None), _structure_clause(user, Structure.id)))
     return list(session.scalars(query.order_by(Structure.name)))
 
 

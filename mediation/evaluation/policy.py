@@ -16,7 +16,7 @@ Lookups go through these scopes: an id outside them is not found (404).
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from mediation.auth.models import Role, User
 from mediation.directory.models import Commune, Structure
@@ -106,7 +106,8 @@ def dashboard_structures(user: User) -> sa.Select | None:
 
 
 def pickable_structures(user: User) -> sa.Select:
-    query = sa.select(Structure).where(Structure.archived_at.is_(None)).order_by(Structure.name)
+    query = (sa.select(Structure).options(load_only(Structure.id, Structure.name))  # pick-lists: no JSON columns
+             .where(Structure.archived_at.is_(None)).order_by(Structure.name))
     scope = dashboard_structures(user)
     if user.role == Role.FUNDER:
         return query.where(sa.false())
