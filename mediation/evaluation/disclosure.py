@@ -422,8 +422,9 @@ def _lp_program(model: Model, refs: list[Ref], equations: list[Equation],
     return index, constants
 
 
-def _lp_solve(model: Model, index: dict[Ref, int], r: Ref) -> tuple[float, float]:
-    """Smallest and largest value of one unknown of the program loaded by :func:`_lp_load`."""
+def _lp_solve(model: Model, index: dict[Ref, int], r: Ref, on_optimal=None) -> tuple[float, float]:
+    """Smallest and largest value of one unknown of the program loaded by :func:`_lp_load`.
+    ``on_optimal(solver)`` is called after each optimal solve (the solution is then the solver's)."""
     import highspy
 
     solver = _solver()
@@ -436,6 +437,8 @@ def _lp_solve(model: Model, index: dict[Ref, int], r: Ref) -> tuple[float, float
         status = solver.getModelStatus()
         if status == highspy.HighsModelStatus.kOptimal:
             ends.append(solver.getInfo().objective_function_value)
+            if on_optimal is not None:
+                on_optimal(solver)
         elif status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
             ends.append(math.inf if sense == highspy.ObjSense.kMaximize else -math.inf)
         else:  # cannot happen with true data: count the cell as pinned down (protect more)
@@ -728,29 +731,14 @@ class _Program:
 
     def solve(self, ref: Ref) -> tuple[float, float]:
         """:func:`_lp_solve`, each optimal solution widening the ranges of :meth:`seen`."""
-        import highspy
+        return _lp_solve(self.model, self.index, ref, self._widen if self.regular else None)
+
+    def _widen(self, solver) -> None:
         import numpy as np
 
-        model, solver = self.model, _solver()
-        k = self.index[ref]
-        solver.changeColCost(k, 1.0)
-        ends = []
-        for sense in (highspy.ObjSense.kMinimize, highspy.ObjSense.kMaximize):
-            solver.changeObjectiveSense(sense)
-            solver.run()
-            status = solver.getModelStatus()
-            if status == highspy.HighsModelStatus.kOptimal:
-                ends.append(solver.getInfo().objective_function_value)
-                if self.regular:
-                    values = np.array(solver.getSolution().col_value)
-                    np.minimum(self.low, values, out=self.low)
-                    np.maximum(self.high, values, out=self.high)
-            elif status in (highspy.HighsModelStatus.kUnbounded, highspy.HighsModelStatus.kUnboundedOrInfeasible):
-                ends.append(math.inf if sense == highspy.ObjSense.kMaximize else -math.inf)
-            else:  # cannot happen with true data: count the cell as pinned down (protect more)
-                ends.append(float(model.values[ref]))
-        solver.changeColCost(k, 0.0)
-        return ends[0], ends[1]
+        values = np.array(solver.getSolution().col_value)
+        np.minimum(self.low, values, out=self.low)
+        np.maximum(self.high, values, out=self.high)
 
     def extended(self, cell: Ref, joined: dict[int, Ref | None], root: Ref) -> _Program | None:
         """The program after hiding ``cell`` (``joined``: :meth:`_Components.hide`; ``root``: this
