@@ -323,37 +323,39 @@ def history(session: Session, case: Case) -> list[CaseTransfer]:
 class TargetOption:
     value: str
     label: str
-    structure: Structure
+    structure_id: int
 
 
-def target_options(session: Session, actor) -> list[tuple[Structure, list[TargetOption]]]:
+def target_options(session: Session, actor) -> list[tuple[str, list[TargetOption]]]:
     """Structures of the actor's territory (all for admins) with their active mediators, for one
-    select: « Structure — sans référent », « Structure — Prénom Nom »."""
+    select, grouped by commune (its name first): « Structure — sans référent », « Structure —
+    Prénom Nom ». Ids and names only (whole objects decoded every place's JSON columns)."""
     from mediation.auth.models import User
 
-    query = (sa.select(Structure).join(Commune, Commune.id == Structure.commune_id)
-             .where(Structure.archived_at.is_(None)).options(joinedload(Structure.commune))
-             .order_by(Commune.name, Structure.name))
+    query = (sa.select(Structure.id, Structure.name, Commune.name.label("commune"))
+             .join(Commune, Commune.id == Structure.commune_id)
+             .where(Structure.archived_at.is_(None)).order_by(Commune.name, Structure.name))
     if actor.role == Role.COORDINATOR:
         query = query.where(Structure.id.in_(territory_structures(actor.territory_id)))
     elif actor.role != Role.ADMIN:
         return []
-    structures = list(session.scalars(query))
+    structures = session.execute(query).all()
     today = local_today()
     staff = session.execute(
-        sa.select(StaffMembership.structure_id, User)
+        sa.select(StaffMembership.structure_id, User.id, User.first_name, User.last_name)
         .join(User, User.id == StaffMembership.user_id)
-        .where(StaffMembership.structure_id.in_([s.id for s in structures]),
+        .where(StaffMembership.structure_id.in_(query.with_only_columns(Structure.id).order_by(None)),
                StaffMembership.started_on <= today,
                sa.or_(StaffMembership.ended_on.is_(None), StaffMembership.ended_on >= today),
                User.role == Role.MEDIATOR, User.is_active_account.is_(True))
         .order_by(User.last_name, User.first_name)).all()
     by_structure: dict[int, list] = {}
-    for structure_id, user in staff:
-        by_structure.setdefault(structure_id, []).append(user)
+    for structure_id, user_id, first_name, last_name in staff:
+        by_structure.setdefault(structure_id, []).append((user_id, f"{first_name} {last_name}"))
     result = []
     for s in structures:
-        options = [TargetOption(f"{s.id}:0", f"{s.name} — sans référent", s)]
-        options += [TargetOption(f"{s.id}:{u.id}", f"{s.name} — {u.full_name}", s) for u in by_structure.get(s.id, [])]
-        result.append((s, options))
+        options = [TargetOption(f"{s.id}:0", f"{s.name} — sans référent", s.id)]
+        options += [TargetOption(f"{s.id}:{user_id}", f"{s.name} — {name}", s.id)
+                    for user_id, name in by_structure.get(s.id, [])]
+        result.append((s.commune, options))
     return result

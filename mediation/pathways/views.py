@@ -314,8 +314,8 @@ def reassign(case_id: int):
 
 def _target_choices(form) -> None:
     choices = opts([("", "— Choisir —")])
-    for structure, options in reassignment.target_options(db.session, current_user):
-        choices += opts(((o.value, o.label) for o in options), optgroup=structure.commune.name)
+    for commune, options in reassignment.target_options(db.session, current_user):
+        choices += opts(((o.value, o.label) for o in options), optgroup=commune)
     form.target.choices = choices
 
 
