@@ -25,7 +25,7 @@ class Base(DeclarativeBase):
 # ``session.info`` keys of the read routing below (set by mediation.replica).
 READ_BIND = "mediation.read_bind"  # the engine a read-only block reads from (a streaming replica)
 READ_BIND_WROTE = "mediation.read_bind_wrote"  # the block wrote: its later reads go to the primary
-FLUSHED = "mediation.flushed"  # the session flushed something since this flag was last popped
+FLUSHED = "mediation.flushed"  # the session wrote something since this flag was last popped (see note_write)
 
 
 class Session(FlaskSession):
@@ -45,9 +45,19 @@ class Session(FlaskSession):
         return super().get_bind(mapper, clause=clause, bind=bind, **kwargs)
 
 
+def note_write(session) -> None:
+    """The session's transaction writes: a flush did, or a statement or an event that its commit
+    writes without a flush (the audit event the seal inserts). mediation.replica then keeps this
+    browser's reads on the primary until the replica has replayed the commit; and in a block whose
+    reads go to a replica, what follows goes to the primary (the seal's statements too)."""
+    session.info[FLUSHED] = True
+    if session.info.get(READ_BIND) is not None:
+        session.info[READ_BIND_WROTE] = True
+
+
 @event.listens_for(Session, "after_flush")
 def _note_flush(session, _context) -> None:
-    session.info[FLUSHED] = True
+    note_write(session)
 
 
 db = SQLAlchemy(model_class=Base, session_options={"class_": Session})

@@ -36,6 +36,7 @@ from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
 from mediation.audit.models import AuditAnchor, AuditEvent
+from mediation.extensions import note_write
 from mediation.types import utcnow
 
 # French labels of the actions, shown on the admin page. Each domain adds its own here.
@@ -210,7 +211,13 @@ def record(
     details: dict | None = None,
     at: datetime | None = None,
 ) -> AuditEvent:
-    """Append one event, in the caller's transaction; it is sealed into the chain at commit."""
+    """Append one event, in the caller's transaction; it is sealed into the chain at commit.
+
+    The event joins the session without a flush of its own: the next flush writes it (any query of
+    the session first flushes it, so the transaction sees it), or, when it is the transaction's only
+    event and nothing flushed it meanwhile, the seal inserts it already sealed (PostgreSQL: one
+    statement for the event and the anchor, instead of an insert, then an update under the chain's
+    lock)."""
     if obj is not None:
         object_type = object_type or obj.__tablename__
         object_id = object_id if object_id is not None else getattr(obj, "id", None)
@@ -224,8 +231,8 @@ def record(
         details=details or {},
     )
     session.add(event)
-    session.flush()
     session.info.setdefault(_UNSEALED, []).append(event)
+    note_write(session)  # written at commit, perhaps without a flush (see _insert_sealed_and_anchor)
     return event
 
 
@@ -236,10 +243,12 @@ CHAIN_LOCK = 7270001
 def seal(session: Session) -> int:
     """Chain this transaction's unsealed events after the last sealed one (called before every
     commit by a session hook; also by :func:`verify_chain`). Returns how many were sealed."""
-    pending = [e for e in session.info.pop(_UNSEALED, [])
-               if sa.inspect(e).persistent and e.hash is None]
+    pending = [e for e in session.info.pop(_UNSEALED, []) if e.hash is None and _in_transaction(e)]
     if not pending:
         return 0
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if not (postgresql and len(pending) == 1 and sa.inspect(pending[0]).pending):
+        session.flush()  # every event gets its id: the chain follows the order they were recorded in
     if session.get_bind().dialect.name == "postgresql":
         # Held until the end of the commit: the next sealer reads this transaction's last hash.
         last = _lock_chain_and_read_head(session)
@@ -248,12 +257,14 @@ def seal(session: Session) -> int:
                                .order_by(AuditEvent.seq.desc()).limit(1)).first()
     seq, prev = (last[0], last[1]) if last else (0, None)
     sealed = []
-    for event in sorted(pending, key=lambda e: e.id):
+    for event in sorted(pending, key=lambda e: e.id or 0):
         seq += 1
         digest = _digest(prev, event)
         sealed.append((event, seq, prev, digest))
         prev = digest
-    if session.get_bind().dialect.name == "postgresql" and len(sealed) == 1 and not sa.inspect(sealed[0][0]).modified:
+    if postgresql and len(sealed) == 1 and sa.inspect(sealed[0][0]).pending:
+        _insert_sealed_and_anchor(session, sealed, seq, prev)
+    elif postgresql and len(sealed) == 1 and not sa.inspect(sealed[0][0]).modified:
         _seal_and_anchor_at_once(session, sealed, seq, prev)
     else:
         for event, number, previous, digest in sealed:
@@ -284,6 +295,56 @@ def _lock_chain_and_read_head(session: Session):
         return cursor.fetchone()
     finally:
         result.close()
+
+
+def _in_transaction(event: AuditEvent) -> bool:
+    """Still to be written or written (not rolled back with a savepoint or the transaction)."""
+    state = sa.inspect(event)
+    return state.persistent or state.pending
+
+
+_INSERT_SEALED_AND_ANCHOR = None
+_EVENT_COLUMNS = ("at", "actor_id", "action", "object_type", "object_id", "structure_id", "details")
+
+
+def _insert_sealed_and_anchor(session: Session, sealed: list, seq: int, hash_: str) -> None:
+    """PostgreSQL, the transaction's one event not yet written (the common case: an activity
+    logged): the event inserted already sealed, and the anchor rewritten, in one statement, under
+    the chain's lock. The object then stands for the row as written (``make_transient_to_detached``
+    and back into the session, as a loaded one): the commit's flush does not insert it again. Built
+    once with named parameters so that its compiled form is cached."""
+    global _INSERT_SEALED_AND_ANCHOR
+    from sqlalchemy.orm import make_transient_to_detached
+
+    events, anchor = AuditEvent.__table__, AuditAnchor.__table__
+    if _INSERT_SEALED_AND_ANCHOR is None:
+        inserted = (sa.insert(events)
+                    .values(**{name: sa.bindparam(name, type_=events.c[name].type)
+                               for name in (*_EVENT_COLUMNS, "seq", "prev_hash", "hash")})
+                    .returning(events.c.id).cte("inserted"))
+        anchored = (sa.update(anchor).where(anchor.c.id == 1)
+                    .values(seq=sa.bindparam("anchor_seq"), hash=sa.bindparam("anchor_hash"),
+                            at=sa.bindparam("anchor_at", type_=anchor.c.at.type), mac=sa.bindparam("anchor_mac"))
+                    .returning(anchor.c.id).cte("anchored"))
+        _INSERT_SEALED_AND_ANCHOR = sa.select(
+            inserted.c.id, sa.select(sa.func.count()).select_from(anchored).scalar_subquery())
+    (event, number, previous, digest), = sealed
+    if event.at is None:
+        event.at = utcnow()
+    if event.details is None:
+        event.details = {}
+    head = Head.sign(seq, hash_, utcnow())
+    values = {name: getattr(event, name) for name in _EVENT_COLUMNS}
+    connection = session.connection()  # not session.execute: its autoflush would insert the event first
+    event_id, anchors = connection.execute(_INSERT_SEALED_AND_ANCHOR, {
+        **values, "seq": number, "prev_hash": previous, "hash": digest,
+        "anchor_seq": head.seq, "anchor_hash": head.hash, "anchor_at": head.at, "anchor_mac": head.mac}).one()
+    if anchors == 0:  # no anchor yet: the event is written all the same; create the anchor
+        connection.execute(sa.insert(anchor).values(id=1, seq=head.seq, hash=head.hash, at=head.at, mac=head.mac))
+    session.expunge(event)
+    event.id, event.seq, event.prev_hash, event.hash = event_id, number, previous, digest
+    make_transient_to_detached(event)
+    session.add(event)
 
 
 _SEAL_ONE_AND_ANCHOR = None
@@ -422,7 +483,7 @@ def _seal_before_commit(session: Session) -> None:
 def _forget_rolled_back(session: Session, previous_transaction) -> None:
     """Events of a rolled-back (sub)transaction are gone: keep only those still in the database."""
     if session.info.get(_UNSEALED):
-        session.info[_UNSEALED] = [e for e in session.info[_UNSEALED] if sa.inspect(e).persistent]
+        session.info[_UNSEALED] = [e for e in session.info[_UNSEALED] if _in_transaction(e)]
 
 
 @dataclass

@@ -38,10 +38,29 @@ def test_events_are_sealed_into_the_chain_when_the_transaction_commits(session, 
     first = services.record(session, "structure.updated", actor=network.admin, obj=network.structure_a)
     second = services.record(session, "structure.updated", actor=network.admin, obj=network.structure_b)
     assert first.hash is None and second.seq is None  # recorded, visible, not yet in the chain
-    assert session.scalar(sa.select(sa.func.count()).where(AuditEvent.id.in_([first.id, second.id]))) == 2
+    assert session.scalar(sa.select(sa.func.count()).where(  # a query of the transaction sees them
+        AuditEvent.action == "structure.updated", AuditEvent.hash.is_(None),
+        AuditEvent.object_id.in_([str(network.structure_a.id), str(network.structure_b.id)]))) == 2
     session.commit()
     assert (second.seq, second.prev_hash) == (first.seq + 1, first.hash)
     assert first.hash and second.hash
+    assert services.verify_chain(session).ok
+
+
+def test_a_lone_event_is_written_once_already_sealed(session, network):
+    """The transaction's only event, never flushed: the seal writes it (on PostgreSQL in the same
+    statement as the anchor); one row, the object is that row."""
+    before = session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
+    event = services.record(session, "structure.updated", actor=network.admin, obj=network.structure_a,
+                            details={"fields": ["name"]})
+    session.commit()
+    session.expire_all()
+    assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent)) == before + 1
+    row = session.get(AuditEvent, event.id)
+    assert (row.seq, row.hash, row.details, row.object_id) == (event.seq, event.hash, {"fields": ["name"]},
+                                                               str(network.structure_a.id))
+    assert row.hash is not None
+    assert services.stored_anchor(session).seq == row.seq
     assert services.verify_chain(session).ok
 
 

@@ -153,6 +153,7 @@ def test_a_long_transaction_does_not_make_other_writers_wait_for_the_audit_chain
         engine = db.engine
         with Session(engine) as long, Session(engine) as quick:
             slow_event = audit.record(long, "retention.run", details={"n": 1})  # not committed yet
+            long.flush()  # written, as a transaction at work writes (its event takes the smaller id)
             quick.execute(sa.text("SET LOCAL lock_timeout = '3s'"))  # waiting would fail, not hang
             quick_event = audit.record(quick, "retention.run", details={"n": 2})
             quick.commit()

@@ -197,6 +197,24 @@ def test_a_report_reads_the_replica_only_once_it_has_caught_up(replica_app, clus
         cluster.resume_replay()
 
 
+def test_an_event_recorded_in_a_block_reading_the_replica_is_written_on_the_primary(replica_app, cluster, people):
+    """The audit event joins the session without a flush and is written when the transaction
+    commits: recorded while the block reads the replica, it still goes to the primary (a standby
+    refuses writes), and the block's later reads go there too."""
+    from mediation.audit import services as audit
+    from mediation.audit.models import AuditEvent
+
+    cluster.wait_replayed()
+    with replica_app.app_context():
+        with replica_module.reads(db.session):
+            assert db.session.info.get(replica_module.READ_BIND) is not None  # reading the standby
+            event = audit.record(db.session, "retention.run", details={"n": 7})
+            db.session.commit()
+        db.session.expire_all()
+        stored = db.session.get(AuditEvent, event.id)
+        assert stored is not None and stored.hash == event.hash and stored.details == {"n": 7}
+
+
 def test_only_read_only_views_are_routed_to_the_replica(replica_app):
     routed = {rule.endpoint: rule.methods - {"HEAD", "OPTIONS"} for rule in replica_app.url_map.iter_rules()
               if getattr(replica_app.view_functions[rule.endpoint], "reads_from_replica", False)}
