@@ -61,7 +61,8 @@ def _server_version(database) -> str:
         if database.backend == "postgresql":
             return (f"{db.session.scalar(sa.text('SHOW server_version'))}, random_page_cost "
                     f"{db.session.scalar(sa.text('SHOW random_page_cost'))}, shared_buffers "
-                    f"{db.session.scalar(sa.text('SHOW shared_buffers'))}")
+                    f"{db.session.scalar(sa.text('SHOW shared_buffers'))}, work_mem "
+                    f"{db.session.scalar(sa.text('SHOW work_mem'))}")
         return db.session.scalar(sa.text("SELECT sqlite_version()"))
 
 

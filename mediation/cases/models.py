@@ -100,6 +100,10 @@ def tranche_age_sql(reference_year, birth_year=None, declared=None):
 
 # --- beneficiaries ------------------------------------------------------------------------------
 
+# The people counted once in statistics, in SQL (the negation of Beneficiary.counted_per_participation).
+COUNTED_ONCE_SQL = "NOT (anonymous IS TRUE AND anonymised_at IS NULL)"
+
+
 class Beneficiary(db.Model):
     """A person accompanied. Identified (prénom and nom at least) or anonymous (no identity at all).
 
@@ -130,6 +134,12 @@ class Beneficiary(db.Model):
         # cut-off, a few of the whole table once most people are anonymous participants.
         sa.Index("ix_beneficiaries_identified_created_at", "created_at",
                  postgresql_where=sa.text("NOT anonymous"), sqlite_where=sa.text("NOT anonymous")),
+        # Statistics on people counted once (not per participation): their profile attributes by key,
+        # read from this index alone on PostgreSQL (INCLUDE) — the national profile joins ~70 000 of
+        # them at 1 million accompaniments, among 767 000 records mostly anonymous participants.
+        sa.Index("ix_beneficiaries_counted_once_profile", "id",
+                 postgresql_include=["genre", "birth_year", "tranche_age", "statut_social", "residence_commune_id"],
+                 postgresql_where=sa.text(COUNTED_ONCE_SQL), sqlite_where=sa.text(COUNTED_ONCE_SQL)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -139,9 +139,14 @@ def _network_profile(start: date, end: date, attributes: Sequence[sa.ColumnEleme
     at 200 people of ~70 000 and joined by 70 000 key lookups, then sorted on disk."""
     rows = identified_counts(start, end, summed=False)
     labelled = [a.label(f"a{i}") for i, a in enumerate(attributes)]
+    # The rows are those of people counted once (``NOT counted_per_participation``): said in the
+    # join, it lets PostgreSQL read their attributes from the small covering index of those people
+    # (ix_beneficiaries_counted_once_profile: 101 000 of 767 000 records at 1 million
+    # accompaniments) instead of the whole table.
     per_person = (sa.select(*labelled, sa.func.sum(rows.c.n).label("n")).select_from(rows)
-                  .join(Beneficiary, Beneficiary.id == rows.c.beneficiary_id).group_by(Beneficiary.id)
-                  .subquery("per_person"))
+                  .join(Beneficiary, sa.and_(Beneficiary.id == rows.c.beneficiary_id,
+                                             sa.not_(Beneficiary.counted_per_participation)))
+                  .group_by(Beneficiary.id).subquery("per_person"))
     keys = [per_person.c[f"a{i}"] for i in range(len(attributes))]
     returning = per_person.c.n >= 2
     return [(*row[:-2], int(row[-2]), int(row[-1])) for row in session.execute(
