@@ -117,10 +117,11 @@ def identified_profile(session, start: date, end: date, attributes: Sequence[sa.
         return _network_profile(start, end, attributes, session)
     per_person = identified_counts(start, end, structure_ids=structure_ids, mediator_ids=mediator_ids,
                                    with_none=True)
-    joined = Beneficiary.id == per_person.c.beneficiary_id
+    counted_once = sa.not_(Beneficiary.counted_per_participation)  # who the rows are: see _network_profile
+    joined = sa.and_(Beneficiary.id == per_person.c.beneficiary_id, counted_once)
     if restricted and session.get_bind().dialect.name == "postgresql":
         per_person = per_person.element.cte("per_person")
-        joined = sa.and_(Beneficiary.id == per_person.c.beneficiary_id, Beneficiary.id == sa.any_(
+        joined = sa.and_(Beneficiary.id == per_person.c.beneficiary_id, counted_once, Beneficiary.id == sa.any_(
             sa.func.array(sa.select(per_person.c.beneficiary_id).scalar_subquery())))
     returning = per_person.c.n >= 2
     # People with no accompagnement left (n 0, see ``with_none``) add nothing to either sum.
