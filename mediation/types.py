@@ -143,3 +143,16 @@ def _in_keys(element, compiler, **kw):
 @compiles(in_keys, "postgresql")
 def _in_keys_pg(element, compiler, **kw):
     return compiler.process(element.column == sa.any_(sa.func.array(element.select.scalar_subquery())), **kw)
+
+
+def in_id_list(session, column, ids) -> sa.ColumnElement[bool]:
+    """``column IN (1, 2, …)`` for a list of integer keys (a batch of an export, say), written
+    ``column = ANY(%(ids)s::INTEGER[])`` on PostgreSQL: one array parameter instead of one
+    parameter per key. A thousand keys rendered and parsed as a thousand placeholders cost
+    SQLAlchemy and psycopg about as much as the query itself (an export of 44 000 activities:
+    a fifth of its time). SQLite keeps ``IN``."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import ARRAY
+
+        return column == sa.any_(sa.literal(list(ids), type_=ARRAY(sa.Integer)))
+    return column.in_(ids)

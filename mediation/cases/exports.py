@@ -61,7 +61,7 @@ from mediation.cases.models import (
 from mediation.cases.search import person_condition
 from mediation.directory.models import Commune, Structure
 from mediation.tabular import CsvWriter
-from mediation.types import local_today, to_paris, utcnow
+from mediation.types import in_id_list, local_today, to_paris, utcnow
 
 BATCH = 1000
 TITLE = object()  # marker: the row is a section title
@@ -249,16 +249,16 @@ def _activity_batch(session: Session, ids: list[int]):
         .outerjoin(place, place.id == Activity.place_structure_id)
         .outerjoin(place_structure_commune, place_structure_commune.id == place.commune_id)
         .outerjoin(place_commune, place_commune.id == Activity.place_commune_id)
-        .where(Activity.id.in_(ids))
+        .where(in_id_list(session, Activity.id, ids))
     )}
     themes: dict[int, list[str]] = defaultdict(list)
     for activity_id, code in session.execute(sa.select(ActivityThematique.activity_id, ActivityThematique.code)
-                                             .where(ActivityThematique.activity_id.in_(ids))):
+                                             .where(in_id_list(session, ActivityThematique.activity_id, ids))):
         themes[activity_id].append(code)
     tag_names: dict[int, list[str]] = defaultdict(list)
     for activity_id, name in session.execute(
             sa.select(ActivityTag.activity_id, Tag.name).join(Tag, Tag.id == ActivityTag.tag_id)
-            .where(ActivityTag.activity_id.in_(ids)).order_by(ActivityTag.activity_id, Tag.name, Tag.id)):
+            .where(in_id_list(session, ActivityTag.activity_id, ids)).order_by(ActivityTag.activity_id, Tag.name, Tag.id)):
         tag_names[activity_id].append(name)
     participants: dict[int, list] = defaultdict(list)
     for row in session.execute(
@@ -268,7 +268,7 @@ def _activity_batch(session: Session, ids: list[int]):
                   Commune.postal_code.label("postal_code"), Commune.insee_code.label("insee"))
         .join(Beneficiary, Beneficiary.id == Participation.beneficiary_id)
         .outerjoin(Commune, Commune.id == Beneficiary.residence_commune_id)
-        .where(Participation.activity_id.in_(ids))
+        .where(in_id_list(session, Participation.activity_id, ids))
         .order_by(Participation.activity_id, Participation.id)
     ):
         participants[row.activity_id].append(row)
@@ -354,7 +354,7 @@ def export_activities(session: Session, user: User, activity_query: sa.Select,
     total = 0
     for chunk in _chunks(ids):
         total += session.scalar(sa.select(sa.func.count(Participation.id))
-                                .where(Participation.activity_id.in_(chunk))) or 0
+                                .where(in_id_list(session, Participation.activity_id, chunk))) or 0
     if not isinstance(filters, ActivityFilterLabels):  # another page's own filters (label, value)
         filters = ActivityFilterLabels(extra=list(filters or []))
     block = coop_info_block(user, total, now) + filters.rows() + [[""]]
@@ -399,7 +399,7 @@ def _beneficiary_rows(session: Session, ids: list[int]) -> Iterator[list]:
                       Beneficiary.statut_social, Beneficiary.accompaniments_count, Beneficiary.notes,
                       Commune.name.label("commune"), Commune.insee_code, Commune.postal_code)
             .outerjoin(Commune, Commune.id == Beneficiary.residence_commune_id)
-            .where(Beneficiary.id.in_(chunk)))}
+            .where(in_id_list(session, Beneficiary.id, chunk)))}
         for beneficiary_id in chunk:
             b = rows[beneficiary_id]
             yield [b.last_name, b.first_name, _dash(b.birth_year), _dash(b.commune), _dash(b.insee_code),

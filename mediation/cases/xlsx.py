@@ -84,21 +84,31 @@ def column_letter(index: int) -> str:
     return letters
 
 
-def _cell(ref: str, value, style: int) -> str:
-    if value is None or value == "":
+def _cell_with(ref: str, value, s: str, style: int) -> str:
+    """The XML of a cell (``s``: its style attribute, computed once per row)."""
+    if type(value) is str:  # most cells: tested first, exactly (a subclass goes the long way below)
+        if not value:
+            return ""
+        return _text(ref, value, s)
+    if value is None:
         return ""
     if isinstance(value, bool):
-        return f'<c r="{ref}" t="b"{_s(style)}><v>{int(value)}</v></c>'
+        return f'<c r="{ref}" t="b"{s}><v>{int(value)}</v></c>'
     if isinstance(value, int | float):
-        return f'<c r="{ref}"{_s(style)}><v>{value}</v></c>'
+        return f'<c r="{ref}"{s}><v>{value}</v></c>'
     if isinstance(value, datetime):
         value = value.date()
     if isinstance(value, date):
         return f'<c r="{ref}" s="{_DATE_OF[style]}"><v>{(value - _EPOCH).days}</v></c>'
+    value = str(value)
+    return _text(ref, value, s) if value else ""
+
+
+def _text(ref: str, value: str, s: str) -> str:
     # An inline string is a text cell: "=HYPERLINK(…)" stays text, never a formula (mediation.tabular).
-    text = escape(_ILLEGAL.sub("", str(value)))
+    text = escape(_ILLEGAL.sub("", value))
     space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
-    return f'<c r="{ref}" t="inlineStr"{_s(style)}><is><t{space}>{text}</t></is></c>'
+    return f'<c r="{ref}" t="inlineStr"{s}><is><t{space}>{text}</t></is></c>'
 
 
 def _s(style: int) -> str:
@@ -138,12 +148,13 @@ class _Sheet:
 
     def row(self, values: Iterable, style: int = PLAIN) -> None:
         self.number += 1
-        cells = []
-        for index, value in enumerate(values):
-            while index >= len(self.letters):
-                self.letters.append(column_letter(len(self.letters)))
-            cells.append(_cell(f"{self.letters[index]}{self.number}", value, style))
-        self.stream.write(f'<row r="{self.number}">{"".join(cells)}</row>'.encode())
+        values = values if isinstance(values, list | tuple) else list(values)
+        while len(values) > len(self.letters):
+            self.letters.append(column_letter(len(self.letters)))
+        number, s = str(self.number), _s(style)
+        cells = "".join([_cell_with(letter + number, value, s, style)  # letters: at least as many as values
+                         for letter, value in zip(self.letters, values, strict=False)])
+        self.stream.write(f'<row r="{number}">{cells}</row>'.encode())
 
 
 class Workbook:
