@@ -16,7 +16,7 @@ from mediation.types import local_today
 
 
 def active_membership_clause(user_id, day: date | None = None):
-    day = day or local_today()
+    day = local_today() if day is None else day
     return sa.and_(
         StaffMembership.user_id == user_id,
         StaffMembership.started_on <= day,
