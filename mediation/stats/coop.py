@@ -28,12 +28,10 @@ Rules (read in the Coop's ``mes-statistiques/_queries``):
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from fractions import Fraction
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -58,7 +56,7 @@ from mediation.directory.scopes import structure_scope
 from mediation.stats import coop_rollups, rollups
 from mediation.stats.coop_rollups import DURATION_BUCKETS
 from mediation.stats.models import ActivityRollup, CoopPersonRollup, CoopRollup, ThematiqueRollup
-from mediation.types import local_today
+from mediation.types import bytewise, in_id_list, local_today
 
 NON_COMMUNIQUE = "Non communiqué"
 
@@ -83,7 +81,8 @@ def proportion(count: int, total: int) -> float:
     0 when the total is 0. Shares are not forced to sum to 100."""
     if total <= 0:
         return 0.0
-    return math.floor(Fraction(100_000 * count, total) + Fraction(1, 2)) / 1000
+    # floor(100 000 × count / total + 1/2), in integers (exact, as Fraction; thousands per page)
+    return (200_000 * count + total) // (2 * total) / 1000
 
 
 def format_percentage(value: float) -> str:
@@ -307,7 +306,8 @@ def _raw_into(session: Session, sums: _Sums, where: list, sign: int) -> None:
 
 def _raw_people(where: list) -> sa.Select:
     """The people counted once reached by the activities matching ``where``, with their profile."""
-    return (sa.select(Participation.beneficiary_id.label("beneficiary_id"), *coop_rollups.profile_sql())
+    return (sa.select(*_bytewise_profile([Participation.beneficiary_id.label("beneficiary_id"),
+                                           *coop_rollups.profile_sql()]))
             .join(Activity, Activity.id == Participation.activity_id)
             .join(Beneficiary, Beneficiary.id == Participation.beneficiary_id)
             .where(*where, sa.not_(Beneficiary.counted_per_participation)))
@@ -406,7 +406,7 @@ def coop_statistics(session: Session, user: User, filters: CoopFilters, *,
                 return [table.month >= whole[0], table.month <= whole[-1]]
             _rollups_into(session, sums, scope, months)
             p = CoopPersonRollup
-            sums.people.append(sa.select(*_person_columns()).where(*scope(p), *months(p)))
+            sums.people.append(sa.select(*_bytewise_profile(_person_columns())).where(*scope(p), *months(p)))
         for month, inside, outside in partial:
             days_inside = sum((b - a).days + 1 for a, b in inside)
             days_outside = sum((b - a).days + 1 for a, b in outside)
@@ -425,7 +425,7 @@ def coop_statistics(session: Session, user: User, filters: CoopFilters, *,
                          .group_by(Participation.beneficiary_id).subquery())
             p = CoopPersonRollup
             sums.people.append(
-                sa.select(*_person_columns())
+                sa.select(*_bytewise_profile(_person_columns()))
                 .outerjoin(taken_out, taken_out.c.id == p.beneficiary_id)
                 .where(*scope(p), p.month == month).group_by(*_person_columns())
                 .having(sa.func.sum(p.accompaniments) > sa.func.coalesce(sa.func.max(taken_out.c.n), 0)))
@@ -438,6 +438,21 @@ def _person_columns() -> list:
             p.residence_commune_id]
 
 
+_TEXT_PROFILE = frozenset({"genre", "tranche_age", "statut_social"})
+
+
+def _bytewise_profile(columns: list) -> list:
+    """The person columns (:func:`_person_columns` or :func:`_raw_people`'s) for the UNION that
+    counts people once: its text compared byte by byte (:class:`mediation.types.bytewise`)."""
+    found = []
+    for column in columns:
+        if column.key in _TEXT_PROFILE:
+            inner = column.element if isinstance(column, sa.sql.elements.Label) else column
+            column = bytewise(inner).label(column.key)
+        found.append(column)
+    return found
+
+
 def _age_band_sql(year: int, birth_year, tranche_age) -> sa.ColumnElement:
     """:func:`coop_age_band` in SQL."""
     age = sa.literal(year) - birth_year
@@ -446,6 +461,35 @@ def _age_band_sql(year: int, birth_year, tranche_age) -> sa.ColumnElement:
         (sa.and_(birth_year.is_not(None), birth_year <= year),
          sa.case(*bands, else_=TrancheAge.SOIXANTE_DIX_PLUS.value)),
         else_=sa.func.coalesce(tranche_age, TrancheAge.NON_COMMUNIQUE.value))
+
+
+_PEOPLE_DIMENSIONS = ("anonymous", "genre", "age", "statut", "residence")
+
+
+def _people_counts(session: Session, union, year: int):
+    """(dimension, value, people) of the people counted once (``union``: one row per person and
+    profile), for each of :data:`_PEOPLE_DIMENSIONS` apart: the page shows each breakdown alone.
+    PostgreSQL counts them in one pass (``GROUPING SETS``: a few thousand rows, hashed); elsewhere
+    the people are counted by whole profile and the breakdowns added up here."""
+    u = union.c
+    people = sa.select(u.anonymous, u.genre,
+                       sa.type_coerce(_age_band_sql(year, u.birth_year, u.tranche_age), sa.String).label("age"),
+                       u.statut_social, u.residence_commune_id).subquery()
+    columns = list(people.c)
+    if session.get_bind().dialect.name == "postgresql":
+        # GROUPING(…) has one bit per column, the first the highest, 0 for the column grouped on
+        last = len(columns) - 1
+        sets = {(1 << len(columns)) - 1 - (1 << (last - i)): i for i in range(len(columns))}
+        for grouping, *values, count in session.execute(
+            sa.select(sa.func.grouping(*columns), *columns, sa.func.count())
+            .group_by(sa.func.grouping_sets(*[sa.tuple_(c) for c in columns]))
+        ):
+            i = sets[grouping]
+            yield _PEOPLE_DIMENSIONS[i], values[i], count
+        return
+    for *values, count in session.execute(sa.select(*columns, sa.func.count()).group_by(*columns)):
+        for dimension, value in zip(_PEOPLE_DIMENSIONS, values, strict=True):
+            yield dimension, value, count
 
 
 def _statistics(session: Session, filters: CoopFilters, sums: _Sums, today: date) -> CoopStatistics:
@@ -482,7 +526,7 @@ def _statistics(session: Session, filters: CoopFilters, sums: _Sums, today: date
     # tags (live ones), weighted by accompaniments, largest first (the Coop's getActiviteTags)
     tag_counts = {int(value): count for value, count in one(coop_rollups.TAG).items() if count}
     tag_names = dict(session.execute(sa.select(Tag.id, Tag.name).where(
-        Tag.id.in_(sorted(tag_counts)), Tag.deleted_at.is_(None))).all()) if tag_counts else {}
+        in_id_list(session, Tag.id, sorted(tag_counts)), Tag.deleted_at.is_(None))).all()) if tag_counts else {}
     stats.tags = _shares(sorted(((tag_names[i], n) for i, n in tag_counts.items() if i in tag_names),
                                 key=lambda item: (-item[1], item[0])))
     materiel, channels, durations = one(coop_rollups.MATERIEL), one(coop_rollups.CANAL), one(coop_rollups.DUREE)
@@ -495,7 +539,8 @@ def _statistics(session: Session, filters: CoopFilters, sums: _Sums, today: date
     wanted = set(places) | {int(value[2:]) for value in communes_keys if value[0] in "so"}
     if wanted:
         structures = {i: (name, commune_id) for i, name, commune_id in session.execute(
-            sa.select(Structure.id, Structure.name, Structure.commune_id).where(Structure.id.in_(sorted(wanted))))}
+            sa.select(Structure.id, Structure.name, Structure.commune_id)
+            .where(in_id_list(session, Structure.id, sorted(wanted))))}
     stats.places = _shares(sorted(((structures[i][0], count) for i, count in places.items()),
                                   key=lambda item: (-item[1], item[0])))
     place_communes: Counter = Counter()
@@ -511,21 +556,21 @@ def _statistics(session: Session, filters: CoopFilters, sums: _Sums, today: date
     if sums.people:
         union = (sums.people[0].distinct() if len(sums.people) == 1 else sa.union(*sums.people)).subquery()
         # one row per person (the UNION of person and profile: the rollups' copy is the record's)
-        u = union.c
-        band = sa.type_coerce(_age_band_sql(today.year, u.birth_year, u.tranche_age), sa.String)
-        for anonymous, genre, age, statut, commune_id, count in session.execute(
-            sa.select(u.anonymous, u.genre, band, u.statut_social, u.residence_commune_id, sa.func.count())
-            .group_by(u.anonymous, u.genre, band, u.statut_social, u.residence_commune_id)
-        ):
-            stats.beneficiaries += count
-            if anonymous:
-                stats.anonymous_beneficiaries += count
+        for dimension, value, count in _people_counts(session, union, today.year):
+            if dimension == "anonymous":
+                stats.beneficiaries += count
+                if value:
+                    stats.anonymous_beneficiaries += count
+                else:
+                    stats.followed_beneficiaries += count
+            elif dimension == "genre":
+                genres[value or Genre.NON_COMMUNIQUE.value] += count
+            elif dimension == "age":
+                ages[value] += count
+            elif dimension == "statut":
+                statuts[value or StatutSocial.NON_COMMUNIQUE.value] += count
             else:
-                stats.followed_beneficiaries += count
-            genres[genre or Genre.NON_COMMUNIQUE.value] += count
-            ages[age] += count
-            statuts[statut or StatutSocial.NON_COMMUNIQUE.value] += count
-            residence_ids[commune_id or 0] += count
+                residence_ids[value or 0] += count
     # participants counted per participation (one record each): from the sums
     counted = sum(one(coop_rollups.GENRE).values())
     stats.beneficiaries += counted
@@ -540,7 +585,7 @@ def _statistics(session: Session, filters: CoopFilters, sums: _Sums, today: date
 
     labels = {i: _label_commune(name, postal) for i, name, postal in session.execute(
         sa.select(Commune.id, Commune.name, Commune.postal_code)
-        .where(Commune.id.in_(sorted((set(place_communes) | set(residence_ids)) - {0}))))}
+        .where(in_id_list(session, Commune.id, sorted((set(place_communes) | set(residence_ids)) - {0}))))}
     communes: Counter = Counter()
     for commune_id, count in place_communes.items():
         communes[labels.get(commune_id, NON_COMMUNIQUE)] += count
