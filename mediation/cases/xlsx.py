@@ -69,7 +69,7 @@ _STYLES = (
 _SHEET_HEAD = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
     '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheetData>'
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
 )
 _SHEET_TAIL = "</sheetData></worksheet>"
 
@@ -166,11 +166,14 @@ class Workbook:
         self.tables: list[str] = []  # xl/tables/tableN.xml contents, N from 1
 
     @contextmanager
-    def sheet(self, name: str):
+    def sheet(self, name: str, widths: Iterable[float] = ()):
+        """A sheet; ``widths``: of its first columns, in characters (Excel's column width)."""
         self.names.append(name[:31])
         number = len(self.names)
+        cols = "".join(f'<col min="{n}" max="{n}" width="{width}" customWidth="1"/>'
+                       for n, width in enumerate(widths, start=1))
         with self.zip.open(f"xl/worksheets/sheet{number}.xml", "w", force_zip64=True) as stream:
-            stream.write(_SHEET_HEAD.encode())
+            stream.write(f"{_SHEET_HEAD}{f'<cols>{cols}</cols>' if cols else ''}<sheetData>".encode())
             sheet = _Sheet(stream)
             yield sheet
             table = sheet.table_xml(len(self.tables) + 1)
