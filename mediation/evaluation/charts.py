@@ -36,13 +36,15 @@ def _short(label: str, limit: int = MAX_LABEL) -> str:
     return label if len(label) <= limit else label[: limit - 1].rstrip() + "…"
 
 
-def _frame(table: Table, height: int, kind: str, body: list[str]) -> Markup:
+def _frame(table: Table, height: int, kind: str, body: list[str], left: int = 0) -> Markup:
+    """The ``<svg>`` around ``body``, its drawing from ``left`` to :data:`WIDTH` (the bars without
+    their labels start at :data:`BARS_LEFT`)."""
     ident = f"{table.dom_id}-chart"
     description = (f"{kind} : {table.title.lower()}. Les valeurs exactes sont dans le tableau "
                    "« " + table.title + " » qui suit.")
     return Markup(  # noqa: S704 - every text part is escaped above or here
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="0 0 {WIDTH} {height}" '
-        f'width="{WIDTH}" height="{height}" aria-labelledby="{ident}-title {ident}-desc" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" viewBox="{left} 0 {WIDTH - left} {height}" '
+        f'width="{WIDTH - left}" height="{height}" aria-labelledby="{ident}-title {ident}-desc" '
         f'font-family="DejaVu Sans, Arial, sans-serif" font-size="12">'
         f'<title id="{ident}-title">{escape(table.title)}</title>'
         f'<desc id="{ident}-desc">{escape(description)}</desc>'
@@ -50,8 +52,13 @@ def _frame(table: Table, height: int, kind: str, body: list[str]) -> Markup:
     )
 
 
-def bar_chart(table: Table, kind: str = "Graphique en barres") -> Markup | None:
-    """One horizontal bar per row (value column ``table.chart_column``)."""
+BARS_LEFT = LABEL_WIDTH - 2  # the bars without their labels: the axis line and the bars
+
+
+def bar_chart(table: Table, kind: str = "Graphique en barres", *, labels: bool = True) -> Markup | None:
+    """One horizontal bar per row (value column ``table.chart_column``); without ``labels``, the
+    bars and their values only, from :data:`BARS_LEFT` (:func:`report_image` prints the labels
+    beside them)."""
     rows = [r for r in table.rows if r.cells]
     if not rows:
         return None
@@ -62,8 +69,9 @@ def bar_chart(table: Table, kind: str = "Graphique en barres") -> Markup | None:
     for index, (row, value) in enumerate(zip(rows, values, strict=True)):
         y = index * (BAR_HEIGHT + ROW_GAP)
         middle = y + BAR_HEIGHT / 2 + 4
-        body.append(f'<text x="{LABEL_WIDTH - 8}" y="{middle:.0f}" text-anchor="end" fill="{INK}">'
-                    f'{escape(_short(row.label))}</text>')
+        if labels:
+            body.append(f'<text x="{LABEL_WIDTH - 8}" y="{middle:.0f}" text-anchor="end" fill="{INK}">'
+                        f'{escape(_short(row.label))}</text>')
         length = plot * value / largest if value and largest else 0
         if length:
             body.append(f'<rect x="{LABEL_WIDTH}" y="{y}" width="{length:.1f}" height="{BAR_HEIGHT}" fill="{BAR}"/>')
@@ -71,7 +79,7 @@ def bar_chart(table: Table, kind: str = "Graphique en barres") -> Markup | None:
         body.append(f'<text x="{LABEL_WIDTH + length + 6:.1f}" y="{middle:.0f}" fill="{INK}">{escape(display)}</text>')
     body.append(f'<line x1="{LABEL_WIDTH}" y1="0" x2="{LABEL_WIDTH}" y2="{len(rows) * (BAR_HEIGHT + ROW_GAP)}" '
                 f'stroke="{INK}" stroke-width="1"/>')
-    return _frame(table, len(rows) * (BAR_HEIGHT + ROW_GAP) + 4, kind, body)
+    return _frame(table, len(rows) * (BAR_HEIGHT + ROW_GAP) + 4, kind, body, 0 if labels else BARS_LEFT)
 
 
 def nice_ceiling(value: float) -> float:
@@ -200,25 +208,30 @@ def chart(table: Table) -> Markup | None:
 MAX_REPORT_BARS = 25
 
 
-def report_chart(table: Table) -> Markup | None:
-    """The chart of a table in the PDF: bar charts draw only the rows with a value (or a hidden
-    one), at most the :data:`MAX_REPORT_BARS` largest. Every SVG text costs a text layout in
+def _report_bars(table: Table) -> tuple[Table, str] | None:
+    """The rows a bar chart of the PDF draws and the chart's kind: only the rows with a value (or a
+    hidden one), at most the :data:`MAX_REPORT_BARS` largest. Every SVG text costs a text layout in
     WeasyPrint: a chart with a bar per commune of a territory (hundreds of rows, most at zero) cost
     more than the rest of the report."""
-    if table.chart != "bar":
-        return chart(table)
     column = table.chart_column
     drawn = [r for r in table.rows if r.cells and (r.cells[column].value or r.cells[column].mask)]
     if len(drawn) == len(table.rows) and len(drawn) <= MAX_REPORT_BARS:
-        return bar_chart(table)
+        return table, "Graphique en barres"
     kind = "Graphique en barres"
     if len(drawn) > MAX_REPORT_BARS:
         drawn = sorted(drawn, key=lambda r: -(r.cells[column].value or 0))[:MAX_REPORT_BARS]
         kind += f" des {MAX_REPORT_BARS} plus grandes valeurs"
     if not drawn:
         return None
-    kind += " (les lignes à zéro ne sont pas tracées)"
-    return bar_chart(replace(table, rows=drawn), kind)
+    return replace(table, rows=drawn), kind + " (les lignes à zéro ne sont pas tracées)"
+
+
+def report_chart(table: Table) -> Markup | None:
+    """The chart of a table in the PDF, as one SVG (:func:`report_image` prints it)."""
+    if table.chart != "bar":
+        return chart(table)
+    bars = _report_bars(table)
+    return bar_chart(*bars) if bars else None
 
 
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.S)
@@ -246,5 +259,19 @@ def as_image(svg: Markup | None) -> Markup | None:
 
 
 def report_image(table: Table) -> Markup | None:
-    """:func:`report_chart` as the PDF draws it (:func:`as_image`)."""
-    return as_image(report_chart(table))
+    """:func:`report_chart` as the PDF draws it (:func:`as_image`). A bar chart's labels are HTML
+    text beside the image of its bars (``.bar-chart`` in ``_report.css`` places each on the line of
+    its bar): WeasyPrint lays an SVG text out and draws it letter by letter, one text layout per
+    letter — the labels of the bar charts, about two thousand letters at 1 million accompaniments,
+    cost about a seventh of the report's rendering (bench/RESULTS.md, issue 18); as HTML, one per
+    label. The bars, the values, the title and description (the image's ``alt``) are unchanged."""
+    if table.chart != "bar":
+        return as_image(chart(table))
+    bars = _report_bars(table)
+    if bars is None:
+        return None
+    drawn, kind = bars
+    labels = "".join(f'<span class="bar-label">{escape(_short(r.label))}</span>' for r in drawn.rows if r.cells)
+    return Markup(  # noqa: S704 - the labels are escaped here, the image by as_image
+        f'<div class="bar-chart"><div class="bar-labels">{labels}</div>'
+        f'{as_image(bar_chart(drawn, kind, labels=False))}</div>')

@@ -189,3 +189,38 @@ def test_charts_are_tagged_figures_named_by_their_title_and_description(demo_rep
     for table in charted:
         assert any(alt.startswith(f"{table.title}. ") and f"tableau « {table.title} »" in alt for alt in figures), table.title
 
+
+
+
+def test_bar_chart_labels_are_printed_as_text_on_the_line_of_their_bar(app):
+    """In the PDF, a bar chart's labels are HTML text beside the image of the bars (WeasyPrint lays
+    SVG text out letter by letter): each label is printed left of its bar, on its line, and the SVG
+    draws the bars and their values but not the labels; the image keeps its text alternative."""
+    import base64
+
+    from flask import render_template_string
+
+    labels = ["Prendre en main du matériel", "Aide aux démarches administratives en ligne et au guichet", "E-mail"]
+    rows = [Row(label, [Cell(v, str(v))], key=str(i)) for i, (label, v) in enumerate(zip(labels, (30, 20, 10),
+                                                                                       strict=True))]
+    table = Table("moyens.par_theme", "moyens.accompagnements", "Accompagnements par thématique", "Thématique",
+                  ["Accompagnements"], rows, chart="bar")
+    image = charts.report_image(table)
+    source = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', str(image)).group(1)
+    svg = ElementTree.fromstring(base64.b64decode(source))
+    assert [t.text for t in svg.iter(f"{SVG}text")] == ["30", "20", "10"]  # the values, no label
+    assert 'alt="Accompagnements par thématique. Graphique en barres' in str(image)
+    with app.test_request_context():
+        pdf = report.render_pdf(render_template_string(
+            "<!doctype html><html lang='fr'><head><style>{% include 'evaluation/_report.css' %}</style></head>"
+            "<body><figure class='chart-figure'>{{ image }}</figure></body></html>", image=image))
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        page = document.pages[0]
+        lines = page.extract_text_lines()
+        bars = sorted((r for r in page.rects if r["width"] > 5), key=lambda r: r["top"])
+    assert len(bars) == 3
+    for label, bar in zip(["Prendre en main du matériel", "Aide aux démarches", "E-mail"], bars, strict=True):
+        line = next(line for line in lines if line["text"].startswith(label))
+        assert bar["top"] <= (line["top"] + line["bottom"]) / 2 <= bar["bottom"], (label, line, bar)
+        left = "".join(c["text"] for c in line["chars"] if c["x1"] <= bar["x0"] + 0.5)
+        assert left.startswith(label.replace(" ", "")), (label, line["text"])  # its value is right of the bar
