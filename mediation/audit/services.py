@@ -249,7 +249,7 @@ def seal(session: Session) -> int:
     postgresql = session.get_bind().dialect.name == "postgresql"
     if not (postgresql and len(pending) == 1 and sa.inspect(pending[0]).pending):
         session.flush()  # every event gets its id: the chain follows the order they were recorded in
-    if session.get_bind().dialect.name == "postgresql":
+    if postgresql:
         # Held until the end of the commit: the next sealer reads this transaction's last hash.
         last = _lock_chain_and_read_head(session)
     else:
@@ -303,6 +303,24 @@ def _in_transaction(event: AuditEvent) -> bool:
     return state.persistent or state.pending
 
 
+def _anchor_update() -> sa.Update:
+    """The anchor's rewrite with named parameters (:func:`_anchor_params`), for the one-statement
+    seals below."""
+    anchor = AuditAnchor.__table__
+    return (sa.update(anchor).where(anchor.c.id == 1)
+            .values(seq=sa.bindparam("anchor_seq"), hash=sa.bindparam("anchor_hash"),
+                    at=sa.bindparam("anchor_at", type_=anchor.c.at.type), mac=sa.bindparam("anchor_mac")))
+
+
+def _anchor_params(head: Head) -> dict:
+    return {"anchor_seq": head.seq, "anchor_hash": head.hash, "anchor_at": head.at, "anchor_mac": head.mac}
+
+
+def _create_anchor(execute, head: Head) -> None:
+    """No anchor row yet (the rewrite changed nothing): create it."""
+    execute(sa.insert(AuditAnchor.__table__).values(id=1, seq=head.seq, hash=head.hash, at=head.at, mac=head.mac))
+
+
 _INSERT_SEALED_AND_ANCHOR = None
 _EVENT_COLUMNS = ("at", "actor_id", "action", "object_type", "object_id", "structure_id", "details")
 
@@ -316,31 +334,23 @@ def _insert_sealed_and_anchor(session: Session, sealed: list, seq: int, hash_: s
     global _INSERT_SEALED_AND_ANCHOR
     from sqlalchemy.orm import make_transient_to_detached
 
-    events, anchor = AuditEvent.__table__, AuditAnchor.__table__
     if _INSERT_SEALED_AND_ANCHOR is None:
+        events = AuditEvent.__table__
         inserted = (sa.insert(events)
                     .values(**{name: sa.bindparam(name, type_=events.c[name].type)
                                for name in (*_EVENT_COLUMNS, "seq", "prev_hash", "hash")})
                     .returning(events.c.id).cte("inserted"))
-        anchored = (sa.update(anchor).where(anchor.c.id == 1)
-                    .values(seq=sa.bindparam("anchor_seq"), hash=sa.bindparam("anchor_hash"),
-                            at=sa.bindparam("anchor_at", type_=anchor.c.at.type), mac=sa.bindparam("anchor_mac"))
-                    .returning(anchor.c.id).cte("anchored"))
+        anchored = _anchor_update().returning(AuditAnchor.__table__.c.id).cte("anchored")
         _INSERT_SEALED_AND_ANCHOR = sa.select(
             inserted.c.id, sa.select(sa.func.count()).select_from(anchored).scalar_subquery())
-    (event, number, previous, digest), = sealed
-    if event.at is None:
-        event.at = utcnow()
-    if event.details is None:
-        event.details = {}
+    (event, number, previous, digest), = sealed  # record() set its time and details
     head = Head.sign(seq, hash_, utcnow())
     values = {name: getattr(event, name) for name in _EVENT_COLUMNS}
     connection = session.connection()  # not session.execute: its autoflush would insert the event first
     event_id, anchors = connection.execute(_INSERT_SEALED_AND_ANCHOR, {
-        **values, "seq": number, "prev_hash": previous, "hash": digest,
-        "anchor_seq": head.seq, "anchor_hash": head.hash, "anchor_at": head.at, "anchor_mac": head.mac}).one()
-    if anchors == 0:  # no anchor yet: the event is written all the same; create the anchor
-        connection.execute(sa.insert(anchor).values(id=1, seq=head.seq, hash=head.hash, at=head.at, mac=head.mac))
+        **values, "seq": number, "prev_hash": previous, "hash": digest, **_anchor_params(head)}).one()
+    if anchors == 0:  # the event is written all the same
+        _create_anchor(connection.execute, head)
     session.expunge(event)
     event.id, event.seq, event.prev_hash, event.hash = event_id, number, previous, digest
     make_transient_to_detached(event)
@@ -359,22 +369,18 @@ def _seal_and_anchor_at_once(session: Session, sealed: list, seq: int, hash_: st
     from sqlalchemy.orm.attributes import set_committed_value
 
     if _SEAL_ONE_AND_ANCHOR is None:
-        events, anchor = AuditEvent.__table__, AuditAnchor.__table__
+        events = AuditEvent.__table__
         seal_event = (sa.update(events).where(events.c.id == sa.bindparam("event_id"))
                       .values(seq=sa.bindparam("event_seq"), prev_hash=sa.bindparam("event_prev_hash"),
                               hash=sa.bindparam("event_hash")).cte("sealed"))
-        _SEAL_ONE_AND_ANCHOR = (sa.update(anchor).where(anchor.c.id == 1)
-                                .values(seq=sa.bindparam("anchor_seq"), hash=sa.bindparam("anchor_hash"),
-                                        at=sa.bindparam("anchor_at"), mac=sa.bindparam("anchor_mac"))
-                                .add_cte(seal_event))
+        _SEAL_ONE_AND_ANCHOR = _anchor_update().add_cte(seal_event)
     (event, number, previous, digest), = sealed
     head = Head.sign(seq, hash_, utcnow())
     updated = session.execute(_SEAL_ONE_AND_ANCHOR, {
         "event_id": event.id, "event_seq": number, "event_prev_hash": previous, "event_hash": digest,
-        "anchor_seq": head.seq, "anchor_hash": head.hash, "anchor_at": head.at, "anchor_mac": head.mac}).rowcount
-    if updated == 0:  # no anchor yet: the CTE ran all the same (the event is sealed); create the anchor
-        session.execute(sa.insert(AuditAnchor.__table__).values(id=1, seq=head.seq, hash=head.hash, at=head.at,
-                                                                mac=head.mac))
+        **_anchor_params(head)}).rowcount
+    if updated == 0:  # the CTE ran all the same (the event is sealed)
+        _create_anchor(session.execute, head)
     for name, value in (("seq", number), ("prev_hash", previous), ("hash", digest)):
         set_committed_value(event, name, value)
 

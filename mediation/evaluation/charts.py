@@ -215,9 +215,9 @@ def _report_bars(table: Table) -> tuple[Table, str] | None:
     more than the rest of the report."""
     column = table.chart_column
     drawn = [r for r in table.rows if r.cells and (r.cells[column].value or r.cells[column].mask)]
-    if len(drawn) == len(table.rows) and len(drawn) <= MAX_REPORT_BARS:
-        return table, "Graphique en barres"
     kind = "Graphique en barres"
+    if len(drawn) == len(table.rows) and len(drawn) <= MAX_REPORT_BARS:
+        return table, kind
     if len(drawn) > MAX_REPORT_BARS:
         drawn = sorted(drawn, key=lambda r: -(r.cells[column].value or 0))[:MAX_REPORT_BARS]
         kind += f" des {MAX_REPORT_BARS} plus grandes valeurs"
