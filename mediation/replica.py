@@ -29,6 +29,10 @@ Three rules keep a page honest:
   replica went away, or cancelled the query to replay a conflicting change) is run again on
   the primary.
 
+The time of the browser's last write is kept in the same cookie, with or without a replica: the
+dashboards kept a few minutes (mediation.evaluation.snapshots) are computed again for a person
+who saved something after theirs was computed.
+
 Log lines carry positions, delays and error class names, never data.
 """
 
@@ -51,6 +55,7 @@ log = logging.getLogger("mediation.replica")
 
 EXTENSION = "mediation.replica"
 SESSION_KEY = "wal"  # in the signed cookie: the primary's WAL position after this browser's last write
+WROTE_AT_KEY = "ecrit"  # in the signed cookie: when this browser's last write was committed (Unix time)
 STATUS_SECONDS = 1.0  # a replica's measured delay is trusted this long (per process)
 RETRY_SECONDS = 10.0  # an unreachable replica is not tried again before
 CONNECT_TIMEOUT = 2  # seconds
@@ -256,15 +261,27 @@ def reads(db_session):
 
 
 def remember_write() -> None:
-    """After a request's commit: if it wrote, keep the primary's WAL position in this browser's
-    session, so that its replica-routed pages read the primary until the replica has replayed it.
-    Called by the request cycle (mediation.web) right after the commit."""
-    if current() is None or not has_request_context():
+    """After a request's commit: if it wrote, keep its time in this browser's session (see
+    :func:`last_write`) and, with a replica, the primary's WAL position, so that its replica-routed
+    pages read the primary until the replica has replayed it. Called by the request cycle
+    (mediation.web) right after the commit."""
+    if not has_request_context():
         return
     wrote = db.session.info.pop(FLUSHED, False)
     if not wrote or request.method in SAFE_METHODS or "_user_id" not in session:
+        return
+    session[WROTE_AT_KEY] = round(time.time(), 3)
+    if current() is None:
         return
     try:
         session[SESSION_KEY] = int(db.session.execute(PRIMARY_POSITION_SQL).scalar_one())
     except sa.exc.SQLAlchemyError as error:  # committed, but the primary went away just after
         log.warning("primary's WAL position unknown after a write (%s)", type(error).__name__)
+
+
+def last_write() -> float | None:
+    """When this browser last saved something (Unix time, as committed), None if it has not in
+    this session: a copy of figures computed before that moment would not show that person their
+    own write (mediation.evaluation.snapshots)."""
+    value = session.get(WROTE_AT_KEY) if has_request_context() else None
+    return float(value) if isinstance(value, int | float) else None

@@ -103,6 +103,9 @@ def app():
             "SESSION_COOKIE_SECURE": False,
             "MEDIATION_OUTBOX_DIR": str(TMP / "outbox"),
             "MEDIATION_ENV": "test",
+            # No dashboard is kept unless a test asks for it (tests/evaluation/test_snapshots.py):
+            # a slow run would otherwise serve a copy to a test that has just written.
+            "MEDIATION_EVALUATION_SNAPSHOT_MIN_MS": 10**9,
         }
     )
     with app.app_context():

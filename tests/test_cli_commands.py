@@ -18,6 +18,7 @@ EXPECTED = {
     'demo': ['--no-reset --reset'],
     'evaluation': [],
     'evaluation relances': ['--delai'],
+    'evaluation instantanes': [],
     'formations': [],
     'formations rappels': [],
     'jobs-recover': ['--minutes'],

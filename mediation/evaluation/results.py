@@ -133,6 +133,8 @@ class Dashboard:
     # The map of need against coverage (mediation.evaluation.observatoire), printed with the
     # coverage section; built from that section's published cells, not part of the exports.
     observatoire: object | None = None
+    # Served from a copy computed at ``generated_at`` (mediation.evaluation.snapshots), not now.
+    snapshot: bool = False
 
     def section(self, code: str) -> Section | None:
         return next((s for s in self.sections if s.code == code), None)

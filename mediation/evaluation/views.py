@@ -13,13 +13,14 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
+from mediation import replica
 from mediation.auth.forms import EmptyForm
 from mediation.auth.models import Role, User
 from mediation.directory.models import Commune, StaffMembership, Structure, Territory
 from mediation.directory.scopes import territory_structures
 from mediation.downloads import file_response
 from mediation.errors import DomainError, Forbidden, NotFound, ValidationFailed
-from mediation.evaluation import charts, exports, indicators, policy, report, services
+from mediation.evaluation import charts, exports, indicators, policy, report, services, snapshots
 from mediation.evaluation.forms import (
     AttributionForm,
     FollowUpForm,
@@ -153,7 +154,7 @@ def dashboard():
     scope, errors, status = _scope_from_request()
     dashboard = None
     if scope is not None:
-        dashboard = indicators.compute_dashboard(scope, compare=compare)
+        dashboard = _dashboard(scope, compare)
     args = dashboard.query_args if dashboard else {}
     selected = _selected_ids(scope)
     with_compare = {**args, **({"comparer": compare} if compare else {})}
@@ -164,8 +165,15 @@ def dashboard():
         compare_dimensions=indicators.COMPARE_DIMENSIONS if policy.can_compare(current_user) else {},
         can_export_activities=policy.can_export_activities(current_user), query=_query_string(with_compare),
         filters_query=_query_string(args), report_form=ReportRequestForm(filters=_query_string(with_compare)),
-        params=PARAMS,
+        params=PARAMS, snapshot_minutes=snapshots.max_age().seconds // 60,
     ), status
+
+
+def _dashboard(scope: Scope, compare: str | None = None):
+    """The dashboard of ``scope``: a recent copy when one is kept for these figures and was computed
+    after this browser's last write (mediation.evaluation.snapshots), unless « Recalculer » asked."""
+    return snapshots.dashboard(scope, compare=compare, wrote_at=replica.last_write(),
+                               fresh=request.args.get("recalculer") == "1")
 
 
 def _dashboard_or_400(*, compute: bool = True):
@@ -173,7 +181,7 @@ def _dashboard_or_400(*, compute: bool = True):
     scope, errors, _ = _scope_from_request()
     if scope is None:
         abort(400, "Filtres invalides : " + " ".join(errors.values()))
-    return scope, indicators.compute_dashboard(scope, compare=compare) if compute else None
+    return scope, _dashboard(scope, compare) if compute else None
 
 
 def _download(content, filename: str, mimetype: str) -> Response:
@@ -208,7 +216,7 @@ def open_data():
     except ValidationFailed as error:
         abort(400, error.message)
     scope = Scope(db.session, current_user, f)
-    dashboard = indicators.compute_dashboard(scope)
+    dashboard = _dashboard(scope)
     return _download(exports.open_data_csv(dashboard, scope.start, scope.end),
                      f"statistiques-communes-{scope.start}-{scope.end}.csv", "text/csv; charset=utf-8")
 
