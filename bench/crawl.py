@@ -204,11 +204,11 @@ def bench_crawl(database: BenchDatabase, results: Results, repeat: int = 5, role
             if not ok:
                 failures.append(f"{role} {paths[0]} p95 {timing.p95:.0f} ms")
     trivial = Timing(baseline_samples)
-    # Dashboards long to compute are kept a few minutes (mediation.evaluation.snapshots): the warm-up
+    # Dashboards long to compute are kept a few minutes (mediation.snapshots): the warm-up
     # computed them, the timed requests were served the copy. What computing them costs:
     with app.app_context():
         kept, longest = db.session.execute(sa.text(
-            "SELECT count(*), coalesce(max(duration_ms), 0) FROM evaluation_snapshots")).one()
+            "SELECT count(*), coalesce(max(duration_ms), 0) FROM snapshots")).one()
     results.add(f"{prefix}.dashboards_kept", kept)
     results.add(f"{prefix}.dashboards_kept.longest_computation_ms", longest)
     if kept:
@@ -229,7 +229,7 @@ def bench_crawl(database: BenchDatabase, results: Results, repeat: int = 5, role
 
 def snapshot_min_ms(app) -> int:
     with app.app_context():
-        from mediation.evaluation.snapshots import min_ms
+        from mediation.snapshots import min_ms
 
         return min_ms()
 

@@ -18,6 +18,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(verify_audit_command)
     app.cli.add_command(worker_command)
     app.cli.add_command(jobs_recover_command)
+    app.cli.add_command(snapshots_command)
     app.cli.add_command(audit_group)
     from mediation.badges.cli import badges_group
     from mediation.mandates.cli import mandates_group
@@ -176,3 +177,19 @@ def jobs_recover_command(minutes: int) -> None:
     count = recover_stalled(db.session, minutes)
     db.session.commit()
     click.echo(f"{count} tâche(s) interrompue(s) marquée(s) en échec.")
+
+
+@click.command("instantanes")
+def snapshots_command() -> None:
+    """Recalcule les tableaux de bord d'impact et les statistiques gardés (nationaux, régionaux)
+    consultés dans les dernières 24 heures avant qu'ils n'expirent, et supprime ceux que personne
+    ne consulte plus (à lancer toutes les 5 minutes, par exemple depuis cron)."""
+    from mediation.evaluation import snapshots as evaluation
+    from mediation.stats import snapshots as statistics
+
+    refreshed = deleted = 0
+    for domain in (evaluation, statistics):
+        counts = domain.refresh(db.session, after_each=db.session.commit)
+        db.session.commit()
+        refreshed, deleted = refreshed + counts["refreshed"], deleted + counts["deleted"]
+    click.echo(f"{refreshed} tableau(x) de bord recalculé(s), {deleted} supprimé(s).")

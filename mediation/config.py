@@ -73,10 +73,10 @@ SETTINGS: dict[str, tuple] = {
     "MEDIATION_RETENTION_MONTHS": (int, 24),
     "MEDIATION_FOLLOW_UP_DELAY_DAYS": (int, 90),
     "MEDIATION_SUPPRESSION_THRESHOLD": (int, 5),
-    # A dashboard computed in this many milliseconds or more (a national or regional one) is kept
-    # and served for MAX_AGE seconds, with its time of computation (mediation.evaluation.snapshots).
-    "MEDIATION_EVALUATION_SNAPSHOT_MIN_MS": (int, 200),
-    "MEDIATION_EVALUATION_SNAPSHOT_MAX_AGE_SECONDS": (int, 900),
+    # Figures computed in this many milliseconds or more (a national or regional dashboard) are kept
+    # and served for MAX_AGE seconds, with their time of computation (mediation.snapshots).
+    "MEDIATION_SNAPSHOT_MIN_MS": (int, 200),
+    "MEDIATION_SNAPSHOT_MAX_AGE_SECONDS": (int, 900),
     "MEDIATION_DEMO_PASSWORD": (str, None),
     "MEDIATION_DEMO_TOTP_SECRET": (str, None),
     "MEDIATION_DEMO_WALLET_CODE": (str, None),

@@ -14,5 +14,6 @@ from mediation.evaluation.models import *  # noqa: F403
 from mediation.jobs.models import *  # noqa: F403
 from mediation.mandates.models import *  # noqa: F403
 from mediation.pathways.models import *  # noqa: F403
+from mediation.snapshots import Snapshot  # noqa: F401
 from mediation.stats.models import *  # noqa: F403
 from mediation.training.models import *  # noqa: F403

@@ -105,7 +105,7 @@ def app():
             "MEDIATION_ENV": "test",
             # No dashboard is kept unless a test asks for it (tests/evaluation/test_snapshots.py):
             # a slow run would otherwise serve a copy to a test that has just written.
-            "MEDIATION_EVALUATION_SNAPSHOT_MIN_MS": 10**9,
+            "MEDIATION_SNAPSHOT_MIN_MS": 10**9,
         }
     )
     with app.app_context():

@@ -17,8 +17,8 @@ EXPECTED = {
     'db': ['--directory -d', '--x-arg -x'],  # Flask-Migrate (its subcommands are the library's)
     'demo': ['--no-reset --reset'],
     'evaluation': [],
+    'instantanes': [],
     'evaluation relances': ['--delai'],
-    'evaluation instantanes': [],
     'formations': [],
     'formations rappels': [],
     'jobs-recover': ['--minutes'],

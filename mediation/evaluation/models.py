@@ -9,9 +9,6 @@ download.
 - A :class:`FollowUp` is the short questionnaire asked some time after a case's pathway is
   completed or the case is closed (one per case), by phone (the mediator records the answers) or
   from the person's wallet.
-- A :class:`DashboardSnapshot` is a dated copy of a dashboard whose computation is long (a
-  national or regional scope), served for a few minutes instead of computing it again (see
-  :mod:`mediation.evaluation.snapshots`); it holds aggregates only, like the dashboard itself.
 - A :class:`ReportFile` is a generated impact report or export (PDF, XLSX, CSV) kept for its
   author to download; its parameters hold filter ids only, never personal data.
 """
@@ -29,7 +26,6 @@ from mediation.types import LabelledEnum, UTCDateTime, enum_column, utcnow
 __all__ = [
     "FollowUp",
     "Funder",
-    "DashboardSnapshot",
     "Programme",
     "ReportFile",
     "programme_activities",
@@ -222,22 +218,3 @@ class ReportFile(db.Model):
     def mimetype(self) -> str:
         return REPORT_MIMETYPES[self.format]
 
-
-class DashboardSnapshot(db.Model):
-    """A computed dashboard kept for the users who see the same figures (mediation.evaluation.snapshots)."""
-
-    __tablename__ = "evaluation_snapshots"
-    __table_args__ = (sa.UniqueConstraint("key", name="uq_evaluation_snapshots_key"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    # sha256 of what the figures depend on: the authorised filters, the comparison, the threshold,
-    # the access of the role (every structure, or one territory's) and the snapshot format.
-    key: Mapped[str] = mapped_column(sa.String(64))
-    # The filters (ids and dates only, as in the dashboard's query string) and the comparison.
-    params: Mapped[dict] = mapped_column(sa.JSON, default=dict)
-    # The last person who asked for it: its refresh is authorised again as that person.
-    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
-    computed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    viewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    duration_ms: Mapped[int] = mapped_column(sa.Integer)
-    content: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from wtforms.fields.choices import SelectChoice
 
 from mediation import replica
+from mediation import snapshots as kept
 from mediation.auth.forms import EmptyForm
 from mediation.auth.models import Role, User
 from mediation.directory.models import Commune, StaffMembership, Structure, Territory
@@ -165,7 +166,7 @@ def dashboard():
         compare_dimensions=indicators.COMPARE_DIMENSIONS if policy.can_compare(current_user) else {},
         can_export_activities=policy.can_export_activities(current_user), query=_query_string(with_compare),
         filters_query=_query_string(args), report_form=ReportRequestForm(filters=_query_string(with_compare)),
-        params=PARAMS, snapshot_minutes=snapshots.max_age().seconds // 60,
+        params=PARAMS, snapshot_minutes=kept.max_age().seconds // 60,
     ), status
 
 

@@ -9,6 +9,8 @@ from datetime import date
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user
 
+from mediation import replica
+from mediation import snapshots as kept
 from mediation.auth.models import Role
 from mediation.cases.enums import ActivityType
 from mediation.coordination import services as coordination_services
@@ -16,8 +18,8 @@ from mediation.downloads import file_response
 from mediation.extensions import db
 from mediation.policy import access
 from mediation.replica import reads_from_replica
-from mediation.stats import coop_workbook
-from mediation.stats.coop import DIFFERENCES, CoopFilters, coop_statistics, mediator_choices, shortened
+from mediation.stats import coop_workbook, snapshots
+from mediation.stats.coop import DIFFERENCES, CoopFilters, mediator_choices, shortened
 from mediation.types import local_today
 
 bp = Blueprint("statistiques", __name__, url_prefix="/statistiques")
@@ -94,7 +96,8 @@ def _query(filters: CoopFilters) -> str:
 @reads_from_replica
 def index():
     filters, errors, choices = filters_from_request()
-    stats = coop_statistics(db.session, current_user, filters) if filters else None
+    served = _statistics(filters) if filters else None
+    stats = served.value if served else None
     # A coordinator's own animations, évènements and partenariats: a block apart, never accompaniments.
     coordination = (coordination_services.summary(db.session, current_user, filters.start, filters.end)
                     if filters and current_user.role == Role.COORDINATOR else None)
@@ -103,8 +106,15 @@ def index():
         coordination=coordination,
         choices=choices, types=ActivityType.choices(), differences=DIFFERENCES,
         filter_labels=filter_labels(filters, choices) if filters else [],
-        query=_query(filters) if filters else "",
+        query=_query(filters) if filters else "", served=served, snapshot_minutes=kept.max_age().seconds // 60,
     ), (200 if filters else 400)
+
+
+def _statistics(filters: CoopFilters):
+    """A recent copy when one is kept for the same figures and was computed after this browser's
+    last write (mediation.stats.snapshots), unless « Recalculer » asked; else computed now."""
+    return snapshots.statistics(db.session, current_user, filters, wrote_at=replica.last_write(),
+                                fresh=request.args.get("recalculer") == "1")
 
 
 @bp.route("/export.xlsx")
@@ -114,6 +124,7 @@ def export_xlsx():
     filters, errors, choices = filters_from_request()
     if filters is None:
         abort(400, "Filtres invalides : " + " ".join(errors.values()))
-    stats = coop_statistics(db.session, current_user, filters)
-    content = coop_workbook.workbook_bytes(stats, current_user, filter_labels(filters, choices))
+    served = _statistics(filters)
+    content = coop_workbook.workbook_bytes(served.value, current_user, filter_labels(filters, choices),
+                                           generated_at=served.computed_at)
     return file_response(content, f"statistiques_{filters.start.isoformat()}_{filters.end.isoformat()}.xlsx", XLSX)

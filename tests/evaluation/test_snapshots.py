@@ -10,10 +10,11 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
+from mediation import snapshots as kept
 from mediation.auth.models import Role
 from mediation.evaluation import snapshots
-from mediation.evaluation.models import DashboardSnapshot
 from mediation.evaluation.scope import EvaluationFilter, Scope, authorise
+from mediation.snapshots import Snapshot
 from mediation.types import utcnow
 from tests.evaluation.conftest import END, START, YEAR
 
@@ -21,11 +22,11 @@ PERIOD = f"du={YEAR}-01-01&au={YEAR}-12-31"
 
 
 @pytest.fixture
-def kept(app):
+def every_one_kept(app):
     """Every dashboard counts as long to compute (the tests' are a few milliseconds)."""
-    app.config["MEDIATION_EVALUATION_SNAPSHOT_MIN_MS"] = 0
+    app.config["MEDIATION_SNAPSHOT_MIN_MS"] = 0
     yield
-    app.config["MEDIATION_EVALUATION_SNAPSHOT_MIN_MS"] = 10**9
+    app.config["MEDIATION_SNAPSHOT_MIN_MS"] = 10**9
 
 
 def _scope(session, user, **filters) -> Scope:
@@ -37,10 +38,10 @@ def _accompaniments(dashboard) -> int:
 
 
 def _copies(session) -> int:
-    return session.scalar(sa.select(sa.func.count()).select_from(DashboardSnapshot))
+    return session.scalar(sa.select(sa.func.count()).select_from(Snapshot))
 
 
-def test_a_copy_is_served_until_it_is_too_old_or_its_viewer_wrote(session, network, build, kept):
+def test_a_copy_is_served_until_it_is_too_old_or_its_viewer_wrote(session, network, build, every_one_kept):
     for day in range(1, 7):
         build.activity(date(YEAR, 3, day), [build.person()])
     build.done()
@@ -64,13 +65,13 @@ def test_a_copy_is_served_until_it_is_too_old_or_its_viewer_wrote(session, netwo
     # Past its age, a copy is computed again.
     build.activity(date(YEAR, 3, 10), [build.person()])
     build.done()
-    session.execute(sa.update(DashboardSnapshot).values(
-        computed_at=utcnow() - snapshots.max_age() - timedelta(seconds=1)))
+    session.execute(sa.update(Snapshot).values(
+        computed_at=utcnow() - kept.max_age() - timedelta(seconds=1)))
     again = snapshots.dashboard(_scope(session, network.admin))
     assert not again.snapshot and _accompaniments(again) == 8
 
 
-def test_only_the_same_figures_share_a_copy(session, network, build, make_user, kept):
+def test_only_the_same_figures_share_a_copy(session, network, build, make_user, every_one_kept):
     build.activity(date(YEAR, 3, 1), [build.person()])
     build.activity(date(YEAR, 3, 2), [build.person(network.structure_far)], structure=network.structure_far,
                    mediator=network.mediator_far)
@@ -100,7 +101,7 @@ def test_a_quick_dashboard_is_not_kept(session, network, build):
     assert _copies(session) == 0
 
 
-def test_the_page_dates_a_copy_and_the_viewers_own_write_shows(client, login, session, network, build, kept):
+def test_the_page_dates_a_copy_and_the_viewers_own_write_shows(client, login, session, network, build, every_one_kept):
     for day in range(1, 7):
         build.activity(date(YEAR, 3, day), [build.person()])
     build.done()
@@ -123,25 +124,25 @@ def test_the_page_dates_a_copy_and_the_viewers_own_write_shows(client, login, se
     assert "Chiffres calculés le" not in client.get(f"/evaluation/?{PERIOD}").get_data(as_text=True)
 
 
-def test_the_command_refreshes_viewed_copies_and_forgets_lost_access(app, session, network, build, kept):
+def test_the_command_refreshes_viewed_copies_and_forgets_lost_access(app, session, network, build, every_one_kept):
     build.activity(date(YEAR, 3, 1), [build.person()])
     build.done()
     snapshots.dashboard(_scope(session, network.admin))
     snapshots.dashboard(_scope(session, network.coordinator))
     build.activity(date(YEAR, 3, 2), [build.person()])
     build.done()
-    half_old = utcnow() - snapshots.max_age() / 2 - timedelta(seconds=1)
-    session.execute(sa.update(DashboardSnapshot).values(computed_at=half_old))
+    half_old = utcnow() - kept.max_age() / 2 - timedelta(seconds=1)
+    session.execute(sa.update(Snapshot).values(computed_at=half_old))
     # The coordinator now works for another territory: their copy is no longer theirs.
     network.coordinator.territory_id = network.other_territory.id
     session.flush()
-    result = app.test_cli_runner().invoke(args=["evaluation", "instantanes"])
+    result = app.test_cli_runner().invoke(args=["instantanes"])
     assert result.exit_code == 0, result.output
     assert "1 tableau(x) de bord recalculé(s), 1 supprimé(s)." in result.output
     served = snapshots.dashboard(_scope(session, network.admin))
     assert served.snapshot and _accompaniments(served) == 2 and served.generated_at > half_old
     assert _copies(session) == 1
     # Nobody has viewed it for a week: forgotten.
-    session.execute(sa.update(DashboardSnapshot).values(viewed_at=utcnow() - timedelta(days=8)))
-    result = app.test_cli_runner().invoke(args=["evaluation", "instantanes"])
+    session.execute(sa.update(Snapshot).values(viewed_at=utcnow() - timedelta(days=8)))
+    result = app.test_cli_runner().invoke(args=["instantanes"])
     assert "0 tableau(x) de bord recalculé(s), 1 supprimé(s)." in result.output and _copies(session) == 0
