@@ -26,6 +26,9 @@ class Base(DeclarativeBase):
 READ_BIND = "mediation.read_bind"  # the engine a read-only block reads from (a streaming replica)
 READ_BIND_WROTE = "mediation.read_bind_wrote"  # the block wrote: its later reads go to the primary
 FLUSHED = "mediation.flushed"  # the session wrote something since this flag was last popped (see note_write)
+# The tables whose rows the session's flushes wrote since this set was last popped (mediation.replica:
+# signing in writes only accounts, sessions and the audit log, which no figure counts).
+WRITTEN_TABLES = "mediation.written_tables"
 
 
 class Session(FlaskSession):
@@ -117,3 +120,22 @@ def configure_sqlite(engine) -> None:
 
         writes = has_request_context() and request.method not in ("GET", "HEAD", "OPTIONS")
         connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
+
+
+@event.listens_for(Session, "before_flush")
+def _note_flushed_tables(session, _context, _instances) -> None:
+    written = session.info.setdefault(WRITTEN_TABLES, set())
+    for instance in (*session.new, *session.dirty, *session.deleted):
+        table = getattr(instance, "__tablename__", None)
+        if table is not None:
+            written.add(table)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_statement_table(state) -> None:
+    """An INSERT, UPDATE or DELETE run through the session (``session.execute``) writes its table."""
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        name = getattr(table, "name", None)
+        if name is not None:
+            state.session.info.setdefault(WRITTEN_TABLES, set()).add(name)

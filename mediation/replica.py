@@ -49,13 +49,17 @@ import sqlalchemy as sa
 from flask import Flask, current_app, has_app_context, has_request_context, request, session
 
 from mediation.config import normalise_database_url
-from mediation.extensions import FLUSHED, READ_BIND, READ_BIND_WROTE, db
+from mediation.extensions import FLUSHED, READ_BIND, READ_BIND_WROTE, WRITTEN_TABLES, db
 
 log = logging.getLogger("mediation.replica")
 
 EXTENSION = "mediation.replica"
 SESSION_KEY = "wal"  # in the signed cookie: the primary's WAL position after this browser's last write
 WROTE_AT_KEY = "ecrit"  # in the signed cookie: when this browser's last write was committed (Unix time)
+# What signing in, a session, a token or a job writes: no figure counts these rows, so writing only
+# them does not make the kept dashboards be computed again for that browser.
+ACCOUNT_TABLES = frozenset({"users", "login_attempts", "api_tokens", "user_sessions", "audit_events",
+                            "audit_anchor", "jobs", "snapshots"})
 STATUS_SECONDS = 1.0  # a replica's measured delay is trusted this long (per process)
 RETRY_SECONDS = 10.0  # an unreachable replica is not tried again before
 CONNECT_TIMEOUT = 2  # seconds
@@ -268,9 +272,11 @@ def remember_write() -> None:
     if not has_request_context():
         return
     wrote = db.session.info.pop(FLUSHED, False)
+    tables = db.session.info.pop(WRITTEN_TABLES, set())
     if not wrote or request.method in SAFE_METHODS or "_user_id" not in session:
         return
-    session[WROTE_AT_KEY] = round(time.time(), 3)
+    if tables - ACCOUNT_TABLES:
+        session[WROTE_AT_KEY] = round(time.time(), 3)
     if current() is None:
         return
     try:

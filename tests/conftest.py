@@ -13,12 +13,12 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
-from flask_sqlalchemy.session import Session as FlaskSession
 
 from mediation import create_app
 from mediation.auth import services as auth_services
 from mediation.auth.models import Role, User
 from mediation.directory.models import Commune, StaffMembership, Structure, Territory, TerritoryKind
+from mediation.extensions import Session as AppSession
 from mediation.extensions import db
 
 # One audit anchor key for every app the tests create and for bare sessions outside any app (which
@@ -127,8 +127,9 @@ def app():
         db.engine.dispose()
 
 
-class BoundSession(FlaskSession):
-    """Flask-SQLAlchemy's session picks the app's engine per model; tests pin the connection."""
+class BoundSession(AppSession):
+    """The app's session (its events: what a request wrote) pinned to the test's connection (the
+    app's picks an engine per model, or the read replica)."""
 
     def get_bind(self, *args, **kwargs):
         return self.bind
