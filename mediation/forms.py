@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import Form, SelectMultipleField, widgets
 
 from mediation.errors import DomainError
@@ -10,9 +11,31 @@ from mediation.errors import DomainError
 UNPROCESSABLE = 422  # a form re-rendered after a refusal: the request is rolled back (mediation.web)
 
 
+class Select(widgets.Select):
+    """WTForms' select, each plain option written directly, with the same markup (``selected``
+    then ``value``, both escaped): through ``html_params`` an option cost a third of a millisecond,
+    and an administrator's forms list a network's thousands of places or mediators."""
+
+    @classmethod
+    def render_option(cls, choice, **kwargs):
+        if kwargs or choice.render_kw or isinstance(choice.value, bool):
+            return super().render_option(choice, **kwargs)
+        selected = "selected " if choice.selected else ""
+        label = choice.label or choice.value
+        return Markup(f'<option {selected}value="{escape(choice.value)}">{escape(label)}</option>')  # noqa: S704 (escaped)
+
+
+SELECTS = {False: Select(), True: Select(multiple=True)}
+
+
 class BaseForm(FlaskForm):
     class Meta:
         locales = ["fr_FR", "fr"]
+
+        def render_field(self, field, render_kw):
+            if type(field.widget) is widgets.Select:  # WTForms' own: the same one, faster (above)
+                field.widget = SELECTS[field.widget.multiple]
+            return super().render_field(field, render_kw)
 
 
 def show_domain_error(form: Form, error: DomainError, aliases: dict[str, str] | None = None) -> int:
