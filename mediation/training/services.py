@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, load_only, selectinload
 
 from mediation.audit.services import record
 from mediation.auth.models import Role, User
@@ -308,8 +308,12 @@ def skills(session: Session, actor: User, *, service: str | None = None, day: da
     if not policy.can_view_skills(actor):
         raise Forbidden("Le tableau des compétences est réservé à la coordination.")
     day = day or local_today()
+    # The columns the table prints only: a network's thousands of places, each with a dozen JSON
+    # columns (opening hours, public, services…), were decoded for their name and services.
     query = (sa.select(Structure).where(Structure.archived_at.is_(None))
-             .options(selectinload(Structure.commune)).order_by(Structure.name, Structure.id))
+             .options(load_only(Structure.id, Structure.name, Structure.commune_id, Structure.services),
+                      selectinload(Structure.commune).load_only(Commune.id, Commune.name))
+             .order_by(Structure.name, Structure.id))
     scope = structure_scope(actor)
     if scope is not None:
         query = query.where(Structure.id.in_(scope))
