@@ -6,7 +6,8 @@
   programme), coordinators their territory's structures (the filter names the territory). A
   mediator's figures depend on the structures they work for today: computed on each view, never kept.
 - **What a copy holds.** The :class:`~mediation.evaluation.results.Dashboard` as printed (aggregates,
-  statistical disclosure control applied). The page, its XLSX and CSV tables and the open data use
+  statistical disclosure control applied), without the true counts behind the cells that the
+  disclosure control used (:func:`published_only`). The page, its XLSX and CSV tables and the open data use
   it, with its time (« Chiffres calculés le … », « Produit le ») ; the API and the PDF reports always
   compute.
 - **Refresh.** The last viewer's filters are authorised again; a copy whose viewer has lost access,
@@ -46,6 +47,31 @@ def key_of(f: EvaluationFilter, compare: str | None, threshold: int, access: str
     return snapshots.key_of(KIND, filtres=_params(f, compare), seuil=threshold, acces=access, format=FORMAT)
 
 
+def published_only(dashboard: results.Dashboard) -> results.Dashboard:
+    """``dashboard`` without the true counts behind its cells and figures (``count``: what the
+    disclosure control used, already done; never printed, never kept): set to None in place."""
+    seen: set[int] = set()
+
+    def walk(value) -> None:
+        if id(value) in seen:
+            return
+        seen.add(id(value))
+        if isinstance(value, results.Cell | results.Figure):
+            value.count = None
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            for f in dataclasses.fields(value):
+                walk(getattr(value, f.name))
+        elif isinstance(value, list | tuple):
+            for item in value:
+                walk(item)
+        elif isinstance(value, dict):
+            for item in value.values():
+                walk(item)
+
+    walk(dashboard)
+    return dashboard
+
+
 def dashboard(scope: Scope, *, compare: str | None = None, wrote_at: float | None = None,
               fresh: bool = False) -> results.Dashboard:
     """The scope's dashboard: a recent copy when one is kept for these figures (see the module and
@@ -57,7 +83,7 @@ def dashboard(scope: Scope, *, compare: str | None = None, wrote_at: float | Non
     served = snapshots.get_or_compute(
         scope.session, kind=KIND, key=key_of(scope.filter, compare, threshold, access),
         params=_params(scope.filter, compare), user_id=scope.user.id, expected=results.Dashboard,
-        compute=lambda: indicators.compute_dashboard(scope, threshold=threshold, compare=compare),
+        compute=lambda: published_only(indicators.compute_dashboard(scope, threshold=threshold, compare=compare)),
         wrote_at=wrote_at, fresh=fresh)
     return dataclasses.replace(served.value, snapshot=True) if served.kept else served.value
 
@@ -82,4 +108,4 @@ def _recompute(session: Session, row) -> results.Dashboard | None:
     threshold = indicators.suppression_threshold()
     if key_of(f, compare, threshold, access_of(user)) != row.key:
         return None  # the threshold, the viewer's access or the format changed: another copy
-    return indicators.compute_dashboard(Scope(session, user, f), threshold=threshold, compare=compare)
+    return published_only(indicators.compute_dashboard(Scope(session, user, f), threshold=threshold, compare=compare))

@@ -4,7 +4,9 @@ who saved something since, dated on the page, computed again on demand and by th
 
 from __future__ import annotations
 
+import pickle
 import time
+import zlib
 from datetime import date, timedelta
 
 import pytest
@@ -34,7 +36,7 @@ def _scope(session, user, **filters) -> Scope:
 
 
 def _accompaniments(dashboard) -> int:
-    return dashboard.figure("moyens.accompagnements").count  # the true count, published or not
+    return dashboard.figure("moyens.accompagnements").value
 
 
 def _copies(session) -> int:
@@ -49,8 +51,7 @@ def test_a_copy_is_served_until_it_is_too_old_or_its_viewer_wrote(session, netwo
     assert not first.snapshot and _accompaniments(first) == 6 and _copies(session) == 1
 
     # A colleague logs one more accompaniment: the copy, dated, does not have it yet.
-    build.activity(date(YEAR, 3, 9), [build.person(network.structure_b)], structure=network.structure_b,
-                   mediator=network.mediator_b)
+    build.activity(date(YEAR, 3, 9), [build.person()], mediator=network.aidant)
     build.done()
     served = snapshots.dashboard(_scope(session, network.admin))
     assert served.snapshot and _accompaniments(served) == 6 and served.generated_at == first.generated_at
@@ -71,16 +72,33 @@ def test_a_copy_is_served_until_it_is_too_old_or_its_viewer_wrote(session, netwo
     assert not again.snapshot and _accompaniments(again) == 8
 
 
+def test_a_copy_keeps_what_is_published_only(session, network, build, every_one_kept):
+    for day in range(1, 7):
+        build.activity(date(YEAR, 3, day), [build.person()])
+    build.activity(date(YEAR, 3, 9), [build.person(network.structure_b)], structure=network.structure_b,
+                   mediator=network.mediator_b)
+    build.done()
+    computed = snapshots.dashboard(_scope(session, network.admin))
+    kept_copy = pickle.loads(zlib.decompress(session.scalar(sa.select(Snapshot.content))))
+    cells = [c for t in kept_copy.tables() for r in [*t.rows, t.total] if r for c in r.cells]
+    cells += [c for f in kept_copy.figures() for c in (f.numerator, f.denominator) if c]
+    assert any(c.hidden for c in cells)  # a structure's single accompaniment, and what would reveal it
+    assert all(c.count is None for c in cells) and all(f.count is None for f in kept_copy.figures())
+    assert [(f.code, f.display) for f in kept_copy.figures()] == [(f.code, f.display) for f in computed.figures()]
+
+
 def test_only_the_same_figures_share_a_copy(session, network, build, make_user, every_one_kept):
-    build.activity(date(YEAR, 3, 1), [build.person()])
-    build.activity(date(YEAR, 3, 2), [build.person(network.structure_far)], structure=network.structure_far,
-                   mediator=network.mediator_far)
+    for day in range(1, 7):
+        build.activity(date(YEAR, 3, day), [build.person()])
+    for day in range(1, 6):
+        build.activity(date(YEAR, 3, day), [build.person(network.structure_far)], structure=network.structure_far,
+                       mediator=network.mediator_far)
     build.done()
     national = snapshots.dashboard(_scope(session, network.admin))
     mine = snapshots.dashboard(_scope(session, network.coordinator))
     theirs = snapshots.dashboard(_scope(session, network.other_coordinator))
     assert not (national.snapshot or mine.snapshot or theirs.snapshot)
-    assert (_accompaniments(national), _accompaniments(mine), _accompaniments(theirs)) == (2, 1, 1)
+    assert (_accompaniments(national), _accompaniments(mine), _accompaniments(theirs)) == (11, 6, 5)
     # The same territory asked by an administrator: same filters, another access, another copy.
     admin_territory = snapshots.dashboard(_scope(session, network.admin, territory_id=network.territory.id))
     assert not admin_territory.snapshot
@@ -130,11 +148,12 @@ def test_the_page_dates_a_copy_and_the_viewers_own_write_shows(client, login, se
 
 
 def test_the_command_refreshes_viewed_copies_and_forgets_lost_access(app, session, network, build, every_one_kept):
-    build.activity(date(YEAR, 3, 1), [build.person()])
+    for day in range(1, 6):
+        build.activity(date(YEAR, 3, day), [build.person()])
     build.done()
     snapshots.dashboard(_scope(session, network.admin))
     snapshots.dashboard(_scope(session, network.coordinator))
-    build.activity(date(YEAR, 3, 2), [build.person()])
+    build.activity(date(YEAR, 3, 9), [build.person()])
     build.done()
     half_old = utcnow() - kept.max_age() / 2 - timedelta(seconds=1)
     session.execute(sa.update(Snapshot).values(computed_at=half_old))
@@ -145,7 +164,7 @@ def test_the_command_refreshes_viewed_copies_and_forgets_lost_access(app, sessio
     assert result.exit_code == 0, result.output
     assert "1 tableau(x) de bord recalculé(s), 1 supprimé(s)." in result.output
     served = snapshots.dashboard(_scope(session, network.admin))
-    assert served.snapshot and _accompaniments(served) == 2 and served.generated_at > half_old
+    assert served.snapshot and _accompaniments(served) == 6 and served.generated_at > half_old
     assert _copies(session) == 1
     # Nobody has viewed it for a week: forgotten.
     session.execute(sa.update(Snapshot).values(viewed_at=utcnow() - timedelta(days=8)))
