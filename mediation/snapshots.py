@@ -116,10 +116,13 @@ class Served:
 
 def get_or_compute(session: Session, *, kind: str, key: str, params: dict, user_id: int,
                    compute: Callable[[], object], expected: type, wrote_at: float | None = None,
-                   fresh: bool = False) -> Served:
+                   fresh: bool = False, shapes: dict[str, Callable | None] | None = None) -> Served:
     """A copy computed less than :func:`max_age` ago under ``key`` when there is one, it was computed
     after ``wrote_at`` (the viewer's last write, Unix time) and ``fresh`` is not asked; else
-    ``compute()`` now, kept when it took :func:`min_ms` or more."""
+    ``compute()`` now, kept when it took :func:`min_ms` or more. ``shapes``: the keys under which
+    one computation is kept in several shapes (key → function of the computed value, None: as
+    computed), ``key`` among them — a page's short copy beside the downloads' complete one."""
+    shapes = shapes or {key: None}
     now = utcnow()
     if not fresh:
         row = session.execute(sa.select(Snapshot.id, Snapshot.computed_at, Snapshot.viewed_at, Snapshot.content)
@@ -135,9 +138,11 @@ def get_or_compute(session: Session, *, kind: str, key: str, params: dict, user_
     started, computed_at = time.perf_counter(), utcnow()
     value = compute()
     elapsed_ms = round((time.perf_counter() - started) * 1000)
+    shaped = {k: shape(value) if shape else value for k, shape in shapes.items()}
     if elapsed_ms >= min_ms():
-        _store(session, kind, key, params, value, computed_at, elapsed_ms, user_id)
-    return Served(value, computed_at, kept=False)
+        for k, v in shaped.items():
+            _store(session, kind, k, params, v, computed_at, elapsed_ms, user_id)
+    return Served(shaped[key], computed_at, kept=False)
 
 
 def _store(session: Session, kind: str, key: str, params: dict, value, computed_at: datetime, elapsed_ms: int,

@@ -11,9 +11,10 @@ from __future__ import annotations
 import io
 from datetime import date
 
+from mediation.cases import xlsx
 from mediation.evaluation.method import SECONDARY_LABEL, threshold_label
 from mediation.evaluation.results import Cell, Dashboard, Figure, Table
-from mediation.tabular import CsvWriter, append_text_row
+from mediation.tabular import CsvWriter
 from mediation.types import to_paris
 
 FIGURE_COLUMNS = ["Code", "Indicateur", "Valeur", "Unité", "Numérateur", "Dénominateur", "IC 95 %", "Détail",
@@ -77,23 +78,14 @@ def dashboard_sheets(dashboard: Dashboard) -> list[tuple[str, list[list], set[in
 
 
 def dashboard_xlsx(dashboard: Dashboard) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
-
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    bold = Font(bold=True)
-    for name, rows, titles in dashboard_sheets(dashboard):
-        sheet = workbook.create_sheet(name)
-        for index, row in enumerate(rows):
-            append_text_row(sheet, row)
-            if index in titles:
-                sheet.cell(row=index + 1, column=1).font = bold
-        sheet.column_dimensions["A"].width = 48
-        for letter in "BCDEFGHI":
-            sheet.column_dimensions[letter].width = 18
+    """The sheets of :func:`dashboard_sheets`, written by :mod:`mediation.cases.xlsx` (a national
+    dashboard's 12 000 rows: openpyxl took a second; every string a text cell, never a formula)."""
     buffer = io.BytesIO()
-    workbook.save(buffer)
+    with xlsx.Workbook(buffer) as book:
+        for name, rows, titles in dashboard_sheets(dashboard):
+            with book.sheet(name, widths=(48, *[18] * 8)) as sheet:
+                for index, row in enumerate(rows):
+                    sheet.row(row, xlsx.BOLD if index in titles else xlsx.PLAIN)
     return buffer.getvalue()
 
 

@@ -24,6 +24,7 @@ from mediation import snapshots
 from mediation.auth.models import Role, User
 from mediation.errors import DomainError
 from mediation.evaluation import definitions, indicators, observatoire, results
+from mediation.evaluation.page import page_dashboard
 from mediation.evaluation.scope import EvaluationFilter, Scope, authorise
 
 KIND = "evaluation"
@@ -43,8 +44,12 @@ def _params(f: EvaluationFilter, compare: str | None) -> dict:
     return {**f.query_args(), **({"comparer": compare} if compare else {})}
 
 
-def key_of(f: EvaluationFilter, compare: str | None, threshold: int, access: str) -> str:
-    return snapshots.key_of(KIND, filtres=_params(f, compare), seuil=threshold, acces=access, format=FORMAT)
+def key_of(f: EvaluationFilter, compare: str | None, threshold: int, access: str, *, page: bool = False) -> str:
+    """``page``: the web page's short copy (long tables cut as the page prints them,
+    :func:`~mediation.evaluation.page.page_dashboard`), kept beside the complete one of the downloads:
+    a national dashboard's complete copy (thousands of rows per table) took 0.3 s to read back."""
+    return snapshots.key_of(KIND, filtres=_params(f, compare), seuil=threshold, acces=access, format=FORMAT,
+                            forme="page" if page else "complet")
 
 
 def published_only(dashboard: results.Dashboard) -> results.Dashboard:
@@ -73,16 +78,19 @@ def published_only(dashboard: results.Dashboard) -> results.Dashboard:
 
 
 def dashboard(scope: Scope, *, compare: str | None = None, wrote_at: float | None = None,
-              fresh: bool = False) -> results.Dashboard:
+              fresh: bool = False, page: bool = False) -> results.Dashboard:
     """The scope's dashboard: a recent copy when one is kept for these figures (see the module and
-    :func:`mediation.snapshots.get_or_compute`), else computed now."""
+    :func:`mediation.snapshots.get_or_compute`), else computed now. ``page``: as the web page prints
+    it (:func:`~mediation.evaluation.page.page_dashboard`), else complete (the downloads)."""
     threshold = indicators.suppression_threshold()
     access = access_of(scope.user)
     if access is None:
-        return indicators.compute_dashboard(scope, threshold=threshold, compare=compare)
+        computed = indicators.compute_dashboard(scope, threshold=threshold, compare=compare)
+        return page_dashboard(computed) if page else computed
+    complete, short = (key_of(scope.filter, compare, threshold, access, page=p) for p in (False, True))
     served = snapshots.get_or_compute(
-        scope.session, kind=KIND, key=key_of(scope.filter, compare, threshold, access),
-        params=_params(scope.filter, compare), user_id=scope.user.id, expected=results.Dashboard,
+        scope.session, kind=KIND, key=short if page else complete, params=_params(scope.filter, compare),
+        user_id=scope.user.id, expected=results.Dashboard, shapes={complete: None, short: page_dashboard},
         compute=lambda: published_only(indicators.compute_dashboard(scope, threshold=threshold, compare=compare)),
         wrote_at=wrote_at, fresh=fresh)
     return dataclasses.replace(served.value, snapshot=True) if served.kept else served.value
@@ -106,6 +114,9 @@ def _recompute(session: Session, row) -> results.Dashboard | None:
     except (DomainError, ValueError):
         return None
     threshold = indicators.suppression_threshold()
-    if key_of(f, compare, threshold, access_of(user)) != row.key:
+    shapes = {key_of(f, compare, threshold, access_of(user), page=p): p for p in (False, True)}
+    if row.key not in shapes:
         return None  # the threshold, the viewer's access or the format changed: another copy
-    return published_only(indicators.compute_dashboard(Scope(session, user, f), threshold=threshold, compare=compare))
+    computed = published_only(indicators.compute_dashboard(Scope(session, user, f), threshold=threshold,
+                                                           compare=compare))
+    return page_dashboard(computed) if shapes[row.key] else computed

@@ -32,7 +32,6 @@ from mediation.evaluation.forms import (
     yes_no,
 )
 from mediation.evaluation.models import FollowUp, Funder, Programme, ReportFile, ReportFormat
-from mediation.evaluation.page import page_dashboard
 from mediation.evaluation.scope import ID_FIELDS, PARAMS, Scope, authorise, parse_filter, whole_months
 from mediation.extensions import db
 from mediation.forms import show_domain_error
@@ -155,12 +154,12 @@ def dashboard():
     scope, errors, status = _scope_from_request()
     dashboard = None
     if scope is not None:
-        dashboard = _dashboard(scope, compare)
+        dashboard = _dashboard(scope, compare, page=True)
     args = dashboard.query_args if dashboard else {}
     selected = _selected_ids(scope)
     with_compare = {**args, **({"comparer": compare} if compare else {})}
     return render_template(
-        "evaluation/dashboard.html", dashboard=page_dashboard(dashboard) if dashboard else None, scope=scope,
+        "evaluation/dashboard.html", dashboard=dashboard, scope=scope,
         errors=errors, values=request.args,
         choices=_filter_choices(current_user, selected.get("territory_id"), selected), compare=compare, chart=charts.chart,
         compare_dimensions=indicators.COMPARE_DIMENSIONS if policy.can_compare(current_user) else {},
@@ -170,11 +169,12 @@ def dashboard():
     ), status
 
 
-def _dashboard(scope: Scope, compare: str | None = None):
-    """The dashboard of ``scope``: a recent copy when one is kept for these figures and was computed
-    after this browser's last write (mediation.evaluation.snapshots), unless « Recalculer » asked."""
+def _dashboard(scope: Scope, compare: str | None = None, *, page: bool = False):
+    """The dashboard of ``scope`` (``page``: as the page prints it): a recent copy when one is kept
+    for these figures and was computed after this browser's last write
+    (mediation.evaluation.snapshots), unless « Recalculer » asked."""
     return snapshots.dashboard(scope, compare=compare, wrote_at=replica.last_write(),
-                               fresh=request.args.get("recalculer") == "1")
+                               fresh=request.args.get("recalculer") == "1", page=page)
 
 
 def _dashboard_or_400(*, compute: bool = True):
