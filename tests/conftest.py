@@ -161,6 +161,16 @@ def client(app, session):
 
 
 @pytest.fixture
+def every_one_kept(app):
+    """Every dashboard and statistics page counts as long to compute, hence kept
+    (mediation.snapshots): the tests' take a few milliseconds, and none is kept otherwise."""
+    kept = app.config["MEDIATION_SNAPSHOT_MIN_MS"]
+    app.config["MEDIATION_SNAPSHOT_MIN_MS"] = 0
+    yield
+    app.config["MEDIATION_SNAPSHOT_MIN_MS"] = kept
+
+
+@pytest.fixture
 def outbox(app, session):
     app.extensions["outbox"] = []
     return app.extensions["outbox"]

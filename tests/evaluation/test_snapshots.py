@@ -9,7 +9,6 @@ import time
 import zlib
 from datetime import date, timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from mediation import snapshots as kept
@@ -22,13 +21,6 @@ from tests.evaluation.conftest import END, START, YEAR
 
 PERIOD = f"du={YEAR}-01-01&au={YEAR}-12-31"
 
-
-@pytest.fixture
-def every_one_kept(app):
-    """Every dashboard counts as long to compute (the tests' are a few milliseconds)."""
-    app.config["MEDIATION_SNAPSHOT_MIN_MS"] = 0
-    yield
-    app.config["MEDIATION_SNAPSHOT_MIN_MS"] = 10**9
 
 
 def _scope(session, user, **filters) -> Scope:

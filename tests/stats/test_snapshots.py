@@ -9,7 +9,6 @@ import time
 from datetime import date, timedelta
 from io import BytesIO
 
-import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
@@ -23,12 +22,6 @@ from tests.evaluation.conftest import YEAR
 FILTERS = CoopFilters(start=date(YEAR, 1, 1), end=date(YEAR, 12, 31))
 PERIOD = f"du={YEAR}-01-01&au={YEAR}-12-31"
 
-
-@pytest.fixture
-def every_one_kept(app):
-    app.config["MEDIATION_SNAPSHOT_MIN_MS"] = 0
-    yield
-    app.config["MEDIATION_SNAPSHOT_MIN_MS"] = 10**9
 
 
 def _copies(session) -> int:
