@@ -77,6 +77,9 @@ SETTINGS: dict[str, tuple] = {
     # and served for MAX_AGE seconds, with their time of computation (mediation.snapshots).
     "MEDIATION_SNAPSHOT_MIN_MS": (int, 200),
     "MEDIATION_SNAPSHOT_MAX_AGE_SECONDS": (int, 900),
+    # A pick-list (places, communes, mediators) of more choices than this becomes a search box
+    # listing the matches (mediation.forms.pick_list).
+    "MEDIATION_PICK_LIST_LIMIT": (int, 300),
     "MEDIATION_DEMO_PASSWORD": (str, None),
     "MEDIATION_DEMO_TOTP_SECRET": (str, None),
     "MEDIATION_DEMO_WALLET_CODE": (str, None),

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import has_request_context, request
 from flask_wtf import FlaskForm
 from markupsafe import Markup, escape
 from wtforms import Form, SelectMultipleField, widgets
+from wtforms.fields.choices import SelectChoice
 
+from mediation.config import setting
 from mediation.errors import DomainError
+from mediation.search import fold_text, folded
 
 UNPROCESSABLE = 422  # a form re-rendered after a refusal: the request is rolled back (mediation.web)
 
@@ -37,6 +45,12 @@ class BaseForm(FlaskForm):
                 field.widget = SELECTS[field.widget.multiple]
             return super().render_field(field, render_kw)
 
+    def validate_on_submit(self, extra_validators=None) -> bool:
+        """False after a « Rechercher » button of a pick-list: the form is shown again as it was typed."""
+        if searching(self):
+            return False
+        return super().validate_on_submit(extra_validators)
+
 
 def show_domain_error(form: Form, error: DomainError, aliases: dict[str, str] | None = None) -> int:
     """Put a service's refusal on the form and return the status to answer with.
@@ -65,3 +79,108 @@ class CheckboxListField(SelectMultipleField):
 
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
+
+
+# --- pick-lists that become a search --------------------------------------------------------------
+
+PICK_MATCHES = 50  # at most this many matches listed after a search
+SEARCH_BUTTON = "rechercher_choix"  # the name of the « Rechercher » buttons: the form is shown again, not saved
+
+
+@dataclass(frozen=True)
+class PickSource:
+    """The choices of a pick-list, read by SQL: ``query`` selects ``value`` and ``label`` (in the
+    order to list them) among what the person may pick; ``searched`` are the columns the words
+    typed are looked for in (each word in one of them, case and accents ignored); ``prefix`` is put
+    before the value (« commune: » when one list offers several kinds of places)."""
+
+    query: sa.Select
+    value: sa.ColumnElement
+    label: sa.ColumnElement
+    searched: tuple = ()
+    prefix: str = ""
+    format: Callable | None = None  # the label from the row, when more than one column makes it
+
+    def _select(self):
+        return self.query.with_only_columns(self.value, self.label, *self.searched)
+
+    def _choice(self, row) -> SelectChoice:
+        label = self.format(row) if self.format else row[1]
+        return SelectChoice(f"{self.prefix}{row[0]}", label)
+
+    def count(self, session) -> int:
+        return session.scalar(sa.select(sa.func.count()).select_from(self._select().order_by(None).subquery()))
+
+    def all(self, session) -> list[SelectChoice]:
+        return [self._choice(row) for row in session.execute(self._select())]
+
+    def _matching(self, query: sa.Select, words: list[str]) -> sa.Select:
+        for word in words:
+            pattern = f"%{fold_text(word)}%"
+            query = query.where(sa.or_(*(folded(column).like(pattern) for column in (self.label, *self.searched))))
+        return query
+
+    def matching(self, session, words: list[str], limit: int) -> list[SelectChoice]:
+        return [self._choice(row) for row in session.execute(self._matching(self._select(), words).limit(limit))]
+
+    def values_matching(self, words: list[str]) -> sa.Select:
+        """The values (ids) of the choices matching ``words``: a filter of a list (« structure : mairie »)."""
+        return self._matching(self.query.with_only_columns(self.value).order_by(None), words)
+
+    def chosen(self, session, values: list[str]) -> list[SelectChoice]:
+        ids = [int(v[len(self.prefix):]) for v in values
+               if v.startswith(self.prefix) and v[len(self.prefix):].isdigit()]
+        if not ids:
+            return []
+        return [self._choice(row) for row in session.execute(self._select().where(self.value.in_(ids)))]
+
+
+@dataclass
+class PickSearch:
+    """What the page says about a pick-list that is a search (``field.search``)."""
+
+    name: str  # the text box's name
+    words: str  # what was typed
+    total: int  # choices in all
+    found: int | None  # matches listed (None: nothing searched yet)
+    more: bool  # more matches than listed
+
+
+def pick_list_limit() -> int:
+    """Up to this many choices, a plain list; above, a search (setting MEDIATION_PICK_LIST_LIMIT)."""
+    return int(setting("MEDIATION_PICK_LIST_LIMIT"))
+
+
+def pick_list(field, session, *sources: PickSource, blank: str | None = None, noun: str = "choix") -> None:
+    """Fill ``field.choices`` (a select or a list of checkboxes) from ``sources``: every choice when
+    there are at most ``pick_list_limit()``, otherwise those matching the words typed in the field's
+    search box (at most PICK_MATCHES) and those already chosen, with ``field.search`` set for the
+    page to show the box and its « Rechercher » button (mediation/templates/macros/forms.html). A value
+    outside the sources is never a choice, so it fails the field's validation as before."""
+    total = sum(source.count(session) for source in sources)
+    head = [SelectChoice("", blank)] if blank is not None else []
+    if total <= pick_list_limit():
+        field.choices = head + [c for source in sources for c in source.all(session)]
+        return
+    name = f"{field.name}-recherche"
+    words = (request.values.get(name) or "").strip()[:100] if has_request_context() else ""
+    data = field.data if isinstance(field.data, list | tuple) else [field.data]
+    values = [str(v) for v in data if v not in (None, "")]
+    chosen = [c for source in sources for c in source.chosen(session, values)]
+    found: list[SelectChoice] = []
+    if words:
+        for source in sources:
+            found += source.matching(session, words.split(), PICK_MATCHES + 1 - len(found))
+            if len(found) > PICK_MATCHES:
+                break
+    more = len(found) > PICK_MATCHES
+    seen = {c.value for c in chosen}
+    field.choices = head + chosen + [c for c in found[:PICK_MATCHES] if c.value not in seen]
+    field.search = PickSearch(name=name, words=words, total=total, found=len(found[:PICK_MATCHES]) if words else None,
+                              more=more)
+    field.search_noun = noun
+
+
+def searching(form: Form) -> bool:
+    """Whether the form came back from a « Rechercher » button: show it again, neither check nor save."""
+    return has_request_context() and request.method == "POST" and SEARCH_BUTTON in request.form

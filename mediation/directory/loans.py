@@ -20,6 +20,7 @@ from mediation.directory.models import Commune, Loan, StaffMembership, Structure
 from mediation.directory.notifications import NotificationKind, notify
 from mediation.directory.scopes import active_membership_clause, territory_communes, territory_structures
 from mediation.errors import DomainError, ValidationFailed
+from mediation.forms import PickSource
 from mediation.text import de
 from mediation.types import local_today, utcnow
 
@@ -35,18 +36,40 @@ class LoanInput:
     note: str | None = None
 
 
-def lendable_mediators(session: Session, actor) -> list[User]:
-    """Active mediators working today in the actor's territory (all for admins)."""
+def lendable_mediators_query(actor) -> sa.Select:
+    """Active mediators working today in the actor's territory (all for admins), by name."""
     working = (sa.select(StaffMembership.user_id)
                .where(StaffMembership.started_on <= local_today(),
                       sa.or_(StaffMembership.ended_on.is_(None), StaffMembership.ended_on >= local_today())))
     if actor.role == Role.COORDINATOR:
         working = working.where(StaffMembership.structure_id.in_(territory_structures(actor.territory_id)))
     elif actor.role != Role.ADMIN:
-        return []
-    query = (sa.select(User).where(User.role == Role.MEDIATOR, User.is_active_account.is_(True),
-                                   User.id.in_(working)).order_by(User.last_name, User.first_name))
-    return list(session.scalars(query))
+        working = working.where(sa.false())
+    return (sa.select(User).where(User.role == Role.MEDIATOR, User.is_active_account.is_(True),
+                                  User.id.in_(working)).order_by(User.last_name, User.first_name, User.id))
+
+
+def lendable_mediators(session: Session, actor) -> list[User]:
+    return list(session.scalars(lendable_mediators_query(actor)))
+
+
+def mediator_source(actor) -> PickSource:
+    """The mediators ``actor`` may lend, as a pick-list (a search in a network of thousands)."""
+    return PickSource(lendable_mediators_query(actor), User.id, User.last_name, searched=(User.first_name,),
+                      format=lambda r: f"{r[2]} {r[1]}")
+
+
+def place_sources(actor) -> tuple[PickSource, PickSource]:
+    """The communes then the structures of the actor's territory (all for admins), as pick-lists."""
+    communes = sa.select(Commune).where(Commune.territory_id.is_not(None)).order_by(Commune.name, Commune.id)
+    structures = (sa.select(Structure).join(Commune, Commune.id == Structure.commune_id)
+                  .where(Structure.archived_at.is_(None)).order_by(Structure.name, Structure.id))
+    if actor.role == Role.COORDINATOR:
+        communes = communes.where(Commune.id.in_(territory_communes(actor.territory_id)))
+        structures = structures.where(Structure.id.in_(territory_structures(actor.territory_id)))
+    return (PickSource(communes, Commune.id, Commune.name, prefix="commune:", format=lambda r: f"Commune {de(r[1])}"),
+            PickSource(structures, Structure.id, Structure.name, searched=(Commune.name,), prefix="structure:",
+                       format=lambda r: f"{r[1]} ({r[2]})"))
 
 
 def place_choices(session: Session, actor) -> list[tuple[str, str]]:
@@ -71,7 +94,7 @@ def create_loan(session: Session, actor, data: LoanInput) -> Loan:
     """
     errors: dict[str, str] = {}
     mediator = session.get(User, data.mediator_id) if data.mediator_id else None
-    if mediator is None or mediator not in lendable_mediators(session, actor):
+    if mediator is None or session.scalar(lendable_mediators_query(actor).where(User.id == mediator.id)) is None:
         errors["mediator_id"] = "Veuillez choisir un médiateur de votre territoire"
     kind, _, raw_id = (data.place or "").partition(":")
     place_id = int(raw_id) if raw_id.isdigit() else None

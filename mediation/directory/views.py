@@ -19,7 +19,7 @@ from mediation.directory.national_schema import LIST_FIELDS
 from mediation.downloads import file_response
 from mediation.errors import DomainError
 from mediation.extensions import db
-from mediation.forms import show_domain_error
+from mediation.forms import PickSource, pick_list, pick_list_limit, show_domain_error
 from mediation.pagination import page_arg, paginate
 from mediation.policy import access, found_or_404
 from mediation.text import de
@@ -151,10 +151,11 @@ def structure_detail(structure_id: int):
 
 
 def _structure_form(form: forms.StructureForm) -> None:
-    form.commune.choices = forms.options(
-        (str(c.id), f"{c.name} ({c.insee_code})")
-        for c in db.session.scalars(policy.editable_communes(current_user))
-    )
+    """The commune's pick-list (a search in a network of thousands of communes); after the data is set."""
+    pick_list(form.commune, db.session,
+              PickSource(policy.editable_communes(current_user), Commune.id, Commune.name,
+                         searched=(Commune.insee_code, Commune.postal_code), format=lambda r: f"{r[1]} ({r[2]})"),
+              noun="communes")
 
 
 def _structure_data(form: forms.StructureForm) -> dict:
@@ -173,9 +174,9 @@ def _selected_commune(form: forms.StructureForm) -> Commune | None:
 def structure_create():
     status = 200
     form = forms.StructureForm()
-    _structure_form(form)
     if request.method == "GET" and request.args.get("commune"):
         form.commune.data = request.args["commune"]
+    _structure_form(form)
     if form.validate_on_submit():
         try:
             commune = _selected_commune(form)
@@ -197,13 +198,13 @@ def structure_edit(structure_id: int):
     status = 200
     structure = found_or_404(policy.get_structure_for_edit(db.session, current_user, structure_id))
     form = forms.StructureForm(obj=structure if request.method == "GET" else None)
-    _structure_form(form)
     if request.method == "GET":
         form.commune.data = str(structure.commune_id)
         form.courriels.data = ", ".join(structure.courriels or [])
         for name in ("latitude", "longitude"):
             value = getattr(structure, name)
             form[name].data = "" if value is None else str(value).replace(".", ",")
+    _structure_form(form)
     if form.validate_on_submit():
         try:
             commune = _selected_commune(form)
@@ -432,14 +433,16 @@ def commune_edit(commune_id: int):
 
 # --- staff -----------------------------------------------------------------------------------
 
-def _structure_choices(blank: str | None = None) -> list[tuple[str, str]]:
-    structures = db.session.scalars(
-        policy.editable_structures(current_user).join(Structure.commune)
-        .where(Structure.archived_at.is_(None)).order_by(Structure.name)
-        .options(selectinload(Structure.commune))
-    )
-    choices = [(str(s.id), f"{s.name} — {s.commune.name}") for s in structures]
-    return ([("", blank)] if blank is not None else []) + choices
+def _structures() -> PickSource:
+    """The structures an administrator of the directory may attach people to, by name and commune."""
+    query = (policy.editable_structures(current_user).join(Structure.commune)
+             .where(Structure.archived_at.is_(None)).order_by(Structure.name, Structure.id))
+    return PickSource(query, Structure.id, Structure.name, searched=(Commune.name,),
+                      format=lambda r: f"{r[1]} — {r[2]}")
+
+
+def _structure_choices(field, blank: str) -> None:
+    pick_list(field, db.session, _structures(), blank=blank, noun="structures")
 
 
 def _territory_choices() -> list[tuple[str, str]]:
@@ -458,6 +461,7 @@ def user_list():
         "q": (request.args.get("q") or "").strip(),
         "role": request.args.get("role") or "",
         "structure": _id_or_none(request.args.get("structure")),
+        "structure_nom": (request.args.get("structure_nom") or "").strip()[:100],
         "status": request.args.get("status") or "active",
     }
     query = policy.visible_users(current_user)
@@ -467,11 +471,18 @@ def user_list():
                                    User.email.ilike(pattern)))
     if filters["role"] in {r.value for r in Role}:
         query = query.where(User.role == filters["role"])
+    structures = _structures()
+    # a network's thousands of structures: a filter by a part of the name (or commune), not a list
+    many = structures.count(db.session) > pick_list_limit()
+    where = []
     if filters["structure"]:
+        where.append(StaffMembership.structure_id == filters["structure"])
+    if filters["structure_nom"]:
+        where.append(StaffMembership.structure_id.in_(structures.values_matching(filters["structure_nom"].split())))
+    if where:
         today = local_today()
         members = sa.select(StaffMembership.user_id).where(
-            StaffMembership.structure_id == filters["structure"],
-            StaffMembership.started_on <= today,
+            *where, StaffMembership.started_on <= today,
             sa.or_(StaffMembership.ended_on.is_(None), StaffMembership.ended_on >= today),
         )
         query = query.where(User.id.in_(members))
@@ -490,7 +501,7 @@ def user_list():
     return render_template(
         "directory/user_list.html", page=page, rows=rows, filters=filters,
         roles=[(r.value, r.label) for r in Role if r != Role.BENEFICIARY],
-        structures=_structure_choices(),
+        structures=None if many else [(c.value, c.label) for c in structures.all(db.session)],
         page_url=lambda n: url_for("directory.user_list", page=n, **args),
     )
 
@@ -506,9 +517,9 @@ def user_create():
         form.territory.choices = forms.options(_territory_choices())
     else:
         del form.territory
-    form.structure.choices = forms.options(_structure_choices(blank="— Aucune —" if is_admin else "— Choisir —"))
     if request.method == "GET":
         form.role.data = Role.MEDIATOR.value
+    _structure_choices(form.structure, blank="— Aucune —" if is_admin else "— Choisir —")
     if form.validate_on_submit():
         try:
             territory = _pick(form.territory, _territory) if is_admin else None
@@ -630,7 +641,7 @@ def membership_add(user_id: int):
     status = 200
     user = found_or_404(policy.get_user(db.session, current_user, user_id))
     form = forms.MembershipForm()
-    form.structure.choices = forms.options(_structure_choices(blank="— Choisir —"))
+    _structure_choices(form.structure, blank="— Choisir —")
     if request.method == "GET":
         form.started_on.data = local_today()
     if form.validate_on_submit():

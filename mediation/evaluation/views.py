@@ -34,7 +34,7 @@ from mediation.evaluation.forms import (
 from mediation.evaluation.models import FollowUp, Funder, Programme, ReportFile, ReportFormat
 from mediation.evaluation.scope import ID_FIELDS, PARAMS, Scope, authorise, parse_filter, whole_months
 from mediation.extensions import db
-from mediation.forms import show_domain_error
+from mediation.forms import PickSource, pick_list, searching, show_domain_error
 from mediation.pagination import page_arg, paginate
 from mediation.policy import access, found_or_404
 from mediation.replica import reads_from_replica
@@ -327,12 +327,16 @@ def _programme_form(form: ProgrammeForm) -> None:
     else:
         form.territory_id.choices = [SelectChoice("", "Aucun (programme national)")] + [
             SelectChoice(t.id, t.name) for t in session.scalars(territories)]
-    form.structure_ids.choices = [SelectChoice(s.id, s.name) for s in session.scalars(policy.pickable_structures(current_user))]
-    mediators = sa.select(User).where(User.role == Role.MEDIATOR).order_by(User.last_name, User.first_name)
+    # thousands of structures and mediators in a national network: the lists become searches
+    pick_list(form.structure_ids, session, PickSource(policy.pickable_structures(current_user), Structure.id,
+                                                      Structure.name), noun="structures")
+    mediators = sa.select(User).where(User.role == Role.MEDIATOR).order_by(User.last_name, User.first_name, User.id)
     if current_user.role == Role.COORDINATOR:
         mediators = mediators.where(User.id.in_(sa.select(StaffMembership.user_id).where(
             StaffMembership.structure_id.in_(policy.dashboard_structures(current_user)))))
-    form.mediator_ids.choices = [SelectChoice(m.id, m.full_name) for m in session.scalars(mediators)]
+    pick_list(form.mediator_ids, session, PickSource(mediators, User.id, User.last_name, searched=(User.first_name,),
+                                                     format=lambda r: f"{r[2]} {r[1]}"),
+              noun="médiateurs et médiatrices")
 
 
 def _save_programme(programme: Programme | None):
@@ -341,7 +345,7 @@ def _save_programme(programme: Programme | None):
         form.structure_ids.data = [s.id for s in programme.structures]
         form.mediator_ids.data = [m.id for m in programme.mediators]
     _programme_form(form)
-    if request.method == "POST":
+    if request.method == "POST" and not searching(form):
         form.validate()
         data = form.to_input()
         try:

@@ -15,6 +15,7 @@ reason; an accepted referral moves it too. Rules:
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import date
@@ -22,6 +23,7 @@ from datetime import date
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased, joinedload
 from sqlalchemy.orm.exc import StaleDataError
+from wtforms.fields.choices import SelectChoice
 
 from mediation.audit.services import record
 from mediation.auth.models import Role
@@ -33,6 +35,7 @@ from mediation.directory.scopes import active_membership_clause, territory_struc
 from mediation.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from mediation.pathways.enums import COORDINATOR_TRANSFER_REASONS, TransferReason
 from mediation.pathways.models import CaseTransfer, Referral
+from mediation.search import fold_text, folded
 from mediation.types import local_today
 
 CONFLICT_MESSAGE = ("Ce dossier vient d'être modifié par quelqu'un d'autre (dossier n° {case_id}) : rien n'a été "
@@ -326,36 +329,100 @@ class TargetOption:
     structure_id: int
 
 
-def target_options(session: Session, actor) -> list[tuple[str, list[TargetOption]]]:
+def target_options(session: Session, actor, words: list[str] | None = None,
+                   values: list[str] | None = None) -> list[tuple[str, list[TargetOption]]]:
     """Structures of the actor's territory (all for admins) with their active mediators, for one
     select, grouped by commune (its name first): « Structure — sans référent », « Structure —
-    Prénom Nom ». Ids and names only (whole objects decoded every place's JSON columns)."""
+    Prénom Nom ». Ids and names only (whole objects decoded every place's JSON columns).
+    ``words``: only the options whose structure, commune or mediator names hold each word (case
+    and accents ignored); ``values``: only these options (« 12:0 », « 12:34 »)."""
     from mediation.auth.models import User
 
     query = (sa.select(Structure.id, Structure.name, Commune.name.label("commune"))
              .join(Commune, Commune.id == Structure.commune_id)
-             .where(Structure.archived_at.is_(None)).order_by(Commune.name, Structure.name))
+             .where(Structure.archived_at.is_(None)).order_by(Commune.name, Structure.name, Structure.id))
     if actor.role == Role.COORDINATOR:
         query = query.where(Structure.id.in_(territory_structures(actor.territory_id)))
     elif actor.role != Role.ADMIN:
         return []
-    structures = session.execute(query).all()
     today = local_today()
-    staff = session.execute(
+    staff_query = (
         sa.select(StaffMembership.structure_id, User.id, User.first_name, User.last_name)
         .join(User, User.id == StaffMembership.user_id)
-        .where(StaffMembership.structure_id.in_(query.with_only_columns(Structure.id).order_by(None)),
+        .join(Structure, Structure.id == StaffMembership.structure_id).join(Commune, Commune.id == Structure.commune_id)
+        .where(StaffMembership.structure_id.in_(query.with_only_columns(Structure.id).order_by(None).correlate(None)),
                StaffMembership.started_on <= today,
                sa.or_(StaffMembership.ended_on.is_(None), StaffMembership.ended_on >= today),
                User.role == Role.MEDIATOR, User.is_active_account.is_(True))
-        .order_by(User.last_name, User.first_name)).all()
+        .order_by(User.last_name, User.first_name, User.id))
+    wanted = None
+    if values is not None:
+        wanted = {v for v in values if re.fullmatch(r"\d+:\d+", v or "")}
+        ids = {int(v.split(":")[0]) for v in wanted}
+        query = query.where(Structure.id.in_(ids))
+        staff_query = staff_query.where(StaffMembership.structure_id.in_(ids))
+    if words:
+        structure_matches = query
+        for word in words:
+            pattern = f"%{fold_text(word)}%"
+            structure_matches = structure_matches.where(sa.or_(folded(Structure.name).like(pattern),
+                                                               folded(Commune.name).like(pattern)))
+            staff_query = staff_query.where(sa.or_(
+                folded(Structure.name).like(pattern), folded(Commune.name).like(pattern),
+                folded(User.first_name).like(pattern), folded(User.last_name).like(pattern)))
+        matched = {row.id for row in session.execute(structure_matches)}
+        staff = session.execute(staff_query).all()
+        query = query.where(Structure.id.in_(matched | {row.structure_id for row in staff}))
+    else:
+        matched = None
+        staff = session.execute(staff_query).all()
+    structures = session.execute(query).all()
     by_structure: dict[int, list] = {}
     for structure_id, user_id, first_name, last_name in staff:
         by_structure.setdefault(structure_id, []).append((user_id, f"{first_name} {last_name}"))
     result = []
     for s in structures:
-        options = [TargetOption(f"{s.id}:0", f"{s.name} — sans référent", s.id)]
+        options = [TargetOption(f"{s.id}:0", f"{s.name} — sans référent", s.id)] if matched is None or s.id in matched else []
         options += [TargetOption(f"{s.id}:{user_id}", f"{s.name} — {name}", s.id)
                     for user_id, name in by_structure.get(s.id, [])]
-        result.append((s.commune, options))
+        if wanted is not None:
+            options = [o for o in options if o.value in wanted]
+        if options:
+            result.append((s.commune, options))
     return result
+
+
+class TargetSource:
+    """The structures and referents a case may go to, as a pick-list (mediation.forms.pick_list): a
+    national network offers a search rather than its thousands of structures and mediators."""
+
+    def __init__(self, actor):
+        self.actor = actor
+
+    def count(self, session: Session) -> int:
+        from mediation.auth.models import User
+
+        if self.actor.role not in (Role.ADMIN, Role.COORDINATOR):
+            return 0
+        structures = sa.select(Structure.id).where(Structure.archived_at.is_(None))
+        if self.actor.role == Role.COORDINATOR:
+            structures = structures.where(Structure.id.in_(territory_structures(self.actor.territory_id)))
+        today = local_today()
+        staff = (sa.select(sa.func.count()).select_from(StaffMembership).join(User, User.id == StaffMembership.user_id)
+                 .where(StaffMembership.structure_id.in_(structures), StaffMembership.started_on <= today,
+                        sa.or_(StaffMembership.ended_on.is_(None), StaffMembership.ended_on >= today),
+                        User.role == Role.MEDIATOR, User.is_active_account.is_(True)))
+        return session.scalar(sa.select(sa.func.count()).select_from(structures.subquery())) + session.scalar(staff)
+
+    @staticmethod
+    def _choices(groups) -> list[SelectChoice]:
+        return [SelectChoice(o.value, o.label, optgroup=commune) for commune, options in groups for o in options]
+
+    def all(self, session: Session) -> list[SelectChoice]:
+        return self._choices(target_options(session, self.actor))
+
+    def matching(self, session: Session, words: list[str], limit: int) -> list[SelectChoice]:
+        return self._choices(target_options(session, self.actor, words=words))[:limit]
+
+    def chosen(self, session: Session, values: list[str]) -> list[SelectChoice]:
+        return self._choices(target_options(session, self.actor, values=values))

@@ -21,7 +21,7 @@ from mediation.directory import loans, notifications
 from mediation.directory.models import Commune, Loan, Structure
 from mediation.errors import DomainError
 from mediation.extensions import db
-from mediation.forms import BaseForm, show_domain_error
+from mediation.forms import BaseForm, PickSource, pick_list, pick_list_limit, show_domain_error
 from mediation.pagination import page_arg, paginate
 from mediation.pathways import policy, reassignment, referrals, services
 from mediation.pathways.enums import (
@@ -313,10 +313,8 @@ def reassign(case_id: int):
 
 
 def _target_choices(form) -> None:
-    choices = opts([("", "— Choisir —")])
-    for commune, options in reassignment.target_options(db.session, current_user):
-        choices += opts(((o.value, o.label) for o in options), optgroup=commune)
-    form.target.choices = choices
+    pick_list(form.target, db.session, reassignment.TargetSource(current_user), blank="— Choisir —",
+              noun="structures et référents")
 
 
 # --- bulk reassignment --------------------------------------------------------------------------
@@ -328,13 +326,20 @@ def bulk_reassign():
     user = current_user
     structure_id = request.args.get("structure", type=int)
     mediator_id = request.args.get("mediateur", type=int)
-    structures = db.session.scalars(case_policy.visible_cases(user).with_only_columns(Case.structure_id).distinct()
-                                    ).all()
-    structure_list = db.session.scalars(sa.select(Structure).where(Structure.id.in_(structures))
-                                        .order_by(Structure.name)).all()
-    mediators = db.session.scalars(sa.select(User).where(User.id.in_(
+    # the filters: lists of the structures and referents of the cases in view, or, in a network of
+    # thousands, a part of their names
+    structure_name = (request.args.get("structure_nom") or "").strip()[:100]
+    mediator_name = (request.args.get("mediateur_nom") or "").strip()[:100]
+    structures = PickSource(sa.select(Structure).where(Structure.id.in_(
+        case_policy.visible_cases(user).with_only_columns(Case.structure_id))).order_by(Structure.name, Structure.id),
+        Structure.id, Structure.name)
+    mediators = PickSource(sa.select(User).where(User.id.in_(
         case_policy.visible_cases(user).with_only_columns(Case.mediator_id).where(Case.mediator_id.is_not(None))))
-        .order_by(User.last_name, User.first_name)).all()
+        .order_by(User.last_name, User.first_name, User.id), User.id, User.last_name, searched=(User.first_name,),
+        format=lambda r: f"{r[2]} {r[1]}")
+    limit = pick_list_limit()
+    structure_list = None if structures.count(db.session) > limit else structures.all(db.session)
+    mediator_list = None if mediators.count(db.session) > limit else mediators.all(db.session)
     query = (policy.shared_cases(user).where(Case.state != CaseState.CLOSED)
              .options(joinedload(Case.structure), joinedload(Case.mediator),
                       joinedload(Case.beneficiary).joinedload(Beneficiary.residence_commune))
@@ -343,14 +348,20 @@ def bulk_reassign():
         query = query.where(Case.structure_id == structure_id)
     if mediator_id:
         query = query.where(Case.mediator_id == mediator_id)
+    if structure_name:
+        query = query.where(Case.structure_id.in_(structures.values_matching(structure_name.split())))
+    if mediator_name:
+        query = query.where(Case.mediator_id.in_(mediators.values_matching(mediator_name.split())))
+    filtered = bool(structure_id or mediator_id or structure_name or mediator_name)
     consent = request.args.get("consentement") if request.args.get("consentement") in ("avec", "sans") else None
     if consent:
         consented = reassignment.network_consent_exists()
         query = query.where(consented if consent == "avec" else ~consented)
-    cases = db.session.scalars(query.limit(reassignment.MAX_BULK)).all() if (structure_id or mediator_id) else []
+    cases = db.session.scalars(query.limit(reassignment.MAX_BULK)).all() if filtered else []
     listing = reassignment.bulk_listing(db.session, cases, with_progress=not case_policy.can_see_identity(user))
     form = BulkReassignForm()
-    _target_choices(form)
+    if cases:  # the structures and referents to hand them to: only with cases to hand
+        _target_choices(form)
     form.cases.choices = opts((f"{c.id}:{c.version}", f"Dossier n° {c.id}") for c in cases)
     if request.method == "POST" and form.validate_on_submit():
         try:
@@ -364,9 +375,11 @@ def bulk_reassign():
             flash(f"{n} dossier{'s' if n > 1 else ''} réaffecté{'s' if n > 1 else ''} à « "
                   f"{transfers[0].to_structure.name} ». Les structures sont prévenues.", "success")
             return redirect(url_for("pathways.bulk_reassign", structure=structure_id, mediateur=mediator_id,
+                                    structure_nom=structure_name or None, mediateur_nom=mediator_name or None,
                                     consentement=consent))
     return render_template("pathways/bulk_reassign.html", form=form, cases=cases, structures=structure_list,
-                           mediators=mediators, structure_id=structure_id, mediator_id=mediator_id,
+                           mediators=mediator_list, structure_id=structure_id, mediator_id=mediator_id,
+                           structure_name=structure_name, mediator_name=mediator_name, filtered=filtered,
                            consent=consent, listing=listing), status
 
 
@@ -486,9 +499,10 @@ def loan_list():
 def loan_new():
     status = 200
     form = LoanForm()
-    form.mediator_id.choices = opts([("", "— Choisir —")] + [
-        (u.id, u.full_name) for u in loans.lendable_mediators(db.session, current_user)])
-    form.place.choices = opts([("", "— Choisir —"), *loans.place_choices(db.session, current_user)])
+    pick_list(form.mediator_id, db.session, loans.mediator_source(current_user), blank="— Choisir —",
+              noun="médiateurs et médiatrices")
+    pick_list(form.place, db.session, *loans.place_sources(current_user), blank="— Choisir —",
+              noun="communes et structures")
     if form.validate_on_submit():
         data = form.to_input()
         try:
