@@ -56,6 +56,13 @@ def paginate(session: Session, query: sa.Select, page: int = 1, per_page: int = 
     return Page(items=items, page=page, per_page=per_page, total=count_limit if capped else total, capped=capped)
 
 
+def page_of(items: list, page: int = 1, per_page: int = 25) -> Page:
+    """The page ``page`` of a list already computed (a table whose rows are aggregated in Python)."""
+    per_page = max(1, per_page)
+    page = min(max(1, page or 1), max(1, math.ceil(len(items) / per_page)))
+    return Page(items=items[(page - 1) * per_page:page * per_page], page=page, per_page=per_page, total=len(items))
+
+
 def page_arg(args, name: str = "page") -> int:
     try:
         return max(1, int(args.get(name, 1)))

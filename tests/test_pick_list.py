@@ -98,7 +98,7 @@ def test_the_value_chosen_stays_listed_after_a_new_search(client, login, network
     page = text(client.post(f"/annuaire/comptes/{network.mediator_b.id}/rattachements/nouveau", data={
         "structure": str(network.structure_a.id), "structure-recherche": "mediatheque", "rechercher_choix": "structure"}))
     assert options(page, "structure") == ["— Choisir —", "France Services A — Ville-A", "Médiathèque B — Ville-B"]
-    assert re.search(r'<option selected value="%d">' % network.structure_a.id, page)
+    assert f'<option selected value="{network.structure_a.id}">' in page
 
 
 def test_the_list_of_accounts_filters_by_a_part_of_the_structure_s_name(client, login, network, searches):

@@ -301,10 +301,12 @@ class Skills:
         return [row.label for row in self.communes if not row.trained[kind]]
 
 
-def skills(session: Session, actor: User, *, service: str | None = None, day: date | None = None) -> Skills:
+def skills(session: Session, actor: User, *, service: str | None = None, day: date | None = None,
+           territory_id: int | None = None) -> Skills:
     """The skills table of the actor's scope (open structures), per commune and per structure,
     optionally only the structures offering ``service`` (a value of the national schema's
-    « services »). A habilitation counts only for a designated aidant, as for mandates."""
+    « services ») or, within the scope, those of the communes of one territory. A habilitation
+    counts only for a designated aidant, as for mandates."""
     if not policy.can_view_skills(actor):
         raise Forbidden("Le tableau des compétences est réservé à la coordination.")
     day = day or local_today()
@@ -317,6 +319,8 @@ def skills(session: Session, actor: User, *, service: str | None = None, day: da
     scope = structure_scope(actor)
     if scope is not None:
         query = query.where(Structure.id.in_(scope))
+    if territory_id is not None:
+        query = query.where(Structure.commune_id.in_(sa.select(Commune.id).where(Commune.territory_id == territory_id)))
     structures = list(session.scalars(query))
     services = sorted({s for structure in structures for s in (structure.services or [])})
     if service:

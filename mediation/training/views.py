@@ -12,11 +12,12 @@ from flask_login import current_user
 
 from mediation.auth.models import Role, User
 from mediation.directory import notifications
+from mediation.directory.models import Territory
 from mediation.downloads import file_response
 from mediation.errors import DomainError, Forbidden
 from mediation.extensions import db
 from mediation.forms import show_domain_error
-from mediation.pagination import page_arg, paginate
+from mediation.pagination import page_arg, page_of, paginate
 from mediation.policy import access, found_or_404
 from mediation.training import exports, habilitation, policy, services
 from mediation.training.forms import CertificateForm, ConfirmForm, TrainingForm
@@ -131,24 +132,43 @@ def delete(record_id: int):
     return redirect(url_for("training.person", person_id=person_id))
 
 
+SKILLS_ROWS = 100  # rows of the skills table per page: a national network has thousands of places
+SKILLS_VIEWS = {"communes": "Par commune", "structures": "Par structure"}
+
+
+def _skills_filters() -> dict:
+    territory = request.args.get("territoire", type=int) if current_user.role == Role.ADMIN else None
+    return {"service": request.args.get("service") or None, "territory_id": territory}
+
+
 @bp.route("/competences")
 @access(Role.COORDINATOR, Role.ADMIN)
 def skills():
-    service = request.args.get("service") or None
+    filters = _skills_filters()
+    view = request.args.get("vue") if request.args.get("vue") in SKILLS_VIEWS else "communes"
+    status = 200
     try:
-        table = services.skills(db.session, current_user, service=service)
+        table = services.skills(db.session, current_user, **filters)
     except DomainError as error:
         flash(error.message, "error")
-        table = services.skills(db.session, current_user)
-        return render_template("training/skills.html", table=table, today=local_today()), 422
-    return render_template("training/skills.html", table=table, today=local_today())
+        filters["service"] = None
+        table = services.skills(db.session, current_user, **filters)
+        status = 422
+    territories = (db.session.execute(sa.select(Territory.id, Territory.name).order_by(Territory.name)).all()
+                   if current_user.role == Role.ADMIN else [])
+    args = {"service": table.service, "territoire": filters["territory_id"]}
+    rows = table.communes if view == "communes" else table.structures
+    return render_template(
+        "training/skills.html", table=table, today=local_today(), view=view, views=SKILLS_VIEWS,
+        territories=territories, territory_id=filters["territory_id"], args=args,
+        page=page_of(rows, page_arg(request.args), SKILLS_ROWS),
+        page_url=lambda n: url_for("training.skills", vue=view, page=n, **args)), status
 
 
 @bp.route("/competences.csv")
 @access(Role.COORDINATOR, Role.ADMIN)
 def skills_export():
-    service = request.args.get("service") or None
-    table = services.skills(db.session, current_user, service=service)
+    table = services.skills(db.session, current_user, **_skills_filters())
     return file_response(exports.skills_csv(table), f"competences-{local_today().isoformat()}.csv", "text/csv")
 
 

@@ -115,3 +115,28 @@ def test_a_certificate_is_attached_later_to_a_record_without_one(client, login, 
     assert response.status_code == 302
     image = client.get(f"/formations/{entry.id}/attestation.png")
     assert image.status_code == 200 and image.data == png and image.headers["Content-Type"] == "image/png"
+
+
+def test_a_national_skills_table_is_filtered_by_territory_and_paged(client, login, session, network, monkeypatch):
+    """An administrator's table covers every place of the network: a territory filter, one table at a
+    time (per commune or per structure) and pages of rows; the export follows the filters."""
+    from mediation.training import views
+
+    monkeypatch.setattr(views, "SKILLS_ROWS", 1)
+    login(client, network.admin)
+    session.commit()
+    page = _text(client.get("/formations/competences"))
+    assert "<caption>Par commune" in page and "<caption>Par structure" not in page
+    assert "Page 1 sur 3" in page and "Ville-A" in page and "Ville-B</th>" not in page
+    page = _text(client.get("/formations/competences?page=2"))
+    assert "Page 2 sur 3" in page and ">Ville-B</th>" in page
+    page = _text(client.get(f"/formations/competences?vue=structures&territoire={network.other_territory.id}"))
+    assert "<caption>Par structure" in page and ">CCAS Lointain</th>" in page and "Page 1 sur" not in page
+    assert f'<option value="{network.other_territory.id}" selected>' in page
+    export = _text(client.get(f"/formations/competences.csv?territoire={network.territory.id}"))
+    assert "France Services A" in export and "Médiathèque B" in export and "CCAS Lointain" not in export
+    # a coordinator's territory is theirs: the parameter changes nothing
+    client.post("/deconnexion")
+    login(client, network.coordinator)
+    page = _text(client.get(f"/formations/competences?vue=structures&territoire={network.other_territory.id}"))
+    assert "CCAS Lointain" not in page and 'name="territoire"' not in page
