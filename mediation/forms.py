@@ -184,3 +184,47 @@ def pick_list(field, session, *sources: PickSource, blank: str | None = None, no
 def searching(form: Form) -> bool:
     """Whether the form came back from a « Rechercher » button: show it again, neither check nor save."""
     return has_request_context() and request.method == "POST" and SEARCH_BUTTON in request.form
+
+
+@dataclass
+class ListFilter:
+    """The filter of a list by one of its structures (or referents…), in a GET form: a list of the
+    choices when there are at most ``pick_list_limit()``, otherwise a part of the name
+    (``<name>_nom``), which matches every choice containing each word. A link with the id
+    (``<name>=12``) filters by that one in both cases. Shown by the ``list_filter`` macro."""
+
+    name: str
+    label: str
+    all_label: str
+    chosen: int | None
+    words: str
+    choices: list[SelectChoice] | None  # None: too many, a text box instead
+    source: PickSource
+    hint: str = "Une partie du nom."
+
+    @property
+    def words_name(self) -> str:
+        return f"{self.name}_nom"
+
+    def clauses(self, column: sa.ColumnElement) -> list:
+        """The conditions on ``column`` (an id column) that the filter sets."""
+        clauses = []
+        if self.chosen:
+            clauses.append(column == self.chosen)
+        if self.words:
+            clauses.append(column.in_(self.source.values_matching(self.words.split())))
+        return clauses
+
+    def args(self) -> dict:
+        """The filter's URL parameters (for the links to the other pages and the exports)."""
+        return {k: v for k, v in ((self.name, self.chosen), (self.words_name, self.words)) if v}
+
+
+def list_filter(session, source: PickSource, args, *, name: str, label: str, all_label: str,
+                hint: str = "Une partie du nom.") -> ListFilter:
+    raw = args.get(name) or ""
+    chosen = int(raw) if raw.isdigit() and len(raw) < 18 else None
+    words = (args.get(f"{name}_nom") or "").strip()[:100]
+    many = source.count(session) > pick_list_limit()
+    return ListFilter(name=name, label=label, all_label=all_label, chosen=chosen, words=words, source=source,
+                      choices=None if many else source.all(session), hint=hint)

@@ -63,8 +63,12 @@ class TerritoryWeek:
     referrals_waiting_count: int
     referrals_not_honoured_count: int
     cases_paused_count: int
-    quiet_structures: list[Structure] = field(default_factory=list)
+    quiet_structures: list = field(default_factory=list)  # the first QUIET_LISTED (id, name), by name
     structures_count: int = 0
+    quiet_structures_count: int = 0
+
+
+QUIET_LISTED = 60  # structures without activity named on the page: a national network has thousands
 
 
 def week_start(today: date) -> date:
@@ -119,14 +123,16 @@ def territory_week(session: Session, user: User, today: date | None = None) -> T
     active_ids = sa.select(Activity.structure_id).where(
         Activity.deleted_at.is_(None), Activity.date >= monday, Activity.date <= today)
     structures = sa.select(Structure).where(Structure.archived_at.is_(None), in_scope(Structure.id))
-    quiet = structures.where(Structure.id.not_in(active_ids)).order_by(Structure.name)
+    quiet = structures.where(Structure.id.not_in(active_ids)).order_by(Structure.name, Structure.id)
     return TerritoryWeek(
         today=today, week_start=monday,
         referrals_waiting=list(session.scalars(waiting.limit(RECENT)).unique()),
         referrals_waiting_count=_count(session, waiting),
         referrals_not_honoured_count=_count(session, not_honoured),
         cases_paused_count=_count(session, paused),
-        quiet_structures=list(session.scalars(quiet)),
+        quiet_structures=session.execute(quiet.with_only_columns(Structure.id, Structure.name)
+                                         .limit(QUIET_LISTED)).all(),
+        quiet_structures_count=_count(session, quiet),
         structures_count=_count(session, structures),
     )
 

@@ -12,7 +12,7 @@ from wtforms.widgets import DateInput
 
 from mediation.cases.enums import ActivityType, DemarcheThematique, Thematique
 from mediation.cases.exchange_models import ImportKind
-from mediation.forms import BaseForm, CheckboxListField
+from mediation.forms import BaseForm, CheckboxListField, pick_list_limit
 
 
 def _opts(pairs) -> list[SelectChoice]:
@@ -61,6 +61,9 @@ class ActivityExportForm(BaseForm):
         validators=[Optional()],
     )
     structure = SelectField("Structure", validators=[Optional()])
+    # instead of ``structure`` in a network of thousands of structures (mediation.forms.ListFilter)
+    structure_nom = StringField("Structure", validators=[Optional(), Length(max=100)],
+                                description="Une partie du nom : les activités des structures dont le nom la contient.")
     tag = CheckboxListField("Tags", choices=[], validate_choice=False,
                             description="Les activités qui portent l’un des tags cochés.")
     format = RadioField("Format", choices=_opts(FORMATS), default="xlsx",
@@ -78,8 +81,13 @@ class ActivityExportForm(BaseForm):
     def validate_au(self, field) -> None:
         self._check_date(field)
 
-    def set_structures(self, structures) -> None:
-        self.structure.choices = _opts([("", "Toutes")] + [(str(s.id), s.name) for s in structures])
+    def set_structures(self, session, source) -> None:
+        """The structure as a list, or as a part of its name when there are too many to list."""
+        if source.count(session) > pick_list_limit():
+            del self.structure
+        else:
+            self.structure.choices = [SelectChoice("", "Toutes"), *source.all(session)]
+            del self.structure_nom
 
     def set_tags(self, tags) -> None:
         self.tag.choices = _opts([(str(t.id), t.name) for t in tags])

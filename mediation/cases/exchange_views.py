@@ -38,12 +38,12 @@ from mediation.cases.exchange_forms import (
 )
 from mediation.cases.exchange_models import ImportKind
 from mediation.cases.models import Activity, Beneficiary
-from mediation.cases.views import filter_structures, filtered_activities, list_filters
+from mediation.cases.views import filtered_activities, list_filters, structure_source
 from mediation.directory.models import Structure
 from mediation.downloads import file_response
 from mediation.errors import DomainError, NotFound
 from mediation.extensions import db
-from mediation.forms import show_domain_error
+from mediation.forms import PickSource, show_domain_error
 from mediation.jobs import enqueue
 from mediation.pagination import Page, page_arg
 from mediation.policy import access
@@ -195,16 +195,19 @@ def _download(export_or_sheets, fmt: str, filename: str):
     return file_response(exports.write_xlsx(export_or_sheets), f"{filename}.xlsx", exchange.XLSX_MIMETYPE)
 
 
-def _filter_labels(filters: dict, structures) -> exports.ActivityFilterLabels:
+def _filter_labels(filters: dict, structures: PickSource) -> exports.ActivityFilterLabels:
     """The applied filters, in the rows of the national « Filtres » block."""
-    names = {s.id: s.name for s in structures}
+    chosen = structures.chosen(db.session, [str(filters["structure"])]) if filters["structure"] else []
+    extra = [("Structure", chosen[0].label if chosen else "")] if filters["structure"] else []
+    if filters.get("structure_nom"):
+        extra.append(("Structure", f"nom contenant « {filters['structure_nom']} »"))
     chosen_tags = tags.tag_names(db.session, filters.get("tags") or [])
     return exports.ActivityFilterLabels(
         du=filters["du"], au=filters["au"],
         types=[ActivityType.label_of(filters["type"])] if filters["type"] else [],
         thematiques=[filters["thematique"]] if filters["thematique"] else [],
         tags=chosen_tags,
-        extra=[("Structure", names.get(filters["structure"], ""))] if filters["structure"] else [],
+        extra=extra,
     )
 
 
@@ -212,9 +215,9 @@ def _filter_labels(filters: dict, structures) -> exports.ActivityFilterLabels:
 @access(*STAFF)
 def export_activities():
     """Filters (pre-filled from the activity list's query string) and format, then the file."""
-    structures = filter_structures(current_user)
+    structures = structure_source(current_user)
     form = ActivityExportForm(formdata=request.form if request.method == "POST" else request.args)
-    form.set_structures(structures)
+    form.set_structures(db.session, structures)
     form.set_tags(tags.filter_tags(db.session, current_user))
     if request.method == "POST" and form.validate_on_submit():
         filters = list_filters(request.form)

@@ -19,7 +19,7 @@ from mediation.directory.national_schema import LIST_FIELDS
 from mediation.downloads import file_response
 from mediation.errors import DomainError
 from mediation.extensions import db
-from mediation.forms import PickSource, pick_list, pick_list_limit, show_domain_error
+from mediation.forms import PickSource, list_filter, pick_list, show_domain_error
 from mediation.pagination import page_arg, paginate
 from mediation.policy import access, found_or_404
 from mediation.text import de
@@ -460,8 +460,6 @@ def user_list():
     filters = {
         "q": (request.args.get("q") or "").strip(),
         "role": request.args.get("role") or "",
-        "structure": _id_or_none(request.args.get("structure")),
-        "structure_nom": (request.args.get("structure_nom") or "").strip()[:100],
         "status": request.args.get("status") or "active",
     }
     query = policy.visible_users(current_user)
@@ -471,14 +469,10 @@ def user_list():
                                    User.email.ilike(pattern)))
     if filters["role"] in {r.value for r in Role}:
         query = query.where(User.role == filters["role"])
-    structures = _structures()
-    # a network's thousands of structures: a filter by a part of the name (or commune), not a list
-    many = structures.count(db.session) > pick_list_limit()
-    where = []
-    if filters["structure"]:
-        where.append(StaffMembership.structure_id == filters["structure"])
-    if filters["structure_nom"]:
-        where.append(StaffMembership.structure_id.in_(structures.values_matching(filters["structure_nom"].split())))
+    structure = list_filter(db.session, _structures(), request.args, name="structure",
+                            label="Structure (rattachement en cours)", all_label="Toutes les structures",
+                            hint="Une partie du nom ou de la commune.")
+    where = structure.clauses(StaffMembership.structure_id)
     if where:
         today = local_today()
         members = sa.select(StaffMembership.user_id).where(
@@ -497,11 +491,11 @@ def user_list():
     page = paginate(db.session, query, page_arg(request.args))
     today = local_today()
     rows = [(u, [m.structure for m in u.memberships if m.is_active_on(today)]) for u in page.items]
-    args = {k: v for k, v in filters.items() if v and not (k == "status" and v == "active")}
+    args = {k: v for k, v in filters.items() if v and not (k == "status" and v == "active")} | structure.args()
     return render_template(
         "directory/user_list.html", page=page, rows=rows, filters=filters,
         roles=[(r.value, r.label) for r in Role if r != Role.BENEFICIARY],
-        structures=None if many else [(c.value, c.label) for c in structures.all(db.session)],
+        structure_filter=structure,
         page_url=lambda n: url_for("directory.user_list", page=n, **args),
     )
 

@@ -76,11 +76,15 @@ def in_scope(session: Session, user: User, structure_id: int) -> bool:
     return True if scope is None else structure_id in set(session.scalars(scope))
 
 
-def scope_structures(session: Session, user: User) -> list[Structure]:
+def scope_structures_query(user: User) -> sa.Select:
     """The structures (not archived) whose inventory the user sees, by name."""
-    query = (sa.select(Structure).options(load_only(Structure.id, Structure.name))  # pick-lists: no JSON columns
-             .where(Structure.archived_at.is_(None), _structure_clause(user, Structure.id)))
-    return list(session.scalars(query.order_by(Structure.name)))
+    return (sa.select(Structure).where(Structure.archived_at.is_(None), _structure_clause(user, Structure.id))
+            .order_by(Structure.name, Structure.id))
+
+
+def scope_structures(session: Session, user: User) -> list[Structure]:
+    query = scope_structures_query(user).options(load_only(Structure.id, Structure.name))  # pick-lists: no JSON
+    return list(session.scalars(query))
 
 
 def transfer_targets(session: Session, user: User, device: Device) -> list[Structure]:

@@ -16,6 +16,7 @@ from mediation.cases import policy as cases_policy
 from mediation.cases.activities import mediator_structures
 from mediation.cases.enums import EquipmentKind
 from mediation.cases.models import Activity, Beneficiary, Participation
+from mediation.directory.models import Structure
 from mediation.downloads import file_response
 from mediation.equipment import exports, policy, services
 from mediation.equipment.enums import DeviceCondition, DeviceStatus
@@ -31,7 +32,7 @@ from mediation.equipment.forms import (
 from mediation.equipment.models import Device, Handover
 from mediation.errors import DomainError
 from mediation.extensions import db
-from mediation.forms import BaseForm, show_domain_error
+from mediation.forms import BaseForm, ListFilter, PickSource, list_filter, show_domain_error
 from mediation.jobs import enqueue
 from mediation.pagination import page_arg, paginate
 from mediation.policy import access, found_or_404
@@ -59,11 +60,17 @@ def _int_arg(name: str) -> int | None:
     return int(value) if value.isdigit() and len(value) < 18 else None
 
 
+def _structure_filter(args) -> ListFilter:
+    """The inventory's structure: a list, or a part of the name in a network of thousands."""
+    source = PickSource(policy.scope_structures_query(current_user), Structure.id, Structure.name)
+    return list_filter(db.session, source, args, name="structure", label="Structure", all_label="Toutes")
+
+
 def _filtered(args) -> tuple[sa.Select, dict]:
     query = policy.visible_devices(current_user)
-    filters = {"structure": _int_arg("structure"), "etat": args.get("etat") or ""}
-    if filters["structure"]:
-        query = query.where(Device.structure_id == filters["structure"])
+    structure = _structure_filter(args)
+    filters = {"structure": structure.chosen, "etat": args.get("etat") or "", "structure_filter": structure}
+    query = query.where(*structure.clauses(Device.structure_id))
     if filters["etat"] in {s.value for s in DeviceStatus}:
         query = query.where(Device.status == filters["etat"])
     else:
@@ -83,11 +90,11 @@ def index():
                                  .options(joinedload(Handover.device), joinedload(Handover.beneficiary))
                                  .order_by(Handover.due_on)).all()
     return render_template("equipment/index.html", page=page, filters=filters, overdue=overdue, today=today,
-                           structures=policy.scope_structures(db.session, current_user), statuses=list(DeviceStatus),
+                           statuses=list(DeviceStatus),
                            can_add=policy.can_hand_over(current_user), button=BaseForm(),
                            label=lambda h: policy.beneficiary_label(current_user, h),
-                           page_url=lambda n: url_for("equipment.index", page=n, structure=filters["structure"] or "",
-                                                      etat=filters["etat"]))
+                           page_url=lambda n: url_for("equipment.index", page=n, etat=filters["etat"],
+                                                      **filters["structure_filter"].args()))
 
 
 @bp.route("/nouveau", methods=["GET", "POST"])

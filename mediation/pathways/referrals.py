@@ -403,8 +403,10 @@ def expire_job(session: Session, job, progress) -> dict:
 DIRECTIONS = {"recues": "Orientations reçues", "envoyees": "Orientations envoyées"}
 
 
-def listing(user, *, direction: str, structure_id: int | None = None, status: str | None = None) -> sa.Select:
-    """Referrals in (``recues``) or out (``envoyees``) of the user's structures (or of one of them)."""
+def listing(user, *, direction: str, structure_id: int | None = None, status: str | None = None,
+            structures: sa.Select | None = None) -> sa.Select:
+    """Referrals in (``recues``) or out (``envoyees``) of the user's structures (or of one of them, or
+    of those whose ids ``structures`` selects)."""
     query = policy.visible_referrals(user).options(
         joinedload(Referral.from_structure), joinedload(Referral.to_structure),
         joinedload(Referral.case).joinedload(Case.beneficiary).joinedload(Beneficiary.residence_commune),
@@ -415,6 +417,8 @@ def listing(user, *, direction: str, structure_id: int | None = None, status: st
         query = query.where(column.in_(scope))
     if structure_id:
         query = query.where(column == structure_id)
+    if structures is not None:
+        query = query.where(column.in_(structures))
     if status in {s.value for s in ReferralStatus}:
         query = query.where(Referral.status == status)
     return query.order_by(Referral.status.not_in(LIVE_REFERRAL_STATUSES), Referral.created_at.desc(),

@@ -21,7 +21,7 @@ from mediation.directory import loans, notifications
 from mediation.directory.models import Commune, Loan, Structure
 from mediation.errors import DomainError
 from mediation.extensions import db
-from mediation.forms import BaseForm, PickSource, pick_list, pick_list_limit, show_domain_error
+from mediation.forms import BaseForm, PickSource, list_filter, pick_list, show_domain_error
 from mediation.pagination import page_arg, paginate
 from mediation.pathways import policy, reassignment, referrals, services
 from mediation.pathways.enums import (
@@ -324,12 +324,8 @@ def _target_choices(form) -> None:
 def bulk_reassign():
     status = 200
     user = current_user
-    structure_id = request.args.get("structure", type=int)
-    mediator_id = request.args.get("mediateur", type=int)
-    # the filters: lists of the structures and referents of the cases in view, or, in a network of
-    # thousands, a part of their names
-    structure_name = (request.args.get("structure_nom") or "").strip()[:100]
-    mediator_name = (request.args.get("mediateur_nom") or "").strip()[:100]
+    # the filters: the structures and referents of the cases in view (a part of their names in a
+    # network of thousands)
     structures = PickSource(sa.select(Structure).where(Structure.id.in_(
         case_policy.visible_cases(user).with_only_columns(Case.structure_id))).order_by(Structure.name, Structure.id),
         Structure.id, Structure.name)
@@ -337,22 +333,16 @@ def bulk_reassign():
         case_policy.visible_cases(user).with_only_columns(Case.mediator_id).where(Case.mediator_id.is_not(None))))
         .order_by(User.last_name, User.first_name, User.id), User.id, User.last_name, searched=(User.first_name,),
         format=lambda r: f"{r[2]} {r[1]}")
-    limit = pick_list_limit()
-    structure_list = None if structures.count(db.session) > limit else structures.all(db.session)
-    mediator_list = None if mediators.count(db.session) > limit else mediators.all(db.session)
-    query = (policy.shared_cases(user).where(Case.state != CaseState.CLOSED)
+    structure = list_filter(db.session, structures, request.args, name="structure",
+                            label="Structure qui suit les dossiers", all_label="Toutes")
+    mediator = list_filter(db.session, mediators, request.args, name="mediateur", label="Référent·e actuel·le",
+                           all_label="Tous", hint="Une partie de son nom ou de son prénom.")
+    query = (policy.shared_cases(user).where(Case.state != CaseState.CLOSED,
+                                             *structure.clauses(Case.structure_id), *mediator.clauses(Case.mediator_id))
              .options(joinedload(Case.structure), joinedload(Case.mediator),
                       joinedload(Case.beneficiary).joinedload(Beneficiary.residence_commune))
              .order_by(Case.id))
-    if structure_id:
-        query = query.where(Case.structure_id == structure_id)
-    if mediator_id:
-        query = query.where(Case.mediator_id == mediator_id)
-    if structure_name:
-        query = query.where(Case.structure_id.in_(structures.values_matching(structure_name.split())))
-    if mediator_name:
-        query = query.where(Case.mediator_id.in_(mediators.values_matching(mediator_name.split())))
-    filtered = bool(structure_id or mediator_id or structure_name or mediator_name)
+    filtered = bool(structure.args() or mediator.args())
     consent = request.args.get("consentement") if request.args.get("consentement") in ("avec", "sans") else None
     if consent:
         consented = reassignment.network_consent_exists()
@@ -374,13 +364,10 @@ def bulk_reassign():
             n = len(transfers)
             flash(f"{n} dossier{'s' if n > 1 else ''} réaffecté{'s' if n > 1 else ''} à « "
                   f"{transfers[0].to_structure.name} ». Les structures sont prévenues.", "success")
-            return redirect(url_for("pathways.bulk_reassign", structure=structure_id, mediateur=mediator_id,
-                                    structure_nom=structure_name or None, mediateur_nom=mediator_name or None,
-                                    consentement=consent))
-    return render_template("pathways/bulk_reassign.html", form=form, cases=cases, structures=structure_list,
-                           mediators=mediator_list, structure_id=structure_id, mediator_id=mediator_id,
-                           structure_name=structure_name, mediator_name=mediator_name, filtered=filtered,
-                           consent=consent, listing=listing), status
+            return redirect(url_for("pathways.bulk_reassign", consentement=consent, **structure.args(),
+                                    **mediator.args()))
+    return render_template("pathways/bulk_reassign.html", form=form, cases=cases, structure_filter=structure,
+                           mediator_filter=mediator, filtered=filtered, consent=consent, listing=listing), status
 
 
 # --- referrals ----------------------------------------------------------------------------------
@@ -389,20 +376,22 @@ def bulk_reassign():
 @access(*STAFF)
 def referral_list():
     direction = request.args.get("sens") if request.args.get("sens") in referrals.DIRECTIONS else "recues"
-    structure_id = request.args.get("structure", type=int)
     status = request.args.get("statut") or None
-    query = referrals.listing(current_user, direction=direction, structure_id=structure_id, status=status)
-    page = paginate(db.session, query, page_arg(request.args), per_page=25)
     scope = policy.referral_structures(current_user)
-    structure_query = sa.select(Structure).order_by(Structure.name)
+    structure_query = sa.select(Structure).order_by(Structure.name, Structure.id)
     if scope is not None:
         structure_query = structure_query.where(Structure.id.in_(scope))
-    args = {k: v for k, v in {"sens": direction, "structure": structure_id, "statut": status}.items() if v}
+    structure = list_filter(db.session, PickSource(structure_query, Structure.id, Structure.name), request.args,
+                            name="structure", label="Structure", all_label="Toutes")
+    query = referrals.listing(current_user, direction=direction, structure_id=structure.chosen, status=status,
+                              structures=structure.source.values_matching(structure.words.split())
+                              if structure.words else None)
+    page = paginate(db.session, query, page_arg(request.args), per_page=25)
+    args = {k: v for k, v in {"sens": direction, "statut": status}.items() if v} | structure.args()
     return render_template(
         "pathways/referral_list.html", page=page, direction=direction, directions=referrals.DIRECTIONS,
-        structure_id=structure_id, status=status, statuses=ReferralStatus,
-        structures=db.session.scalars(structure_query.limit(300)).all(), delay=referrals.delay_days(),
-        can_expire=current_user.role == Role.ADMIN, form=BaseForm(),
+        structure_filter=structure, status=status, statuses=ReferralStatus,
+        delay=referrals.delay_days(), can_expire=current_user.role == Role.ADMIN, form=BaseForm(),
         sees_names=case_policy.can_see_identity(current_user),
         page_url=lambda n: url_for("pathways.referral_list", page=n, **args),
     )

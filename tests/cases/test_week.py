@@ -68,3 +68,16 @@ def test_funder_home_has_no_week(client, login, network):
     login(client, network.funder)
     page = client.get("/").get_data(as_text=True)
     assert "Ma semaine" not in page and "semaine du territoire" not in page and "Vos pages" in page
+
+
+def test_a_national_home_names_the_first_quiet_structures_and_counts_them_all(client, login, network,
+                                                                              monkeypatch):
+    """Thousands of structures without activity in a national network: the first ones by name, the count
+    of all."""
+    monkeypatch.setattr(week, "QUIET_LISTED", 2)
+    login(client, network.admin)
+    page = client.get("/").get_data(as_text=True)
+    assert "<strong>3</strong> structures sur 3 sans activité depuis lundi" in page
+    quiet = page.split("Structures sans activité depuis lundi</h2>")[1].split("</section>")[0]
+    assert "Les 2 premières par ordre alphabétique, sur 3." in quiet
+    assert "CCAS Lointain" in quiet and "France Services A" in quiet and "Médiathèque B" not in quiet
