@@ -15,7 +15,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import Session, load_only, selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from mediation.audit.services import record
 from mediation.auth.models import Role, User
@@ -310,51 +310,52 @@ def skills(session: Session, actor: User, *, service: str | None = None, day: da
     if not policy.can_view_skills(actor):
         raise Forbidden("Le tableau des compétences est réservé à la coordination.")
     day = day or local_today()
-    # The columns the table prints only: a network's thousands of places, each with a dozen JSON
-    # columns (opening hours, public, services…), were decoded for their name and services.
-    query = (sa.select(Structure).where(Structure.archived_at.is_(None))
-             .options(load_only(Structure.id, Structure.name, Structure.commune_id, Structure.services),
-                      selectinload(Structure.commune).load_only(Commune.id, Commune.name))
-             .order_by(Structure.name, Structure.id))
+    # The columns the table prints only, as rows (a network's thousands of places, read as objects,
+    # decoded a dozen JSON columns each), and the places as a subquery rather than thousands of ids.
+    in_scope = sa.select(Structure.id).where(Structure.archived_at.is_(None))
     scope = structure_scope(actor)
     if scope is not None:
-        query = query.where(Structure.id.in_(scope))
+        in_scope = in_scope.where(Structure.id.in_(scope))
     if territory_id is not None:
-        query = query.where(Structure.commune_id.in_(sa.select(Commune.id).where(Commune.territory_id == territory_id)))
-    structures = list(session.scalars(query))
+        in_scope = in_scope.where(Structure.commune_id.in_(
+            sa.select(Commune.id).where(Commune.territory_id == territory_id)))
+    structures = session.execute(
+        sa.select(Structure.id, Structure.name, Structure.services, Commune.id.label("commune_id"),
+                  Commune.name.label("commune"))
+        .join(Commune, Commune.id == Structure.commune_id).where(Structure.id.in_(in_scope))
+        .order_by(Structure.name, Structure.id)).all()
     services = sorted({s for structure in structures for s in (structure.services or [])})
     if service:
         if service not in services:
             raise ValidationFailed("Ce service n’est proposé par aucune structure de votre périmètre.", field="service")
         structures = [s for s in structures if service in (s.services or [])]
-    ids = [s.id for s in structures]
+    ids = {s.id for s in structures}
+    working = (StaffMembership.structure_id.in_(in_scope), StaffMembership.started_on <= day,
+               sa.or_(StaffMembership.ended_on.is_(None), StaffMembership.ended_on >= day))
     staff: dict[int, set[int]] = defaultdict(set)
     aidants: set[int] = set()
-    if ids:
-        rows = session.execute(
+    for structure_id, user_id, is_aidant in session.execute(
             sa.select(StaffMembership.structure_id, User.id, User.is_aidant)
             .join(User, User.id == StaffMembership.user_id)
-            .where(StaffMembership.structure_id.in_(ids), StaffMembership.started_on <= day,
-                   sa.or_(StaffMembership.ended_on.is_(None), StaffMembership.ended_on >= day),
-                   User.is_active_account, User.role == Role.MEDIATOR)).all()
-        for structure_id, user_id, is_aidant in rows:
+            .where(*working, User.is_active_account, User.role == Role.MEDIATOR)):
+        if structure_id in ids:
             staff[structure_id].add(user_id)
             if is_aidant:
                 aidants.add(user_id)
-    people = set().union(*staff.values()) if staff else set()
     holds: dict[int, set[TrainingKind]] = defaultdict(set)
-    if people:
+    if staff:
         for user_id, kind in session.execute(
                 sa.select(TrainingRecord.user_id, TrainingRecord.kind)
-                .where(TrainingRecord.user_id.in_(people), habilitation.in_force_clause(day))):
+                .where(TrainingRecord.user_id.in_(sa.select(StaffMembership.user_id).where(*working)),
+                       habilitation.in_force_clause(day))):
             if kind in REFERENCE_KINDS and (kind != HABILITATION_KIND or user_id in aidants):
                 holds[user_id].add(kind)
     by_commune: dict[int, SkillsRow] = {}
     by_structure = []
     for structure in structures:
-        commune = structure.commune
-        row = SkillsRow(label=structure.name, commune=commune.name, structures=1)
-        commune_row = by_commune.setdefault(commune.id, SkillsRow(label=commune.name, commune=commune.name))
+        row = SkillsRow(label=structure.name, commune=structure.commune, structures=1)
+        commune_row = by_commune.setdefault(structure.commune_id, SkillsRow(label=structure.commune,
+                                                                            commune=structure.commune))
         commune_row.structures += 1
         for user_id in staff.get(structure.id, ()):
             for target in (row, commune_row):
