@@ -14,7 +14,7 @@ from wtforms.fields.choices import SelectChoice
 
 from mediation.config import setting
 from mediation.errors import DomainError
-from mediation.search import fold_text, folded
+from mediation.search import contains_folded
 
 UNPROCESSABLE = 422  # a form re-rendered after a refusal: the request is rolled back (mediation.web)
 
@@ -116,8 +116,7 @@ class PickSource:
 
     def _matching(self, query: sa.Select, words: list[str]) -> sa.Select:
         for word in words:
-            pattern = f"%{fold_text(word)}%"
-            query = query.where(sa.or_(*(folded(column).like(pattern) for column in (self.label, *self.searched))))
+            query = query.where(sa.or_(*(contains_folded(column, word) for column in (self.label, *self.searched))))
         return query
 
     def matching(self, session, words: list[str], limit: int) -> list[SelectChoice]:

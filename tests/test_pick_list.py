@@ -177,3 +177,14 @@ def test_memberships_are_untouched_by_a_search(client, login, network, session, 
         "structure": str(network.structure_a.id), "started_on": "2026-01-05", "rechercher_choix": "structure"})
     assert response.status_code == 200
     assert session.scalar(sa.select(sa.func.count()).select_from(StaffMembership)) == before
+
+
+def test_wildcards_typed_are_plain_letters(client, login, network, session, make_structure, searches):
+    make_structure(network.commune_a, name="Espace 100% numérique")
+    login(client, network.admin)
+    page = text(client.post("/annuaire/comptes/nouveau", data={"structure-recherche": "100%",
+                                                               "rechercher_choix": "structure"}))
+    assert options(page, "structure")[1:] == ["Espace 100% numérique — Ville-A"]
+    page = text(client.post("/annuaire/comptes/nouveau", data={"structure-recherche": "_",
+                                                               "rechercher_choix": "structure"}))
+    assert "Aucun résultat pour « _ »" in page

@@ -35,7 +35,7 @@ from mediation.directory.scopes import active_membership_clause, territory_struc
 from mediation.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from mediation.pathways.enums import COORDINATOR_TRANSFER_REASONS, TransferReason
 from mediation.pathways.models import CaseTransfer, Referral
-from mediation.search import fold_text, folded
+from mediation.search import contains_folded
 from mediation.types import local_today
 
 CONFLICT_MESSAGE = ("Ce dossier vient d'être modifié par quelqu'un d'autre (dossier n° {case_id}) : rien n'a été "
@@ -364,12 +364,10 @@ def target_options(session: Session, actor, words: list[str] | None = None,
     if words:
         structure_matches = query
         for word in words:
-            pattern = f"%{fold_text(word)}%"
-            structure_matches = structure_matches.where(sa.or_(folded(Structure.name).like(pattern),
-                                                               folded(Commune.name).like(pattern)))
-            staff_query = staff_query.where(sa.or_(
-                folded(Structure.name).like(pattern), folded(Commune.name).like(pattern),
-                folded(User.first_name).like(pattern), folded(User.last_name).like(pattern)))
+            structure_matches = structure_matches.where(sa.or_(contains_folded(Structure.name, word),
+                                                               contains_folded(Commune.name, word)))
+            staff_query = staff_query.where(sa.or_(*(contains_folded(column, word) for column in (
+                Structure.name, Commune.name, User.first_name, User.last_name))))
         matched = {row.id for row in session.execute(structure_matches)}
         staff = session.execute(staff_query).all()
         query = query.where(Structure.id.in_(matched | {row.structure_id for row in staff}))
