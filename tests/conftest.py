@@ -171,6 +171,16 @@ def every_one_kept(app):
 
 
 @pytest.fixture
+def searches(app):
+    """Every pick-list and list filter is a search, as in a network of thousands of places
+    (mediation.forms.pick_list, MEDIATION_PICK_LIST_LIMIT)."""
+    kept = app.config["MEDIATION_PICK_LIST_LIMIT"]
+    app.config["MEDIATION_PICK_LIST_LIMIT"] = 0
+    yield
+    app.config["MEDIATION_PICK_LIST_LIMIT"] = kept
+
+
+@pytest.fixture
 def outbox(app, session):
     app.extensions["outbox"] = []
     return app.extensions["outbox"]

@@ -10,22 +10,12 @@ import html
 import re
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from mediation.auth.models import User
 from mediation.directory.models import Loan, StaffMembership, Structure
 from mediation.evaluation.models import Funder, FunderKind, Programme
 from mediation.types import local_today
-
-
-@pytest.fixture
-def searches(app):
-    """Every pick-list with more than one choice is a search."""
-    kept = app.config["MEDIATION_PICK_LIST_LIMIT"]
-    app.config["MEDIATION_PICK_LIST_LIMIT"] = 1
-    yield
-    app.config["MEDIATION_PICK_LIST_LIMIT"] = kept
 
 
 def text(response) -> str:

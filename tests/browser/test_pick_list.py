@@ -11,7 +11,7 @@ from tests.browser.a11y import check_a11y
 
 
 @pytest.fixture
-def searches(live_server):
+def large_network(live_server):
     app = live_server.app
     kept = app.config["MEDIATION_PICK_LIST_LIMIT"]
     app.config["MEDIATION_PICK_LIST_LIMIT"] = 2
@@ -19,7 +19,7 @@ def searches(live_server):
     app.config["MEDIATION_PICK_LIST_LIMIT"] = kept
 
 
-def test_a_structure_is_found_by_search_and_the_account_saved_with_enter(page, sign_in, searches):
+def test_a_structure_is_found_by_search_and_the_account_saved_with_enter(page, sign_in, large_network):
     sign_in(page, "coordination@demo.test")
     page.goto("/annuaire/comptes/nouveau")
     check_a11y(page)

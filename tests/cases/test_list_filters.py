@@ -11,14 +11,6 @@ import pytest
 from mediation.types import local_today
 
 
-@pytest.fixture
-def searches(app):
-    kept = app.config["MEDIATION_PICK_LIST_LIMIT"]
-    app.config["MEDIATION_PICK_LIST_LIMIT"] = 0
-    yield
-    app.config["MEDIATION_PICK_LIST_LIMIT"] = kept
-
-
 def _page(client, url) -> str:
     response = client.get(url)
     assert response.status_code == 200

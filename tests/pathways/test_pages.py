@@ -347,36 +347,32 @@ def test_coordinators_see_the_case_and_commune_of_a_referral(client, login, netw
     assert f"Dossier n° {case.id} · Elbeuf" in page
 
 
-def test_bulk_page_of_a_large_network_filters_and_hands_over_by_search(app, client, login, session, network, person):
+def test_bulk_page_of_a_large_network_filters_and_hands_over_by_search(client, login, session, network, person,
+                                                                      searches):
     """Beyond MEDIATION_PICK_LIST_LIMIT structures or referents, the filters take a part of a name and
     the structure and referent to hand over to are found by « Rechercher », ticked cases kept."""
     cases = [person(network_consent=True, last_name=f"Lot{i}") for i in range(2)]
-    kept = app.config["MEDIATION_PICK_LIST_LIMIT"]
-    app.config["MEDIATION_PICK_LIST_LIMIT"] = 0
-    try:
-        login(client, network.coordinator)
-        page = raw(client.get("/parcours/reaffectations"))
-        assert 'name="mediateur_nom"' in page and '<select id="mediateur"' not in page
-        url = f"/parcours/reaffectations?mediateur_nom={network.mediator.last_name.upper()}"
-        page = raw(client.get(url))
-        for c in cases:
-            assert f'value="{c.id}:{c.version}"' in page
-        ticked = [f"{c.id}:{c.version}" for c in cases]
-        page = raw(client.post(url, data={"cases": ticked[:1], "target-recherche": "mediatheque",
-                                           "rechercher_choix": "target"}))
-        target = re.search(r'<select[^>]*name="target".*?</select>', page, re.S).group(0)
-        assert re.findall(r">([^<]*)</option>", target) == [
-            "— Choisir —", "Médiathèque B — sans référent", f"Médiathèque B — {network.mediator_b.full_name}"]
-        assert re.search(rf'<input type="checkbox" name="cases" id="case-{cases[0].id}" value="{ticked[0]}" checked',
-                         page) and f'value="{ticked[1]}" checked' not in page
-        assert {session.get(Case, c.id).structure_id for c in cases} == {network.structure_a.id}  # nothing moved
-        # a referent found by their name
-        page = raw(client.post(url, data={"target-recherche": network.mediator_b.last_name, "rechercher_choix": "target"}))
-        target = re.search(r'<select[^>]*name="target".*?</select>', page, re.S).group(0)
-        assert re.findall(r">([^<]*)</option>", target) == [
-            "— Choisir —", f"Médiathèque B — {network.mediator_b.full_name}"]
-        response = client.post(url, data={"cases": ticked, "target": f"{network.structure_b.id}:0",
-                                          "reason": "depart_mediateur"}, follow_redirects=True)
-        assert "2 dossiers réaffectés à « Médiathèque B »" in text(response)
-    finally:
-        app.config["MEDIATION_PICK_LIST_LIMIT"] = kept
+    login(client, network.coordinator)
+    page = raw(client.get("/parcours/reaffectations"))
+    assert 'name="mediateur_nom"' in page and '<select id="mediateur"' not in page
+    url = f"/parcours/reaffectations?mediateur_nom={network.mediator.last_name.upper()}"
+    page = raw(client.get(url))
+    for c in cases:
+        assert f'value="{c.id}:{c.version}"' in page
+    ticked = [f"{c.id}:{c.version}" for c in cases]
+    page = raw(client.post(url, data={"cases": ticked[:1], "target-recherche": "mediatheque",
+                                       "rechercher_choix": "target"}))
+    target = re.search(r'<select[^>]*name="target".*?</select>', page, re.S).group(0)
+    assert re.findall(r">([^<]*)</option>", target) == [
+        "— Choisir —", "Médiathèque B — sans référent", f"Médiathèque B — {network.mediator_b.full_name}"]
+    assert re.search(rf'<input type="checkbox" name="cases" id="case-{cases[0].id}" value="{ticked[0]}" checked',
+                     page) and f'value="{ticked[1]}" checked' not in page
+    assert {session.get(Case, c.id).structure_id for c in cases} == {network.structure_a.id}  # nothing moved
+    # a referent found by their name
+    page = raw(client.post(url, data={"target-recherche": network.mediator_b.last_name, "rechercher_choix": "target"}))
+    target = re.search(r'<select[^>]*name="target".*?</select>', page, re.S).group(0)
+    assert re.findall(r">([^<]*)</option>", target) == [
+        "— Choisir —", f"Médiathèque B — {network.mediator_b.full_name}"]
+    response = client.post(url, data={"cases": ticked, "target": f"{network.structure_b.id}:0",
+                                      "reason": "depart_mediateur"}, follow_redirects=True)
+    assert "2 dossiers réaffectés à « Médiathèque B »" in text(response)
