@@ -86,11 +86,10 @@ def can_manage_badge_class(user: User, badge_class: BadgeClass) -> bool:
             and badge_class.issuer.territory_id == user.territory_id)
 
 
-def endorsing_structures(session: Session, user: User) -> list[Structure]:
-    """Structures on whose behalf ``user`` may record an endorsement."""
-    query = sa.select(Structure).where(Structure.archived_at.is_(None)).order_by(Structure.name)
+def endorsing_structures_query(user: User) -> sa.Select:
+    """Structures on whose behalf ``user`` may record an endorsement, by name."""
+    query = sa.select(Structure).where(Structure.archived_at.is_(None)).order_by(Structure.name, Structure.id)
     if user.role == Role.COORDINATOR:
-        query = query.where(Structure.id.in_(territory_structures(user.territory_id)))
-    elif user.role != Role.ADMIN:
-        return []
-    return list(session.scalars(query))
+        return query.where(Structure.id.in_(territory_structures(user.territory_id)))
+    return query if user.role == Role.ADMIN else query.where(sa.false())
+

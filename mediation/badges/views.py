@@ -37,10 +37,11 @@ from mediation.badges.forms import (
 from mediation.badges.models import Assertion, BadgeClass, Endorsement, IssuerProfile, Wallet
 from mediation.cases import policy as cases_policy
 from mediation.cases.models import Case
+from mediation.directory.models import Structure
 from mediation.downloads import content_disposition
 from mediation.errors import DomainError
 from mediation.extensions import db
-from mediation.forms import show_domain_error
+from mediation.forms import PickSource, pick_list, searching, show_domain_error
 from mediation.pagination import page_arg, paginate
 from mediation.pathways import policy as pathways_policy
 from mediation.pathways.models import Milestone, PathwayTemplate
@@ -427,8 +428,9 @@ def class_detail(class_id: int):
             except DomainError as error:
                 status = show_domain_error(form, error)
     endorse_form = EndorseForm()
-    endorse_form.structure_id.choices = [("", "— Choisir —")] + [
-        (str(s.id), s.name) for s in policy.endorsing_structures(db.session, current_user)]
+    pick_list(endorse_form.structure_id, db.session,
+              PickSource(policy.endorsing_structures_query(current_user), Structure.id, Structure.name),
+              blank="— Choisir —", noun="structures")
     return render_template("badges/class_detail.html", badge_class=found, form=form, can_manage=can_manage,
                            endorse_form=endorse_form, button=EmptyForm(),
                            document_url=documents.badge_class_url(found)), status
@@ -441,10 +443,15 @@ def endorse(class_id: int):
     if not policy.can_manage_badge_class(current_user, found):
         abort(403)
     form = EndorseForm()
-    structures = {s.id: s for s in policy.endorsing_structures(db.session, current_user)}
+    if searching(form):  # the structures matching the words, on the badge's page
+        words = (request.form.get("structure_id-recherche") or "").strip()[:100]
+        return redirect(url_for("badges.class_detail", class_id=found.id, **{"structure_id-recherche": words},
+                                _anchor="structure_id"))
     if form.validate_on_submit():
         try:
-            structure = structures.get(int(form.structure_id.data or 0))
+            raw = form.structure_id.data or ""
+            structure = db.session.scalar(policy.endorsing_structures_query(current_user).where(
+                Structure.id == int(raw))) if raw.isdigit() and len(raw) < 18 else None
             if structure is None:
                 raise DomainError("Choisissez une structure de votre territoire.", field="structure_id")
             services.endorse(db.session, current_user, found, structure, form.comment.data)

@@ -198,3 +198,28 @@ def test_list_pages_do_not_grow_queries_with_rows(session, client, login, networ
     assert page.count('href="/badges/dossiers/') >= 4
     assert _queries(client, "/badges/") == small_index
     assert _queries(client, f"/badges/dossiers/{case.id}") == small_person
+
+
+def test_an_endorsing_structure_is_found_by_search_in_a_large_network(session, client, login, network, template,
+                                                                      issued, searches):
+    """Beyond MEDIATION_PICK_LIST_LIMIT structures, the endorsing structure is searched: the search
+    comes back to the badge's page with the matches (the coordinator's territory only), nothing saved."""
+    assertion = issued(email="a@example.org")
+    session.commit()
+    login(client, network.coordinator)
+    badge = assertion.badge_class
+    page = client.get(f"/badges/modeles/{badge.id}").get_data(as_text=True)
+    assert 'name="structure_id-recherche"' in page and "Médiathèque B" not in page
+    response = client.post(f"/badges/modeles/{badge.id}/approbations",
+                           data={"structure_id-recherche": "médiathèque", "rechercher_choix": "structure_id"})
+    assert response.status_code == 302 and "#structure_id" in response.headers["Location"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert f'<option value="{network.structure_b.id}">Médiathèque B</option>' in page
+    page = client.get(f"/badges/modeles/{badge.id}?structure_id-recherche=ccas").get_data(as_text=True)
+    assert "Aucun résultat" in page and "CCAS Lointain" not in page  # another territory's
+    session.expire_all()
+    assert session.get(BadgeClass, badge.id).live_endorsements == []
+    response = client.post(f"/badges/modeles/{badge.id}/approbations",
+                           data={"structure_id": network.structure_b.id, "comment": "Reconnu"})
+    session.expire_all()
+    assert [e.endorser.name for e in session.get(BadgeClass, badge.id).live_endorsements] == ["Médiathèque B"]
