@@ -153,9 +153,10 @@ def pick_list_limit() -> int:
 def pick_list(field, session, *sources: PickSource, blank: str | None = None, noun: str = "choix") -> None:
     """Fill ``field.choices`` (a select or a list of checkboxes) from ``sources``: every choice when
     there are at most ``pick_list_limit()``, otherwise those matching the words typed in the field's
-    search box (at most PICK_MATCHES) and those already chosen, with ``field.search`` set for the
-    page to show the box and its « Rechercher » button (mediation/templates/macros/forms.html). A value
-    outside the sources is never a choice, so it fails the field's validation as before."""
+    search box (at most PICK_MATCHES; a single match of a select is chosen) and those already chosen,
+    with ``field.search`` set for the page to show the box and its « Rechercher » button
+    (templates/macros/forms.html). A value outside the sources is never a choice, so it fails the
+    field's validation as before."""
     total = sum(source.count(session) for source in sources)
     head = [SelectChoice("", blank)] if blank is not None else []
     if total <= pick_list_limit():
@@ -173,6 +174,8 @@ def pick_list(field, session, *sources: PickSource, blank: str | None = None, no
             if len(found) > PICK_MATCHES:
                 break
     more = len(found) > PICK_MATCHES
+    if len(found) == 1 and not values and not isinstance(field, SelectMultipleField):
+        field.data = found[0].value  # the one match, chosen: the page shows it, nothing is saved yet
     seen = {c.value for c in chosen}
     field.choices = head + chosen + [c for c in found[:PICK_MATCHES] if c.value not in seen]
     field.search = PickSearch(name=name, words=words, total=total, found=len(found[:PICK_MATCHES]) if words else None,

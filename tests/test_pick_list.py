@@ -55,11 +55,12 @@ def test_a_search_shows_the_form_again_with_the_matches_and_saves_nothing(client
     page = text(response)
     assert response.status_code == 200 and "1 résultat pour « MEDIATHEQUE »" in page
     assert options(page, "structure") == ["— Aucune —", "Médiathèque B — Ville-B"]
+    assert f'<option selected value="{network.structure_b.id}">' in page  # the one match, chosen
     assert 'value="ines@exemple.fr"' in page  # what was typed stays
     assert session.scalar(sa.select(sa.func.count()).select_from(User)) == before and not outbox
     page = text(client.post("/annuaire/comptes/nouveau", data={**typed, "structure-recherche": "ville",
                                                                "rechercher_choix": "structure"}))
-    assert "3 résultats pour « ville »" in page
+    assert "3 résultats pour « ville »" in page and "<option selected" not in page.split('name="structure"')[1]
     page = text(client.post("/annuaire/comptes/nouveau", data={**typed, "structure-recherche": "piscine",
                                                                "rechercher_choix": "structure"}))
     assert "Aucun résultat pour « piscine »" in page

@@ -214,7 +214,7 @@ def test_an_endorsing_structure_is_found_by_search_in_a_large_network(session, c
                            data={"structure_id-recherche": "médiathèque", "rechercher_choix": "structure_id"})
     assert response.status_code == 302 and "#structure_id" in response.headers["Location"]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert f'<option value="{network.structure_b.id}">Médiathèque B</option>' in page
+    assert f'<option selected value="{network.structure_b.id}">Médiathèque B</option>' in page  # the one match
     page = client.get(f"/badges/modeles/{badge.id}?structure_id-recherche=ccas").get_data(as_text=True)
     assert "Aucun résultat" in page and "CCAS Lointain" not in page  # another territory's
     session.expire_all()
