@@ -73,18 +73,8 @@ def place_sources(actor) -> tuple[PickSource, PickSource]:
 
 
 def place_choices(session: Session, actor) -> list[tuple[str, str]]:
-    """Communes and structures of the actor's territory (all for admins). Their ids and names only:
-    a whole network's places, read as objects, decoded every JSON column of each (opening hours,
-    services...) for a pick-list."""
-    communes = sa.select(Commune.id, Commune.name).where(Commune.territory_id.is_not(None)).order_by(Commune.name)
-    structures = (sa.select(Structure.id, Structure.name, Commune.name.label("commune"))
-                  .join(Commune, Commune.id == Structure.commune_id)
-                  .where(Structure.archived_at.is_(None)).order_by(Structure.name))
-    if actor.role == Role.COORDINATOR:
-        communes = communes.where(Commune.id.in_(territory_communes(actor.territory_id)))
-        structures = structures.where(Structure.id.in_(territory_structures(actor.territory_id)))
-    return ([(f"commune:{c.id}", f"Commune {de(c.name)}") for c in session.execute(communes)]
-            + [(f"structure:{s.id}", f"{s.name} ({s.commune})") for s in session.execute(structures)])
+    """Every place of :func:`place_sources`, as (value, label)."""
+    return [(c.value, c.label) for source in place_sources(actor) for c in source.all(session)]
 
 
 def create_loan(session: Session, actor, data: LoanInput) -> Loan:
