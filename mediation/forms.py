@@ -208,13 +208,17 @@ class ListFilter:
     def words_name(self) -> str:
         return f"{self.name}_nom"
 
+    def matching(self) -> sa.Select | None:
+        """The ids whose names hold the words typed (None: nothing typed)."""
+        return self.source.values_matching(self.words.split()) if self.words else None
+
     def clauses(self, column: sa.ColumnElement) -> list:
         """The conditions on ``column`` (an id column) that the filter sets."""
         clauses = []
         if self.chosen:
             clauses.append(column == self.chosen)
         if self.words:
-            clauses.append(column.in_(self.source.values_matching(self.words.split())))
+            clauses.append(column.in_(self.matching()))
         return clauses
 
     def args(self) -> dict:

@@ -26,7 +26,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms.fields.choices import SelectChoice
 
 from mediation.audit.services import record
-from mediation.auth.models import Role
+from mediation.auth.models import Role, User
 from mediation.cases.enums import CaseState, ConsentScope
 from mediation.cases.models import Case, Consent
 from mediation.directory.models import Commune, StaffMembership, Structure
@@ -98,8 +98,6 @@ def check_sharing_consent(session: Session, case: Case, to_structure_id: int) ->
 
 
 def is_active_mediator(session: Session, user_id: int, structure_id: int) -> bool:
-    from mediation.auth.models import User
-
     return session.scalar(
         sa.select(StaffMembership.id).join(User, User.id == StaffMembership.user_id)
         .where(active_membership_clause(user_id), StaffMembership.structure_id == structure_id,
@@ -329,22 +327,14 @@ class TargetOption:
     structure_id: int
 
 
-def target_options(session: Session, actor, words: list[str] | None = None,
-                   values: list[str] | None = None) -> list[tuple[str, list[TargetOption]]]:
-    """Structures of the actor's territory (all for admins) with their active mediators, for one
-    select, grouped by commune (its name first): « Structure — sans référent », « Structure —
-    Prénom Nom ». Ids and names only (whole objects decoded every place's JSON columns).
-    ``words``: only the options whose structure, commune or mediator names hold each word (case
-    and accents ignored); ``values``: only these options (« 12:0 », « 12:34 »)."""
-    from mediation.auth.models import User
-
+def _target_queries(actor) -> tuple[sa.Select, sa.Select]:
+    """The structures of the actor's territory (all for admins), with their commune, by commune then
+    name; and the mediators working in them today (structure id, user id, names), by name."""
     query = (sa.select(Structure.id, Structure.name, Commune.name.label("commune"))
              .join(Commune, Commune.id == Structure.commune_id)
              .where(Structure.archived_at.is_(None)).order_by(Commune.name, Structure.name, Structure.id))
     if actor.role == Role.COORDINATOR:
         query = query.where(Structure.id.in_(territory_structures(actor.territory_id)))
-    elif actor.role != Role.ADMIN:
-        return []
     today = local_today()
     staff_query = (
         sa.select(StaffMembership.structure_id, User.id, User.first_name, User.last_name)
@@ -355,6 +345,19 @@ def target_options(session: Session, actor, words: list[str] | None = None,
                sa.or_(StaffMembership.ended_on.is_(None), StaffMembership.ended_on >= today),
                User.role == Role.MEDIATOR, User.is_active_account.is_(True))
         .order_by(User.last_name, User.first_name, User.id))
+    return query, staff_query
+
+
+def target_options(session: Session, actor, words: list[str] | None = None,
+                   values: list[str] | None = None) -> list[tuple[str, list[TargetOption]]]:
+    """Structures of the actor's territory (all for admins) with their active mediators, for one
+    select, grouped by commune (its name first): « Structure — sans référent », « Structure —
+    Prénom Nom ». Ids and names only (whole objects decoded every place's JSON columns).
+    ``words``: only the options whose structure, commune or mediator names hold each word (case
+    and accents ignored); ``values``: only these options (« 12:0 », « 12:34 »)."""
+    if actor.role not in (Role.ADMIN, Role.COORDINATOR):
+        return []
+    query, staff_query = _target_queries(actor)
     wanted = None
     if values is not None:
         wanted = {v for v in values if re.fullmatch(r"\d+:\d+", v or "")}
@@ -398,19 +401,11 @@ class TargetSource:
         self.actor = actor
 
     def count(self, session: Session) -> int:
-        from mediation.auth.models import User
-
         if self.actor.role not in (Role.ADMIN, Role.COORDINATOR):
             return 0
-        structures = sa.select(Structure.id).where(Structure.archived_at.is_(None))
-        if self.actor.role == Role.COORDINATOR:
-            structures = structures.where(Structure.id.in_(territory_structures(self.actor.territory_id)))
-        today = local_today()
-        staff = (sa.select(sa.func.count()).select_from(StaffMembership).join(User, User.id == StaffMembership.user_id)
-                 .where(StaffMembership.structure_id.in_(structures), StaffMembership.started_on <= today,
-                        sa.or_(StaffMembership.ended_on.is_(None), StaffMembership.ended_on >= today),
-                        User.role == Role.MEDIATOR, User.is_active_account.is_(True)))
-        return session.scalar(sa.select(sa.func.count()).select_from(structures.subquery())) + session.scalar(staff)
+        structures, staff = _target_queries(self.actor)
+        return sum(session.scalar(sa.select(sa.func.count()).select_from(q.order_by(None).subquery()))
+                   for q in (structures, staff))
 
     @staticmethod
     def _choices(groups) -> list[SelectChoice]:

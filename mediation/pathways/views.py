@@ -384,8 +384,7 @@ def referral_list():
     structure = list_filter(db.session, PickSource(structure_query, Structure.id, Structure.name), request.args,
                             name="structure", label="Structure", all_label="Toutes")
     query = referrals.listing(current_user, direction=direction, structure_id=structure.chosen, status=status,
-                              structures=structure.source.values_matching(structure.words.split())
-                              if structure.words else None)
+                              structures=structure.matching())
     page = paginate(db.session, query, page_arg(request.args), per_page=25)
     args = {k: v for k, v in {"sens": direction, "statut": status}.items() if v} | structure.args()
     return render_template(
