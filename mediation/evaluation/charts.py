@@ -226,8 +226,37 @@ def _report_bars(table: Table) -> tuple[Table, str] | None:
     return replace(table, rows=drawn), kind + " (les lignes à zéro ne sont pas tracées)"
 
 
+# A bar chart of at most this many value columns (a count and its share) is printed in the PDF as
+# bars in its own table (:func:`table_bars`) rather than as a second list of the same rows.
+TABLE_BARS_COLUMNS = 2
+# The longest bar's share of its cell: the rest, right of it, holds the value (``_report.css`` gives
+# the charted column its width: the widest value fits beside the longest bar).
+TABLE_BAR_SPAN = 0.7
+
+
+def table_bars(table: Table) -> list[float] | None:
+    """The PDF's bars drawn in the table itself: for a bar chart of a narrow table (a count and its
+    share), the length of each row's bar in per cent of its cell's width — the largest value
+    :data:`TABLE_BAR_SPAN` of it, a zero or a hidden value none — in the order of the rows; ``None``
+    for any other table.
+
+    Printed apart, the chart repeated the table's labels and values (a second list of the same
+    rows: a page more for each breakdown); in the table, each bar stands on the line of its label
+    and its exact value. The bars are a cell's background: an artifact of the tagged PDF, whose
+    table keeps every value, as before."""
+    if table.chart != "bar" or len(table.columns) > TABLE_BARS_COLUMNS or not table.rows:
+        return None
+    values = [0 if not r.cells or r.cells[table.chart_column].hidden else (r.cells[table.chart_column].value or 0)
+              for r in table.rows]
+    largest = max(values)
+    return [round(100 * TABLE_BAR_SPAN * value / largest, 2) if largest else 0 for value in values]
+
+
 def report_chart(table: Table) -> Markup | None:
-    """The chart of a table in the PDF, as one SVG (:func:`report_image` prints it)."""
+    """The chart of a table in the PDF, as one SVG (:func:`report_image` prints it); none when the
+    table draws its own bars (:func:`table_bars`)."""
+    if table_bars(table) is not None:
+        return None
     if table.chart != "bar":
         return chart(table)
     bars = _report_bars(table)
@@ -265,6 +294,8 @@ def report_image(table: Table) -> Markup | None:
     letter — the labels of the bar charts, about two thousand letters at 1 million accompaniments,
     cost about a seventh of the report's rendering (bench/RESULTS.md, issue 18); as HTML, one per
     label. The bars, the values, the title and description (the image's ``alt``) are unchanged."""
+    if table_bars(table) is not None:
+        return None
     if table.chart != "bar":
         return as_image(chart(table))
     bars = _report_bars(table)

@@ -48,43 +48,80 @@ def report_title(scope: Scope) -> str:
     return "Rapport d'impact — médiation numérique"
 
 
-def _compact_communes(table):
-    """The coverage table for print: communes with neither structure nor accompaniment leave the
-    table for a paragraph naming them with their population (public) and their residents
-    accompanied (as displayed in the table, small counts hidden) — hundreds of such rows made most
-    of the report's pages and of its rendering time. The dashboard and the exports keep every row."""
-    if table.code != "maillage.communes":
-        return table
-    keep, quiet = [], []
-    for row in table.rows:
-        (keep if any(c.value or c.mask for c in row.cells[1:3]) else quiet).append(row)
-    if not quiet:
-        return table
-
-    def entry(row):
-        population = f"{row.cells[0].display} hab." if row.cells[0].value else "population inconnue"
-        residents = row.cells[3]
-        accompanied = f", {residents.display} résidents accompagnés" if residents.value or residents.mask else ""
-        return f"{row.label} ({population}{accompanied})"
-
-    note = (f"Communes sans structure ni accompagnement pendant la période ({len(quiet)}) : "
-            + " ; ".join(entry(r) for r in quiet) + ".")
-    return replace(table, rows=keep, note=f"{table.note} {note}" if table.note else note)
+def _quiet_rows(table) -> list:
+    """The coverage table's communes with neither structure nor accompaniment."""
+    return [row for row in table.rows if not any(c.value or c.mask for c in row.cells[1:3])]
 
 
 def _quiet(commune) -> bool:
-    """No place, no accompaniment, need not high (so not flagged either)."""
+    """An observatoire commune with no place, no accompaniment, need not high (so not flagged either)."""
     return (not commune.places and not commune.per_1000.hidden and not commune.per_1000.value
             and not commune.flagged and commune.level != "élevé")
 
 
-def _compact_observatoire(obs):
+def _and(words: list[str]) -> str:
+    return " et ".join([", ".join(words[:-1]), words[-1]]) if len(words) > 1 else "".join(words)
+
+
+def _lower_first(text: str) -> str:
+    return f"{text[0].lower()}{text[1:]}"
+
+
+def _observatoire_order(obs) -> list[str]:
+    """What :func:`_observatoire_values` gives, in its order."""
+    shown = len(obs.shown)
+    return ((["besoin"] if obs.indicator else []) + [_lower_first(c) for c in obs.columns()[1:1 + shown]]
+            + ["lieu le plus proche"])
+
+
+def _observatoire_values(obs, commune) -> list[str]:
+    """A commune's need, need indicators and nearest place, as its observatoire row prints them."""
+    cells = [text for text, _hidden in obs.cells(commune)]
+    shown = len(obs.shown)
+    values = cells[:1 + shown] if obs.indicator else []
+    return values + [f"{cells[shown + 3]} km" if commune.nearest_km is not None else cells[shown + 3]]
+
+
+def _compact_communes(table, obs=None):
+    """The coverage table for print: communes with neither structure nor accompaniment leave the
+    table for a paragraph naming them with their population (public) and their residents
+    accompanied (as displayed in the table, small counts hidden) — hundreds of such rows made most
+    of the report's pages and of its rendering time. Those the observatoire's table leaves out too
+    (:func:`_compact_observatoire`) carry its values here (need, need indicators, nearest place):
+    the print names each commune once. The dashboard and the exports keep every row."""
+    if table.code != "maillage.communes":
+        return table
+    quiet = _quiet_rows(table)
+    if not quiet:
+        return table
+    observed = {c.insee: c for c in obs.communes if _quiet(c)} if obs is not None else {}
+
+    def entry(row):
+        values = [row.cells[0].display if row.cells[0].value else "population inconnue", row.cells[3].display]
+        if row.key in observed:
+            values += _observatoire_values(obs, observed[row.key])
+        return f"{row.label} ({' ; '.join(values)})"
+
+    # what the parentheses hold is said once, not repeated in each of hundreds of entries
+    order = f"{table.columns[0].lower()} (habitants), {table.columns[3].lower()}"
+    if any(row.key in observed for row in quiet):
+        order += (", puis, pour les communes absentes du tableau de l'observatoire, "
+                  + ", ".join(_observatoire_order(obs)))
+    note = (f"Communes sans structure ni accompagnement pendant la période ({len(quiet)}) ; entre parenthèses : "
+            f"{order} : " + " ; ".join(entry(r) for r in quiet) + ".")
+    keep = [row for row in table.rows if row not in quiet]
+    return replace(table, rows=keep, note=f"{table.note} {note}" if table.note else note)
+
+
+def _compact_observatoire(obs, coverage=None):
     """The observatoire's table for print, compacted as the coverage table is: communes with no
-    place, no accompaniment and no high need leave the table for a sentence giving, for each, the
-    values its row had (need, need indicators, nearest place, residents accompanied per 1,000 as
-    published); the others — where the network is, or where the need is high — stay in the table.
-    Every commune is still on the map. Two hundred such rows made a third of the report's pages and
-    two fifths of its rendering time at 1 million accompaniments (bench/RESULTS.md, issue 18)."""
+    place, no accompaniment and no high need leave the table; the others — where the network is, or
+    where the need is high — stay. Those the coverage table's paragraph names (``coverage``, the
+    coverage table) are given their values there (:func:`_compact_communes`); the others, here, in
+    a sentence with the values their row had (need, need indicators, nearest place, residents
+    accompanied per 1,000 as published). Every commune is still on the map. Two hundred such rows
+    made a third of the report's pages and two fifths of its rendering time at 1 million
+    accompaniments; the same communes named twice, a tenth (bench/RESULTS.md, issue 18)."""
     if obs is None:
         return obs
     keep, quiet = [], []
@@ -92,34 +129,62 @@ def _compact_observatoire(obs):
         (quiet if _quiet(commune) else keep).append(commune)
     if not quiet:
         return obs
-    columns = obs.columns()
-    shown = len(obs.shown)
-    # each commune's values in parentheses, in the order the sentence states once
-    order = (["besoin"] if obs.indicator else []) + [f"{c[0].lower()}{c[1:]}" for c in columns[1:1 + shown]] + [
-        "lieu le plus proche", "résidents accompagnés pour 1 000 hab."]
-
-    def entry(commune):
-        cells = [text for text, _hidden in obs.cells(commune)]
-        values = cells[:1 + shown] if obs.indicator else []
-        values += [f"{cells[shown + 3]} km" if commune.nearest_km is not None else cells[shown + 3], cells[shown + 5]]
-        return f"{commune.name} ({' ; '.join(values)})"
-
+    named = {row.key for row in _quiet_rows(coverage)} if coverage is not None else set()
+    there = [c for c in quiet if c.insee in named]
+    here = [c for c in quiet if c.insee not in named]
     need = "besoin faible, moyen ou non renseigné" if obs.indicator else "besoin non renseigné"
-    note = (f"Communes sans lieu ni accompagnement pendant la période, {need} ({len(quiet)}) ; entre parenthèses : "
-            + ", ".join(order) + " : " + " ; ".join(entry(c) for c in quiet) + ".")
-    return replace(obs, table_rows=keep, table_note=note)
+    notes = []
+    if there:
+        notes.append(f"Communes sans lieu ni accompagnement pendant la période, {need} ({len(there)}) : nommées "
+                     f"sous le tableau « {coverage.title} », avec leur " + _and(_observatoire_order(obs)) + ".")
+    if here:
+        order = _observatoire_order(obs) + ["résidents accompagnés pour 1 000 hab."]
+        # each commune's values in parentheses, in the order the sentence states once
+        entries = (f"{c.name} ({' ; '.join(_observatoire_values(obs, c) + [obs.cells(c)[len(obs.shown) + 5][0]])})"
+                   for c in here)
+        notes.append(f"{'Autres c' if there else 'C'}ommunes sans lieu ni accompagnement pendant la période, {need} "
+                     f"({len(here)}) ; entre parenthèses : " + ", ".join(order) + " : " + " ; ".join(entries) + ".")
+    return replace(obs, table_rows=keep, table_note=" ".join(notes))
+
+
+# Tables the print leaves out when another table of the report prints every one of their numbers:
+# (table, the other table, its column). The accompaniments per commune of the structures are the
+# « Accompagnements » column of the coverage table, commune by commune (both sum the structures'
+# accompaniments by the structure's commune); printed twice, they took a page more.
+PRINTED_IN = [("moyens.par_commune", "maillage.communes", "Accompagnements")]
+
+
+def printed_elsewhere(dashboard) -> dict[str, str]:
+    """For each table of :data:`PRINTED_IN` whose every row is printed, with the same value (or the
+    same mask), in the other table's column, the sentence the print gives in its place."""
+    tables = {t.code: (t, s) for s in dashboard.sections for t in s.tables}
+    found = {}
+    for code, other_code, column in PRINTED_IN:
+        if code not in tables or other_code not in tables or column not in tables[other_code][0].columns:
+            continue
+        (table, _), (other, section) = tables[code], tables[other_code]
+        index = other.columns.index(column)
+        cells = {r.key: r.cells[index] for r in other.rows}
+        if all(r.key in cells and (cells[r.key].display, cells[r.key].mask) == (r.cells[0].display, r.cells[0].mask)
+               for r in table.rows):
+            found[code] = (f"{table.title} : les mêmes nombres figurent, commune par commune, dans la colonne "
+                           f"« {column} » du tableau « {other.title} » (partie « {section.title} »).")
+    return found
 
 
 def report_dashboard(dashboard):
     """The dashboard as printed: the same figures, the coverage and observatoire tables compacted."""
-    sections = [replace(s, tables=[_compact_communes(t) for t in s.tables]) for s in dashboard.sections]
-    return replace(dashboard, sections=sections, observatoire=_compact_observatoire(dashboard.observatoire))
+    obs = dashboard.observatoire
+    sections = [replace(s, tables=[_compact_communes(t, obs) for t in s.tables]) for s in dashboard.sections]
+    return replace(dashboard, sections=sections,
+                   observatoire=_compact_observatoire(obs, dashboard.table("maillage.communes")))
 
 
 def render_html(dashboard, scope: Scope) -> str:
     return render_template(
-        "evaluation/report_pdf.html", dashboard=report_dashboard(dashboard), scope=scope, chart=charts.report_image,
-        image=charts.as_image,
+        "evaluation/report_pdf.html", dashboard=report_dashboard(dashboard), elsewhere=printed_elsewhere(dashboard),
+        scope=scope, chart=charts.report_image,
+        bars=charts.table_bars, image=charts.as_image,
         title=report_title(scope), period=indicators.period_label(scope),
         funder=scope.programme.funder if scope.programme is not None else None,
         territory=scope.territory(), network_name=current_app.config["MEDIATION_NETWORK_NAME"])

@@ -186,3 +186,49 @@ def test_the_printed_table_keeps_the_communes_with_a_place_an_accompaniment_or_a
         "lieu le plus proche, résidents accompagnés pour 1 000 hab. : Sans-Rien (7,4 km ; 5,4).")
     everyone = observatoire.Observatoire([_view("Avec-Lieu", places=1)], [], None, [])
     assert report._compact_observatoire(everyone) is everyone
+
+
+def test_the_print_names_each_quiet_commune_once_with_the_values_of_both_tables():
+    """The coverage table and the observatoire leave the same quiet communes out of the print: they
+    are named once, under the coverage table, with their population, their residents accompanied and
+    their observatoire values (need, need indicator, nearest place); the observatoire's sentence
+    sends there and lists only the communes the coverage paragraph does not name."""
+    from mediation.evaluation.results import Row, Table
+
+    def coverage_row(name, population, structures, accompaniments, residents):
+        cells = [Cell(population, f"{population:,}".replace(",", "\u202f")), Cell(structures, str(structures)),
+                 Cell(accompaniments, str(accompaniments)), Cell(residents, str(residents)),
+                 Cell(None, "—"), Cell(None, "—")]
+        return Row(name, cells, key=name)
+
+    coverage = Table("maillage.communes", "maillage.communes", "Activité par commune", "Commune",
+                     ["Population", "Structures", "Accompagnements", "Bénéficiaires résidents",
+                      "Accompagnements pour 1 000 hab.", "Résidents accompagnés pour 1 000 hab."],
+                     [coverage_row("Avec-Lieu", 4000, 1, 50, 12), coverage_row("Sans-Rien", 1200, 0, 0, 7),
+                      coverage_row("Besoin-Fort", 800, 0, 0, 0), coverage_row("Autre", 300, 0, 0, 0)])
+    communes = [
+        _view("Avec-Lieu", places=1, per_1000=Cell(12.5, "12,5"), level="moyen", fragility=101.0),
+        _view("Sans-Rien", level="faible", fragility=95.0, nearest=7.4),
+        _view("Besoin-Fort", level="élevé", fragility=150.0, nearest=3.0),
+        _view("Autre", level="moyen", fragility=120.0, nearest=2.5),
+        _view("Hors-Tableau", level="faible", fragility=90.0, nearest=11.0),
+    ]
+    obs = observatoire.Observatoire(communes, [], "fragility_index", ["fragility_index"])
+    printed_coverage = report._compact_communes(coverage, obs)
+    printed_obs = report._compact_observatoire(obs, coverage)
+    assert [r.label for r in printed_coverage.rows] == ["Avec-Lieu"]
+    assert printed_coverage.note == (
+        "Communes sans structure ni accompagnement pendant la période (3) ; entre parenthèses : population "
+        "(habitants), bénéficiaires résidents, puis, pour les communes absentes du tableau de l'observatoire, "
+        "besoin, indice de fragilité numérique, lieu le plus proche : Sans-Rien (1\u202f200 ; 7 ; faible ; 95,0 ; "
+        "7,4 km) ; Besoin-Fort (800 ; 0) ; Autre (300 ; 0 ; moyen ; 120,0 ; 2,5 km).")
+    assert [c.name for c in printed_obs.rows] == ["Avec-Lieu", "Besoin-Fort"]  # high need: in its table
+    assert printed_obs.table_note == (
+        "Communes sans lieu ni accompagnement pendant la période, besoin faible, moyen ou non renseigné (2) : "
+        "nommées sous le tableau « Activité par commune », avec leur besoin, indice de fragilité numérique et "
+        "lieu le plus proche. Autres communes sans lieu ni accompagnement pendant la période, besoin faible, "
+        "moyen ou non renseigné (1) ; entre parenthèses : besoin, indice de fragilité numérique, lieu le plus "
+        "proche, résidents accompagnés pour 1 000 hab. : Hors-Tableau (faible ; 90,0 ; 11,0 km ; 5,4).")
+    sentences = printed_coverage.note + " " + printed_obs.table_note
+    for name in ("Sans-Rien", "Besoin-Fort", "Autre", "Hors-Tableau"):  # each named once, with its values
+        assert sentences.count(f"{name} (") == 1, name

@@ -193,18 +193,20 @@ def test_charts_are_tagged_figures_named_by_their_title_and_description(demo_rep
 
 
 def test_bar_chart_labels_are_printed_as_text_on_the_line_of_their_bar(app):
-    """In the PDF, a bar chart's labels are HTML text beside the image of the bars (WeasyPrint lays
-    SVG text out letter by letter): each label is printed left of its bar, on its line, and the SVG
-    draws the bars and their values but not the labels; the image keeps its text alternative."""
+    """In the PDF, the bar chart of a wide table (the coverage table's accompaniments, say) is an
+    image whose labels are HTML text beside the bars (WeasyPrint lays SVG text out letter by
+    letter): each label is printed left of its bar, on its line, and the SVG draws the bars and
+    their values but not the labels; the image keeps its text alternative."""
     import base64
 
     from flask import render_template_string
 
     labels = ["Prendre en main du matériel", "Aide aux démarches administratives en ligne et au guichet", "E-mail"]
-    rows = [Row(label, [Cell(v, str(v))], key=str(i)) for i, (label, v) in enumerate(zip(labels, (30, 20, 10),
-                                                                                       strict=True))]
+    rows = [Row(label, [Cell(v, str(v)), Cell(1, "1"), Cell(v * 2, str(v * 2))], key=str(i))
+            for i, (label, v) in enumerate(zip(labels, (30, 20, 10), strict=True))]
     table = Table("moyens.par_theme", "moyens.accompagnements", "Accompagnements par thématique", "Thématique",
-                  ["Accompagnements"], rows, chart="bar")
+                  ["Accompagnements", "Structures", "Bénéficiaires"], rows, chart="bar")
+    assert charts.table_bars(table) is None  # too many columns to draw the bars in the table
     image = charts.report_image(table)
     source = re.search(r'src="data:image/svg\+xml;base64,([^"]+)"', str(image)).group(1)
     svg = ElementTree.fromstring(base64.b64decode(source))
@@ -224,3 +226,46 @@ def test_bar_chart_labels_are_printed_as_text_on_the_line_of_their_bar(app):
         assert bar["top"] <= (line["top"] + line["bottom"]) / 2 <= bar["bottom"], (label, line, bar)
         left = "".join(c["text"] for c in line["chars"] if c["x1"] <= bar["x0"] + 0.5)
         assert left.startswith(label.replace(" ", "")), (label, line["text"])  # its value is right of the bar
+
+
+def test_breakdown_bars_are_drawn_in_their_table_on_the_line_of_each_row(app):
+    """A breakdown (a count and its share) prints its bars in its own table, not as a second list of
+    the same rows: each row's bar is on the line of its label, between the label and the value,
+    its length proportional to the value; a hidden or zero value draws no bar; the value is never
+    covered by its bar; the tagged PDF has the table (every value) and no figure for it."""
+    from flask import render_template_string
+    from pypdf import PdfReader
+
+    values = [(1200, "1 200", None), (600, "600", None), (None, "< 5", "primary"), (0, "0", None), (300, "300", None)]
+    rows = [Row(f"Thématique numéro {i}", [Cell(v, d, mask), Cell(None, "—")], key=str(i))
+            for i, (v, d, mask) in enumerate(values)]
+    table = Table("moyens.par_theme", "moyens.accompagnements", "Accompagnements par thématique", "Thématique",
+                  ["Accompagnements", "Part"], rows, chart="bar")
+    assert charts.table_bars(table) == [70.0, 35.0, 0, 0, 17.5]
+    assert charts.report_image(table) is None and charts.report_chart(table) is None
+    with app.test_request_context():
+        pdf = report.render_pdf(render_template_string(
+            "{% from 'evaluation/_blocks.html' import data_table %}<!doctype html><html lang='fr'><head>"
+            "<title>Barres</title><style>{% include 'evaluation/_report.css' %}</style></head><body>"
+            "{{ data_table(table, chart, bars=bars) }}</body></html>",
+            table=table, chart=charts.report_image, bars=charts.table_bars))
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        page = document.pages[0]
+        lines = page.extract_text_lines()
+        colour = tuple(int(charts.BAR[i:i + 2], 16) / 255 for i in (1, 3, 5))  # the charts' bars
+        bars = sorted((r for r in page.rects if r["non_stroking_color"] and r["height"] < 4 * MM
+                       and tuple(r["non_stroking_color"]) == pytest.approx(colour, abs=0.002)), key=lambda r: r["top"])
+    drawn = [(v, d) for v, d, mask in values if v]
+    assert len(bars) == len(drawn), bars
+    lefts = {round(b["x0"], 1) for b in bars}
+    assert len(lefts) == 1  # every bar starts at the same place
+    for (value, display), bar in zip(drawn, bars, strict=True):
+        line = next(line for line in lines if display in line["text"] and line["text"].startswith("Thématique"))
+        assert bar["top"] <= (line["top"] + line["bottom"]) / 2 <= bar["bottom"], (display, line, bar)
+        label_end = max(c["x1"] for c in line["chars"] if c["x1"] < bar["x0"] + 1)
+        value_start = min(c["x0"] for c in line["chars"] if c["x0"] > bar["x0"])
+        assert label_end <= bar["x0"] and bar["x1"] < value_start, (display, bar, line["text"])
+        assert bar["width"] == pytest.approx(bars[0]["width"] * value / 1200, rel=0.02)
+    catalog = PdfReader(io.BytesIO(pdf)).trailer["/Root"]
+    kinds = [kind for kind, _ in _structure(catalog["/StructTreeRoot"], [])]
+    assert "/Table" in kinds and "/Figure" not in kinds
