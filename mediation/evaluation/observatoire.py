@@ -131,6 +131,9 @@ class Observatoire:
     # and the sentence naming the others with their values; the map always draws every commune.
     table_rows: list[CommuneView] | None = None
     table_note: str | None = None
+    # The indexes (in columns() and cells()) of the table's columns when not all (the impact PDF
+    # leaves out the columns the coverage table prints for the same communes).
+    table_columns: list[int] | None = None
 
     @property
     def flagged(self) -> list[CommuneView]:
@@ -158,6 +161,15 @@ class Observatoire:
 
     def cells(self, commune: CommuneView) -> list[tuple[str, bool]]:
         return row_cells(self, commune)
+
+    def table_header(self) -> list[str]:
+        """The table's value columns (all of :meth:`columns` but where ``table_columns`` says)."""
+        names = self.columns()
+        return names if self.table_columns is None else [names[i] for i in self.table_columns]
+
+    def table_cells(self, commune: CommuneView) -> list[tuple[str, bool]]:
+        cells = self.cells(commune)
+        return cells if self.table_columns is None else [cells[i] for i in self.table_columns]
 
 
 def build(session, dashboard: Dashboard) -> Observatoire | None:

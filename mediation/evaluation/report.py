@@ -127,7 +127,8 @@ def _compact_observatoire(obs, coverage=None):
     keep, quiet = [], []
     for commune in obs.communes:
         (quiet if _quiet(commune) else keep).append(commune)
-    if not quiet:
+    repeated = _columns_printed_in(obs, keep, coverage) if coverage is not None and keep else []
+    if not quiet and not repeated:
         return obs
     named = {row.key for row in _quiet_rows(coverage)} if coverage is not None else set()
     there = [c for c in quiet if c.insee in named]
@@ -144,7 +145,39 @@ def _compact_observatoire(obs, coverage=None):
                    for c in here)
         notes.append(f"{'Autres c' if there else 'C'}ommunes sans lieu ni accompagnement pendant la période, {need} "
                      f"({len(here)}) ; entre parenthèses : " + ", ".join(order) + " : " + " ; ".join(entries) + ".")
-    return replace(obs, table_rows=keep, table_note=" ".join(notes))
+    columns = None
+    if repeated:
+        names = obs.columns()
+        columns = [i for i in range(len(names)) if i not in repeated]
+        def named(i):
+            there = SAME_AS_COVERAGE[names[i]]
+            return f"« {names[i]} »" + (f" (« {there} » dans ce tableau-là)" if there != names[i] else "")
+
+        notes.insert(0, f"Colonnes données, pour les mêmes communes, par le tableau « {coverage.title} » et non "
+                        "répétées ici : " + _and([named(i) for i in repeated]) + ".")
+    return replace(obs, table_rows=keep, table_note=" ".join(notes) or None, table_columns=columns)
+
+
+# Observatoire columns the coverage table has too, under its own name (the observatoire reads them there).
+SAME_AS_COVERAGE = {"Lieux": "Structures", "Accompagnements pour 1 000 hab.": "Accompagnements pour 1 000 hab.",
+                    "Résidents accompagnés pour 1 000 hab.": "Résidents accompagnés pour 1 000 hab."}
+
+
+def _columns_printed_in(obs, rows, coverage) -> list[int]:
+    """The indexes of the observatoire's columns whose every value, in ``rows``, is printed for the
+    same commune in the coverage table as printed (:func:`_compact_communes`): the print leaves them
+    out of the observatoire's table."""
+    quiet = {row.key for row in _quiet_rows(coverage)}
+    printed = {row.key: row for row in coverage.rows if row.key not in quiet}
+    repeated = []
+    for index, name in enumerate(obs.columns()):
+        other = SAME_AS_COVERAGE.get(name)
+        if other not in coverage.columns:
+            continue
+        column = coverage.columns.index(other)
+        if all(c.insee in printed and obs.cells(c)[index][0] == printed[c.insee].cells[column].display for c in rows):
+            repeated.append(index)
+    return repeated
 
 
 # Tables the print leaves out when another table of the report prints every one of their numbers:

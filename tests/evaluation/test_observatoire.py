@@ -232,3 +232,38 @@ def test_the_print_names_each_quiet_commune_once_with_the_values_of_both_tables(
     sentences = printed_coverage.note + " " + printed_obs.table_note
     for name in ("Sans-Rien", "Besoin-Fort", "Autre", "Hors-Tableau"):  # each named once, with its values
         assert sentences.count(f"{name} (") == 1, name
+
+
+def test_the_printed_observatoire_leaves_out_the_columns_the_coverage_table_prints():
+    """In the PDF, the observatoire's columns whose values the coverage table prints for the same
+    communes (places, the two rates per 1,000 inhabitants) are left out of its table, and its note
+    says where they are; a column with one commune not printed there, or one value that differs,
+    stays. The dashboard's table keeps every column."""
+    from mediation.evaluation.results import Row, Table
+
+    def coverage(rates):
+        rows = [Row(name, [Cell(1000, "1\u202f000"), Cell(places, str(places)), Cell(9, "9"), Cell(3, "3"),
+                           Cell(None, accompanied), Cell(None, residents)], key=name)
+                for name, places, (accompanied, residents) in rates]
+        return Table("maillage.communes", "maillage.communes", "Activité par commune", "Commune",
+                     ["Population", "Structures", "Accompagnements", "Bénéficiaires résidents",
+                      "Accompagnements pour 1 000 hab.", "Résidents accompagnés pour 1 000 hab."], rows)
+
+    communes = [_view("Alpha", places=1, per_1000=Cell(9.0, "9,0"), residents=Cell(3.0, "3,0")),
+                _view("Bêta", places=2, per_1000=Cell(None, "< 5", mask="primary"), residents=Cell(5.5, "5,5"))]
+    obs = observatoire.Observatoire(communes, [], None, [])
+    same = coverage([("Alpha", 1, ("9,0", "3,0")), ("Bêta", 2, ("< 5", "5,5"))])
+    printed = report._compact_observatoire(obs, same)
+    assert printed.table_header() == ["Besoin", "Services différents", "Lieu le plus proche (km)",
+                                      "Besoin élevé sans lieu à moins de 10 km"]
+    assert [text for text, _ in printed.table_cells(communes[1])] == ["non renseigné", "4", "7,4", "non"]
+    assert printed.table_note == (
+        "Colonnes données, pour les mêmes communes, par le tableau « Activité par commune » et non répétées ici : "
+        "« Lieux » (« Structures » dans ce tableau-là), « Accompagnements pour 1 000 hab. » et « Résidents "
+        "accompagnés pour 1 000 hab. ».")
+    assert obs.table_header() == obs.columns() and len(obs.table_cells(communes[0])) == len(obs.columns())
+
+    differs = coverage([("Alpha", 1, ("9,0", "3,0")), ("Bêta", 2, ("< 5", "5,4"))])  # one rate differs
+    assert "Résidents accompagnés pour 1 000 hab." in report._compact_observatoire(obs, differs).table_header()
+    missing = coverage([("Alpha", 1, ("9,0", "3,0"))])  # Bêta is not in the coverage table
+    assert report._compact_observatoire(obs, missing) is obs
