@@ -109,7 +109,8 @@ def _compact_communes(table, obs=None):
                   + ", ".join(_observatoire_order(obs)))
     note = (f"Communes sans structure ni accompagnement pendant la période ({len(quiet)}) ; entre parenthèses : "
             f"{order} : " + " ; ".join(entry(r) for r in quiet) + ".")
-    keep = [row for row in table.rows if row not in quiet]
+    named = {row.key for row in quiet}
+    keep = [row for row in table.rows if row.key not in named]
     return replace(table, rows=keep, note=f"{table.note} {note}" if table.note else note)
 
 
@@ -149,12 +150,13 @@ def _compact_observatoire(obs, coverage=None):
     if repeated:
         names = obs.columns()
         columns = [i for i in range(len(names)) if i not in repeated]
-        def named(i):
-            there = SAME_AS_COVERAGE[names[i]]
-            return f"« {names[i]} »" + (f" (« {there} » dans ce tableau-là)" if there != names[i] else "")
+
+        def column_name(i):
+            other = SAME_AS_COVERAGE[names[i]]
+            return f"« {names[i]} »" + (f" (« {other} » dans ce tableau-là)" if other != names[i] else "")
 
         notes.insert(0, f"Colonnes données, pour les mêmes communes, par le tableau « {coverage.title} » et non "
-                        "répétées ici : " + _and([named(i) for i in repeated]) + ".")
+                        "répétées ici : " + _and([column_name(i) for i in repeated]) + ".")
     return replace(obs, table_rows=keep, table_note=" ".join(notes) or None, table_columns=columns)
 
 
