@@ -302,7 +302,9 @@ def report_image(table: Table) -> Markup | None:
     if bars is None:
         return None
     drawn, kind = bars
+    image = as_image(bar_chart(drawn, kind, labels=False))
+    if image is None:  # no row to draw (a table without data): no chart, not a « None » in the report
+        return None
     labels = "".join(f'<span class="bar-label">{escape(_short(r.label))}</span>' for r in drawn.rows if r.cells)
     return Markup(  # noqa: S704 - the labels are escaped here, the image by as_image
-        f'<div class="bar-chart"><div class="bar-labels">{labels}</div>'
-        f'{as_image(bar_chart(drawn, kind, labels=False))}</div>')
+        f'<div class="bar-chart"><div class="bar-labels">{labels}</div>{image}</div>')

@@ -58,6 +58,10 @@ def test_tables_fit_no_page_repeats_and_partial_months_are_marked(demo_report):
     coverage = next(t for s in dashboard.sections for t in s.tables if t.code == "maillage.communes")
     assert coverage.rows and len(coverage.columns) >= 4
     bodies = [re.sub(r"Page \d+ sur \d+", "", text).strip() for text in texts]
+    # No Python value leaks into the print (an empty table's missing chart printed « None »).
+    leaked = [(number + 1, line) for number, body in enumerate(bodies) for line in body.splitlines()
+              if re.search(r"\b(None|True|False|nan)\b", line)]
+    assert not leaked, leaked
     repeated = [(i + 1, j + 1) for i in range(len(bodies)) for j in range(i + 1, len(bodies)) if bodies[i] == bodies[j]]
     assert not repeated
     # Nor is the key-figures page printed again at the start of the means part (it was: page 3
