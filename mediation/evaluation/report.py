@@ -142,7 +142,7 @@ def _compact_observatoire(obs, coverage=None):
     if here:
         order = _observatoire_order(obs) + ["résidents accompagnés pour 1 000 hab."]
         # each commune's values in parentheses, in the order the sentence states once
-        entries = (f"{c.name} ({' ; '.join(_observatoire_values(obs, c) + [obs.cells(c)[len(obs.shown) + 5][0]])})"
+        entries = (f"{c.name} ({' ; '.join(_observatoire_values(obs, c) + [c.residents_per_1000.display])})"
                    for c in here)
         notes.append(f"{'Autres c' if there else 'C'}ommunes sans lieu ni accompagnement pendant la période, {need} "
                      f"({len(here)}) ; entre parenthèses : " + ", ".join(order) + " : " + " ; ".join(entries) + ".")
