@@ -126,6 +126,10 @@ def prepare(backend: str, url: str, accompaniments: int, seed: int, *, fresh: bo
             session.commit()
             session.close()
         seconds = time.perf_counter() - started
+        # The load's connection keeps its bulk settings (on SQLite a 256 MiB cache, no fsync): closed,
+        # so that every measurement runs on connections set up as the application's are. (Reused, it
+        # made the raw GROUP BY of the SQLite evaluation bench 1.7 × faster than on a fresh process.)
+        db.engine.dispose()
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     figures = {
         "seconds": seconds,

@@ -337,11 +337,21 @@ def bench_http(database: BenchDatabase, results: Results, requests: int, seconds
         ratio = results.ratio(f"{prefix}.ratio_log_over_trivial_throughput", throughput["log_activity"],
                               throughput["trivial"])
         single_p95 = [v for k, v in results.lines if k == f"{prefix}.single_user.log_activity.p95_ms"][0]
-        results.verdict(f"{database.backend} — enregistrer une activité (HTTP) : ≥ 50 % du débit d'une page "
-                        f"authentifiée triviale ({TRIVIAL_PAGE})", f"{ratio:.0%} ({throughput['log_activity']:.1f} "
-                        f"contre {throughput['trivial']:.1f} req/s ; « Ma semaine » {throughput['home']:.1f} req/s ; "
-                        f"{clients} médiateurs, {ROUNDS} passes alternées, rapport par passe {min(round_ratios):.0%} à "
-                        f"{max(round_ratios):.0%}, {len(errors)} erreurs)", ratio >= 0.5 and not errors)
+        measured = (f"{ratio:.0%} ({throughput['log_activity']:.1f} contre {throughput['trivial']:.1f} req/s ; "
+                    f"« Ma semaine » {throughput['home']:.1f} req/s ; {clients} médiateurs, {ROUNDS} passes alternées, "
+                    f"rapport par passe {min(round_ratios):.0%} à {max(round_ratios):.0%}, {len(errors)} erreurs)")
+        if database.backend == "postgresql":
+            results.verdict(f"{database.backend} — enregistrer une activité (HTTP) : ≥ 50 % du débit d'une page "
+                            f"authentifiée triviale ({TRIVIAL_PAGE})", measured, ratio >= 0.5 and not errors)
+        else:
+            # Issue 18 sets the 50 % on PostgreSQL: SQLite, the embedded database of a small structure,
+            # takes one write at a time by design (BEGIN IMMEDIATE). The figure is printed, not judged.
+            results.note(f"{database.backend} — enregistrer une activité (HTTP), débit par rapport à la page "
+                         f"authentifiée triviale ({TRIVIAL_PAGE}) : {measured}. Sans objectif sur SQLite (une "
+                         f"écriture à la fois) : l'objectif de 50 % porte sur PostgreSQL.")
+            if errors:
+                results.verdict(f"{database.backend} — enregistrer une activité (HTTP) sous charge : aucune erreur",
+                                f"{len(errors)} erreurs", False)
         results.verdict(f"{database.backend} — enregistrer une activité (HTTP), un utilisateur : p95 < "
                         f"{SINGLE_USER_TARGET_MS} ms", f"p95 {single_p95} ms", float(single_p95) < SINGLE_USER_TARGET_MS)
     finally:
