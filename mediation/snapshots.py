@@ -15,8 +15,9 @@ computed again.
   figures of a structure, a commune or a mediator are computed on each view, as before.
 - **Read-your-writes.** A person who saved something after a copy was computed gets figures
   computed now (the time of the browser's last write: :func:`mediation.replica.last_write`);
-  ``recalculer=1`` (« Recalculer maintenant ») does the same for anyone. Others' work shows within
-  the copy's age, printed beside the figures.
+  « Recalculer maintenant » (a button: a form sent with POST, never a link a crawler or a prefetch
+  would follow) does the same for anyone. Others' work shows within the copy's age, printed beside
+  the figures.
 - **Refresh.** ``flask --app mediation instantanes`` (cron, every 5 minutes, see docs/operations.md)
   computes again the copies viewed in the last 24 hours that are older than half their age, so that
   a viewer rarely waits, and deletes those nobody has viewed for a week and those whose last viewer

@@ -169,12 +169,29 @@ def dashboard():
     ), status
 
 
+@bp.route("/recalculer", methods=["POST"])
+@access(*DASHBOARD)
+@reads_from_replica
+def recompute():
+    """« Recalculer maintenant » (the button beside the date of a kept copy): the figures of the
+    query string's filters computed now, kept in place of the copy, then the page with them. A form,
+    not a link: a link followed by a crawler or a browser's prefetch would start a national
+    computation each time."""
+    compare = _compare_arg()
+    scope, _errors, _status = _scope_from_request()
+    query = urlencode(request.args.to_dict(flat=False), doseq=True)
+    if scope is not None and EmptyForm().validate_on_submit():
+        dashboard = snapshots.dashboard(scope, compare=compare, fresh=True, page=True)
+        query = _query_string({**dashboard.query_args, **({"comparer": compare} if compare else {})})
+        flash("Chiffres recalculés à l'instant.", "success")
+    return redirect(url_for("evaluation.dashboard") + (f"?{query}" if query else ""), 303)
+
+
 def _dashboard(scope: Scope, compare: str | None = None, *, page: bool = False):
     """The dashboard of ``scope`` (``page``: as the page prints it): a recent copy when one is kept
     for these figures and was computed after this browser's last write
-    (mediation.evaluation.snapshots), unless « Recalculer » asked."""
-    return snapshots.dashboard(scope, compare=compare, wrote_at=replica.last_write(),
-                               fresh=request.args.get("recalculer") == "1", page=page)
+    (mediation.evaluation.snapshots); « Recalculer maintenant » is :func:`recompute`."""
+    return snapshots.dashboard(scope, compare=compare, wrote_at=replica.last_write(), page=page)
 
 
 def _dashboard_or_400(*, compute: bool = True):

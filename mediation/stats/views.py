@@ -5,12 +5,14 @@ a data table for every chart and the Coop's statistics workbook (XLSX)."""
 from __future__ import annotations
 
 from datetime import date
+from urllib.parse import urlencode
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from mediation import replica
 from mediation import snapshots as kept
+from mediation.auth.forms import EmptyForm
 from mediation.auth.models import Role
 from mediation.cases.enums import ActivityType
 from mediation.coordination import services as coordination_services
@@ -81,8 +83,6 @@ def filter_labels(filters: CoopFilters, choices: list[tuple[int, str]]) -> list[
 
 
 def _query(filters: CoopFilters) -> str:
-    from urllib.parse import urlencode
-
     args = {"du": filters.start.isoformat(), "au": filters.end.isoformat()}
     if filters.types:
         args["type"] = filters.types[0].value
@@ -112,9 +112,24 @@ def index():
 
 def _statistics(filters: CoopFilters):
     """A recent copy when one is kept for the same figures and was computed after this browser's
-    last write (mediation.stats.snapshots), unless « Recalculer » asked; else computed now."""
-    return snapshots.statistics(db.session, current_user, filters, wrote_at=replica.last_write(),
-                                fresh=request.args.get("recalculer") == "1")
+    last write (mediation.stats.snapshots), else computed now; « Recalculer maintenant » is
+    :func:`recompute`."""
+    return snapshots.statistics(db.session, current_user, filters, wrote_at=replica.last_write())
+
+
+@bp.route("/recalculer", methods=["POST"])
+@access(*READERS)
+@reads_from_replica
+def recompute():
+    """« Recalculer maintenant »: the statistics of the query string's filters computed now and kept
+    in place of the copy, then the page. A form, not a link (see mediation.evaluation.views.recompute)."""
+    filters, _errors, _choices = filters_from_request()
+    query = urlencode(request.args.to_dict(flat=False), doseq=True)
+    if filters is not None and EmptyForm().validate_on_submit():
+        snapshots.statistics(db.session, current_user, filters, fresh=True)
+        query = _query(filters)
+        flash("Chiffres recalculés à l'instant.", "success")
+    return redirect(url_for("statistiques.index") + (f"?{query}" if query else ""), 303)
 
 
 @bp.route("/export.xlsx")

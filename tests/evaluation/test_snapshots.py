@@ -118,7 +118,7 @@ def test_a_quick_dashboard_is_not_kept(session, network, build):
     assert _copies(session) == 0
 
 
-def test_the_page_dates_a_copy_and_the_viewers_own_write_shows(client, login, session, network, build, every_one_kept):
+def test_the_page_dates_a_copy_and_the_viewers_own_write_shows(app, client, login, session, network, build, every_one_kept):
     for day in range(1, 7):
         build.activity(date(YEAR, 3, day), [build.person()])
     build.done()
@@ -132,13 +132,31 @@ def test_the_page_dates_a_copy_and_the_viewers_own_write_shows(client, login, se
     assert "Chiffres calculés le" not in first
     html = client.get(f"/evaluation/?{PERIOD}").get_data(as_text=True)
     assert "Chiffres calculés le" in html and "ce que d'autres personnes ont saisi depuis n'y figure pas encore" in html
-    assert f"{PERIOD.replace('&', '&amp;')}&amp;recalculer=1\">Recalculer maintenant</a>" in html
+    assert f'<form method="post" action="/evaluation/recalculer?{PERIOD.replace("&", "&amp;")}">' in html
+    assert "Recalculer maintenant</button>" in html and "recalculer=1" not in html
     # The downloads give the same copy, with the time it was computed.
     csv = client.get(f"/evaluation/export.csv?{PERIOD}").get_data(as_text=True)
     assert "Produit le" in csv
-    # « Recalculer maintenant »: figures of now, not dated as a copy.
-    assert "Chiffres calculés le" not in client.get(f"/evaluation/?{PERIOD}&recalculer=1").get_data(as_text=True)
-    assert "Chiffres calculés le" in client.get(f"/evaluation/?{PERIOD}").get_data(as_text=True)
+    # « Recalculer maintenant »: a POST (a GET never computes again), figures of now kept in place
+    # of the copy, then the page.
+    computed_at = session.scalar(sa.select(sa.func.max(Snapshot.computed_at)))
+    assert "Chiffres calculés le" in client.get(f"/evaluation/?{PERIOD}&recalculer=1").get_data(as_text=True)
+    assert session.scalar(sa.select(sa.func.max(Snapshot.computed_at))) == computed_at
+    time.sleep(0.01)
+    response = client.post(f"/evaluation/recalculer?{PERIOD}", data={})
+    assert response.status_code == 303 and response.headers["Location"] == f"/evaluation/?{PERIOD}"
+    recomputed = session.scalar(sa.select(sa.func.max(Snapshot.computed_at)))
+    assert recomputed > computed_at
+    html = client.get(f"/evaluation/?{PERIOD}").get_data(as_text=True)
+    assert "Chiffres recalculés à l&#39;instant." in html and "Chiffres calculés le" in html
+    assert session.scalar(sa.select(sa.func.max(Snapshot.computed_at))) == recomputed  # served, not computed again
+    # Without the form's token nothing is computed.
+    app.config["WTF_CSRF_ENABLED"] = True
+    try:
+        assert client.post(f"/evaluation/recalculer?{PERIOD}", data={}).status_code in (302, 303, 400)
+        assert session.scalar(sa.select(sa.func.max(Snapshot.computed_at))) == recomputed
+    finally:
+        app.config["WTF_CSRF_ENABLED"] = False
     # The administrator saves something: their next view is computed after it.
     time.sleep(0.01)
     response = client.post("/evaluation/financeurs", data={"name": "Région Test", "kind": "region"})

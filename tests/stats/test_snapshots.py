@@ -57,12 +57,22 @@ def test_the_page_and_the_workbook_are_dated(client, login, session, network, bu
     login(client, network.coordinator)
     assert "Chiffres calculés le" not in client.get(f"/statistiques/?{PERIOD}").get_data(as_text=True)
     html = client.get(f"/statistiques/?{PERIOD}").get_data(as_text=True)
-    assert "Chiffres calculés le" in html and f"{PERIOD.replace('&', '&amp;')}&amp;recalculer=1" in html
+    assert "Chiffres calculés le" in html
+    assert f'<form method="post" action="/statistiques/recalculer?{PERIOD.replace("&", "&amp;")}">' in html
     computed_at = session.scalar(sa.select(Snapshot.computed_at).where(Snapshot.kind == snapshots.KIND))
     sheet = load_workbook(BytesIO(client.get(f"/statistiques/export.xlsx?{PERIOD}").data)).active
     text = " ".join(str(c) for row in sheet.iter_rows(values_only=True) for c in row if c is not None)
     assert computed_at.astimezone(LOCAL_TIMEZONE).strftime("%H:%M") in text
-    assert "Chiffres calculés le" not in client.get(f"/statistiques/?{PERIOD}&recalculer=1").get_data(as_text=True)
+    # « Recalculer maintenant »: a POST computes now and keeps it in place of the copy; a GET does not.
+    client.get(f"/statistiques/?{PERIOD}&recalculer=1")
+    assert session.scalar(sa.select(Snapshot.computed_at).where(Snapshot.kind == snapshots.KIND)) == computed_at
+    time.sleep(0.01)
+    response = client.post(f"/statistiques/recalculer?{PERIOD}", data={})
+    assert response.status_code == 303 and response.headers["Location"] == f"/statistiques/?{PERIOD}"
+    recomputed = session.scalar(sa.select(Snapshot.computed_at).where(Snapshot.kind == snapshots.KIND))
+    assert recomputed > computed_at
+    html = client.get(f"/statistiques/?{PERIOD}").get_data(as_text=True)
+    assert "Chiffres recalculés à l&#39;instant." in html and "Chiffres calculés le" in html
 
 
 def test_the_command_refreshes_statistics(app, session, network, build, every_one_kept):
