@@ -49,6 +49,24 @@ def measure(operation: Callable[[], object], *, repeat: int = 30, budget_s: floa
     return Timing(samples)
 
 
+def measure_alternated(first: Callable[[], object], second: Callable[[], object], *, repeat: int = 30,
+                       budget_s: float = 60.0, warmup: int = 1) -> tuple[Timing, Timing]:
+    """:func:`measure` of two operations compared with each other, one run of each in turn: both
+    sample the same moments of a shared machine (measured one after the other, a busy minute, a
+    checkpoint or a collection falls on one of them only and decides a p95 ratio)."""
+    for _ in range(warmup):
+        first()
+        second()
+    samples: tuple[list[float], list[float]] = ([], [])
+    started = time.perf_counter()
+    while len(samples[0]) < repeat and (len(samples[0]) < 5 or time.perf_counter() - started < budget_s):
+        for operation, into in ((first, samples[0]), (second, samples[1])):
+            t0 = time.perf_counter()
+            operation()
+            into.append((time.perf_counter() - t0) * 1000)
+    return Timing(samples[0]), Timing(samples[1])
+
+
 @dataclass
 class Results:
     """``name: value`` lines, printed as they come and kept for RESULTS.md."""
