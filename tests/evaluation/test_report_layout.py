@@ -111,6 +111,30 @@ def _label_boxes(svg: ElementTree.Element) -> list[tuple[float, float]]:
     return sorted(boxes)
 
 
+def test_a_table_without_data_is_named_in_a_sentence_not_drawn(demo_report):
+    """A part's tables without any row are listed once, by title, under the part: five empty tables
+    of « Réalisations » drew a page of their own, each a caption, a header and « Aucune donnée »."""
+    dashboard, pdf = demo_report
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        text = " ".join((page.extract_text() or "").replace("\n", " ") for page in document.pages)
+    text = re.sub(r"\s+", " ", text)
+    listed = 0
+    for section in dashboard.sections:
+        if section.code == "qualite":
+            continue
+        empty = [t for t in section.tables if not t.rows and not t.note]
+        for table in empty:
+            assert f"« {table.title} »" in text, table.title
+        listed += len(empty)
+    assert listed >= 2  # the demo programme has some: the test would prove nothing without
+    sentences = re.findall(r"Tableaux? sans donnée pour ces filtres : (.*?»\.)", text)
+    assert sum(s.count("« ") for s in sentences) == listed
+    # « Aucune donnée » is only printed in a table that is still drawn (the annex, or one with a note).
+    drawn_empty = sum(1 for s in dashboard.sections for t in s.tables
+                      if not t.rows and (t.note or s.code == "qualite"))
+    assert text.count("Aucune donnée pour ces filtres.") == drawn_empty
+
+
 @pytest.mark.parametrize("months", [1, 2, 5, 12, 13, 14, 19, 24, 25, 36, 48, 60])
 def test_month_labels_never_overlap_and_the_last_month_is_labelled(months):
     table = _series(months, partial={0, months - 1})
