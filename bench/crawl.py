@@ -20,7 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 import sqlalchemy as sa
 
-from bench.common import Results, Timing
+from bench.common import Results, Timing, as_served
 from bench.database import BenchDatabase
 from mediation.extensions import db
 
@@ -171,6 +171,12 @@ def bench_crawl(database: BenchDatabase, results: Results, repeat: int = 5, role
         results.note(f"{database.backend} : parcours des rôles restreint — rôles : {', '.join(roles) if roles else 'tous'} ; "
                      f"adresses écartées : {skip or 'aucune'}")
     app.config["WTF_CSRF_ENABLED"] = False
+    with as_served():  # measured as wsgi.py serves (bench.common.as_served)
+        _crawl_all(database, results, repeat, roles, skipped)
+
+
+def _crawl_all(database: BenchDatabase, results: Results, repeat: int, roles: list[str] | None, skipped) -> None:
+    app = database.app
     prefix = f"{database.backend}.crawl"
     failures, all_errors, measured = [], [], 0
     baseline_samples: list[float] = []

@@ -18,7 +18,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from bench.common import Results, measure, measure_alternated
+from bench.common import Results, as_served, measure, measure_alternated
 from bench.database import BenchDatabase, prepare
 from mediation.auth.models import Role, User
 from mediation.directory.models import Commune, Structure
@@ -83,7 +83,7 @@ def bench_evaluation(database: BenchDatabase, results: Results, repeat: int = 5)
     from mediation.evaluation.scope import EvaluationFilter, Scope, authorise
 
     prefix = f"{database.backend}.evaluation"
-    with database.app.app_context(), database.app.test_request_context():
+    with database.app.app_context(), database.app.test_request_context(), as_served():
         session = db.session
         territory_id = _busiest_territory(session)
         admin = session.scalar(sa.select(User).where(User.role == Role.ADMIN).order_by(User.id).limit(1))

@@ -275,18 +275,20 @@ class SkillsRow:
     commune: str
     structures: int = 0
     people: set = field(default_factory=set)
-    trained: dict = field(default_factory=lambda: {k: set() for k in REFERENCE_KINDS})
+    # kind → people holding it, filled as found: a dict of empty sets per row cost 11 µs (an enum
+    # member's hash is Python code), 0.14 s for a network's 6,000 places and their communes.
+    trained: dict = field(default_factory=dict)
 
     @property
     def staff(self) -> int:
         return len(self.people)
 
     def count(self, kind: TrainingKind) -> int:
-        return len(self.trained[kind])
+        return len(self.trained.get(kind, ()))
 
     @property
     def gaps(self) -> list[TrainingKind]:
-        return [k for k in REFERENCE_KINDS if not self.trained[k]]
+        return [k for k in REFERENCE_KINDS if not self.trained.get(k)]
 
 
 @dataclass
@@ -298,7 +300,7 @@ class Skills:
     kinds: tuple = REFERENCE_KINDS
 
     def communes_without(self, kind: TrainingKind) -> list[str]:
-        return [row.label for row in self.communes if not row.trained[kind]]
+        return [row.label for row in self.communes if not row.trained.get(kind)]
 
 
 def skills(session: Session, actor: User, *, service: str | None = None, day: date | None = None,
@@ -361,7 +363,7 @@ def skills(session: Session, actor: User, *, service: str | None = None, day: da
             for target in (row, commune_row):
                 target.people.add(user_id)
                 for kind in holds.get(user_id, ()):
-                    target.trained[kind].add(user_id)
+                    target.trained.setdefault(kind, set()).add(user_id)
         by_structure.append(row)
     communes = sorted(by_commune.values(), key=lambda r: r.label)
     by_structure.sort(key=lambda r: (r.commune, r.label))
