@@ -53,6 +53,7 @@ from mediation.cases.policy import activity_scope_clause
 from mediation.directory.models import Commune, Structure
 from mediation.directory.policy import visible_users
 from mediation.directory.scopes import structure_scope
+from mediation.forms import PickSource
 from mediation.stats import coop_rollups, rollups
 from mediation.stats.coop_rollups import DURATION_BUCKETS
 from mediation.stats.models import ActivityRollup, CoopPersonRollup, CoopRollup, ThematiqueRollup
@@ -599,12 +600,26 @@ def _statistics(session: Session, filters: CoopFilters, sums: _Sums, today: date
     return stats
 
 
-def mediator_choices(session: Session, user: User) -> list[tuple[int, str]]:
+def mediator_source(user: User) -> PickSource | None:
     """Mediators a coordinator (their territory's, mediation.directory's rule) or an administrator
-    (all) may filter on; none for the others."""
+    (all) may filter on, « Prénom Nom » by last name, as a pick-list source (a list up to the
+    pick-list limit, a search above: mediation.forms); None for the others."""
     if user.role not in (Role.COORDINATOR, Role.ADMIN):
-        return []
+        return None
     visible = visible_users(user).where(User.role == Role.MEDIATOR).subquery()
-    query = (sa.select(visible.c.id, visible.c.first_name, visible.c.last_name)
-             .order_by(visible.c.last_name, visible.c.first_name, visible.c.id))
-    return [(uid, f"{first} {last}") for uid, first, last in session.execute(query)]
+    query = sa.select(visible.c.id).order_by(visible.c.last_name, visible.c.first_name, visible.c.id)
+    return PickSource(query, visible.c.id, visible.c.last_name, searched=(visible.c.first_name,),
+                      format=lambda row: f"{row[2]} {row[1]}")
+
+
+def mediator_choices(session: Session, user: User) -> list[tuple[int, str]]:
+    """Every mediator ``user`` may filter on (see :func:`mediator_source`); none for the others."""
+    source = mediator_source(user)
+    return [(int(c.value), c.label) for c in source.all(session)] if source is not None else []
+
+
+def mediator_allowed(session: Session, user: User, mediator_id: int) -> str | None:
+    """The name of mediator ``mediator_id`` if ``user`` may filter on them, else None."""
+    source = mediator_source(user)
+    found = source.chosen(session, [str(mediator_id)]) if source is not None else []
+    return found[0].label if found else None

@@ -4,7 +4,7 @@ An administrator's figures (every structure) and a coordinator's (their territor
 filters and on that access only: those who share both share a copy. A mediator's figures are their
 own activities: computed on each view, never kept. The page and the workbook say when a copy was
 computed. On refresh, the last viewer's mediator filter is checked again against those they may
-still choose (:func:`~mediation.stats.coop.mediator_choices`).
+still choose (:func:`~mediation.stats.coop.mediator_allowed`).
 """
 
 from __future__ import annotations
@@ -74,7 +74,6 @@ def _recompute(session: Session, row) -> CoopStatistics | None:
         return None
     if _key(filters, access) != row.key:
         return None  # the viewer's access or the format changed: another copy
-    if filters.mediator_id is not None and filters.mediator_id not in {
-            uid for uid, _ in coop.mediator_choices(session, user)}:
+    if filters.mediator_id is not None and coop.mediator_allowed(session, user, filters.mediator_id) is None:
         return None
     return coop_statistics(session, user, filters)

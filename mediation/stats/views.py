@@ -4,6 +4,7 @@ a data table for every chart and the Coop's statistics workbook (XLSX)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlencode
 
@@ -18,10 +19,11 @@ from mediation.cases.enums import ActivityType
 from mediation.coordination import services as coordination_services
 from mediation.downloads import file_response
 from mediation.extensions import db
+from mediation.forms import PICK_MATCHES, pick_list_limit
 from mediation.policy import access
 from mediation.replica import reads_from_replica
 from mediation.stats import coop_workbook, snapshots
-from mediation.stats.coop import DIFFERENCES, CoopFilters, mediator_choices, shortened
+from mediation.stats.coop import DIFFERENCES, CoopFilters, mediator_allowed, mediator_source, shortened
 from mediation.types import local_today
 
 bp = Blueprint("statistiques", __name__, url_prefix="/statistiques")
@@ -41,9 +43,58 @@ def _parse_date(name: str, label: str, errors: dict) -> date | None:
         return None
 
 
-def filters_from_request() -> tuple[CoopFilters | None, dict[str, str], list[tuple[int, str]]]:
-    """The filters asked (the last 12 months by default), the French errors, the mediators offered.
-    A mediator outside the user's scope is « not found » (404)."""
+@dataclass
+class MediatorPick:
+    """The mediator filter of the form: a list of every mediator the person may choose, or, above
+    the pick-list limit (a network's thousands), a search box (``mediateur_nom``) and the list of
+    the mediators matching what was typed (at most PICK_MATCHES) and the one chosen."""
+
+    choices: list[tuple[int, str]] = field(default_factory=list)
+    search: bool = False
+    words: str = ""
+    total: int = 0
+    found: int | None = None  # matches listed (None: nothing searched)
+    more: bool = False
+
+    def name(self, mediator_id: int | None) -> str | None:
+        return dict(self.choices).get(mediator_id)
+
+
+def _mediator_pick(errors: dict[str, str]) -> tuple[int | None, MediatorPick]:
+    """The mediator chosen (an id of the query string, or the single match of the words typed) and
+    what the form shows. A mediator outside the user's scope is « not found » (404)."""
+    source = mediator_source(current_user)
+    if source is None:
+        return None, MediatorPick()
+    session = db.session
+    raw = (request.args.get("mediateur") or "").strip()
+    chosen = None
+    if raw:
+        if not raw.isdigit() or len(raw) > 18:
+            abort(404)
+        name = mediator_allowed(session, current_user, int(raw))
+        if name is None:
+            abort(404)
+        chosen = (int(raw), name)
+    total = source.count(session)
+    if total <= pick_list_limit():
+        return (chosen[0] if chosen else None), MediatorPick(
+            choices=[(int(c.value), c.label) for c in source.all(session)], total=total)
+    words = (request.args.get("mediateur_nom") or "").strip()[:100]
+    found = [(int(c.value), c.label) for c in source.matching(session, words.split(), PICK_MATCHES + 1)] if words else []
+    pick = MediatorPick(search=True, words=words, total=total, found=min(len(found), PICK_MATCHES) if words else None,
+                        more=len(found) > PICK_MATCHES)
+    if chosen is None and len(found) == 1:
+        chosen = found[0]  # the one match, chosen
+    elif chosen is None and words and not found:
+        errors["mediateur_nom"] = f"Aucun médiateur de votre périmètre ne correspond à « {words} »."
+    pick.choices = ([chosen] if chosen else []) + [c for c in found[:PICK_MATCHES] if not chosen or c[0] != chosen[0]]
+    return (chosen[0] if chosen else None), pick
+
+
+def filters_from_request() -> tuple[CoopFilters | None, dict[str, str], MediatorPick]:
+    """The filters asked (the last 12 months by default), the French errors, the mediator filter
+    (:class:`MediatorPick`). A mediator outside the user's scope is « not found » (404)."""
     errors: dict[str, str] = {}
     default = CoopFilters.default()
     start = _parse_date("du", "Date de début", errors) or default.start
@@ -59,26 +110,19 @@ def filters_from_request() -> tuple[CoopFilters | None, dict[str, str], list[tup
             types = (ActivityType(kind),)
         except ValueError:
             errors["type"] = "Type d’activité : choisissez « Accompagnement individuel » ou « Atelier collectif »."
-    choices = mediator_choices(db.session, current_user)
-    mediator_id = None
-    raw = (request.args.get("mediateur") or "").strip()
-    if raw and current_user.role != Role.MEDIATOR:
-        if not raw.isdigit() or int(raw) not in {uid for uid, _ in choices}:
-            abort(404)
-        mediator_id = int(raw)
+    mediator_id, pick = _mediator_pick(errors)
     if errors:
-        return None, errors, choices
-    return CoopFilters(start=start, end=end, types=types, mediator_id=mediator_id), errors, choices
+        return None, errors, pick
+    return CoopFilters(start=start, end=end, types=types, mediator_id=mediator_id), errors, pick
 
 
-def filter_labels(filters: CoopFilters, choices: list[tuple[int, str]]) -> list[tuple[str, str]]:
+def filter_labels(filters: CoopFilters, pick: MediatorPick) -> list[tuple[str, str]]:
     labels = [("Période", f"du {filters.start:%d/%m/%Y} au {filters.end:%d/%m/%Y}"),
               ("Type d’accompagnement", ", ".join(t.label for t in filters.types) or "Tous")]
     if current_user.role == Role.MEDIATOR:
         labels.append(("Médiateur", f"{current_user.first_name} {current_user.last_name}"))
     else:
-        names = dict(choices)
-        labels.append(("Médiateur", names.get(filters.mediator_id, "Tous les médiateurs")))
+        labels.append(("Médiateur", pick.name(filters.mediator_id) or "Tous les médiateurs"))
     return labels
 
 
@@ -95,7 +139,7 @@ def _query(filters: CoopFilters) -> str:
 @access(*READERS)
 @reads_from_replica
 def index():
-    filters, errors, choices = filters_from_request()
+    filters, errors, pick = filters_from_request()
     served = _statistics(filters) if filters else None
     stats = served.value if served else None
     # A coordinator's own animations, évènements and partenariats: a block apart, never accompaniments.
@@ -104,8 +148,8 @@ def index():
     return render_template(
         "stats/coop.html", stats=stats, filters=filters, errors=errors, values=request.args, shortened=shortened,
         coordination=coordination,
-        choices=choices, types=ActivityType.choices(), differences=DIFFERENCES,
-        filter_labels=filter_labels(filters, choices) if filters else [],
+        pick=pick, types=ActivityType.choices(), differences=DIFFERENCES,
+        filter_labels=filter_labels(filters, pick) if filters else [],
         query=_query(filters) if filters else "", served=served, snapshot_minutes=kept.max_age().seconds // 60,
     ), (200 if filters else 400)
 
@@ -123,7 +167,7 @@ def _statistics(filters: CoopFilters):
 def recompute():
     """« Recalculer maintenant »: the statistics of the query string's filters computed now and kept
     in place of the copy, then the page. A form, not a link (see mediation.evaluation.views.recompute)."""
-    filters, _errors, _choices = filters_from_request()
+    filters, _errors, _pick = filters_from_request()
     query = urlencode(request.args.to_dict(flat=False), doseq=True)
     if filters is not None and EmptyForm().validate_on_submit():
         snapshots.statistics(db.session, current_user, filters, fresh=True)
@@ -136,10 +180,10 @@ def recompute():
 @access(*READERS)
 @reads_from_replica
 def export_xlsx():
-    filters, errors, choices = filters_from_request()
+    filters, errors, pick = filters_from_request()
     if filters is None:
         abort(400, "Filtres invalides : " + " ".join(errors.values()))
     served = _statistics(filters)
-    content = coop_workbook.workbook_bytes(served.value, current_user, filter_labels(filters, choices),
+    content = coop_workbook.workbook_bytes(served.value, current_user, filter_labels(filters, pick),
                                            generated_at=served.computed_at)
     return file_response(content, f"statistiques_{filters.start.isoformat()}_{filters.end.isoformat()}.xlsx", XLSX)

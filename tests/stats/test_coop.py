@@ -390,6 +390,40 @@ def test_long_breakdowns_are_shortened_on_the_page_and_whole_in_the_workbook(
     assert all(s.label in labels for s in shares)
 
 
+def test_a_network_of_thousands_of_mediators_is_searched_not_listed(app, session, client, login, dataset, searches):
+    """Above MEDIATION_PICK_LIST_LIMIT mediators (a network's thousands: 6,667 options, 360 kB at
+    10 million accompaniments), the filter is a part of the name, then the mediators matching it."""
+    n = dataset
+    # A coordinator searches their territory's mediators only.
+    login(client, n.coordinator)
+    assert client.get(f"/statistiques/?mediateur={n.mediator_far.id}").status_code == 404
+    html = client.get(f"/statistiques/?mediateur_nom={n.mediator_far.last_name}").get_data(as_text=True)
+    assert "Aucun médiateur de votre périmètre ne correspond" in html
+    client = app.test_client()
+    login(client, n.admin)
+    page = client.get("/statistiques/").get_data(as_text=True)
+    assert 'name="mediateur_nom"' in page and 'name="mediateur"' not in page
+    assert n.mediator_b.last_name not in page
+    # One match: chosen, the figures are that mediator's.
+    page = page_tables(client, f"/statistiques/?mediateur_nom={n.mediator_b.last_name.lower()}")
+    assert page.figures["fig-activites"] == "1"
+    html = client.get(f"/statistiques/?mediateur_nom={n.mediator_b.last_name}").get_data(as_text=True)
+    assert re.search(rf'<option value="{n.mediator_b.id}" selected>', html)
+    assert f"{n.mediator_b.first_name} {n.mediator_b.last_name}" in html  # in the filters printed too
+    # Several matches: every mediator's figures, and a list of the matches to choose from.
+    html = client.get("/statistiques/?mediateur_nom=prénom").get_data(as_text=True)
+    assert "correspondent : choisissez-en un dans la liste" in html
+    listed = re.findall(r'<option value="(\d+)"', html.split('name="mediateur"')[1].split("</select>")[0])
+    assert str(n.mediator.id) in listed and str(n.mediator_b.id) in listed
+    # No match: a message, no figures changed.
+    response = client.get("/statistiques/?mediateur_nom=zzzz")
+    assert response.status_code == 400 and "Aucun médiateur de votre périmètre ne correspond à « zzzz »" in \
+        response.get_data(as_text=True)
+    # An id chosen from the list (or a shared address) still filters, and stays shown as chosen.
+    html = client.get(f"/statistiques/?mediateur={n.mediator_b.id}").get_data(as_text=True)
+    assert re.search(rf'<option value="{n.mediator_b.id}" selected>', html)
+
+
 def test_coordinator_filter_and_out_of_scope_mediator(session, client, login, dataset):
     n = dataset
     login(client, n.coordinator)
