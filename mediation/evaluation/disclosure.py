@@ -800,31 +800,43 @@ def _feasible(model: Model, ref: Ref, threshold: int) -> bool:
 
 
 def _complement(model: Model, weak: Ref, components: dict[Ref, tuple] | _Components | None = None) -> Ref | None:
-    """The visible cell to hide for ``weak``: in the equations containing it (fewest hidden cells
-    first), then in the equations of its component, the cheapest non-zero count (``components``:
-    each hidden cell's component under the current masks, when already known)."""
+    """The visible cell to hide for ``weak``: in the equations of its component (the cells linked to
+    it through hidden cells) with the fewest hidden cells, its own first among equals, the cheapest
+    non-zero count (``components``: each hidden cell's component under the current masks, when
+    already known).
+
+    Not only its own equations: a hidden cell may be pinned through another hidden cell. A place
+    alone in its commune is its commune's count (one equation, two hidden cells) and that commune's
+    count is printed again, visible, in the coverage table (one hidden cell): the place is known
+    exactly whatever else its own table hides. Looking at its own equations first hid, one by one,
+    every place of a territory, then the totals and the key figures (10 million accompaniments:
+    the accompaniments of a territory's whole dashboard printed « s »)."""
     def cost(ref):
         return _cost(model, ref)
 
     def candidates(eq):
         return [r for _, r in eq.terms if not model.masks.get(r) and model.values[r] > 0]
 
+    def hidden(eq):
+        return sum(1 for _, r in eq.terms if model.masks.get(r))
+
     if isinstance(components, _Components):
-        own = [model.equations[k] for k in components.equations_of.get(weak, [])]
+        own = set(components.equations_of.get(weak, []))
+        linked = components.linked.get(components.find(weak), []) if weak in components.parent else []
+        equations = [(k not in own, k, model.equations[k]) for k in own.union(linked)]
     else:
-        own = [eq for eq in model.equations if any(r == weak for _, r in eq.terms)]
-    own.sort(key=lambda eq: sum(1 for _, r in eq.terms if model.masks.get(r)))
-    for eq in own:
+        if components is None:
+            components = {r: component for component in _components(model) for r in component[0]}
+        linked = components[weak][1] if weak in components else []
+        own_equations = [eq for eq in model.equations if any(r == weak for _, r in eq.terms)]
+        seen = {id(eq) for eq in own_equations}
+        equations = [(False, k, eq) for k, eq in enumerate(own_equations)]
+        equations += [(True, len(own_equations) + k, eq) for k, eq in enumerate(linked) if id(eq) not in seen]
+    equations.sort(key=lambda item: (hidden(item[2]), item[0], item[1]))
+    for _, _, eq in equations:
         found = candidates(eq)
         if found:
             return min(found, key=cost)
-    if isinstance(components, _Components):
-        return components.cheapest(weak)
-    if components is None:
-        components = {r: component for component in _components(model) for r in component[0]}
-    if weak in components:
-        found = [r for eq in components[weak][1] for r in candidates(eq)]
-        return min(found, key=cost) if found else None
     return None
 
 

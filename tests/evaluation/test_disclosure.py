@@ -263,6 +263,41 @@ def test_without_a_published_total_nothing_is_hidden_but_the_small_count():
     assert method.suppress_breakdown([26, 2, 57], T) == ([S, P, None], None)
 
 
+def test_a_place_pinned_through_its_commune_does_not_hide_its_whole_territory():
+    """Seen at 10 million accompaniments: a place alone in its commune (its count is its commune's)
+    whose commune's count is printed again, shown, in the coverage table. Its table's complementary
+    cell was hidden for a small place; the commune (one hidden cell in its equation) pinned it
+    whatever else the table hid. The cell to hide is that commune's count in the coverage table, not
+    every place of the territory, then the totals and the key figures."""
+    model = disclosure.Model()
+    places = [2981, 2578, 2416, 2302, 2248, 1900, 1750, 111, 3]
+    key = ("f", "moyens.accompagnements", "value")
+    model.add(key, sum(places), None, total=True)
+    model.add(("t", "structures", TOTAL := disclosure.TOTAL_ROW, 0), sum(places), None, total=True)
+    masks = {7: S, 8: P}  # the small place and its table's complementary cell
+    for i, count in enumerate(places):
+        model.add(("t", "structures", i, 0), count, masks.get(i))
+    # Communes: the first seven places share two communes; the last two are alone in theirs.
+    communes = [sum(places[:4]), sum(places[4:7]), 111, 3]
+    members = [range(0, 4), range(4, 7), [7], [8]]
+    model.add(("t", "communes", TOTAL, 0), sum(places), None, total=True)
+    for j, count in enumerate(communes):
+        model.add(("t", "communes", j, 0), count, {2: S, 3: P}.get(j))
+        model.add(("t", "coverage", j, 2), count, P if count < T else None)  # the coverage table's column
+        model.sum_equals(("t", "communes", j, 0), [("t", "structures", i, 0) for i in members[j]], "commune")
+        model.equal([("t", "communes", j, 0), ("t", "coverage", j, 2)], "commune")
+    model.sum_equals(("t", "structures", TOTAL, 0), [("t", "structures", i, 0) for i in range(len(places))],
+                     "structures")
+    model.sum_equals(("t", "communes", TOTAL, 0), [("t", "communes", j, 0) for j in range(len(communes))],
+                     "communes")
+    model.equal([key, ("t", "structures", TOTAL, 0), ("t", "communes", TOTAL, 0)], "accompagnements")
+    added = disclosure.protect(model, T)
+    assert not disclosure.under_protected(model, T)
+    assert ("t", "coverage", 2, 2) in added  # the commune's second print, hidden with it
+    assert not model.masks[key] and not model.masks[("t", "structures", TOTAL, 0)]
+    assert len(added) <= 3, added
+
+
 def test_a_true_zero_is_printed_0_and_the_legend_holds():
     table = results.rate_table("resultats.cohortes", "x", "Cohortes", "Cohorte",
                                [("2025-01-01", "janv. 2025", 0, 3), ("2025-02-01", "févr. 2025", 6, 20)], T)
