@@ -171,12 +171,11 @@ def dashboard():
 
 @bp.route("/recalculer", methods=["POST"])
 @access(*DASHBOARD)
-@reads_from_replica
 def recompute():
     """« Recalculer maintenant » (the button beside the date of a kept copy): the figures of the
     query string's filters computed now, kept in place of the copy, then the page with them. A form,
     not a link: a link followed by a crawler or a browser's prefetch would start a national
-    computation each time."""
+    computation each time. From the primary, never the replica: « now » means the latest writes."""
     compare = _compare_arg()
     scope, _errors, _status = _scope_from_request()
     query = urlencode(request.args.to_dict(flat=False), doseq=True)

@@ -163,7 +163,6 @@ def _statistics(filters: CoopFilters):
 
 @bp.route("/recalculer", methods=["POST"])
 @access(*READERS)
-@reads_from_replica
 def recompute():
     """« Recalculer maintenant »: the statistics of the query string's filters computed now and kept
     in place of the copy, then the page. A form, not a link (see mediation.evaluation.views.recompute)."""
