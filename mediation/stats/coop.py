@@ -612,12 +612,6 @@ def mediator_source(user: User) -> PickSource | None:
                       format=lambda row: f"{row[2]} {row[1]}")
 
 
-def mediator_choices(session: Session, user: User) -> list[tuple[int, str]]:
-    """Every mediator ``user`` may filter on (see :func:`mediator_source`); none for the others."""
-    source = mediator_source(user)
-    return [(int(c.value), c.label) for c in source.all(session)] if source is not None else []
-
-
 def mediator_allowed(session: Session, user: User, mediator_id: int) -> str | None:
     """The name of mediator ``mediator_id`` if ``user`` may filter on them, else None."""
     source = mediator_source(user)
