@@ -31,6 +31,9 @@ from mediation.evaluation.method import NOT_COMPUTED, fmt_number
 from mediation.evaluation.results import Cell, Dashboard
 
 DISTANCE_KM = 10.0
+# The places read for a territory: those within REACH_KM of one of its communes (the map draws those
+# within DISTANCE_KM of its frame); a commune whose nearest place is farther is measured against all.
+REACH_KM = 50.0
 EARTH_RADIUS_KM = 6371.0088
 LEVELS = ("faible", "moyen", "élevé")
 FILLS = {"faible": "#deebf7", "moyen": "#8fb3d3", "élevé": "#1d4f73", None: "#ffffff"}
@@ -172,6 +175,41 @@ class Observatoire:
         return cells if self.table_columns is None else [cells[i] for i in self.table_columns]
 
 
+def _reach(positions: list[tuple[float, float]]) -> tuple[float, float, float, float] | None:
+    """(south, north, west, east) of the communes' positions widened so that every place outside is
+    more than REACH_KM from each of them (None without positions). In latitude, REACH_KM of meridian
+    (a great-circle distance is at least R·|Δφ|); in longitude, for points of the latitude band
+    (cosines at least ``c``), haversine gives sin(d/2R) ≥ c·sin(Δλ/2), hence the margin
+    2·asin(sin(REACH_KM/2R)/c)."""
+    if not positions:
+        return None
+    lats = [lat for lat, _ in positions]
+    lons = [lon for _, lon in positions]
+    pad = REACH_KM / NearestPlace.KM_PER_DEGREE
+    south, north = min(lats) - pad, max(lats) + pad
+    c = math.cos(math.radians(min(89.0, max(abs(south), abs(north)))))
+    ratio = math.sin(REACH_KM / (2 * EARTH_RADIUS_KM)) / c
+    if ratio >= 1:  # near a pole: no useful margin in longitude
+        return south, north, -180.0, 180.0
+    margin = math.degrees(2 * math.asin(ratio))
+    return south, north, min(lons) - margin, max(lons) + margin
+
+
+def _places(session, box: tuple[float, float, float, float] | None) -> list[Place]:
+    """The active places (structures) with a position (their own, else their commune's), in
+    ``box`` (south, north, west, east) when given: only the columns drawn (whole rows decoded ~4
+    JSON columns each; the services are counted for the communes of the table only)."""
+    has_own = sa.and_(Structure.latitude.is_not(None), Structure.longitude.is_not(None))
+    lat = sa.case((has_own, Structure.latitude), else_=Commune.latitude)
+    lon = sa.case((has_own, Structure.longitude), else_=Commune.longitude)
+    query = (sa.select(Structure.name, Commune.name, lat, lon).join(Commune, Commune.id == Structure.commune_id)
+             .where(Structure.archived_at.is_(None), lat.is_not(None), lon.is_not(None)).order_by(Structure.name))
+    if box is not None:
+        south, north, west, east = box
+        query = query.where(lat.between(south, north), lon.between(west, east))
+    return [Place(name, commune, latitude, longitude) for name, commune, latitude, longitude in session.execute(query)]
+
+
 def build(session, dashboard: Dashboard) -> Observatoire | None:
     """The observatoire of the dashboard's coverage table (None when there is none)."""
     table = dashboard.table("maillage.communes")
@@ -181,19 +219,11 @@ def build(session, dashboard: Dashboard) -> Observatoire | None:
     communes = {c.insee_code: c for c in session.scalars(sa.select(Commune).where(Commune.insee_code.in_(list(rows))))}
     needs = {n.commune_id: n for n in session.scalars(
         sa.select(CommuneNeed).where(CommuneNeed.commune_id.in_([c.id for c in communes.values()] or [-1])))}
-    # Every place of the network, so only the columns drawn (whole rows decoded ~4 JSON columns each;
-    # the services are counted below for the communes of the table only).
-    places = [
-        Place(name, commune_name, lat, lon)
-        for name, commune_name, s_lat, s_lon, c_lat, c_lon in session.execute(
-            sa.select(Structure.name, Commune.name, Structure.latitude, Structure.longitude, Commune.latitude,
-                      Commune.longitude)
-            .join(Commune, Commune.id == Structure.commune_id)
-            .where(Structure.archived_at.is_(None)).order_by(Structure.name))
-        for lat, lon in [(s_lat, s_lon) if s_lat is not None and s_lon is not None else (c_lat, c_lon)]
-        if lat is not None and lon is not None
-    ]
+    positions = [(c.latitude, c.longitude) for c in communes.values()
+                 if c.latitude is not None and c.longitude is not None]
+    places = _places(session, _reach(positions))
     nearest_place = NearestPlace([(p.latitude, p.longitude) for p in places])
+    everywhere: list[NearestPlace] = []  # every place of the network, read only if one commune needs it
     places_in: dict[str, int] = {}
     services_in: dict[str, set[str]] = {}
     for services, insee in session.execute(
@@ -215,6 +245,11 @@ def build(session, dashboard: Dashboard) -> Observatoire | None:
         lat = commune.latitude if commune is not None else None
         lon = commune.longitude if commune is not None else None
         nearest = nearest_place.km(lat, lon) if lat is not None and lon is not None else None
+        if lat is not None and lon is not None and (nearest is None or nearest > REACH_KM):
+            # A place farther than REACH_KM may lie outside the area read: measured against all.
+            if not everywhere:
+                everywhere.append(NearestPlace([(p.latitude, p.longitude) for p in _places(session, None)]))
+            nearest = everywhere[0].km(lat, lon)
         need = needs.get(commune.id) if commune is not None else None
         level = levels.get(insee)
         flagged = level == "élevé" and nearest is not None and nearest > DISTANCE_KM

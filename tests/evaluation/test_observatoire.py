@@ -104,6 +104,34 @@ def test_remote_commune_of_high_need_is_flagged(session, network, remote, with_n
     assert "Bourg-Isolé" in svg
 
 
+def test_distances_are_those_to_every_place_of_the_network(session, network, remote, with_needs, activity,
+                                                          scope_for, make_commune, make_structure):
+    """Only the places near the territory are read, yet every distance is the one to the nearest place
+    of the whole network: a commune whose nearest place lies beyond the area read (here 58 km away,
+    across the territory's edge, when the territory's own places are 79 km away) is measured against
+    all of them; a place at the other end of the country changes nothing and is not drawn."""
+    import sqlalchemy as sa
+
+    from mediation.directory.models import Commune, Structure
+
+    remote.latitude, remote.longitude = 49.4, 0.0
+    elsewhere = make_commune(name="Autre-Bord", latitude=49.4, longitude=-0.8)
+    make_structure(elsewhere, name="Lieu de l'autre bord")
+    make_structure(make_commune(name="Loin-Sud", latitude=43.3, longitude=5.4), name="Lieu du sud")
+    session.flush()
+    obs = dashboard_for(session, network, scope_for).observatoire
+    everywhere = [(s_lat if s_lat is not None else c_lat, s_lon if s_lat is not None else c_lon)
+                  for s_lat, s_lon, c_lat, c_lon in session.execute(
+                      sa.select(Structure.latitude, Structure.longitude, Commune.latitude, Commune.longitude)
+                      .join(Commune, Commune.id == Structure.commune_id).where(Structure.archived_at.is_(None)))]
+    for commune in obs.communes:
+        assert commune.nearest_km == min(observatoire.haversine_km(commune.latitude, commune.longitude, lat, lon)
+                                         for lat, lon in everywhere if lat is not None)
+    by_name = {c.name: c for c in obs.communes}
+    assert by_name["Bourg-Isolé"].nearest_km == pytest.approx(58, abs=1)
+    assert "Lieu du sud" not in {p.name for p in obs.places}
+
+
 def test_map_and_table_on_the_dashboard(client, login, session, network, remote, with_needs, activity):
     login(client, network.coordinator)
     page = client.get(f"/evaluation/?{QUERY}").get_data(as_text=True)
