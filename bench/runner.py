@@ -92,6 +92,10 @@ def run_backend(backend: str, url: str, n: int, args, results: Results) -> dict:
         engine = sa.create_engine(database.url, isolation_level="AUTOCOMMIT")
         with engine.connect() as connection:
             connection.execute(sa.text("VACUUM (ANALYZE)"))
+            # The server's own settings, which no benchmark database can change: the figures of the
+            # larger loads depend on them (docs/operations.md, « Réglage de PostgreSQL »).
+            for setting in ("shared_buffers", "autovacuum", "work_mem", "random_page_cost"):
+                results.add(f"{backend}.server.{setting}", connection.scalar(sa.text(f"SHOW {setting}")))
         engine.dispose()
         results.add(f"{backend}.vacuum_analyze_s", round(time.perf_counter() - started, 1))
     if n >= 1_000_000:
