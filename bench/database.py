@@ -27,7 +27,7 @@ class BenchDatabase:
     accompaniments: int
     seed: int
     app: Flask
-    synth: dict  # figures of the load (measured now, or by the run that made the database)
+    synth: dict  # figures of the load (measured now, or by the run that made the database; {} if unknown here)
     reused: bool
     end: str
 
@@ -99,10 +99,14 @@ def prepare(backend: str, url: str, accompaniments: int, seed: int, *, fresh: bo
     state_file = STATE_DIR / f"{backend}-{accompaniments}-{seed}.json"
     existing = _existing_load(app)
     if (existing and not existing.get("unusable") and existing.get("accompaniments") == accompaniments
-            and existing.get("seed") == seed and state_file.exists()):
-        print(f"# {backend} : base existante réutilisée ({accompaniments} accompagnements, graine {seed})", flush=True)
-        return BenchDatabase(backend, url, accompaniments, seed, app, json.loads(state_file.read_text()), True,
-                             existing.get("end"))
+            and existing.get("seed") == seed):
+        # The figures of the load live in this checkout's instance/ folder; a database holding the very
+        # load asked for is reused without them (another clone or worktree made it): regenerating
+        # 10 million accompaniments costs twenty minutes.
+        figures = json.loads(state_file.read_text()) if state_file.exists() else {}
+        print(f"# {backend} : base existante réutilisée ({accompaniments} accompagnements, graine {seed})"
+              + ("" if figures else " ; chiffres de sa synthèse inconnus ici (fichier d'état absent)"), flush=True)
+        return BenchDatabase(backend, url, accompaniments, seed, app, figures, True, existing.get("end"))
     if existing is not None:
         print(f"# {backend} : base à recréer", flush=True)
         with app.app_context():

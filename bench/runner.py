@@ -76,13 +76,14 @@ def run_backend(backend: str, url: str, n: int, args, results: Results) -> dict:
     synth = database.synth
     results.add(f"{prefix}.accompaniments", n)
     results.add(f"{prefix}.reused_database", "oui" if database.reused else "non")
-    results.add(f"{prefix}.seconds", synth["seconds"])
-    results.add(f"{prefix}.rows", synth["rows"])
-    results.add(f"{prefix}.rows_per_s", synth["rows_per_s"])
-    results.add(f"{prefix}.accompaniments_per_s", synth["accompaniments_per_s"])
-    results.add(f"{prefix}.peak_rss_mb", synth["peak_rss_mb"])  # whole process, an upper bound
-    for step, seconds in synth["steps"].items():
-        results.add(f"{prefix}.step.{step.replace(' ', '_')}_s", seconds)
+    if synth:  # unknown when the database was made from another checkout (bench/database.py)
+        results.add(f"{prefix}.seconds", synth["seconds"])
+        results.add(f"{prefix}.rows", synth["rows"])
+        results.add(f"{prefix}.rows_per_s", synth["rows_per_s"])
+        results.add(f"{prefix}.accompaniments_per_s", synth["accompaniments_per_s"])
+        results.add(f"{prefix}.peak_rss_mb", synth["peak_rss_mb"])  # whole process, an upper bound
+        for step, seconds in synth["steps"].items():
+            results.add(f"{prefix}.step.{step.replace(' ', '_')}_s", seconds)
     if backend == "postgresql":
         # Start from a vacuumed database, as autovacuum keeps a production one: the import and HTTP
         # benches of a previous run leave dead rows (rolled back or removed) whose pages lose their
@@ -98,7 +99,7 @@ def run_backend(backend: str, url: str, n: int, args, results: Results) -> dict:
                 results.add(f"{backend}.server.{setting}", connection.scalar(sa.text(f"SHOW {setting}")))
         engine.dispose()
         results.add(f"{backend}.vacuum_analyze_s", round(time.perf_counter() - started, 1))
-    if n >= 1_000_000:
+    if n >= 1_000_000 and synth:
         scaled = synth["seconds"] * 1_000_000 / n
         results.verdict(f"{backend} — synthèse de 1 million d'accompagnements en quelques minutes "
                         f"(< {SYNTH_TARGET_S // 60} min)",
