@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -150,6 +150,33 @@ def pick_list_limit() -> int:
     return int(setting("MEDIATION_PICK_LIST_LIMIT"))
 
 
+@dataclass
+class Candidates:
+    """The choices a pick-list offers (:func:`candidates`): every one (``listed``) up to
+    ``pick_list_limit()``, otherwise none listed and those matching the words typed (``found``, at
+    most PICK_MATCHES; ``more`` when there were more)."""
+
+    total: int
+    listed: list[SelectChoice] | None  # None: too many, a search
+    found: list[SelectChoice]
+    more: bool = False
+
+
+def candidates(session, sources: Sequence[PickSource], words: str) -> Candidates:
+    """The one rule of every pick-list: a plain list up to ``pick_list_limit()`` choices, above it a
+    search by the words typed (at most PICK_MATCHES matches listed)."""
+    total = sum(source.count(session) for source in sources)
+    if total <= pick_list_limit():
+        return Candidates(total, [c for source in sources for c in source.all(session)], [])
+    found: list[SelectChoice] = []
+    if words:
+        for source in sources:
+            found += source.matching(session, words.split(), PICK_MATCHES + 1 - len(found))
+            if len(found) > PICK_MATCHES:
+                break
+    return Candidates(total, None, found[:PICK_MATCHES], len(found) > PICK_MATCHES)
+
+
 def pick_list(field, session, *sources: PickSource, blank: str | None = None, noun: str = "choix") -> None:
     """Fill ``field.choices`` (a select or a list of checkboxes) from ``sources``: every choice when
     there are at most ``pick_list_limit()``, otherwise those matching the words typed in the field's
@@ -157,29 +184,23 @@ def pick_list(field, session, *sources: PickSource, blank: str | None = None, no
     with ``field.search`` set for the page to show the box and its « Rechercher » button
     (templates/macros/forms.html). A value outside the sources is never a choice, so it fails the
     field's validation as before."""
-    total = sum(source.count(session) for source in sources)
     head = [SelectChoice("", blank)] if blank is not None else []
-    if total <= pick_list_limit():
-        field.choices = head + [c for source in sources for c in source.all(session)]
-        return
     name = f"{field.name}-recherche"
     words = (request.values.get(name) or "").strip()[:100] if has_request_context() else ""
+    offered = candidates(session, sources, words)
+    if offered.listed is not None:
+        field.choices = head + offered.listed
+        return
     data = field.data if isinstance(field.data, list | tuple) else [field.data]
     values = [str(v) for v in data if v not in (None, "")]
     chosen = [c for source in sources for c in source.chosen(session, values)]
-    found: list[SelectChoice] = []
-    if words:
-        for source in sources:
-            found += source.matching(session, words.split(), PICK_MATCHES + 1 - len(found))
-            if len(found) > PICK_MATCHES:
-                break
-    more = len(found) > PICK_MATCHES
+    found = offered.found
     if len(found) == 1 and not values and not isinstance(field, SelectMultipleField):
         field.data = found[0].value  # the one match, chosen: the page shows it, nothing is saved yet
     seen = {c.value for c in chosen}
-    field.choices = head + chosen + [c for c in found[:PICK_MATCHES] if c.value not in seen]
-    field.search = PickSearch(name=name, words=words, total=total, found=len(found[:PICK_MATCHES]) if words else None,
-                              more=more)
+    field.choices = head + chosen + [c for c in found if c.value not in seen]
+    field.search = PickSearch(name=name, words=words, total=offered.total, found=len(found) if words else None,
+                              more=offered.more)
     field.search_noun = noun
 
 

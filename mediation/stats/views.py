@@ -19,7 +19,7 @@ from mediation.cases.enums import ActivityType
 from mediation.coordination import services as coordination_services
 from mediation.downloads import file_response
 from mediation.extensions import db
-from mediation.forms import PICK_MATCHES, pick_list_limit
+from mediation.forms import candidates
 from mediation.policy import access
 from mediation.replica import reads_from_replica
 from mediation.stats import coop_workbook, snapshots
@@ -76,19 +76,19 @@ def _mediator_pick(errors: dict[str, str]) -> tuple[int | None, MediatorPick]:
         if name is None:
             abort(404)
         chosen = (int(raw), name)
-    total = source.count(session)
-    if total <= pick_list_limit():
-        return (chosen[0] if chosen else None), MediatorPick(
-            choices=[(int(c.value), c.label) for c in source.all(session)], total=total)
     words = (request.args.get("mediateur_nom") or "").strip()[:100]
-    found = [(int(c.value), c.label) for c in source.matching(session, words.split(), PICK_MATCHES + 1)] if words else []
-    pick = MediatorPick(search=True, words=words, total=total, found=min(len(found), PICK_MATCHES) if words else None,
-                        more=len(found) > PICK_MATCHES)
+    offered = candidates(session, [source], words)
+    if offered.listed is not None:
+        return (chosen[0] if chosen else None), MediatorPick(
+            choices=[(int(c.value), c.label) for c in offered.listed], total=offered.total)
+    found = [(int(c.value), c.label) for c in offered.found]
+    pick = MediatorPick(search=True, words=words, total=offered.total, found=len(found) if words else None,
+                        more=offered.more)
     if chosen is None and len(found) == 1:
         chosen = found[0]  # the one match, chosen
     elif chosen is None and words and not found:
         errors["mediateur_nom"] = f"Aucun médiateur de votre périmètre ne correspond à « {words} »."
-    pick.choices = ([chosen] if chosen else []) + [c for c in found[:PICK_MATCHES] if not chosen or c[0] != chosen[0]]
+    pick.choices = ([chosen] if chosen else []) + [c for c in found if not chosen or c[0] != chosen[0]]
     return (chosen[0] if chosen else None), pick
 
 
