@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 import sqlalchemy as sa
 
@@ -28,9 +29,10 @@ def _database(tmp_path) -> tuple[str, callable]:
     return base.set(database=name).render_as_string(hide_password=False), drop
 
 
-def test_single_postal_codes_are_carried_into_the_list(tmp_path):
-    from flask_migrate import downgrade, upgrade
-
+@contextmanager
+def migration_app(tmp_path):
+    """An application on an empty database of its own (a SQLite file, or a PostgreSQL database
+    dropped afterwards), inside its app context: for the tests that run migrations one by one."""
     from mediation.extensions import db
 
     url, drop = _database(tmp_path)
@@ -38,26 +40,35 @@ def test_single_postal_codes_are_carried_into_the_list(tmp_path):
         app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test-secret",
                           "MEDIATION_ENV": "test", "MEDIATION_OUTBOX_DIR": str(tmp_path / "outbox")})
         with app.app_context():
-            upgrade(revision="0014")
-            with db.engine.begin() as conn:
-                conn.execute(sa.text("INSERT INTO territories (id, name, kind, created_at) "
-                                     "VALUES (1, 'Métropole', 'metropole', CURRENT_TIMESTAMP)"))
-                conn.execute(sa.text("INSERT INTO communes (id, territory_id, insee_code, name, postal_code) VALUES "
-                                     "(1, 1, '76540', 'Rouen', '76000'), (2, 1, '76108', 'Bonsecours', NULL)"))
-            upgrade(revision="0019")
-            with db.engine.begin() as conn:
-                rows = conn.execute(sa.text("SELECT insee_code, postal_codes FROM communes ORDER BY id")).all()
-                assert [(code, _json(codes)) for code, codes in rows] == [("76540", ["76000"]), ("76108", [])]
-                conn.execute(sa.text("INSERT INTO communes (id, territory_id, insee_code, name, postal_code) "
-                                     "VALUES (3, NULL, '29019', 'Brest', '29200')"))
-            downgrade(revision="0014")
-            with db.engine.begin() as conn:
-                assert conn.execute(sa.text("SELECT insee_code FROM communes ORDER BY id")).scalars().all() == [
-                    "76540", "76108"]
-            upgrade()
+            yield app
             db.engine.dispose()
     finally:
         drop()
+
+
+def test_single_postal_codes_are_carried_into_the_list(tmp_path):
+    from flask_migrate import downgrade, upgrade
+
+    from mediation.extensions import db
+
+    with migration_app(tmp_path):
+        upgrade(revision="0014")
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO territories (id, name, kind, created_at) "
+                                 "VALUES (1, 'Métropole', 'metropole', CURRENT_TIMESTAMP)"))
+            conn.execute(sa.text("INSERT INTO communes (id, territory_id, insee_code, name, postal_code) VALUES "
+                                 "(1, 1, '76540', 'Rouen', '76000'), (2, 1, '76108', 'Bonsecours', NULL)"))
+        upgrade(revision="0019")
+        with db.engine.begin() as conn:
+            rows = conn.execute(sa.text("SELECT insee_code, postal_codes FROM communes ORDER BY id")).all()
+            assert [(code, _json(codes)) for code, codes in rows] == [("76540", ["76000"]), ("76108", [])]
+            conn.execute(sa.text("INSERT INTO communes (id, territory_id, insee_code, name, postal_code) "
+                                 "VALUES (3, NULL, '29019', 'Brest', '29200')"))
+        downgrade(revision="0014")
+        with db.engine.begin() as conn:
+            assert conn.execute(sa.text("SELECT insee_code FROM communes ORDER BY id")).scalars().all() == [
+                "76540", "76108"]
+        upgrade()
 
 
 def _json(value):

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from mediation import create_app
 from tests.conftest import is_postgres
-from tests.directory.test_migration_0019 import _database
+from tests.directory.test_migration_0019 import migration_app
 
 TABLES = {
     "activity_thematique_rollups": ["activities", "accompaniments"],
@@ -36,39 +35,32 @@ def test_rollup_keys_carry_their_sums_and_come_back(tmp_path):
 
     from mediation.extensions import db
 
-    url, drop = _database(tmp_path)
-    try:
-        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "test-secret",
-                          "MEDIATION_ENV": "test", "MEDIATION_OUTBOX_DIR": str(tmp_path / "outbox")})
-        with app.app_context():
-            upgrade(revision="0032")
-            with db.engine.begin() as conn:
-                keys = {table: _key(conn, table) for table in TABLES}
-                conn.execute(sa.text(
-                    "INSERT INTO activity_thematique_rollups (structure_id, month, mediator_id, type, code, activities, "
-                    "accompaniments) VALUES (1, '2026-01-01', 2, 'individuel', 'email', 3, 4)"))
-            upgrade(revision="0033")
-            with db.engine.begin() as conn:
-                assert {table: _key(conn, table) for table in TABLES} == keys
-                if is_postgres():
-                    assert {table: _included(conn, table) for table in TABLES} == TABLES
-                # The key still decides an upsert (the rollups are kept that way when an activity is logged).
-                conn.execute(sa.text(
-                    "INSERT INTO activity_thematique_rollups (structure_id, month, mediator_id, type, code, activities, "
-                    "accompaniments) VALUES (1, '2026-01-01', 2, 'individuel', 'email', 1, 2) ON CONFLICT "
-                    "(structure_id, month, mediator_id, type, code) DO UPDATE SET activities = "
-                    "activity_thematique_rollups.activities + excluded.activities, accompaniments = "
-                    "activity_thematique_rollups.accompaniments + excluded.accompaniments"))
-                assert conn.execute(sa.text(
-                    "SELECT activities, accompaniments FROM activity_thematique_rollups")).all() == [(4, 6)]
-            downgrade(revision="0032")
-            with db.engine.begin() as conn:
-                assert {table: _key(conn, table) for table in TABLES} == keys
-                if is_postgres():
-                    assert all(_included(conn, table) == [] for table in TABLES)
-                assert conn.execute(sa.text(
-                    "SELECT activities, accompaniments FROM activity_thematique_rollups")).all() == [(4, 6)]
-            upgrade()
-            db.engine.dispose()
-    finally:
-        drop()
+    with migration_app(tmp_path):
+        upgrade(revision="0032")
+        with db.engine.begin() as conn:
+            keys = {table: _key(conn, table) for table in TABLES}
+            conn.execute(sa.text(
+                "INSERT INTO activity_thematique_rollups (structure_id, month, mediator_id, type, code, activities, "
+                "accompaniments) VALUES (1, '2026-01-01', 2, 'individuel', 'email', 3, 4)"))
+        upgrade(revision="0033")
+        with db.engine.begin() as conn:
+            assert {table: _key(conn, table) for table in TABLES} == keys
+            if is_postgres():
+                assert {table: _included(conn, table) for table in TABLES} == TABLES
+            # The key still decides an upsert (the rollups are kept that way when an activity is logged).
+            conn.execute(sa.text(
+                "INSERT INTO activity_thematique_rollups (structure_id, month, mediator_id, type, code, activities, "
+                "accompaniments) VALUES (1, '2026-01-01', 2, 'individuel', 'email', 1, 2) ON CONFLICT "
+                "(structure_id, month, mediator_id, type, code) DO UPDATE SET activities = "
+                "activity_thematique_rollups.activities + excluded.activities, accompaniments = "
+                "activity_thematique_rollups.accompaniments + excluded.accompaniments"))
+            assert conn.execute(sa.text(
+                "SELECT activities, accompaniments FROM activity_thematique_rollups")).all() == [(4, 6)]
+        downgrade(revision="0032")
+        with db.engine.begin() as conn:
+            assert {table: _key(conn, table) for table in TABLES} == keys
+            if is_postgres():
+                assert all(_included(conn, table) == [] for table in TABLES)
+            assert conn.execute(sa.text(
+                "SELECT activities, accompaniments FROM activity_thematique_rollups")).all() == [(4, 6)]
+        upgrade()
