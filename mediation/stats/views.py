@@ -19,7 +19,7 @@ from mediation.cases.enums import ActivityType
 from mediation.coordination import services as coordination_services
 from mediation.downloads import file_response
 from mediation.extensions import db
-from mediation.forms import candidates
+from mediation.forms import PickSearch, candidates
 from mediation.policy import access
 from mediation.replica import reads_from_replica
 from mediation.stats import coop_workbook, snapshots
@@ -46,15 +46,12 @@ def _parse_date(name: str, label: str, errors: dict) -> date | None:
 @dataclass
 class MediatorPick:
     """The mediator filter of the form: a list of every mediator the person may choose, or, above
-    the pick-list limit (a network's thousands), a search box (``mediateur_nom``) and the list of
-    the mediators matching what was typed (at most PICK_MATCHES) and the one chosen."""
+    the pick-list limit (a network's thousands), a search box (``search``, the pick-lists' own
+    :class:`~mediation.forms.PickSearch`: ``mediateur_nom``) and the list of the mediators matching
+    what was typed and the one chosen."""
 
     choices: list[tuple[int, str]] = field(default_factory=list)
-    search: bool = False
-    words: str = ""
-    total: int = 0
-    found: int | None = None  # matches listed (None: nothing searched)
-    more: bool = False
+    search: PickSearch | None = None
 
     def name(self, mediator_id: int | None) -> str | None:
         return dict(self.choices).get(mediator_id)
@@ -79,11 +76,10 @@ def _mediator_pick(errors: dict[str, str]) -> tuple[int | None, MediatorPick]:
     words = (request.args.get("mediateur_nom") or "").strip()[:100]
     offered = candidates(session, [source], words)
     if offered.listed is not None:
-        return (chosen[0] if chosen else None), MediatorPick(
-            choices=[(int(c.value), c.label) for c in offered.listed], total=offered.total)
+        return (chosen[0] if chosen else None), MediatorPick(choices=[(int(c.value), c.label) for c in offered.listed])
     found = [(int(c.value), c.label) for c in offered.found]
-    pick = MediatorPick(search=True, words=words, total=offered.total, found=len(found) if words else None,
-                        more=offered.more)
+    pick = MediatorPick(search=PickSearch(name="mediateur_nom", words=words, total=offered.total,
+                                          found=len(found) if words else None, more=offered.more))
     if chosen is None and len(found) == 1:
         chosen = found[0]  # the one match, chosen
     elif chosen is None and words and not found:
