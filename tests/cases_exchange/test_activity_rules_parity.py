@@ -16,14 +16,16 @@ from mediation.types import local_today
 from tests.cases_exchange.conftest import csv_bytes
 from tests.cases_exchange.test_import import ACT_HEADER, act_row
 
-TOMORROW = local_today() + timedelta(days=1)
+# A week ahead, not tomorrow: still in the future if the run crosses midnight (Paris time) after
+# the module was imported.
+NEXT_WEEK = local_today() + timedelta(days=7)
 AIDE = Thematique.AIDE_AUX_DEMARCHES_ADMINISTRATIVES
 DEMARCHE = next(iter(DemarcheThematique))
 COLLECTIF = {"Type": "Atelier collectif", "Participants": "1"}
 
 # (form/API overrides, import cells, field, column of the import, message)
 CASES = [
-    ({"date": TOMORROW}, {"Date": TOMORROW.strftime("%d/%m/%Y")},
+    ({"date": NEXT_WEEK}, {"Date": NEXT_WEEK.strftime("%d/%m/%Y")},
      "date", "Date", "La date ne peut pas être dans le futur"),
     ({"date": date(1999, 5, 1)}, {"Date": "01/05/1999"},
      "date", "Date", "Veuillez renseigner une date valide"),
