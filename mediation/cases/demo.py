@@ -309,6 +309,17 @@ def load_cases_demo(session: Session, *, territory, structures, users, today: da
                     if person is not None:
                         first_seen.setdefault(person, day)
                         last_seen[person] = day
+    # Each mediator's latest individual session is at their place of activity, whatever day the demo
+    # is loaded: the session form's defaults (the last session's place) are then the usual ones. The
+    # random draws above shift with the calendar, and on some days the latest one was a remote
+    # session, whose defaults made the demo's first session a different form.
+    latest: dict[int, dict] = {}
+    for row in activity_rows:
+        if row["type"] == ActivityType.INDIVIDUEL and (
+                row["mediator_id"] not in latest or row["created_at"] >= latest[row["mediator_id"]]["created_at"]):
+            latest[row["mediator_id"]] = row
+    for row in latest.values():
+        row.update(place_type=PlaceType.LIEU_ACTIVITE, place_structure_id=row["structure_id"], place_commune_id=None)
     activity_ids = _insert(session, Activity, activity_rows)
     session.execute(sa.insert(ActivityThematique.__table__), [
         {"activity_id": aid, "code": code} for aid, codes in zip(activity_ids, theme_rows, strict=True)

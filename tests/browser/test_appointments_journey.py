@@ -27,17 +27,22 @@ def go(locator) -> None:
 
 
 def _bring_appointment_to_today(live_server, last_name: str) -> None:
-    """The day of the appointment comes: it is moved to an hour ago (in the live database)."""
+    """The day of the appointment comes: it is moved to an hour ago (in the live database), or to
+    midnight when the day (Paris time) is younger than that: the session it records is then dated
+    today, on or after the day of the referral."""
     from mediation.appointments.models import Appointment
     from mediation.cases.models import Beneficiary
     from mediation.extensions import db
-    from mediation.types import utcnow
+    from mediation.types import to_paris, utcnow
 
     with live_server.app.app_context():
         appointment = db.session.scalar(sa.select(Appointment).join(Beneficiary).where(
             Beneficiary.last_name == last_name))
         length = appointment.ends_at - appointment.starts_at
-        appointment.starts_at = utcnow().replace(second=0, microsecond=0) - timedelta(hours=1)
+        now = utcnow().replace(second=0, microsecond=0)
+        local = to_paris(now)
+        since_midnight = local - local.replace(hour=0, minute=0)
+        appointment.starts_at = now - min(timedelta(hours=1), since_midnight)
         appointment.ends_at = appointment.starts_at + length
         db.session.commit()
         db.session.remove()
