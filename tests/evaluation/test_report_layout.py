@@ -14,12 +14,15 @@ import pdfplumber
 import pytest
 import sqlalchemy as sa
 
+from mediation.auth.models import Role, User
 from mediation.cases.demo import load_cases_demo
+from mediation.demo import load_demo
 from mediation.evaluation import charts, indicators, report
 from mediation.evaluation.demo import load_evaluation_demo
-from mediation.evaluation.models import Programme
+from mediation.evaluation.models import Programme, ReportFormat
 from mediation.evaluation.results import Cell, Row, Table
-from mediation.evaluation.scope import Scope, authorise, parse_filter
+from mediation.evaluation.scope import EvaluationFilter, Scope, authorise, parse_filter
+from mediation.types import local_today
 
 MM = 72 / 25.4
 SVG = "{http://www.w3.org/2000/svg}"
@@ -297,3 +300,30 @@ def test_breakdown_bars_are_drawn_in_their_table_on_the_line_of_each_row(app):
     catalog = PdfReader(io.BytesIO(pdf)).trailer["/Root"]
     kinds = [kind for kind, _ in _structure(catalog["/StructTreeRoot"], [])]
     assert "/Table" in kinds and "/Figure" not in kinds
+
+
+
+def test_the_observatoire_keeps_its_last_notes_with_its_table(app, session):
+    """The demo network's report, as ``flask report`` builds it: the observatoire (title,
+    explanations, map, table of 8 communes, notes) is taller than a page. Kept whole, it was moved
+    to a page of its own, then broke anyway, and its last notes were printed alone on one more page
+    (« Colonnes données… », « Les taux pour 1 000 habitants… »)."""
+    load_demo(session, password="mot-de-passe-demo-rapport")
+    admin = session.scalar(sa.select(User).where(User.role == Role.ADMIN).order_by(User.id).limit(1))
+    today = local_today()
+    f = EvaluationFilter(start=today - timedelta(days=364), end=today)
+    scope = Scope(session, admin, authorise(session, admin, f))
+    observatoire = indicators.compute_dashboard(scope).observatoire
+    assert observatoire is not None and len(observatoire.rows) >= 6  # else this proves nothing
+    pdf, _, _ = report.build(session, admin, f, ReportFormat.PDF)
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        pages = [re.sub(r"\s+", " ", page.extract_text() or "") for page in document.pages]
+    heading = next(i for i, text in enumerate(pages) if "Observatoire : besoin et couverture par commune" in text)
+    last_row = max(i for i, text in enumerate(pages[heading:], start=heading)
+                   if re.search(rf"{re.escape(observatoire.rows[-1].name)} (faible|moyen|élevé|non renseigné)", text))
+    notes = [i for i, text in enumerate(pages) if "Les taux pour 1 000 habitants sont ceux du tableau" in text
+             or "Colonnes données, pour les mêmes communes" in text]
+    assert notes and set(notes) == {last_row}, (heading + 1, last_row + 1, [n + 1 for n in notes])
+    # Its title, explanations and map are printed together (the map's legend, whose SVG text comes
+    # out of the PDF without its spaces).
+    assert "Lieudemédiation(structureactiveduréseau)" in pages[heading].replace(" ", "")
