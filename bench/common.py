@@ -120,6 +120,21 @@ class Results:
         print(f"note: {text}", flush=True)
 
 
+def cpu_reference_ms(iterations: int = 1_000_000, runs: int = 5) -> float:
+    """The best of ``runs`` timings of a fixed pure-Python loop (``iterations`` additions): how fast
+    one core of this machine runs the interpreter, printed with every run so that the absolute
+    figures (the PDF in seconds, the pages in milliseconds) of two machines can be compared. The
+    ratios to a baseline of the same run do not need it."""
+    best = float("inf")
+    for _ in range(runs):
+        started = time.perf_counter()
+        total = 0
+        for i in range(iterations):
+            total += i
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
 def machine() -> dict[str, str]:
     info = {"nproc": str(os.cpu_count())}
     try:
@@ -135,6 +150,8 @@ def machine() -> dict[str, str]:
     except OSError:
         pass
     info["load_average"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    info["cpu_reference"] = (f"{cpu_reference_ms():.0f} ms (boucle Python fixe d'un million d'additions, meilleure de "
+                             f"5 ; plus court = cœur plus rapide)")
     info["python"] = platform.python_version()
     info["sqlite"] = sqlite3.sqlite_version
     info["os"] = platform.platform()
