@@ -342,8 +342,11 @@ def _autonomy(scope: Scope, threshold: int, section: Section) -> None:
 
 
 def _enrolled_people(scope: Scope) -> sa.Select:
-    return (sa.select(Case.beneficiary_id).join(Enrolment, Enrolment.case_id == Case.id)
-            .where(Case.beneficiary_id.in_(scope.people()), scope.until_end_clause(Enrolment.enrolled_at)))
+    """The people of the scope enrolled in a pathway by the end of the period (each once), read once
+    for the four queries of :func:`_pathways` (:meth:`Scope.read_once`)."""
+    return scope.read_once(
+        sa.select(Case.beneficiary_id).distinct().join(Enrolment, Enrolment.case_id == Case.id)
+        .where(Case.beneficiary_id.in_(scope.people()), scope.until_end_clause(Enrolment.enrolled_at)))
 
 
 def _pathways(scope: Scope, threshold: int, section: Section) -> None:

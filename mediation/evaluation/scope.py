@@ -388,14 +388,20 @@ class Scope:
             from mediation.stats.people import identified_people
 
             people = identified_people(self.start, self.end, structure_ids=ids[0], mediator_ids=ids[1])
-            if self.session.get_bind().dialect.name == "sqlite":
-                # Read once, then handed to each query of the outcomes as one JSON parameter: SQLite
-                # otherwise recomputed the distinct people from the rollups in every one of them.
-                found = json.dumps(list(self.session.scalars(people)))
-                values = sa.func.json_each(found).table_valued(sa.column("value", sa.Integer))
-                people = sa.select(values.c.value.label("beneficiary_id"))
-            self.cache["people"] = people
+            self.cache["people"] = self.read_once(people)
         return self.cache["people"]
+
+    def read_once(self, ids: sa.Select) -> sa.Select:
+        """``ids`` (a select of one column of record ids) for ``IN (…)`` clauses of several queries.
+        On SQLite the ids are read here, once, then handed to each query as one JSON parameter
+        (``beneficiary_id`` of ``json_each``): SQLite otherwise computes the subquery again in every
+        query that uses it (the distinct people of the rollups: ~3.5 ms each at 100 000
+        accompaniments). PostgreSQL plans the subquery within each query; it is returned as is."""
+        if self.session.get_bind().dialect.name != "sqlite":
+            return ids
+        found = json.dumps(list(self.session.scalars(ids)))
+        values = sa.func.json_each(found).table_valued(sa.column("value", sa.Integer))
+        return sa.select(values.c.value.label("beneficiary_id"))
 
     def people_raw(self) -> sa.Select:
         """The same people, from the participations of the scope's activities."""
