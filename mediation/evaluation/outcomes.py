@@ -270,6 +270,16 @@ def autonomy_level_expr():
     return 1 + sa.case((at_least(2) >= half, 1), else_=0) + sa.case((at_least(3) >= half, 1), else_=0)
 
 
+def _assessed_people(scope: Scope) -> sa.Select:
+    """The people of the scope with a diagnosis by the end of the period, read once for the queries
+    on their diagnoses (:meth:`Scope.read_once`)."""
+    if "assessed_people" not in scope.cache:
+        scope.cache["assessed_people"] = scope.read_once(
+            sa.select(Case.beneficiary_id).distinct().join(Assessment, Assessment.case_id == Case.id)
+            .where(Case.beneficiary_id.in_(scope.people()), scope.until_end_clause(Assessment.taken_at)))
+    return scope.cache["assessed_people"]
+
+
 def _assessment_pairs(scope: Scope):
     """One row per person in scope with at least two diagnoses by the end of the period: first and
     latest global level (``l0``, ``l1``), score (``s0``, ``s1``) and comfort (``c0``, ``c1``).
@@ -290,7 +300,7 @@ def _assessment_pairs(scope: Scope):
             sa.func.count().over(partition_by=person).label("n"),
         )
         .join(Case, Case.id == Assessment.case_id)
-        .where(person.in_(scope.people()), scope.until_end_clause(Assessment.taken_at))
+        .where(person.in_(_assessed_people(scope)), scope.until_end_clause(Assessment.taken_at))
         .subquery("ranked")
     )
 
@@ -422,8 +432,10 @@ def follow_up_counts(scope: Scope):
 
 def _follow_up_counts(scope: Scope):
     session = scope.session
-    due = (sa.select(FollowUp).where(FollowUp.beneficiary_id.in_(scope.people()), FollowUp.due_on <= scope.end)
-           .subquery("due"))
+    # The people whose follow-up was due, read once for the two queries below (Scope.read_once).
+    people = scope.read_once(sa.select(FollowUp.beneficiary_id).distinct()
+                             .where(FollowUp.beneficiary_id.in_(scope.people()), FollowUp.due_on <= scope.end))
+    due = sa.select(FollowUp).where(FollowUp.beneficiary_id.in_(people), FollowUp.due_on <= scope.end).subquery("due")
     n_due = session.scalar(sa.select(sa.func.count(sa.distinct(due.c.beneficiary_id)))) or 0
     answered = (sa.select(due, sa.func.row_number().over(partition_by=due.c.beneficiary_id,
                                                          order_by=(due.c.closed_at.desc(), due.c.id.desc())).label("r"))
@@ -542,7 +554,7 @@ def quality_items(scope: Scope) -> list[tuple[str, str, int, int]]:
     n_people = people_counts(scope)[0]
     per_person = (sa.select(Case.beneficiary_id.label("person"), sa.func.count(Assessment.id).label("n"))
                   .join(Assessment, Assessment.case_id == Case.id)
-                  .where(Case.beneficiary_id.in_(scope.people()),
+                  .where(Case.beneficiary_id.in_(_assessed_people(scope)),
                          scope.until_end_clause(Assessment.taken_at))
                   .group_by(Case.beneficiary_id).subquery())
     one, two = (v or 0 for v in session.execute(sa.select(
