@@ -15,7 +15,6 @@ Attribution rules:
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -399,7 +398,9 @@ class Scope:
         accompaniments). PostgreSQL plans the subquery within each query; it is returned as is."""
         if self.session.get_bind().dialect.name != "sqlite":
             return ids
-        found = json.dumps(list(self.session.scalars(ids)))
+        read = ids.subquery("ids")
+        # The JSON array built by SQLite (json_group_array) rather than from a list of Python ints.
+        found = self.session.scalar(sa.select(sa.func.json_group_array(list(read.c)[0]))) or "[]"
         values = sa.func.json_each(found).table_valued(sa.column("value", sa.Integer))
         return sa.select(values.c.value.label("beneficiary_id"))
 
