@@ -272,11 +272,12 @@ def autonomy_level_expr():
 
 def _assessed_people(scope: Scope) -> sa.Select:
     """The people of the scope with a diagnosis by the end of the period, read once for the queries
-    on their diagnoses (:meth:`Scope.read_once`)."""
+    on their diagnoses, which keep their own condition on the date (:meth:`Scope.read_once`)."""
     if "assessed_people" not in scope.cache:
         scope.cache["assessed_people"] = scope.read_once(
             sa.select(Case.beneficiary_id).distinct().join(Assessment, Assessment.case_id == Case.id)
-            .where(Case.beneficiary_id.in_(scope.people()), scope.until_end_clause(Assessment.taken_at)))
+            .where(Case.beneficiary_id.in_(scope.people()), scope.until_end_clause(Assessment.taken_at)),
+            otherwise=scope.people())
     return scope.cache["assessed_people"]
 
 
@@ -354,9 +355,9 @@ def _autonomy(scope: Scope, threshold: int, section: Section) -> None:
 def _enrolled_people(scope: Scope) -> sa.Select:
     """The people of the scope enrolled in a pathway by the end of the period (each once), read once
     for the four queries of :func:`_pathways` (:meth:`Scope.read_once`)."""
-    return scope.read_once(
-        sa.select(Case.beneficiary_id).distinct().join(Enrolment, Enrolment.case_id == Case.id)
-        .where(Case.beneficiary_id.in_(scope.people()), scope.until_end_clause(Enrolment.enrolled_at)))
+    enrolled = (sa.select(Case.beneficiary_id).join(Enrolment, Enrolment.case_id == Case.id)
+                .where(Case.beneficiary_id.in_(scope.people()), scope.until_end_clause(Enrolment.enrolled_at)))
+    return scope.read_once(enrolled.distinct(), otherwise=enrolled)
 
 
 def _pathways(scope: Scope, threshold: int, section: Section) -> None:
@@ -434,7 +435,8 @@ def _follow_up_counts(scope: Scope):
     session = scope.session
     # The people whose follow-up was due, read once for the two queries below (Scope.read_once).
     people = scope.read_once(sa.select(FollowUp.beneficiary_id).distinct()
-                             .where(FollowUp.beneficiary_id.in_(scope.people()), FollowUp.due_on <= scope.end))
+                             .where(FollowUp.beneficiary_id.in_(scope.people()), FollowUp.due_on <= scope.end),
+                             otherwise=scope.people())
     due = sa.select(FollowUp).where(FollowUp.beneficiary_id.in_(people), FollowUp.due_on <= scope.end).subquery("due")
     n_due = session.scalar(sa.select(sa.func.count(sa.distinct(due.c.beneficiary_id)))) or 0
     answered = (sa.select(due, sa.func.row_number().over(partition_by=due.c.beneficiary_id,

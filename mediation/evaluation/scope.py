@@ -390,14 +390,16 @@ class Scope:
             self.cache["people"] = self.read_once(people)
         return self.cache["people"]
 
-    def read_once(self, ids: sa.Select) -> sa.Select:
+    def read_once(self, ids: sa.Select, *, otherwise: sa.Select | None = None) -> sa.Select:
         """``ids`` (a select of one column of record ids) for ``IN (…)`` clauses of several queries.
         On SQLite the ids are read here, once, then handed to each query as one JSON parameter
         (``beneficiary_id`` of ``json_each``): SQLite otherwise computes the subquery again in every
         query that uses it (the distinct people of the rollups: ~3.5 ms each at 100 000
-        accompaniments). PostgreSQL plans the subquery within each query; it is returned as is."""
+        accompaniments). PostgreSQL plans the subquery within each query: ``ids`` is returned as is,
+        or ``otherwise``, a broader set the queries narrow down themselves to the same rows (reading
+        the narrower one first would only add a join to each of them)."""
         if self.session.get_bind().dialect.name != "sqlite":
-            return ids
+            return ids if otherwise is None else otherwise
         read = ids.subquery("ids")
         # The JSON array built by SQLite (json_group_array) rather than from a list of Python ints.
         found = self.session.scalar(sa.select(sa.func.json_group_array(list(read.c)[0]))) or "[]"
