@@ -333,18 +333,46 @@ def _single_equation_bounds(model: Model, eq: Equation, refs: list[Ref], thresho
     """Feasible intervals of the hidden cells of one equation ``Σ c x = 0`` (c = ±1)."""
     constant = sum(c * model.values[r] for c, r in eq.terms if not model.masks.get(r))
     hidden = [(c, r) for c, r in eq.terms if model.masks.get(r)]
-    return {r: _single_equation_bound(model, constant, hidden, eq.kind, c, r, threshold) for c, r in hidden}
+    others = _others_sums(model, hidden, threshold)
+    return {r: _single_equation_bound(model, constant, others(r), eq.kind, c, r, threshold) for c, r in hidden}
 
 
-def _single_equation_bound(model: Model, constant: int, hidden: list[tuple[int, Ref]], kind: str, c: int, r: Ref,
+def _others_sums(model: Model, hidden: list[tuple[int, Ref]], threshold: int):
+    """For each hidden cell ``r`` of an equation, the lowest and highest values the legend allows
+    for ``Σ c·x`` over the equation's *other* hidden terms — computed once for all the cells (the
+    whole sum less the cell's own terms), not again for each (an equation of a table with hundreds
+    of hidden cells took a quadratic time). Lowest terms are finite or −∞ (a cell hidden as ≥ the
+    threshold, subtracted), highest ones finite or +∞: the infinities are counted apart, so that
+    removing a cell's own never gives ∞ − ∞."""
+    own_low: dict[Ref, tuple[float, int]] = {}
+    own_high: dict[Ref, tuple[float, int]] = {}
+    total_low, total_high = [0.0, 0], [0.0, 0]
+    for c, r in hidden:
+        lo, hi = attacker_bounds(model, r, threshold)
+        term_low, term_high = (c * lo, c * hi) if c > 0 else (c * hi, c * lo)
+        for term, own, total in ((term_low, own_low, total_low), (term_high, own_high, total_high)):
+            finite, infinite = own.get(r, (0.0, 0))
+            if math.isinf(term):
+                own[r], total[1] = (finite, infinite + 1), total[1] + 1
+            else:
+                own[r], total[0] = (finite + term, infinite), total[0] + term
+
+    def others(r: Ref) -> tuple[float, float]:
+        (low_finite, low_infinite), (high_finite, high_infinite) = own_low[r], own_high[r]
+        low = -math.inf if total_low[1] - low_infinite else total_low[0] - low_finite
+        high = math.inf if total_high[1] - high_infinite else total_high[0] - high_finite
+        return low, high
+
+    return others
+
+
+def _single_equation_bound(model: Model, constant: int, others: tuple[float, float], kind: str, c: int, r: Ref,
                            threshold: int) -> tuple[float, float]:
-    """The interval of the hidden term ``c·r`` of one equation (``constant``: its shown terms)."""
+    """The interval of the hidden term ``c·r`` of one equation (``constant``: its shown terms;
+    ``others``: the range of the sum of its other hidden terms, :func:`_others_sums`)."""
     low, high = attacker_bounds(model, r, threshold)
-    # c·x = −constant − Σ others; the others' sum ranges over [lo, hi].
-    others_low = sum((oc * attacker_bounds(model, o, threshold)[0] if oc > 0
-                      else oc * attacker_bounds(model, o, threshold)[1]) for oc, o in hidden if o != r)
-    others_high = sum((oc * attacker_bounds(model, o, threshold)[1] if oc > 0
-                       else oc * attacker_bounds(model, o, threshold)[0]) for oc, o in hidden if o != r)
+    # c·x = −constant − Σ others; the others' sum ranges over [others_low, others_high].
+    others_low, others_high = others
     if kind == "eq":
         a, b = (-constant - others_high) / c, (-constant - others_low) / c
         low, high = max(low, min(a, b)), min(high, max(a, b))
@@ -591,7 +619,8 @@ def _few_equations_bound(model: Model, equations: list[Equation], ref: Ref, thre
     constant = sum(c * model.values[r] for c, r in eq.terms if not model.masks.get(r))
     hidden = [(c, r) for c, r in eq.terms if model.masks.get(r)]
     c = next(c for c, r in reversed(hidden) if r == ref)  # the dict of _single_equation_bounds keeps the last
-    return _single_equation_bound(model, constant, hidden, eq.kind, c, ref, threshold)
+    return _single_equation_bound(model, constant, _others_sums(model, hidden, threshold)(ref), eq.kind, c, ref,
+                                  threshold)
 
 
 class _Components:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import math
+import random
 from datetime import date, timedelta
 
 import numpy as np
@@ -473,3 +474,49 @@ def test_lazy_protection_hides_the_same_cells_as_solving_everything_again(sessio
                                                authorise(session, network.admin, parse_filter(args))),
                                          compare="structures")
     assert max(compared) >= 2, compared  # several rounds of secondary suppression were compared
+
+
+def _naive_single_equation_bounds(model, eq, threshold):
+    """The reference: each hidden cell's interval with the sum of the other hidden terms added up
+    again for that cell (the quadratic form :func:`disclosure._single_equation_bounds` replaced)."""
+    bounds = disclosure.attacker_bounds
+    constant = sum(c * model.values[r] for c, r in eq.terms if not model.masks.get(r))
+    hidden = [(c, r) for c, r in eq.terms if model.masks.get(r)]
+    found = {}
+    for c, r in hidden:
+        low, high = bounds(model, r, threshold)
+        others_low = sum(oc * bounds(model, o, threshold)[0 if oc > 0 else 1] for oc, o in hidden if o != r)
+        others_high = sum(oc * bounds(model, o, threshold)[1 if oc > 0 else 0] for oc, o in hidden if o != r)
+        if eq.kind == "eq":
+            a, b = (-constant - others_high) / c, (-constant - others_low) / c
+            low, high = max(low, min(a, b)), min(high, max(a, b))
+        elif c > 0:
+            high = min(high, (-constant - others_low) / c)
+        else:
+            low = max(low, (-constant - others_low) / c)
+        found[r] = (low, high)
+    return found
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_one_equation_intervals_equal_the_cell_by_cell_sums(seed):
+    """The intervals of one equation's hidden cells, computed from its whole sum less each cell's
+    own terms, equal those summed again cell by cell: signs, « < 5 » and « s » cells (unbounded
+    above), a cell twice in the equation, equalities and inequalities."""
+    rng = random.Random(seed)
+    threshold = 5
+    model = disclosure.Model()
+    refs = [("t", "x", i, 0) for i in range(rng.randint(1, 30))]
+    for ref in refs:
+        value = rng.choice([0, 1, 2, 3, 4, 5, 8, 13, 40])
+        mask = rng.choice([None, None, P if 0 < value < threshold else None, S])
+        model.add(ref, value, mask)
+    terms = [(rng.choice([1, -1]), ref) for ref in refs]
+    if rng.random() < 0.3:
+        terms.append((rng.choice([1, -1]), rng.choice(refs)))  # a cell twice
+    eq = disclosure.Equation(terms, rng.choice(["eq", "le"]))
+    expected = _naive_single_equation_bounds(model, eq, threshold)
+    assert disclosure._single_equation_bounds(model, eq, refs, threshold) == expected
+    hidden = [r for _, r in terms if model.masks.get(r)]
+    for ref in hidden:
+        assert disclosure._few_equations_bound(model, [eq], ref, threshold) == expected[ref]
