@@ -118,10 +118,6 @@ class Model:
 
 # --- the model of a dashboard -------------------------------------------------------------------
 
-def _row_index(table: Table, key: str) -> int | None:
-    return next((i for i, r in enumerate(table.rows) if r.key == key), None)
-
-
 def build_model(dashboard: Dashboard) -> Model:
     model = Model()
     for figure in dashboard.figures():
@@ -173,10 +169,17 @@ def _links(model: Model, dashboard: Dashboard) -> None:
     """The equations between tables and key figures (what the same count printed twice, or a sum
     of counts printed elsewhere, lets a reader write)."""
     tables = {t.code: t for t in dashboard.tables()}
+    positions: dict[str, dict[str, int]] = {}  # per table, each row key's first index
 
     def row(code: str, key: str, column: int = 0) -> Ref | None:
         table = tables.get(code)
-        index = _row_index(table, key) if table else None
+        if table is None:
+            return None
+        if code not in positions:  # built once per table (a search per row made the links quadratic)
+            positions[code] = {}
+            for i, r in enumerate(table.rows):
+                positions[code].setdefault(r.key, i)
+        index = positions[code].get(key)
         return None if index is None else ("t", code, index, column)
 
     def rows_where(code: str, predicate, column: int = 0) -> list[Ref]:
