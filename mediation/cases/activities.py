@@ -295,13 +295,14 @@ def check_demarche_name(name: str | None, has_demarches: bool, errors: Errors) -
 
 
 MATERIEL_CODES = frozenset(m.value for m in Materiel)
+_NO_MATERIEL = Materiel.AUCUN.value
 
 
 def check_materiel(materiel: list[str], errors: Errors) -> list[str]:
     materiel = list(dict.fromkeys(materiel or []))
-    if any(m not in MATERIEL_CODES for m in materiel):
+    if not MATERIEL_CODES.issuperset(materiel):
         errors.add("materiel", UNKNOWN_MATERIEL)
-    if Materiel.AUCUN.value in materiel and len(materiel) > 1:
+    if _NO_MATERIEL in materiel and len(materiel) > 1:
         errors.add("materiel", "« Pas de matériel » ne peut pas être combiné avec un autre matériel")
     return materiel
 

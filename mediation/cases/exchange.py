@@ -526,10 +526,12 @@ class _Context:
         self.team = A.MEDIATOR_FIRST_NAME.label in table.columns and A.MEDIATOR_LAST_NAME.label in table.columns
         self.table = table
         self.found_insee: dict[tuple, str | None] = {}
-        insee_codes = set()
-        for _, cells in table.rows:
-            insee_codes.add(self.row_insee(cells, PLACE_COMMUNE))
-            insee_codes.add(self.row_insee(cells, RESIDENCE_COMMUNE))
+        # Each row's (place, residence) INSEE codes, read here once for the lookup of the communes and
+        # kept for the row's analysis (by line).
+        self.row_codes: dict[int, tuple[str | None, str | None]] = {}
+        for line, cells in table.rows:
+            self.row_codes[line] = (self.row_insee(cells, PLACE_COMMUNE), self.row_insee(cells, RESIDENCE_COMMUNE))
+        insee_codes = {code for codes in self.row_codes.values() for code in codes}
         self.communes = _communes_byinsee_code(session, insee_codes, store_communes)
         self.territory_id = structure.commune.territory_id if structure is not None else user.territory_id
         # Places: the whole directory (a place outside the territories is kept where it is), and the
@@ -685,7 +687,7 @@ def _place_of_row(ctx: _Context, analysis: ImportAnalysis, table: Table, line: i
     place_type = activity_rules.check_place_type(
         _parse(errors, "place_type", table.get(cells, A.CANAL), parse_choice, PLACES,
                "canal inconnu (attendu Lieu d’activité, Autre lieu, À domicile ou À distance)", cache=ctx.parsed), errors)
-    place_insee = ctx.row_insee(cells, PLACE_COMMUNE)
+    place_insee = ctx.row_codes[line][0]
     commune = ctx.communes.get(place_insee or "")
     if place_type == PlaceType.LIEU_ACTIVITE:
         name = text_of(table.get(cells, A.LIEU_NOM))
@@ -748,9 +750,10 @@ def _parse_activity_row(ctx: _Context, analysis: ImportAnalysis, table: Table, l
     """One row: its cells are read here (the file's formats), then checked by the same rule
     functions as the form and the API (:mod:`mediation.cases.activities`), field by field."""
     errors = services.Errors()  # field → first message, as for the form
+    values = table.values(cells)
 
     def cell(column):
-        return table.get(cells, column)
+        return values.get(column.label)
 
     def parse(name, column, parser, *args):
         return _parse(errors, name, cell(column), parser, *args, cache=ctx.parsed)
@@ -801,7 +804,7 @@ def _parse_activity_row(ctx: _Context, analysis: ImportAnalysis, table: Table, l
     genre = parse("anon_genre", A.BEN_GENRE, parse_genre)
     tranche = parse("anon_tranche_age", A.BEN_TRANCHE, parse_choice, TRANCHES, activity_rules.UNKNOWN_TRANCHE)
     statut = parse("anon_statut_social", A.BEN_STATUT, parse_choice, STATUTS, activity_rules.UNKNOWN_STATUT)
-    residence_insee = ctx.row_insee(cells, RESIDENCE_COMMUNE)
+    residence_insee = ctx.row_codes[line][1]
     residence = ctx.communes.get(residence_insee or "")
     if residence is None and (text_of(cell(A.BEN_COMMUNE)) or text_of(cell(A.BEN_INSEE))):
         analysis.warn(line, A.BEN_COMMUNE.label, "commune du bénéficiaire introuvable ou ambiguë : non renseignée")

@@ -145,6 +145,18 @@ class Table:
             return None
         return cells[index]
 
+    @functools.cached_property
+    def _labels(self) -> list[str | None]:
+        labels: list[str | None] = [None] * (max(self.columns.values(), default=-1) + 1)
+        for label, index in self.columns.items():
+            labels[index] = label
+        return labels
+
+    def values(self, cells: list) -> dict[str | None, Any]:
+        """The row's cells by column label (read with ``.get(column.label)``: None when absent), for
+        a row whose many cells are read one by one."""
+        return dict(zip(self._labels, cells, strict=False))  # a short row lacks its last cells
+
 
 def _is_xlsx(content: bytes, filename: str | None) -> bool:
     return content[:4] == b"PK\x03\x04" or (filename or "").lower().endswith((".xlsx", ".xlsm"))
