@@ -84,12 +84,18 @@ def column_letter(index: int) -> str:
     return letters
 
 
-def _cell_with(ref: str, value, s: str, style: int) -> str:
-    """The XML of a cell (``s``: its style attribute, computed once per row)."""
+def _cell_with(ref: str, value, s: str, style: int, texts: dict[str, str]) -> str:
+    """The XML of a cell (``s``: its style attribute, computed once per row; ``texts``: the XML
+    that follows the reference of the text cells already written in that style)."""
     if type(value) is str:  # most cells: tested first, exactly (a subclass goes the long way below)
         if not value:
             return ""
-        return _text(ref, value, s)
+        tail = texts.get(value)
+        if tail is None:
+            tail = _text_tail(value, s)
+            if len(texts) < _TEXTS_KEPT:
+                texts[value] = tail
+        return f'<c r="{ref}"{tail}'
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -101,14 +107,20 @@ def _cell_with(ref: str, value, s: str, style: int) -> str:
     if isinstance(value, date):
         return f'<c r="{ref}" s="{_DATE_OF[style]}"><v>{(value - _EPOCH).days}</v></c>'
     value = str(value)
-    return _text(ref, value, s) if value else ""
+    return f'<c r="{ref}"{_text_tail(value, s)}' if value else ""
 
 
-def _text(ref: str, value: str, s: str) -> str:
+# An export repeats the same few texts on every row (labels, places, communes): the XML of each is
+# built once per sheet and style, up to this many distinct texts (the rest are built each time).
+_TEXTS_KEPT = 20_000
+
+
+def _text_tail(value: str, s: str) -> str:
+    """What follows ``<c r="A1"`` in the XML of a text cell."""
     # An inline string is a text cell: "=HYPERLINK(…)" stays text, never a formula (mediation.tabular).
     text = escape(_ILLEGAL.sub("", value))
     space = ' xml:space="preserve"' if text != text.strip() or "\n" in text else ""
-    return f'<c r="{ref}" t="inlineStr"{s}><is><t{space}>{text}</t></is></c>'
+    return f' t="inlineStr"{s}><is><t{space}>{text}</t></is></c>'
 
 
 def _s(style: int) -> str:
@@ -120,6 +132,7 @@ class _Sheet:
         self.stream = stream
         self.number = 0
         self.letters: list[str] = []
+        self.texts: dict[str, dict[str, str]] = {}  # style attribute → text → XML (see _cell_with)
         self.table: tuple[str, list[str], int] | None = None  # name, columns, header row
 
     def table_header(self, name: str, columns: list[str], style: int = BOLD) -> None:
@@ -152,7 +165,8 @@ class _Sheet:
         while len(values) > len(self.letters):
             self.letters.append(column_letter(len(self.letters)))
         number, s = str(self.number), _s(style)
-        cells = "".join([_cell_with(letter + number, value, s, style)  # letters: at least as many as values
+        texts = self.texts.setdefault(s, {})
+        cells = "".join([_cell_with(letter + number, value, s, style, texts)  # letters: at least as many as values
                          for letter, value in zip(self.letters, values, strict=False)])
         self.stream.write(f'<row r="{number}">{cells}</row>'.encode())
 

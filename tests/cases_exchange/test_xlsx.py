@@ -33,3 +33,26 @@ def test_values_styles_and_sheets_read_back():
     assert row[5] is None and row[6] is True
     assert row[7:] == ["deux\nlignes", "  espaces ", "contrôle"]
     assert workbook.worksheets[1]["A1"].value == "seconde feuille"
+
+
+def test_repeated_texts_keep_their_own_style_and_rows(monkeypatch):
+    """The XML of a text is built once per sheet and style: the same text in a bold row, a plain row
+    and a wrapped one keeps each row's style, and texts past the kept ones are still written."""
+    monkeypatch.setattr(xlsx, "_TEXTS_KEPT", 3)
+    output = io.BytesIO()
+    labels = ["Accompagnement individuel", " Lieu ", "a <b> & c", "deux\nlignes", "cinquième", "sixième"]
+    with xlsx.Workbook(output) as book:
+        with book.sheet("Activités") as sheet:
+            sheet.row(labels, xlsx.BOLD)
+            for _ in range(3):
+                sheet.row(labels)
+            sheet.row(labels, xlsx.WRAP)
+        with book.sheet("Suite") as sheet:
+            sheet.row(labels)
+    workbook = load_workbook(io.BytesIO(output.getvalue()))
+    first, second = workbook.worksheets
+    for number in range(1, 6):
+        assert [c.value for c in first[number]] == labels
+    assert all(c.font.b for c in first[1]) and not any(c.font.b for row in first.iter_rows(min_row=2) for c in row)
+    assert all(c.alignment.wrap_text for c in first[5]) and not any(c.alignment.wrap_text for c in first[4])
+    assert [c.value for c in second[1]] == labels and not any(c.font.b for c in second[1])
