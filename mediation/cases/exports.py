@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from mediation.auth.models import Role, User
 from mediation.cases import policy, xlsx
@@ -227,49 +227,55 @@ def _level(autonomie: str | None, level: str | None) -> str:
 
 
 def _activity_batch(session: Session, ids: list[int]):
-    place = aliased(Structure)
-    place_structure_commune = aliased(Commune)
-    place_commune = aliased(Commune)
+    """The activities ``ids`` with their places, thématiques, tags and participants. Plain table
+    columns (Core statements): rows, not ORM-loaded results (~10 % of a large export's time)."""
+    a, u = Activity.__table__.c, User.__table__.c
+    place = Structure.__table__.alias("place")
+    place_structure_commune = Commune.__table__.alias("place_structure_commune")
+    place_commune = Commune.__table__.alias("place_commune")
     activities = {row.id: row for row in session.execute(
-        sa.select(Activity.id, Activity.type, Activity.date, Activity.created_at, Activity.updated_at,
-                  Activity.recorded_at, Activity.data_source,
-                  Activity.duration_min, Activity.place_type, Activity.demarche_name, Activity.materiel,
-                  Activity.autonomie, Activity.oriented, Activity.redirection, Activity.notes,
-                  Activity.workshop_title, Activity.workshop_level, Activity.source, Activity.external_id,
-                  User.first_name.label("mediator_first_name"), User.last_name.label("mediator_last_name"),
-                  User.is_conseiller_numerique,
-                  place.name.label("place_name"), place.address.label("place_address"),
-                  place.postal_code.label("place_postal_code"),
-                  place_structure_commune.name.label("place_structure_commune"),
-                  place_structure_commune.postal_code.label("place_structure_commune_postal"),
-                  place_structure_commune.insee_code.label("place_structure_insee"),
-                  place_commune.name.label("place_commune"), place_commune.postal_code.label("place_commune_postal"),
-                  place_commune.insee_code.label("place_commune_insee"))
-        .join(User, User.id == Activity.mediator_id)
-        .outerjoin(place, place.id == Activity.place_structure_id)
-        .outerjoin(place_structure_commune, place_structure_commune.id == place.commune_id)
-        .outerjoin(place_commune, place_commune.id == Activity.place_commune_id)
-        .where(in_id_list(session, Activity.id, ids))
+        sa.select(a.id, a.type, a.date, a.created_at, a.updated_at, a.recorded_at, a.data_source,
+                  a.duration_min, a.place_type, a.demarche_name, a.materiel, a.autonomie, a.oriented,
+                  a.redirection, a.notes, a.workshop_title, a.workshop_level, a.source, a.external_id,
+                  u.first_name.label("mediator_first_name"), u.last_name.label("mediator_last_name"),
+                  u.is_conseiller_numerique,
+                  place.c.name.label("place_name"), place.c.address.label("place_address"),
+                  place.c.postal_code.label("place_postal_code"),
+                  place_structure_commune.c.name.label("place_structure_commune"),
+                  place_structure_commune.c.postal_code.label("place_structure_commune_postal"),
+                  place_structure_commune.c.insee_code.label("place_structure_insee"),
+                  place_commune.c.name.label("place_commune"), place_commune.c.postal_code.label("place_commune_postal"),
+                  place_commune.c.insee_code.label("place_commune_insee"))
+        .select_from(Activity.__table__)
+        .join(User.__table__, u.id == a.mediator_id)
+        .outerjoin(place, place.c.id == a.place_structure_id)
+        .outerjoin(place_structure_commune, place_structure_commune.c.id == place.c.commune_id)
+        .outerjoin(place_commune, place_commune.c.id == a.place_commune_id)
+        .where(in_id_list(session, a.id, ids))
     )}
     themes: dict[int, list[str]] = defaultdict(list)
-    for activity_id, code in session.execute(sa.select(ActivityThematique.activity_id, ActivityThematique.code)
-                                             .where(in_id_list(session, ActivityThematique.activity_id, ids))):
+    t = ActivityThematique.__table__.c
+    for activity_id, code in session.execute(sa.select(t.activity_id, t.code)
+                                             .where(in_id_list(session, t.activity_id, ids))):
         themes[activity_id].append(code)
     tag_names: dict[int, list[str]] = defaultdict(list)
+    at, tag = ActivityTag.__table__.c, Tag.__table__.c
     for activity_id, name in session.execute(
-            sa.select(ActivityTag.activity_id, Tag.name).join(Tag, Tag.id == ActivityTag.tag_id)
-            .where(in_id_list(session, ActivityTag.activity_id, ids)).order_by(ActivityTag.activity_id, Tag.name, Tag.id)):
+            sa.select(at.activity_id, tag.name).select_from(ActivityTag.__table__)
+            .join(Tag.__table__, tag.id == at.tag_id)
+            .where(in_id_list(session, at.activity_id, ids)).order_by(at.activity_id, tag.name, tag.id)):
         tag_names[activity_id].append(name)
     participants: dict[int, list] = defaultdict(list)
+    pa, b, c = Participation.__table__.c, Beneficiary.__table__.c, Commune.__table__.c
     for row in session.execute(
-        sa.select(Participation.activity_id, Beneficiary.id, Beneficiary.anonymous, Beneficiary.first_name,
-                  Beneficiary.last_name, Beneficiary.birth_year, Beneficiary.tranche_age, Beneficiary.genre,
-                  Beneficiary.statut_social, Commune.name.label("commune"),
-                  Commune.postal_code.label("postal_code"), Commune.insee_code.label("insee"))
-        .join(Beneficiary, Beneficiary.id == Participation.beneficiary_id)
-        .outerjoin(Commune, Commune.id == Beneficiary.residence_commune_id)
-        .where(in_id_list(session, Participation.activity_id, ids))
-        .order_by(Participation.activity_id, Participation.id)
+        sa.select(pa.activity_id, b.id, b.anonymous, b.first_name, b.last_name, b.birth_year, b.tranche_age, b.genre,
+                  b.statut_social, c.name.label("commune"), c.postal_code.label("postal_code"),
+                  c.insee_code.label("insee"))
+        .select_from(Participation.__table__)
+        .join(Beneficiary.__table__, b.id == pa.beneficiary_id)
+        .outerjoin(Commune.__table__, c.id == b.residence_commune_id)
+        .where(in_id_list(session, pa.activity_id, ids))
+        .order_by(pa.activity_id, pa.id)
     ):
         participants[row.activity_id].append(row)
     return activities, themes, tag_names, participants
@@ -282,8 +288,21 @@ def coop_display_name(anonymous: bool, first_name: str | None, last_name: str | 
     return " ".join(v for v in (first_name, last_name) if v) or ANONYMOUS_NAME
 
 
+def _labels(enum_cls) -> dict[str, str]:
+    """{value: label} of a LabelledEnum (its members are their values as keys too)."""
+    return {member.value: member.label for member in enum_cls}
+
+
+_TYPE_LABELS, _PLACE_LABELS, _MATERIEL_LABELS = _labels(ActivityType), _labels(PlaceType), _labels(Materiel)
+_REDIRECTION_LABELS, _GENRE_LABELS, _STATUT_LABELS = (_labels(StructureRedirection), _labels(Genre),
+                                                      _labels(StatutSocial))
+
+
 def _activity_rows(session: Session, ids: list[int], self_export: bool, with_source: bool) -> Iterator[list]:
+    """One row per accompagnement: the activity's cells are built once, then each participant's."""
     today = local_today()
+    no_genre, no_statut = _GENRE_LABELS[Genre.NON_COMMUNIQUE.value], _STATUT_LABELS[StatutSocial.NON_COMMUNIQUE.value]
+    bands: dict[tuple, str] = {}  # (birth year, declared band) → label
     for chunk in _chunks(ids):
         activities, themes, tag_names, participants = _activity_batch(session, chunk)
         for activity_id in chunk:
@@ -302,28 +321,33 @@ def _activity_rows(session: Session, ids: list[int], self_export: bool, with_sou
                 common_before += [a.mediator_first_name, a.mediator_last_name,
                                   "Conseiller Numérique" if a.is_conseiller_numerique else "Médiateur",
                                   bool(a.is_conseiller_numerique)]
+            type_label = _TYPE_LABELS[a.type]
             codes = sorted(themes.get(activity_id, []), key=lambda c: _THEMATIQUE_ORDER.get(c, 99))
+            activity_cells = [
+                _PLACE_LABELS[a.place_type], *place, a.duration_min, a.workshop_title or "",
+                "\n".join(_MATERIEL_LABELS.get(m, m or "") for m in (a.materiel or [])),
+                "\n".join(thematique_label(c) for c in codes),
+                "\n".join(tag_names.get(activity_id, [])),
+                a.demarche_name or "", _level(a.autonomie, a.workshop_level),
+                "" if a.oriented is None else ("Oui" if a.oriented else "Non"),
+                _REDIRECTION_LABELS.get(a.redirection, a.redirection) if a.redirection else ""]
+            source = COOP_SOURCE_V1 if a.data_source == DataSource.COOP_V1 else COOP_SOURCE_V2
+            cra = export_id(activity_id, a.external_id)
             for index, p in enumerate(people):
-                row = [*common_before, ActivityType(a.type).label,
-                       1 if len(people) == 1 else f"{index + 1}/{len(people)}"]
+                row = [*common_before, type_label, 1 if len(people) == 1 else f"{index + 1}/{len(people)}"]
                 if self_export:
                     row.append(coop_display_name(p.anonymous, p.first_name, p.last_name))
-                row += [PlaceType(a.place_type).label, *place, a.duration_min, a.workshop_title or "",
-                        "\n".join(Materiel.label_of(m) for m in (a.materiel or [])),
-                        "\n".join(thematique_label(c) for c in codes),
-                        "\n".join(tag_names.get(activity_id, [])),
-                        a.demarche_name or "", _level(a.autonomie, a.workshop_level),
-                        "" if a.oriented is None else ("Oui" if a.oriented else "Non"),
-                        StructureRedirection.label_of(a.redirection) if a.redirection else "",
-                        p.commune or "", p.postal_code or "", p.insee or "",
-                        Genre.label_of(p.genre or Genre.NON_COMMUNIQUE.value),
-                        tranche_age_for(p.birth_year, today, p.tranche_age).label,
-                        StatutSocial.label_of(p.statut_social or StatutSocial.NON_COMMUNIQUE.value)]
+                band = bands.get((p.birth_year, p.tranche_age))
+                if band is None:
+                    band = bands[(p.birth_year, p.tranche_age)] = tranche_age_for(p.birth_year, today, p.tranche_age).label
+                row += [*activity_cells, p.commune or "", p.postal_code or "", p.insee or "",
+                        _GENRE_LABELS.get(p.genre, p.genre) if p.genre else no_genre, band,
+                        _STATUT_LABELS.get(p.statut_social, p.statut_social) if p.statut_social else no_statut]
                 if self_export:
                     row.append((a.notes or "") if index == 0 else "")
                 if with_source:
-                    row.append(COOP_SOURCE_V1 if a.data_source == DataSource.COOP_V1 else COOP_SOURCE_V2)
-                row.append(export_id(activity_id, a.external_id))
+                    row.append(source)
+                row.append(cra)
                 yield row
 
 
