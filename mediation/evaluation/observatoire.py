@@ -216,9 +216,14 @@ def build(session, dashboard: Dashboard) -> Observatoire | None:
     if table is None or not table.rows:
         return None
     rows = {r.key: r for r in table.rows}
-    communes = {c.insee_code: c for c in session.scalars(sa.select(Commune).where(Commune.insee_code.in_(list(rows))))}
-    needs = {n.commune_id: n for n in session.scalars(
-        sa.select(CommuneNeed).where(CommuneNeed.commune_id.in_([c.id for c in communes.values()] or [-1])))}
+    # The columns read (rows, not ORM objects: a territory has hundreds of communes).
+    communes = {c.insee_code: c for c in session.execute(
+        sa.select(Commune.id, Commune.insee_code, Commune.population, Commune.latitude, Commune.longitude)
+        .where(Commune.insee_code.in_(list(rows))))}
+    needs = {n.commune_id: n for n in session.execute(
+        sa.select(CommuneNeed.commune_id, CommuneNeed.source, CommuneNeed.illustrative,
+                  *[getattr(CommuneNeed, attr) for attr in NEED_INDICATORS])
+        .where(CommuneNeed.commune_id.in_([c.id for c in communes.values()] or [-1])))}
     positions = [(c.latitude, c.longitude) for c in communes.values()
                  if c.latitude is not None and c.longitude is not None]
     places = _places(session, _reach(positions))
