@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import enum
+import functools
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -76,6 +79,18 @@ class LabelledEnum(enum.StrEnum):
             return cls(value).label
         except ValueError:
             return value
+
+    @classmethod
+    def labels(cls) -> Mapping[str, str]:
+        """{value: label}, built once per enum (a member is its value as a key too): for code that
+        labels many values, e.g. the rows of an export (``labels().get(value, value)`` is
+        :meth:`label_of` for a value that is not None)."""
+        return _labels_of(cls)
+
+
+@functools.cache
+def _labels_of(enum_cls: type[LabelledEnum]) -> Mapping[str, str]:
+    return MappingProxyType({member.value: member.label for member in enum_cls})  # shared: read-only
 
 
 def enum_column(enum_cls: type[enum.Enum], length: int = 40) -> sa.Enum:

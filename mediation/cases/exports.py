@@ -288,14 +288,8 @@ def coop_display_name(anonymous: bool, first_name: str | None, last_name: str | 
     return " ".join(v for v in (first_name, last_name) if v) or ANONYMOUS_NAME
 
 
-def _labels(enum_cls) -> dict[str, str]:
-    """{value: label} of a LabelledEnum (its members are their values as keys too)."""
-    return {member.value: member.label for member in enum_cls}
-
-
-_TYPE_LABELS, _PLACE_LABELS, _MATERIEL_LABELS = _labels(ActivityType), _labels(PlaceType), _labels(Materiel)
-_REDIRECTION_LABELS, _GENRE_LABELS, _STATUT_LABELS = (_labels(StructureRedirection), _labels(Genre),
-                                                      _labels(StatutSocial))
+_TYPE_LABELS, _PLACE_LABELS, _MATERIEL_LABELS = ActivityType.labels(), PlaceType.labels(), Materiel.labels()
+_REDIRECTION_LABELS, _GENRE_LABELS, _STATUT_LABELS = StructureRedirection.labels(), Genre.labels(), StatutSocial.labels()
 
 
 def _activity_rows(session: Session, ids: list[int], self_export: bool, with_source: bool) -> Iterator[list]:
