@@ -73,18 +73,15 @@ class LabelledEnum(enum.StrEnum):
 
     @classmethod
     def label_of(cls, value: str | None) -> str:
+        """The label of a value (or member); an unknown value as it is; None as ""."""
         if value is None:
             return ""
-        try:
-            return cls(value).label
-        except ValueError:
-            return value
+        return _labels_of(cls).get(value, value)
 
     @classmethod
     def labels(cls) -> Mapping[str, str]:
-        """{value: label}, built once per enum (a member is its value as a key too): for code that
-        labels many values, e.g. the rows of an export (``labels().get(value, value)`` is
-        :meth:`label_of` for a value that is not None)."""
+        """{value: label}, built once per enum (a member is its value as a key too): what
+        :meth:`label_of` reads, for code that labels many values (the rows of an export)."""
         return _labels_of(cls)
 
 
