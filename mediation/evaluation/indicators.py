@@ -138,8 +138,7 @@ def scope_means(scope: Scope) -> tuple[Means, str]:
         return raw_means(scope), "raw"
     from mediation.stats.dashboard import means
 
-    structures, mediators = restrictions
-    return means(scope.session, scope.start, scope.end, structure_ids=structures, mediator_ids=mediators), "rollups"
+    return means(scope.session, scope.start, scope.end, **restrictions), "rollups"
 
 
 def _hours(scope: Scope) -> float:
@@ -160,8 +159,7 @@ def activity_profile(scope: Scope) -> list[tuple]:
         else:
             from mediation.stats.people import activity_profile as from_rollups
 
-            rows = from_rollups(scope.session, scope.start, scope.end, duration_bucket_expr, structure_ids=ids[0],
-                                mediator_ids=ids[1])
+            rows = from_rollups(scope.session, scope.start, scope.end, duration_bucket_expr, **ids)
         scope.cache["activity_profile"] = [(r[0], r[1], r[2] or 0) for r in rows]
         scope.cache["hours"] = sum(r[3] or 0 for r in rows) / 60
         scope.cache["individual_quality"] = tuple(sum(r[i] or 0 for r in rows) for i in (4, 5, 6))
@@ -194,7 +192,7 @@ def person_profile(scope: Scope) -> list[tuple]:
     already (their rollup, or the same pass)."""
     if "person_profile" not in scope.cache:
         ids = scope.rollup_ids()
-        rows = _person_rows_raw(scope) if ids is None else _person_rows_from_rollups(scope, *ids)
+        rows = _person_rows_raw(scope) if ids is None else _person_rows_from_rollups(scope, ids)
         profile: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
         people = again = 0
         for g, a, s, c, anonymous, twice, accompaniments, persons in rows:
@@ -233,13 +231,12 @@ def _person_rows_raw(scope: Scope) -> list[tuple]:
         .group_by(*attributes, Beneficiary.counted_per_participation, returning)))
 
 
-def _person_rows_from_rollups(scope: Scope, structure_ids, mediator_ids) -> list[tuple]:
+def _person_rows_from_rollups(scope: Scope, restrictions: dict) -> list[tuple]:
     """The same rows from the rollups: identified people's counts from ``beneficiary_month_rollups``
     (one row per person and cell) joined to their current record, anonymous accompagnements from
     ``anonymous_profile_rollups``; the days at the edges of the period from the raw tables."""
     from mediation.stats import people
 
-    restrictions = {"structure_ids": structure_ids, "mediator_ids": mediator_ids}
     rows = [(g, a, s, c, False, twice, n, persons) for g, a, s, c, twice, n, persons in people.identified_profile(
         scope.session, scope.start, scope.end, _person_attributes(scope), **restrictions)]
     rows += [(g, a, s, c, True, False, n, n)
@@ -378,8 +375,7 @@ def comparison_section(scope: Scope, dimension: str, threshold: int) -> Section:
     else:
         from mediation.stats.people import per_unit as units_from_rollups
 
-        figures = units_from_rollups(session, dimension, scope.start, scope.end, structure_ids=ids[0],
-                                     mediator_ids=ids[1])
+        figures = units_from_rollups(session, dimension, scope.start, scope.end, **ids)
         names = dict(session.execute(sa.select(unit, label).where(unit.in_(list(figures)))).all()) if figures else {}
         per_unit = {key: [names[key], acc, people + anonymous, first, workshops, minutes]
                     for key, (acc, people, anonymous, first, workshops, minutes) in figures.items()}

@@ -386,7 +386,7 @@ class Scope:
         if "people" not in self.cache:
             from mediation.stats.people import identified_people
 
-            people = identified_people(self.start, self.end, structure_ids=ids[0], mediator_ids=ids[1])
+            people = identified_people(self.start, self.end, **ids)
             self.cache["people"] = self.read_once(people)
         return self.cache["people"]
 
@@ -416,37 +416,53 @@ class Scope:
         )
 
     # rollups
-    def rollup_restrictions(self) -> tuple[sa.Select | list | None, sa.Select | list | None] | None:
-        """(structure_ids, mediator_ids) for :func:`mediation.stats.dashboard.means` (both are
-        ANDed there), or None when the filter cannot be expressed on the rollups' cells (a
-        programme covering both structures and mediators, or with explicit attributions)."""
+    def rollup_restrictions(self) -> dict | None:
+        """What the scope adds up, as the keyword arguments of :func:`mediation.stats.dashboard.means`:
+        the rollups' cells (``structure_ids``, ``mediator_ids``: a select, a list or None; ``either``:
+        a programme's structures and mediators, a cell of either counts) and ``attributed``, the
+        activities attributed one by one to the programme (those outside the cells are read from the
+        raw tables). None: every figure from the raw tables (:attr:`use_rollups` off)."""
         if not self.use_rollups:
             return None
+        nothing = {"structure_ids": [], "mediator_ids": [], "either": None, "attributed": None}
         if self.empty:
-            return [], []
+            return nothing
         structures = self.structure_ids()
         mediators = [self.filter.mediator_id] if self.filter.mediator_id is not None else None
+        either = attributed = None
         if self.programme is not None:
-            if self._programme_explicit or (self._programme_structures and self._programme_mediators):
-                return None
-            if self._programme_structures:
-                covered = sa.select(Structure.id).where(Structure.id.in_(self._programme_structures))
+            programme_structures, programme_mediators = self._programme_structures, self._programme_mediators
+            if self._programme_explicit:
+                attributed = (sa.select(programme_activities.c.activity_id)
+                              .where(programme_activities.c.programme_id == self.programme.id))
+                either = (programme_structures or [], programme_mediators or [])
+            elif programme_structures and programme_mediators:
+                either = (programme_structures, programme_mediators)
+            elif programme_structures:
+                covered = sa.select(Structure.id).where(Structure.id.in_(programme_structures))
                 structures = covered if structures is None else covered.where(Structure.id.in_(structures))
-            elif self._programme_mediators:
-                mediators = [m for m in self._programme_mediators if mediators is None or m in mediators]
+            elif programme_mediators:
+                mediators = [m for m in programme_mediators if mediators is None or m in mediators]
             else:
-                return [], []
-        return structures, mediators
+                return nothing
+        return {"structure_ids": structures, "mediator_ids": mediators, "either": either, "attributed": attributed}
 
-    def rollup_ids(self) -> tuple[list[int] | None, list[int] | None] | None:
-        """:meth:`rollup_restrictions` as lists of ids (read once per scope): the planner then uses
+    def rollup_ids(self) -> dict | None:
+        """:meth:`rollup_restrictions` with lists of ids (read once per scope): the planner then uses
         the rollups' (structure, month) keys."""
         if "rollup_ids" not in self.cache:
             restrictions = self.rollup_restrictions()
             if restrictions is not None:
-                restrictions = tuple(
-                    None if ids is None else sorted(ids) if isinstance(ids, list | tuple | set)
-                    else sorted(self.session.scalars(ids)) for ids in restrictions)
+                def listed(ids):
+                    if ids is None:
+                        return None
+                    return sorted(ids) if isinstance(ids, list | tuple | set) else sorted(self.session.scalars(ids))
+
+                either = restrictions["either"]
+                restrictions = {"structure_ids": listed(restrictions["structure_ids"]),
+                                "mediator_ids": listed(restrictions["mediator_ids"]),
+                                "either": None if either is None else (listed(either[0]), listed(either[1])),
+                                "attributed": listed(restrictions["attributed"])}
             self.cache["rollup_ids"] = restrictions
         return self.cache["rollup_ids"]
 

@@ -105,25 +105,49 @@ def _resolve(session: Session, ids):
     return [row[0] for row in session.execute(ids)]
 
 
-def _scope(column, structure_ids, mediator_ids, mediator_column):
+def cell_clauses(structure_column, mediator_column, structure_ids=None, mediator_ids=None, either=None) -> list:
+    """The restrictions of a scope on the structure and the mediator of a rollup cell or of an
+    activity, all ANDed: ``structure_ids`` and ``mediator_ids`` (lists of ids, None for no
+    restriction), and ``either``, a pair ``(structure_ids, mediator_ids)``: the cells of one of these
+    structures **or** of one of these mediators (a programme that funds both places and posts). A
+    cell has one structure and one mediator: it is read once even when it is of both."""
     clauses = []
     if structure_ids is not None:
-        clauses.append(column.in_(structure_ids))
+        clauses.append(structure_column.in_(structure_ids))
     if mediator_ids is not None:
         clauses.append(mediator_column.in_(mediator_ids))
+    if either is not None:
+        structures, mediators = either
+        clauses.append(sa.or_(structure_column.in_(structures), mediator_column.in_(mediators)))
     return clauses
+
+
+def outside_cells(structure_ids=None, mediator_ids=None, either=None, attributed=()) -> list:
+    """The activities attributed one by one to a programme (``attributed``: their ids) that the cells
+    of :func:`cell_clauses` do not hold: within the scope's structures and mediators, outside
+    ``either``. Read from the raw tables over the whole period and added to the cells."""
+    clauses = [Activity.id.in_(attributed),
+               *cell_clauses(Activity.structure_id, Activity.mediator_id, structure_ids, mediator_ids)]
+    if either is not None:
+        structures, mediators = either
+        clauses.append(sa.not_(sa.or_(Activity.structure_id.in_(structures), Activity.mediator_id.in_(mediators))))
+    return clauses
+
+
+def _resolve_either(either) -> tuple[list[int], list[int]] | None:
+    return None if either is None else (sorted(either[0]), sorted(either[1]))
 
 
 # --- raw ----------------------------------------------------------------------------------------
 
 def _raw_into(session: Session, result: Means, ranges: list[tuple[date, date]], structure_ids,
-              mediator_ids, sign: int = 1) -> list:
+              mediator_ids, either=None, sign: int = 1, extra=()) -> list:
     """Add (``sign`` 1) or subtract (−1) the raw aggregates of the date ranges to ``result``;
     returns the followed-beneficiary select for those ranges (``beneficiary_id``, ``n``: ``sign``
     per participation), for a count of people across sources."""
     period = sa.or_(*[sa.and_(Activity.date >= a, Activity.date <= b) for a, b in ranges])
     where = [Activity.deleted_at.is_(None), period,
-             *_scope(Activity.structure_id, structure_ids, mediator_ids, Activity.mediator_id)]
+             *cell_clauses(Activity.structure_id, Activity.mediator_id, structure_ids, mediator_ids, either), *extra]
     month = month_start(Activity.date)
     for structure_id, month_value, type_, activities, accompaniments in session.execute(
         sa.select(Activity.structure_id, month, Activity.type, sa.func.count(),
@@ -187,41 +211,46 @@ def _distinct(session: Session, selects: list, subtracted: bool = False) -> int:
     return session.scalar(sa.select(sa.func.count(sa.distinct(ids.c.beneficiary_id)))) or 0
 
 
-def means_raw(session: Session, start: date, end: date, *, structure_ids=None, mediator_ids=None) -> Means:
+def means_raw(session: Session, start: date, end: date, *, structure_ids=None, mediator_ids=None,
+              either=None) -> Means:
     """The reference: plain GROUP BY over the raw tables. ``structure_ids``/``mediator_ids`` are
-    selects or lists of ids (None: no restriction)."""
+    selects or lists of ids (None: no restriction), ``either`` as in :func:`cell_clauses`."""
     result = Means()
     structure_ids, mediator_ids = _resolve(session, structure_ids), _resolve(session, mediator_ids)
-    followed = _raw_into(session, result, [(start, end)], structure_ids, mediator_ids)
+    followed = _raw_into(session, result, [(start, end)], structure_ids, mediator_ids, _resolve_either(either))
     result.followed_beneficiaries = _distinct(session, [followed])
     return _sorted(result)
 
 
 # --- rollups ------------------------------------------------------------------------------------
 
-def means(session: Session, start: date, end: date, *, structure_ids=None, mediator_ids=None) -> Means:
+def means(session: Session, start: date, end: date, *, structure_ids=None, mediator_ids=None,
+          either=None, attributed=None) -> Means:
     """The same numbers as :func:`means_raw`, from the rollups for whole months and from the raw
-    tables for the days at the edges of the period."""
+    tables for the days at the edges of the period (and for the ``attributed`` activities outside
+    the cells: :func:`outside_cells`)."""
     result = Means()
-    structure_ids, mediator_ids = _resolve(session, structure_ids), _resolve(session, mediator_ids)
+    cells = (_resolve(session, structure_ids), _resolve(session, mediator_ids), _resolve_either(either))
     period = Period.of(start, end)
     followed = []
     if period.months is not None:
-        followed.append(_rollups_into(session, result, *period.months, structure_ids, mediator_ids))
+        followed.append(_rollups_into(session, result, *period.months, *cells))
     if period.edges:
-        followed.append(_edges_into(session, result, list(period.edges), structure_ids, mediator_ids))
+        followed.append(_edges_into(session, result, list(period.edges), *cells))
     if period.excess:
-        followed.append(_raw_into(session, result, list(period.excess), structure_ids, mediator_ids, sign=-1))
+        followed.append(_raw_into(session, result, list(period.excess), *cells, sign=-1))
+    if attributed:
+        followed.append(_raw_into(session, result, [(start, end)], None, None, extra=outside_cells(*cells, attributed)))
     result.followed_beneficiaries = _distinct(session, followed, subtracted=bool(period.excess))
     return _sorted(result)
 
 
-def _rollups_into(session: Session, result: Means, first: date, last: date, structure_ids, mediator_ids):
+def _rollups_into(session: Session, result: Means, first: date, last: date, structure_ids, mediator_ids, either):
     """Two small GROUP BY on the activity rollups (by month and type, by structure), one on the
     thématique rollups; returns the followed-beneficiary select for the distinct count."""
     def where(table):
         return [table.month >= first, table.month <= last,
-                *_scope(table.structure_id, structure_ids, mediator_ids, table.mediator_id)]
+                *cell_clauses(table.structure_id, table.mediator_id, structure_ids, mediator_ids, either)]
 
     r = ActivityRollup
     for month_value, type_, activities, accompaniments, anonymous, firsts in session.execute(
@@ -258,19 +287,20 @@ def _among(session: Session, column, ids: list[int]):
     return column.in_(ids)
 
 
-def _edges_into(session: Session, result: Means, ranges: list[tuple[date, date]], structure_ids, mediator_ids):
+def _edges_into(session: Session, result: Means, ranges: list[tuple[date, date]], structure_ids, mediator_ids,
+                either):
     """The days outside whole months, from the raw tables, driven by the activities found through
     the (structure, date) index: their ids then select thématiques, participations and people by
     key (joins let the planner scan those tables whole). Many activities: plain GROUP BY instead."""
     period = sa.or_(*[sa.and_(Activity.date >= a, Activity.date <= b) for a, b in ranges])
     where = [Activity.deleted_at.is_(None), period,
-             *_scope(Activity.structure_id, structure_ids, mediator_ids, Activity.mediator_id)]
+             *cell_clauses(Activity.structure_id, Activity.mediator_id, structure_ids, mediator_ids, either)]
     rows = session.execute(
         sa.select(Activity.id, Activity.structure_id, Activity.date, Activity.type, Activity.participants_count)
         .where(*where).limit(EDGE_ACTIVITIES_MAX + 1)
     ).all()
     if len(rows) > EDGE_ACTIVITIES_MAX:
-        return _raw_into(session, result, ranges, structure_ids, mediator_ids)
+        return _raw_into(session, result, ranges, structure_ids, mediator_ids, either)
     weights = {}
     for activity_id, structure_id, day, type_, participants in rows:
         weights[activity_id] = participants

@@ -11,8 +11,10 @@ the profile ``anonymous_profile_rollups`` stores. Nothing here loads participati
 whole months read rollup rows (one per person and cell at most), the edges a few days of
 activities through the (structure, date) indexes.
 
-``structure_ids`` and ``mediator_ids`` restrict the cells as in :func:`mediation.stats.dashboard.means`
-(lists of ids, or None for no restriction; both are ANDed).
+``structure_ids``, ``mediator_ids`` and ``either`` restrict the cells as in
+:func:`mediation.stats.dashboard.means` (:func:`~mediation.stats.dashboard.cell_clauses`: lists of
+ids, or None for no restriction, all ANDed; ``either``: the cells of some structures or of some
+mediators).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import sqlalchemy as sa
 
 from mediation.cases.enums import ActivityType
 from mediation.cases.models import Activity, Beneficiary, Participation
-from mediation.stats.dashboard import Period
+from mediation.stats.dashboard import Period, cell_clauses, outside_cells
 from mediation.stats.models import (
     ActivityProfileRollup,
     ActivityRollup,
@@ -37,38 +39,57 @@ from mediation.stats.rollups import activity_profile_select, anonymous_profile_s
 UNITS = ("structures", "communes", "mediateurs")
 
 
-def _cells(table, period: Period, structure_ids, mediator_ids) -> list:
+def _cells(table, period: Period, structure_ids, mediator_ids, either) -> list:
     first, last = period.months
-    clauses = [table.month >= first, table.month <= last]
-    if structure_ids is not None:
-        clauses.append(table.structure_id.in_(structure_ids))
-    if mediator_ids is not None:
-        clauses.append(table.mediator_id.in_(mediator_ids))
-    return clauses
+    return [table.month >= first, table.month <= last,
+            *cell_clauses(table.structure_id, table.mediator_id, structure_ids, mediator_ids, either)]
 
 
-def _edge_activities(period: Period, structure_ids, mediator_ids, *, excess: bool = False) -> list:
+def _edge_activities(period: Period, structure_ids, mediator_ids, either, *, excess: bool = False) -> list:
     """Live activities of the edge days (or, ``excess``, of the days to subtract) in the cells."""
-    clauses = [Activity.deleted_at.is_(None),
-               sa.or_(*[sa.and_(Activity.date >= a, Activity.date <= b)
-                        for a, b in (period.excess if excess else period.edges)])]
-    if structure_ids is not None:
-        clauses.append(Activity.structure_id.in_(structure_ids))
-    if mediator_ids is not None:
-        clauses.append(Activity.mediator_id.in_(mediator_ids))
-    return clauses
+    return [Activity.deleted_at.is_(None),
+            sa.or_(*[sa.and_(Activity.date >= a, Activity.date <= b)
+                     for a, b in (period.excess if excess else period.edges)]),
+            *cell_clauses(Activity.structure_id, Activity.mediator_id, structure_ids, mediator_ids, either)]
 
 
-def _edge_participations(*columns, period: Period, structure_ids, mediator_ids, excess: bool = False) -> sa.Select:
+def _attributed_activities(start: date, end: date, structure_ids, mediator_ids, either, attributed) -> list:
+    """Live activities of the period attributed one by one, outside the cells
+    (:func:`~mediation.stats.dashboard.outside_cells`)."""
+    return [Activity.deleted_at.is_(None), Activity.date >= start, Activity.date <= end,
+            *outside_cells(structure_ids, mediator_ids, either, attributed)]
+
+
+def _raw_parts(period: Period, start: date, end: date, structure_ids, mediator_ids, either,
+               attributed) -> list[tuple[list, int]]:
+    """(clauses on activities, sign) of what the raw tables add to the cells: the edge days (+1), the
+    days of the months read whole outside the period (−1), the attributed activities (+1)."""
+    parts = []
+    if period.edges:
+        parts.append((_edge_activities(period, structure_ids, mediator_ids, either), 1))
+    if period.excess:
+        parts.append((_edge_activities(period, structure_ids, mediator_ids, either, excess=True), -1))
+    if attributed:
+        parts.append((_attributed_activities(start, end, structure_ids, mediator_ids, either, attributed), 1))
+    return parts
+
+
+def _participations_of(*columns, where: list) -> sa.Select:
     return (sa.select(*columns).select_from(Participation)
             .join(Activity, Activity.id == Participation.activity_id)
             .join(Beneficiary, Beneficiary.id == Participation.beneficiary_id)
-            .where(*_edge_activities(period, structure_ids, mediator_ids, excess=excess)))
+            .where(*where))
+
+
+def _edge_participations(*columns, period: Period, structure_ids, mediator_ids, either,
+                         excess: bool = False) -> sa.Select:
+    return _participations_of(*columns, where=_edge_activities(period, structure_ids, mediator_ids, either,
+                                                                excess=excess))
 
 
 # --- identified people --------------------------------------------------------------------------
 
-def identified_counts(start: date, end: date, *, structure_ids=None, mediator_ids=None,
+def identified_counts(start: date, end: date, *, structure_ids=None, mediator_ids=None, either=None, attributed=None,
                       with_none: bool = False, summed: bool = True) -> sa.Subquery:
     """One row per identified person accompanied in the scope during the period: ``beneficiary_id``
     and ``n``, their number of accompagnements there. ``with_none``: also the people of the months
@@ -81,17 +102,22 @@ def identified_counts(start: date, end: date, *, structure_ids=None, mediator_id
     if period.months is not None:
         b = BeneficiaryMonthRollup
         parts.append(sa.select(b.beneficiary_id.label("beneficiary_id"), b.accompaniments.label("n"))
-                     .where(*_cells(b, period, structure_ids, mediator_ids)))
+                     .where(*_cells(b, period, structure_ids, mediator_ids, either)))
     if period.edges:
         parts.append(_edge_participations(Participation.beneficiary_id.label("beneficiary_id"),
                                           sa.func.count().label("n"), period=period,
-                                          structure_ids=structure_ids, mediator_ids=mediator_ids)
+                                          structure_ids=structure_ids, mediator_ids=mediator_ids, either=either)
                      .where(sa.not_(Beneficiary.counted_per_participation)).group_by(Participation.beneficiary_id))
     if period.excess:  # days of the months read whole that are outside the period: subtracted
         parts.append(_edge_participations(Participation.beneficiary_id.label("beneficiary_id"),
                                           (-sa.func.count()).label("n"), period=period, structure_ids=structure_ids,
-                                          mediator_ids=mediator_ids, excess=True)
+                                          mediator_ids=mediator_ids, either=either, excess=True)
                      .where(sa.not_(Beneficiary.counted_per_participation)).group_by(Participation.beneficiary_id))
+    if attributed:
+        parts.append(_participations_of(
+            Participation.beneficiary_id.label("beneficiary_id"), sa.func.count().label("n"),
+            where=_attributed_activities(start, end, structure_ids, mediator_ids, either, attributed))
+            .where(sa.not_(Beneficiary.counted_per_participation)).group_by(Participation.beneficiary_id))
     rows = (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery("rows")
     if not summed:  # the rows themselves (a person once per rollup cell or edge part)
         return rows
@@ -102,7 +128,7 @@ def identified_counts(start: date, end: date, *, structure_ids=None, mediator_id
 
 
 def identified_profile(session, start: date, end: date, attributes: Sequence[sa.ColumnElement], *,
-                       structure_ids=None, mediator_ids=None) -> list[tuple]:
+                       structure_ids=None, mediator_ids=None, either=None, attributed=None) -> list[tuple]:
     """Identified people grouped by ``attributes`` (expressions on ``beneficiaries``) and by
     « accompanied at least twice »: rows ``(*attributes, twice, accompagnements, people)``.
 
@@ -112,10 +138,11 @@ def identified_profile(session, start: date, end: date, attributes: Sequence[sa.
     an array it cannot size, it expects few and reads them by their primary key. Not for the whole
     network (no restriction): there the people are a large share of the records, and 68 000 lookups
     by key cost twice a hash join on the table read once (1 million accompaniments: 690 → 330 ms)."""
-    restricted = structure_ids is not None or mediator_ids is not None
+    restricted = structure_ids is not None or mediator_ids is not None or either is not None or bool(attributed)
     if not restricted:
         return _network_profile(start, end, attributes, session)
-    per_person = identified_counts(start, end, structure_ids=structure_ids, mediator_ids=mediator_ids,
+    per_person = identified_counts(start, end, structure_ids=structure_ids, mediator_ids=mediator_ids, either=either,
+                                   attributed=attributed,
                                    with_none=True)
     counted_once = sa.not_(Beneficiary.counted_per_participation)  # who the rows are: see _network_profile
     joined = sa.and_(Beneficiary.id == per_person.c.beneficiary_id, counted_once)
@@ -156,29 +183,35 @@ def _network_profile(start: date, end: date, attributes: Sequence[sa.ColumnEleme
         .group_by(*keys, returning)) if row[-1]]
 
 
-def identified_people(start: date, end: date, *, structure_ids=None, mediator_ids=None) -> sa.Select:
+def identified_people(start: date, end: date, *, structure_ids=None, mediator_ids=None,
+                      either=None, attributed=None) -> sa.Select:
     """The identified people accompanied in the scope during the period (one column,
     ``beneficiary_id``, each person once): for ``IN (…)`` clauses."""
     period = Period.of(start, end)
     if period.excess:  # who is left once the days outside the period are subtracted
-        counts = identified_counts(start, end, structure_ids=structure_ids, mediator_ids=mediator_ids)
+        counts = identified_counts(start, end, structure_ids=structure_ids, mediator_ids=mediator_ids, either=either,
+                                   attributed=attributed)
         return sa.select(counts.c.beneficiary_id)
     parts = []
     if period.months is not None:
         b = BeneficiaryMonthRollup
         parts.append(sa.select(b.beneficiary_id.label("beneficiary_id"))
-                     .where(*_cells(b, period, structure_ids, mediator_ids)))
+                     .where(*_cells(b, period, structure_ids, mediator_ids, either)))
     if period.edges:
         parts.append(_edge_participations(Participation.beneficiary_id.label("beneficiary_id"), period=period,
-                                          structure_ids=structure_ids, mediator_ids=mediator_ids)
+                                          structure_ids=structure_ids, mediator_ids=mediator_ids, either=either)
                      .where(sa.not_(Beneficiary.counted_per_participation)))
+    if attributed:
+        parts.append(_participations_of(Participation.beneficiary_id.label("beneficiary_id"), where=_attributed_activities(
+            start, end, structure_ids, mediator_ids, either, attributed))
+            .where(sa.not_(Beneficiary.counted_per_participation)))
     return parts[0].distinct() if len(parts) == 1 else sa.union(*parts)
 
 
 # --- anonymous people ---------------------------------------------------------------------------
 
 def anonymous_profile(session, start: date, end: date, *, structure_ids=None,
-                      mediator_ids=None) -> list[tuple[str, str, str, int | None, int]]:
+                      mediator_ids=None, either=None, attributed=None) -> list[tuple[str, str, str, int | None, int]]:
     """Anonymous accompagnements per (genre, age band, statut, commune of residence or None)."""
     period = Period.of(start, end)
     totals: Counter = Counter()
@@ -188,21 +221,13 @@ def anonymous_profile(session, start: date, end: date, *, structure_ids=None,
         keys = (*[sa.type_coerce(column, sa.String) for column in (r.genre, r.tranche_age, r.statut_social)],
                 r.commune_id)
         for *key, n in session.execute(sa.select(*keys, sa.func.sum(r.accompaniments))
-                                       .where(*_cells(r, period, structure_ids, mediator_ids)).group_by(*keys)):
+                                       .where(*_cells(r, period, structure_ids, mediator_ids, either)).group_by(*keys)):
             totals[_profile_key(key)] += int(n)
-    if period.edges:
-        profile = list(anonymous_profile_sql().values())
-        for *key, n in session.execute(_edge_participations(*profile, sa.func.count(), period=period,
-                                                            structure_ids=structure_ids, mediator_ids=mediator_ids)
+    profile = list(anonymous_profile_sql().values())
+    for where, sign in _raw_parts(period, start, end, structure_ids, mediator_ids, either, attributed):
+        for *key, n in session.execute(_participations_of(*profile, sa.func.count(), where=where)
                                        .where(Beneficiary.counted_per_participation).group_by(*profile)):
-            totals[_profile_key(key)] += n
-    if period.excess:
-        profile = list(anonymous_profile_sql().values())
-        for *key, n in session.execute(_edge_participations(*profile, sa.func.count(), period=period,
-                                                            structure_ids=structure_ids, mediator_ids=mediator_ids,
-                                                            excess=True)
-                                       .where(Beneficiary.counted_per_participation).group_by(*profile)):
-            totals[_profile_key(key)] -= n
+            totals[_profile_key(key)] += sign * n
     return [(*key, n) for key, n in totals.items() if n]
 
 
@@ -213,8 +238,11 @@ def _profile_key(key) -> tuple:
 
 # --- activities ---------------------------------------------------------------------------------
 
+SUMMED = ("activities", "accompaniments", "autonomie_given", "materiel_given")  # the profile's sums
+
+
 def activity_profile(session, start: date, end: date, bucket, *, structure_ids=None,
-                     mediator_ids=None) -> list[tuple]:
+                     mediator_ids=None, either=None, attributed=None) -> list[tuple]:
     """Activities per (canal, duration band): ``(place_type, band, accompagnements, minutes,
     individual sessions, of which with autonomie, of which with matériel)``. ``bucket`` maps a
     duration column to its band (an SQL expression); the rollups keep exact durations."""
@@ -222,18 +250,12 @@ def activity_profile(session, start: date, end: date, bucket, *, structure_ids=N
     parts = []
     if period.months is not None:
         r = ActivityProfileRollup
-        parts.append(sa.select(r.type, r.place_type, r.duration, r.activities, r.accompaniments, r.autonomie_given,
-                               r.materiel_given).where(*_cells(r, period, structure_ids, mediator_ids)))
-    if period.edges:
-        edges = activity_profile_select(sa.and_(*_edge_activities(period, structure_ids, mediator_ids))).subquery()
-        parts.append(sa.select(edges.c.type, edges.c.place_type, edges.c.duration, edges.c.activities,
-                               edges.c.accompaniments, edges.c.autonomie_given, edges.c.materiel_given))
-    if period.excess:
-        excess = activity_profile_select(sa.and_(*_edge_activities(period, structure_ids, mediator_ids,
-                                                                   excess=True))).subquery()
-        parts.append(sa.select(excess.c.type, excess.c.place_type, excess.c.duration, (-excess.c.activities).label("a"),
-                               (-excess.c.accompaniments).label("b"), (-excess.c.autonomie_given).label("c"),
-                               (-excess.c.materiel_given).label("d")))
+        parts.append(sa.select(r.type, r.place_type, r.duration, *[getattr(r, name) for name in SUMMED])
+                     .where(*_cells(r, period, structure_ids, mediator_ids, either)))
+    for where, sign in _raw_parts(period, start, end, structure_ids, mediator_ids, either, attributed):
+        raw = activity_profile_select(sa.and_(*where)).subquery()
+        parts.append(sa.select(raw.c.type, raw.c.place_type, raw.c.duration,
+                               *[(sign * raw.c[name]).label(name) for name in SUMMED]))
     rows = (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery("profile")
     band = bucket(rows.c.duration)
     individual = rows.c.type == ActivityType.INDIVIDUEL
@@ -252,7 +274,7 @@ def activity_profile(session, start: date, end: date, bucket, *, structure_ids=N
 # --- per unit -----------------------------------------------------------------------------------
 
 def per_unit(session, unit: str, start: date, end: date, *, structure_ids=None,
-             mediator_ids=None) -> dict[int, list]:
+             mediator_ids=None, either=None, attributed=None) -> dict[int, list]:
     """Per unit (``structures``, ``communes`` of the structures, ``mediateurs``) with at least one
     accompagnement: [accompagnements, distinct identified people, anonymous accompagnements,
     first accompaniments, workshops, minutes]. A person accompanied by two units counts in each."""
@@ -286,17 +308,15 @@ def per_unit(session, unit: str, start: date, end: date, *, structure_ids=None,
             sa.func.sum(r.accompaniments), sa.func.sum(r.anonymous_accompaniments), sa.func.sum(r.first_accompaniments),
             sa.func.sum(sa.case((r.type == ActivityType.COLLECTIF, r.activities), else_=0)), sa.func.sum(r.duration_min))
         for key_value, acc, anonymous, first, workshops, minutes in session.execute(
-                query.where(*_cells(r, period, structure_ids, mediator_ids)).group_by(key)):
+                query.where(*_cells(r, period, structure_ids, mediator_ids, either)).group_by(key)):
             add(key_value, [(0, acc), (2, anonymous), (3, first), (4, workshops), (5, minutes)])
         b = BeneficiaryMonthRollup
         query, key = keyed(b, sa.select().select_from(b))
         people.append(query.add_columns(b.beneficiary_id.label("beneficiary_id"), b.accompaniments.label("n"))
-                      .where(*_cells(b, period, structure_ids, mediator_ids)))
-    # The edge days are added, the days of the months read whole outside the period subtracted.
-    for excess, sign in ((False, 1), (True, -1)):
-        if not (period.excess if excess else period.edges):
-            continue
-        edge = _edge_activities(period, structure_ids, mediator_ids, excess=excess)
+                      .where(*_cells(b, period, structure_ids, mediator_ids, either)))
+    # The edge days are added, the days of the months read whole outside the period subtracted, the
+    # attributed activities outside the cells added.
+    for edge, sign in _raw_parts(period, start, end, structure_ids, mediator_ids, either, attributed):
         query, key = keyed(Activity, sa.select().select_from(Activity))
         for key_value, workshops, minutes in session.execute(
                 query.add_columns(sa.func.sum(sa.case((Activity.type == ActivityType.COLLECTIF, 1), else_=0)),

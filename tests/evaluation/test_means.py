@@ -80,15 +80,18 @@ def test_coordinator_sees_their_territory_and_programmes_split_activities(data, 
     assert figures(p2)["moyens.beneficiaires"] == 1
 
 
-def test_explicit_attribution_and_mixed_coverage_use_the_raw_tables(data, scope_for, session, network,
-                                                                   funder_setup):
+def test_explicit_attribution_is_added_to_the_rollups_once(data, scope_for, session, network, funder_setup):
+    """A programme of mediator B plus a workshop attributed by hand: the rollups' cells of mediator B
+    and the attributed activity from the raw tables, the same figures as the raw path."""
     session.execute(programme_activities.insert().values(programme_id=funder_setup.p2.id,
                                                          activity_id=data["workshop"].id,
                                                          attributed_at=datetime.now(UTC)))
-    dashboard = indicators.compute_dashboard(scope_for(programme_id=funder_setup.p2.id), threshold=1)
-    assert dashboard.section("moyens").source == "raw"
+    scope = scope_for(programme_id=funder_setup.p2.id)
+    dashboard = indicators.compute_dashboard(scope, threshold=1)
+    assert dashboard.section("moyens").source == "rollups"
     assert figures(dashboard)["moyens.accompagnements"] == 6
     assert figures(dashboard)["moyens.ateliers"] == 1
+    assert indicators.scope_means(scope)[0] == indicators.raw_means(scope)
 
 
 def test_rollups_and_raw_tables_agree(data, scope_for, network, funder_setup):

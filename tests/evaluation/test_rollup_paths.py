@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from mediation.cases.enums import ActivityType, Genre, StatutSocial, TrancheAge
-from mediation.cases.models import Beneficiary
+from mediation.cases.models import Activity, Beneficiary
 from mediation.evaluation import indicators
 from mediation.evaluation.indicators import COMPARE_DIMENSIONS
 from mediation.stats import rollups
@@ -68,7 +68,45 @@ def data(build, network, session):
     return n
 
 
-def scopes(scope_for, network, funder_setup):
+@pytest.fixture
+def both(session, network, funder_setup):
+    """A programme of places and posts: structure B, and mediator B wherever they work (structure A
+    on March 2). A cell of either counts, once."""
+    from mediation.evaluation.models import Programme
+
+    programme = Programme(funder_id=funder_setup.metro.id, name="Lieux et postes", starts_on=date(YEAR, 1, 1),
+                          ends_on=date(YEAR, 12, 31), territory_id=network.territory.id)
+    programme.structures = [network.structure_b]
+    programme.mediators = [network.mediator_b]
+    session.add(programme)
+    session.flush()
+    return programme
+
+
+@pytest.fixture
+def attributed(session, data, network, funder_setup, both):
+    """The same programme, plus activities attributed one by one: structure « far »'s on a day at an
+    edge, in a month read whole and before the periods, and one that its cells already hold (it
+    counts once)."""
+    from mediation.evaluation.models import Programme, programme_activities
+
+    programme = Programme(funder_id=funder_setup.metro.id, name="Lieux, postes et ateliers", starts_on=date(YEAR, 1, 1),
+                          ends_on=date(YEAR, 12, 31), territory_id=network.territory.id)
+    programme.structures = [network.structure_b]
+    programme.mediators = [network.mediator_b]
+    session.add(programme)
+    session.flush()
+    chosen = [session.scalar(sa.select(Activity.id).where(Activity.structure_id == structure.id, Activity.date == day)
+                             .order_by(Activity.id).limit(1))
+              for structure, day in [(network.structure_far, date(YEAR, 1, 15)), (network.structure_far, date(YEAR, 2, 1)),
+                                     (network.structure_far, date(YEAR, 1, 14)), (network.structure_b, date(YEAR, 3, 31))]]
+    assert None not in chosen
+    session.execute(programme_activities.insert(), [{"programme_id": programme.id, "activity_id": a} for a in chosen])
+    session.flush()
+    return programme
+
+
+def scopes(scope_for, network, funder_setup, both, attributed=None):
     # Edges on both sides, whole months only, days inside one month only; partial months mostly
     # covered (read whole, the days outside subtracted: January 1–14 for the first period, 21–31,
     # February 1–9, April 26–30) and barely covered (the days added: April 1–10).
@@ -83,6 +121,14 @@ def scopes(scope_for, network, funder_setup):
         yield scope_for(start=start, end=end, commune_id=network.commune_a.id)
         yield scope_for(start=start, end=end, programme_id=funder_setup.p1.id)  # structures
         yield scope_for(start=start, end=end, programme_id=funder_setup.p2.id)  # mediators
+        yield scope_for(start=start, end=end, programme_id=both.id)  # structures and mediators
+        yield scope_for(network.coordinator, start=start, end=end, programme_id=both.id)
+        yield scope_for(start=start, end=end, programme_id=both.id, mediator_id=network.mediator_b.id)
+        yield scope_for(start=start, end=end, programme_id=both.id, structure_id=network.structure_a.id)
+        if attributed is not None:
+            yield scope_for(start=start, end=end, programme_id=attributed.id)
+            yield scope_for(start=start, end=end, programme_id=attributed.id, mediator_id=network.mediator_far.id)
+            yield scope_for(network.coordinator, start=start, end=end, programme_id=attributed.id)
 
 
 def ordered(rows) -> list:
@@ -105,8 +151,9 @@ def comparable(dashboard) -> list:
     return sections
 
 
-def test_people_and_profile_from_the_rollups_equal_the_raw_tables(data, scope_for, network, funder_setup, session):
-    for scope in scopes(scope_for, network, funder_setup):
+def test_people_and_profile_from_the_rollups_equal_the_raw_tables(data, scope_for, network, funder_setup, both,
+                                                                  attributed, session):
+    for scope in scopes(scope_for, network, funder_setup, both, attributed):
         assert scope.rollup_ids() is not None
         profile, counts = ordered(indicators.person_profile(scope)), scope.cache["people_counts"]
         people = sorted(session.scalars(scope.people()))
@@ -122,8 +169,9 @@ def test_people_and_profile_from_the_rollups_equal_the_raw_tables(data, scope_fo
     assert everything.cache["people_counts"] == (4, 4)
 
 
-def test_whole_dashboard_with_comparisons_is_the_same_on_both_paths(data, scope_for, network, funder_setup):
-    for scope in scopes(scope_for, network, funder_setup):
+def test_whole_dashboard_with_comparisons_is_the_same_on_both_paths(data, scope_for, network, funder_setup, both,
+                                                                     attributed):
+    for scope in scopes(scope_for, network, funder_setup, both, attributed):
         for dimension, threshold in [(d, 1) for d in COMPARE_DIMENSIONS] + [("structures", 5)]:
             scope.cache.clear()
             fast = indicators.compute_dashboard(scope, threshold=threshold, compare=dimension)

@@ -88,8 +88,10 @@ def test_explicit_attribution_counts_in_the_programme(session, network, funder_s
         services.attribute_activity(session, network.coordinator, p2, inside.id)
     dashboard = indicators.compute_dashboard(scope_for(programme_id=p2.id), threshold=1)
     assert dashboard.figure("moyens.accompagnements").value == 1
-    assert dashboard.section("moyens").source == "raw"
+    assert dashboard.section("moyens").source == "rollups"  # the programme's cells, and its activity read live
     services.remove_attribution(session, network.coordinator, p2, inside.id)
+    assert indicators.compute_dashboard(scope_for(programme_id=p2.id), threshold=1).figure(
+        "moyens.accompagnements").value == 0
     with pytest.raises(NotFound):
         services.remove_attribution(session, network.coordinator, p2, inside.id)
     assert events(session, "programme.activity_attributed") == 1
