@@ -13,6 +13,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 
+def spaced(number: int) -> str:
+    """An integer with its thousands separated by spaces, as the verdicts print it."""
+    return f"{number:,}".replace(",", " ")
+
+
 def percentile(values: list[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100) of a non-empty list."""
     ordered = sorted(values)

@@ -492,11 +492,15 @@ def quality_section(scope: Scope, threshold: int) -> Section:
     """Share of records with each optional field filled, so readers know how far to trust a
     breakdown."""
     profile = person_profile(scope)
-    total = sum(r[4] for r in profile)
-    genre = sum(r[4] for r in profile if r[0] != Genre.NON_COMMUNIQUE.value)
-    age = sum(r[4] for r in profile if r[1] != TrancheAge.NON_COMMUNIQUE.value)
-    statut = sum(r[4] for r in profile if r[2] != StatutSocial.NON_COMMUNIQUE.value)
-    commune = sum(r[4] for r in profile if r[3] is not None)
+    unknown = (Genre.NON_COMMUNIQUE.value, TrancheAge.NON_COMMUNIQUE.value, StatutSocial.NON_COMMUNIQUE.value)
+    total = genre = age = statut = commune = 0
+    for row in profile:  # (genre, age band, statut, commune, accompagnements, beneficiaries)
+        n = row[4]
+        total += n
+        genre += n if row[0] != unknown[0] else 0
+        age += n if row[1] != unknown[1] else 0
+        statut += n if row[2] != unknown[2] else 0
+        commune += n if row[3] is not None else 0
     activity_profile(scope)
     n_individual, autonomie, materiel = scope.cache["individual_quality"]
     items = [
