@@ -394,8 +394,12 @@ class Activity(db.Model):
         # uq_participations_activity_beneficiary, also index-only.
         sa.Index("ix_activities_live_structure_date_id", "structure_id", "date", "id",
                  postgresql_where=sa.text("deleted_at IS NULL"), sqlite_where=sa.text("deleted_at IS NULL")),
-        # « Personnes équipées » (evaluation): only the few live activities with equipment.
+        # « Personnes équipées » (evaluation): only the few live activities with equipment, by
+        # structure and by mediator (a programme of places or posts reads either or both).
         sa.Index("ix_activities_live_equipped_structure_date", "structure_id", "date",
+                 postgresql_where=sa.text("deleted_at IS NULL AND equipment_kind IS NOT NULL"),
+                 sqlite_where=sa.text("deleted_at IS NULL AND equipment_kind IS NOT NULL")),
+        sa.Index("ix_activities_live_equipped_mediator_date", "mediator_id", "date",
                  postgresql_where=sa.text("deleted_at IS NULL AND equipment_kind IS NOT NULL"),
                  sqlite_where=sa.text("deleted_at IS NULL AND equipment_kind IS NOT NULL")),
         sa.UniqueConstraint("structure_id", "external_id", name="uq_activities_structure_external_id"),

@@ -278,15 +278,19 @@ class Scope:
                 self.start, self.end = f.start, f.end
         self._programme_structures = self._programme_mediators = None
         self._programme_explicit = False
+        self._programme_activities: list[int] = []
         if self.programme is not None:
             pid = self.programme.id
             self._programme_structures = list(self.session.scalars(
                 sa.select(programme_structures.c.structure_id).where(programme_structures.c.programme_id == pid)))
             self._programme_mediators = list(self.session.scalars(
                 sa.select(programme_mediators.c.user_id).where(programme_mediators.c.programme_id == pid)))
-            self._programme_explicit = bool(self.session.scalar(
-                sa.select(programme_activities.c.activity_id).where(programme_activities.c.programme_id == pid)
-                .limit(1)))
+            # The activities attributed one by one, as a list: an ``IN`` of ids is served by the primary
+            # key, also inside the ``OR`` with the programme's places and posts (a subquery there
+            # made PostgreSQL read every activity of the period).
+            self._programme_activities = sorted(self.session.scalars(
+                sa.select(programme_activities.c.activity_id).where(programme_activities.c.programme_id == pid)))
+            self._programme_explicit = bool(self._programme_activities)
 
     # period
     @property
@@ -334,8 +338,7 @@ class Scope:
         if self._programme_mediators:
             conditions.append(Activity.mediator_id.in_(self._programme_mediators))
         if self._programme_explicit:
-            conditions.append(Activity.id.in_(sa.select(programme_activities.c.activity_id)
-                                              .where(programme_activities.c.programme_id == self.programme.id)))
+            conditions.append(Activity.id.in_(self._programme_activities))
         if conditions:
             ids |= set(self.session.scalars(sa.select(Activity.structure_id).distinct().where(sa.or_(*conditions))))
         return sorted(ids)
@@ -349,9 +352,7 @@ class Scope:
         if self._programme_mediators and actor_column is not None:
             options.append(actor_column.in_(self._programme_mediators))
         if self._programme_explicit and activity_id_column is not None:
-            options.append(activity_id_column.in_(
-                sa.select(programme_activities.c.activity_id)
-                .where(programme_activities.c.programme_id == self.programme.id)))
+            options.append(activity_id_column.in_(self._programme_activities))
         return sa.or_(*options) if options else sa.false()
 
     def unit_clause(self, structure_column, actor_column=None, activity_id_column=None):
@@ -433,8 +434,7 @@ class Scope:
         if self.programme is not None:
             programme_structures, programme_mediators = self._programme_structures, self._programme_mediators
             if self._programme_explicit:
-                attributed = (sa.select(programme_activities.c.activity_id)
-                              .where(programme_activities.c.programme_id == self.programme.id))
+                attributed = self._programme_activities
                 either = (programme_structures or [], programme_mediators or [])
             elif programme_structures and programme_mediators:
                 either = (programme_structures, programme_mediators)
