@@ -68,13 +68,12 @@ def data(build, network, session):
     return n
 
 
-@pytest.fixture
-def both(session, network, funder_setup):
+def places_and_posts(session, network, funder_setup, name):
     """A programme of places and posts: structure B, and mediator B wherever they work (structure A
     on March 2). A cell of either counts, once."""
     from mediation.evaluation.models import Programme
 
-    programme = Programme(funder_id=funder_setup.metro.id, name="Lieux et postes", starts_on=date(YEAR, 1, 1),
+    programme = Programme(funder_id=funder_setup.metro.id, name=name, starts_on=date(YEAR, 1, 1),
                           ends_on=date(YEAR, 12, 31), territory_id=network.territory.id)
     programme.structures = [network.structure_b]
     programme.mediators = [network.mediator_b]
@@ -84,18 +83,17 @@ def both(session, network, funder_setup):
 
 
 @pytest.fixture
-def attributed(session, data, network, funder_setup, both):
-    """The same programme, plus activities attributed one by one: structure « far »'s on a day at an
-    edge, in a month read whole and before the periods, and one that its cells already hold (it
-    counts once)."""
-    from mediation.evaluation.models import Programme, programme_activities
+def both(session, network, funder_setup):
+    return places_and_posts(session, network, funder_setup, "Lieux et postes")
 
-    programme = Programme(funder_id=funder_setup.metro.id, name="Lieux, postes et ateliers", starts_on=date(YEAR, 1, 1),
-                          ends_on=date(YEAR, 12, 31), territory_id=network.territory.id)
-    programme.structures = [network.structure_b]
-    programme.mediators = [network.mediator_b]
-    session.add(programme)
-    session.flush()
+
+@pytest.fixture
+def attributed(session, data, network, funder_setup):
+    """The same, plus activities attributed one by one: structure « far »'s on a day at an edge, in
+    a month read whole and before the periods, and one that its cells already hold (it counts once)."""
+    from mediation.evaluation.models import programme_activities
+
+    programme = places_and_posts(session, network, funder_setup, "Lieux, postes et ateliers")
     chosen = [session.scalar(sa.select(Activity.id).where(Activity.structure_id == structure.id, Activity.date == day)
                              .order_by(Activity.id).limit(1))
               for structure, day in [(network.structure_far, date(YEAR, 1, 15)), (network.structure_far, date(YEAR, 2, 1)),
