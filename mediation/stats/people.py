@@ -14,7 +14,9 @@ activities through the (structure, date) indexes.
 ``structure_ids``, ``mediator_ids`` and ``either`` restrict the cells as in
 :func:`mediation.stats.dashboard.means` (:func:`~mediation.stats.dashboard.cell_clauses`: lists of
 ids, or None for no restriction, all ANDed; ``either``: the cells of some structures or of some
-mediators).
+mediators); ``attributed`` adds the activities of a programme attributed one by one that the cells
+do not hold (:func:`~mediation.stats.dashboard.outside_cells`), from the raw tables over the whole
+period.
 """
 
 from __future__ import annotations
