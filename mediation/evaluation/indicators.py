@@ -179,69 +179,81 @@ def _activity_rows_raw(scope: Scope) -> list[tuple]:
         .where(scope.activity_clause()).group_by(Activity.place_type, bucket)))
 
 
-def person_profile(scope: Scope) -> list[tuple]:
-    """Per (genre, age band, statut, commune of residence): accompagnements and beneficiaries
-    (distinct followed people plus anonymous participations). These are attributes of the person,
-    so each person falls in one group and the marginals are exact: the genre, age and statut
-    breakdowns, the residents per commune and the data-quality shares in one pass.
+def person_profile(scope: Scope) -> list[dict]:
+    """Accompagnements and beneficiaries (distinct followed people plus anonymous participations)
+    by genre, by age band, by statut and by commune of residence: four dicts, value →
+    (accompagnements, beneficiaries). These are attributes of the person, so each person falls
+    under one value of each and the breakdowns are exact: the genre, age and statut tables, the
+    residents per commune and the data-quality shares.
 
     Each identified person's accompagnements in scope are counted first (from the rollups when the
     filter allows it, else one pass over the scope's participations), then grouped by the person's
-    current attributes and « accompanied at least twice »: the same rows give the people counts of
-    the outcomes (:func:`outcomes.people_counts`). Anonymous people come grouped by profile
-    already (their rollup, or the same pass)."""
+    current attributes and by « accompanied at least twice »: the same statement gives the people
+    counts of the outcomes (:func:`outcomes.people_counts`). Anonymous people come grouped by
+    profile already (their rollup, or the same pass)."""
     if "person_profile" not in scope.cache:
         ids = scope.rollup_ids()
-        rows = _person_rows_raw(scope) if ids is None else _person_rows_from_rollups(scope, ids)
-        profile: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
-        people = again = 0
-        for g, a, s, c, anonymous, twice, accompaniments, persons in rows:
-            cell = profile[(g, a, s, c)]
-            cell[0] += int(accompaniments or 0)
+        identified, anonymous = _person_rows_raw(scope) if ids is None else _person_rows_from_rollups(scope, ids)
+        profile: list[dict] = []
+        for people, accompaniments in zip(identified, anonymous, strict=False):
+            by_value: dict = defaultdict(lambda: [0, 0])
+            for value, (n, persons) in people.items():
+                by_value[value][0] += n
+                by_value[value][1] += persons
             # Anonymous people: each participation counts as one beneficiary (the national rule).
-            cell[1] += int(accompaniments or 0) if anonymous else persons
-            if not anonymous:
-                people += persons
-                again += persons if twice else 0
-        scope.cache["person_profile"] = [(*key, acc, ben) for key, (acc, ben) in profile.items()]
-        scope.cache["people_counts"] = (people, again)
+            for value, n in accompaniments.items():
+                by_value[value][0] += n
+                by_value[value][1] += n
+            profile.append({value: tuple(cell) for value, cell in by_value.items()})
+        twice = identified[-1]
+        scope.cache["person_profile"] = profile
+        scope.cache["people_counts"] = (sum(persons for _, persons in twice.values()), twice.get(True, (0, 0))[1])
     return scope.cache["person_profile"]
 
 
 def _person_attributes(scope: Scope) -> tuple:
-    """Genre, age band, statut (their stored values, as plain strings: turning each of the ~100 000
-    cells of the national profile into an enum member cost more than the grouping) and commune."""
+    """Genre, age band, statut (their stored values, as plain strings: turning each value into an
+    enum member cost more than the grouping) and commune."""
     return (sa.type_coerce(sa.func.coalesce(Beneficiary.genre, Genre.NON_COMMUNIQUE.value), sa.String),
             sa.type_coerce(tranche_age_sql(scope.end.year), sa.String),
             sa.type_coerce(sa.func.coalesce(Beneficiary.statut_social, StatutSocial.NON_COMMUNIQUE.value), sa.String),
             Beneficiary.residence_commune_id)
 
 
-def _person_rows_raw(scope: Scope) -> list[tuple]:
-    """(genre, age, statut, commune, anonymous, twice, accompagnements, people) from one pass over
-    the scope's participations, counted per person then grouped by the person's attributes."""
+def _person_rows_raw(scope: Scope) -> tuple[list[dict], list[dict]]:
+    """(identified, anonymous) as :func:`_person_rows_from_rollups` gives them, from one pass over
+    the scope's participations, counted per person then grouped by each of the person's attributes."""
+    from mediation.stats.people import marginals
+
     per_person = (sa.select(Participation.beneficiary_id.label("person"), sa.func.count().label("n"))
                   .select_from(Participation).join(Activity, Activity.id == Participation.activity_id)
                   .where(scope.activity_clause()).group_by(Participation.beneficiary_id).subquery("per_person"))
-    attributes = _person_attributes(scope)
-    returning = per_person.c.n >= 2
-    return list(scope.session.execute(
-        sa.select(*attributes, Beneficiary.counted_per_participation, returning, sa.func.sum(per_person.c.n), sa.func.count())
-        .select_from(per_person).join(Beneficiary, Beneficiary.id == per_person.c.person)
-        .group_by(*attributes, Beneficiary.counted_per_participation, returning)))
+    keys = ["genre", "age", "statut", "commune", "twice"]
+    rows = (sa.select(*[a.label(k) for a, k in zip(_person_attributes(scope), keys, strict=False)],
+                      (per_person.c.n >= 2).label("twice"), Beneficiary.counted_per_participation.label("anonymous"),
+                      per_person.c.n)
+            .select_from(per_person).join(Beneficiary, Beneficiary.id == per_person.c.person))
+    found = marginals(scope.session, rows, keys, lambda c: [sa.func.sum(c.n), sa.func.count()], by=["anonymous"])
+    identified = [{value: (int(n), persons) for (value, anonymous), (n, persons) in by_value.items() if not anonymous}
+                  for by_value in found]
+    anonymous = [{value: int(n) for (value, anonymous), (n, _) in by_value.items() if anonymous}
+                 for by_value in found[:-1]]
+    return identified, anonymous
 
 
-def _person_rows_from_rollups(scope: Scope, restrictions: dict) -> list[tuple]:
-    """The same rows from the rollups: identified people's counts from ``beneficiary_month_rollups``
-    (one row per person and cell) joined to their current record, anonymous accompagnements from
+def _person_rows_from_rollups(scope: Scope, restrictions: dict) -> tuple[list[dict], list[dict]]:
+    """The identified people by each attribute and by « accompanied at least twice » (value →
+    (accompagnements, people)) from ``beneficiary_month_rollups`` (one row per person and cell)
+    joined to their current record; the anonymous accompagnements by each attribute from
     ``anonymous_profile_rollups``; the days at the edges of the period from the raw tables."""
     from mediation.stats import people
 
-    rows = [(g, a, s, c, False, twice, n, persons) for g, a, s, c, twice, n, persons in people.identified_profile(
-        scope.session, scope.start, scope.end, _person_attributes(scope), **restrictions)]
-    rows += [(g, a, s, c, True, False, n, n)
-             for g, a, s, c, n in people.anonymous_profile(scope.session, scope.start, scope.end, **restrictions)]
-    return rows
+    return (people.identified_profile(scope.session, scope.start, scope.end, _person_attributes(scope), **restrictions),
+            people.anonymous_profile(scope.session, scope.start, scope.end, **restrictions))
+
+
+def _beneficiaries(profile: dict) -> dict:
+    return {value: beneficiaries for value, (_, beneficiaries) in profile.items()}
 
 
 def _marginal(rows, index: int, value_index: int) -> dict:
@@ -321,17 +333,14 @@ def means_section(scope: Scope, threshold: int) -> tuple[Section, Means]:
     # A commune's row is the sum of its structures' rows: one more equation between the two tables.
     communes_table.parts_of, communes_table.parts = "moyens.par_structure", dict(commune_parts)
     section.tables.append(communes_table)
-    profile = person_profile(scope)
-    genre = _marginal(profile, 0, 5)
+    genre, ages, statut, _ = (_beneficiaries(by_value) for by_value in person_profile(scope))
     section.tables.append(results.breakdown_table(
         "moyens.par_genre", "moyens.beneficiaires", "Bénéficiaires par genre", "Genre",
         [(g.value, g.label, genre.get(g.value, 0)) for g in Genre], threshold, count_label="Bénéficiaires"))
-    ages = _marginal(profile, 1, 5)
     section.tables.append(results.breakdown_table(
         "moyens.par_age", "moyens.beneficiaires", f"Bénéficiaires par tranche d'âge (âge en {scope.end.year})",
         "Tranche d'âge", [(t.value, t.label, ages.get(t.value, 0)) for t in TrancheAge], threshold,
         count_label="Bénéficiaires"))
-    statut = _marginal(profile, 2, 5)
     section.tables.append(results.breakdown_table(
         "moyens.par_statut", "moyens.beneficiaires", "Bénéficiaires par statut", "Statut",
         [(s.value, s.label, statut.get(s.value, 0)) for s in StatutSocial], threshold, count_label="Bénéficiaires"))
@@ -453,7 +462,7 @@ def coverage_section(scope: Scope, means: Means, threshold: int) -> Section:
         commune_id = insee_to_id.get(names[sid][2])
         if commune_id is not None:
             accompaniments[commune_id] += count
-    residents = _marginal(person_profile(scope), 3, 5)
+    residents = _beneficiaries(person_profile(scope)[3])
     items = []
     for c in communes:
         acc, res, pop = accompaniments.get(c.id, 0), residents.get(c.id, 0), c.population
@@ -491,16 +500,11 @@ def coverage_section(scope: Scope, means: Means, threshold: int) -> Section:
 def quality_section(scope: Scope, threshold: int) -> Section:
     """Share of records with each optional field filled, so readers know how far to trust a
     breakdown."""
-    profile = person_profile(scope)
-    unknown = (Genre.NON_COMMUNIQUE.value, TrancheAge.NON_COMMUNIQUE.value, StatutSocial.NON_COMMUNIQUE.value)
-    total = genre = age = statut = commune = 0
-    for row in profile:  # (genre, age band, statut, commune, accompagnements, beneficiaries)
-        n = row[4]
-        total += n
-        genre += n if row[0] != unknown[0] else 0
-        age += n if row[1] != unknown[1] else 0
-        statut += n if row[2] != unknown[2] else 0
-        commune += n if row[3] is not None else 0
+    unknown = (Genre.NON_COMMUNIQUE.value, TrancheAge.NON_COMMUNIQUE.value, StatutSocial.NON_COMMUNIQUE.value, None)
+    # Filled: every accompagnement but those of the unknown value of each attribute.
+    total = sum(n for n, _ in person_profile(scope)[0].values())
+    genre, age, statut, commune = (total - by_value.get(missing, (0, 0))[0]
+                                   for by_value, missing in zip(person_profile(scope), unknown, strict=True))
     activity_profile(scope)
     n_individual, autonomie, materiel = scope.cache["individual_quality"]
     items = [

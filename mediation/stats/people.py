@@ -22,7 +22,7 @@ period.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 
 import sqlalchemy as sa
@@ -129,10 +129,52 @@ def identified_counts(start: date, end: date, *, structure_ids=None, mediator_id
     return per_person.subquery("per_person")
 
 
+def marginals(session, rows: sa.Select, keys: Sequence[str], values: Callable[[sa.ColumnCollection], list],
+              by: Sequence[str] = ()) -> list[dict[tuple, tuple]]:
+    """``rows`` grouped by each of its columns ``keys`` apart (with the columns ``by`` in every
+    grouping), in one statement: for each key, a dict ``(value, *by values)`` → the aggregates
+    ``values(columns)`` of its rows. A profile's breakdowns (by genre, by age band, …) are the
+    marginals of its rows: grouping by every attribute at once gave one row per combination (13 000
+    rows for 28 000 people of a national programme, 30 % of the dashboard's time in Python).
+
+    PostgreSQL: ``GROUP BY GROUPING SETS``, one hashed pass over the rows (a plain ``GROUP BY`` of
+    every key sorted them: the planner cannot size a scope's people). SQLite has no grouping sets:
+    a ``UNION ALL`` of one ``GROUP BY`` per key over the rows materialized once."""
+    found: list[dict[tuple, tuple]] = [{} for _ in keys]
+    width, extra = len(keys), len(by)
+    if session.get_bind().dialect.name == "postgresql":
+        table = rows.subquery("rows")
+        columns = [table.c[k] for k in keys]
+        grouped_by = [table.c[b] for b in by]
+        statement = (sa.select(sa.func.grouping(*columns), *columns, *grouped_by, *values(table.c))
+                     .group_by(sa.func.grouping_sets(*[sa.tuple_(c, *grouped_by) for c in columns])))
+        for row in session.execute(statement):
+            # GROUPING(k0 … kn): bit (n − i) set when key i is not grouped; exactly one is.
+            i = next(i for i in range(width) if not row[0] & (1 << (width - 1 - i)))
+            found[i][(row[1 + i], *row[1 + width:1 + width + extra])] = tuple(row[1 + width + extra:])
+        return found
+    table = rows.cte("rows").prefix_with("MATERIALIZED")
+    grouped_by = [table.c[b] for b in by]
+    parts = [sa.select(sa.literal(i).label("grouping_set"),
+                       *[table.c[k] if j == i else sa.type_coerce(sa.null(), table.c[k].type).label(k)
+                         for j, k in enumerate(keys)],
+                       *grouped_by, *values(table.c)).group_by(table.c[key], *grouped_by)
+             for i, key in enumerate(keys)]
+    for row in session.execute(sa.union_all(*parts)):
+        i = row[0]
+        found[i][(row[1 + i], *row[1 + width:1 + width + extra])] = tuple(row[1 + width + extra:])
+    return found
+
+
+def _person_sums(columns) -> list:
+    """Accompagnements and people (``n > 0``: see ``with_none``) of per-person rows."""
+    return [sa.func.sum(columns.n), sa.func.sum(sa.case((columns.n > 0, 1), else_=0))]
+
+
 def identified_profile(session, start: date, end: date, attributes: Sequence[sa.ColumnElement], *,
-                       structure_ids=None, mediator_ids=None, either=None, attributed=None) -> list[tuple]:
-    """Identified people grouped by ``attributes`` (expressions on ``beneficiaries``) and by
-    « accompanied at least twice »: rows ``(*attributes, twice, accompagnements, people)``.
+                       structure_ids=None, mediator_ids=None, either=None, attributed=None) -> list[dict]:
+    """Identified people by each of ``attributes`` (expressions on ``beneficiaries``) and by
+    « accompanied at least twice » (last): :func:`marginals`, value → (accompagnements, people).
 
     On PostgreSQL, the people's records are read by key: ``id = ANY(ARRAY(people))``, the people
     counted once in a ``WITH``. Joined plainly, the planner, which cannot know how few people a
@@ -148,41 +190,43 @@ def identified_profile(session, start: date, end: date, attributes: Sequence[sa.
                                    with_none=True)
     counted_once = sa.not_(Beneficiary.counted_per_participation)  # who the rows are: see _network_profile
     joined = sa.and_(Beneficiary.id == per_person.c.beneficiary_id, counted_once)
-    if restricted and session.get_bind().dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         per_person = per_person.element.cte("per_person")
         joined = sa.and_(Beneficiary.id == per_person.c.beneficiary_id, counted_once, Beneficiary.id == sa.any_(
             sa.func.array(sa.select(per_person.c.beneficiary_id).scalar_subquery())))
-    returning = per_person.c.n >= 2
-    # People with no accompagnement left (n 0, see ``with_none``) add nothing to either sum.
-    return [(*row[:-2], int(row[-2]), int(row[-1])) for row in session.execute(
-        sa.select(*attributes, returning, sa.func.sum(per_person.c.n),
-                  sa.func.sum(sa.case((per_person.c.n > 0, 1), else_=0)))
-        .select_from(per_person).join(Beneficiary, joined)
-        .group_by(*attributes, returning)) if row[-1]]
+    keys = [f"a{i}" for i in range(len(attributes))] + ["twice"]
+    rows = (sa.select(*[a.label(k) for a, k in zip(attributes, keys, strict=False)],
+                      (per_person.c.n >= 2).label("twice"), per_person.c.n)
+            .select_from(per_person).join(Beneficiary, joined))
+    return _counted(marginals(session, rows, keys, _person_sums))
 
 
-def _network_profile(start: date, end: date, attributes: Sequence[sa.ColumnElement], session) -> list[tuple]:
+def _counted(found: list[dict]) -> list[dict]:
+    """value → (accompagnements, people) as ints, without the values of no one (people with no
+    accompagnement left add nothing to either sum)."""
+    return [{key[0]: (int(n or 0), int(people or 0)) for key, (n, people) in by_value.items() if people}
+            for by_value in found]
+
+
+def _network_profile(start: date, end: date, attributes: Sequence[sa.ColumnElement], session) -> list[dict]:
     """:func:`identified_profile` of the whole network. The rollup rows are joined to the records
     first and summed per record (``GROUP BY beneficiaries.id``: the attributes depend on the key),
     then grouped by attributes: the planner sizes the join by the rollup rows it reads. Summed per
     person before the join (the restricted shape), the union of months and edge days was estimated
     at 200 people of ~70 000 and joined by 70 000 key lookups, then sorted on disk."""
     rows = identified_counts(start, end, summed=False)
-    labelled = [a.label(f"a{i}") for i, a in enumerate(attributes)]
+    keys = [f"a{i}" for i in range(len(attributes))]
     # The rows are those of people counted once (``NOT counted_per_participation``): said in the
     # join, it lets PostgreSQL read their attributes from the small covering index of those people
     # (ix_beneficiaries_counted_once_profile: 101 000 of 767 000 records at 1 million
     # accompaniments) instead of the whole table.
-    per_person = (sa.select(*labelled, sa.func.sum(rows.c.n).label("n")).select_from(rows)
+    per_person = (sa.select(*[a.label(k) for a, k in zip(attributes, keys, strict=False)],
+                            sa.func.sum(rows.c.n).label("n")).select_from(rows)
                   .join(Beneficiary, sa.and_(Beneficiary.id == rows.c.beneficiary_id,
                                              sa.not_(Beneficiary.counted_per_participation)))
                   .group_by(Beneficiary.id).subquery("per_person"))
-    keys = [per_person.c[f"a{i}"] for i in range(len(attributes))]
-    returning = per_person.c.n >= 2
-    return [(*row[:-2], int(row[-2]), int(row[-1])) for row in session.execute(
-        sa.select(*keys, returning, sa.func.sum(per_person.c.n),
-                  sa.func.sum(sa.case((per_person.c.n > 0, 1), else_=0)))
-        .group_by(*keys, returning)) if row[-1]]
+    grouped = sa.select(*[per_person.c[k] for k in keys], (per_person.c.n >= 2).label("twice"), per_person.c.n)
+    return _counted(marginals(session, grouped, [*keys, "twice"], _person_sums))
 
 
 def identified_people(start: date, end: date, *, structure_ids=None, mediator_ids=None,
@@ -212,30 +256,38 @@ def identified_people(start: date, end: date, *, structure_ids=None, mediator_id
 
 # --- anonymous people ---------------------------------------------------------------------------
 
-def anonymous_profile(session, start: date, end: date, *, structure_ids=None,
-                      mediator_ids=None, either=None, attributed=None) -> list[tuple[str, str, str, int | None, int]]:
-    """Anonymous accompagnements per (genre, age band, statut, commune of residence or None)."""
+ANONYMOUS_PROFILE = ("genre", "tranche_age", "statut_social", "commune_id")
+
+
+def anonymous_profile(session, start: date, end: date, *, structure_ids=None, mediator_ids=None, either=None,
+                      attributed=None) -> list[Counter]:
+    """Anonymous accompagnements by genre, by age band, by statut and by commune of residence (None
+    when unknown): four Counters (the :func:`marginals` of the profiles)."""
     period = Period.of(start, end)
-    totals: Counter = Counter()
+    totals = [Counter() for _ in ANONYMOUS_PROFILE]
+
+    def add(found, sign: int) -> None:
+        for total, by_value in zip(totals, found, strict=True):
+            for (value,), (n,) in by_value.items():
+                total[value] += sign * int(n or 0)
+
     if period.months is not None:
         r = AnonymousProfileRollup
         # Stored values as plain strings (no enum member built per cell), as the edge rows below.
-        keys = (*[sa.type_coerce(column, sa.String) for column in (r.genre, r.tranche_age, r.statut_social)],
-                r.commune_id)
-        for *key, n in session.execute(sa.select(*keys, sa.func.sum(r.accompaniments))
-                                       .where(*_cells(r, period, structure_ids, mediator_ids, either)).group_by(*keys)):
-            totals[_profile_key(key)] += int(n)
-    profile = list(anonymous_profile_sql().values())
+        rows = sa.select(*[sa.type_coerce(getattr(r, name), sa.String).label(name) for name in ANONYMOUS_PROFILE[:3]],
+                         r.commune_id, r.accompaniments.label("n")).where(*_cells(r, period, structure_ids,
+                                                                                  mediator_ids, either))
+        add(marginals(session, rows, ANONYMOUS_PROFILE, lambda c: [sa.func.sum(c.n)]), 1)
+    profile = [sa.type_coerce(expression, sa.String).label(name) if name != "commune_id" else expression.label(name)
+               for name, expression in anonymous_profile_sql().items()]
     for where, sign in _raw_parts(period, start, end, structure_ids, mediator_ids, either, attributed):
-        for *key, n in session.execute(_participations_of(*profile, sa.func.count(), where=where)
-                                       .where(Beneficiary.counted_per_participation).group_by(*profile)):
-            totals[_profile_key(key)] += sign * n
-    return [(*key, n) for key, n in totals.items() if n]
-
-
-def _profile_key(key) -> tuple:
-    genre, age, statut, commune = key
-    return str(genre), str(age), str(statut), commune or None
+        rows = _participations_of(*profile, where=where).where(Beneficiary.counted_per_participation)
+        add(marginals(session, rows, ANONYMOUS_PROFILE, lambda c: [sa.func.count()]), sign)
+    communes = Counter()
+    for commune, n in totals[3].items():
+        communes[commune or None] += n  # commune 0: how the rollups store « unknown »
+    totals[3] = communes
+    return [Counter({value: n for value, n in total.items() if n}) for total in totals]
 
 
 # --- activities ---------------------------------------------------------------------------------
