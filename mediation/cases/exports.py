@@ -61,7 +61,7 @@ from mediation.cases.models import (
 from mediation.cases.search import person_condition
 from mediation.directory.models import Commune, Structure
 from mediation.tabular import CsvWriter
-from mediation.types import in_id_list, local_today, to_paris, utcnow
+from mediation.types import in_ids, local_today, to_paris, utcnow
 
 BATCH = 1000
 TITLE = object()  # marker: the row is a section title
@@ -251,19 +251,19 @@ def _activity_batch(session: Session, ids: list[int]):
         .outerjoin(place, place.c.id == a.place_structure_id)
         .outerjoin(place_structure_commune, place_structure_commune.c.id == place.c.commune_id)
         .outerjoin(place_commune, place_commune.c.id == a.place_commune_id)
-        .where(in_id_list(session, a.id, ids))
+        .where(in_ids(a.id, ids))
     )}
     themes: dict[int, list[str]] = defaultdict(list)
     t = ActivityThematique.__table__.c
     for activity_id, code in session.execute(sa.select(t.activity_id, t.code)
-                                             .where(in_id_list(session, t.activity_id, ids))):
+                                             .where(in_ids(t.activity_id, ids))):
         themes[activity_id].append(code)
     tag_names: dict[int, list[str]] = defaultdict(list)
     at, tag = ActivityTag.__table__.c, Tag.__table__.c
     for activity_id, name in session.execute(
             sa.select(at.activity_id, tag.name).select_from(ActivityTag.__table__)
             .join(Tag.__table__, tag.id == at.tag_id)
-            .where(in_id_list(session, at.activity_id, ids)).order_by(at.activity_id, tag.name, tag.id)):
+            .where(in_ids(at.activity_id, ids)).order_by(at.activity_id, tag.name, tag.id)):
         tag_names[activity_id].append(name)
     participants: dict[int, list] = defaultdict(list)
     pa, b, c = Participation.__table__.c, Beneficiary.__table__.c, Commune.__table__.c
@@ -274,7 +274,7 @@ def _activity_batch(session: Session, ids: list[int]):
         .select_from(Participation.__table__)
         .join(Beneficiary.__table__, b.id == pa.beneficiary_id)
         .outerjoin(Commune.__table__, c.id == b.residence_commune_id)
-        .where(in_id_list(session, pa.activity_id, ids))
+        .where(in_ids(pa.activity_id, ids))
         .order_by(pa.activity_id, pa.id)
     ):
         participants[row.activity_id].append(row)
@@ -372,7 +372,7 @@ def export_activities(session: Session, user: User, activity_query: sa.Select,
     total = 0
     for chunk in _chunks(ids):
         total += session.scalar(sa.select(sa.func.count(Participation.id))
-                                .where(in_id_list(session, Participation.activity_id, chunk))) or 0
+                                .where(in_ids(Participation.activity_id, chunk))) or 0
     if not isinstance(filters, ActivityFilterLabels):  # another page's own filters (label, value)
         filters = ActivityFilterLabels(extra=list(filters or []))
     block = coop_info_block(user, total, now) + filters.rows() + [[""]]
@@ -417,7 +417,7 @@ def _beneficiary_rows(session: Session, ids: list[int]) -> Iterator[list]:
                       Beneficiary.statut_social, Beneficiary.accompaniments_count, Beneficiary.notes,
                       Commune.name.label("commune"), Commune.insee_code, Commune.postal_code)
             .outerjoin(Commune, Commune.id == Beneficiary.residence_commune_id)
-            .where(in_id_list(session, Beneficiary.id, chunk)))}
+            .where(in_ids(Beneficiary.id, chunk)))}
         for beneficiary_id in chunk:
             b = rows[beneficiary_id]
             yield [b.last_name, b.first_name, _dash(b.birth_year), _dash(b.commune), _dash(b.insee_code),

@@ -34,7 +34,7 @@ from mediation.evaluation.models import (
     programme_structures,
 )
 from mediation.types import LOCAL_TIMEZONE as PARIS
-from mediation.types import local_today
+from mediation.types import in_ids, local_today
 
 # Query-string name → attribute.
 PARAMS = {
@@ -336,9 +336,9 @@ class Scope:
         ids = set(self._programme_structures or [])
         conditions = []
         if self._programme_mediators:
-            conditions.append(Activity.mediator_id.in_(self._programme_mediators))
+            conditions.append(in_ids(Activity.mediator_id, self._programme_mediators))
         if self._programme_explicit:
-            conditions.append(Activity.id.in_(self._programme_activities))
+            conditions.append(in_ids(Activity.id, self._programme_activities))
         if conditions:
             ids |= set(self.session.scalars(sa.select(Activity.structure_id).distinct().where(sa.or_(*conditions))))
         return sorted(ids)
@@ -348,11 +348,11 @@ class Scope:
             return None
         options = []
         if self._programme_structures:
-            options.append(structure_column.in_(self._programme_structures))
+            options.append(in_ids(structure_column, self._programme_structures))
         if self._programme_mediators and actor_column is not None:
-            options.append(actor_column.in_(self._programme_mediators))
+            options.append(in_ids(actor_column, self._programme_mediators))
         if self._programme_explicit and activity_id_column is not None:
-            options.append(activity_id_column.in_(self._programme_activities))
+            options.append(in_ids(activity_id_column, self._programme_activities))
         return sa.or_(*options) if options else sa.false()
 
     def unit_clause(self, structure_column, actor_column=None, activity_id_column=None):

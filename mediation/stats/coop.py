@@ -57,7 +57,7 @@ from mediation.forms import PickSource
 from mediation.stats import coop_rollups, rollups
 from mediation.stats.coop_rollups import DURATION_BUCKETS
 from mediation.stats.models import ActivityRollup, CoopPersonRollup, CoopRollup, ThematiqueRollup
-from mediation.types import bytewise, in_id_list, local_today
+from mediation.types import bytewise, in_ids, local_today
 
 NON_COMMUNIQUE = "Non communiqué"
 
@@ -527,7 +527,7 @@ def _statistics(session: Session, filters: CoopFilters, sums: _Sums, today: date
     # tags (live ones), weighted by accompaniments, largest first (the Coop's getActiviteTags)
     tag_counts = {int(value): count for value, count in one(coop_rollups.TAG).items() if count}
     tag_names = dict(session.execute(sa.select(Tag.id, Tag.name).where(
-        in_id_list(session, Tag.id, sorted(tag_counts)), Tag.deleted_at.is_(None))).all()) if tag_counts else {}
+        in_ids(Tag.id, sorted(tag_counts)), Tag.deleted_at.is_(None))).all()) if tag_counts else {}
     stats.tags = _shares(sorted(((tag_names[i], n) for i, n in tag_counts.items() if i in tag_names),
                                 key=lambda item: (-item[1], item[0])))
     materiel, channels, durations = one(coop_rollups.MATERIEL), one(coop_rollups.CANAL), one(coop_rollups.DUREE)
@@ -541,7 +541,7 @@ def _statistics(session: Session, filters: CoopFilters, sums: _Sums, today: date
     if wanted:
         structures = {i: (name, commune_id) for i, name, commune_id in session.execute(
             sa.select(Structure.id, Structure.name, Structure.commune_id)
-            .where(in_id_list(session, Structure.id, sorted(wanted))))}
+            .where(in_ids(Structure.id, sorted(wanted))))}
     stats.places = _shares(sorted(((structures[i][0], count) for i, count in places.items()),
                                   key=lambda item: (-item[1], item[0])))
     place_communes: Counter = Counter()
@@ -586,7 +586,7 @@ def _statistics(session: Session, filters: CoopFilters, sums: _Sums, today: date
 
     labels = {i: _label_commune(name, postal) for i, name, postal in session.execute(
         sa.select(Commune.id, Commune.name, Commune.postal_code)
-        .where(in_id_list(session, Commune.id, sorted((set(place_communes) | set(residence_ids)) - {0}))))}
+        .where(in_ids(Commune.id, sorted((set(place_communes) | set(residence_ids)) - {0}))))}
     communes: Counter = Counter()
     for commune_id, count in place_communes.items():
         communes[labels.get(commune_id, NON_COMMUNIQUE)] += count

@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from mediation.cases.enums import ActivityType
 from mediation.cases.models import Activity, ActivityThematique, Beneficiary, Participation
 from mediation.stats.models import ActivityRollup, BeneficiaryMonthRollup, ThematiqueRollup
 from mediation.stats.rollups import first_of_month, month_start, next_month
+from mediation.types import in_ids
 
 
 @dataclass
@@ -113,12 +113,12 @@ def cell_clauses(structure_column, mediator_column, structure_ids=None, mediator
     cell has one structure and one mediator: it is read once even when it is of both."""
     clauses = []
     if structure_ids is not None:
-        clauses.append(structure_column.in_(structure_ids))
+        clauses.append(in_ids(structure_column, structure_ids))
     if mediator_ids is not None:
-        clauses.append(mediator_column.in_(mediator_ids))
+        clauses.append(in_ids(mediator_column, mediator_ids))
     if either is not None:
         structures, mediators = either
-        clauses.append(sa.or_(structure_column.in_(structures), mediator_column.in_(mediators)))
+        clauses.append(sa.or_(in_ids(structure_column, structures), in_ids(mediator_column, mediators)))
     return clauses
 
 
@@ -126,11 +126,11 @@ def outside_cells(structure_ids=None, mediator_ids=None, either=None, attributed
     """The activities attributed one by one to a programme (``attributed``: their ids) that the cells
     of :func:`cell_clauses` do not hold: within the scope's structures and mediators, outside
     ``either``. Read from the raw tables over the whole period and added to the cells."""
-    clauses = [Activity.id.in_(attributed),
+    clauses = [in_ids(Activity.id, attributed),
                *cell_clauses(Activity.structure_id, Activity.mediator_id, structure_ids, mediator_ids)]
     if either is not None:
         structures, mediators = either
-        clauses.append(sa.not_(sa.or_(Activity.structure_id.in_(structures), Activity.mediator_id.in_(mediators))))
+        clauses.append(sa.not_(sa.or_(in_ids(Activity.structure_id, structures), in_ids(Activity.mediator_id, mediators))))
     return clauses
 
 
@@ -279,14 +279,6 @@ def _rollups_into(session: Session, result: Means, first: date, last: date, stru
 EDGE_ACTIVITIES_MAX = 5000
 
 
-def _among(session: Session, column, ids: list[int]):
-    """``column IN ids``; on PostgreSQL one array parameter (``= ANY``), which the planner costs
-    with the real list and serves from the index, where thousands of bound values led it to scan."""
-    if session.get_bind().dialect.name == "postgresql":
-        return column == sa.any_(sa.literal(ids, type_=postgresql.ARRAY(sa.Integer)))
-    return column.in_(ids)
-
-
 def _edges_into(session: Session, result: Means, ranges: list[tuple[date, date]], structure_ids, mediator_ids,
                 either):
     """The days outside whole months, from the raw tables, driven by the activities found through
@@ -311,20 +303,20 @@ def _edges_into(session: Session, result: Means, ranges: list[tuple[date, date]]
     thematiques = Counter(result.by_thematique)
     for activity_id, code in session.execute(
         sa.select(ActivityThematique.activity_id, ActivityThematique.code)
-        .where(_among(session, ActivityThematique.activity_id, ids))
+        .where(in_ids(ActivityThematique.activity_id, ids))
     ):
         thematiques[code] += weights[activity_id]
     result.by_thematique = dict(thematiques)
     people = session.execute(sa.select(Participation.beneficiary_id, Participation.first_accompaniment)
-                             .where(_among(session, Participation.activity_id, ids))).all()
+                             .where(in_ids(Participation.activity_id, ids))).all()
     identified = set()
     if people:
         identified = set(session.scalars(sa.select(Beneficiary.id).where(
-            _among(session, Beneficiary.id, sorted({b for b, _ in people})), sa.not_(Beneficiary.counted_per_participation))))
+            in_ids(Beneficiary.id, sorted({b for b, _ in people})), sa.not_(Beneficiary.counted_per_participation))))
     result.anonymous_beneficiaries += sum(1 for b, _ in people if b not in identified)
     result.new_beneficiaries += sum(1 for _, first in people if first)
     return sa.select(Beneficiary.id.label("beneficiary_id"), sa.literal(1).label("n")).where(
-        _among(session, Beneficiary.id, sorted(identified)))
+        in_ids(Beneficiary.id, sorted(identified)))
 
 
 def _sorted(result: Means) -> Means:
