@@ -132,13 +132,18 @@ def raw_means(scope: Scope) -> Means:
 
 
 def scope_means(scope: Scope) -> tuple[Means, str]:
-    """The means of the scope and where they come from (``"rollups"`` or ``"raw"``)."""
+    """The means of the scope and where they come from (``"rollups"`` or ``"raw"``). From the
+    rollups, the people followed are those of :func:`person_profile` (the same rows, counted once
+    for both: the means and the profile's tables then add up to the same people by construction)."""
     restrictions = scope.rollup_ids()
     if restrictions is None:
         return raw_means(scope), "raw"
     from mediation.stats.dashboard import means
 
-    return means(scope.session, scope.start, scope.end, **restrictions), "rollups"
+    result = means(scope.session, scope.start, scope.end, count_people=False, **restrictions)
+    person_profile(scope)
+    result.followed_beneficiaries = scope.cache["people_counts"][0]
+    return result, "rollups"
 
 
 def _hours(scope: Scope) -> float:

@@ -225,10 +225,11 @@ def means_raw(session: Session, start: date, end: date, *, structure_ids=None, m
 # --- rollups ------------------------------------------------------------------------------------
 
 def means(session: Session, start: date, end: date, *, structure_ids=None, mediator_ids=None,
-          either=None, attributed=None) -> Means:
+          either=None, attributed=None, count_people: bool = True) -> Means:
     """The same numbers as :func:`means_raw`, from the rollups for whole months and from the raw
     tables for the days at the edges of the period (and for the ``attributed`` activities outside
-    the cells: :func:`outside_cells`)."""
+    the cells: :func:`outside_cells`). ``count_people`` False: ``followed_beneficiaries`` is left at
+    0 for a caller that counts the same people itself (the impact dashboard, with their profile)."""
     result = Means()
     cells = (_resolve(session, structure_ids), _resolve(session, mediator_ids), _resolve_either(either))
     period = Period.of(start, end)
@@ -241,7 +242,8 @@ def means(session: Session, start: date, end: date, *, structure_ids=None, media
         followed.append(_raw_into(session, result, list(period.excess), *cells, sign=-1))
     if attributed:
         followed.append(_raw_into(session, result, [(start, end)], None, None, extra=outside_cells(*cells, attributed)))
-    result.followed_beneficiaries = _distinct(session, followed, subtracted=bool(period.excess))
+    if count_people:
+        result.followed_beneficiaries = _distinct(session, followed, subtracted=bool(period.excess))
     return _sorted(result)
 
 
