@@ -10,7 +10,6 @@ import sqlalchemy as sa
 
 from mediation.stats.people import marginals
 from mediation.types import in_ids
-
 from tests.conftest import is_postgres
 
 
