@@ -122,6 +122,23 @@ def cell_clauses(structure_column, mediator_column, structure_ids=None, mediator
     return clauses
 
 
+def cell_parts(structure_column, mediator_column, structure_ids=None, mediator_ids=None, either=None) -> list[list]:
+    """The rollup cells of :func:`cell_clauses` as disjoint parts (lists of ANDed clauses), to read
+    one after the other and add up (or as a ``UNION ALL``): one part without ``either``; with it,
+    the cells of its structures (whatever their mediator: the primary key, which starts with the
+    structure) and the cells of its mediators outside those structures (the mediator index).
+    On PostgreSQL each part is an index-only scan (both indexes carry the cells' columns,
+    migrations 0033 and 0035), where the ``OR`` of one statement could only combine the two
+    indexes into a bitmap and read one table page per row: at 10 million accompaniments, the
+    thématiques of a territorial programme of places and posts, 49 → 8 ms."""
+    clauses = cell_clauses(structure_column, mediator_column, structure_ids, mediator_ids)
+    if either is None:
+        return [clauses]
+    structures, mediators = either
+    return [[*clauses, in_ids(structure_column, structures)],
+            [*clauses, in_ids(mediator_column, mediators), sa.not_(in_ids(structure_column, structures))]]
+
+
 def outside_cells(structure_ids=None, mediator_ids=None, either=None, attributed=()) -> list:
     """The activities attributed one by one to a programme (``attributed``: their ids) that the cells
     of :func:`cell_clauses` do not hold: within the scope's structures and mediators, outside
@@ -235,7 +252,7 @@ def means(session: Session, start: date, end: date, *, structure_ids=None, media
     period = Period.of(start, end)
     followed = []
     if period.months is not None:
-        followed.append(_rollups_into(session, result, *period.months, *cells))
+        followed += _rollups_into(session, result, *period.months, *cells)
     if period.edges:
         followed.append(_edges_into(session, result, list(period.edges), *cells))
     if period.excess:
@@ -247,35 +264,42 @@ def means(session: Session, start: date, end: date, *, structure_ids=None, media
     return _sorted(result)
 
 
-def _rollups_into(session: Session, result: Means, first: date, last: date, structure_ids, mediator_ids, either):
+def _rollups_into(session: Session, result: Means, first: date, last: date, structure_ids, mediator_ids,
+                  either) -> list[sa.Select]:
     """Two small GROUP BY on the activity rollups (by month and type, by structure), one on the
-    thématique rollups; returns the followed-beneficiary select for the distinct count."""
-    def where(table):
-        return [table.month >= first, table.month <= last,
-                *cell_clauses(table.structure_id, table.mediator_id, structure_ids, mediator_ids, either)]
-
-    r = ActivityRollup
-    for month_value, type_, activities, accompaniments, anonymous, firsts in session.execute(
-        sa.select(r.month, r.type, sa.func.sum(r.activities), sa.func.sum(r.accompaniments),
-                  sa.func.sum(r.anonymous_accompaniments), sa.func.sum(r.first_accompaniments))
-        .where(*where(r)).group_by(r.month, r.type)
-    ):
-        _add_cell(result, None, month_value, type_, activities, accompaniments)
-        result.anonymous_beneficiaries += anonymous
-        result.new_beneficiaries += firsts
-    for structure_id, accompaniments in session.execute(
-        sa.select(r.structure_id, sa.func.sum(r.accompaniments)).where(*where(r)).group_by(r.structure_id)
-    ):
-        result.by_structure[structure_id] = result.by_structure.get(structure_id, 0) + accompaniments
-    t = ThematiqueRollup
+    thématique rollups, for each part of the cells (:func:`cell_parts`); returns the
+    followed-beneficiary selects for the distinct count."""
     thematiques = Counter(result.by_thematique)
-    for code, accompaniments in session.execute(
-        sa.select(t.code, sa.func.sum(t.accompaniments)).where(*where(t)).group_by(t.code)
-    ):
-        thematiques[code] += accompaniments
+    followed = []
+    parts = {table: cell_parts(table.structure_id, table.mediator_id, structure_ids, mediator_ids, either)
+             for table in (ActivityRollup, ThematiqueRollup, BeneficiaryMonthRollup)}
+    for i in range(len(parts[ActivityRollup])):
+        def where(table, i=i):
+            return [table.month >= first, table.month <= last, *parts[table][i]]
+
+        r = ActivityRollup
+        for month_value, type_, activities, accompaniments, anonymous, firsts in session.execute(
+            sa.select(r.month, r.type, sa.func.sum(r.activities), sa.func.sum(r.accompaniments),
+                      sa.func.sum(r.anonymous_accompaniments), sa.func.sum(r.first_accompaniments))
+            .where(*where(r)).group_by(r.month, r.type)
+        ):
+            _add_cell(result, None, month_value, type_, activities, accompaniments)
+            result.anonymous_beneficiaries += anonymous
+            result.new_beneficiaries += firsts
+        for structure_id, accompaniments in session.execute(
+            sa.select(r.structure_id, sa.func.sum(r.accompaniments)).where(*where(r)).group_by(r.structure_id)
+        ):
+            result.by_structure[structure_id] = result.by_structure.get(structure_id, 0) + accompaniments
+        t = ThematiqueRollup
+        for code, accompaniments in session.execute(
+            sa.select(t.code, sa.func.sum(t.accompaniments)).where(*where(t)).group_by(t.code)
+        ):
+            thematiques[code] += accompaniments
+        b = BeneficiaryMonthRollup
+        followed.append(sa.select(b.beneficiary_id.label("beneficiary_id"), b.accompaniments.label("n"))
+                        .where(*where(b)))
     result.by_thematique = dict(thematiques)
-    b = BeneficiaryMonthRollup
-    return sa.select(b.beneficiary_id.label("beneficiary_id"), b.accompaniments.label("n")).where(*where(b))
+    return followed
 
 
 EDGE_ACTIVITIES_MAX = 5000

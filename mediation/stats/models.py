@@ -49,6 +49,15 @@ def _covering_key(*key: str, include: tuple[str, ...]) -> sa.PrimaryKeyConstrain
     return sa.PrimaryKeyConstraint(*key, postgresql_include=list(include))
 
 
+def _covering_mediator_index(table: str, *include: str) -> sa.Index:
+    """The (mediator, month) index of a cell table, which also carries the rest of the cell on
+    PostgreSQL (``INCLUDE``: its structure, the other key columns, the summed columns): a programme
+    that funds posts reads the cells of its mediators outside its places from this index alone,
+    as it reads those of its places from the primary key (see
+    :func:`mediation.stats.dashboard.cell_parts`). SQLite ignores ``INCLUDE`` (same index)."""
+    return sa.Index(f"ix_{table}_mediator_month", "mediator_id", "month", postgresql_include=["structure_id", *include])
+
+
 class ActivityRollup(db.Model):
     """Activities and accompagnements per (structure, month, mediator, activity type)."""
 
@@ -75,7 +84,7 @@ class ThematiqueRollup(db.Model):
     __tablename__ = "activity_thematique_rollups"
     __table_args__ = (
         _covering_key("structure_id", "month", "mediator_id", "type", "code", include=("activities", "accompaniments")),
-        sa.Index("ix_activity_thematique_rollups_mediator_month", "mediator_id", "month"),
+        _covering_mediator_index("activity_thematique_rollups", "type", "code", "activities", "accompaniments"),
     )
 
     structure_id: Mapped[int] = _key()
@@ -93,7 +102,7 @@ class BeneficiaryMonthRollup(db.Model):
     __tablename__ = "beneficiary_month_rollups"
     __table_args__ = (
         _covering_key("structure_id", "month", "mediator_id", "beneficiary_id", include=("accompaniments",)),
-        sa.Index("ix_beneficiary_month_rollups_mediator_month", "mediator_id", "month"),
+        _covering_mediator_index("beneficiary_month_rollups", "beneficiary_id", "accompaniments"),
         sa.Index("ix_beneficiary_month_rollups_beneficiary_id", "beneficiary_id"),
     )
 
@@ -116,7 +125,8 @@ class AnonymousProfileRollup(db.Model):
     __table_args__ = (
         _covering_key("structure_id", "month", "mediator_id", "genre", "tranche_age", "statut_social", "commune_id",
                       include=("accompaniments",)),
-        sa.Index("ix_anonymous_profile_rollups_mediator_month", "mediator_id", "month"),
+        _covering_mediator_index("anonymous_profile_rollups", "genre", "tranche_age", "statut_social", "commune_id",
+                                 "accompaniments"),
     )
 
     structure_id: Mapped[int] = _key()
@@ -138,7 +148,8 @@ class ActivityProfileRollup(db.Model):
     __table_args__ = (
         _covering_key("structure_id", "month", "mediator_id", "type", "place_type", "duration",
                       include=("activities", "accompaniments", "autonomie_given", "materiel_given")),
-        sa.Index("ix_activity_profile_rollups_mediator_month", "mediator_id", "month"),
+        _covering_mediator_index("activity_profile_rollups", "type", "place_type", "duration", "activities",
+                                 "accompaniments", "autonomie_given", "materiel_given"),
     )
 
     structure_id: Mapped[int] = _key()

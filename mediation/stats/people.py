@@ -29,7 +29,7 @@ import sqlalchemy as sa
 
 from mediation.cases.enums import ActivityType
 from mediation.cases.models import Activity, Beneficiary, Participation
-from mediation.stats.dashboard import Period, cell_clauses, outside_cells
+from mediation.stats.dashboard import Period, cell_clauses, cell_parts, outside_cells
 from mediation.stats.models import (
     ActivityProfileRollup,
     ActivityRollup,
@@ -41,10 +41,12 @@ from mediation.stats.rollups import activity_profile_select, anonymous_profile_s
 UNITS = ("structures", "communes", "mediateurs")
 
 
-def _cells(table, period: Period, structure_ids, mediator_ids, either) -> list:
+def _cells(table, period: Period, structure_ids, mediator_ids, either) -> list[list]:
+    """The whole months' rows of ``table`` in the cells, as disjoint parts (:func:`cell_parts`): to
+    read as a ``UNION ALL`` or one after the other."""
     first, last = period.months
-    return [table.month >= first, table.month <= last,
-            *cell_clauses(table.structure_id, table.mediator_id, structure_ids, mediator_ids, either)]
+    return [[table.month >= first, table.month <= last, *part]
+            for part in cell_parts(table.structure_id, table.mediator_id, structure_ids, mediator_ids, either)]
 
 
 def _edge_activities(period: Period, structure_ids, mediator_ids, either, *, excess: bool = False) -> list:
@@ -103,8 +105,8 @@ def identified_counts(start: date, end: date, *, structure_ids=None, mediator_id
     parts = []
     if period.months is not None:
         b = BeneficiaryMonthRollup
-        parts.append(sa.select(b.beneficiary_id.label("beneficiary_id"), b.accompaniments.label("n"))
-                     .where(*_cells(b, period, structure_ids, mediator_ids, either)))
+        parts += [sa.select(b.beneficiary_id.label("beneficiary_id"), b.accompaniments.label("n")).where(*cells)
+                  for cells in _cells(b, period, structure_ids, mediator_ids, either)]
     if period.edges:
         parts.append(_edge_participations(Participation.beneficiary_id.label("beneficiary_id"),
                                           sa.func.count().label("n"), period=period,
@@ -241,8 +243,8 @@ def identified_people(start: date, end: date, *, structure_ids=None, mediator_id
     parts = []
     if period.months is not None:
         b = BeneficiaryMonthRollup
-        parts.append(sa.select(b.beneficiary_id.label("beneficiary_id"))
-                     .where(*_cells(b, period, structure_ids, mediator_ids, either)))
+        parts += [sa.select(b.beneficiary_id.label("beneficiary_id")).where(*cells)
+                  for cells in _cells(b, period, structure_ids, mediator_ids, either)]
     if period.edges:
         parts.append(_edge_participations(Participation.beneficiary_id.label("beneficiary_id"), period=period,
                                           structure_ids=structure_ids, mediator_ids=mediator_ids, either=either)
@@ -274,9 +276,10 @@ def anonymous_profile(session, start: date, end: date, *, structure_ids=None, me
     if period.months is not None:
         r = AnonymousProfileRollup
         # Stored values as plain strings (no enum member built per cell), as the edge rows below.
-        rows = sa.select(*[sa.type_coerce(getattr(r, name), sa.String).label(name) for name in ANONYMOUS_PROFILE[:3]],
-                         r.commune_id, r.accompaniments.label("n")).where(*_cells(r, period, structure_ids,
-                                                                                  mediator_ids, either))
+        columns = [*[sa.type_coerce(getattr(r, name), sa.String).label(name) for name in ANONYMOUS_PROFILE[:3]],
+                   r.commune_id, r.accompaniments.label("n")]
+        parts = [sa.select(*columns).where(*cells) for cells in _cells(r, period, structure_ids, mediator_ids, either)]
+        rows = parts[0] if len(parts) == 1 else sa.union_all(*parts)
         add(marginals(session, rows, ANONYMOUS_PROFILE, lambda c: [sa.func.sum(c.n)]), 1)
     profile = [sa.type_coerce(expression, sa.String).label(name) if name != "commune_id" else expression.label(name)
                for name, expression in anonymous_profile_sql().items()]
@@ -304,8 +307,8 @@ def activity_profile(session, start: date, end: date, bucket, *, structure_ids=N
     parts = []
     if period.months is not None:
         r = ActivityProfileRollup
-        parts.append(sa.select(r.type, r.place_type, r.duration, *[getattr(r, name) for name in SUMMED])
-                     .where(*_cells(r, period, structure_ids, mediator_ids, either)))
+        parts += [sa.select(r.type, r.place_type, r.duration, *[getattr(r, name) for name in SUMMED]).where(*cells)
+                  for cells in _cells(r, period, structure_ids, mediator_ids, either)]
     for where, sign in _raw_parts(period, start, end, structure_ids, mediator_ids, either, attributed):
         raw = activity_profile_select(sa.and_(*where)).subquery()
         parts.append(sa.select(raw.c.type, raw.c.place_type, raw.c.duration,
@@ -361,13 +364,14 @@ def per_unit(session, unit: str, start: date, end: date, *, structure_ids=None,
         query = query.add_columns(
             sa.func.sum(r.accompaniments), sa.func.sum(r.anonymous_accompaniments), sa.func.sum(r.first_accompaniments),
             sa.func.sum(sa.case((r.type == ActivityType.COLLECTIF, r.activities), else_=0)), sa.func.sum(r.duration_min))
-        for key_value, acc, anonymous, first, workshops, minutes in session.execute(
-                query.where(*_cells(r, period, structure_ids, mediator_ids, either)).group_by(key)):
-            add(key_value, [(0, acc), (2, anonymous), (3, first), (4, workshops), (5, minutes)])
+        for cells in _cells(r, period, structure_ids, mediator_ids, either):
+            for key_value, acc, anonymous, first, workshops, minutes in session.execute(
+                    query.where(*cells).group_by(key)):
+                add(key_value, [(0, acc), (2, anonymous), (3, first), (4, workshops), (5, minutes)])
         b = BeneficiaryMonthRollup
         query, key = keyed(b, sa.select().select_from(b))
-        people.append(query.add_columns(b.beneficiary_id.label("beneficiary_id"), b.accompaniments.label("n"))
-                      .where(*_cells(b, period, structure_ids, mediator_ids, either)))
+        people += [query.add_columns(b.beneficiary_id.label("beneficiary_id"), b.accompaniments.label("n"))
+                   .where(*cells) for cells in _cells(b, period, structure_ids, mediator_ids, either)]
     # The edge days are added, the days of the months read whole outside the period subtracted, the
     # attributed activities outside the cells added.
     for edge, sign in _raw_parts(period, start, end, structure_ids, mediator_ids, either, attributed):
