@@ -18,6 +18,18 @@ from sqlalchemy.ext.compiler import compiles
 LOCAL_TIMEZONE = ZoneInfo("Europe/Paris")
 
 
+# Storage parameters of the tables the statistics read through index-only scans (the rollups, the
+# profile index of the people counted once, the participations' unique key). Such a scan skips the
+# table only for pages the visibility map marks « all visible », and every write clears that mark
+# on its page until a VACUUM sets it again. With PostgreSQL's defaults (a VACUUM after 20 % of the
+# rows changed or inserted) a large rollup table can stay unmarked for days of activity, and each
+# row read then costs a table page as well: after 30 rolled-back refreshes of random cells, the
+# national programme's people (54,000 rollup rows) read 36,000 table pages, p50 231 → 272 ms at
+# 1 million accompaniments. Here autovacuum runs after 1 % (docs/operations.md; migration 0036).
+INDEX_ONLY_AUTOVACUUM = MappingProxyType({"autovacuum_vacuum_scale_factor": "0.01",
+                                          "autovacuum_vacuum_insert_scale_factor": "0.01"})
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

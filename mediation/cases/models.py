@@ -36,7 +36,7 @@ from mediation.cases.enums import (
 )
 from mediation.errors import DomainError
 from mediation.extensions import db
-from mediation.types import UTCDateTime, enum_column, local_today, utcnow
+from mediation.types import INDEX_ONLY_AUTOVACUUM, UTCDateTime, enum_column, local_today, utcnow
 
 __all__ = [
     "Activity",
@@ -140,6 +140,9 @@ class Beneficiary(db.Model):
         sa.Index("ix_beneficiaries_counted_once_profile", "id",
                  postgresql_include=["genre", "birth_year", "tranche_age", "statut_social", "residence_commune_id"],
                  postgresql_where=sa.text(COUNTED_ONCE_SQL), sqlite_where=sa.text(COUNTED_ONCE_SQL)),
+        # Logging an activity updates its people's counters: their pages need frequent VACUUMs for
+        # this index to be read alone.
+        {"postgresql_with": dict(INDEX_ONLY_AUTOVACUUM)},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -561,6 +564,7 @@ class Participation(db.Model):
     __tablename__ = "participations"
     __table_args__ = (
         sa.UniqueConstraint("activity_id", "beneficiary_id", name="uq_participations_activity_beneficiary"),
+        {"postgresql_with": dict(INDEX_ONLY_AUTOVACUUM)},  # the statistics read this key alone
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -28,10 +28,14 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from mediation.cases.enums import ActivityType, Genre, PlaceType, StatutSocial, TrancheAge
 from mediation.extensions import db
-from mediation.types import enum_column
+from mediation.types import INDEX_ONLY_AUTOVACUUM, enum_column
 
 __all__ = ["ActivityProfileRollup", "ActivityRollup", "AnonymousProfileRollup", "BeneficiaryMonthRollup",
            "CoopPersonRollup", "CoopRollup", "ThematiqueRollup"]
+
+
+# Every rollup table is read through index-only scans: autovacuum keeps its visibility map current.
+_TABLE_OPTIONS = {"postgresql_with": dict(INDEX_ONLY_AUTOVACUUM)}
 
 
 def _key():
@@ -62,7 +66,7 @@ class ActivityRollup(db.Model):
     """Activities and accompagnements per (structure, month, mediator, activity type)."""
 
     __tablename__ = "activity_rollups"
-    __table_args__ = (sa.Index("ix_activity_rollups_mediator_month", "mediator_id", "month"),)
+    __table_args__ = (sa.Index("ix_activity_rollups_mediator_month", "mediator_id", "month"), _TABLE_OPTIONS)
 
     structure_id: Mapped[int] = _key()
     month: Mapped[date] = mapped_column(sa.Date, primary_key=True)
@@ -85,6 +89,7 @@ class ThematiqueRollup(db.Model):
     __table_args__ = (
         _covering_key("structure_id", "month", "mediator_id", "type", "code", include=("activities", "accompaniments")),
         _covering_mediator_index("activity_thematique_rollups", "type", "code", "activities", "accompaniments"),
+        _TABLE_OPTIONS,
     )
 
     structure_id: Mapped[int] = _key()
@@ -104,6 +109,7 @@ class BeneficiaryMonthRollup(db.Model):
         _covering_key("structure_id", "month", "mediator_id", "beneficiary_id", include=("accompaniments",)),
         _covering_mediator_index("beneficiary_month_rollups", "beneficiary_id", "accompaniments"),
         sa.Index("ix_beneficiary_month_rollups_beneficiary_id", "beneficiary_id"),
+        _TABLE_OPTIONS,
     )
 
     structure_id: Mapped[int] = _key()
@@ -127,6 +133,7 @@ class AnonymousProfileRollup(db.Model):
                       include=("accompaniments",)),
         _covering_mediator_index("anonymous_profile_rollups", "genre", "tranche_age", "statut_social", "commune_id",
                                  "accompaniments"),
+        _TABLE_OPTIONS,
     )
 
     structure_id: Mapped[int] = _key()
@@ -150,6 +157,7 @@ class ActivityProfileRollup(db.Model):
                       include=("activities", "accompaniments", "autonomie_given", "materiel_given")),
         _covering_mediator_index("activity_profile_rollups", "type", "place_type", "duration", "activities",
                                  "accompaniments", "autonomie_given", "materiel_given"),
+        _TABLE_OPTIONS,
     )
 
     structure_id: Mapped[int] = _key()
@@ -176,7 +184,7 @@ class CoopRollup(db.Model):
     anonymously), ``genre``, ``age``, ``statut``, ``residence`` (commune id, 0 unknown)."""
 
     __tablename__ = "coop_rollups"
-    __table_args__ = (sa.Index("ix_coop_rollups_mediator_month", "mediator_id", "month"),)
+    __table_args__ = (sa.Index("ix_coop_rollups_mediator_month", "mediator_id", "month"), _TABLE_OPTIONS)
 
     structure_id: Mapped[int] = _key()
     month: Mapped[date] = mapped_column(sa.Date, primary_key=True)
@@ -201,7 +209,7 @@ class CoopPersonRollup(db.Model):
                       sa.Index("ix_coop_person_rollups_month", "month"),
                       sa.Index("ix_coop_person_rollups_beneficiary_id", "beneficiary_id"),
                       {"info": {"copied": ("anonymous", "genre", "birth_year", "tranche_age", "statut_social",
-                                           "residence_commune_id")}})
+                                           "residence_commune_id")}, **_TABLE_OPTIONS})
 
     structure_id: Mapped[int] = _key()
     month: Mapped[date] = mapped_column(sa.Date, primary_key=True)
