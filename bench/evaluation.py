@@ -178,9 +178,9 @@ def bench_evaluation(database: BenchDatabase, results: Results, repeat: int = 5)
             dashboard = run()
             results.add(f"{prefix}.{label}.means_source", dashboard.section("moyens").source)
             results.add(f"{prefix}.{label}.accompaniments", dashboard.figure("moyens.accompagnements").display)
-            # The territory dashboard carries the target: 30 samples, as the other dashboard benches
-            # (with 5 or 10, the "p95" was the slowest single run: one pause decided the verdict).
-            samples = max(repeat, 30) if label == "territory_coordinator" else repeat
+            # Every case carries a verdict: 30 samples, as the other dashboard benches (with 5 or 10,
+            # the nearest-rank "p95" is the slowest single run: one pause decided the verdict).
+            samples = max(repeat, 30)
             if label == "programme_national":
                 # A programme of the whole network (its 200 posts worked 4 times what the territory's
                 # structures did at 1 million), printed with the raw GROUP BY of its means alone.
