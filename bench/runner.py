@@ -107,11 +107,9 @@ def run_backend(backend: str, url: str, n: int, args, results: Results) -> dict:
         bench_dashboard(database, results, args.repeat)
     if "refresh" not in args.skip:
         bench_rollup_refresh(database, results, args.repeat)
-    if "refresh" not in args.skip:
-        # The refreshes above were rolled back, but their rows cleared the visibility map of the
-        # rollup pages they touched (30 random cells: 36,000 table pages read by the national
-        # programme's people at 1 million); autovacuum would set it again (migration 0036) on a
-        # server that runs it.
+        # The refreshes were rolled back, but their rows cleared the visibility map of the rollup
+        # pages they touched (30 random cells: 36,000 table pages read by the national programme's
+        # people at 1 million); autovacuum would set it again (migration 0036) on a server that runs it.
         _vacuum(database, results, "vacuum_after_refresh_s")
     if "evaluation" not in args.skip:
         from bench.evaluation import bench_evaluation
